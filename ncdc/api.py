@@ -1,0 +1,40 @@
+"""The Python interface: check, compile and load specs."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+from . import ir
+from .checker import check
+from .syntax import parse
+
+
+def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None = None) -> ir.Program:
+    """Parse and check spec text; raises NcdcError with diagnostics on errors in it."""
+    return check(parse(text, path), path, sizes)
+
+
+def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Program:
+    return check_source(Path(path).read_text(encoding="utf-8"), str(path), sizes)
+
+
+def compile_source(text: str, path: str = "<string>", *, stubs: bool = False) -> str:
+    """PyTorch source for spec text (deterministic: the same text gives the same bytes)."""
+    from .backend.torch import generate
+
+    return generate(check_source(text, path), stubs=stubs)
+
+
+def compile_file(path: str | Path, *, stubs: bool = False) -> str:
+    return compile_source(Path(path).read_text(encoding="utf-8"), str(path), stubs=stubs)
+
+
+def load(path: str | Path, *, stubs: bool = False) -> types.ModuleType:
+    """Compile a spec and import the result: its classes and functions under their spec names."""
+    path = Path(path)
+    source = compile_file(path, stubs=stubs)
+    module = types.ModuleType(f"ncdc_generated.{path.stem}")
+    module.__file__ = f"<ncdc:{path}>"
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module

@@ -1,0 +1,253 @@
+"""The syntax tree: what the spec says, with a span on every node, before any checking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .source import Span
+
+# ---- sizes and types ---------------------------------------------------------------------------
+
+
+@dataclass
+class SizeName:
+    name: str
+    span: Span
+
+
+@dataclass
+class SizeInt:
+    value: int
+    span: Span
+
+
+@dataclass
+class SizeBinary:
+    op: str  # + - * // **
+    left: SizeNode
+    right: SizeNode
+    span: SizeNode | Span
+
+
+@dataclass
+class SizeGroup:
+    """Parenthesised axes: one item is plain grouping, several bind into one axis `(k h)`."""
+
+    items: list[SizeNode]
+    span: Span
+
+
+SizeNode = SizeName | SizeInt | SizeBinary | SizeGroup
+
+
+@dataclass
+class TensorTypeNode:
+    axes: list[SizeNode]
+    span: Span
+
+
+# ---- expressions ----------------------------------------------------------------------------
+
+
+@dataclass
+class Name:
+    name: str
+    span: Span
+
+
+@dataclass
+class Number:
+    value: int | float
+    span: Span
+
+
+@dataclass
+class String:
+    value: str
+    span: Span
+
+
+@dataclass
+class Bool:
+    value: bool
+    span: Span
+
+
+@dataclass
+class BinOp:
+    op: str  # + - * / // @ **
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass
+class Neg:
+    operand: Expr
+    span: Span
+
+
+@dataclass
+class Slice:
+    start: SizeNode | None
+    stop: SizeNode | None
+    span: Span
+
+
+@dataclass
+class Bracket:
+    """`base[items]`: axes for an operation (`softmax[x]`, `G[c]`) or indexes of a wire."""
+
+    base: Expr
+    items: list[TensorTypeNode | Slice]
+    span: Span
+
+
+@dataclass
+class Relabel:
+    """`X: a b` as an argument: the wire's axes under local names (einsum, rearrange)."""
+
+    value: Expr
+    type: TensorTypeNode
+    span: Span
+
+
+@dataclass
+class Option:
+    name: str
+    value: Expr | SizeNode
+    span: Span
+
+
+@dataclass
+class Call:
+    func: Expr
+    args: list[Expr | Relabel]
+    options: list[Option]
+    span: Span
+
+
+Expr = Name | Number | BinOp | Neg | Bracket | Call
+
+
+# ---- statements -----------------------------------------------------------------------------
+
+
+@dataclass
+class Assign:
+    targets: list[Name]
+    value: Expr
+    span: Span
+
+
+@dataclass
+class Return:
+    values: list[Expr]
+    span: Span
+
+
+@dataclass
+class For:
+    var: Name
+    start: SizeNode
+    stop: SizeNode
+    body: list[Stmt]
+    span: Span
+
+
+Stmt = Assign | Return | For
+
+
+# ---- declarations ---------------------------------------------------------------------------
+
+
+@dataclass
+class SizeDecl:
+    name: Name
+    value: SizeNode
+    span: Span
+
+
+@dataclass
+class Signature:
+    inputs: list[TensorTypeNode]
+    outputs: list[TensorTypeNode]
+    span: Span
+
+
+@dataclass
+class BoxDecl:
+    name: Name
+    signature: Signature
+    span: Span
+
+
+@dataclass
+class Param:
+    name: Name
+    type: TensorTypeNode
+    span: Span
+
+
+@dataclass
+class DefDecl:
+    name: Name
+    params: list[Param]
+    results: list[TensorTypeNode]
+    body: list[Stmt]
+    span: Span
+    header: Span  # `def name(...) -> ...`, for the docstring and for errors about the whole def
+
+
+@dataclass
+class HParam:
+    name: Name
+    default: int | None
+    span: Span
+
+
+@dataclass
+class Constructor:
+    """`Linear[m -> k h](bias=false)`, `Bottleneck(n0, n1, 2)`, `seq(a, b)`."""
+
+    name: Name
+    axes_in: TensorTypeNode | None
+    axes_out: TensorTypeNode | None
+    args: list[SizeNode | Constructor | Repeat]
+    options: list[Option]
+    span: Span
+
+
+@dataclass
+class Repeat:
+    """`[Block(...) for i in 0..N]`: fresh weights for every repetition."""
+
+    body: Constructor
+    var: Name
+    start: SizeNode
+    stop: SizeNode
+    span: Span
+
+
+@dataclass
+class Member:
+    """`name = ...` inside a module: a derived size, a learned part or a submodule."""
+
+    name: Name
+    value: SizeNode | Constructor | Repeat
+    span: Span
+
+
+@dataclass
+class ModuleDecl:
+    name: Name
+    hparams: list[HParam]
+    members: list[Member]
+    methods: list[DefDecl]
+    span: Span
+    header: Span
+
+
+@dataclass
+class Program:
+    items: list[SizeDecl | BoxDecl | DefDecl | ModuleDecl] = field(default_factory=list)

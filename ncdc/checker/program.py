@@ -1,0 +1,401 @@
+"""Checking a whole spec: declarations first (every signature), then bodies, then modules' parts."""
+
+from __future__ import annotations
+
+from .. import ast, builtins, ir
+from ..diagnostics import Diagnostic, NcdcError
+from ..ir import Axis, TensorType
+from ..names import reserved_reason
+from ..sizes import Size, Symbol, Var
+from .body import BodyChecker, Signature, fail, finalize_types
+from .components import BUILDERS, REQUIRED, read_options
+from .scope import Scope, SizeBinding, size_of, type_of
+from .solver import Solver
+
+
+class ProgramChecker:
+    def __init__(self, path: str, concrete: dict[str, int] | None = None):
+        self.path = path
+        self.concrete = concrete or {}
+        self.diagnostics: list[Diagnostic] = []
+        self.scope = Scope()
+        self.globals: dict[str, tuple[str, object]] = {}
+        self.signatures: dict[str, Signature | None] = {}
+        self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
+        self.callees: dict[str, set[str]] = {}
+        self.direct_boxes: dict[str, set[str]] = {}
+        self.constants: list[ir.SizeMember] = []
+        self.boxes: list[ir.Box] = []
+        self.functions: list[ir.Function] = []
+        self.modules: list[ir.Module] = []
+        self.order: list[str] = []
+
+    # ---- driver ---------------------------------------------------------------------------------
+
+    def check(self, program: ast.Program) -> ir.Program:
+        headers = []
+        for item in program.items:
+            self.guard(lambda: headers.append((item, self.declare(item))))
+        for item, target in headers:
+            if isinstance(item, ast.DefDecl):
+                self.guard(lambda: self.check_def(item, target), item.name.name)
+            elif isinstance(item, ast.ModuleDecl):
+                self.guard(lambda: self.check_module(item, target), item.name.name)
+        self.collect_boxes()
+        if self.diagnostics:
+            raise NcdcError(self.diagnostics)
+        return ir.Program(self.path, self.constants, self.boxes, self.functions, self.modules, self.order)
+
+    def guard(self, step, name: str | None = None) -> None:
+        try:
+            step()
+        except NcdcError as error:
+            self.diagnostics.extend(error.diagnostics)
+            if name is not None:
+                self.signatures[name] = None
+
+    def signature_of(self, name: str) -> Signature | None:
+        return self.signatures.get(name)
+
+    def solver(self) -> Solver:
+        return Solver(self.definitions, self.concrete)
+
+    # ---- pass 1: declarations ---------------------------------------------------------------------
+
+    def claim(self, name: ast.Name, kind: str, target) -> None:
+        reason = reserved_reason(name.name)
+        if reason:
+            fail("E0102", f"`{name.name}` cannot be used as a name: {reason}", name.span, "reserved",
+                 help="choose another name")
+        if name.name in self.globals or name.name in builtins.ALL or name.name in BUILDERS or name.name == "seq":
+            previous = self.globals.get(name.name)
+            notes = []
+            if previous is not None and getattr(previous[1], "span", None) is not None:
+                notes.append(f"`{name.name}` is first defined at {previous[1].span.location}")
+            elif previous is None:
+                notes.append(f"`{name.name}` is a built-in operation")
+            fail("E0103", f"`{name.name}` is defined twice", name.span, "defined again here", notes)
+        self.globals[name.name] = (kind, target)
+
+    def declare(self, item):
+        if isinstance(item, ast.SizeDecl):
+            return self.declare_size(item)
+        if isinstance(item, ast.BoxDecl):
+            return self.declare_box(item)
+        if isinstance(item, ast.DefDecl):
+            return self.declare_def(item, self.scope)
+        return self.declare_module(item)
+
+    def declare_size(self, item: ast.SizeDecl):
+        value = size_of(item.value, self.scope)
+        number = Solver(self.definitions, self.concrete).evaluate(value)
+        if number is None or number <= 0:
+            fail("E0313", f"`size {item.name.name}` must be a positive integer", item.value.span,
+                 f"this is `{value}`")
+        symbol = Symbol(item.name.name)
+        member = ir.SizeMember(item.name.name, symbol, Size.of(number), item.span)
+        self.claim(item.name, "size", member)
+        self.definitions[symbol] = Size.of(number)
+        self.scope.sizes[item.name.name] = SizeBinding(Size.of(symbol), item.name.span, "constant")
+        self.constants.append(member)
+
+    def declare_box(self, item: ast.BoxDecl):
+        scope = self.scope.child()
+        generics: list[Symbol] = []
+        inputs = [type_of(t, scope, generics) for t in item.signature.inputs]
+        outputs = [type_of(t, scope, generics) for t in item.signature.outputs]
+        box = ir.Box(item.name.name, inputs, outputs, generics, item.span)
+        self.claim(item.name, "box", box)
+        self.boxes.append(box)
+        self.order.append(box.name)
+        self.signatures[box.name] = Signature(box.name, "box", inputs, outputs, generics, target=box)
+        return box
+
+    def declare_def(self, item: ast.DefDecl, parent: Scope, claim: bool = True):
+        scope = parent.child()
+        generics: list[Symbol] = []
+        params = []
+        for p in item.params:
+            if any(q.name == p.name.name for q in params):
+                fail("E0103", f"parameter `{p.name.name}` is declared twice", p.name.span, "repeated")
+            reason = reserved_reason(p.name.name)
+            if reason and not p.name.name.startswith("_"):
+                pass  # parameters are local names: the back end renames them where Python needs it
+            params.append(ir.Param(p.name.name, type_of(p.type, scope, generics), p.span))
+        results = [type_of(t, scope, generics) for t in item.results]
+        for p in item.params:
+            if scope.lookup_size(p.name.name) is not None:
+                binding = scope.lookup_size(p.name.name)
+                fail("E0105", f"`{p.name.name}` is already a size", p.name.span, "a wire cannot share a size's name",
+                     notes=[f"`{p.name.name}` is a {binding.what}"
+                            + (f" declared at {binding.span.location}" if binding.span else "")])
+        function = ir.Function(item.name.name, params, results, generics, [], item.span, item.header)
+        if claim:
+            self.claim(item.name, "def", function)
+            self.order.append(function.name)
+            self.signatures[function.name] = Signature(function.name, "def", [p.type for p in params], results,
+                                                       generics, target=function)
+        return function, scope
+
+    def declare_module(self, item: ast.ModuleDecl):
+        scope = self.scope.child()
+        hparams = []
+        for hp in item.hparams:
+            reason = reserved_reason(hp.name.name, module_attribute=True)
+            if reason:
+                fail("E0102", f"`{hp.name.name}` cannot be a hyperparameter: {reason}", hp.name.span, "reserved")
+            if scope.lookup_size(hp.name.name) is not None and hp.name.name in scope.sizes:
+                fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated")
+            symbol = Symbol(hp.name.name)
+            scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
+            hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
+        seen_default = False
+        for hp in hparams:
+            if hp.default is None and seen_default:
+                fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
+                     "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
+            seen_default |= hp.default is not None
+        members: list = []
+        for member in item.members:
+            self.check_member_name(member.name, scope, members)
+            if isinstance(member.value, (ast.SizeInt, ast.SizeName, ast.SizeBinary, ast.SizeGroup)):
+                value = size_of(member.value, scope)
+                symbol = Symbol(member.name.name)
+                self.definitions[symbol] = value
+                scope.sizes[member.name.name] = SizeBinding(Size.of(symbol), member.name.span, "derived size")
+                members.append(ir.SizeMember(member.name.name, symbol, value, member.span))
+            else:
+                members.append(member)  # learned parts are built in pass 2, once every module is declared
+        forwards = [m for m in item.methods if m.name.name == "forward"]
+        others = [m for m in item.methods if m.name.name != "forward"]
+        if others:
+            fail("E0501", f"a module defines only `forward`", others[0].name.span, "another method",
+                 help="define helpers as top-level `def`s")
+        if len(forwards) != 1:
+            span = forwards[1].name.span if forwards else item.header
+            fail("E0501", f"module `{item.name.name}` needs exactly one `def forward`", span,
+                 "missing `forward`" if not forwards else "a second `forward`")
+        forward, fscope = self.declare_def(forwards[0], scope, claim=False)
+        module = ir.Module(item.name.name, hparams, members, forward, item.span, item.header)
+        self.claim(item.name, "module", module)
+        self.order.append(module.name)
+        self.modules.append(module)
+        return module, scope, fscope
+
+    def check_member_name(self, name: ast.Name, scope: Scope, members) -> None:
+        reason = reserved_reason(name.name, module_attribute=True)
+        if reason:
+            fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
+                 help="choose another name")
+        if name.name in scope.sizes or any(getattr(m, "name", None) == name.name for m in members):
+            fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
+
+    # ---- pass 2: bodies -----------------------------------------------------------------------
+
+    def check_def(self, item: ast.DefDecl, target) -> None:
+        function, scope = target
+        self.check_body(function, item, scope)
+        self.functions.append(function)
+
+    def check_body(self, function: ir.Function, item: ast.DefDecl, scope: Scope) -> None:
+        body_scope = scope.child()
+        for p in function.params:
+            body_scope.wires[p.name] = (p.type, p.span)
+        solver = self.solver()
+        checker = BodyChecker(self, body_scope, solver, function)
+        function.body = checker.block(item.body, top=True)
+        finalize_types(function, solver)
+        self.callees[function.name] = checker.callees
+        self.direct_boxes[function.name] = checker.boxes
+
+    def check_module(self, item: ast.ModuleDecl, target) -> None:
+        module, scope, fscope = target
+        members = []
+        for member in module.members:
+            if isinstance(member, ast.Member):
+                component = self.component(member.value, scope, member.name.name)
+                component.span = member.span
+                scope.components[member.name.name] = component
+                members.append(component)
+            else:
+                members.append(member)
+        module.members = members
+        forward = module.forward
+        forward.name = module.name  # for messages: "`MultiHeadAttention` does not return"
+        self.check_body(forward, item.methods[[m.name.name for m in item.methods].index("forward")], fscope)
+        forward.name = "forward"
+        self.callees[module.name] = self.callees.pop(module.name) | _module_callees(module)
+        self.direct_boxes[module.name] = self.direct_boxes.pop(module.name)
+
+    # ---- learned parts ------------------------------------------------------------------------
+
+    def component(self, node, scope: Scope, name: str) -> ir.Component:
+        if isinstance(node, ast.Repeat):
+            return self.repeat(node, scope, name)
+        if not isinstance(node, ast.Constructor):
+            fail("E0204", "expected a learned part, a submodule or a size", node.span, "not a part")
+        kind = node.name.name
+        if kind in BUILDERS:
+            attrs, signature = BUILDERS[kind](node, scope, name)
+            component = ir.Component(name, kind, attrs, node.span)
+            if signature is not None:
+                signature.target = component
+            attrs["signature"] = signature
+            return component
+        if kind == "seq":
+            return self.seq(node, scope, name)
+        if kind in self.globals and self.globals[kind][0] == "module":
+            return self.instance(node, scope, name)
+        if kind in self.globals:
+            fail("E0105", f"`{kind}` is a {self.globals[kind][0]}, not a module or a layer", node.name.span,
+                 "not a learned part", help="call defs and boxes inside `forward`")
+        known = ", ".join(sorted(BUILDERS))
+        fail("E0101", f"unknown layer or module `{kind}`", node.name.span, "not defined",
+             notes=[f"built-in layers: {known}"])
+
+    def instance(self, node: ast.Constructor, scope: Scope, name: str) -> ir.Component:
+        module: ir.Module = self.globals[node.name.name][1]
+        if node.axes_in is not None:
+            fail("E0311", f"module `{module.name}` takes hyperparameters, not axes", node.axes_in.span,
+                 "remove this")
+        allowed = {hp.name: (Size.of(hp.default) if hp.default is not None else REQUIRED) for hp in module.hparams}
+        options = read_options(node, scope, allowed, [hp.name for hp in module.hparams])
+        mapping = {}
+        for hp in module.hparams:
+            value = options.values[hp.name]
+            if not isinstance(value, Size):
+                fail("E0204", f"hyperparameter `{hp.name}` is a size", options.spans[hp.name], f"this is {value!r}")
+            mapping[hp.symbol] = value
+        derived = {m.symbol: m.value for m in module.members if isinstance(m, ir.SizeMember)}
+
+        def subst(size: Size) -> Size:
+            for _ in range(16):
+                if not (size.symbols() & derived.keys()):
+                    break
+                size = size.substitute(lambda a: derived.get(a) if isinstance(a, Symbol) else None)
+            return size.substitute(lambda a: mapping.get(a) if isinstance(a, Symbol) else None)
+
+        def subst_type(t: TensorType) -> TensorType:
+            return TensorType(tuple(_map_axis(a, subst) for a in t.axes))
+
+        forward = module.forward
+        signature = Signature(name, "component", [subst_type(p.type) for p in forward.params],
+                              [subst_type(r) for r in forward.results], list(forward.generics))
+        component = ir.Component(name, "module", {
+            "module": module.name, "args": [options.values[hp.name] for hp in module.hparams],
+            "signature": signature}, node.span)
+        signature.target = component
+        return component
+
+    def seq(self, node: ast.Constructor, scope: Scope, name: str) -> ir.Component:
+        """`seq(a, b, c)`: parts applied one after another (nn.Sequential)."""
+        if node.axes_in is not None or node.options:
+            fail("E0311", "`seq` takes only parts", node.span, "unexpected axes or options")
+        if not node.args:
+            fail("E0201", "`seq` needs at least one part", node.span, "empty")
+        parts = [self.component(arg, scope, f"{name}[{i}]") for i, arg in enumerate(node.args)]
+        signature = self.compose(parts, [arg.span for arg in node.args], name)
+        component = ir.Component(name, "seq", {"parts": parts, "signature": signature}, node.span)
+        signature.target = component
+        return component
+
+    def compose(self, parts: list[ir.Component], spans, name: str) -> Signature:
+        """The signature of parts applied in turn, over fresh generic sizes of the first part."""
+        first = parts[0].attrs["signature"]
+        if first is None or len(first.inputs) != 1 or len(first.outputs) != 1:
+            fail("E0201", "parts of a sequence take one tensor and give one", spans[0], "not a one-wire part")
+        generics = [Symbol(g.name) for g in first.generics]
+        mapping = {g: Size.of(s) for g, s in zip(first.generics, generics)}
+        start = TensorType(tuple(_map_axis(a, lambda s: s.substitute(lambda x: mapping.get(x))) for a in first.inputs[0].axes))
+        current = start
+        solver = self.solver()
+        for part, span in zip(parts, spans):
+            sig = part.attrs["signature"]
+            if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
+                fail("E0201", "parts of a sequence take one tensor and give one", span, "not a one-wire part")
+            inst = {g: Size.of(Var(g.name)) for g in sig.generics}
+            expected = TensorType(tuple(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.inputs[0].axes))
+            lead = current.axes[: current.rank - expected.rank] if sig.batch and current.rank > expected.rank else ()
+            own = TensorType(current.axes[len(lead):])
+            if own.rank != expected.rank:
+                fail("E0202", f"this part takes `{expected}` but receives `{current}`", span, "in this sequence")
+            for e, a in zip(expected.axes, own.axes):
+                outcome = solver.unify(e.size, a.size, span)
+                if outcome is not None:
+                    verb = "takes" if outcome.reason == "mismatch" else "may not take"
+                    code = "E0301" if outcome.reason == "mismatch" else "E0302"
+                    fail(code, f"this part {verb} what the part before it gives", span,
+                         f"takes `{solver.resolve_type(expected)}`, receives `{solver.resolve_type(current)}`")
+            out = sig.outputs[0]
+            current = TensorType(tuple(lead) + tuple(
+                solver.resolve_axis(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x)))) for a in out.axes))
+        if any(a.size.vars() for a in current.axes):
+            fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
+        return Signature(name, "component", [start], [current], generics)
+
+    def repeat(self, node: ast.Repeat, scope: Scope, name: str) -> ir.Component:
+        """`[Block(...) for i in a..b]`: one fresh part per index, applied in turn."""
+        start, stop = size_of(node.start, scope), size_of(node.stop, scope)
+        inner = scope.child()
+        index = Symbol(node.var.name)
+        inner.sizes[node.var.name] = SizeBinding(Size.of(index), node.var.span, "repetition index")
+        body = self.component(node.body, inner, f"{name}[{node.var.name}]")
+        sig = body.attrs["signature"]
+        if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
+            fail("E0201", "a repetition applies parts that take one tensor and give one", node.body.span,
+                 "not a one-wire part")
+        # Applied in turn, each repetition must give what the next one takes, whatever the index.
+        solver = self.solver()
+        inst = {g: Size.of(Var(g.name)) for g in sig.generics}
+        t_in = [_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.inputs[0].axes]
+        t_out = [_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.outputs[0].axes]
+        same = len(t_in) == len(t_out) and all(solver.unify(a.size, b.size) is None for a, b in zip(t_in, t_out))
+        if not same:
+            fail("E0314", "each repetition must give what the next one takes", node.body.span,
+                 f"takes `{sig.inputs[0]}`, gives `{sig.outputs[0]}`",
+                 help="call the parts one by one in `forward` when their types differ")
+        if any(index in a.size.symbols() for a in sig.inputs[0].axes):
+            fail("E0314", "the type of a repetition depends on its index", node.body.span,
+                 f"takes `{sig.inputs[0]}`")
+        signature = Signature(name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch)
+        component = ir.Component(name, "repeat", {"body": body, "index": index, "start": start, "stop": stop,
+                                                  "signature": signature}, node.span)
+        signature.target = component
+        return component
+
+    # ---- abstract boxes needed, transitively ----------------------------------------------------
+
+    def collect_boxes(self) -> None:
+        needed = {name: set(boxes) for name, boxes in self.direct_boxes.items()}
+        changed = True
+        while changed:
+            changed = False
+            for name, callees in self.callees.items():
+                for callee in callees:
+                    extra = needed.get(callee, set()) - needed.setdefault(name, set())
+                    if extra:
+                        needed[name] |= extra
+                        changed = True
+        box_order = [b.name for b in self.boxes]
+        for target in [*self.functions, *self.modules]:
+            target.boxes = [b for b in box_order if b in needed.get(target.name, set())]
+
+
+def _map_axis(axis: Axis, fn) -> Axis:
+    return Axis(fn(axis.size), axis.origin, tuple(_map_axis(p, fn) for p in axis.parts))
+
+
+def _module_callees(module: ir.Module) -> set[str]:
+    found = set()
+
+    def walk(component: ir.Component):
+        if component.kind == "module":
+            found.add(component.attrs["module"])
+        for part in component.attrs.get("parts", []):
+            walk(part)
+        if component.kind == "repeat":
+            walk(component.attrs["body"])
+
+    for c in module.components():
+        walk(c)
+    return found

@@ -1,0 +1,141 @@
+"""Scopes: what a name means where it is used (a size, a wire, a learned part or a definition)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import ast
+from ..diagnostics import Diagnostic, NcdcError
+from ..ir import Axis, TensorType
+from ..sizes import Size, Symbol
+from ..source import Span
+
+
+@dataclass
+class SizeBinding:
+    value: Size
+    span: Span | None
+    what: str  # "hyperparameter", "generic size", "constant", "derived size", "loop index"
+
+
+@dataclass
+class Scope:
+    parent: Scope | None = None
+    sizes: dict[str, SizeBinding] = field(default_factory=dict)
+    wires: dict[str, tuple] = field(default_factory=dict)  # name -> (type, span)
+    components: dict = field(default_factory=dict)  # name -> ir.Component
+
+    def child(self) -> Scope:
+        return Scope(parent=self)
+
+    def lookup_size(self, name: str) -> SizeBinding | None:
+        scope = self
+        while scope is not None:
+            if name in scope.sizes:
+                return scope.sizes[name]
+            scope = scope.parent
+        return None
+
+    def lookup_wire(self, name: str):
+        scope = self
+        while scope is not None:
+            if name in scope.wires:
+                return scope.wires[name]
+            scope = scope.parent
+        return None
+
+    def lookup_component(self, name: str):
+        scope = self
+        while scope is not None:
+            if name in scope.components:
+                return scope.components[name]
+            scope = scope.parent
+        return None
+
+
+def size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
+    """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
+    if isinstance(node, ast.SizeInt):
+        return Size.of(node.value)
+    if isinstance(node, ast.SizeName):
+        binding = scope.lookup_size(node.name)
+        if binding is not None:
+            return binding.value
+        if new_generics is not None and scope.lookup_wire(node.name) is None:
+            symbol = Symbol(node.name)
+            new_generics.append(symbol)
+            scope.sizes[node.name] = SizeBinding(Size.of(symbol), node.span, "generic size")
+            return Size.of(symbol)
+        raise NcdcError(unknown_size(node.name, node.span, scope))
+    if isinstance(node, ast.SizeGroup):
+        result = Size.of(1)
+        for item in node.items:
+            result = result * size_of(item, scope, new_generics)
+        return result
+    left = size_of(node.left, scope, new_generics)
+    right = size_of(node.right, scope, new_generics)
+    if node.op == "+":
+        return left + right
+    if node.op == "-":
+        return left - right
+    if node.op == "*":
+        return left * right
+    if node.op == "**":
+        if right.constant is None or right.constant < 0:
+            raise NcdcError(Diagnostic("E0310", "an exponent in a size must be a non-negative integer",
+                                       node.right.span, f"this is `{right}`"))
+        return left ** right.constant
+    if right.constant is not None and right.constant <= 0:
+        raise NcdcError(Diagnostic("E0310", "a size can only be divided by a positive number",
+                                   node.right.span, f"this is {right}"))
+    return left // right
+
+
+def axis_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Axis:
+    if isinstance(node, ast.SizeGroup) and len(node.items) > 1:
+        parts = tuple(axis_of(item, scope, new_generics) for item in node.items)
+        size = Size.of(1)
+        for part in parts:
+            size = size * part.size
+        return Axis(size, node.span, parts)
+    if isinstance(node, ast.SizeGroup):
+        return axis_of(node.items[0], scope, new_generics)
+    return Axis(size_of(node, scope, new_generics), node.span)
+
+
+def type_of(node: ast.TensorTypeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> TensorType:
+    return TensorType(tuple(axis_of(a, scope, new_generics) for a in node.axes))
+
+
+def labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
+    """Axis names written in brackets or patterns (`softmax[x]`, `einsum[y x]`, `X: a (k h)`)."""
+    out = []
+    for axis in node.axes:
+        label = _label(axis)
+        if label is None:
+            raise NcdcError(Diagnostic("E0311", "expected an axis name here", axis.span,
+                                       "not a name",
+                                       help="axes are referred to by their names, e.g. `softmax[x](S)`"))
+        out.append((label, axis.span))
+    return out
+
+
+def _label(axis: ast.SizeNode) -> str | None:
+    if isinstance(axis, ast.SizeName):
+        return axis.name
+    if isinstance(axis, ast.SizeGroup) and len(axis.items) > 1:
+        parts = [_label(a) for a in axis.items]
+        return "(" + " ".join(parts) + ")" if all(parts) else None
+    if isinstance(axis, ast.SizeGroup):
+        return _label(axis.items[0])
+    return None
+
+
+def unknown_size(name: str, span: Span, scope: Scope) -> Diagnostic:
+    diag = Diagnostic("E0104", f"unknown size `{name}`", span, "not a size in this scope")
+    if scope.lookup_wire(name) is not None:
+        diag.notes.append(f"`{name}` is a wire here, not a size")
+    else:
+        diag.help = ("name sizes in the signature (`def f(X: a b) -> ...`), as module hyperparameters, "
+                     "or with `size " + name + " = ...`")
+    return diag

@@ -1,0 +1,143 @@
+"""Unification of symbolic sizes, remembering where every solved size came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Axis, ScalarType, TensorType
+from ..sizes import FloorDiv, Size, Symbol, Var, format_size
+from ..source import Span
+
+
+@dataclass
+class Outcome:
+    """Why two sizes could not be unified: `mismatch` (provably different) or `unproven`."""
+
+    reason: str
+    expected: Size
+    actual: Size
+
+
+class Solver:
+    """Solves the unknowns (`Var`s) of one definition's body.
+
+    `definitions` gives the meaning of named sizes (spec-wide constants, a module's derived sizes) so
+    that `nb` and `n1 // 4` compare equal; `concrete` gives values from `ncdc check --sizes`.
+    """
+
+    def __init__(self, definitions: dict[Symbol, Size] | None = None, concrete: dict[str, int] | None = None):
+        self.bindings: dict[Var, Size] = {}
+        self.origins: dict[Var, tuple[Span | None, str]] = {}
+        self.definitions = definitions if definitions is not None else {}
+        self.concrete = concrete or {}
+
+    def resolve(self, size: Size) -> Size:
+        for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
+            if not (size.vars() & self.bindings.keys()):
+                return size
+            size = size.substitute(lambda a: self.bindings.get(a) if isinstance(a, Var) else None)
+        return size
+
+    def expand(self, size: Size) -> Size:
+        """Named sizes replaced by their definitions, unknowns by their solutions."""
+        size = self.resolve(size)
+        for _ in range(64):
+            if not (size.symbols() & self.definitions.keys()):
+                return size
+            size = size.substitute(lambda a: self.definitions.get(a) if isinstance(a, Symbol) else None)
+            size = self.resolve(size)
+        return size
+
+    def resolve_type(self, t):
+        if isinstance(t, ScalarType):
+            return t
+        if isinstance(t, tuple):
+            return tuple(self.resolve_type(x) for x in t)
+        return TensorType(tuple(self.resolve_axis(a) for a in t.axes))
+
+    def resolve_axis(self, axis: Axis) -> Axis:
+        return Axis(self.resolve(axis.size), axis.origin, tuple(self.resolve_axis(p) for p in axis.parts))
+
+    def equal(self, a: Size, b: Size) -> bool:
+        return self.expand(a) == self.expand(b)
+
+    def unify(self, expected: Size, actual: Size, origin: Span | None = None, why: str = "") -> Outcome | None:
+        """Make `expected` equal `actual` by solving unknowns; None on success."""
+        if self.resolve(expected) == self.resolve(actual):
+            return None
+        difference = self.expand(expected) - self.expand(actual)
+        if difference.constant == 0:
+            return None
+        var, value = _solve_linear(difference)
+        if var is not None:
+            # Prefer the unexpanded spelling (`nb`, not `n1//4`) when it is the same solution.
+            for candidate in (self.resolve(actual), self.resolve(expected)):
+                if candidate.atom is not var and var not in candidate.vars() and self.expand(candidate) == value:
+                    value = candidate
+                    break
+            self.bindings[var] = value
+            self.origins[var] = (origin, why)
+            return None
+        expected, actual = self.resolve(expected), self.resolve(actual)
+        if difference.vars():
+            return Outcome("unproven", expected, actual)
+        concrete = self.evaluate(difference)
+        if concrete == 0:
+            return None
+        if concrete is not None:
+            return Outcome("mismatch", expected, actual)
+        return Outcome("unproven", expected, actual)
+
+    def evaluate(self, size: Size) -> int | None:
+        """The value of a size where constants and `--sizes` fix every symbol in it, else None."""
+        size = self.expand(size)
+        env = {s: self.concrete[s.name] for s in size.symbols() if s.name in self.concrete}
+        return size.evaluate(env)
+
+    def describe(self, size: Size) -> str:
+        """`k`, or `k (= 64)` when `k` is an unknown solved elsewhere or a named size with a value."""
+        text = format_size(size)
+        resolved = self.resolve(size)
+        if resolved != size:
+            text = format_size(resolved)
+        value = self.evaluate(size)
+        if value is not None and str(value) != text:
+            return f"{text} (= {value})"
+        return text
+
+    def origin_notes(self, *sizes: Size) -> list[str]:
+        notes = []
+        for size in sizes:
+            for var in sorted(size.vars(), key=lambda v: v.uid):
+                if var in self.bindings and var in self.origins:
+                    span, why = self.origins[var]
+                    where = f" at {span.location}" if span else ""
+                    notes.append(f"`{var.name}` was fixed to `{format_size(self.resolve(Size.of(var)))}`{where}"
+                                 + (f" by {why}" if why else ""))
+        return notes
+
+
+def _solve_linear(difference: Size) -> tuple[Var | None, Size | None]:
+    """Find an unknown `v` with `difference = c*v + rest` (v nowhere else) and solve for it."""
+    for var in sorted(difference.vars(), key=lambda v: v.uid):
+        coeff = None
+        ok = True
+        for mono, c in difference.terms:
+            if var in mono:
+                if mono == (var,) and coeff is None:
+                    coeff = c
+                else:
+                    ok = False
+            elif any(isinstance(a, FloorDiv) and var in Size.of(a).atoms() for a in mono):
+                ok = False
+        if not ok or coeff is None:
+            continue
+        rest = difference - coeff * Size.of(var)
+        if all(c % coeff == 0 for _, c in rest.terms):
+            return var, Size({m: -c // coeff for m, c in rest.terms})
+    return None, None
+
+
+def fresh_symbols(size: Size, memo: dict[Var, Symbol]) -> Size:
+    """Unknowns that nothing solved (sizes known only at run time) become symbols of their own."""
+    return size.substitute(lambda a: Size.of(memo.setdefault(a, Symbol(a.name))) if isinstance(a, Var) else None)

@@ -1,0 +1,81 @@
+"""`ncdc run`: compile specs, build every model with its default sizes and run it on random inputs."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+from . import ir
+from .sizes import Size, Symbol
+
+GENERIC_SIZE = 16  # every size a signature leaves open (sequence lengths, image sides)
+HYPERPARAMETER = 8  # hyperparameters without a default
+BATCH = 2  # one leading batch axis, to show that every model takes one
+
+
+def run_specs(files: list[Path]) -> int:
+    import torch
+
+    from .api import check_source
+    from .backend.torch import generate
+
+    torch.manual_seed(0)
+    for path in files:
+        program = check_source(path.read_text(encoding="utf-8"), str(path))
+        namespace = types.ModuleType(f"ncdc_run.{path.stem}")
+        exec(compile(generate(program, stubs=True), f"<ncdc:{path}>", "exec"), namespace.__dict__)
+        print(path)
+        values: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}
+        for name in program.order:
+            for f in program.functions:
+                if f.name == name:
+                    _run_function(namespace, f, dict(values))
+            for m in program.modules:
+                if m.name == name:
+                    _run_module(namespace, m, dict(values))
+    return 0
+
+
+def _evaluate(size: Size, values: dict) -> int:
+    for symbol in size.symbols():
+        values.setdefault(symbol, GENERIC_SIZE)
+    return size.evaluate(values)
+
+
+def _inputs(params: list[ir.Param], values: dict):
+    import torch
+
+    return [torch.rand(BATCH, *(_evaluate(a.size, values) for a in p.type.axes)) for p in params]
+
+
+def _shapes(tensors) -> str:
+    tensors = tensors if isinstance(tensors, tuple) else (tensors,)
+    return ", ".join(str(tuple(t.shape)) for t in tensors)
+
+
+def _run_function(namespace, f: ir.Function, values: dict) -> None:
+    inputs = _inputs(f.params, values)
+    out = getattr(namespace, f.name)(*inputs)
+    print(f"  {f.name} : {ir.signature_text(f.inputs, f.outputs)}")
+    print(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
+
+
+def _run_module(namespace, m: ir.Module, values: dict) -> None:
+    import torch
+
+    args = {}
+    for hp in m.hparams:
+        values[hp.symbol] = hp.default if hp.default is not None else HYPERPARAMETER
+        args[hp.name] = values[hp.symbol]
+    for member in m.members:
+        if isinstance(member, ir.SizeMember):
+            values[member.symbol] = _evaluate(member.value, values)
+    model = getattr(namespace, m.name)(**args).eval()
+    count = sum(p.numel() for p in model.parameters())
+    inputs = _inputs(m.forward.params, values)
+    with torch.no_grad():
+        out = model(*inputs)
+    settings = ", ".join(f"{k}={v}" for k, v in args.items())
+    print(f"  {m.name}({settings}) : {ir.signature_text(m.forward.inputs, m.forward.outputs)}"
+          f"    {count:,} parameters")
+    print(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")

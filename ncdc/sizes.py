@@ -1,0 +1,265 @@
+"""Symbolic sizes: polynomials with integer coefficients over size symbols and floor divisions.
+
+Every size is kept in a normal form, so that two sizes are provably equal when their normal forms
+are equal.  Symbols stand for positive integers.  `Var`s are unknowns solved by unification.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+_ids = itertools.count()
+
+
+@dataclass(frozen=True, eq=False)
+class Symbol:
+    """A named size: a hyperparameter, a generic size of a def, or a spec-wide constant."""
+
+    name: str
+    uid: int = field(default_factory=lambda: next(_ids))
+
+    def sort_key(self):
+        return (0, self.uid)
+
+    def __repr__(self):
+        return self.name
+
+
+@dataclass(frozen=True, eq=False)
+class Var:
+    """An unknown size, created when a generic callee is instantiated at a call."""
+
+    name: str
+    uid: int = field(default_factory=lambda: next(_ids))
+
+    def sort_key(self):
+        return (1, self.name, self.uid)
+
+    def __repr__(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class FloorDiv:
+    """`num // den`, kept as an atom when it cannot be simplified."""
+
+    num: Size
+    den: Size
+
+    def sort_key(self):
+        return (2, str(self.num), str(self.den))
+
+    def __repr__(self):
+        return f"{_paren(self.num)}//{_paren(self.den)}"
+
+
+Atom = Symbol | Var | FloorDiv
+Monomial = tuple  # a sorted tuple of atoms (repeated for powers)
+
+
+def _mono_key(mono: Monomial):
+    return (len(mono), [a.sort_key() for a in mono])
+
+
+class Size:
+    """An immutable polynomial; build with `Size.of`, `+ - * //`."""
+
+    __slots__ = ("terms", "_hash")
+
+    def __init__(self, terms: dict[Monomial, int]):
+        items = [(m, c) for m, c in terms.items() if c != 0]
+        items.sort(key=lambda mc: _mono_key(mc[0]))
+        self.terms: tuple[tuple[Monomial, int], ...] = tuple(items)
+        self._hash = hash(self.terms)
+
+    @staticmethod
+    def of(value: int | Atom | Size) -> Size:
+        if isinstance(value, Size):
+            return value
+        if isinstance(value, int):
+            return Size({(): value})
+        return Size({(value,): 1})
+
+    # ---- queries
+    def __eq__(self, other):
+        other = _coerce(other)
+        return other is not NotImplemented and self.terms == other.terms
+
+    def __hash__(self):
+        return self._hash
+
+    @property
+    def constant(self) -> int | None:
+        if not self.terms:
+            return 0
+        if len(self.terms) == 1 and self.terms[0][0] == ():
+            return self.terms[0][1]
+        return None
+
+    @property
+    def atom(self) -> Atom | None:
+        """The atom if this size is exactly one symbol, var or floor division."""
+        if len(self.terms) == 1 and len(self.terms[0][0]) == 1 and self.terms[0][1] == 1:
+            return self.terms[0][0][0]
+        return None
+
+    def atoms(self) -> set[Atom]:
+        found = set()
+        for mono, _ in self.terms:
+            for a in mono:
+                found.add(a)
+                if isinstance(a, FloorDiv):
+                    found |= a.num.atoms() | a.den.atoms()
+        return found
+
+    def vars(self) -> set[Var]:
+        return {a for a in self.atoms() if isinstance(a, Var)}
+
+    def symbols(self) -> set[Symbol]:
+        return {a for a in self.atoms() if isinstance(a, Symbol)}
+
+    # ---- arithmetic
+    def __add__(self, other):
+        other = _coerce(other)
+        terms = dict(self.terms)
+        for m, c in other.terms:
+            terms[m] = terms.get(m, 0) + c
+        return Size(terms)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Size({m: -c for m, c in self.terms})
+
+    def __sub__(self, other):
+        return self + -_coerce(other)
+
+    def __rsub__(self, other):
+        return _coerce(other) - self
+
+    def __mul__(self, other):
+        other = _coerce(other)
+        terms: dict[Monomial, int] = {}
+        for (m1, c1), (m2, c2) in itertools.product(self.terms, other.terms):
+            mono = tuple(sorted(m1 + m2, key=lambda a: a.sort_key()))
+            terms[mono] = terms.get(mono, 0) + c1 * c2
+        return Size(terms)
+
+    __rmul__ = __mul__
+
+    def __pow__(self, exponent: int):
+        result = Size.of(1)
+        for _ in range(exponent):
+            result = result * self
+        return result
+
+    def __floordiv__(self, other):
+        other = _coerce(other)
+        d = other.constant
+        if d is not None:
+            if d <= 0:
+                raise ZeroDivisionError("division of a size by a non-positive number")
+            if d == 1:
+                return self
+            exact = {m: c - c % d for m, c in self.terms}
+            rest = {m: c % d for m, c in self.terms}
+            quotient = Size({m: c // d for m, c in exact.items()})
+            rest = Size(rest)
+            if rest.constant is not None:
+                return quotient + rest.constant // d
+            inner = rest.atom
+            if isinstance(inner, FloorDiv) and inner.den.constant is not None:  # (a // b) // d
+                return quotient + inner.num // (inner.den.constant * d)
+            return quotient + Size.of(FloorDiv(rest, other))
+        divided = _divide_exactly(self, other)
+        if divided is not None:
+            return divided
+        return Size.of(FloorDiv(self, other))
+
+    # ---- substitution and evaluation
+    def substitute(self, mapping) -> Size:
+        """Replace atoms: `mapping(atom)` returns a Size or None to keep the atom."""
+        result = Size.of(0)
+        for mono, coeff in self.terms:
+            term = Size.of(coeff)
+            for a in mono:
+                if isinstance(a, FloorDiv):
+                    replaced = mapping(a)
+                    if replaced is None:
+                        replaced = a.num.substitute(mapping) // a.den.substitute(mapping)
+                else:
+                    replaced = mapping(a)
+                    if replaced is None:
+                        replaced = Size.of(a)
+                term = term * replaced
+            result = result + term
+        return result
+
+    def evaluate(self, env: dict) -> int | None:
+        """The value when every symbol is in `env` (keyed by Symbol or Var), else None."""
+        missing = [a for a in self.atoms() if not isinstance(a, FloorDiv) and a not in env]
+        if missing:
+            return None
+        return self.substitute(lambda a: None if isinstance(a, FloorDiv) else Size.of(env[a])).constant
+
+    def __str__(self):
+        return format_size(self)
+
+    def __repr__(self):
+        return f"Size({format_size(self)})"
+
+
+def _coerce(value):
+    if isinstance(value, Size):
+        return value
+    if isinstance(value, (int, Symbol, Var, FloorDiv)) and not isinstance(value, bool):
+        return Size.of(value)
+    return NotImplemented
+
+
+def _divide_exactly(num: Size, den: Size) -> Size | None:
+    """num / den when den is one monomial dividing every term of num exactly."""
+    if len(den.terms) != 1:
+        return None
+    dmono, dcoeff = den.terms[0]
+    terms = {}
+    for mono, coeff in num.terms:
+        rest = list(mono)
+        for a in dmono:
+            if a not in rest:
+                return None
+            rest.remove(a)
+        if coeff % dcoeff:
+            return None
+        terms[tuple(rest)] = coeff // dcoeff
+    return Size(terms)
+
+
+def _paren(size: Size) -> str:
+    text = format_size(size)
+    return text if size.atom is not None or size.constant is not None else f"({text})"
+
+
+def format_size(size: Size) -> str:
+    """`2*c + 1`, `k*h`, `(H - 1)//2 + 1`: the spec's own spelling of a size."""
+    if not size.terms:
+        return "0"
+    parts = []
+    # Constants last reads like the paper: `H + 2`, not `2 + H`.
+    ordered = [t for t in size.terms if t[0]] + [t for t in size.terms if not t[0]]
+    for i, (mono, coeff) in enumerate(ordered):
+        factors = []
+        for atom, group in itertools.groupby(mono, key=lambda a: a):
+            n = len(list(group))
+            text = repr(atom) if not isinstance(atom, FloorDiv) else f"{_paren(atom.num)}//{_paren(atom.den)}"
+            if isinstance(atom, FloorDiv) and (len(mono) > 1 or abs(coeff) != 1):
+                text = f"({text})"
+            factors.append(text if n == 1 else f"{text}**{n}")
+        magnitude = abs(coeff)
+        body = "*".join(([str(magnitude)] if magnitude != 1 or not factors else []) + factors)
+        if i == 0:
+            parts.append(("-" if coeff < 0 else "") + body)
+        else:
+            parts.append(("- " if coeff < 0 else "+ ") + body)
+    return " ".join(parts)

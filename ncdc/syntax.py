@@ -1,0 +1,332 @@
+"""Parsing: .ncd text to the syntax tree of `ncdc.ast`, with Lark's LALR parser.
+
+Lark's own exceptions never leave this module: they become named syntax errors (E00xx).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import DedentError, Indenter
+
+from . import ast
+from .diagnostics import Diagnostic, NcdcError
+from .resources import data_dir
+from .source import Source, Span
+
+
+class _Indenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = (data_dir("grammar") / "ncd.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", postlex=_Indenter(), propagate_positions=True,
+                maybe_placeholders=True, cache=False)
+
+
+# Token names as a person would say them, for "expected ..." messages.
+_TOKEN_NAMES = {
+    "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
+    "_NL": "end of line", "_INDENT": "an indented block", "_DEDENT": "end of block", "$END": "end of file",
+    "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "COMMA": "`,`", "COLON": "`:`",
+    "EQUAL": "`=`", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`", "SLASH": "`/`", "__ANON_0": "`->`",
+    "DOUBLESTAR": "`**`", "DOT": "`.`", "AT": "`@`",
+}
+
+
+def _describe(token_type: str) -> str:
+    if token_type in _TOKEN_NAMES:
+        return _TOKEN_NAMES[token_type]
+    pattern = _parser().get_terminal(token_type).pattern if token_type in _terminal_names() else None
+    if pattern is not None and pattern.type == "str":
+        return f"`{pattern.value}`"
+    return token_type.lower()
+
+
+@lru_cache(maxsize=1)
+def _terminal_names() -> frozenset[str]:
+    return frozenset(t.name for t in _parser().terminals)
+
+
+def _found(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "_NL":
+        return "end of line"
+    if token.type in ("_INDENT", "_DEDENT"):
+        return "a change of indentation"
+    return f"`{token.value}`"
+
+
+def _token_span(source: Source, token: Token) -> Span:
+    line = token.line or 1
+    column = token.column or 1
+    end_line = token.end_line or line
+    end_column = token.end_column or column + 1
+    if token.type == "_NL":  # point at the end of the line, not at the next line's indentation
+        end_line, end_column = line, column + 1
+    return Span(source, line, column, end_line, max(end_column, column + 1))
+
+
+def _end_span(source: Source) -> Span:
+    lines = source.text.splitlines() or [""]
+    return Span(source, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+
+
+def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        span = Span(source, error.line, error.column, error.line, error.column + 1)
+        char = source.line(error.line)[error.column - 1 : error.column] or "?"
+        return Diagnostic("E0001", f"unexpected character `{char}`", span, "not part of the language",
+                          help="names are letters, digits and `_`; comments start with `#`")
+    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+        expected = sorted({_describe(t) for t in error.expected if not t.startswith("__")} |
+                          ({"`->`"} if any(t.startswith("__") for t in error.expected) else set()))
+        span = _token_span(source, error.token)
+        message = f"unexpected {_found(error.token)}"
+        diag = Diagnostic("E0002", message, span, "expected " + _one_of(expected))
+        if error.token.type == "_INDENT":
+            diag.help = "indent only the body of a `def`, a `module` or a `for`"
+        return diag
+    span = _end_span(source)
+    expected = sorted({_describe(t) for t in getattr(error, "expected", ()) or ()})
+    return Diagnostic("E0003", "unexpected end of file", span,
+                      "expected " + _one_of(expected) if expected else "")
+
+
+def _one_of(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    if len(items) <= 6:
+        return "one of " + ", ".join(items)
+    return "one of " + ", ".join(items[:6]) + ", ..."
+
+
+def parse(text: str, path: str = "<string>") -> ast.Program:
+    """Parse .ncd text; raises NcdcError with a syntax diagnostic on malformed input."""
+    source = Source(path, text)
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as error:
+        raise NcdcError(_syntax_error(source, error)) from None
+    except DedentError as error:
+        line = _dedent_line(source)
+        span = Span(source, line, 1, line, len(source.line(line)) + 1)
+        raise NcdcError(Diagnostic("E0004", "inconsistent indentation", span,
+                                   "this line lines up with no enclosing block",
+                                   help="indent it like the lines of the block it belongs to")) from None
+    try:
+        return _ToAst(source).transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, NcdcError):
+            raise error.orig_exc from None
+        raise
+
+
+def _dedent_line(source: Source) -> int:
+    """The first line whose indentation matches none of the open blocks (Lark does not say which)."""
+    stack = [0]
+    for number, line in enumerate(source.text.splitlines(), 1):
+        stripped = line.lstrip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line.expandtabs(8)) - len(stripped.expandtabs(8))
+        if indent > stack[-1]:
+            stack.append(indent)
+        while indent < stack[-1]:
+            stack.pop()
+        if indent != stack[-1]:
+            return number
+    return 1
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, source: Source):
+        super().__init__()
+        self.source = source
+
+    def _span(self, meta) -> Span:
+        return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok(self, token: Token) -> Span:
+        return _token_span(self.source, token)
+
+    def _name(self, token: Token) -> ast.Name:
+        return ast.Name(str(token), self._tok(token))
+
+    # ---- sizes and types
+    def size_name(self, meta, children):
+        return ast.SizeName(str(children[0]), self._span(meta))
+
+    def size_int(self, meta, children):
+        return ast.SizeInt(int(children[0]), self._span(meta))
+
+    def _size_binary(op):
+        def build(self, meta, children):
+            return ast.SizeBinary(op, children[0], children[1], self._span(meta))
+        return build
+
+    size_add, size_sub = _size_binary("+"), _size_binary("-")
+    size_mul, size_floordiv, size_pow = _size_binary("*"), _size_binary("//"), _size_binary("**")
+
+    def size_paren(self, meta, children):
+        return ast.SizeGroup(list(children), self._span(meta))
+
+    def tensor_type(self, meta, children):
+        return ast.TensorTypeNode(list(children), self._span(meta))
+
+    def scalar_type(self, meta, children):
+        return ast.TensorTypeNode([], self._span(meta))
+
+    def tuple_type(self, meta, children):
+        return list(children)
+
+    # ---- expressions
+    def name(self, meta, children):
+        return self._name(children[0])
+
+    def int_lit(self, meta, children):
+        return ast.Number(int(children[0]), self._span(meta))
+
+    def float_lit(self, meta, children):
+        return ast.Number(float(children[0]), self._span(meta))
+
+    def string_lit(self, meta, children):
+        return ast.String(str(children[0])[1:-1], self._span(meta))
+
+    def true_lit(self, meta, children):
+        return ast.Bool(True, self._span(meta))
+
+    def false_lit(self, meta, children):
+        return ast.Bool(False, self._span(meta))
+
+    def _binop(op):
+        def build(self, meta, children):
+            return ast.BinOp(op, children[0], children[1], self._span(meta))
+        return build
+
+    add, sub, mul, div = _binop("+"), _binop("-"), _binop("*"), _binop("/")
+    floordiv, pow = _binop("//"), _binop("**")
+
+    def neg(self, meta, children):
+        return ast.Neg(children[0], self._span(meta))
+
+    def slice(self, meta, children):
+        return ast.Slice(children[0], children[1], self._span(meta))
+
+    def bracket_items(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def bracket(self, meta, children):
+        return ast.Bracket(children[0], children[1], self._span(meta))
+
+    def relabel(self, meta, children):
+        return ast.Relabel(children[0], children[1], self._span(meta))
+
+    def option(self, meta, children):
+        return ast.Option(str(children[0]), children[1], self._span(meta))
+
+    def args(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def call(self, meta, children):
+        func, args = children[0], children[1] or []
+        return ast.Call(func, [a for a in args if not isinstance(a, ast.Option)],
+                        [a for a in args if isinstance(a, ast.Option)], self._span(meta))
+
+    # ---- statements
+    def assign(self, meta, children):
+        *targets, value = children
+        return ast.Assign([self._name(t) for t in targets], value, self._span(meta))
+
+    def return_stmt(self, meta, children):
+        return ast.Return(list(children), self._span(meta))
+
+    def for_stmt(self, meta, children):
+        var, start, stop, body = children
+        return ast.For(self._name(var), start, stop, body, self._span(meta))
+
+    def suite(self, meta, children):
+        return list(children)
+
+    # ---- declarations
+    def size_binding(self, meta, children):
+        return ast.SizeDecl(self._name(children[0]), children[1], self._span(meta))
+
+    def size_decl(self, meta, children):
+        return list(children)
+
+    def signature(self, meta, children):
+        return ast.Signature(children[0], children[1], self._span(meta))
+
+    def box_decl(self, meta, children):
+        return ast.BoxDecl(self._name(children[0]), children[1], self._span(meta))
+
+    def param(self, meta, children):
+        return ast.Param(self._name(children[0]), children[1], self._span(meta))
+
+    def params(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def def_decl(self, meta, children):
+        name, params, results, body = children
+        header = _token_span(self.source, children[0])
+        last = results[-1].span if results else header
+        header = Span(self.source, meta.line, meta.column, last.end_line, last.end_column)
+        return ast.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
+
+    def hparam(self, meta, children):
+        return ast.HParam(self._name(children[0]), int(children[1]) if children[1] is not None else None,
+                          self._span(meta))
+
+    def hparams(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def arrow_type(self, meta, children):
+        return children
+
+    def ctor_args(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def constructor(self, meta, children):
+        name, arrow, args = children
+        axes_in, axes_out = arrow if arrow is not None else (None, None)
+        args = args or []
+        return ast.Constructor(self._name(name), axes_in, axes_out,
+                               [a for a in args if not isinstance(a, ast.Option)],
+                               [a for a in args if isinstance(a, ast.Option)], self._span(meta))
+
+    def repeat(self, meta, children):
+        body, var, start, stop = children
+        return ast.Repeat(body, self._name(var), start, stop, self._span(meta))
+
+    def component_decl(self, meta, children):
+        return ast.Member(self._name(children[0]), children[1], self._span(meta))
+
+    def module_decl(self, meta, children):
+        name, hparams, *members = children
+        header = Span(self.source, meta.line, meta.column, name.end_line, name.end_column)
+        return ast.ModuleDecl(self._name(name), hparams or [],
+                              [m for m in members if isinstance(m, ast.Member)],
+                              [m for m in members if isinstance(m, ast.DefDecl)], self._span(meta), header)
+
+    def start(self, meta, children):
+        items = []
+        for child in children:
+            if isinstance(child, list):
+                items.extend(child)
+            elif child is not None and not isinstance(child, Token):
+                items.append(child)
+        return ast.Program(items)

@@ -21,6 +21,7 @@ from ..sizes import Size, Symbol
 from ..resources import data_dir
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 
+STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 HELPER_NAMES = ("_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis")
 FIXED_RANK = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
               "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -104,22 +105,22 @@ class Generator:
         params = [ns(f"x{i}") for i in range(len(box.inputs))]
         names: dict[Symbol, str] = dict(self.constants)
         body = self.bind_sizes(list(zip(params, box.inputs)), box.generics, names, ns)
-        outs = []
+        # Sizes that the inputs do not fix (the box's own output sizes) become keyword options.
+        free = [g for g in box.generics if g not in names]
+        for g in free:
+            names[g] = ns(g.name)
         first = params[0] if params else None
         like = f", dtype={first}.dtype, device={first}.device" if first else ""
+        outs = []
         for t in box.outputs:
-            missing = [s for a in t.axes for s in a.size.symbols() if s not in names]
-            if missing:
-                body.append(f'raise NotImplementedError("the size `{missing[0].name}` of box '
-                            f'`{safe_text(box.name)}` is not fixed by its inputs: inject an implementation")')
-                break
             shape = ", ".join(size_code(a.size, names.__getitem__)[0] for a in t.axes)
             outs.append(f"torch.rand(({shape}{',' if len(t.axes) == 1 else ''}){like})")
-        else:
-            body.append("return " + ", ".join(outs))
-        return _render("stub.py.j2", name=f"_stub_{python_name(box.name)}", box=safe_text(box.name + " : " + ir.signature_text(box.inputs, box.outputs)),
-                       params=", ".join(f"{p}: Tensor" for p in params), returns=_returns(len(box.outputs)),
-                       body=body)
+        body.append("return " + ", ".join(outs))
+        options = ["*"] + [f"{names[g]}: int = {STUB_SIZE}" for g in free] if free else []
+        signature = safe_text(box.name + " : " + ir.signature_text(box.inputs, box.outputs))
+        return _render("stub.py.j2", name=f"_stub_{python_name(box.name)}", box=signature,
+                       params=", ".join([f"{p}: Tensor" for p in params] + options),
+                       returns=_returns(len(box.outputs)), body=body)
 
     # ---- functions and modules ------------------------------------------------------------------
 
@@ -553,18 +554,19 @@ def _index(em: Emitter, node):
 
 
 def _letters(labels: list) -> dict:
-    """One einsum letter per axis name: the name itself where it is a free ASCII letter."""
-    letters: dict = {}
-    used = set()
+    """One einsum letter per axis name: the name itself where it is one ASCII letter, else its initial
+    where free, else the first free letter."""
     pool = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    letters: dict = {}
+    for label in labels:
+        if label in pool and label not in letters:
+            letters[label] = label
+    used = set(letters.values())
     for label in labels:
         if label in letters:
             continue
-        candidates = [label] if len(label) == 1 else []
-        candidates += [label[0]] if label and label[0].isascii() and label[0].isalpha() else []
-        choice = next((c for c in candidates if c in pool and c not in used), None)
-        if choice is None:
-            choice = next(c for c in pool if c not in used)
+        initial = label[0] if label[0] in pool and label[0] not in used else None
+        choice = initial or next(c for c in pool if c not in used)
         letters[label] = choice
         used.add(choice)
     return letters

@@ -175,6 +175,16 @@ class Size:
         divided = _divide_exactly(self, other)
         if divided is not None:
             return divided
+        # (p + q*d) // d == p // d + q when d is one monomial dividing the terms moved to q.
+        quotient, rest = Size.of(0), {}
+        for mono, coeff in self.terms:
+            term = _divide_exactly(Size({mono: coeff}), other)
+            if term is None:
+                rest[mono] = coeff
+            else:
+                quotient = quotient + term
+        if quotient.terms and rest:
+            return quotient + Size(rest) // other
         return Size.of(FloorDiv(self, other))
 
     # ---- substitution and evaluation

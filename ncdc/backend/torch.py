@@ -22,7 +22,7 @@ from ..resources import data_dir
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
-HELPER_NAMES = ("_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis")
+HELPER_NAMES = ("_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
 FIXED_RANK = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
               "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
               "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
@@ -221,11 +221,16 @@ class Generator:
         if kind == "seq":
             return "nn.Sequential(" + ", ".join(self.constructor(p, names, m) for p in a["parts"]) + ")"
         if kind == "repeat":
+            if a["instances"] is not None:
+                codes = [self.constructor(i, names, m) for i in a["instances"]]
+                if len(set(codes)) == 1:
+                    return f"nn.ModuleList({codes[0]} for _ in range({len(codes)}))"
+                return "nn.ModuleList([" + ", ".join(codes) + "])"
             index = Namespace(set(names.values()) | self.top_names)(a["index"].name)
             inner = dict(names)
             inner[a["index"]] = index
             body = self.constructor(a["body"], inner, m)
-            return f"nn.ModuleList({body} for {index} in range({size(a['start'])}, {size(a['stop'])}))"
+            return f"nn.ModuleList({body} for {index} in range({size(a['start'])}, {size(a['stop'] + 1)}))"
         raise AssertionError(f"no constructor lowering for {kind}")
 
 
@@ -332,7 +337,7 @@ class Emitter:
             else:
                 index = self.ns(stmt.var.name)
                 self.names[stmt.var] = index
-                lines.append(f"for {index} in range({self.size(stmt.start)[0]}, {self.size(stmt.stop)[0]}):"
+                lines.append(f"for {index} in range({self.size(stmt.start)[0]}, {self.size(stmt.stop + 1)[0]}):"
                              f"  # {self.gen.where(stmt.span)}")
                 lines.extend("    " + line for line in self.block(stmt.body))
         return lines
@@ -529,6 +534,9 @@ def _flatten(em: Emitter, node):
 def _concat(em: Emitter, node):
     dim = node.attrs["dim"] - node.attrs["rank"]
     args = ", ".join(em.expr(a)[0] for a in node.args)
+    if node.attrs.get("broadcast"):  # some parts (learned tensors) have no batch axes
+        em.gen.helpers.add("_cat")
+        return f"_cat(({args}), dim={dim}, rank={node.attrs['rank']})", ATOM
     return f"torch.cat(({args}), dim={dim})", ATOM
 
 
@@ -734,7 +742,9 @@ def _shape_tuple(em: Emitter, axes, unknown_ok: bool = False) -> str:
 
 def _component_call(em: Emitter, node: ir.Node, args: list[str]) -> str:
     component: ir.Component = node.attrs["signature"].target
-    ref = f"self.{python_name(component.name)}"
+    ref = f"self.{python_name(node.attrs['part'])}"
+    if "index" in node.attrs:
+        ref += f"[{em.size(node.attrs['index'])[0]}]"
     kind = component.kind
     if kind == "Linear":
         n_in, n_out = component.attrs["in"].rank, component.attrs["out"].rank

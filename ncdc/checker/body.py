@@ -42,6 +42,7 @@ class BodyChecker:
         self.function = function
         self.boxes: set[str] = set()
         self.callees: set[str] = set()
+        self.unbatched_wires: set[str] = set()
 
     # ---- statements -------------------------------------------------------------------------
 
@@ -76,6 +77,10 @@ class BodyChecker:
                  stmt.span, f"the right-hand side gives {', '.join(f'`{t}`' for t in types)}")
         for target, t in zip(stmt.targets, types):
             self.bind_wire(target, t)
+            if self.unbatched(node):
+                self.unbatched_wires.add(target.name)
+            else:
+                self.unbatched_wires.discard(target.name)
         return ir.Assign([t.name for t in stmt.targets], node, types, stmt.span)
 
     def bind_wire(self, target: ast.Name, t) -> None:
@@ -331,14 +336,19 @@ class BodyChecker:
              help="declare it with `box`, `def` or as a learned part of the module")
 
     def call_component(self, component: ir.Component, brackets, e: ast.Call) -> Node:
-        if component.kind == "repeat" and brackets is not None and not e.func.items[0].axes[1:] \
-                and _is_index(e.func.items):
-            fail("E0105", "a repetition is applied whole", e.func.span, "indexing a repetition",
-                 help=f"call `{component.name}(...)`: it applies each repetition in turn")
-        signature = component.attrs["signature"]
         if component.kind == "module":
             self.callees.add(component.attrs["module"])
-        return self.apply(signature, brackets, e)
+        if component.kind == "repeat" and brackets is not None:
+            if len(brackets) != 1 or isinstance(brackets[0], ast.Slice) or len(brackets[0].axes) != 1:
+                fail("E0311", f"index one repetition: `{component.name}[i](...)`", e.func.span, "expected one index")
+            index = size_of(brackets[0].axes[0], self.scope)
+            signature, position = self.program.instance_signature(component, index, brackets[0].span)
+            node = self.apply(signature, None, e)
+            node.attrs["part"], node.attrs["index"] = component.name, position
+            return node
+        node = self.apply(component.attrs["signature"], brackets, e)
+        node.attrs["part"] = component.name
+        return node
 
     def apply(self, sig: Signature, brackets, e: ast.Call) -> Node:
         """Type a call: instantiate the callee's generic sizes, lift over the bracketed axes, unify."""
@@ -422,9 +432,18 @@ class BodyChecker:
             before, after = [l for l, _ in lifted], []
         lead_axes = batch or []
         results = []
+        structured = {}
+        for node in args:
+            for axis in getattr(self.solver.resolve_type(node.type), "axes", ()):
+                if axis.parts:
+                    structured.setdefault(self.solver.resolve(axis.size), axis)
         for out in outputs:
-            axes = [lift_sizes[l] for l in before] + list(lead_axes) + \
-                   [self.solver.resolve_axis(a) for a in out.axes] + [lift_sizes[l] for l in after]
+            own_axes = []
+            for a in out.axes:
+                a = self.solver.resolve_axis(a)
+                keep = structured.get(a.size) if not a.parts else None
+                own_axes.append(Axis(a.size, a.origin, keep.parts) if keep is not None else a)
+            axes = [lift_sizes[l] for l in before] + list(lead_axes) + own_axes + [lift_sizes[l] for l in after]
             results.append(TensorType(tuple(axes)))
         result_type = results[0] if len(results) == 1 else tuple(results)
         return Node("call", args, result_type, e.span, {
@@ -584,6 +603,10 @@ class BodyChecker:
                 continue
             # Unbinding `(k h)`: every part but one must have a known size.
             parts = [labels_of(ast.TensorTypeNode([p], p.span))[0] for p in group]
+            if len(axis.parts) == len(parts):  # a bound axis knows its parts: `(a b)` unbinds to them
+                for (label, span), part in zip(parts, axis.parts):
+                    if self.label_size(label, sizes) is None:
+                        sizes[label] = Axis(part.size, span)
             known = Size.of(1)
             unknown = None
             for label, span in parts:
@@ -646,21 +669,36 @@ class BodyChecker:
         return label, Axis(sizes[label].size, sizes[label].origin, sizes[label].parts)
 
     def concat(self, brackets, e: ast.Call) -> Node:
-        if brackets is None:
+        """`concat[c](A, B)`: join wires along the axis named `c` (its size is the sum); the other
+        axes must match.  Patterns name the axes where the wires do not: `concat[t](C: t m, P: t m)`."""
+        if brackets is None or len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
             fail("E0311", "`concat` needs the axis to join along: `concat[c](A, B)`", e.span, "which axis?")
+        names = labels_of(brackets[0])
+        if len(names) != 1:
+            fail("E0311", "`concat` joins along one axis", brackets[0].span, f"{len(names)} axes")
+        label, label_span = names[0]
         if len(e.args) < 2:
             fail("E0201", "`concat` joins at least two wires", e.span, f"{len(e.args)} given")
-        nodes = [self.tensor(a) for a in e.args]
-        types = [self.solver.resolve_type(n.type) for n in nodes]
-        dim = self.find_axes(types[0], brackets, e, "concat")
-        if len(dim) != 1:
-            fail("E0311", "`concat` joins along one axis", e.func.span, f"{len(dim)} axes")
-        dim = dim[0]
-        first = types[0]
+        nodes, types, dims = [], [], []
+        for arg in e.args:
+            value = arg.value if isinstance(arg, ast.Relabel) else arg
+            node = self.tensor(value)
+            t = self.solver.resolve_type(node.type)
+            if isinstance(t, ScalarType):
+                fail("E0204", "`concat` joins tensors", value.span, "a number")
+            labels = self.pattern(arg, t, {}) if isinstance(arg, ast.Relabel) else [a.label for a in t.axes]
+            if labels.count(label) != 1:
+                code, what = ("E0303", "has no axis") if label not in labels else ("E0304", "has several axes")
+                fail(code, f"`{self.show(t)}` {what} `{label}`", value.span, "joined along `" + label + "`",
+                     help=f"name its axes with a pattern: `concat[{label}]({value.span.text}: ...)`")
+            nodes.append(node)
+            types.append(t)
+            dims.append(labels.index(label))
+        first, dim = types[0], dims[0]
         total = first.axes[dim].size
-        for arg, t in zip(e.args[1:], types[1:]):
-            if isinstance(t, ScalarType) or t.rank != first.rank:
-                fail("E0202", f"`concat` needs wires of the same rank", arg.span,
+        for arg, t, d in zip(e.args[1:], types[1:], dims[1:]):
+            if t.rank != first.rank or d != dim:
+                fail("E0202", "`concat` needs wires of the same rank, joined at the same position", arg.span,
                      f"this is `{self.show(t)}`", notes=[f"the first is `{self.show(first)}`"])
             for i, (a, b) in enumerate(zip(first.axes, t.axes)):
                 if i == dim:
@@ -668,11 +706,21 @@ class BodyChecker:
                 outcome = self.solver.unify(a.size, b.size, arg.span)
                 if outcome is not None:
                     self.size_error(outcome, a, b, arg.span, f"`concat`, axis {i + 1}", first, t,
-                                    callee="wires are joined along `" + str(first.axes[dim]) + "` only")
+                                    callee=f"wires are joined along `{label}` only")
             total = total + t.axes[dim].size
         axes = list(first.axes)
         axes[dim] = Axis(total, e.span)
-        return Node("concat", nodes, TensorType(tuple(axes)), e.span, {"dim": dim, "rank": first.rank})
+        unbatched = [self.unbatched(n) for n in nodes]
+        return Node("concat", nodes, TensorType(tuple(axes)), e.span,
+                    {"dim": dim, "rank": first.rank, "broadcast": any(unbatched) and not all(unbatched)})
+
+    def unbatched(self, node: Node) -> bool:
+        """True for values with no leading batch axes at run time: learned tensors, the unit, numbers."""
+        if node.kind in ("parameter", "eye", "const", "size"):
+            return True
+        if node.kind == "wire":
+            return node.attrs["name"] in self.unbatched_wires
+        return bool(node.args) and node.kind != "call" and all(self.unbatched(a) for a in node.args)
 
     def eye(self, e: ast.Call) -> Node:
         if len(e.args) != 1 or not isinstance(e.args[0], ast.Name):

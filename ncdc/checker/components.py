@@ -87,11 +87,11 @@ def _axes(ctor: ast.Constructor, scope: Scope, arrow: bool) -> tuple[TensorType,
     return type_of(ctor.axes_in, scope), (type_of(ctor.axes_out, scope) if ctor.axes_out is not None else None)
 
 
-def _one_axis(t: TensorType, what: str, span) -> Size:
+def _one_axis(t: TensorType, what: str, span) -> Axis:
     if t.rank != 1:
         fail("E0202", f"{what} is one axis", span, f"`{t}` has {t.rank}",
              help="bind several axes into one with parentheses: `(k h)`")
-    return t.axes[0].size
+    return t.axes[0]
 
 
 def _spatial(count: int, span) -> tuple[list[Symbol], list[Axis]]:
@@ -142,9 +142,9 @@ def conv(dims: int, transpose: bool):
         symbols, spatial = _spatial(dims, ctor.span)
         shape = _conv_transpose_out if transpose else _conv_out
         out = [Axis(shape(a.size, o.values), ctor.span) for a in spatial]
-        attrs = {"in": c_in, "out": c_out, **o.values, "dims": dims, "transpose": transpose}
-        return attrs, Signature(name, "component", [TensorType((Axis(c_in, ctor.axes_in.span), *spatial))],
-                                [TensorType((Axis(c_out, ctor.axes_out.span), *out))], symbols, batch=True)
+        attrs = {"in": c_in.size, "out": c_out.size, **o.values, "dims": dims, "transpose": transpose}
+        return attrs, Signature(name, "component", [TensorType((c_in, *spatial))],
+                                [TensorType((c_out, *out))], symbols, batch=True)
     return build
 
 
@@ -180,8 +180,8 @@ def batchnorm(dims: int):
         n = _one_axis(axes_in, "the axis BatchNorm normalises (its channels)", ctor.axes_in.span)
         o = read_options(ctor, scope, {"eps": 1e-5, "momentum": 0.1}, [])
         symbols, spatial = _spatial(dims, ctor.span) if dims else ([], [])
-        t = TensorType((Axis(n, ctor.axes_in.span), *spatial))
-        return {"n": n, "dims": dims, **o.values}, Signature(name, "component", [t], [t], symbols, batch=True)
+        t = TensorType((n, *spatial))
+        return {"n": n.size, "dims": dims, **o.values}, Signature(name, "component", [t], [t], symbols, batch=True)
     return build
 
 
@@ -197,8 +197,8 @@ def groupnorm(ctor, scope, name):
     o = read_options(ctor, scope, {"groups": REQUIRED, "eps": 1e-5}, ["groups"])
     _require(o.values["groups"], "size", "groups", o.spans["groups"])
     symbols, spatial = _spatial(2, ctor.span)
-    t = TensorType((Axis(n, ctor.axes_in.span), *spatial))
-    return {"n": n, **o.values}, Signature(name, "component", [t], [t], symbols, batch=True)
+    t = TensorType((n, *spatial))
+    return {"n": n.size, **o.values}, Signature(name, "component", [t], [t], symbols, batch=True)
 
 
 def dropout(ctor, scope, name):

@@ -334,34 +334,68 @@ class ProgramChecker:
         return Signature(name, "component", [start], [current], generics)
 
     def repeat(self, node: ast.Repeat, scope: Scope, name: str) -> ir.Component:
-        """`[Block(...) for i in a..b]`: one fresh part per index, applied in turn."""
+        """`[Block(...) for i in a..b]` (both ends included): a fresh part per index, with sizes that
+        may depend on the index.  Called whole, the parts apply in turn; `name[i]` calls one."""
         start, stop = size_of(node.start, scope), size_of(node.stop, scope)
-        inner = scope.child()
+        solver = self.solver()
+        lo, hi = solver.evaluate(start), solver.evaluate(stop)
+        instances = None
+        if lo is not None and hi is not None:
+            if hi < lo - 1:
+                fail("E0313", f"the range {lo}..{hi} runs backwards", node.span, "no repetitions",
+                     help="ranges include both ends: `1..4` is 1, 2, 3, 4")
+            instances = []
+            for value in range(lo, hi + 1):
+                inner = scope.child()
+                inner.sizes[node.var.name] = SizeBinding(Size.of(value), node.var.span, "repetition index")
+                instances.append(self.component(node.body, inner, f"{name}[{value}]"))
         index = Symbol(node.var.name)
+        inner = scope.child()
         inner.sizes[node.var.name] = SizeBinding(Size.of(index), node.var.span, "repetition index")
-        body = self.component(node.body, inner, f"{name}[{node.var.name}]")
+        if instances:
+            body = instances[0]
+            signature = self.compose(instances, [node.body.span] * len(instances), name)
+        else:
+            body = self.component(node.body, inner, f"{name}[{node.var.name}]")
+            signature = self.invariant(body, node, index)
+        component = ir.Component(name, "repeat", {"body": body, "index": index, "start": start, "stop": stop,
+                                                  "instances": instances, "signature": signature}, node.span)
+        signature.target = component
+        return component
+
+    def invariant(self, body: ir.Component, node: ast.Repeat, index: Symbol) -> Signature:
+        """The signature of parts applied in turn whatever their number: each must give what it takes."""
         sig = body.attrs["signature"]
         if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
             fail("E0201", "a repetition applies parts that take one tensor and give one", node.body.span,
                  "not a one-wire part")
-        # Applied in turn, each repetition must give what the next one takes, whatever the index.
         solver = self.solver()
         inst = {g: Size.of(Var(g.name)) for g in sig.generics}
         t_in = [_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.inputs[0].axes]
         t_out = [_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.outputs[0].axes]
         same = len(t_in) == len(t_out) and all(solver.unify(a.size, b.size) is None for a, b in zip(t_in, t_out))
-        if not same:
+        if not same or any(index in a.size.symbols() for a in sig.inputs[0].axes):
             fail("E0314", "each repetition must give what the next one takes", node.body.span,
                  f"takes `{sig.inputs[0]}`, gives `{sig.outputs[0]}`",
-                 help="call the parts one by one in `forward` when their types differ")
-        if any(index in a.size.symbols() for a in sig.inputs[0].axes):
-            fail("E0314", "the type of a repetition depends on its index", node.body.span,
-                 f"takes `{sig.inputs[0]}`")
-        signature = Signature(name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch)
-        component = ir.Component(name, "repeat", {"body": body, "index": index, "start": start, "stop": stop,
-                                                  "signature": signature}, node.span)
-        signature.target = component
-        return component
+                 help="with a range of fixed numbers each repetition may differ; otherwise call the "
+                      "parts one by one in `forward`")
+        return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch)
+
+    def instance_signature(self, component: ir.Component, index: Size, span) -> tuple[Signature, Size]:
+        """The signature of one repetition, `blocks[i]`, and its position in the list."""
+        a = component.attrs
+        solver = self.solver()
+        value, lo = solver.evaluate(index), solver.evaluate(a["start"])
+        if a["instances"] is not None and value is not None:
+            if not lo <= value < lo + len(a["instances"]):
+                fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(a['instances']) - 1}, "
+                     f"not {value}", span, "out of range")
+            return a["instances"][value - lo].attrs["signature"], Size.of(value - lo)
+        if a["instances"] is not None and len({str(i.attrs["signature"].inputs) for i in a["instances"]}) > 1:
+            fail("E0314", f"the repetitions of `{component.name}` differ, so the index must be a fixed number",
+                 span, "not a fixed number")
+        body = a["instances"][0] if a["instances"] else a["body"]
+        return body.attrs["signature"], index - a["start"]
 
     # ---- abstract boxes needed, transitively ----------------------------------------------------
 

@@ -198,3 +198,53 @@ class Program:
     functions: list[Function]
     modules: list[Module]
     order: list[str]  # definitions in spec order, for deterministic output
+
+
+@dataclass(frozen=True)
+class SizeSource:
+    """Where a generic size is read at run time: `wire.shape[axis] // divisor`."""
+
+    symbol: Symbol
+    wire: int
+    axis: int
+    divisor: Size | None = None
+
+
+def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbol]) -> list[SizeSource]:
+    """How to read each wanted size off the shapes of wires of the given types: from an axis that is
+    the size itself, a multiple of it (`16*h`), or a bound axis whose other parts are known."""
+    known = set(known)
+    pending = [s for s in wanted if s not in known]
+    sources: list[SizeSource] = []
+    progress = True
+    while pending and progress:
+        progress = False
+        for w, t in enumerate(types):
+            for i, axis in enumerate(t.axes):
+                candidates = [(axis.size, None)]
+                if axis.parts:
+                    candidates += [(p.size, [q.size for q in axis.parts if q is not p]) for p in axis.parts]
+                for size, others in candidates:
+                    found = _readable(size, others, pending, known)
+                    if found is not None:
+                        symbol, divisor = found
+                        sources.append(SizeSource(symbol, w, i, divisor))
+                        known.add(symbol)
+                        pending.remove(symbol)
+                        progress = True
+    return sources
+
+
+def _readable(size: Size, others, pending, known):
+    """`size` is `c * s` for a pending symbol `s` (times the known `others`): return (s, divisor)."""
+    if len(size.terms) != 1:
+        return None
+    mono, coeff = size.terms[0]
+    if len(mono) != 1 or not isinstance(mono[0], Symbol) or mono[0] not in pending or coeff <= 0:
+        return None
+    divisor = Size.of(coeff)
+    for other in others or []:
+        if not other.symbols() <= known:
+            return None
+        divisor = divisor * other
+    return mono[0], (None if divisor == Size.of(1) else divisor)

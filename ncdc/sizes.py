@@ -251,13 +251,19 @@ def _paren(size: Size) -> str:
     return text if size.atom is not None or size.constant is not None else f"({text})"
 
 
+def _reading_order(terms):
+    """Terms as people write them: higher degree first, positive before negative, constants last
+    (`s*((H - w)//s) + w`, `H - 1`, not `-1 + H`)."""
+    ranked = sorted(range(len(terms)), key=lambda i: (not terms[i][0], -len(terms[i][0]), terms[i][1] < 0, i))
+    return [terms[i] for i in ranked]
+
+
 def format_size(size: Size) -> str:
     """`2*c + 1`, `k*h`, `(H - 1)//2 + 1`: the spec's own spelling of a size."""
     if not size.terms:
         return "0"
     parts = []
-    # Constants last reads like the paper: `H + 2`, not `2 + H`.
-    ordered = [t for t in size.terms if t[0]] + [t for t in size.terms if not t[0]]
+    ordered = _reading_order(size.terms)
     for i, (mono, coeff) in enumerate(ordered):
         factors = []
         for atom, group in itertools.groupby(mono, key=lambda a: a):

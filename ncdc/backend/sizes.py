@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..sizes import FloorDiv, Size, Symbol, Var
+from ..sizes import FloorDiv, Size, Symbol, Var, _reading_order
 
 # Precedence of the Python expression produced, for parenthesising (higher binds tighter).
 ATOM, POWER, UNARY, MUL, ADD = 100, 90, 80, 70, 60
@@ -15,7 +15,7 @@ def size_code(size: Size, name_of: Callable[[Symbol], str]) -> tuple[str, int]:
     if not size.terms:
         return "0", ATOM
     terms = []
-    ordered = [t for t in size.terms if t[0]] + [t for t in size.terms if not t[0]]
+    ordered = _reading_order(size.terms)
     for mono, coeff in ordered:
         factors = []
         i = 0

@@ -9,6 +9,7 @@ static axis order of every wire: axis names never reach run time.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -230,6 +231,8 @@ class Generator:
             inner = dict(names)
             inner[a["index"]] = index
             body = self.constructor(a["body"], inner, m)
+            if not re.search(rf"\b{re.escape(index)}\b", body):
+                index = "_"
             return f"nn.ModuleList({body} for {index} in range({size(a['start'])}, {size(a['stop'] + 1)}))"
         raise AssertionError(f"no constructor lowering for {kind}")
 
@@ -351,55 +354,43 @@ class Emitter:
 
 
 def _bind_sizes(self: Generator, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[str]:
-    """Read generic sizes off the shapes of wires: `y, k = Q.shape[-2:]`."""
+    """Read generic sizes off the shapes of wires: `y, k = Q.shape[-2:]`, `h = X.shape[-1] // 16`."""
+    wanted = [g for g in generics if g not in names]
+    if only_new:  # sizes that only a box's output fixes are read where they first appear
+        wanted += [a.size.atom for _, t in wires for a in t.axes
+                   if isinstance(a.size.atom, Symbol) and a.size.atom not in names and a.size.atom not in wanted]
+    sources = ir.size_sources([t for _, t in wires], wanted, set(names))
     lines = []
-    pending = [g for g in generics if g not in names]
-    for wire, t in wires:
-        rank = t.rank
-        found = [(i, a.size.atom) for i, a in enumerate(t.axes) if a.size.atom in pending]
-        # Axes of generic sizes that nothing else fixes (unknowns from boxes) are bound too.
-        if only_new:
-            found += [(i, s) for i, a in enumerate(t.axes) for s in [a.size.atom]
-                      if isinstance(s, Symbol) and s not in names and s not in generics and (i, s) not in found]
-        found = sorted({i: s for i, s in found}.items())
-        seen = set()
-        run: list[tuple[int, Symbol]] = []
+    run: list[ir.SizeSource] = []
 
-        def flush():
-            if not run:
-                return
-            targets = [ns(s.name) for _, s in run]
-            for (_, s), t_name in zip(run, targets):
-                names[s] = t_name
-            first, last = run[0][0] - rank, run[-1][0] - rank
-            if len(run) == 1:
-                lines.append(f"{targets[0]} = {wire}.shape[{first}]")
-            else:
-                stop = "" if last == -1 else str(last + 1)
-                lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{stop}]")
-            run.clear()
+    def flush():
+        if not run:
+            return
+        wire, t = wires[run[0].wire]
+        targets = []
+        for source in run:
+            names[source.symbol] = ns(source.symbol.name)
+            targets.append(names[source.symbol])
+        first, last = run[0].axis - t.rank, run[-1].axis - t.rank
+        if len(run) == 1:
+            lines.append(f"{targets[0]} = {wire}.shape[{first}]")
+        else:
+            lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
+        run.clear()
 
-        for i, s in found:
-            if s in seen or s in names:
-                continue
-            seen.add(s)
-            if run and run[-1][0] != i - 1:
-                flush()
-            run.append((i, s))
-        flush()
-        pending = [g for g in pending if g not in names]
-    # Sizes only found inside bound axes, `(k h)`, are divided out of them.
-    for wire, t in wires:
-        for i, a in enumerate(t.axes):
-            for part in a.parts:
-                s = part.size.atom
-                if isinstance(s, Symbol) and s not in names and s in pending:
-                    others = [p.size for p in a.parts if p is not part]
-                    if all(o.symbols() <= names.keys() for o in others):
-                        divisor = size_code(_product(others), names.__getitem__)
-                        names[s] = ns(s.name)
-                        lines.append(f"{names[s]} = {wire}.shape[{i - t.rank}] // {wrap(*divisor, MUL + 1)}")
-                        pending.remove(s)
+    for source in sources:
+        if source.divisor is not None:
+            flush()
+            wire, t = wires[source.wire]
+            divisor = size_code(source.divisor, names.__getitem__)
+            names[source.symbol] = ns(source.symbol.name)
+            lines.append(f"{names[source.symbol]} = {wire}.shape[{source.axis - t.rank}] // "
+                         f"{wrap(*divisor, MUL + 1)}")
+            continue
+        if run and (run[-1].wire != source.wire or run[-1].axis != source.axis - 1):
+            flush()
+        run.append(source)
+    flush()
     return lines
 
 

@@ -315,6 +315,8 @@ class BodyChecker:
         component = self.scope.lookup_component(name)
         if component is not None:
             return self.call_component(component, brackets, e)
+        if name in self.program.failed:  # its own definition failed to check: do not pile errors on it
+            raise NcdcError([])
         if name in self.program.globals:
             kind, target = self.program.globals[name]
             if kind == "module":
@@ -346,6 +348,14 @@ class BodyChecker:
             node = self.apply(signature, None, e)
             node.attrs["part"], node.attrs["index"] = component.name, position
             return node
+        if component.kind == "Parameter":
+            fail("E0105", f"`{component.name}` is a learned tensor, not a box", e.func.span, "called here",
+                 help=f"use it as a value: `{component.name}`")
+        if component.attrs.get("signature") is None:
+            reason = component.attrs.get("whole_error")
+            fail("E0314", f"the repetitions of `{component.name}` cannot be applied one after another",
+                 e.func.span, "called whole", notes=[f"{reason.message} ({reason.span.location})"] if reason else [],
+                 help=f"call one repetition at a time: `{component.name}[i](...)`")
         node = self.apply(component.attrs["signature"], brackets, e)
         node.attrs["part"] = component.name
         return node
@@ -564,6 +574,9 @@ class BodyChecker:
                              + " ".join(f"a{j}" for j in range(t.rank)) + ")`")
                     labels.append(axis.label)
                     self.unify_label(axis.label, axis, sizes, value.span)
+                    for part in axis.parts:  # a bound axis may be unbound by naming its parts
+                        if part.label is not None:
+                            self.unify_label(part.label, part, sizes, value.span)
             args.append(node)
             in_labels.append(labels)
         out_labels, out_axes = [], []
@@ -572,6 +585,15 @@ class BodyChecker:
             label_axis = self.output_axis(axis_node, sizes, name, e)
             out_labels.append(label_axis[0])
             out_axes.append(label_axis[1])
+        # A bound axis whose parts, not itself, appear in the output is unbound.
+        out_leaves = set(_leaves(out_labels))
+        for labels, node in zip(in_labels, args):
+            axes = self.solver.resolve_type(node.type).axes
+            for i, label in enumerate(labels):
+                if isinstance(label, str) and label not in out_leaves and axes[i].parts \
+                        and any(p.label in out_leaves for p in axes[i].parts):
+                    labels[i] = tuple(p.label for p in axes[i].parts)
+        flat_in = [l for labels in in_labels for l in labels]
         seen = set()
         for label, axis_node in zip(out_labels, brackets[0].axes):
             if label in seen:
@@ -656,6 +678,9 @@ class BodyChecker:
                       "(`X: a b`) if they are different axes")
 
     def output_axis(self, node: ast.SizeNode, sizes: dict, name: str, e) -> tuple:
+        whole = labels_of(ast.TensorTypeNode([node], node.span))[0][0] if _named(node) else None
+        if whole in sizes:  # a bound axis of an argument, kept bound: `(Y1 Y2)`
+            return whole, sizes[whole]
         if isinstance(node, ast.SizeGroup) and len(node.items) > 1:
             parts = [self.output_axis(p, sizes, name, e) for p in node.items]
             size = Size.of(1)
@@ -746,6 +771,12 @@ def _all_wires(scope: Scope) -> dict:
     for s in reversed(chain):
         out.update(s.wires)
     return out
+
+
+def _named(node) -> bool:
+    if isinstance(node, ast.SizeName):
+        return True
+    return isinstance(node, ast.SizeGroup) and all(_named(i) for i in node.items)
 
 
 def _leaves(labels) -> list[str]:

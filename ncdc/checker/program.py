@@ -29,13 +29,17 @@ class ProgramChecker:
         self.functions: list[ir.Function] = []
         self.modules: list[ir.Module] = []
         self.order: list[str] = []
+        self.failed: set[str] = set()
 
     # ---- driver ---------------------------------------------------------------------------------
 
     def check(self, program: ast.Program) -> ir.Program:
         headers = []
         for item in program.items:
+            before = len(self.diagnostics)
             self.guard(lambda: headers.append((item, self.declare(item))))
+            if len(self.diagnostics) > before and not isinstance(item, ast.SizeDecl):
+                self.failed.add(item.name.name)  # uses of it elsewhere are not errors of their own
         for item, target in headers:
             if isinstance(item, ast.DefDecl):
                 self.guard(lambda: self.check_def(item, target), item.name.name)
@@ -55,7 +59,7 @@ class ProgramChecker:
                 self.signatures[name] = None
 
     def signature_of(self, name: str) -> Signature | None:
-        return self.signatures.get(name)
+        return None if name in self.failed else self.signatures.get(name)
 
     def solver(self) -> Solver:
         return Solver(self.definitions, self.concrete)
@@ -129,6 +133,7 @@ class ProgramChecker:
                 fail("E0105", f"`{p.name.name}` is already a size", p.name.span, "a wire cannot share a size's name",
                      notes=[f"`{p.name.name}` is a {binding.what}"
                             + (f" declared at {binding.span.location}" if binding.span else "")])
+        self.check_readable(params, generics)
         function = ir.Function(item.name.name, params, results, generics, [], item.span, item.header)
         if claim:
             self.claim(item.name, "def", function)
@@ -136,6 +141,22 @@ class ProgramChecker:
             self.signatures[function.name] = Signature(function.name, "def", [p.type for p in params], results,
                                                        generics, target=function)
         return function, scope
+
+    def check_readable(self, params: list[ir.Param], generics: list[Symbol]) -> None:
+        """Every generic size of the inputs must be readable off their shapes at run time."""
+        first_seen: dict[Symbol, object] = {}
+        for p in params:
+            for axis in p.type.axes:
+                for symbol in sorted(_axis_symbols(axis) & set(generics), key=lambda s: s.uid):
+                    first_seen.setdefault(symbol, axis.origin or p.span)
+        used = list(first_seen)
+        read = {s.symbol for s in ir.size_sources([p.type for p in params], used, set())}
+        for symbol in used:
+            if symbol not in read:
+                fail("E0305", f"the size `{symbol.name}` cannot be read off the inputs", first_seen[symbol],
+                     f"`{symbol.name}` only appears inside an expression here",
+                     help=f"give some input an axis that is `{symbol.name}` or a multiple of it, "
+                          f"e.g. `X: {symbol.name} ...` or `(16 * {symbol.name})`")
 
     def declare_module(self, item: ast.ModuleDecl):
         scope = self.scope.child()
@@ -244,6 +265,8 @@ class ProgramChecker:
             return component
         if kind == "seq":
             return self.seq(node, scope, name)
+        if kind in self.failed:
+            raise NcdcError([])
         if kind in self.globals and self.globals[kind][0] == "module":
             return self.instance(node, scope, name)
         if kind in self.globals:
@@ -352,15 +375,24 @@ class ProgramChecker:
         index = Symbol(node.var.name)
         inner = scope.child()
         inner.sizes[node.var.name] = SizeBinding(Size.of(index), node.var.span, "repetition index")
-        if instances:
-            body = instances[0]
-            signature = self.compose(instances, [node.body.span] * len(instances), name)
-        else:
-            body = self.component(node.body, inner, f"{name}[{node.var.name}]")
-            signature = self.invariant(body, node, index)
+        # Called whole, the repetitions apply in turn; one that cannot be chained is only indexed.
+        whole_error = None
+        try:
+            if instances:
+                body = instances[0]
+                signature = self.compose(instances, [node.body.span] * len(instances), name)
+            else:
+                body = self.component(node.body, inner, f"{name}[{node.var.name}]")
+                signature = self.invariant(body, node, index)
+        except NcdcError as error:
+            if not instances or not error.diagnostics:
+                raise
+            signature, whole_error = None, error.diagnostics[0]
         component = ir.Component(name, "repeat", {"body": body, "index": index, "start": start, "stop": stop,
-                                                  "instances": instances, "signature": signature}, node.span)
-        signature.target = component
+                                                  "instances": instances, "signature": signature,
+                                                  "whole_error": whole_error}, node.span)
+        if signature is not None:
+            signature.target = component
         return component
 
     def invariant(self, body: ir.Component, node: ast.Repeat, index: Symbol) -> Signature:
@@ -417,6 +449,13 @@ class ProgramChecker:
 
 def _map_axis(axis: Axis, fn) -> Axis:
     return Axis(fn(axis.size), axis.origin, tuple(_map_axis(p, fn) for p in axis.parts))
+
+
+def _axis_symbols(axis: Axis) -> set[Symbol]:
+    found = set(axis.size.symbols())
+    for part in axis.parts:
+        found |= _axis_symbols(part)
+    return found
 
 
 def _module_callees(module: ir.Module) -> set[str]:

@@ -1,0 +1,83 @@
+"""The appendix's Tracker: run a generated model and print, for every part, the sizes that go in
+and out beside the axes the spec declared for it, so code can be checked against the diagram.
+
+    with ncdc.Tracker(model, "specs/unet.ncd"):
+        model(x)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import ir
+
+
+class Tracker:
+    def __init__(self, model, spec, out=None):
+        """`spec` is the spec's path or its checked `ir.Program`; `model` a module generated from it."""
+        if not isinstance(spec, ir.Program):
+            from .api import check_file
+
+            spec = check_file(Path(spec))
+        self.model = model
+        self.out = out or sys.stdout
+        self.declared = _declared_parts(spec, type(model).__name__)
+        self.handles = []
+
+    def __enter__(self):
+        for name, module in self.model.named_modules():
+            if name in self.declared:
+                self.handles.append(module.register_forward_hook(self._hook(name, module)))
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+        return False
+
+    def _hook(self, name: str, module):
+        def report(_, inputs, output):
+            sizes_in = ", ".join(_sizes(t) for t in inputs)
+            sizes_out = ", ".join(_sizes(t) for t in (output if isinstance(output, tuple) else (output,)))
+            print(f"{name} ({module._get_name()}): {sizes_in} -> {sizes_out}    spec: {self.declared[name]}",
+                  file=self.out)
+        return report
+
+
+def _sizes(tensor) -> str:
+    return " ".join(map(str, tensor.shape)) if hasattr(tensor, "shape") else type(tensor).__name__
+
+
+def _declared_parts(program: ir.Program, model_class: str) -> dict[str, str]:
+    """Each part's path in the generated module tree (as named_modules names it) -> its declared type."""
+    modules = {m.name: m for m in program.modules}
+    found: dict[str, str] = {}
+
+    def signature_text(component: ir.Component) -> str | None:
+        sig = component.attrs.get("signature")
+        return ir.signature_text(sig.inputs, sig.outputs) if sig is not None else None
+
+    def visit(component: ir.Component, path: str) -> None:
+        text = signature_text(component)
+        if text is not None:
+            found[path] = text
+        if component.kind == "module":
+            visit_module(modules[component.attrs["module"]], path + ".")
+        elif component.kind == "seq":
+            for i, part in enumerate(component.attrs["parts"]):
+                visit(part, f"{path}.{i}")
+        elif component.kind == "repeat":
+            instances = component.attrs["instances"]
+            if instances is not None:
+                for i, part in enumerate(instances):
+                    visit(part, f"{path}.{i}")
+
+    def visit_module(module: ir.Module, prefix: str) -> None:
+        for component in module.components():
+            visit(component, prefix + component.name)
+
+    if model_class in modules:
+        visit_module(modules[model_class], "")
+    return found

@@ -45,6 +45,6 @@ NORMALISERS = {
 }
 
 # Structural operations with rules of their own in the checker.
-STRUCTURAL = ("einsum", "rearrange", "flatten", "concat", "eye")
+STRUCTURAL = ("einsum", "rearrange", "flatten", "concat", "eye", "η")
 
 ALL = frozenset(ELEMENTWISE) | frozenset(SCALAR) | frozenset(REDUCTIONS) | frozenset(NORMALISERS) | frozenset(STRUCTURAL)

@@ -1,19 +1,13 @@
-"""Where the grammar and the templates live: beside the package in a checkout, inside it in a wheel."""
+"""Where the grammar and the templates live: inside the package in a wheel, beside it in a checkout."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_CHECKOUT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """The folder `grammar` or `templates`: packaged as `ncdc.<name>`, or found in the checkout."""
-    try:
-        packaged = Path(str(resources.files(f"ncdc.{name}")))
-        if packaged.is_dir():
-            return packaged
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return _CHECKOUT / name
+    """The folder `grammar` or `templates`: `ncdc/<name>` in a wheel, `<checkout>/<name>` otherwise."""
+    packaged = _PACKAGE / name
+    return packaged if packaged.is_dir() else _PACKAGE.parent / name

@@ -482,7 +482,7 @@ class BodyChecker:
     def builtin(self, name: str, brackets, e: ast.Call) -> Node:
         if name in ("einsum", "rearrange"):
             return self.einsum_like(name, brackets, e)
-        if name == "eye":
+        if name in ("eye", "η"):  # the paper's unit η
             return self.eye(e)
         if e.options:
             fail("E0203", f"`{name}` takes no options", e.options[0].span, "unexpected option")

@@ -413,7 +413,7 @@ class BodyChecker:
             where = f"argument {i + 1} of `{sig.name}`"
             hint = None
             if len(own) > expected.rank:
-                hint = self.lift_hint(sig.name, e.args, len(own) - expected.rank)
+                hint = self.lift_hint(sig.name, e.args, len(own) - expected.rank, sig.inputs[i])
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`")
             except NcdcError as error:
@@ -463,8 +463,9 @@ class BodyChecker:
             "lift_sizes": {label: axis.size for label, axis in lift_sizes.items()},
         })
 
-    def lift_hint(self, name: str, args, extra: int) -> str | None:
-        """Suggest lifting over the trailing axes that every argument shares (the usual case: heads)."""
+    def lift_hint(self, name: str, args, extra: int, declared: TensorType) -> str | None:
+        """Suggest lifting over axes that every argument shares and the callee does not name (the
+        usual case: heads)."""
         label_lists = []
         for arg in args:
             try:
@@ -472,7 +473,8 @@ class BodyChecker:
             except NcdcError:
                 return None
             label_lists.append([a.label for a in getattr(t, "axes", ())])
-        common = [l for l in label_lists[0] if l and all(l in ls for ls in label_lists)]
+        own = {a.label for a in declared.axes}
+        common = [l for l in label_lists[0] if l and l not in own and all(l in ls for ls in label_lists)]
         if len(common) < extra:
             return None
         return f"lift `{name}` over the axes it does not act on: `{name}[{' '.join(common[-extra:])}](...)`"

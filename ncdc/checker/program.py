@@ -354,7 +354,8 @@ class ProgramChecker:
                 solver.resolve_axis(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x)))) for a in out.axes))
         if any(a.size.vars() for a in current.axes):
             fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
-        return Signature(name, "component", [start], [current], generics)
+        batch = all(p.attrs["signature"].batch for p in parts)  # broadcasting parts compose to one
+        return Signature(name, "component", [start], [current], generics, batch=batch)
 
     def repeat(self, node: ast.Repeat, scope: Scope, name: str) -> ir.Component:
         """`[Block(...) for i in a..b]` (both ends included): a fresh part per index, with sizes that

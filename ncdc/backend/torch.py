@@ -213,7 +213,8 @@ class Generator:
             return f"nn.Dropout({a['p']!r})"
         if kind == "Parameter":
             shape = ", ".join(size(s) for s in a["type"].sizes)
-            return f"nn.Parameter(torch.randn({shape}) * {float(a['std'])!r})"
+            scale = "" if float(a["std"]) == 1.0 else f" * {float(a['std'])!r}"
+            return f"nn.Parameter(torch.randn({shape}){scale})"
         if kind == "module":
             target = self.modules[a["module"]]
             args = [size(s) for s in a["args"]]
@@ -460,6 +461,8 @@ def _aligned(code: str, prec: int, positions: list[int], rank: int) -> str:
     if order != list(range(len(positions))):
         code = _permute(code, list(range(len(positions))), order)
     present = set(positions)
+    if sorted(positions) == list(range(rank - len(positions), rank)):
+        return code  # trailing axes in order: PyTorch broadcasting lines them up already
     index = ", ".join(":" if r in present else "None" for r in range(min(positions), rank))
     return f"{code}[..., {index}]"
 

@@ -317,6 +317,10 @@ class ProgramChecker:
         if not node.args:
             fail("E0201", "`seq` needs at least one part", node.span, "empty")
         parts = [self.component(arg, scope, f"{name}[{i}]") for i, arg in enumerate(node.args)]
+        for part, arg in zip(parts, node.args):
+            if part.kind == "Linear" and (part.attrs["in"].rank != 1 or part.attrs["out"].rank != 1):
+                fail("E0202", "inside `seq`, a Linear maps one axis to one axis", arg.span, "several axes",
+                     help="bind the axes into one, `Linear[(k h) -> m]`, or call the Linear in `forward`")
         signature = self.compose(parts, [arg.span for arg in node.args], name)
         component = ir.Component(name, "seq", {"parts": parts, "signature": signature}, node.span)
         signature.target = component

@@ -92,8 +92,11 @@ def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
         expected = sorted({_describe(t) for t in error.expected if not t.startswith("__")} |
                           ({"`->`"} if any(t.startswith("__") for t in error.expected) else set()))
         span = _token_span(source, error.token)
-        message = f"unexpected {_found(error.token)}"
-        diag = Diagnostic("E0002", message, span, "expected " + _one_of(expected))
+        named = _named_error(error)
+        if named is not None:
+            diag = Diagnostic("E0002", named, span, f"found {_found(error.token)}, expected {_one_of(expected)}")
+        else:
+            diag = Diagnostic("E0002", f"unexpected {_found(error.token)}", span, "expected " + _one_of(expected))
         if error.token.type == "_INDENT":
             diag.help = "indent only the body of a `def`, a `module` or a `for`"
         return diag
@@ -101,6 +104,33 @@ def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
     expected = sorted({_describe(t) for t in getattr(error, "expected", ()) or ()})
     return Diagnostic("E0003", "unexpected end of file", span,
                       "expected " + _one_of(expected) if expected else "")
+
+
+# Common mistakes, named by example: Lark matches the parser state of an error against these.
+_NAMED_ERRORS = {
+    "a signature needs `->` between its inputs and its outputs": [
+        "box f : 4 2\n", "box f : a, b\n", "box f : a b c\n"],
+    "a `def` needs its result type: `def f(X: a) -> b:`": [
+        "def f(x: a):\n    return x\n", "def f():\n    return x\n"],
+    "a line that opens a block ends with `:`": [
+        "def f(x: a) -> a\n    return x\n", "module M(a)\n    def forward(x: a) -> a:\n        return x\n"],
+    "a parameter needs its type: `X: a b`": [
+        "def f(x) -> a:\n    return x\n", "def f(x, y: a) -> a:\n    return x\n"],
+    "an axis list goes in brackets before the arguments: `softmax[x](S)`": [
+        "def f(x: a) -> a:\n    return softmax(x)[a]\n"],
+}
+
+
+@lru_cache(maxsize=1)
+def _named_examples() -> dict:
+    return {name: examples for name, examples in _NAMED_ERRORS.items()}
+
+
+def _named_error(error: UnexpectedInput) -> str | None:
+    try:
+        return error.match_examples(_parser().parse, _named_examples(), use_accepts=True)
+    except Exception:  # a failed match only loses the name, never the error itself
+        return None
 
 
 def _one_of(items: list[str]) -> str:

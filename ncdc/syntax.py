@@ -30,7 +30,7 @@ class _Indenter(Indenter):
 def _parser() -> Lark:
     grammar = (data_dir("grammar") / "ncd.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", postlex=_Indenter(), propagate_positions=True,
-                maybe_placeholders=True, cache=False)
+                maybe_placeholders=True, cache=True)
 
 
 # Token names as a person would say them, for "expected ..." messages.

@@ -23,7 +23,7 @@ from ..resources import data_dir
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
-HELPER_NAMES = ("_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
+HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
 FIXED_RANK = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
               "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
               "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
@@ -310,10 +310,23 @@ class Emitter:
         return f"self.{python_name(name)}" if self.module is not None else python_name(name)
 
     def body(self) -> list[str]:
+        """Read the generic sizes off the inputs, check the inputs' shapes, then the statements."""
         params = [(self.ns(p.name), p.type) for p in self.f.params]
-        lines = self.gen.bind_sizes(params, self.f.generics, self.names, self.ns)
+        types = [t for _, t in params]
+        sources = ir.size_sources(types, [g for g in self.f.generics if g not in self.names], set(self.names))
+        read = {(s.wire, s.axis) for s in sources if s.divisor is None}
+        lines = []
+        ranks = [(w, name, t) for w, (name, t) in enumerate(params) if any(s.wire == w for s in sources)]
+        if ranks:  # before sizes are read, so that a missing axis is reported as such
+            self.gen.helpers.add("_check_rank")
+            lines.append("if CHECK_SHAPES:")
+            lines += [f'    _check_rank("{safe_text(self.f.params[w].name)}", {name}, {t.rank}, "{safe_text(str(t))}")'
+                      for w, name, t in ranks]
+        lines += self.gen.bind_sizes(params, self.f.generics, self.names, self.ns)
         checks = []
-        for (name, t), p in zip(params, self.f.params):
+        for w, ((name, t), p) in enumerate(zip(params, self.f.params)):
+            if all((w, i) in read for i in range(t.rank)):
+                continue  # every size was just read off this input
             shape = ", ".join(self.size(a.size)[0] for a in t.axes)
             shape = f"({shape}{',' if len(t.axes) == 1 else ''})"
             checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}")')

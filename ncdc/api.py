@@ -19,21 +19,22 @@ def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Prog
     return check_source(Path(path).read_text(encoding="utf-8"), str(path), sizes)
 
 
-def compile_source(text: str, path: str = "<string>", *, stubs: bool = False) -> str:
+def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
+                   sizes: dict[str, int] | None = None) -> str:
     """PyTorch source for spec text (deterministic: the same text gives the same bytes)."""
     from .backend.torch import generate
 
-    return generate(check_source(text, path), stubs=stubs)
+    return generate(check_source(text, path, sizes), stubs=stubs)
 
 
-def compile_file(path: str | Path, *, stubs: bool = False) -> str:
-    return compile_source(Path(path).read_text(encoding="utf-8"), str(path), stubs=stubs)
+def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> str:
+    return compile_source(Path(path).read_text(encoding="utf-8"), str(path), stubs=stubs, sizes=sizes)
 
 
-def load(path: str | Path, *, stubs: bool = False) -> types.ModuleType:
+def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> types.ModuleType:
     """Compile a spec and import the result: its classes and functions under their spec names."""
     path = Path(path)
-    source = compile_file(path, stubs=stubs)
+    source = compile_file(path, stubs=stubs, sizes=sizes)
     module = types.ModuleType(f"ncdc_generated.{path.stem}")
     module.__file__ = f"<ncdc:{path}>"
     exec(compile(source, module.__file__, "exec"), module.__dict__)

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--stubs", action="store_true",
                           help="fill abstract boxes with random-output stubs of the right shape")
     compile_.add_argument("--format", choices=("text", "json"), default="text", help="how to report errors")
+    compile_.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
+                          help="concrete sizes for what cannot be proved symbolically")
     compile_.set_defaults(run=_compile)
 
     run = sub.add_parser("run", help="compile specs, run each model on random inputs and report it")
@@ -131,7 +133,7 @@ def _compile(args) -> int:
     if args.output and Path(args.output).resolve() == spec.resolve():
         raise UsageError("the output would overwrite the spec itself")
     try:
-        source = compile_source(_read(spec), str(spec), stubs=args.stubs)
+        source = compile_source(_read(spec), str(spec), stubs=args.stubs, sizes=args.sizes)
     except NcdcError as error:
         _report(error.diagnostics, args.format)
         return 1

@@ -236,15 +236,20 @@ def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbo
 
 
 def _readable(size: Size, others, pending, known):
-    """`size` is `c * s` for a pending symbol `s` (times the known `others`): return (s, divisor)."""
+    """`size` is `c * s * (known sizes)` for one pending symbol `s` (times the known `others`):
+    return (s, divisor)."""
     if len(size.terms) != 1:
         return None
     mono, coeff = size.terms[0]
-    if len(mono) != 1 or not isinstance(mono[0], Symbol) or mono[0] not in pending or coeff <= 0:
+    unknown = [a for a in mono if a not in known]
+    if len(unknown) != 1 or not isinstance(unknown[0], Symbol) or unknown[0] not in pending or coeff <= 0:
         return None
     divisor = Size.of(coeff)
+    for a in mono:
+        if a is not unknown[0]:
+            divisor = divisor * Size.of(a)
     for other in others or []:
         if not other.symbols() <= known:
             return None
         divisor = divisor * other
-    return mono[0], (None if divisor == Size.of(1) else divisor)
+    return unknown[0], (None if divisor == Size.of(1) else divisor)

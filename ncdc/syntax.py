@@ -38,8 +38,8 @@ _TOKEN_NAMES = {
     "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
     "_NL": "end of line", "_INDENT": "an indented block", "_DEDENT": "end of block", "$END": "end of file",
     "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "COMMA": "`,`", "COLON": "`:`",
-    "EQUAL": "`=`", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`", "SLASH": "`/`", "__ANON_0": "`->`",
-    "DOUBLESTAR": "`**`", "DOT": "`.`", "AT": "`@`",
+    "EQUAL": "`=`", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`", "SLASH": "`/`",
+    "DOT": "`.`",
 }
 
 
@@ -47,7 +47,7 @@ def _describe(token_type: str) -> str:
     if token_type in _TOKEN_NAMES:
         return _TOKEN_NAMES[token_type]
     pattern = _parser().get_terminal(token_type).pattern if token_type in _terminal_names() else None
-    if pattern is not None and pattern.type == "str":
+    if pattern is not None and pattern.type == "str":  # keywords and operators: `->`, `//`, `def`
         return f"`{pattern.value}`"
     return token_type.lower()
 
@@ -62,8 +62,10 @@ def _found(token: Token) -> str:
         return "end of file"
     if token.type == "_NL":
         return "end of line"
-    if token.type in ("_INDENT", "_DEDENT"):
-        return "a change of indentation"
+    if token.type == "_INDENT":
+        return "indentation"
+    if token.type == "_DEDENT":
+        return "the end of an indented block"
     return f"`{token.value}`"
 
 
@@ -89,8 +91,7 @@ def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
         return Diagnostic("E0001", f"unexpected character `{char}`", span, "not part of the language",
                           help="names are letters, digits and `_`; comments start with `#`")
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
-        expected = sorted({_describe(t) for t in error.expected if not t.startswith("__")} |
-                          ({"`->`"} if any(t.startswith("__") for t in error.expected) else set()))
+        expected = sorted({_describe(t) for t in error.expected})
         span = _token_span(source, error.token)
         named = _named_error(error)
         if named is not None:

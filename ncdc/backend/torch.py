@@ -349,7 +349,8 @@ class Emitter:
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
             elif isinstance(stmt, ir.Return):
                 codes = [self.expr(v)[0] for v in stmt.values]
-                types = ", ".join(str(v.type) for v in stmt.values)
+                types = ", ".join(str(t) for v in stmt.values
+                                  for t in (v.type if isinstance(v.type, tuple) else (v.type,)))
                 lines.append(f"return {', '.join(codes)}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
             else:
                 index = self.ns(stmt.var.name)
@@ -467,16 +468,19 @@ def _binary(em: Emitter, node):
     return _binary_code(em, node.attrs["op"], *codes[0], *codes[1])
 
 
-def _aligned(code: str, prec: int, positions: list[int], rank: int) -> str:
-    """A wire whose axes sit at `positions` of a result of `rank` axes, reshaped to broadcast."""
+def _aligned(code: str, prec: int, align: dict, rank: int) -> str:
+    """A wire whose axes sit at `positions` of a result of `rank` axes, reshaped to broadcast: its
+    own batch axes must line up with the result's, so the result's other axes are inserted."""
+    positions = align["positions"]
     order = sorted(range(len(positions)), key=lambda i: positions[i])
     code = wrap(code, prec, ATOM)
     if order != list(range(len(positions))):
         code = _permute(code, list(range(len(positions))), order)
     present = set(positions)
-    if sorted(positions) == list(range(rank - len(positions), rank)):
-        return code  # trailing axes in order: PyTorch broadcasting lines them up already
-    index = ", ".join(":" if r in present else "None" for r in range(min(positions), rank))
+    if align["unbatched"] and sorted(positions) == list(range(rank - len(positions), rank)):
+        return code  # trailing axes in order, no batch axes: PyTorch broadcasting lines them up
+    first = 0 if not align["unbatched"] else min(positions, default=rank)
+    index = ", ".join(":" if r in present else "None" for r in range(first, rank))
     return f"{code}[..., {index}]"
 
 
@@ -528,8 +532,16 @@ def _reduce(em: Emitter, node):
     from ..builtins import REDUCTIONS
     rank = node.attrs["rank"]
     dims = [d - rank for d in node.attrs["dims"]]
+    code = em.operand(node.args[0], ATOM)
+    if not dims:  # nothing to reduce (a wire with no axes)
+        return code, ATOM
+    method = REDUCTIONS[node.attrs["fn"]]
+    if method == "prod" and len(dims) > 1:  # torch.prod reduces one axis at a time
+        for d in sorted(dims):  # most negative first: the axes to its right keep their index
+            code = f"{code}.prod(dim={d})"
+        return code, ATOM
     dim = str(dims[0]) if len(dims) == 1 else f"({', '.join(map(str, dims))})"
-    return f"{em.operand(node.args[0], ATOM)}.{REDUCTIONS[node.attrs['fn']]}(dim={dim})", ATOM
+    return f"{code}.{method}(dim={dim})", ATOM
 
 
 @lowering("flatten")

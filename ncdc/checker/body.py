@@ -43,6 +43,7 @@ class BodyChecker:
         self.boxes: set[str] = set()
         self.callees: set[str] = set()
         self.unbatched_wires: set[str] = set()
+        self.loop_ranges: dict[Symbol, tuple[int, int]] = {}
 
     # ---- statements -------------------------------------------------------------------------
 
@@ -120,6 +121,12 @@ class BodyChecker:
         start = size_of(stmt.start, self.scope)
         stop = size_of(stmt.stop, self.scope)
         var = Symbol(stmt.var.name)
+        lo, hi = self.solver.evaluate(start), self.solver.evaluate(stop)
+        if lo is not None and hi is not None:
+            if hi < lo - 1:
+                fail("E0313", f"the range {lo}..{hi} runs backwards", stmt.span, "no turns",
+                     help="ranges include both ends: `1..4` is 1, 2, 3, 4")
+            self.loop_ranges[var] = (lo, hi)
         inner = self.scope.child()
         inner.sizes[stmt.var.name] = SizeBinding(Size.of(var), stmt.var.span, "loop index")
         saved = self.scope
@@ -133,8 +140,6 @@ class BodyChecker:
                 self.expect_type(before[name], t, span, f"`{name}` at the end of the loop body",
                                  declared=True)
                 saved.wires[name] = (before[name], saved.lookup_wire(name)[1])
-            else:
-                saved.wires[name] = (t, span)
         return ir.For(var, start, stop, body, stmt.span)
 
     # ---- types --------------------------------------------------------------------------------
@@ -154,6 +159,15 @@ class BodyChecker:
             outcome = self.solver.unify(e.size, a.size, span, f"`{span.text}`" if span.end_line == span.line else "")
             if outcome is not None:
                 self.size_error(outcome, e, a, span, f"{what}, axis {i + 1}", expected, actual, callee)
+            e_parts = [self.solver.resolve_axis(p).label for p in e.parts]
+            a_parts = [self.solver.resolve_axis(p).label for p in a.parts]
+            if e_parts and a_parts and all(e_parts + a_parts) and e_parts != a_parts \
+                    and sorted(e_parts) == sorted(a_parts):
+                fail("E0315", f"{what}, axis {i + 1}, binds its axes in another order: "
+                     f"`{self.show(TensorType((a,)))}` where `{self.show(TensorType((e,)))}` is expected", span,
+                     "same size, different layout",
+                     help="rearrange it first, e.g. `rearrange[(" + " ".join(e_parts) + ")](X: ("
+                          + " ".join(a_parts) + "))`")
 
     def size_error(self, outcome, e: Axis, a: Axis, span: Span, where: str, expected=None, actual=None,
                    callee=None):
@@ -260,7 +274,8 @@ class BodyChecker:
             if outcome is not None:
                 self.size_error(outcome, big.axes[j], axis, e.span, f"`{e.op}`")
             positions.append(j)
-        align = [None, positions] if big_first else [positions, None]
+        entry = {"positions": positions, "unbatched": self.unbatched(right if big_first else left)}
+        align = [None, entry] if big_first else [entry, None]
         return big, align
 
     def index(self, e: ast.Bracket) -> Node:
@@ -295,10 +310,22 @@ class BodyChecker:
         return Node("index", [base], TensorType(tuple(axes)), e.span, {"items": items})
 
     def check_bound(self, value: Size, axis: Axis, span: Span, inclusive: bool) -> None:
-        v, n = self.solver.evaluate(value), self.solver.evaluate(axis.size)
-        if v is not None and (v < 0 or (n is not None and (v > n if inclusive else v >= n))):
-            fail("E0307", f"index {v} is out of range for an axis of size {self.solver.describe(axis.size)}",
-                 span, "out of range")
+        n = self.solver.evaluate(axis.size)
+        for v in self.loop_values(value):
+            if v is not None and (v < 0 or (n is not None and (v > n if inclusive else v >= n))):
+                fail("E0307", f"index {v} is out of range for an axis of size {self.solver.describe(axis.size)}",
+                     span, "out of range")
+
+    def loop_values(self, value: Size) -> list[int | None]:
+        """The values an index takes: itself, or at both ends of the loops whose indexes it uses."""
+        loops = [s for s in value.symbols() if s in self.loop_ranges]
+        if not loops:
+            return [self.solver.evaluate(value)]
+        ends = []
+        for choice in range(2 ** len(loops)):
+            env = {s: Size.of(self.loop_ranges[s][(choice >> i) & 1]) for i, s in enumerate(loops)}
+            ends.append(self.solver.evaluate(value.substitute(lambda a: env.get(a))))
+        return ends
 
     # ---- calls ----------------------------------------------------------------------------------
 
@@ -379,12 +406,16 @@ class BodyChecker:
             return TensorType(tuple(_subst_axis(a, instance) for a in t.axes))
 
         inputs, outputs = [inst(t) for t in sig.inputs], [inst(t) for t in sig.outputs]
+        for label, span in lifted:
+            if not any(label in [a.label for a in getattr(self.solver.resolve_type(self.expr(arg).type), "axes", ())]
+                       for arg in e.args if not isinstance(arg, ast.Relabel)):
+                fail("E0303", f"no argument of `{sig.name}` has an axis `{label}`", span, "nothing to lift over")
         args, layouts = [], []
         lift_sizes: dict[str, Axis] = {}
         batch: list[Axis] | None = None
         for i, (arg, expected) in enumerate(zip(e.args, inputs)):
             if isinstance(arg, ast.Relabel):
-                fail("E0311", "axis patterns are for einsum and rearrange", arg.span, "not allowed here")
+                fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
             node = self.tensor(arg)
             t = self.solver.resolve_type(node.type)
             if isinstance(t, ScalarType):
@@ -528,7 +559,7 @@ class BodyChecker:
     def no_brackets(self, name, brackets, e):
         if brackets is not None:
             fail("E0311", f"`{name}` acts on every axis and takes no axis list", e.func.span, "remove this",
-                 help=f"to apply it to part of a wire, index the wire first")
+                 help="to act on some axes only, bind them with `rearrange` or lift over the others")
 
     def find_axes(self, t: TensorType, brackets, e: ast.Call, name: str) -> list[int]:
         if len(brackets) != 1 or isinstance(brackets[0], ast.Slice):

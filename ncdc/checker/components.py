@@ -54,6 +54,9 @@ REQUIRED = object()
 
 
 def _option_value(node, scope: Scope):
+    if isinstance(node, ast.SizeName) and node.name in ("True", "False"):
+        fail("E0204", f"`{node.name}` is Python's spelling", node.span, "not a value here",
+             help=f"write `{node.name.lower()}`")
     if isinstance(node, (ast.Bool, ast.String)):
         return node.value
     if isinstance(node, ast.Number):

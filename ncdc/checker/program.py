@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ast, builtins, ir
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import Axis, TensorType
-from ..names import reserved_reason
+from ..names import python_name, reserved_reason
 from ..sizes import Size, Symbol, Var
 from .body import BodyChecker, Signature, fail, finalize_types
 from .components import BUILDERS, REQUIRED, read_options
@@ -45,6 +45,8 @@ class ProgramChecker:
                 self.guard(lambda: self.check_def(item, target), item.name.name)
             elif isinstance(item, ast.ModuleDecl):
                 self.guard(lambda: self.check_module(item, target), item.name.name)
+        if not self.diagnostics:
+            self.check_recursion(program)
         self.collect_boxes()
         if self.diagnostics:
             raise NcdcError(self.diagnostics)
@@ -71,6 +73,11 @@ class ProgramChecker:
         if reason:
             fail("E0102", f"`{name.name}` cannot be used as a name: {reason}", name.span, "reserved",
                  help="choose another name")
+        folded = {python_name(n): n for n in self.globals}
+        if python_name(name.name) in folded and name.name not in self.globals:
+            other = folded[python_name(name.name)]
+            fail("E0103", f"`{name.name}` and `{other}` are the same name in Python", name.span,
+                 "Python folds these names (NFKC)", help="choose names that differ in more than their form")
         if name.name in self.globals or name.name in builtins.ALL or name.name in BUILDERS or name.name == "seq":
             previous = self.globals.get(name.name)
             notes = []
@@ -150,11 +157,12 @@ class ProgramChecker:
                 for symbol in sorted(_axis_symbols(axis) & set(generics), key=lambda s: s.uid):
                     first_seen.setdefault(symbol, axis.origin or p.span)
         used = list(first_seen)
-        read = {s.symbol for s in ir.size_sources([p.type for p in params], used, set())}
+        known = {s for p in params for a in p.type.axes for s in _axis_symbols(a)} - set(generics)
+        read = {s.symbol for s in ir.size_sources([p.type for p in params], used, known)}
         for symbol in used:
             if symbol not in read:
                 fail("E0305", f"the size `{symbol.name}` cannot be read off the inputs", first_seen[symbol],
-                     f"`{symbol.name}` only appears inside an expression here",
+                     f"`{symbol.name}` only appears inside an expression or a bound axis here",
                      help=f"give some input an axis that is `{symbol.name}` or a multiple of it, "
                           f"e.g. `X: {symbol.name} ...` or `(16 * {symbol.name})`")
 
@@ -435,6 +443,27 @@ class ProgramChecker:
         return body.attrs["signature"], index - a["start"]
 
     # ---- abstract boxes needed, transitively ----------------------------------------------------
+
+    def check_recursion(self, program: ast.Program) -> None:
+        """A def or module that reaches itself through its calls or parts would never finish."""
+        spans = {item.name.name: item.name.span for item in program.items if not isinstance(item, ast.SizeDecl)}
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2 or name not in self.callees:
+                return
+            if state.get(name) == 1:
+                cycle = path[path.index(name):] + [name]
+                fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
+                     notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
+                     help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
+            state[name] = 1
+            for callee in sorted(self.callees[name]):
+                visit(callee, path + [name])
+            state[name] = 2
+
+        for name in [n for n in self.order if n in self.callees]:
+            self.guard(lambda: visit(name, []))
 
     def collect_boxes(self) -> None:
         needed = {name: set(boxes) for name, boxes in self.direct_boxes.items()}

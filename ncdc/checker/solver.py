@@ -84,7 +84,7 @@ class Solver:
         concrete = self.evaluate(difference)
         if concrete == 0:
             return None
-        if concrete is not None:
+        if concrete is not None or _never_zero(difference):
             return Outcome("mismatch", expected, actual)
         return Outcome("unproven", expected, actual)
 
@@ -115,6 +115,14 @@ class Solver:
                     notes.append(f"`{var.name}` was fixed to `{format_size(self.resolve(Size.of(var)))}`{where}"
                                  + (f" by {why}" if why else ""))
         return notes
+
+
+def _never_zero(difference: Size) -> bool:
+    """Sizes are positive: a polynomial over them whose terms all have one sign is never zero."""
+    if any(isinstance(a, FloorDiv) for mono, _ in difference.terms for a in mono):
+        return False
+    signs = {c > 0 for _, c in difference.terms}
+    return len(signs) == 1
 
 
 def _solve_linear(difference: Size) -> tuple[Var | None, Size | None]:

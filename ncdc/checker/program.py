@@ -216,7 +216,8 @@ class ProgramChecker:
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        if name.name in scope.sizes or any(getattr(m, "name", None) == name.name for m in members):
+        taken = [m.name.name if isinstance(m, ast.Member) else m.name for m in members]
+        if name.name in scope.sizes or name.name in taken:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
 
     # ---- pass 2: bodies -----------------------------------------------------------------------

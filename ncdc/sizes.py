@@ -32,6 +32,7 @@ class Var:
 
     name: str
     uid: int = field(default_factory=lambda: next(_ids))
+    owner: str = field(default="", compare=False)  # the callee whose generic size this stands for
 
     def sort_key(self):
         return (1, self.name, self.uid)

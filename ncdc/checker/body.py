@@ -255,7 +255,8 @@ class BodyChecker:
     def align(self, left: Node, right: Node, e) -> tuple[TensorType, list]:
         """Elementwise arithmetic on two wires: axes are matched by name, or by position when equal."""
         lt, rt = self.solver.resolve_type(left.type), self.solver.resolve_type(right.type)
-        if lt.rank == rt.rank and [a.label for a in lt.axes] == [a.label for a in rt.axes]:
+        if lt.rank == rt.rank and all(a.label == b.label or a.label is None or b.label is None
+                                      for a, b in zip(lt.axes, rt.axes)):
             for i, (a, b) in enumerate(zip(lt.axes, rt.axes)):
                 outcome = self.solver.unify(a.size, b.size, e.span)
                 if outcome is not None:
@@ -381,7 +382,8 @@ class BodyChecker:
         if component.attrs.get("signature") is None:
             reason = component.attrs.get("whole_error")
             fail("E0314", f"the repetitions of `{component.name}` cannot be applied one after another",
-                 e.func.span, "called whole", notes=[f"{reason.message} ({reason.span.location})"] if reason else [],
+                 e.func.span, "called whole",
+                 notes=[f"{reason.message}: {reason.label} ({reason.span.location})"] if reason else [],
                  help=f"call one repetition at a time: `{component.name}[i](...)`")
         node = self.apply(component.attrs["signature"], brackets, e)
         node.attrs["part"] = component.name
@@ -400,7 +402,7 @@ class BodyChecker:
             if len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
                 fail("E0311", "lift a box over axes with `F[a b](...)`", e.func.span, "expected axis names")
             lifted = labels_of(brackets[0])
-        instance = {g: Size.of(Var(g.name)) for g in sig.generics}
+        instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
 
         def inst(t: TensorType) -> TensorType:
             return TensorType(tuple(_subst_axis(a, instance) for a in t.axes))
@@ -747,7 +749,9 @@ class BodyChecker:
             labels = self.pattern(arg, t, {}) if isinstance(arg, ast.Relabel) else [a.label for a in t.axes]
             if labels.count(label) != 1:
                 code, what = ("E0303", "has no axis") if label not in labels else ("E0304", "has several axes")
-                fail(code, f"`{self.show(t)}` {what} `{label}`", value.span, "joined along `" + label + "`",
+                named = " ".join("(" + " ".join(l) + ")" if isinstance(l, tuple) else str(l) for l in labels)
+                shown = f"`{named}`" + (f" (`{self.show(t)}`)" if isinstance(arg, ast.Relabel) else "")
+                fail(code, f"{shown} {what} `{label}`", arg.span, "joined along `" + label + "`",
                      help=f"name its axes with a pattern: `concat[{label}]({value.span.text}: ...)`")
             nodes.append(node)
             types.append(t)

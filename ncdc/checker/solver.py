@@ -112,7 +112,8 @@ class Solver:
                 if var in self.bindings and var in self.origins:
                     span, why = self.origins[var]
                     where = f" at {span.location}" if span else ""
-                    notes.append(f"`{var.name}` was fixed to `{format_size(self.resolve(Size.of(var)))}`{where}"
+                    whose = f"`{var.name}` of `{var.owner}`" if var.owner else f"`{var.name}`"
+                    notes.append(f"{whose} was fixed to `{format_size(self.resolve(Size.of(var)))}`{where}"
                                  + (f" by {why}" if why else ""))
         return notes
 

@@ -278,12 +278,16 @@ class _ToAst(Transformer):
                         [a for a in args if isinstance(a, ast.Option)], self._span(meta))
 
     # ---- statements
+    def _until(self, meta, last) -> Span:
+        """A statement's span ends with its last part, not with the newline after it."""
+        return self._span(meta).to(last.span)
+
     def assign(self, meta, children):
         *targets, value = children
-        return ast.Assign([self._name(t) for t in targets], value, self._span(meta))
+        return ast.Assign([self._name(t) for t in targets], value, self._until(meta, value))
 
     def return_stmt(self, meta, children):
-        return ast.Return(list(children), self._span(meta))
+        return ast.Return(list(children), self._until(meta, children[-1]))
 
     def for_stmt(self, meta, children):
         var, start, stop, body = children
@@ -303,7 +307,7 @@ class _ToAst(Transformer):
         return ast.Signature(children[0], children[1], self._span(meta))
 
     def box_decl(self, meta, children):
-        return ast.BoxDecl(self._name(children[0]), children[1], self._span(meta))
+        return ast.BoxDecl(self._name(children[0]), children[1], self._until(meta, children[1]))
 
     def param(self, meta, children):
         return ast.Param(self._name(children[0]), children[1], self._span(meta))
@@ -344,7 +348,7 @@ class _ToAst(Transformer):
         return ast.Repeat(body, self._name(var), start, stop, self._span(meta))
 
     def component_decl(self, meta, children):
-        return ast.Member(self._name(children[0]), children[1], self._span(meta))
+        return ast.Member(self._name(children[0]), children[1], self._until(meta, children[1]))
 
     def module_decl(self, meta, children):
         name, hparams, *members = children

@@ -20,6 +20,7 @@ from ..ir import ScalarType, TensorType
 from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..sizes import Size, Symbol
 from ..resources import data_dir
+from .fuse import fuse_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
@@ -74,7 +75,10 @@ class Generator:
         self.modules = {m.name: m for m in program.modules}
 
     def where(self, span) -> str:
-        return f"[{self.short_name}:{span.line}]" if span is not None else ""
+        if span is None:
+            return ""
+        lines = str(span.line) if span.end_line == span.line else f"{span.line}-{span.end_line}"
+        return f"[{self.short_name}:{lines}]"
 
     def source(self) -> str:
         definitions = []
@@ -334,7 +338,7 @@ class Emitter:
             self.gen.helpers.add("_check_shape")
             lines.append("if CHECK_SHAPES:")
             lines.extend("    " + c for c in checks)
-        lines.extend(self.block(self.f.body))
+        lines.extend(self.block(fuse_attention(self.f.body)))
         return lines
 
     def block(self, stmts) -> list[str]:
@@ -564,6 +568,22 @@ def _eye(em: Emitter, node):
     like = em.ns(em.f.params[0].name) if em.f.params else None
     options = f", dtype={like}.dtype, device={like}.device" if like else ""
     return f"torch.eye({em.size(node.attrs['size'])[0]}{options})", ATOM
+
+
+@lowering("attention")
+def _attention(em: Emitter, node):
+    """Scaled dot-product attention in PyTorch's fused kernel (which wants contiguous heads)."""
+    q, k, v = (f"{em.operand(a, ATOM)}.contiguous()" for a in node.args)
+    scale = node.attrs["scale"]
+    option = ""
+    if scale is not None:
+        op, factor = scale
+        if factor is None:
+            option = ", scale=1.0"
+        else:
+            code, prec = em.expr(factor)
+            option = f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
+    return f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{option})", ATOM
 
 
 @lowering("index")

@@ -5,14 +5,28 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
+from contextlib import contextmanager
+
 from . import ir
 from .checker import check
+from .diagnostics import Diagnostic, NcdcError
 from .syntax import parse
 
 
 def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None = None) -> ir.Program:
     """Parse and check spec text; raises NcdcError with diagnostics on errors in it."""
-    return check(parse(text, path), path, sizes)
+    with _nesting_guard(path):
+        return check(parse(text, path), path, sizes)
+
+
+@contextmanager
+def _nesting_guard(path: str):
+    """An absurdly nested spec is an error in the input, not a crash."""
+    try:
+        yield
+    except RecursionError:
+        raise NcdcError(Diagnostic("E0007", f"{path} nests expressions too deeply", None,
+                                   help="split the expression over several statements")) from None
 
 
 def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Program:
@@ -24,7 +38,9 @@ def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
     """PyTorch source for spec text (deterministic: the same text gives the same bytes)."""
     from .backend.torch import generate
 
-    return generate(check_source(text, path, sizes), stubs=stubs)
+    program = check_source(text, path, sizes)
+    with _nesting_guard(path):
+        return generate(program, stubs=stubs)
 
 
 def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> str:

@@ -7,6 +7,7 @@ an error in the spec (E0102) rather than a silent rename.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import unicodedata
 
@@ -77,13 +78,17 @@ MODULE_ATTRIBUTES = frozenset({
 
 PYTHON_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"None", "True", "False"}
 
+# Python's builtins: generated code and its helpers call some of them, so names that live where
+# they would hide one (module level, constructor arguments) may not take them.
+PYTHON_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
+
 
 def python_name(name: str) -> str:
     """The identifier Python will see: it folds names to NFKC, so `ﬁ` and `fi` are the same name."""
     return unicodedata.normalize("NFKC", name)
 
 
-def reserved_reason(name: str, *, module_attribute: bool = False) -> str | None:
+def reserved_reason(name: str, *, module_attribute: bool = False, shadows_builtin: bool = False) -> str | None:
     """Why `name` cannot be used as written in generated code, or None."""
     folded = python_name(name)
     if not folded.isidentifier():
@@ -96,6 +101,8 @@ def reserved_reason(name: str, *, module_attribute: bool = False) -> str | None:
         return "the generated module uses this name itself"
     if module_attribute and folded in MODULE_ATTRIBUTES:
         return "every `nn.Module` already has an attribute of this name"
+    if shadows_builtin and folded in PYTHON_BUILTINS:
+        return f"it would hide Python's builtin `{folded}`"
     return None
 
 
@@ -103,7 +110,7 @@ class Namespace:
     """Legal, unique local identifiers for a set of spec names (cf. torch.fx's namespace)."""
 
     def __init__(self, taken=()):
-        self._used = set(taken)
+        self._used = set(taken) | PYTHON_BUILTINS
         self._names: dict[str, str] = {}
 
     def __call__(self, name: str) -> str:

@@ -276,6 +276,8 @@ def format_size(size: Size) -> str:
         magnitude = abs(coeff)
         body = "*".join(([str(magnitude)] if magnitude != 1 or not factors else []) + factors)
         if i == 0:
+            if coeff < 0 and "//" in body and len(factors) == 1 and magnitude == 1:
+                body = f"({body})"  # -(a//2), not (-a)//2
             parts.append(("-" if coeff < 0 else "") + body)
         else:
             parts.append(("- " if coeff < 0 else "+ ") + body)

@@ -5,6 +5,7 @@ Lark's own exceptions never leave this module: they become named syntax errors (
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from lark import Lark, Token, Transformer, v_args
@@ -202,7 +203,10 @@ class _ToAst(Transformer):
         return ast.SizeName(str(children[0]), self._span(meta))
 
     def size_int(self, meta, children):
-        return ast.SizeInt(int(children[0]), self._span(meta))
+        text = str(children[0])
+        if len(text) > 30:
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
+        return ast.SizeInt(int(text), self._span(meta))
 
     def _size_binary(op):
         def build(self, meta, children):
@@ -228,11 +232,17 @@ class _ToAst(Transformer):
     def name(self, meta, children):
         return self._name(children[0])
 
+    def _number(self, meta, text: str, value):
+        if len(text) > 30 or (isinstance(value, float) and not math.isfinite(value)):
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
+        return ast.Number(value, self._span(meta))
+
     def int_lit(self, meta, children):
-        return ast.Number(int(children[0]), self._span(meta))
+        text = str(children[0])
+        return self._number(meta, text, int(text) if len(text) <= 30 else 0)
 
     def float_lit(self, meta, children):
-        return ast.Number(float(children[0]), self._span(meta))
+        return self._number(meta, str(children[0]), float(children[0]))
 
     def string_lit(self, meta, children):
         return ast.String(str(children[0])[1:-1], self._span(meta))

@@ -34,7 +34,8 @@ def size_code(size: Size, name_of: Callable[[Symbol], str]) -> tuple[str, int]:
         if len(parts) == 1:
             code, prec = parts[0]
         else:
-            code, prec = " * ".join(wrap(c, p, MUL) for c, p in parts), MUL
+            # A floor division inside a product keeps its parentheses: `b * (a // 2)`.
+            code, prec = " * ".join(wrap(c, p, MUL + 1) for c, p in parts), MUL
         terms.append((coeff < 0, code, prec))
     negative, code, prec = terms[0]
     if negative:

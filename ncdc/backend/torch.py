@@ -52,7 +52,7 @@ def safe_text(text: str) -> str:
             out.append("?")
         else:
             out.append(ch)
-    return "".join(out).replace('"""', '"\\""')
+    return "".join(out).replace('"', '\\"')
 
 
 def generate(program: ir.Program, *, stubs: bool = False) -> str:

@@ -69,7 +69,7 @@ class ProgramChecker:
     # ---- pass 1: declarations ---------------------------------------------------------------------
 
     def claim(self, name: ast.Name, kind: str, target) -> None:
-        reason = reserved_reason(name.name)
+        reason = reserved_reason(name.name, shadows_builtin=True)
         if reason:
             fail("E0102", f"`{name.name}` cannot be used as a name: {reason}", name.span, "reserved",
                  help="choose another name")
@@ -170,11 +170,12 @@ class ProgramChecker:
         scope = self.scope.child()
         hparams = []
         for hp in item.hparams:
-            reason = reserved_reason(hp.name.name, module_attribute=True)
+            reason = reserved_reason(hp.name.name, module_attribute=True, shadows_builtin=True)
             if reason:
                 fail("E0102", f"`{hp.name.name}` cannot be a hyperparameter: {reason}", hp.name.span, "reserved")
-            if scope.lookup_size(hp.name.name) is not None and hp.name.name in scope.sizes:
-                fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated")
+            if python_name(hp.name.name) in {python_name(n) for n in scope.sizes}:
+                fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated",
+                     notes=["Python folds names (NFKC): names that differ only in form are the same"])
             symbol = Symbol(hp.name.name)
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
@@ -216,8 +217,8 @@ class ProgramChecker:
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        taken = [m.name.name if isinstance(m, ast.Member) else m.name for m in members]
-        if name.name in scope.sizes or name.name in taken:
+        taken = [m.name.name if isinstance(m, ast.Member) else m.name for m in members] + list(scope.sizes)
+        if python_name(name.name) in {python_name(n) for n in taken}:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
 
     # ---- pass 2: bodies -----------------------------------------------------------------------

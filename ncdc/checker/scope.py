@@ -53,9 +53,21 @@ class Scope:
         return None
 
 
+MAX_SIZE = 2 ** 62  # larger sizes are surely mistakes, and would not fit a tensor's shape
+
+
 def size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
+    size = _size_of(node, scope, new_generics)
+    if any(abs(c) > MAX_SIZE for _, c in size.terms):
+        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, f"more than 2**62"))
+    return size
+
+
+def _size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
     if isinstance(node, ast.SizeInt):
+        if node.value > MAX_SIZE:
+            raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, "more than 2**62"))
         return Size.of(node.value)
     if isinstance(node, ast.SizeName):
         binding = scope.lookup_size(node.name)
@@ -74,6 +86,8 @@ def size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None 
         return result
     left = size_of(node.left, scope, new_generics)
     right = size_of(node.right, scope, new_generics)
+    if node.op == "**" and right.constant is not None and left.constant not in (0, 1) and right.constant > 62:
+        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, f"an exponent of {right.constant}"))
     if node.op == "+":
         return left + right
     if node.op == "-":

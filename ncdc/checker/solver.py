@@ -69,6 +69,8 @@ class Solver:
         if difference.constant == 0:
             return None
         var, value = _solve_linear(difference)
+        if var is not None and value.constant is not None and value.constant <= 0:
+            return Outcome("mismatch", expected, actual)  # sizes are positive: no solution
         if var is not None:
             # Prefer the unexpanded spelling (`nb`, not `n1//4`) when it is the same solution.
             for candidate in (self.resolve(actual), self.resolve(expected)):

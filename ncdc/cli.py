@@ -7,7 +7,9 @@ Python traceback: diagnostics are printed instead.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -65,7 +67,7 @@ def _sizes(text: str) -> dict[str, int]:
     sizes = {}
     for item in filter(None, text.split(",")):
         name, sep, value = item.partition("=")
-        if not sep or not name.strip().isidentifier() or not value.strip().isdigit():
+        if not sep or not name.strip().isidentifier() or not value.strip().isdigit() or int(value) <= 0:
             raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a positive integer, got `{item}`")
         sizes[name.strip()] = int(value)
     return sizes
@@ -92,9 +94,20 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise NcdcError(Diagnostic("E0005", f"{path} is not UTF-8 text", None,
-                                   notes=[f"byte {error.start} cannot be decoded"])) from None
+                                   notes=[f"byte {error.start} cannot be decoded"],
+                                   help="save the spec as UTF-8", file=str(path))) from None
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _known_sizes(sizes: dict[str, int], texts: list[str]) -> None:
+    """A `--sizes` name that no spec mentions is a typo, not a size to ignore."""
+    words = {w for text in texts for w in re.findall(r"\w+", text)}
+    unknown = [name for name in sizes if name not in words]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(words), n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        raise UsageError(f"--sizes names `{unknown[0]}`, which no spec uses{hint}")
 
 
 def _report(diagnostics: list[Diagnostic], fmt: str, stream=None) -> None:
@@ -110,9 +123,16 @@ def _check(args) -> int:
 
     diagnostics: list[Diagnostic] = []
     files = spec_files(args.paths)
+    texts = {}
     for path in files:
         try:
-            check_source(_read(path), str(path), args.sizes)
+            texts[path] = _read(path)
+        except NcdcError as error:
+            diagnostics.extend(error.diagnostics)
+    _known_sizes(args.sizes, list(texts.values()))
+    for path, text in texts.items():
+        try:
+            check_source(text, str(path), args.sizes)
         except NcdcError as error:
             diagnostics.extend(error.diagnostics)
     _report(diagnostics, args.format)
@@ -133,7 +153,9 @@ def _compile(args) -> int:
     if args.output and Path(args.output).resolve() == spec.resolve():
         raise UsageError("the output would overwrite the spec itself")
     try:
-        source = compile_source(_read(spec), str(spec), stubs=args.stubs, sizes=args.sizes)
+        text = _read(spec)
+        _known_sizes(args.sizes, [text])
+        source = compile_source(text, str(spec), stubs=args.stubs, sizes=args.sizes)
     except NcdcError as error:
         _report(error.diagnostics, args.format)
         return 1
@@ -162,6 +184,10 @@ def write_generated(path: Path, source: str, force: bool = False) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(source)
+        # mkstemp makes the file private; give it the mode an ordinary new file would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -20,6 +20,7 @@ class Diagnostic:
     notes: list[str] = field(default_factory=list)
     help: str | None = None
     severity: str = "error"
+    file: str | None = None  # for a diagnostic about a whole file, which has no span
 
     def render(self) -> str:
         out = [f"{self.severity}[{self.code}]: {self.message}"]
@@ -38,6 +39,8 @@ class Diagnostic:
             ]
             bar = f"{pad} = "
         else:
+            if self.file:
+                out.append(f"  --> {self.file}")
             bar = "  = "
         out += [f"{bar}note: {note}" for note in self.notes]
         if self.help:
@@ -50,7 +53,7 @@ class Diagnostic:
             "severity": self.severity,
             "code": self.code,
             "message": self.message,
-            "file": span.source.path if span else None,
+            "file": span.source.path if span else self.file,
             "line": span.line if span else None,
             "column": span.column if span else None,
             "end_line": span.end_line if span else None,

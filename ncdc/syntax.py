@@ -66,7 +66,7 @@ def _found(token: Token) -> str:
     if token.type == "_INDENT":
         return "indentation"
     if token.type == "_DEDENT":
-        return "the end of an indented block"
+        return "end of an indented block"
     return f"`{token.value}`"
 
 
@@ -77,7 +77,21 @@ def _token_span(source: Source, token: Token) -> Span:
     end_column = token.end_column or column + 1
     if token.type == "_NL":  # point at the end of the line, not at the next line's indentation
         end_line, end_column = line, column + 1
+    if token.type == "_INDENT":  # point at the indented line, from where its text starts
+        line, column = end_line, end_column
+        end_column = len(source.line(line)) + 1
     return Span(source, line, column, end_line, max(end_column, column + 1))
+
+
+def _at_end(source: Source, token: Token) -> bool:
+    """End of input, or only the newlines and dedents the indenter adds after the last text."""
+    if token.type == "$END":
+        return True
+    if token.type not in ("_NL", "_DEDENT") or token.line is None:
+        return False
+    lines = source.text.splitlines()
+    rest = "\n".join([lines[token.line - 1][token.column - 1:]] + lines[token.line:]) if token.line <= len(lines) else ""
+    return not rest.strip()
 
 
 def _end_span(source: Source) -> Span:
@@ -91,7 +105,7 @@ def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
         char = source.line(error.line)[error.column - 1 : error.column] or "?"
         return Diagnostic("E0001", f"unexpected character `{char}`", span, "not part of the language",
                           help="names are letters, digits and `_`; comments start with `#`")
-    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+    if isinstance(error, UnexpectedToken) and not _at_end(source, error.token):
         expected = sorted({_describe(t) for t in error.expected})
         span = _token_span(source, error.token)
         named = _named_error(error)

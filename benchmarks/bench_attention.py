@@ -1,0 +1,64 @@
+"""Multi-head attention, forward + backward: ncdc's generated module vs torch and the notebook."""
+
+from __future__ import annotations
+
+import sys
+
+from harness import ROOT, Config, Row, benchmark, interleave
+
+B, S = 8, 256  # batch, sequence length (self-attention: y = x = S)
+M, K, H = 256, 32, 8  # model width, head width, heads (k * h == m, as torch requires)
+
+
+@benchmark("mha", f"Multi-head attention forward+backward, B={B} S={S} m={M} k={K} h={H}, float32, CPU")
+def bench_mha(cfg: Config) -> list[Row]:
+    import torch
+    from torch import nn
+
+    import ncdc
+
+    sys.path.insert(0, str(ROOT / "tests" / "reference"))
+    import notebook
+
+    torch.manual_seed(0)
+    generated = ncdc.load(ROOT / "specs" / "attention.ncd").MultiHeadAttention(M, K, H)
+    reference = notebook.MultiHeadAttention(M, K, H)
+    torch_mha = nn.MultiheadAttention(M, H, bias=False, batch_first=True)
+
+    # The same weights everywhere, so that all three compute the same function (checked below).
+    # torch packs heads as (h k), the spec and the notebook as (k h).
+    reference.load_state_dict(generated.state_dict())
+    perm = torch.arange(K * H).view(K, H).t().reshape(-1)  # (h k) position -> (k h) index
+    with torch.no_grad():
+        torch_mha.in_proj_weight.copy_(
+            torch.cat([generated.Lq.weight[perm], generated.Lk.weight[perm], generated.Lv.weight[perm]], 0))
+        torch_mha.out_proj.weight.copy_(generated.Lo.weight[:, perm])
+
+    x = torch.randn(B, S, M)
+    with torch.no_grad():
+        want = torch_mha(x, x, x, need_weights=False)[0]
+        for name, got in (("generated", generated(x, x)), ("notebook", reference(x, x))):
+            if not torch.allclose(got, want, rtol=1e-4, atol=1e-4):
+                raise AssertionError(f"{name} MHA disagrees with torch: max |diff| {(got - want).abs().max():.3g}")
+
+    def step(model, call):
+        def run():
+            call().sum().backward()
+            model.zero_grad(set_to_none=True)
+
+        return run
+
+    candidates = {
+        "torch": step(torch_mha, lambda: torch_mha(x, x, x, need_weights=False)[0]),
+        "torch_weights": step(torch_mha, lambda: torch_mha(x, x, x)[0]),
+        "notebook": step(reference, lambda: reference(x, x)),
+        "generated": step(generated, lambda: generated(x, x)),
+    }
+    s = interleave(candidates, cfg.reps(60, 3), warmup=cfg.reps(5, 1))
+    return [
+        s.row("torch", "torch", label="torch.nn.MultiheadAttention, need_weights=False"),
+        s.row("torch_weights", "torch", label="torch.nn.MultiheadAttention, need_weights=True (default)"),
+        s.row("notebook", "torch", label="notebook einops MHA", note="(issue: ~1.9 vs torch)"),
+        s.row("generated", "torch", label="ncdc generated MHA", target=1.0),
+        s.row("generated", "notebook", label="ncdc generated MHA / notebook"),
+    ]

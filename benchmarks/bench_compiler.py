@@ -1,0 +1,134 @@
+"""The compiler itself: per-spec check and compile times, and the `ncdc check` command's wall time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import ROOT, Config, Row, Samples, benchmark, interleave, python_output
+
+SPECS = ROOT / "specs"
+CHECK_BUDGET_S = 0.5  # `ncdc check specs/` should take well under this
+
+
+def _spec_files() -> list[Path]:
+    return sorted(SPECS.glob("*.ncd"))
+
+
+# The first check in a process makes the Lark parser (built, or loaded from Lark's cache) and the
+# first compile loads the Jinja templates: timed in fresh interpreters, as this process has done both.
+_COLD = """
+import json, sys, time
+t0 = time.perf_counter()
+import ncdc
+t1 = time.perf_counter(); ncdc.check_file(sys.argv[1])
+t2 = time.perf_counter(); ncdc.check_file(sys.argv[1])
+t3 = time.perf_counter(); ncdc.compile_file(sys.argv[1])
+t4 = time.perf_counter(); ncdc.compile_file(sys.argv[1])
+t5 = time.perf_counter()
+print(json.dumps({"import": [t1 - t0], "check_cold": [t2 - t1], "check_warm": [t3 - t2],
+                  "compile_cold": [t4 - t3], "compile_warm": [t5 - t4]}))
+"""
+
+
+@benchmark("specs", "Per-spec check (parse + check) and compile (to source) times, in-process")
+def bench_specs(cfg: Config) -> list[Row]:
+    import ncdc
+
+    rows: list[Row] = []
+
+    # Cold start, once per fresh interpreter (median of a few interpreters).
+    first = _spec_files()[0]
+    cold = Samples({})
+    for _ in range(cfg.reps(5, 1)):
+        out = python_output(_COLD.replace("sys.argv[1]", repr(str(first))))
+        for key, value in json.loads(out.strip().splitlines()[-1]).items():
+            cold.times.setdefault(key, []).extend(value)
+    name = first.name
+    rows += [
+        cold.row("import", label="cold: import ncdc"),
+        cold.row("check_cold", "check_warm", ref_label="2nd check",
+                 label=f"cold: 1st check_file({name}), makes parser"),
+        cold.row("check_warm", label=f"cold: 2nd check_file({name})"),
+        cold.row("compile_cold", "compile_warm", ref_label="2nd compile",
+                 label=f"cold: 1st compile_file({name}), loads templates"),
+        cold.row("compile_warm", label=f"cold: 2nd compile_file({name})"),
+    ]
+
+    # Warm, in this process: every spec's check and compile, interleaved.
+    candidates, broken = {}, []
+    for path in _spec_files():
+        try:
+            ncdc.compile_file(path)
+        except ncdc.NcdcError as error:  # a spec being edited right now: report it, skip it
+            first = error.diagnostics[0]
+            broken.append(Row(path.name, note=f"not timed: error[{first.code}] {first.message[:70]}"))
+            continue
+        except Exception as error:  # a bug in ncdc: report it, skip the spec, time the others
+            broken.append(Row(path.name, note=f"not timed: ncdc raised {type(error).__name__}: {error}"[:100]))
+            continue
+        candidates[f"{path.name} check"] = lambda path=path: ncdc.check_file(path)
+        candidates[f"{path.name} compile"] = lambda path=path: ncdc.compile_file(path)
+    s = interleave(candidates, cfg.reps(30, 3), warmup=1, inner=3)
+    for key in candidates:
+        spec, kind = key.rsplit(" ", 1)
+        rows.append(s.row(key, f"{spec} check" if kind == "compile" else None, ref_label="check",
+                          label=f"{spec:<20} {kind}"))
+    checks = [k for k in candidates if k.endswith(" check")]
+    compiles = [k for k in candidates if k.endswith(" compile")]
+    rows.append(Row(f"all {len(checks)} specs, check (sum of medians)", sum(s.median(k) for k in checks)))
+    rows.append(Row(f"all {len(compiles)} specs, compile (sum of medians)", sum(s.median(k) for k in compiles)))
+    return rows + broken
+
+
+def _ncdc_argv() -> tuple[list[str], str]:
+    """The `ncdc` script of this interpreter's environment, or `python -m ncdc` without one."""
+    script = Path(sys.executable).with_name("ncdc")
+    if script.is_file():
+        return [str(script)], "ncdc"
+    found = shutil.which("ncdc")
+    if found:
+        return [found], "ncdc"
+    return [sys.executable, "-m", "ncdc"], "python -m ncdc"
+
+
+_TORCH_PROBES = {
+    "check_file(attention.ncd)": "import sys, ncdc; ncdc.check_file('specs/attention.ncd')",
+    "ncdc check specs/ (cli.main)": "import sys, ncdc.cli; ncdc.cli.main(['check', 'specs/'])",
+    "compile_file(attention.ncd)": "import sys, ncdc; ncdc.compile_file('specs/attention.ncd')",
+}
+
+
+@benchmark("cli", f"Wall time of `ncdc check specs/` as a subprocess (budget {CHECK_BUDGET_S * 1e3:.0f} ms)")
+def bench_cli(cfg: Config) -> list[Row]:
+    argv, shown = _ncdc_argv()
+    status: list[int] = []
+
+    def ncdc_check() -> None:
+        done = subprocess.run(argv + ["check", "specs/"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        status.append(done.returncode)
+
+    def python(code: str):
+        return lambda: subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+    candidates = {"python": python("pass"), "import": python("import ncdc.cli"), "check": ncdc_check}
+    s = interleave(candidates, cfg.reps(15, 3), warmup=1)
+    check = s.row("check", "import", ref_label="import ncdc.cli", label=f"{shown} check specs/")
+    check.target, check.ok = f"< {CHECK_BUDGET_S * 1e3:.0f} ms", check.median_s < CHECK_BUDGET_S
+    if any(status):
+        check.note = f"exit {max(status)}: the specs have errors"
+    rows = [
+        s.row("python", label="python -c pass"),
+        s.row("import", "python", ref_label="python -c pass", label="python -c 'import ncdc.cli'"),
+        check,
+    ]
+    for what, code in _TORCH_PROBES.items():
+        out = python_output(code + "; print('torch' in sys.modules)").strip().splitlines()[-1]
+        checking = "compile" not in what  # only checking promises not to need torch
+        rows.append(Row(f"imports torch: {what}", value=out,
+                        target="False" if checking else "", ok=(out == "False") if checking else None))
+    return rows

@@ -1,0 +1,182 @@
+"""The benchmark harness: a registry of benchmark functions, interleaved timing, and the tables.
+
+A benchmark is a function ``fn(cfg: Config) -> list[Row]`` registered with ``@benchmark(NAME, title)``
+in ``run.py`` or in any sibling ``bench_*.py`` (``run.py`` imports those in name order).  It measures
+every candidate in the same process and run, interleaved (see :func:`interleave`), and reports each
+candidate as a :class:`Row`: its median time and its ratio against a reference measured alongside it.
+The machine is shared and noisy, so rows carry ratios, never bare absolute claims.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository root
+
+
+@dataclass(frozen=True)
+class Config:
+    quick: bool = False  # smoke mode: fewer repetitions, same problem sizes
+
+    def reps(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+@dataclass
+class Row:
+    name: str
+    median_s: float | None = None  # median time of one call, in seconds
+    ratio: float | None = None  # median of the per-round ratios to `ref` (<1: faster than ref)
+    spread: tuple[float, float] | None = None  # 25th and 75th percentile of those ratios
+    ref: str = ""  # the reference the ratio is against
+    target: str = ""  # what this row should meet, in words ("<= 1.00", "< 500 ms", ...)
+    ok: bool | None = None  # PASS / MISS, or None where the row has no target
+    value: str | None = None  # shown instead of median_s, for rows that are not times
+    note: str = ""
+
+
+@dataclass
+class Benchmark:
+    name: str
+    title: str
+    fn: Callable[[Config], list[Row]]
+
+
+REGISTRY: dict[str, Benchmark] = {}
+
+
+def benchmark(name: str, title: str):
+    """Register ``fn(cfg) -> list[Row]`` under ``name`` (what ``--only`` selects)."""
+
+    def register(fn: Callable[[Config], list[Row]]):
+        if name in REGISTRY:
+            raise ValueError(f"benchmark {name!r} registered twice")
+        REGISTRY[name] = Benchmark(name, title, fn)
+        return fn
+
+    return register
+
+
+# ------------------------------------------------------------------------------------------------
+# Timing
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    """Per-candidate times, one per round; round r of every candidate ran back to back."""
+
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.times[name])
+
+    def ratios(self, name: str, ref: str) -> list[float]:
+        return [a / b for a, b in zip(self.times[name], self.times[ref])]
+
+    def row(self, name: str, ref: str | None = None, *, label: str | None = None, ref_label: str | None = None,
+            target: float | None = None, note: str = "") -> Row:
+        """A row for `name`, with its paired ratio to `ref`; `target`: the largest passing ratio."""
+        row = Row(label or name, median_s=self.median(name), note=note)
+        if ref is not None and ref != name:
+            ratios = self.ratios(name, ref)
+            row.ratio, row.spread, row.ref = statistics.median(ratios), quartiles(ratios), ref_label or ref
+            if target is not None:
+                row.target, row.ok = f"<= {target:.2f}", row.ratio <= target
+        elif ref == name:
+            row.ratio, row.ref, row.note = 1.0, "", note or "reference"
+        return row
+
+
+def quartiles(values: list[float]) -> tuple[float, float] | None:
+    if len(values) < 3:
+        return None
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
+
+
+def interleave(candidates: dict[str, Callable[[], object]], rounds: int, *, warmup: int = 1,
+               inner: int = 1) -> Samples:
+    """Time each candidate once per round, the candidates interleaved: A B C, B C A, C A B, ...
+
+    Every candidate first runs `warmup` times (also interleaved).  A sample is the mean of `inner`
+    back-to-back calls (for calls too short to time singly).  The starting candidate rotates every
+    round, so no candidate always runs first after another one.  Noise that lasts a round or
+    longer hits every candidate alike; per-round ratios (`Samples.ratios`) cancel it.
+    """
+    names = list(candidates)
+    for _ in range(warmup):
+        for name in names:
+            candidates[name]()
+    samples = Samples({name: [] for name in names})
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = candidates[name]
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            samples.times[name].append((time.perf_counter() - start) / inner)
+    return samples
+
+
+def command(argv: list[str], *, cwd: Path = ROOT) -> Callable[[], None]:
+    """A candidate that runs a command to completion (output discarded), failing on a nonzero exit."""
+
+    def run() -> None:
+        done = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+
+    return run
+
+
+def python_output(code: str, *, cwd: Path = ROOT) -> str:
+    """Stdout of ``python -c code`` in a fresh interpreter (the one running the benchmarks)."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"python -c ... exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# Output
+# ------------------------------------------------------------------------------------------------
+
+
+def format_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    ms = seconds * 1e3
+    return f"{ms:.1f} ms" if ms >= 10 else f"{ms:.2f} ms" if ms >= 0.1 else f"{ms * 1e3:.1f} us"
+
+
+def render(rows: list[Row]) -> str:
+    header = ("name", "median", "ratio [IQR]", "vs", "target", "result")
+    table = [header]
+    for row in rows:
+        ratio = "-" if row.ratio is None else f"{row.ratio:.3f}"
+        if row.spread is not None:
+            ratio += f" [{row.spread[0]:.2f}-{row.spread[1]:.2f}]"
+        result = "" if row.ok is None else ("PASS" if row.ok else "MISS")
+        if row.note:
+            result = f"{result}  {row.note}".strip()
+        value = row.value if row.value is not None else format_time(row.median_s)
+        table.append((row.name, value, ratio, row.ref or "-", row.target or "-", result))
+    align = ("<", ">", ">", "<", "<")  # the last column (result) is not padded
+    widths = [max(len(line[i]) for line in table) for i in range(len(align))]
+    lines = []
+    for i, line in enumerate(table):
+        cells = [f"{c:{a}{w}}" for c, a, w in zip(line, align, widths)] + [line[-1]]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("-" * max(len(lines[0]), sum(widths) + 2 * len(widths) + 6))
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""Run ncdc's benchmarks and print one table per benchmark: medians, and ratios measured in this run.
+
+    python benchmarks/run.py                  # everything (a few minutes)
+    python benchmarks/run.py --quick          # smoke mode: fewer repetitions (the test suite runs this)
+    python benchmarks/run.py --only mha,cli   # some of them; --list names them
+
+Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, here or in a sibling
+``bench_*.py`` (imported in name order, so the tables come out in that order):
+
+    bench_attention.py   mha     generated MultiHeadAttention vs torch.nn.MultiheadAttention vs notebook
+    bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
+                         cli     `ncdc check specs/` wall time; whether checking imports torch
+    bench_vision.py      (to come) ResNet / U-Net specs vs the hand-written tests/reference/vision.py
+
+Timings are only comparable within one run.  Ratios cancel most noise, not all: when other work
+loads the machine (the header and footer print the load average), torch's threads contend and
+the ratios drift towards 1; rerun, or pin the thread count with --threads 1.
+
+Exit status: 0 when every benchmark ran (a MISS is reported, not fatal: the machine is noisy),
+1 when one raised, or with --strict when a row missed its target; 2 for wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import harness  # noqa: E402
+
+
+def discover() -> None:
+    for path in sorted(HERE.glob("bench_*.py")):
+        importlib.import_module(path.stem)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke mode: fewer repetitions, same sizes")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME[,NAME]",
+                        help="run only these benchmarks (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any row misses its target")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch.set_num_threads(N) first (default: leave torch's default)")
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error("--threads must be at least 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    discover()
+    if args.list:
+        for bench in harness.REGISTRY.values():
+            print(f"{bench.name:<10} {bench.title}")
+        return 0
+    only = [name for item in args.only for name in item.split(",") if name]
+    unknown = [name for name in only if name not in harness.REGISTRY]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(harness.REGISTRY)}")
+    selected = [b for b in harness.REGISTRY.values() if not only or b.name in only]
+
+    cfg = harness.Config(quick=args.quick)
+    print(_environment(cfg))
+    if _busy():
+        print("warning: the machine is busy (load average above the CPU count): torch's threads contend,"
+              " so ratios drift towards 1; rerun later, or with --threads 1")
+    failed, missed = [], []
+    for bench in selected:
+        print(f"\n== {bench.name}: {bench.title}")
+        start = time.perf_counter()
+        try:
+            rows = bench.fn(cfg)
+        except Exception:  # report it, and go on with the other benchmarks
+            traceback.print_exc()
+            failed.append(bench.name)
+            print(f"({bench.name} FAILED after {time.perf_counter() - start:.1f} s)")
+            continue
+        print(harness.render(rows))
+        missed += [f"{bench.name}: {row.name}" for row in rows if row.ok is False]
+        print(f"({bench.name} took {time.perf_counter() - start:.1f} s)")
+
+    print(f"\nload average at the end: {_load()}")
+    print("ratios are medians of per-round ratios (candidates interleaved, order rotated each round);"
+          " <1 means faster than `vs`; [IQR] is their 25th-75th percentile")
+    if missed:
+        print("MISS: " + "; ".join(missed))
+    if failed:
+        print("FAILED: " + ", ".join(failed))
+    return 1 if failed or (args.strict and missed) else 0
+
+
+def _environment(cfg: harness.Config) -> str:
+    parts = [f"python {platform.python_version()}", platform.machine()]
+    try:
+        import torch
+
+        parts.insert(1, f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    except ImportError:
+        parts.insert(1, "no torch")
+    parts.append(f"load average {_load()}")
+    mode = "quick (smoke: few repetitions, do not quote)" if cfg.quick else "full"
+    return f"ncdc benchmarks, {mode} mode: " + ", ".join(parts)
+
+
+def _busy() -> bool:
+    try:
+        return os.getloadavg()[0] > (os.cpu_count() or 1)
+    except (OSError, AttributeError):
+        return False
+
+
+def _load() -> str:
+    """The 1-minute load average against the CPU count: other work on the machine skews timings."""
+    try:
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    except (OSError, AttributeError):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

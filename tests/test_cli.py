@@ -1,0 +1,469 @@
+"""The `ncdc` command line: exit codes, folders, JSON, and safe writing of generated files.
+
+Exit codes: 0 ok, 1 errors in the input, 2 wrong usage.  Every run is a fresh interpreter
+(`python -m ncdc`), as a user or CI would run it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ncdc
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+GOOD = (SPECS / "attention.ncd").read_text(encoding="utf-8")
+COMPOSITION = (SPECS / "composition.ncd").read_text(encoding="utf-8")
+BAD = "def f(X: a) -> a:\n    return Y\n"
+BAD_TOO = "def g(X: a b) -> a:\n    return X\n"
+UNPROVEN = """\
+module M(hidden=512, classes=10):
+    L1 = Linear[hidden -> classes]()
+    L2 = Linear[hidden -> classes]()
+
+    def forward(X: hidden) -> classes:
+        return L2(L1(X))
+"""
+
+
+def ncdc_cli(*args, cwd: Path | None = None, umask: int | None = None, env: dict | None = None):
+    """Run `python -m ncdc ARGS` in a fresh interpreter."""
+    preexec = (lambda: os.umask(umask)) if umask is not None else None
+    return subprocess.run([sys.executable, "-m", "ncdc", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=300, preexec_fn=preexec,
+                          env=env)
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture
+def work(tmp_path) -> Path:
+    (tmp_path / "good.ncd").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "bad.ncd").write_text(BAD, encoding="utf-8")
+    return tmp_path
+
+
+# ---- exit codes -----------------------------------------------------------------------------------
+
+
+def test_check_the_real_specs_exits_0():
+    result = ncdc_cli("check", SPECS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+    assert result.stderr == ""
+    no_traceback(result)
+
+
+def test_check_a_good_file_exits_0(work):
+    result = ncdc_cli("check", "good.ncd", cwd=work)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "checked 1 spec: ok"
+
+
+def test_check_a_bad_file_exits_1(work):
+    result = ncdc_cli("check", "bad.ncd", cwd=work)
+    assert result.returncode == 1
+    assert "error[E0101]: unknown name `Y`" in result.stderr
+    assert " --> bad.ncd:2:12" in result.stderr
+    assert result.stderr.rstrip().endswith("checked 1 spec: 1 error")
+    no_traceback(result)
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "missing.ncd"],
+    ["check", "good.ncd", "missing.ncd"],
+    ["check", "missing-folder/"],
+    ["check"],
+    ["check", "good.ncd", "--sizes", "H="],
+    ["check", "good.ncd", "--sizes", "H"],
+    ["check", "good.ncd", "--sizes", "=5"],
+    ["check", "good.ncd", "--sizes", "H=abc"],
+    ["check", "good.ncd", "--sizes", "H=-1"],
+    ["check", "good.ncd", "--sizes", "H=1.5"],
+    ["check", "good.ncd", "--sizes", "1H=3"],
+    ["check", "good.ncd", "--format", "xml"],
+    ["frobnicate", "good.ncd"],
+    [],
+    ["compile", "missing.ncd"],
+    ["compile"],
+    ["compile", "."],
+    ["run", "missing.ncd"],
+], ids=lambda a: " ".join(a) or "no-args")
+def test_wrong_usage_exits_2(work, args):
+    result = ncdc_cli(*args, cwd=work)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip(), "wrong usage must say what is wrong"
+    no_traceback(result)
+
+
+def test_sizes_must_be_positive(work):
+    """`--sizes` takes positive integers (sizes are positive): 0 is wrong usage."""
+    result = ncdc_cli("check", "good.ncd", "--sizes", "k=0", cwd=work)  # `k` is a size of good.ncd
+    assert result.returncode == 2, (result.stdout, result.stderr)
+
+
+def test_missing_file_is_named(work):
+    result = ncdc_cli("check", "missing.ncd", cwd=work)
+    assert "missing.ncd" in result.stderr
+
+
+def test_sizes_decide_what_cannot_be_proved(tmp_path):
+    (tmp_path / "m.ncd").write_text(UNPROVEN, encoding="utf-8")
+    unproven = ncdc_cli("check", "m.ncd", cwd=tmp_path)
+    assert unproven.returncode == 1 and "E0302" in unproven.stderr
+    equal = ncdc_cli("check", "m.ncd", "--sizes", "hidden=10,classes=10", cwd=tmp_path)
+    assert equal.returncode == 0, equal.stderr
+    differ = ncdc_cli("check", "m.ncd", "--sizes", "hidden=512,classes=10", cwd=tmp_path)
+    assert differ.returncode == 1 and "E0301" in differ.stderr
+    no_traceback(differ)
+
+
+# ---- folders --------------------------------------------------------------------------------------
+
+
+def test_check_a_folder_finds_specs_recursively(tmp_path):
+    (tmp_path / "a.ncd").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.ncd").write_text(BAD, encoding="utf-8")
+    (tmp_path / "sub" / "c.ncd").write_text(BAD_TOO, encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("def (((", encoding="utf-8")  # not a spec: ignored
+    result = ncdc_cli("check", tmp_path, "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    files = [Path(d["file"]).relative_to(tmp_path).as_posix() for d in report["diagnostics"]]
+    assert files == ["sub/b.ncd", "sub/c.ncd"]
+    text = ncdc_cli("check", tmp_path)
+    assert text.returncode == 1
+    assert "checked 3 specs: 2 errors" in text.stderr
+
+
+def test_check_a_folder_of_good_specs(tmp_path):
+    for name in ("composition", "mlp", "einsum"):
+        (tmp_path / f"{name}.ncd").write_text((SPECS / f"{name}.ncd").read_text(encoding="utf-8"),
+                                              encoding="utf-8")
+    result = ncdc_cli("check", tmp_path)
+    assert result.returncode == 0
+    assert "checked 3 specs: ok" in result.stdout
+
+
+def test_check_an_empty_folder_is_wrong_usage(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = ncdc_cli("check", tmp_path / "empty")
+    assert result.returncode == 2
+    no_traceback(result)
+
+
+# ---- JSON -----------------------------------------------------------------------------------------
+
+
+def test_json_lists_diagnostics_with_places(work):
+    (work / "bad2.ncd").write_text(BAD_TOO, encoding="utf-8")
+    result = ncdc_cli("check", "--format", "json", "bad.ncd", "bad2.ncd", "good.ncd", cwd=work)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)  # stdout is only the JSON document
+    diags = report["diagnostics"]
+    assert [(d["code"], d["file"], d["line"], d["column"]) for d in diags] == [
+        ("E0101", "bad.ncd", 2, 12),
+        ("E0202", "bad2.ncd", 2, 12),
+    ]
+    for d in diags:
+        assert set(d) >= {"severity", "code", "message", "file", "line", "column", "end_line", "end_column",
+                          "label", "notes", "help"}
+        assert d["severity"] == "error"
+        assert isinstance(d["message"], str) and d["message"]
+    no_traceback(result)
+
+
+def test_json_for_good_specs_is_an_empty_list(work):
+    result = ncdc_cli("check", "--format", "json", "good.ncd", cwd=work)
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {"diagnostics": []}
+
+
+def test_json_keeps_non_ascii_text(tmp_path):
+    (tmp_path / "u.ncd").write_text("def f(η: a) -> a:\n    return λ\n", encoding="utf-8")
+    result = ncdc_cli("check", "--format", "json", "u.ncd", cwd=tmp_path)
+    assert result.returncode == 1
+    (d,) = json.loads(result.stdout)["diagnostics"]
+    assert d["code"] == "E0101" and "λ" in d["message"]
+    assert (d["line"], d["column"]) == (2, 12)
+
+
+def test_compile_errors_as_json(work):
+    result = ncdc_cli("compile", "bad.ncd", "--format", "json", cwd=work)
+    assert result.returncode == 1
+    (d,) = json.loads(result.stdout)["diagnostics"]
+    assert (d["code"], d["file"], d["line"], d["column"]) == ("E0101", "bad.ncd", 2, 12)
+
+
+# ---- compile ----------------------------------------------------------------------------------------
+
+
+def test_compile_to_stdout(work):
+    result = ncdc_cli("compile", "good.ncd", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# Generated by ncdc")
+    assert result.stdout == ncdc.compile_source(GOOD, "good.ncd")
+    compile(result.stdout, "good.py", "exec")
+    assert listing(work) == ["bad.ncd", "good.ncd"]  # nothing written
+
+
+def test_compile_error_exits_1_and_writes_nothing(work):
+    result = ncdc_cli("compile", "bad.ncd", "-o", "bad.py", cwd=work)
+    assert result.returncode == 1
+    assert "E0101" in result.stderr
+    assert result.stdout == ""
+    assert listing(work) == ["bad.ncd", "good.ncd"]
+
+
+def _import(path: Path):
+    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compile_to_a_file_that_imports(work):
+    import torch
+
+    result = ncdc_cli("compile", "good.ncd", "-o", "good_gen.py", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    out = work / "good_gen.py"
+    assert out.read_text(encoding="utf-8") == ncdc.compile_source(GOOD, "good.ncd")
+    assert listing(work) == ["bad.ncd", "good.ncd", "good_gen.py"]  # no temporary files left
+    module = _import(out)
+    model = module.MultiHeadAttention()
+    E, X = torch.randn(2, 5, 128), torch.randn(2, 7, 128)
+    assert model(E, X).shape == (2, 5, 128)
+
+
+def test_compile_with_stubs_runs_without_boxes(tmp_path):
+    import torch
+
+    (tmp_path / "composition.ncd").write_text(COMPOSITION, encoding="utf-8")
+    result = ncdc_cli("compile", "composition.ncd", "--stubs", "-o", "composition.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    module = _import(tmp_path / "composition.py")
+    assert module.h(torch.randn(3), torch.randn(4, 2), torch.randn(6)).shape == (1, 2)
+
+
+def test_generated_file_has_ordinary_permissions(work):
+    """Written through a temporary file, but readable like any file the user creates (umask 022)."""
+    result = ncdc_cli("compile", "good.ncd", "-o", "good_gen.py", cwd=work, umask=0o022)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE((work / "good_gen.py").stat().st_mode) == 0o644
+
+
+def test_forced_overwrite_keeps_the_file_readable(work):
+    target = work / "mine.py"
+    target.write_text("x = 1\n", encoding="utf-8")
+    target.chmod(0o644)
+    result = ncdc_cli("compile", "good.ncd", "-o", "mine.py", "--force", cwd=work, umask=0o022)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+HAND_WRITTEN = b"# my own code, CRLF and all\r\nimport torch\r\n\r\ndef f():\r\n    return '\xce\xbb'\r\n"
+
+
+def test_refuses_to_overwrite_a_file_ncdc_did_not_write(work):
+    target = work / "model.py"
+    target.write_bytes(HAND_WRITTEN)
+    before = target.stat()
+    result = ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert result.returncode == 2
+    assert "--force" in result.stderr
+    assert target.read_bytes() == HAND_WRITTEN
+    assert target.stat().st_mtime_ns == before.st_mtime_ns
+    assert listing(work) == ["bad.ncd", "good.ncd", "model.py"]
+    no_traceback(result)
+
+
+@pytest.mark.parametrize("content", [
+    b"",
+    b"\n# Generated by ncdc 0.1.0 from x.ncd\n",  # the mark must be the first line
+    b"#Generated by ncdc\n",
+    b"\xff\xfe not text at all",
+], ids=["empty", "mark-on-second-line", "mark-misspelt", "binary"])
+def test_refuses_to_overwrite_other_files(work, content):
+    target = work / "model.py"
+    target.write_bytes(content)
+    result = ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert result.returncode == 2, result.stderr
+    assert target.read_bytes() == content
+    no_traceback(result)
+
+
+def test_force_overwrites_a_hand_written_file(work):
+    target = work / "model.py"
+    target.write_bytes(HAND_WRITTEN)
+    result = ncdc_cli("compile", "good.ncd", "-o", "model.py", "--force", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text(encoding="utf-8") == ncdc.compile_source(GOOD, "good.ncd")
+    assert listing(work) == ["bad.ncd", "good.ncd", "model.py"]
+
+
+def test_overwrites_a_file_it_generated(work):
+    first = ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert first.returncode == 0
+    (work / "good.ncd").write_text(COMPOSITION, encoding="utf-8")
+    second = ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert second.returncode == 0, second.stderr
+    assert (work / "model.py").read_text(encoding="utf-8") == ncdc.compile_source(COMPOSITION, "good.ncd")
+    assert listing(work) == ["bad.ncd", "good.ncd", "model.py"]
+
+
+def test_output_is_replaced_not_rewritten_in_place(work):
+    """Atomic writing: the new output is a new file renamed over the old one, so a reader (or a crash
+    half-way) never sees a truncated module."""
+    assert ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work).returncode == 0
+    reader = open(work / "model.py", "rb")  # a reader that opened the old version keeps reading it whole
+    try:
+        old = os.fstat(reader.fileno()).st_ino
+        (work / "good.ncd").write_text(COMPOSITION, encoding="utf-8")
+        assert ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work).returncode == 0
+        assert (work / "model.py").stat().st_ino != old
+        assert reader.read().decode("utf-8") == ncdc.compile_source(GOOD, "good.ncd")
+    finally:
+        reader.close()
+
+
+def test_a_failed_compile_leaves_the_previous_output(work):
+    assert ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work).returncode == 0
+    before = (work / "model.py").read_bytes()
+    (work / "good.ncd").write_text(BAD, encoding="utf-8")
+    result = ncdc_cli("compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert result.returncode == 1
+    assert (work / "model.py").read_bytes() == before
+    assert listing(work) == ["bad.ncd", "good.ncd", "model.py"]
+
+
+@pytest.mark.parametrize("output", ["good.ncd", "./good.ncd", "sub/../good.ncd", "ABSOLUTE", "LINK"])
+def test_refuses_to_write_over_the_spec(work, output):
+    (work / "sub").mkdir()
+    if output == "ABSOLUTE":
+        output = str(work / "good.ncd")
+    elif output == "LINK":
+        (work / "link.ncd").symlink_to(work / "good.ncd")
+        output = "link.ncd"
+    result = ncdc_cli("compile", "good.ncd", "-o", output, "--force", cwd=work)
+    assert result.returncode == 2, result.stderr
+    assert (work / "good.ncd").read_text(encoding="utf-8") == GOOD
+    no_traceback(result)
+
+
+def test_output_in_a_missing_folder_is_wrong_usage(work):
+    result = ncdc_cli("compile", "good.ncd", "-o", "no/such/folder/out.py", cwd=work)
+    assert result.returncode == 2
+    assert not (work / "no").exists()
+    no_traceback(result)
+
+
+def test_output_that_is_a_folder_is_wrong_usage(work):
+    (work / "out").mkdir()
+    result = ncdc_cli("compile", "good.ncd", "-o", "out", cwd=work)
+    assert result.returncode == 2
+    assert listing(work / "out") == []
+    no_traceback(result)
+
+
+def test_no_temporary_files_are_left_behind(work):
+    """Whatever happens (written, refused, failed), the folder holds only what was there and the output."""
+    (work / "mine.py").write_bytes(HAND_WRITTEN)
+    runs = [
+        ("compile", "good.ncd", "-o", "out.py"),
+        ("compile", "good.ncd", "-o", "out.py"),
+        ("compile", "good.ncd", "-o", "mine.py"),
+        ("compile", "bad.ncd", "-o", "out.py"),
+        ("compile", "good.ncd", "-o", "good.ncd"),
+        ("compile", "good.ncd", "-o", "mine.py", "--force"),
+    ]
+    for args in runs:
+        ncdc_cli(*args, cwd=work)
+        hidden = [name for name in listing(work) if name.startswith(".") or name.endswith(".tmp")]
+        assert hidden == [], (args, hidden)
+    assert listing(work) == ["bad.ncd", "good.ncd", "mine.py", "out.py"]
+
+
+# ---- input that is not text ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00d\x00e\x00f", b"def f(X: a) -> a:\n    return X \xe9\n",
+                                     b"\x80"], ids=["utf16", "latin1", "continuation-byte"])
+def test_non_utf8_spec_is_an_error_not_a_traceback(tmp_path, content):
+    (tmp_path / "x.ncd").write_bytes(content)
+    for args in (["check", "x.ncd"], ["compile", "x.ncd"], ["compile", "x.ncd", "-o", "x.py"]):
+        result = ncdc_cli(*args, cwd=tmp_path)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "E0005" in result.stderr
+        assert "x.ncd" in result.stderr
+        no_traceback(result)
+    assert listing(tmp_path) == ["x.ncd"]
+
+
+def test_non_utf8_spec_in_json_names_its_file(tmp_path):
+    (tmp_path / "x.ncd").write_bytes(b"def f(X: a) -> a:\n    return X \xe9\n")
+    result = ncdc_cli("check", "--format", "json", "x.ncd", cwd=tmp_path)
+    assert result.returncode == 1
+    (d,) = json.loads(result.stdout)["diagnostics"]
+    assert d["code"] == "E0005"
+    assert d["file"] == "x.ncd"
+
+
+def test_non_utf8_spec_does_not_hide_the_others(tmp_path):
+    (tmp_path / "a.ncd").write_bytes(b"\xff")
+    (tmp_path / "b.ncd").write_text(BAD, encoding="utf-8")
+    result = ncdc_cli("check", "--format", "json", tmp_path)
+    assert result.returncode == 1
+    assert [d["code"] for d in json.loads(result.stdout)["diagnostics"]] == ["E0005", "E0101"]
+
+
+# ---- check stays light ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["check", "specs"], ["check", "--format", "json", "specs"],
+                                  ["check", "tests/NO-SUCH-FILE.ncd"]])
+def test_check_does_not_import_torch(args):
+    code = (
+        "import contextlib, io, sys\n"
+        "import ncdc.cli\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):\n"
+        f"    rc = ncdc.cli.main({args!r})\n"
+        "print(rc, 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rc, imported = result.stdout.split()
+    assert rc in ("0", "1", "2")
+    assert imported == "False"
+
+
+def test_check_of_a_bad_spec_does_not_import_torch(tmp_path):
+    (tmp_path / "bad.ncd").write_text(BAD, encoding="utf-8")
+    code = (
+        "import contextlib, io, sys\n"
+        "import ncdc.cli\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    rc = ncdc.cli.main(['check', {str(tmp_path / 'bad.ncd')!r}])\n"
+        "print(rc, 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["1", "False"], result.stderr

@@ -1,0 +1,64 @@
+"""Refresh the golden files: `python -m tests.update_golden` (from the repository root).
+
+tests/golden/<stem>.py holds `ncdc.compile_file("specs/<stem>.ncd")`, compiled with the working
+directory at the repository root so that the header names the spec as `specs/<stem>.ncd`.  Golden
+files of specs that no longer exist are removed.  Review the diff (`git diff tests/golden`) before
+committing: every change in it is a change in the code ncdc generates.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = "specs"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def golden_path(spec: str | Path) -> Path:
+    return GOLDEN / f"{Path(spec).stem}.py"
+
+
+def spec_names() -> list[str]:
+    """The specs, as paths relative to the repository root: `specs/<name>.ncd`."""
+    return sorted(f"{SPECS}/{p.name}" for p in (ROOT / SPECS).glob("*.ncd"))
+
+
+def generate(spec: str) -> str:
+    """The generated source of one spec, compiled from the repository root (whatever the cwd)."""
+    import ncdc
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return ncdc.compile_file(spec)
+    finally:
+        os.chdir(cwd)
+
+
+def main() -> int:
+    GOLDEN.mkdir(exist_ok=True)
+    specs = spec_names()
+    changed = 0
+    for spec in specs:
+        source = generate(spec)
+        path = golden_path(spec)
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old != source:
+            path.write_text(source, encoding="utf-8", newline="\n")
+            print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
+            changed += 1
+    wanted = {golden_path(s).name for s in specs}
+    for path in sorted(GOLDEN.glob("*.py")):
+        if path.name not in wanted:
+            path.unlink()
+            print(f"removed {path.relative_to(ROOT)} (no spec)")
+            changed += 1
+    print(f"{len(specs)} golden files, {changed} changed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

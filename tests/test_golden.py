@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 import ncdc
+from update_golden import spec_names
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SPECS = sorted(f"specs/{p.name}" for p in (ROOT / "specs").glob("*.ncd"))
+SPECS = spec_names()
 HINT = "if the change is intended, refresh the golden files with `python -m tests.update_golden` " \
        "(from the repository root) and review `git diff tests/golden`"
 

@@ -1,6 +1,7 @@
 """Refresh the golden files: `python -m tests.update_golden` (from the repository root).
 
-tests/golden/<stem>.py holds `ncdc.compile_file("specs/<stem>.ncd")`, compiled with the working
+tests/golden/<stem>.py holds `ncdc.compile_file("specs/<stem>.ncd")` (or of a spec in
+tests/constructs/), compiled with the working
 directory at the repository root so that the header names the spec as `specs/<stem>.ncd`.  Golden
 files of specs that no longer exist are removed.  Review the diff (`git diff tests/golden`) before
 committing: every change in it is a change in the code ncdc generates.
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = "specs"
+SPEC_DIRS = ("specs", "tests/constructs")  # the paper's models, and a gallery of every layer
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
@@ -23,7 +24,7 @@ def golden_path(spec: str | Path) -> Path:
 
 def spec_names() -> list[str]:
     """The specs, as paths relative to the repository root: `specs/<name>.ncd`."""
-    return sorted(f"{SPECS}/{p.name}" for p in (ROOT / SPECS).glob("*.ncd"))
+    return sorted(f"{folder}/{p.name}" for folder in SPEC_DIRS for p in (ROOT / folder).glob("*.ncd"))
 
 
 def generate(spec: str) -> str:

@@ -67,7 +67,8 @@ def _sizes(text: str) -> dict[str, int]:
     sizes = {}
     for item in filter(None, text.split(",")):
         name, sep, value = item.partition("=")
-        if not sep or not name.strip().isidentifier() or not value.strip().isdigit() or int(value) <= 0:
+        value = value.strip()
+        if not sep or not name.strip().isidentifier() or not (value.isascii() and value.isdigit()) or int(value) <= 0:
             raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a positive integer, got `{item}`")
         sizes[name.strip()] = int(value)
     return sizes

@@ -42,8 +42,10 @@ def run_specs(files: list[Path]) -> int:
 
 
 def _evaluate(size: Size, values: dict) -> int:
+    # A size given only as a multiple (`16*h`) is already as large as a generic size: h = 1.
+    multiple = len(size.terms) == 1 and len(size.terms[0][0]) == 1 and size.terms[0][1] > 1
     for symbol in size.symbols():
-        values.setdefault(symbol, GENERIC_SIZE)
+        values.setdefault(symbol, 1 if multiple else GENERIC_SIZE)
     return size.evaluate(values)
 
 

@@ -159,6 +159,7 @@ def _one_of(items: list[str]) -> str:
 
 def parse(text: str, path: str = "<string>") -> ast.Program:
     """Parse .ncd text; raises NcdcError with a syntax diagnostic on malformed input."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the spec
     source = Source(path, text)
     if not text.endswith("\n"):
         text += "\n"

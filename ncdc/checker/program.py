@@ -13,6 +13,9 @@ from .scope import Scope, SizeBinding, size_of, type_of
 from .solver import Solver
 
 
+MAX_UNROLLED = 256  # repetitions over a longer fixed range are checked once, for a symbolic index
+
+
 class ProgramChecker:
     def __init__(self, path: str, concrete: dict[str, int] | None = None):
         self.path = path
@@ -378,9 +381,12 @@ class ProgramChecker:
         solver = self.solver()
         lo, hi = solver.evaluate(start), solver.evaluate(stop)
         instances = None
+        if lo is not None and hi is not None and hi - lo + 1 > MAX_UNROLLED:
+            lo = hi = None  # too many to check one by one: checked once, for any index
         if lo is not None and hi is not None:
-            if hi < lo - 1:
-                fail("E0313", f"the range {lo}..{hi} runs backwards", node.span, "no repetitions",
+            if hi < lo:
+                verb = "runs backwards" if hi < lo - 1 else "is empty"
+                fail("E0313", f"the range {lo}..{hi} {verb}", node.span, "no repetitions",
                      help="ranges include both ends: `1..4` is 1, 2, 3, 4")
             instances = []
             for value in range(lo, hi + 1):

@@ -81,6 +81,8 @@ class Solver:
             self.origins[var] = (origin, why)
             return None
         expected, actual = self.resolve(expected), self.resolve(actual)
+        if _no_integer_solution(difference):
+            return Outcome("mismatch", expected, actual)
         if difference.vars():
             return Outcome("unproven", expected, actual)
         concrete = self.evaluate(difference)
@@ -118,6 +120,16 @@ class Solver:
                     notes.append(f"{whose} was fixed to `{format_size(self.resolve(Size.of(var)))}`{where}"
                                  + (f" by {why}" if why else ""))
         return notes
+
+
+def _no_integer_solution(difference: Size) -> bool:
+    """`c*v + n == 0` for one unknown `v` and numbers c, n with c not dividing n."""
+    terms = dict(difference.terms)
+    rest = {m: c for m, c in terms.items() if m != ()}
+    if len(rest) != 1:
+        return False
+    (mono, coeff), = rest.items()
+    return len(mono) == 1 and isinstance(mono[0], Var) and terms.get((), 0) % coeff != 0
 
 
 def _never_zero(difference: Size) -> bool:

@@ -655,6 +655,7 @@ class BodyChecker:
             group = axis_node.items if isinstance(axis_node, ast.SizeGroup) and len(axis_node.items) > 1 else None
             if group is None:
                 (label, span), = labels_of(ast.TensorTypeNode([axis_node], axis_node.span))
+                self.match_size_name(label, axis, span)
                 self.unify_label(label, Axis(axis.size, axis_node.span, axis.parts), sizes, axis_node.span)
                 labels.append(label)
                 continue
@@ -689,6 +690,15 @@ class BodyChecker:
                 self.unify_label(label, Axis(self.label_size(label, sizes), span), sizes, span)
             labels.append(tuple(label for label, _ in parts))
         return labels
+
+    def match_size_name(self, label: str, axis: Axis, span: Span) -> None:
+        """A pattern may rename axes freely, but a name that is a size here means that size."""
+        binding = self.scope.lookup_size(label)
+        if binding is None:
+            return
+        outcome = self.solver.unify(binding.value, axis.size, span)
+        if outcome is not None:
+            self.size_error(outcome, Axis(binding.value, binding.span), axis, span, f"the pattern's axis `{label}`")
 
     def label_size(self, label: str, sizes: dict) -> Size | None:
         if label in sizes:

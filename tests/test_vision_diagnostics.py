@@ -439,17 +439,17 @@ def test_concat_first_argument_lacks_the_axis():
 
 
 def test_concat_pattern_naming_the_axes_fixes_it():
-    ok(CONCAT_MODULE.replace("concat[c1](conv(X), C)", "concat[c1](conv(X), C: c1 H W)"))
+    ok(CONCAT_MODULE.replace("concat[c1](conv(X), C)", "concat[t](conv(X): t H W, C: t H W)"))
 
 
 def test_concat_pattern_without_the_axis_says_what_the_pattern_named():
     """should: with a pattern, the message shows the pattern's names.  Today `concat[c1](X, C: c0 H W)`
     with C of type `c1 H W` reports "`c1 H W` has no axis `c1`", which contradicts itself."""
-    text = variant(UNET, ("return up(convs(concat[c1](X, C)))", "return up(convs(concat[c1](X, C: c0 H W)))"))
+    text = variant(UNET, ("return up(convs(concat[c1](X, C)))", "return up(convs(concat[c1](X, C: d H W)))"))
     d = only(text)
     assert d.code == "E0303"
-    assert where(d) == at(text, "concat[c1](X, C: c0 H W)", "C:")
-    assert "c0 H W" in d.message, d.render()
+    assert where(d) == at(text, "concat[c1](X, C: d H W)", "C:")
+    assert "d H W" in d.message, d.render()
 
 
 def test_concat_other_axes_differ_concrete():

@@ -23,6 +23,7 @@ from ..resources import data_dir
 from .fuse import fuse_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 
+LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
 FIXED_RANK = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
@@ -158,7 +159,10 @@ class Generator:
                 init_names[member.symbol] = name
             else:
                 code = self.constructor(member, init_names, m)
-                init.append(f"self.{python_name(member.name)} = {code}  # {self.where(member.span)}")
+                line = f"self.{python_name(member.name)} = {code}  # {self.where(member.span)}"
+                if len(line) > LINE_LENGTH and code.startswith(("nn.Sequential(", "nn.ModuleList([")):
+                    line = _one_part_a_line(member, code, self.where(member.span))
+                init.append(line)
         emitter = Emitter(self, m.forward, m)
         body = emitter.body()
         params = ["self"] + [f"{emitter.ns(p.name)}: Tensor" for p in m.forward.params]
@@ -240,6 +244,30 @@ class Generator:
                 index = "_"
             return f"nn.ModuleList({body} for {index} in range({size(a['start'])}, {size(a['stop'] + 1)}))"
         raise AssertionError(f"no constructor lowering for {kind}")
+
+
+def _one_part_a_line(member: ir.Component, code: str, where: str) -> str:
+    """A long list of parts, one part a line (continuation lines indented for the __init__ body)."""
+    opening = "nn.Sequential(" if code.startswith("nn.Sequential(") else "nn.ModuleList(["
+    closing = ")" if opening == "nn.Sequential(" else "])"
+    parts = _split_top_level(code[len(opening):-len(closing)])
+    inner = "".join(f"\n{' ' * 12}{part}," for part in parts)
+    return f"self.{python_name(member.name)} = {opening}  # {where}{inner}\n{' ' * 8}{closing}"
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split `a(b, c), d` at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
 
 
 def _float_options(attrs: dict, defaults: dict) -> list[str]:

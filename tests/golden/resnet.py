@@ -71,7 +71,13 @@ class ProjectionResidual(nn.Module):
         super().__init__()
         self.n0, self.n1, self.s = n0, n1, s
         self.nb = nb = n1 // 4
-        self.main = nn.Sequential(nn.Conv2d(n0, nb, 1, stride=s), NormActivate(nb), nn.Conv2d(nb, nb, 3, padding=1), NormActivate(nb), nn.Conv2d(nb, n1, 1))  # [resnet.ncd:14-16]
+        self.main = nn.Sequential(  # [resnet.ncd:14-16]
+            nn.Conv2d(n0, nb, 1, stride=s),
+            NormActivate(nb),
+            nn.Conv2d(nb, nb, 3, padding=1),
+            NormActivate(nb),
+            nn.Conv2d(nb, n1, 1),
+        )
         self.shortcut = nn.Conv2d(n0, n1, 1, stride=s)  # [resnet.ncd:17]
 
     def forward(self, X: Tensor) -> Tensor:
@@ -91,7 +97,14 @@ class IdentityResidual(nn.Module):
         super().__init__()
         self.n1 = n1
         self.nb = nb = n1 // 4
-        self.main = nn.Sequential(NormActivate(n1), nn.Conv2d(n1, nb, 1), NormActivate(nb), nn.Conv2d(nb, nb, 3, padding=1), NormActivate(nb), nn.Conv2d(nb, n1, 1))  # [resnet.ncd:25-27]
+        self.main = nn.Sequential(  # [resnet.ncd:25-27]
+            NormActivate(n1),
+            nn.Conv2d(n1, nb, 1),
+            NormActivate(nb),
+            nn.Conv2d(nb, nb, 3, padding=1),
+            NormActivate(nb),
+            nn.Conv2d(nb, n1, 1),
+        )
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n1 H W -> n1 H W    [resnet.ncd:29]"""

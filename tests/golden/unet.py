@@ -105,10 +105,18 @@ class UNetFig27(nn.Module):
         super().__init__()
         self.classes = classes
         self.first = DownScaleBlock(1, 128)  # [unet.ncd:33]
-        self.down = nn.ModuleList([DownScaleBlock(128, 256), DownScaleBlock(256, 512), DownScaleBlock(512, 1024)])  # [unet.ncd:34]
+        self.down = nn.ModuleList([  # [unet.ncd:34]
+            DownScaleBlock(128, 256),
+            DownScaleBlock(256, 512),
+            DownScaleBlock(512, 1024),
+        ])
         self.middle = DoubleConvolution(1024, 2048)  # [unet.ncd:35]
         self.middle_up = nn.ConvTranspose2d(2048, 1024, 2, stride=2)  # [unet.ncd:36]
-        self.up = nn.ModuleList([UpScaleBlock(1024, 512), UpScaleBlock(512, 256), UpScaleBlock(256, 128)])  # [unet.ncd:37]
+        self.up = nn.ModuleList([  # [unet.ncd:37]
+            UpScaleBlock(1024, 512),
+            UpScaleBlock(512, 256),
+            UpScaleBlock(256, 128),
+        ])
         self.final = nn.Conv2d(128, classes, 1)  # [unet.ncd:38]
 
     def forward(self, X: Tensor) -> Tensor:
@@ -157,10 +165,19 @@ class UNetOriginal(nn.Module):
         super().__init__()
         self.channels, self.classes = channels, classes
         self.first = DoubleConvolution(channels, 64)  # [unet.ncd:62]
-        self.encoder = nn.ModuleList([DoubleConvolution(64, 128), DoubleConvolution(128, 256), DoubleConvolution(256, 512)])  # [unet.ncd:63]
+        self.encoder = nn.ModuleList([  # [unet.ncd:63]
+            DoubleConvolution(64, 128),
+            DoubleConvolution(128, 256),
+            DoubleConvolution(256, 512),
+        ])
         self.pool = nn.MaxPool2d(2)  # [unet.ncd:64]
         self.bottleneck = DoubleConvolution(512, 1024)  # [unet.ncd:65]
-        self.decoder = nn.ModuleList([UpStep(1024, 512), UpStep(512, 256), UpStep(256, 128), UpStep(128, 64)])  # [unet.ncd:66]
+        self.decoder = nn.ModuleList([  # [unet.ncd:66]
+            UpStep(1024, 512),
+            UpStep(512, 256),
+            UpStep(256, 128),
+            UpStep(128, 64),
+        ])
         self.final = nn.Conv2d(64, classes, 1)  # [unet.ncd:67]
 
     def forward(self, X: Tensor) -> Tensor:

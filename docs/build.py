@@ -1,0 +1,157 @@
+"""Build docs/language.md from docs/language.src.md, pasting in what the compiler really prints.
+
+    python docs/build.py            # rewrite docs/language.md
+    python docs/build.py --check    # exit 1 with a diff if docs/language.md is out of date
+
+The source is Markdown. Every ```ncd block must compile cleanly. A directive, on a line of its own,
+becomes a fenced block of output:
+
+    @@py NAME,... [nochecks] [forward] [stubs]
+                    the generated definitions NAME from the last ```ncd block, without their
+                    `if CHECK_SHAPES:` checks, only `forward`, or compiled with `--stubs`
+    @@head          the generated module's header, up to its first definition
+    @@helper NAME   one generated helper function of the last ```ncd block
+    @@err           the diagnostics of `ncdc check` on the last ```text block, which must fail
+    @@run COMMAND   the output of a shell command, run where the last ```ncd, ```text and ```python
+                    blocks are x.ncd, bad.ncd and x.py; `ncdc` and `python` are this interpreter's
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+NCDC = [sys.executable, "-m", "ncdc"]
+
+
+class Builder:
+    def __init__(self, work: Path):
+        self.work = work
+        self.blocks = {"ncd": "", "text": "", "python": ""}  # the last block of each language
+        self.compiled: dict[tuple, str] = {}
+        self.failures: list[str] = []
+        bin_dir = work / "bin"
+        bin_dir.mkdir()
+        for name, args in (("ncdc", " -m ncdc"), ("python", "")):  # what commands in @@run call
+            (bin_dir / name).write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)}{args} "$@"\n')
+            (bin_dir / name).chmod(0o755)
+        self.env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)]),
+                    "PYTHONPATH": os.pathsep.join([str(DOCS.parent), os.environ.get("PYTHONPATH", "")])}
+
+    def build(self, source: str) -> str:
+        lines, out = source.split("\n"), []
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith("```"):
+                end = lines.index("```", i + 1)
+                if line[3:] in self.blocks:
+                    self.blocks[line[3:]] = "\n".join(lines[i + 1:end]) + "\n"
+                if line == "```ncd":
+                    self.compile(stubs=False, where=f"the ncd block at line {i + 1}")
+                out += lines[i:end + 1]
+                i = end + 1
+                continue
+            directive = re.fullmatch(r"@@(\w+) ?(.*)", line)
+            if directive:
+                language, text = self.expand(*directive.groups())
+                if out and out[-1] == "```":
+                    out.append("")
+                out += [f"```{language}", text.rstrip(), "```"]
+            else:
+                out.append(line)
+            i += 1
+        return "\n".join(out)
+
+    def expand(self, name: str, arg: str) -> tuple[str, str]:
+        options = arg.split()
+        if name == "py":
+            defs = definitions(self.compile("stubs" in options))
+            return "python", "\n\n\n".join(self.definition(defs, n, options) for n in options[0].split(","))
+        if name == "head":
+            return "python", re.split(r"^(?:def|class) ", self.compile("stubs" in options), maxsplit=1, flags=re.M)[0]
+        if name == "helper":
+            return "python", self.definition(definitions(self.compile(False)), arg, [])
+        if name == "err":
+            self.write("bad.ncd", self.blocks["text"])
+            result = self.run(NCDC + ["check", "bad.ncd"])
+            if result.returncode != 1:
+                self.failures.append(f"expected errors (exit 1), got exit {result.returncode}:\n{self.blocks['text']}")
+            return "text", "\n".join(l for l in result.stderr.split("\n") if not l.startswith("checked "))
+        if name == "run":
+            for file, language in (("x.ncd", "ncd"), ("bad.ncd", "text"), ("x.py", "python")):
+                self.write(file, self.blocks[language])
+            result = self.run(arg)
+            return "text", f"$ {arg}\n{result.stdout}{result.stderr}"
+        raise SystemExit(f"unknown directive @@{name}")
+
+    def compile(self, stubs: bool, where: str = "") -> str:
+        """The generated source of the last ```ncd block."""
+        key = (self.blocks["ncd"], stubs)
+        if key not in self.compiled:
+            self.write("x.ncd", self.blocks["ncd"])
+            result = self.run(NCDC + ["compile", "x.ncd"] + ["--stubs"] * stubs)
+            if result.returncode:
+                self.failures.append(f"{where or 'an ncd block'} does not compile:\n{key[0]}{result.stderr}")
+            self.compiled[key] = result.stdout
+        return self.compiled[key]
+
+    def definition(self, defs: dict[str, str], name: str, options: list[str]) -> str:
+        if name not in defs:
+            self.failures.append(f"no definition `{name}` in the code of:\n{self.blocks['ncd']}")
+            return ""
+        text = defs[name]
+        if "nochecks" in options:
+            text = re.sub(r"^( *)if CHECK_SHAPES:\n(?:\1 .*\n)+", "", text + "\n", flags=re.M).rstrip("\n")
+        if "forward" in options:
+            text = re.sub(r"^    ", "", text[text.index("    def forward"):], flags=re.M)
+        return text
+
+    def write(self, name: str, text: str) -> None:
+        (self.work / name).write_text(text, encoding="utf-8")
+
+    def run(self, command: list[str] | str) -> subprocess.CompletedProcess:
+        """Run a program, or a shell command line, in the work folder; paths in its output are relative."""
+        result = subprocess.run(command, shell=isinstance(command, str), cwd=self.work, env=self.env,
+                                capture_output=True, text=True, encoding="utf-8")
+        result.stdout, result.stderr = (s.replace(f"{self.work}{os.sep}", "") for s in (result.stdout, result.stderr))
+        return result
+
+
+def definitions(source: str) -> dict[str, str]:
+    """The top-level functions and classes of generated source, by name (with their comments)."""
+    return {m.group(1): m.group(0).rstrip()
+            for m in re.finditer(r"^(?:def|class) (\w+).*\n(?:(?:[ \t#].*)?\n)*", source + "\n", re.M)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("source", nargs="?", type=Path, default=DOCS / "language.src.md")
+    parser.add_argument("-o", "--output", type=Path, default=DOCS / "language.md")
+    parser.add_argument("--check", action="store_true", help="only compare with the output; exit 1 if it differs")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as work:
+        builder = Builder(Path(work))
+        text = builder.build(args.source.read_text(encoding="utf-8"))
+    if builder.failures:
+        print("\n\n".join(builder.failures), file=sys.stderr)
+        return 1
+    if args.check:
+        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        diff = difflib.unified_diff(old.splitlines(True), text.splitlines(True), str(args.output), "rebuilt")
+        sys.stdout.writelines(diff)
+        return int(old != text)
+    args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

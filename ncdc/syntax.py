@@ -103,8 +103,10 @@ def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
         span = Span(source, error.line, error.column, error.line, error.column + 1)
         char = source.line(error.line)[error.column - 1 : error.column] or "?"
-        return Diagnostic("E0001", f"unexpected character `{char}`", span, "not part of the language",
-                          help="names are letters, digits and `_`; comments start with `#`")
+        help = "names are letters, digits and `_`; comments start with `#`"
+        if char == "." and source.line(error.line).lstrip().startswith("module"):
+            help = "hyperparameters are integers (sizes); write numbers such as a dropout rate in the layer"
+        return Diagnostic("E0001", f"unexpected character `{char}`", span, "not part of the language", help=help)
     if isinstance(error, UnexpectedToken) and not _at_end(source, error.token):
         expected = sorted({_describe(t) for t in error.expected})
         span = _token_span(source, error.token)

@@ -23,7 +23,7 @@ def fuse_attention(body: list) -> list:
         if isinstance(stmt, ir.For):
             continue
         values = [stmt.value] if isinstance(stmt, ir.Assign) else stmt.values
-        fused, spans = [], []
+        fused, spans, changed = [], [], False
         for value in values:
             match = _match(value, defined, uses)
             if match is None:
@@ -33,8 +33,9 @@ def fuse_attention(body: list) -> list:
             removed.update(id(s) for s in consumed)
             spans += [s.span for s in consumed]
             fused.append(node)
-        if spans:
-            span = min(spans, key=lambda s: (s.line, s.column)).to(stmt.span)
+            changed = True
+        if changed:
+            span = min(spans + [stmt.span], key=lambda s: (s.line, s.column)).to(stmt.span)
             plans[id(stmt)] = (replace(stmt, value=fused[0], span=span) if isinstance(stmt, ir.Assign)
                                else replace(stmt, values=fused, span=span))
     out = []

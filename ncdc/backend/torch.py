@@ -509,6 +509,8 @@ def _aligned(code: str, prec: int, align: dict, rank: int) -> str:
     if order != list(range(len(positions))):
         code = _permute(code, list(range(len(positions))), order)
     present = set(positions)
+    if present == set(range(rank)):
+        return code  # the same axes, now in the same order
     if align["unbatched"] and sorted(positions) == list(range(rank - len(positions), rank)):
         return code  # trailing axes in order, no batch axes: PyTorch broadcasting lines them up
     first = 0 if not align["unbatched"] else min(positions, default=rank)

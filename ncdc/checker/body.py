@@ -372,7 +372,8 @@ class BodyChecker:
             if len(brackets) != 1 or isinstance(brackets[0], ast.Slice) or len(brackets[0].axes) != 1:
                 fail("E0311", f"index one repetition: `{component.name}[i](...)`", e.func.span, "expected one index")
             index = size_of(brackets[0].axes[0], self.scope)
-            signature, position = self.program.instance_signature(component, index, brackets[0].span)
+            signature, position = self.program.instance_signature(component, index, brackets[0].span,
+                                                                  self.loop_values)
             node = self.apply(signature, None, e)
             node.attrs["part"], node.attrs["index"] = component.name, position
             return node

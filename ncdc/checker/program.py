@@ -347,9 +347,18 @@ class ProgramChecker:
         generics = [Symbol(g.name) for g in first.generics]
         mapping = {g: Size.of(s) for g, s in zip(first.generics, generics)}
         start = TensorType(tuple(_map_axis(a, lambda s: s.substitute(lambda x: mapping.get(x))) for a in first.inputs[0].axes))
+        extra: list[Symbol] = []
+        while True:
+            try:
+                return self.chain(parts, spans, name, start, generics, extra)
+            except _MoreAxes as more:  # parts that broadcast pass leading axes on to a later part
+                extra = [Var(f"{name}_{len(extra) + i}") for i in range(more.count)] + extra
+                start = TensorType(tuple(Axis(Size.of(v), spans[0]) for v in extra[:more.count]) + start.axes)
+
+    def chain(self, parts, spans, name, start, generics, extra) -> Signature:
         current = start
         solver = self.solver()
-        for part, span in zip(parts, spans):
+        for index, (part, span) in enumerate(zip(parts, spans)):
             sig = part.attrs["signature"]
             if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
                 fail("E0201", "parts of a sequence take one tensor and give one", span, "not a one-wire part")
@@ -357,6 +366,8 @@ class ProgramChecker:
             expected = TensorType(tuple(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.inputs[0].axes))
             lead = current.axes[: current.rank - expected.rank] if sig.batch and current.rank > expected.rank else ()
             own = TensorType(current.axes[len(lead):])
+            if own.rank < expected.rank and all(p.attrs["signature"].batch for p in parts[:index]) and index:
+                raise _MoreAxes(expected.rank - own.rank)
             if own.rank != expected.rank:
                 fail("E0202", f"this part takes `{expected}` but receives `{current}`", span, "in this sequence")
             for e, a in zip(expected.axes, own.axes):
@@ -369,10 +380,14 @@ class ProgramChecker:
             out = sig.outputs[0]
             current = TensorType(tuple(lead) + tuple(
                 solver.resolve_axis(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x)))) for a in out.axes))
-        if any(a.size.vars() for a in current.axes):
+        if any(a.size.vars() - set(extra) for a in current.axes):
             fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
         batch = all(p.attrs["signature"].batch for p in parts)  # broadcasting parts compose to one
-        return Signature(name, "component", [start], [current], generics, batch=batch)
+        # The leading axes a later part fixed (its channels) are those sizes; others stay generic.
+        free = {v: Symbol(v.name) for v in extra if v not in solver.bindings}
+        fix = lambda t: TensorType(tuple(_map_axis(a, lambda s: solver.resolve(s).substitute(  # noqa: E731
+            lambda x: Size.of(free[x]) if x in free else None)) for a in t.axes))
+        return Signature(name, "component", [fix(start)], [fix(current)], list(free.values()) + generics, batch=batch)
 
     def repeat(self, node: ast.Repeat, scope: Scope, name: str) -> ir.Component:
         """`[Block(...) for i in a..b]` (both ends included): a fresh part per index, with sizes that
@@ -434,11 +449,17 @@ class ProgramChecker:
                       "parts one by one in `forward`")
         return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch)
 
-    def instance_signature(self, component: ir.Component, index: Size, span) -> tuple[Signature, Size]:
+    def instance_signature(self, component: ir.Component, index: Size, span,
+                           loop_values=lambda size: []) -> tuple[Signature, Size]:
         """The signature of one repetition, `blocks[i]`, and its position in the list."""
         a = component.attrs
         solver = self.solver()
         value, lo = solver.evaluate(index), solver.evaluate(a["start"])
+        if a["instances"] is not None:
+            for end in loop_values(index):  # an index running over a loop: both ends must be in range
+                if end is not None and not lo <= end < lo + len(a["instances"]):
+                    fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(a['instances']) - 1}, "
+                         f"not {end}", span, "out of range")
         if a["instances"] is not None and value is not None:
             if not lo <= value < lo + len(a["instances"]):
                 fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(a['instances']) - 1}, "
@@ -460,12 +481,12 @@ class ProgramChecker:
         def visit(name: str, path: list[str]) -> None:
             if state.get(name) == 2 or name not in self.callees:
                 return
-            if state.get(name) == 1:
+            if name in path:
                 cycle = path[path.index(name):] + [name]
+                state.update({n: 2 for n in cycle})  # report each cycle once
                 fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
                      notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
                      help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
-            state[name] = 1
             for callee in sorted(self.callees[name]):
                 visit(callee, path + [name])
             state[name] = 2
@@ -491,6 +512,13 @@ class ProgramChecker:
 
 def _map_axis(axis: Axis, fn) -> Axis:
     return Axis(fn(axis.size), axis.origin, tuple(_map_axis(p, fn) for p in axis.parts))
+
+
+class _MoreAxes(Exception):
+    """A later part of a sequence needs axes that the first part passes through."""
+
+    def __init__(self, count: int):
+        self.count = count
 
 
 def _axis_symbols(axis: Axis) -> set[Symbol]:

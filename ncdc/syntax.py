@@ -9,7 +9,7 @@ import math
 from functools import lru_cache
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import DedentError, Indenter
 
 from . import ast
@@ -169,7 +169,7 @@ def parse(text: str, path: str = "<string>") -> ast.Program:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise NcdcError(_syntax_error(source, error)) from None
-    except DedentError as error:
+    except DedentError:
         line = _dedent_line(source)
         span = Span(source, line, 1, line, len(source.line(line)) + 1)
         raise NcdcError(Diagnostic("E0004", "inconsistent indentation", span,

@@ -16,7 +16,7 @@ from functools import lru_cache
 import jinja2
 
 from .. import __version__, ir
-from ..ir import ScalarType, TensorType
+from ..ir import TensorType
 from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..sizes import Size, Symbol
 from ..resources import data_dir
@@ -663,30 +663,9 @@ def _split_groups(code: str, labels: list, em: Emitter, sizes: dict) -> tuple[st
     return code, flat
 
 
-def _label_sizes(node, em) -> dict:
-    """The size of every axis name of an einsum or rearrange, from its operands' types."""
-    sizes = {}
-    for arg, labels in zip(node.args, node.attrs["inputs"]):
-        for axis, label in zip(arg.type.axes, labels):
-            if isinstance(label, tuple):
-                known = {p: sizes[p] for p in label if p in sizes}
-                for part_axis, p in zip(axis.parts, label):
-                    sizes.setdefault(p, part_axis.size)
-                # parts solved by the checker are in the output's axes when not in the input's
-            else:
-                sizes.setdefault(label, axis.size)
-    for axis, label in zip(node.type.axes, node.attrs["output"]):
-        if isinstance(label, tuple):
-            for part_axis, p in zip(axis.parts, label):
-                sizes.setdefault(p, part_axis.size)
-        else:
-            sizes.setdefault(label, axis.size)
-    return sizes
-
-
 @lowering("einsum")
 def _einsum(em: Emitter, node):
-    sizes = _label_sizes(node, em)
+    sizes = node.attrs["sizes"]
     operands, specs = [], []
     all_labels = []
     for arg, labels in zip(node.args, node.attrs["inputs"]):
@@ -718,7 +697,7 @@ def _merge_groups(code: str, out: list) -> str:
 
 @lowering("rearrange")
 def _rearrange(em: Emitter, node):
-    sizes = _label_sizes(node, em)
+    sizes = node.attrs["sizes"]
     code, flat = _split_groups(em.operand(node.args[0], ATOM), node.attrs["inputs"][0], em, sizes)
     out = node.attrs["output"]
     out_flat = [p for l in out for p in (l if isinstance(l, tuple) else [l])]

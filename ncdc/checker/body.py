@@ -9,7 +9,7 @@ from ..diagnostics import Diagnostic, NcdcError
 from ..ir import SCALAR, Axis, Node, ScalarType, TensorType
 from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
-from .scope import Scope, SizeBinding, labels_of, size_of, type_of
+from .scope import Scope, SizeBinding, labels_of, size_of
 from .solver import Solver, fresh_symbols
 
 
@@ -645,7 +645,8 @@ class BodyChecker:
                      f"missing {', '.join(f'`{m}`' for m in missing)}" if missing else "new axes",
                      help="use `sum[...]` or `einsum` to contract axes")
         return Node(name, args, TensorType(tuple(out_axes)), e.span,
-                    {"inputs": in_labels, "output": out_labels})
+                    {"inputs": in_labels, "output": out_labels,
+                     "sizes": {label: axis.size for label, axis in sizes.items()}})
 
     def pattern(self, arg: ast.Relabel, t: TensorType, sizes: dict) -> list[str]:
         if len(arg.type.axes) != t.rank:
@@ -858,6 +859,8 @@ def finalize_types(function: ir.Function, solver: Solver) -> None:
             fix_node(arg)
         if "size" in node.attrs and node.kind in ("size", "eye"):
             node.attrs["size"] = fresh_symbols(solver.resolve(node.attrs["size"]), memo)
+        if node.kind in ("einsum", "rearrange"):
+            node.attrs["sizes"] = {k: fresh_symbols(solver.resolve(v), memo) for k, v in node.attrs["sizes"].items()}
         if "lift_sizes" in node.attrs:
             node.attrs["lift_sizes"] = {k: fresh_symbols(solver.resolve(v), memo)
                                         for k, v in node.attrs["lift_sizes"].items()}

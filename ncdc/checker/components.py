@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ast
-from ..diagnostics import Diagnostic, NcdcError
 from ..ir import Axis, TensorType
 from ..sizes import Size, Symbol
 from .body import Signature, fail

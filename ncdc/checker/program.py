@@ -202,7 +202,7 @@ class ProgramChecker:
         forwards = [m for m in item.methods if m.name.name == "forward"]
         others = [m for m in item.methods if m.name.name != "forward"]
         if others:
-            fail("E0501", f"a module defines only `forward`", others[0].name.span, "another method",
+            fail("E0501", "a module defines only `forward`", others[0].name.span, "another method",
                  help="define helpers as top-level `def`s")
         if len(forwards) != 1:
             span = forwards[1].name.span if forwards else item.header

@@ -60,7 +60,7 @@ def size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None 
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
     size = _size_of(node, scope, new_generics)
     if any(abs(c) > MAX_SIZE for _, c in size.terms):
-        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, f"more than 2**62"))
+        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, "more than 2**62"))
     return size
 
 

@@ -26,7 +26,7 @@ class SizeBinary:
     op: str  # + - * // **
     left: SizeNode
     right: SizeNode
-    span: SizeNode | Span
+    span: Span
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Bool:
 
 @dataclass
 class BinOp:
-    op: str  # + - * / // @ **
+    op: str  # + - * / // **
     left: Expr
     right: Expr
     span: Span

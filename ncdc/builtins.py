@@ -18,7 +18,7 @@ ELEMENTWISE = {
 }
 
 # The same names applied to a number (a size expression or a literal): name -> math function.
-SCALAR = {
+SCALAR_FUNCTIONS = {
     "sqrt": "math.sqrt",
     "exp": "math.exp",
     "log": "math.log",
@@ -47,4 +47,4 @@ NORMALISERS = {
 # Structural operations with rules of their own in the checker.
 STRUCTURAL = ("einsum", "rearrange", "flatten", "concat", "eye", "η")
 
-ALL = frozenset(ELEMENTWISE) | frozenset(SCALAR) | frozenset(REDUCTIONS) | frozenset(NORMALISERS) | frozenset(STRUCTURAL)
+ALL = frozenset(ELEMENTWISE) | frozenset(SCALAR_FUNCTIONS) | frozenset(REDUCTIONS) | frozenset(NORMALISERS) | frozenset(STRUCTURAL)

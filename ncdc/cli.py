@@ -111,12 +111,11 @@ def _known_sizes(sizes: dict[str, int], texts: list[str]) -> None:
         raise UsageError(f"--sizes names `{unknown[0]}`, which no spec uses{hint}")
 
 
-def _report(diagnostics: list[Diagnostic], fmt: str, stream=None) -> None:
-    stream = stream or sys.stderr
+def _report(diagnostics: list[Diagnostic], fmt: str) -> None:
     if fmt == "json":
         print(render_json(diagnostics), file=sys.stdout)
     elif diagnostics:
-        print("\n\n".join(d.render() for d in diagnostics), file=stream)
+        print("\n\n".join(d.render() for d in diagnostics), file=sys.stderr)
 
 
 def _check(args) -> int:

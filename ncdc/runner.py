@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import types
 from pathlib import Path
 
@@ -19,22 +20,30 @@ def run_specs(files: list[Path]) -> int:
     from .api import check_source
     from .backend.torch import generate
 
+    from .cli import _read
+    from .diagnostics import NcdcError
+
     torch.manual_seed(0)
     failures = 0
     for path in files:
-        program = check_source(path.read_text(encoding="utf-8"), str(path))
+        try:
+            program = check_source(_read(path), str(path))
+        except NcdcError as error:  # report it, and go on with the other specs
+            print("\n\n".join(d.render() for d in error.diagnostics), file=sys.stderr)
+            failures += 1
+            continue
         namespace = types.ModuleType(f"ncdc_run.{path.stem}")
         exec(compile(generate(program, stubs=True), f"<ncdc:{path}>", "exec"), namespace.__dict__)
         print(path)
         values: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}
+        functions = {f.name: f for f in program.functions}
+        modules = {m.name: m for m in program.modules}
         for name in program.order:
             try:
-                for f in program.functions:
-                    if f.name == name:
-                        _run_function(namespace, f, dict(values))
-                for m in program.modules:
-                    if m.name == name:
-                        _run_module(namespace, m, dict(values))
+                if name in functions:
+                    _run_function(namespace, functions[name], dict(values))
+                elif name in modules:
+                    _run_module(namespace, modules[name], dict(values))
             except Exception as error:  # a bug in ncdc, not in the spec: say so without a traceback
                 print(f"  {name}: failed to run: {type(error).__name__}: {error}")
                 failures += 1

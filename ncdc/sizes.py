@@ -32,7 +32,7 @@ class Var:
 
     name: str
     uid: int = field(default_factory=lambda: next(_ids))
-    owner: str = field(default="", compare=False)  # the callee whose generic size this stands for
+    owner: str = ""  # the callee whose generic size this stands for
 
     def sort_key(self):
         return (1, self.name, self.uid)
@@ -49,7 +49,7 @@ class FloorDiv:
     den: Size
 
     def sort_key(self):
-        return (2, str(self.num), str(self.den))
+        return (2, _terms_key(self.num), _terms_key(self.den))
 
     def __repr__(self):
         return f"{_paren(self.num)}//{_paren(self.den)}"
@@ -57,6 +57,11 @@ class FloorDiv:
 
 Atom = Symbol | Var | FloorDiv
 Monomial = tuple  # a sorted tuple of atoms (repeated for powers)
+
+
+def _terms_key(size: Size):
+    """A total order on sizes by structure (two different symbols may print alike)."""
+    return tuple((_mono_key(mono), coeff) for mono, coeff in size.terms)
 
 
 def _mono_key(mono: Monomial):

@@ -139,14 +139,9 @@ _NAMED_ERRORS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _named_examples() -> dict:
-    return {name: examples for name, examples in _NAMED_ERRORS.items()}
-
-
 def _named_error(error: UnexpectedInput) -> str | None:
     try:
-        return error.match_examples(_parser().parse, _named_examples(), use_accepts=True)
+        return error.match_examples(_parser().parse, _NAMED_ERRORS, use_accepts=True)
     except Exception:  # a failed match only loses the name, never the error itself
         return None
 
@@ -344,8 +339,7 @@ class _ToAst(Transformer):
 
     def def_decl(self, meta, children):
         name, params, results, body = children
-        header = _token_span(self.source, children[0])
-        last = results[-1].span if results else header
+        last = results[-1].span if results else _token_span(self.source, children[0])
         header = Span(self.source, meta.line, meta.column, last.end_line, last.end_column)
         return ast.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
 

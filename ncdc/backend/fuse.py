@@ -19,14 +19,17 @@ def fuse_attention(body: list) -> list:
     defined = {stmt.targets[0]: stmt for stmt in body if isinstance(stmt, ir.Assign) and len(stmt.targets) == 1}
     plans: dict[int, object] = {}
     removed: set[int] = set()
-    for stmt in body:
+    position = {id(stmt): i for i, stmt in enumerate(body)}
+    for i, stmt in enumerate(body):
         if isinstance(stmt, ir.For):
             continue
         values = [stmt.value] if isinstance(stmt, ir.Assign) else stmt.values
         fused, spans, changed = [], [], False
         for value in values:
             match = _match(value, defined, uses)
-            if match is None:
+            # The swallowed statements must be the ones just before: nothing may change their
+            # inputs between them and the fused call.
+            if match is None or sorted(position[id(s)] for s in match[1]) != list(range(i - len(match[1]), i)):
                 fused.append(value)
                 continue
             node, consumed = match
@@ -38,15 +41,8 @@ def fuse_attention(body: list) -> list:
             span = min(spans + [stmt.span], key=lambda s: (s.line, s.column)).to(stmt.span)
             plans[id(stmt)] = (replace(stmt, value=fused[0], span=span) if isinstance(stmt, ir.Assign)
                                else replace(stmt, values=fused, span=span))
-    out = []
-    for stmt in body:
-        if id(stmt) in removed:
-            continue
-        if isinstance(stmt, ir.For):
-            out.append(replace(stmt, body=fuse_attention(stmt.body)))
-        else:
-            out.append(plans.get(id(stmt), stmt))
-    return out
+    # Loop bodies are left as written: their wires may carry values from one turn to the next.
+    return [plans.get(id(stmt), stmt) for stmt in body if id(stmt) not in removed]
 
 
 def _match(node: Node, defined: dict, uses: dict):
@@ -115,8 +111,6 @@ def _uses(body: list) -> dict:
                     visit(v)
             else:
                 block(stmt.body)
-                for name in list(counts):
-                    counts[name] += 1  # inside a loop, a wire may be read on every turn
 
     assigned: set[str] = set()
     block(body)

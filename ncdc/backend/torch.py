@@ -98,6 +98,46 @@ class Generator:
                        definitions=definitions,
                        constants=[(python_name(c.name), c.value.constant) for c in self.program.constants]) + "\n"
 
+    def bind_sizes(self, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[str]:
+        """Read generic sizes off the shapes of wires: `y, k = Q.shape[-2:]`, `h = X.shape[-1] // 16`."""
+        wanted = [g for g in generics if g not in names]
+        if only_new:  # sizes that only a box's output fixes are read where they first appear
+            wanted += [a.size.atom for _, t in wires for a in t.axes
+                       if isinstance(a.size.atom, Symbol) and a.size.atom not in names and a.size.atom not in wanted]
+        sources = ir.size_sources([t for _, t in wires], wanted, set(names))
+        lines = []
+        run: list[ir.SizeSource] = []
+
+        def flush():
+            if not run:
+                return
+            wire, t = wires[run[0].wire]
+            targets = []
+            for source in run:
+                names[source.symbol] = ns(source.symbol.name)
+                targets.append(names[source.symbol])
+            first, last = run[0].axis - t.rank, run[-1].axis - t.rank
+            if len(run) == 1:
+                lines.append(f"{targets[0]} = {wire}.shape[{first}]")
+            else:
+                lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
+            run.clear()
+
+        for source in sources:
+            if source.divisor is not None:
+                flush()
+                wire, t = wires[source.wire]
+                divisor = size_code(source.divisor, names.__getitem__)
+                names[source.symbol] = ns(source.symbol.name)
+                lines.append(f"{names[source.symbol]} = {wire}.shape[{source.axis - t.rank}] // "
+                             f"{wrap(*divisor, MUL + 1)}")
+                continue
+            if run and (run[-1].wire != source.wire or run[-1].axis != source.axis - 1):
+                flush()
+            run.append(source)
+        flush()
+        return lines
+
     # ---- boxes --------------------------------------------------------------------------------
 
     def box_parameters(self, boxes: list[str]) -> list[str]:
@@ -175,7 +215,7 @@ class Generator:
 
     # ---- learned parts: constructors ----------------------------------------------------------
 
-    def constructor(self, c: ir.Component, names: dict, m: ir.Module) -> str:
+    def constructor(self, c: ir.Component, names: dict, m: ir.Module, in_seq: bool = False) -> str:
         def size(s: Size) -> str:
             return size_code(s, names.__getitem__)[0]
 
@@ -221,7 +261,7 @@ class Generator:
             return f"nn.Dropout({a['p']!r})"
         if kind == "Parameter":
             shape = ", ".join(size(s) for s in a["type"].sizes)
-            scale = "" if float(a["std"]) == 1.0 else f" * {float(a['std'])!r}"
+            scale = "" if a["std"] == 1.0 else f" * {a['std']!r}"
             return f"nn.Parameter(torch.randn({shape}){scale})"
         if kind == "module":
             target = self.modules[a["module"]]
@@ -229,20 +269,26 @@ class Generator:
             args += [f"{python_name(b)}={python_name(b)}" for b in target.boxes]
             return f"{python_name(target.name)}({', '.join(args)})"
         if kind == "seq":
-            return "nn.Sequential(" + ", ".join(self.constructor(p, names, m) for p in a["parts"]) + ")"
+            return "nn.Sequential(" + ", ".join(self.constructor(p, names, m, in_seq=True) for p in a["parts"]) + ")"
         if kind == "repeat":
+            # Inside `seq` the repetitions are applied by nn.Sequential itself; elsewhere they are a
+            # ModuleList that `forward` applies in turn or indexes.
+            def repeated(body: str, index: str, bounds: str) -> str:
+                loop = f"{body} for {index} in range({bounds})"
+                return f"nn.Sequential(*({loop}))" if in_seq else f"nn.ModuleList({loop})"
+
             if a["instances"] is not None:
                 codes = [self.constructor(i, names, m) for i in a["instances"]]
                 if len(set(codes)) == 1:
-                    return f"nn.ModuleList({codes[0]} for _ in range({len(codes)}))"
-                return "nn.ModuleList([" + ", ".join(codes) + "])"
+                    return repeated(codes[0], "_", str(len(codes)))
+                return f"nn.Sequential({', '.join(codes)})" if in_seq else f"nn.ModuleList([{', '.join(codes)}])"
             index = Namespace(set(names.values()) | self.top_names)(a["index"].name)
             inner = dict(names)
             inner[a["index"]] = index
             body = self.constructor(a["body"], inner, m)
             if not re.search(rf"\b{re.escape(index)}\b", body):
                 index = "_"
-            return f"nn.ModuleList({body} for {index} in range({size(a['start'])}, {size(a['stop'] + 1)}))"
+            return repeated(body, index, f"{size(a['start'])}, {size(a['stop'] + 1)}")
         raise AssertionError(f"no constructor lowering for {kind}")
 
 
@@ -400,48 +446,6 @@ class Emitter:
         return wrap(code, prec, needed)
 
 
-def _bind_sizes(self: Generator, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[str]:
-    """Read generic sizes off the shapes of wires: `y, k = Q.shape[-2:]`, `h = X.shape[-1] // 16`."""
-    wanted = [g for g in generics if g not in names]
-    if only_new:  # sizes that only a box's output fixes are read where they first appear
-        wanted += [a.size.atom for _, t in wires for a in t.axes
-                   if isinstance(a.size.atom, Symbol) and a.size.atom not in names and a.size.atom not in wanted]
-    sources = ir.size_sources([t for _, t in wires], wanted, set(names))
-    lines = []
-    run: list[ir.SizeSource] = []
-
-    def flush():
-        if not run:
-            return
-        wire, t = wires[run[0].wire]
-        targets = []
-        for source in run:
-            names[source.symbol] = ns(source.symbol.name)
-            targets.append(names[source.symbol])
-        first, last = run[0].axis - t.rank, run[-1].axis - t.rank
-        if len(run) == 1:
-            lines.append(f"{targets[0]} = {wire}.shape[{first}]")
-        else:
-            lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
-        run.clear()
-
-    for source in sources:
-        if source.divisor is not None:
-            flush()
-            wire, t = wires[source.wire]
-            divisor = size_code(source.divisor, names.__getitem__)
-            names[source.symbol] = ns(source.symbol.name)
-            lines.append(f"{names[source.symbol]} = {wire}.shape[{source.axis - t.rank}] // "
-                         f"{wrap(*divisor, MUL + 1)}")
-            continue
-        if run and (run[-1].wire != source.wire or run[-1].axis != source.axis - 1):
-            flush()
-        run.append(source)
-    flush()
-    return lines
-
-
-Generator.bind_sizes = _bind_sizes
 
 
 # ---- lowerings of expressions -------------------------------------------------------------------
@@ -541,8 +545,8 @@ def _permute(code: str, current: list, target: list) -> str:
 
 @lowering("scalar_fn")
 def _scalar_fn(em: Emitter, node):
-    from ..builtins import SCALAR
-    fn = SCALAR[node.attrs["fn"]]
+    from ..builtins import SCALAR_FUNCTIONS
+    fn = SCALAR_FUNCTIONS[node.attrs["fn"]]
     if fn.startswith("math."):
         em.gen.uses_math = True
     return f"{fn}({em.expr(node.args[0])[0]})", ATOM
@@ -738,7 +742,7 @@ def _arrange(em: Emitter, arg: ir.Node, layout: dict, a: dict) -> str:
     for index in reversed(range(total)):
         item = target[index]
         if isinstance(item, tuple):
-            size = em.size(a["lift_sizes"][item[1]])[0] if "lift_sizes" in a else None
+            size = em.size(a["lift_sizes"][item[1]])[0]
             em.gen.helpers.add("_insert_axis")
             code = f"_insert_axis({code}, {index - total}, {size})"
     return code

@@ -9,7 +9,7 @@ from ..diagnostics import Diagnostic, NcdcError
 from ..ir import SCALAR, Axis, Node, ScalarType, TensorType
 from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
-from .scope import Scope, SizeBinding, labels_of, size_of
+from .scope import Scope, SizeBinding, distinct_labels_of, labels_of, size_of
 from .solver import Solver, fresh_symbols
 
 
@@ -43,6 +43,7 @@ class BodyChecker:
         self.boxes: set[str] = set()
         self.callees: set[str] = set()
         self.unbatched_wires: set[str] = set()
+        self.uncertain_wires: set[str] = set()
         self.loop_ranges: dict[Symbol, tuple[int, int]] = {}
 
     # ---- statements -------------------------------------------------------------------------
@@ -129,6 +130,11 @@ class BodyChecker:
             self.loop_ranges[var] = (lo, hi)
         inner = self.scope.child()
         inner.sizes[stmt.var.name] = SizeBinding(Size.of(var), stmt.var.span, "loop index")
+        # Whether a wire has batch axes may change from one turn to the next: assume it has, and
+        # broadcast defensively where it meets a learned tensor.
+        assigned = _assigned(stmt.body)
+        self.unbatched_wires -= assigned
+        self.uncertain_wires |= assigned
         saved = self.scope
         self.scope = inner
         before = {name: t for name, (t, _) in _all_wires(saved).items()}
@@ -265,8 +271,9 @@ class BodyChecker:
         big, small, big_first = (lt, rt, True) if lt.rank >= rt.rank else (rt, lt, False)
         labels = [a.label for a in big.axes]
         positions = []
+        small_labels = [a.label for a in small.axes]
         for axis in small.axes:
-            if axis.label is None or labels.count(axis.label) != 1:
+            if axis.label is None or labels.count(axis.label) != 1 or small_labels.count(axis.label) != 1:
                 fail("E0309", f"cannot line up `{self.show(small)}` with `{self.show(big)}`", e.span,
                      "elementwise operands", help="elementwise operands need the same axes, or named axes that "
                      "all appear once in the other operand; use einsum or rearrange to line them up")
@@ -298,6 +305,10 @@ class BodyChecker:
                     items.append(("all",))
                     axes.append(axis)
                 else:
+                    for length in self.loop_values(stop - start):
+                        if length is not None and length < 1:
+                            fail("E0307", f"the slice {start}:{stop} is empty", item.span, "no elements",
+                                 help="a slice `a:b` takes the indexes a, ..., b - 1")
                     items.append(("slice", start, stop))
                     axes.append(Axis(stop - start, item.span))
             else:
@@ -402,24 +413,25 @@ class BodyChecker:
         if brackets is not None:
             if len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
                 fail("E0311", "lift a box over axes with `F[a b](...)`", e.func.span, "expected axis names")
-            lifted = labels_of(brackets[0])
+            lifted = distinct_labels_of(brackets[0])
         instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
 
         def inst(t: TensorType) -> TensorType:
             return TensorType(tuple(_subst_axis(a, instance) for a in t.axes))
 
         inputs, outputs = [inst(t) for t in sig.inputs], [inst(t) for t in sig.outputs]
+        for arg in e.args:
+            if isinstance(arg, ast.Relabel):
+                fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
+        nodes = [self.tensor(arg) for arg in e.args]  # typed once: nested calls stay linear in time
+        arg_labels = [[a.label for a in getattr(self.solver.resolve_type(n.type), "axes", ())] for n in nodes]
         for label, span in lifted:
-            if not any(label in [a.label for a in getattr(self.solver.resolve_type(self.expr(arg).type), "axes", ())]
-                       for arg in e.args if not isinstance(arg, ast.Relabel)):
+            if not any(label in labels for labels in arg_labels):
                 fail("E0303", f"no argument of `{sig.name}` has an axis `{label}`", span, "nothing to lift over")
         args, layouts = [], []
         lift_sizes: dict[str, Axis] = {}
         batch: list[Axis] | None = None
-        for i, (arg, expected) in enumerate(zip(e.args, inputs)):
-            if isinstance(arg, ast.Relabel):
-                fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
-            node = self.tensor(arg)
+        for i, (arg, node, expected) in enumerate(zip(e.args, nodes, inputs)):
             t = self.solver.resolve_type(node.type)
             if isinstance(t, ScalarType):
                 fail("E0204", f"argument {i + 1} of `{sig.name}` is a number", arg.span, "expected a tensor",
@@ -447,7 +459,7 @@ class BodyChecker:
             where = f"argument {i + 1} of `{sig.name}`"
             hint = None
             if len(own) > expected.rank:
-                hint = self.lift_hint(sig.name, e.args, len(own) - expected.rank, sig.inputs[i])
+                hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`")
             except NcdcError as error:
@@ -497,16 +509,9 @@ class BodyChecker:
             "lift_sizes": {label: axis.size for label, axis in lift_sizes.items()},
         })
 
-    def lift_hint(self, name: str, args, extra: int, declared: TensorType) -> str | None:
+    def lift_hint(self, name: str, label_lists: list, extra: int, declared: TensorType) -> str | None:
         """Suggest lifting over axes that every argument shares and the callee does not name (the
         usual case: heads)."""
-        label_lists = []
-        for arg in args:
-            try:
-                t = self.solver.resolve_type(self.expr(arg).type)
-            except NcdcError:
-                return None
-            label_lists.append([a.label for a in getattr(t, "axes", ())])
         own = {a.label for a in declared.axes}
         common = [l for l in label_lists[0] if l and l not in own and all(l in ls for ls in label_lists)]
         if len(common) < extra:
@@ -537,7 +542,7 @@ class BodyChecker:
                 size = size * a.size
             return Node("flatten", [arg], TensorType((Axis(size, e.span, t.axes),)), e.span, {"count": t.rank})
         if isinstance(t, ScalarType):
-            if name in builtins.SCALAR:
+            if name in builtins.SCALAR_FUNCTIONS:
                 self.no_brackets(name, brackets, e)
                 return Node("scalar_fn", [arg], SCALAR, e.span, {"fn": name})
             fail("E0204", f"`{name}` applies to tensors", e.args[0].span, "this is a number")
@@ -569,7 +574,7 @@ class BodyChecker:
             fail("E0311", f"expected axis names in `{name}[...]`", e.func.span, "not axis names")
         labels = [a.label for a in t.axes]
         dims = []
-        for label, span in labels_of(brackets[0]):
+        for label, span in distinct_labels_of(brackets[0]):
             count = labels.count(label)
             if count == 0:
                 fail("E0303", f"`{self.show(t)}` has no axis `{label}`", span, "not an axis of the argument",
@@ -745,7 +750,7 @@ class BodyChecker:
         axes must match.  Patterns name the axes where the wires do not: `concat[t](C: t m, P: t m)`."""
         if brackets is None or len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
             fail("E0311", "`concat` needs the axis to join along: `concat[c](A, B)`", e.span, "which axis?")
-        names = labels_of(brackets[0])
+        names = distinct_labels_of(brackets[0])
         if len(names) != 1:
             fail("E0311", "`concat` joins along one axis", brackets[0].span, f"{len(names)} axes")
         label, label_span = names[0]
@@ -785,8 +790,10 @@ class BodyChecker:
         axes = list(first.axes)
         axes[dim] = Axis(total, e.span)
         unbatched = [self.unbatched(n) for n in nodes]
+        uncertain = any(n.kind == "wire" and n.attrs["name"] in self.uncertain_wires for n in nodes)
         return Node("concat", nodes, TensorType(tuple(axes)), e.span,
-                    {"dim": dim, "rank": first.rank, "broadcast": any(unbatched) and not all(unbatched)})
+                    {"dim": dim, "rank": first.rank,
+                     "broadcast": uncertain or (any(unbatched) and not all(unbatched))})
 
     def unbatched(self, node: Node) -> bool:
         """True for values with no leading batch axes at run time: learned tensors, the unit, numbers."""
@@ -822,6 +829,17 @@ def _all_wires(scope: Scope) -> dict:
     return out
 
 
+def _assigned(stmts) -> set[str]:
+    """The wires a block assigns, loops within it included."""
+    names = set()
+    for stmt in stmts:
+        if isinstance(stmt, ast.Assign):
+            names.update(t.name for t in stmt.targets)
+        elif isinstance(stmt, ast.For):
+            names |= _assigned(stmt.body)
+    return names
+
+
 def _named(node) -> bool:
     if isinstance(node, ast.SizeName):
         return True
@@ -833,10 +851,6 @@ def _leaves(labels) -> list[str]:
     for label in labels:
         out.extend(label if isinstance(label, tuple) else [label])
     return out
-
-
-def _is_index(items) -> bool:
-    return len(items) == 1 and not isinstance(items[0], ast.Slice)
 
 
 def finalize_types(function: ir.Function, solver: Solver) -> None:

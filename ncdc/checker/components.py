@@ -70,11 +70,28 @@ def _require(value, kind, name: str, span):
     ok = {
         "size": isinstance(value, Size),
         "bool": isinstance(value, bool),
-        "number": isinstance(value, (int, float, Size)) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool)
+                  or isinstance(value, Size) and value.constant is not None,
     }[kind]
     if not ok:
-        fail("E0204", f"option `{name}` must be a {kind}", span, f"this is {value!r}")
+        shown = f"`{value}`" if isinstance(value, Size) else repr(value)
+        fail("E0204", f"option `{name}` must be a {kind}", span, f"this is {shown}")
     return value
+
+
+def _numbers(o: Options, *keys: str) -> None:
+    """Options that are plain numbers (`eps`, `momentum`, `std`, `p`), as floats."""
+    for key in keys:
+        value = _require(o.values[key], "number", key, o.spans[key])
+        o.values[key] = float(value.constant if isinstance(value, Size) else value)
+
+
+def _positive(o: Options, *keys: str) -> None:
+    """Sizes of a layer that must be at least 1 (kernel, stride, dilation, groups)."""
+    for key in keys:
+        value = o.values[key]
+        if isinstance(value, Size) and value.constant is not None and value.constant < 1:
+            fail("E0310", f"`{key}` must be at least 1", o.spans[key], f"this is {value.constant}")
 
 
 def _axes(ctor: ast.Constructor, scope: Scope, arrow: bool) -> tuple[TensorType, TensorType | None]:
@@ -117,6 +134,9 @@ def _conv_transpose_out(size: Size, o: dict) -> Size:
 
 def linear(ctor, scope, name):
     axes_in, axes_out = _axes(ctor, scope, arrow=True)
+    for t, node in ((axes_in, ctor.axes_in), (axes_out, ctor.axes_out)):
+        if t.rank == 0:
+            fail("E0202", "a Linear maps at least one axis to at least one axis", node.span, "no axes")
     o = read_options(ctor, scope, {"bias": True}, [])
     _require(o.values["bias"], "bool", "bias", o.spans["bias"])
     attrs = {"in": axes_in, "out": axes_out, "bias": o.values["bias"]}
@@ -138,6 +158,7 @@ def conv(dims: int, transpose: bool):
                 _require(o.values[key], "bool", key, o.spans[key])
             elif not (key == "padding" and o.values[key] == "same" and not transpose):
                 _require(o.values[key], "size", key, o.spans[key])
+        _positive(o, "kernel", "stride", "dilation", "groups")
         if o.values["padding"] == "same" and o.values["stride"] != Size.of(1):
             fail("E0313", "`padding=\"same\"` needs stride 1", o.spans["padding"], "with a stride",
                  help="give the padding as a number, e.g. `padding=(k - 1) // 2`")
@@ -158,12 +179,14 @@ def pool(dims: int, mode: str):
         if mode == "adaptive":
             o = read_options(ctor, scope, {"output": REQUIRED}, ["output"])
             _require(o.values["output"], "size", "output", o.spans["output"])
+            _positive(o, "output")
         else:
             o = read_options(ctor, scope, {"kernel": REQUIRED, "stride": None, "padding": Size.of(0)}, ["kernel"])
             if o.values["stride"] is None:
                 o.values["stride"] = o.values["kernel"]
             for key in ("kernel", "stride", "padding"):
                 _require(o.values[key], "size", key, o.spans[key])
+            _positive(o, "kernel", "stride")
             o.values["dilation"] = Size.of(1)
         symbols, spatial = _spatial(dims, ctor.span)
         if mode == "adaptive":
@@ -181,6 +204,7 @@ def batchnorm(dims: int):
         axes_in, _ = _axes(ctor, scope, arrow=False)
         n = _one_axis(axes_in, "the axis BatchNorm normalises (its channels)", ctor.axes_in.span)
         o = read_options(ctor, scope, {"eps": 1e-5, "momentum": 0.1}, [])
+        _numbers(o, "eps", "momentum")
         symbols, spatial = _spatial(dims, ctor.span) if dims else ([], [])
         t = TensorType((n, *spatial))
         return {"n": n.size, "dims": dims, **o.values}, Signature(name, "component", [t], [t], symbols, batch=True)
@@ -190,6 +214,7 @@ def batchnorm(dims: int):
 def layernorm(ctor, scope, name):
     axes_in, _ = _axes(ctor, scope, arrow=False)
     o = read_options(ctor, scope, {"eps": 1e-5}, [])
+    _numbers(o, "eps")
     return {"axes": axes_in, **o.values}, Signature(name, "component", [axes_in], [axes_in], [], batch=True)
 
 
@@ -198,6 +223,8 @@ def groupnorm(ctor, scope, name):
     n = _one_axis(axes_in, "the axis GroupNorm normalises (its channels)", ctor.axes_in.span)
     o = read_options(ctor, scope, {"groups": REQUIRED, "eps": 1e-5}, ["groups"])
     _require(o.values["groups"], "size", "groups", o.spans["groups"])
+    _positive(o, "groups")
+    _numbers(o, "eps")
     symbols, spatial = _spatial(2, ctor.span)
     t = TensorType((n, *spatial))
     return {"n": n.size, **o.values}, Signature(name, "component", [t], [t], symbols, batch=True)
@@ -207,17 +234,17 @@ def dropout(ctor, scope, name):
     if ctor.axes_in is not None:
         fail("E0311", "`Dropout` acts on every axis and takes no axis list", ctor.axes_in.span, "remove this")
     o = read_options(ctor, scope, {"p": 0.5}, ["p"])
-    p = o.values["p"]
-    if not isinstance(p, float) and not (isinstance(p, Size) and p.constant in (0, 1)):
-        fail("E0204", "`p` is a probability such as `0.1`", o.spans["p"], "not a probability")
+    _numbers(o, "p")
+    if not 0.0 <= o.values["p"] <= 1.0:
+        fail("E0204", "`p` is a probability such as `0.1`", o.spans["p"], "not between 0 and 1")
     empty = TensorType(())
-    return {"p": float(p.constant) if isinstance(p, Size) else p}, Signature(name, "component", [empty], [empty],
-                                                                             [], batch=True)
+    return {"p": o.values["p"]}, Signature(name, "component", [empty], [empty], [], batch=True)
 
 
 def parameter(ctor, scope, name):
     axes_in, _ = _axes(ctor, scope, arrow=False)
     o = read_options(ctor, scope, {"std": 0.02}, [])
+    _numbers(o, "std")
     return {"type": axes_in, **o.values}, None
 
 

@@ -9,7 +9,7 @@ from ..names import python_name, reserved_reason
 from ..sizes import Size, Symbol, Var
 from .body import BodyChecker, Signature, fail, finalize_types
 from .components import BUILDERS, REQUIRED, read_options
-from .scope import Scope, SizeBinding, size_of, type_of
+from .scope import MAX_SIZE, Scope, SizeBinding, size_of, type_of
 from .solver import Solver
 
 
@@ -102,7 +102,7 @@ class ProgramChecker:
 
     def declare_size(self, item: ast.SizeDecl):
         value = size_of(item.value, self.scope)
-        number = Solver(self.definitions, self.concrete).evaluate(value)
+        number = self.solver().evaluate(value)
         if number is None or number <= 0:
             fail("E0313", f"`size {item.name.name}` must be a positive integer", item.value.span,
                  f"this is `{value}`")
@@ -132,9 +132,6 @@ class ProgramChecker:
         for p in item.params:
             if any(q.name == p.name.name for q in params):
                 fail("E0103", f"parameter `{p.name.name}` is declared twice", p.name.span, "repeated")
-            reason = reserved_reason(p.name.name)
-            if reason and not p.name.name.startswith("_"):
-                pass  # parameters are local names: the back end renames them where Python needs it
             params.append(ir.Param(p.name.name, type_of(p.type, scope, generics), p.span))
         results = [type_of(t, scope, generics) for t in item.results]
         for p in item.params:
@@ -179,6 +176,8 @@ class ProgramChecker:
             if python_name(hp.name.name) in {python_name(n) for n in scope.sizes}:
                 fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated",
                      notes=["Python folds names (NFKC): names that differ only in form are the same"])
+            if hp.default is not None and not 1 <= hp.default <= MAX_SIZE:
+                fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range")
             symbol = Symbol(hp.name.name)
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
@@ -331,9 +330,7 @@ class ProgramChecker:
             fail("E0201", "`seq` needs at least one part", node.span, "empty")
         parts = [self.component(arg, scope, f"{name}[{i}]") for i, arg in enumerate(node.args)]
         for part, arg in zip(parts, node.args):
-            if part.kind == "Linear" and (part.attrs["in"].rank != 1 or part.attrs["out"].rank != 1):
-                fail("E0202", "inside `seq`, a Linear maps one axis to one axis", arg.span, "several axes",
-                     help="bind the axes into one, `Linear[(k h) -> m]`, or call the Linear in `forward`")
+            _plain_call(part, arg.span)
         signature = self.compose(parts, [arg.span for arg in node.args], name)
         component = ir.Component(name, "seq", {"parts": parts, "signature": signature}, node.span)
         signature.target = component
@@ -413,12 +410,12 @@ class ProgramChecker:
         inner.sizes[node.var.name] = SizeBinding(Size.of(index), node.var.span, "repetition index")
         # Called whole, the repetitions apply in turn; one that cannot be chained is only indexed.
         whole_error = None
+        body = instances[0] if instances else self.component(node.body, inner, f"{name}[{node.var.name}]")
         try:
+            _plain_call(body, node.body.span)
             if instances:
-                body = instances[0]
                 signature = self.compose(instances, [node.body.span] * len(instances), name)
             else:
-                body = self.component(node.body, inner, f"{name}[{node.var.name}]")
                 signature = self.invariant(body, node, index)
         except NcdcError as error:
             if not instances or not error.diagnostics:
@@ -465,7 +462,8 @@ class ProgramChecker:
                 fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(a['instances']) - 1}, "
                      f"not {value}", span, "out of range")
             return a["instances"][value - lo].attrs["signature"], Size.of(value - lo)
-        if a["instances"] is not None and len({str(i.attrs["signature"].inputs) for i in a["instances"]}) > 1:
+        if a["instances"] is not None and len({str((i.attrs["signature"].inputs, i.attrs["signature"].outputs))
+                                                for i in a["instances"]}) > 1:
             fail("E0314", f"the repetitions of `{component.name}` differ, so the index must be a fixed number",
                  span, "not a fixed number")
         body = a["instances"][0] if a["instances"] else a["body"]
@@ -512,6 +510,14 @@ class ProgramChecker:
 
 def _map_axis(axis: Axis, fn) -> Axis:
     return Axis(fn(axis.size), axis.origin, tuple(_map_axis(p, fn) for p in axis.parts))
+
+
+def _plain_call(part: ir.Component, span) -> None:
+    """Parts applied in turn (in `seq`, or a repetition called whole) are called as they are, so a
+    Linear among them maps one axis to one axis (no binding of several axes around it)."""
+    if part.kind == "Linear" and (part.attrs["in"].rank != 1 or part.attrs["out"].rank != 1):
+        fail("E0202", "parts applied in turn need a Linear from one axis to one axis", span, "several axes",
+             help="bind the axes into one, `Linear[(k h) -> m]`, or call the Linear in `forward`")
 
 
 class _MoreAxes(Exception):

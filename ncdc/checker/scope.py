@@ -15,7 +15,7 @@ from ..source import Span
 class SizeBinding:
     value: Size
     span: Span | None
-    what: str  # "hyperparameter", "generic size", "constant", "derived size", "loop index"
+    what: str  # "hyperparameter", "generic size", "constant", "derived size", "loop index", "repetition index"
 
 
 @dataclass
@@ -114,7 +114,10 @@ def axis_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None 
         return Axis(size, node.span, parts)
     if isinstance(node, ast.SizeGroup):
         return axis_of(node.items[0], scope, new_generics)
-    return Axis(size_of(node, scope, new_generics), node.span)
+    size = size_of(node, scope, new_generics)
+    if size.constant is not None and size.constant < 1:
+        raise NcdcError(Diagnostic("E0310", "an axis has a positive size", node.span, f"this is {size.constant}"))
+    return Axis(size, node.span)
 
 
 def type_of(node: ast.TensorTypeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> TensorType:
@@ -131,6 +134,17 @@ def labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
                                        "not a name",
                                        help="axes are referred to by their names, e.g. `softmax[x](S)`"))
         out.append((label, axis.span))
+    return out
+
+
+def distinct_labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
+    """Axis names that each pick one axis: softmax, reductions, lifting, concat."""
+    out = labels_of(node)
+    seen = set()
+    for label, span in out:
+        if label in seen:
+            raise NcdcError(Diagnostic("E0306", f"`{label}` is named twice", span, "repeated"))
+        seen.add(label)
     return out
 
 

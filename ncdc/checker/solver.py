@@ -96,14 +96,14 @@ class Solver:
         """The value of a size where constants and `--sizes` fix every symbol in it, else None."""
         size = self.expand(size)
         env = {s: self.concrete[s.name] for s in size.symbols() if s.name in self.concrete}
-        return size.evaluate(env)
+        try:
+            return size.evaluate(env)
+        except ZeroDivisionError:  # a divisor that is zero for these sizes: nothing to conclude
+            return None
 
     def describe(self, size: Size) -> str:
         """`k`, or `k (= 64)` when `k` is an unknown solved elsewhere or a named size with a value."""
-        text = format_size(size)
-        resolved = self.resolve(size)
-        if resolved != size:
-            text = format_size(resolved)
+        text = format_size(self.resolve(size))
         value = self.evaluate(size)
         if value is not None and str(value) != text:
             return f"{text} (= {value})"

@@ -30,6 +30,10 @@ class Axis:
             return "(" + " ".join(p.label for p in self.parts) + ")"
         return None
 
+    def map(self, fn) -> Axis:
+        """The same axis with `fn` applied to its size and to the sizes of its parts."""
+        return Axis(fn(self.size), self.origin, tuple(p.map(fn) for p in self.parts))
+
     def __str__(self):
         if self.parts:
             return "(" + " ".join(str(p) for p in self.parts) + ")"
@@ -49,6 +53,9 @@ class TensorType:
     @property
     def sizes(self) -> tuple[Size, ...]:
         return tuple(a.size for a in self.axes)
+
+    def map(self, fn) -> TensorType:
+        return TensorType(tuple(a.map(fn) for a in self.axes))
 
     def __str__(self):
         return " ".join(str(a) for a in self.axes) if self.axes else "()"

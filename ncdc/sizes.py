@@ -226,6 +226,14 @@ class Size:
         return f"Size({format_size(self)})"
 
 
+def product(sizes) -> Size:
+    """The size of axes bound into one: the product of theirs."""
+    result = Size.of(1)
+    for size in sizes:
+        result = result * size
+    return result
+
+
 def _coerce(value):
     if isinstance(value, Size):
         return value

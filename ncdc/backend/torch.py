@@ -18,7 +18,7 @@ import jinja2
 from .. import __version__, ir
 from ..ir import TensorType
 from ..names import GENERATED_GLOBALS, Namespace, python_name
-from ..sizes import Size, Symbol
+from ..sizes import Size, Symbol, product
 from ..resources import data_dir
 from .fuse import fuse_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
@@ -222,8 +222,8 @@ class Generator:
         a = c.attrs
         kind = c.kind
         if kind == "Linear":
-            n_in = _product(a["in"].sizes)
-            n_out = _product(a["out"].sizes)
+            n_in = product(a["in"].sizes)
+            n_out = product(a["out"].sizes)
             return f"nn.Linear({size(n_in)}, {size(n_out)}" + ("" if a["bias"] else ", bias=False") + ")"
         if kind.startswith(("Conv", "ConvTranspose")):
             options = [size(a["in"]), size(a["out"]), size(a["kernel"])]
@@ -325,13 +325,6 @@ def _float_options(attrs: dict, defaults: dict) -> list[str]:
         if value != default:
             out.append(f"{key}={value!r}")
     return out
-
-
-def _product(sizes) -> Size:
-    result = Size.of(1)
-    for s in sizes:
-        result = result * s
-    return result
 
 
 def _returns(count: int) -> str:

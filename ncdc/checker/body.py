@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import ast, builtins, ir
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import SCALAR, Axis, Node, ScalarType, TensorType
-from ..sizes import Size, Symbol, Var, format_size
+from ..sizes import Size, Symbol, Var, format_size, product
 from ..source import Span
 from .scope import Scope, SizeBinding, distinct_labels_of, labels_of, size_of
 from .solver import Solver, fresh_symbols
@@ -416,10 +416,8 @@ class BodyChecker:
             lifted = distinct_labels_of(brackets[0])
         instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
 
-        def inst(t: TensorType) -> TensorType:
-            return TensorType(tuple(_subst_axis(a, instance) for a in t.axes))
-
-        inputs, outputs = [inst(t) for t in sig.inputs], [inst(t) for t in sig.outputs]
+        inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
+        outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
         for arg in e.args:
             if isinstance(arg, ast.Relabel):
                 fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
@@ -537,9 +535,7 @@ class BodyChecker:
             self.no_brackets(name, brackets, e)
             if isinstance(t, ScalarType) or t.rank == 0:
                 fail("E0204", "`flatten` needs a tensor with axes", e.args[0].span, "nothing to flatten")
-            size = Size.of(1)
-            for a in t.axes:
-                size = size * a.size
+            size = product(t.sizes)
             return Node("flatten", [arg], TensorType((Axis(size, e.span, t.axes),)), e.span, {"count": t.rank})
         if isinstance(t, ScalarType):
             if name in builtins.SCALAR_FUNCTIONS:
@@ -735,10 +731,8 @@ class BodyChecker:
             return whole, sizes[whole]
         if isinstance(node, ast.SizeGroup) and len(node.items) > 1:
             parts = [self.output_axis(p, sizes, name, e) for p in node.items]
-            size = Size.of(1)
-            for _, a in parts:
-                size = size * a.size
-            return tuple(p[0] for p in parts), Axis(size, node.span, tuple(a for _, a in parts))
+            return tuple(p[0] for p in parts), Axis(product(a.size for _, a in parts), node.span,
+                                                    tuple(a for _, a in parts))
         (label, span), = labels_of(ast.TensorTypeNode([node], node.span))
         if label not in sizes:
             fail("E0306", f"`{label}` is not an axis of the arguments of `{name}`", span, "unknown axis",
@@ -813,11 +807,6 @@ class BodyChecker:
         return Node("eye", [], TensorType((axis, axis)), e.span, {"size": binding.value})
 
 
-def _subst_axis(axis: Axis, mapping: dict) -> Axis:
-    size = axis.size.substitute(lambda a: mapping.get(a))
-    return Axis(size, axis.origin, tuple(_subst_axis(p, mapping) for p in axis.parts))
-
-
 def _all_wires(scope: Scope) -> dict:
     out = {}
     chain = []
@@ -862,10 +851,7 @@ def finalize_types(function: ir.Function, solver: Solver) -> None:
             return tuple(fix_type(x) for x in t)
         if isinstance(t, ScalarType):
             return t
-        return TensorType(tuple(fix_axis(a) for a in t.axes))
-
-    def fix_axis(a: Axis) -> Axis:
-        return Axis(fresh_symbols(solver.resolve(a.size), memo), a.origin, tuple(fix_axis(p) for p in a.parts))
+        return t.map(lambda s: fresh_symbols(solver.resolve(s), memo))
 
     def fix_node(node: Node) -> None:
         node.type = fix_type(node.type)

@@ -311,7 +311,7 @@ class ProgramChecker:
             return size.substitute(lambda a: mapping.get(a) if isinstance(a, Symbol) else None)
 
         def subst_type(t: TensorType) -> TensorType:
-            return TensorType(tuple(_map_axis(a, subst) for a in t.axes))
+            return t.map(subst)
 
         forward = module.forward
         signature = Signature(name, "component", [subst_type(p.type) for p in forward.params],
@@ -343,7 +343,7 @@ class ProgramChecker:
             fail("E0201", "parts of a sequence take one tensor and give one", spans[0], "not a one-wire part")
         generics = [Symbol(g.name) for g in first.generics]
         mapping = {g: Size.of(s) for g, s in zip(first.generics, generics)}
-        start = TensorType(tuple(_map_axis(a, lambda s: s.substitute(lambda x: mapping.get(x))) for a in first.inputs[0].axes))
+        start = first.inputs[0].map(lambda s: s.substitute(mapping.get))
         extra: list[Symbol] = []
         while True:
             try:
@@ -360,7 +360,7 @@ class ProgramChecker:
             if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
                 fail("E0201", "parts of a sequence take one tensor and give one", span, "not a one-wire part")
             inst = {g: Size.of(Var(g.name)) for g in sig.generics}
-            expected = TensorType(tuple(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.inputs[0].axes))
+            expected = sig.inputs[0].map(lambda s: s.substitute(inst.get))
             lead = current.axes[: current.rank - expected.rank] if sig.batch and current.rank > expected.rank else ()
             own = TensorType(current.axes[len(lead):])
             if own.rank < expected.rank and all(p.attrs["signature"].batch for p in parts[:index]) and index:
@@ -375,15 +375,14 @@ class ProgramChecker:
                     fail(code, f"this part {verb} what the part before it gives", span,
                          f"takes `{solver.resolve_type(expected)}`, receives `{solver.resolve_type(current)}`")
             out = sig.outputs[0]
-            current = TensorType(tuple(lead) + tuple(
-                solver.resolve_axis(_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x)))) for a in out.axes))
+            current = TensorType(tuple(lead) + out.map(lambda s: solver.resolve(s.substitute(inst.get))).axes)
         if any(a.size.vars() - set(extra) for a in current.axes):
             fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
         batch = all(p.attrs["signature"].batch for p in parts)  # broadcasting parts compose to one
         # The leading axes a later part fixed (its channels) are those sizes; others stay generic.
         free = {v: Symbol(v.name) for v in extra if v not in solver.bindings}
-        fix = lambda t: TensorType(tuple(_map_axis(a, lambda s: solver.resolve(s).substitute(  # noqa: E731
-            lambda x: Size.of(free[x]) if x in free else None)) for a in t.axes))
+        fix = lambda t: t.map(lambda s: solver.resolve(s).substitute(  # noqa: E731
+            lambda x: Size.of(free[x]) if x in free else None))
         return Signature(name, "component", [fix(start)], [fix(current)], list(free.values()) + generics, batch=batch)
 
     def repeat(self, node: ast.Repeat, scope: Scope, name: str) -> ir.Component:
@@ -436,8 +435,8 @@ class ProgramChecker:
                  "not a one-wire part")
         solver = self.solver()
         inst = {g: Size.of(Var(g.name)) for g in sig.generics}
-        t_in = [_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.inputs[0].axes]
-        t_out = [_map_axis(a, lambda s: s.substitute(lambda x: inst.get(x))) for a in sig.outputs[0].axes]
+        t_in = sig.inputs[0].map(lambda s: s.substitute(inst.get)).axes
+        t_out = sig.outputs[0].map(lambda s: s.substitute(inst.get)).axes
         same = len(t_in) == len(t_out) and all(solver.unify(a.size, b.size) is None for a, b in zip(t_in, t_out))
         if not same or any(index in a.size.symbols() for a in sig.inputs[0].axes):
             fail("E0314", "each repetition must give what the next one takes", node.body.span,
@@ -506,10 +505,6 @@ class ProgramChecker:
         box_order = [b.name for b in self.boxes]
         for target in [*self.functions, *self.modules]:
             target.boxes = [b for b in box_order if b in needed.get(target.name, set())]
-
-
-def _map_axis(axis: Axis, fn) -> Axis:
-    return Axis(fn(axis.size), axis.origin, tuple(_map_axis(p, fn) for p in axis.parts))
 
 
 def _plain_call(part: ir.Component, span) -> None:

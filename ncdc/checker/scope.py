@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .. import ast
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import Axis, TensorType
-from ..sizes import Size, Symbol
+from ..sizes import Size, Symbol, product
 from ..source import Span
 
 
@@ -80,10 +80,7 @@ def _size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None
             return Size.of(symbol)
         raise NcdcError(unknown_size(node.name, node.span, scope))
     if isinstance(node, ast.SizeGroup):
-        result = Size.of(1)
-        for item in node.items:
-            result = result * size_of(item, scope, new_generics)
-        return result
+        return product(size_of(item, scope, new_generics) for item in node.items)
     left = size_of(node.left, scope, new_generics)
     right = size_of(node.right, scope, new_generics)
     if node.op == "**" and right.constant is not None and left.constant not in (0, 1) and right.constant > 62:
@@ -108,10 +105,7 @@ def _size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None
 def axis_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Axis:
     if isinstance(node, ast.SizeGroup) and len(node.items) > 1:
         parts = tuple(axis_of(item, scope, new_generics) for item in node.items)
-        size = Size.of(1)
-        for part in parts:
-            size = size * part.size
-        return Axis(size, node.span, parts)
+        return Axis(product(p.size for p in parts), node.span, parts)
     if isinstance(node, ast.SizeGroup):
         return axis_of(node.items[0], scope, new_generics)
     size = size_of(node, scope, new_generics)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ir import Axis, ScalarType, TensorType
+from ..ir import Axis, ScalarType
 from ..sizes import FloorDiv, Size, Symbol, Var, format_size
 from ..source import Span
 
@@ -53,10 +53,10 @@ class Solver:
             return t
         if isinstance(t, tuple):
             return tuple(self.resolve_type(x) for x in t)
-        return TensorType(tuple(self.resolve_axis(a) for a in t.axes))
+        return t.map(self.resolve)
 
     def resolve_axis(self, axis: Axis) -> Axis:
-        return Axis(self.resolve(axis.size), axis.origin, tuple(self.resolve_axis(p) for p in axis.parts))
+        return axis.map(self.resolve)
 
     def equal(self, a: Size, b: Size) -> bool:
         return self.expand(a) == self.expand(b)

@@ -22,7 +22,7 @@ def size_code(size: Size, name_of: Callable[[Symbol], str]) -> tuple[str, int]:
         while i < len(mono):
             atom = mono[i]
             n = 1
-            while i + n < len(mono) and mono[i + n] is atom:
+            while i + n < len(mono) and mono[i + n] == atom:
                 n += 1
             i += n
             code, prec = _atom_code(atom, name_of)

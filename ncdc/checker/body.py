@@ -35,11 +35,12 @@ def fail(code: str, message: str, span: Span | None, label: str = "", notes=(), 
 
 
 class BodyChecker:
-    def __init__(self, program, scope: Scope, solver: Solver, function: ir.Function):
+    def __init__(self, program, scope: Scope, solver: Solver, function: ir.Function, name: str):
         self.program = program  # the ProgramChecker: global names and signatures
         self.scope = scope
         self.solver = solver
         self.function = function
+        self.title = name  # the def, or the module whose forward this is: for messages
         self.boxes: set[str] = set()
         self.callees: set[str] = set()
         self.unbatched_wires: set[str] = set()
@@ -67,7 +68,7 @@ class BodyChecker:
                 out.append(self.for_(stmt))
         if top and returned is None:
             end = stmts[-1].span if stmts else self.function.header
-            fail("E0401", f"`{self.function.name}` does not return", end, "the body ends here without `return`",
+            fail("E0401", f"`{self.title}` does not return", end, "the body ends here without `return`",
                  help="end the body with `return ...` giving " + ", ".join(f"`{t}`" for t in self.function.results))
         return out
 
@@ -107,7 +108,7 @@ class BodyChecker:
             types.extend(node.type if isinstance(node.type, tuple) else [node.type])
         results = self.function.results
         if len(types) != len(results):
-            fail("E0402", f"`{self.function.name}` returns {len(types)} value{'s' if len(types) != 1 else ''}, "
+            fail("E0402", f"`{self.title}` returns {len(types)} value{'s' if len(types) != 1 else ''}, "
                  f"its signature says {len(results)}", stmt.span,
                  "returns " + ", ".join(f"`{t}`" for t in types),
                  notes=[f"the signature is at {self.function.header.location}: -> "

@@ -230,16 +230,17 @@ class ProgramChecker:
         self.check_body(function, item, scope)
         self.functions.append(function)
 
-    def check_body(self, function: ir.Function, item: ast.DefDecl, scope: Scope) -> None:
+    def check_body(self, function: ir.Function, item: ast.DefDecl, scope: Scope, owner: str | None = None) -> None:
+        """Type a def's body, or a module's forward (`owner` names the module, in messages too)."""
         body_scope = scope.child()
         for p in function.params:
             body_scope.wires[p.name] = (p.type, p.span)
         solver = self.solver()
-        checker = BodyChecker(self, body_scope, solver, function)
+        checker = BodyChecker(self, body_scope, solver, function, owner or function.name)
         function.body = checker.block(item.body, top=True)
         finalize_types(function, solver)
-        self.callees[function.name] = checker.callees
-        self.direct_boxes[function.name] = checker.boxes
+        self.callees[owner or function.name] = checker.callees
+        self.direct_boxes[owner or function.name] = checker.boxes
 
     def check_module(self, item: ast.ModuleDecl, target) -> None:
         module, scope, fscope = target
@@ -253,12 +254,9 @@ class ProgramChecker:
             else:
                 members.append(member)
         module.members = members
-        forward = module.forward
-        forward.name = module.name  # for messages: "`MultiHeadAttention` does not return"
-        self.check_body(forward, item.methods[[m.name.name for m in item.methods].index("forward")], fscope)
-        forward.name = "forward"
-        self.callees[module.name] = self.callees.pop(module.name) | _module_callees(module)
-        self.direct_boxes[module.name] = self.direct_boxes.pop(module.name)
+        declared = next(m for m in item.methods if m.name.name == "forward")
+        self.check_body(module.forward, declared, fscope, owner=module.name)
+        self.callees[module.name] |= _module_callees(module)
 
     # ---- learned parts ------------------------------------------------------------------------
 

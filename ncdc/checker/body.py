@@ -9,7 +9,7 @@ from ..diagnostics import Diagnostic, NcdcError
 from ..ir import SCALAR, Axis, Node, ScalarType, TensorType
 from ..sizes import Size, Symbol, Var, format_size, product
 from ..source import Span
-from .scope import Scope, SizeBinding, distinct_labels_of, labels_of, size_of
+from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, labels_of, size_of
 from .solver import Solver, fresh_symbols
 
 
@@ -88,11 +88,7 @@ class BodyChecker:
 
     def bind_wire(self, target: ast.Name, t) -> None:
         name = target.name
-        if self.scope.lookup_size(name) is not None:
-            binding = self.scope.lookup_size(name)
-            fail("E0105", f"`{name}` is already a size", target.span, "a wire cannot share a size's name",
-                 notes=[f"`{name}` is a {binding.what}" + (f" declared at {binding.span.location}" if binding.span else "")],
-                 help=f"rename the wire, for example `{name.upper() if name.upper() != name else name + '_'}`")
+        check_wire_name(target, self.scope)
         if self.scope.lookup_component(name) is not None or name in self.program.globals:
             fail("E0105", f"`{name}` already names a box, a def or a learned part", target.span,
                  "a wire cannot reuse it")

@@ -9,7 +9,7 @@ from ..names import python_name, reserved_reason
 from ..sizes import Size, Symbol, Var
 from .body import BodyChecker, Signature, fail, finalize_types
 from .components import BUILDERS, REQUIRED, read_options
-from .scope import MAX_SIZE, Scope, SizeBinding, size_of, type_of
+from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
 
 
@@ -135,11 +135,7 @@ class ProgramChecker:
             params.append(ir.Param(p.name.name, type_of(p.type, scope, generics), p.span))
         results = [type_of(t, scope, generics) for t in item.results]
         for p in item.params:
-            if scope.lookup_size(p.name.name) is not None:
-                binding = scope.lookup_size(p.name.name)
-                fail("E0105", f"`{p.name.name}` is already a size", p.name.span, "a wire cannot share a size's name",
-                     notes=[f"`{p.name.name}` is a {binding.what}"
-                            + (f" declared at {binding.span.location}" if binding.span else "")])
+            check_wire_name(p.name, scope)
         self.check_readable(params, generics)
         function = ir.Function(item.name.name, params, results, generics, [], item.span, item.header)
         if claim:

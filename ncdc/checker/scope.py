@@ -153,6 +153,16 @@ def _label(axis: ast.SizeNode) -> str | None:
     return None
 
 
+def check_wire_name(name: ast.Name, scope: Scope) -> None:
+    """A wire (a parameter or an assigned name) may not take the name of a size in scope."""
+    binding = scope.lookup_size(name.name)
+    if binding is not None:
+        raise NcdcError(Diagnostic(
+            "E0105", f"`{name.name}` is already a size", name.span, "a wire cannot share a size's name",
+            [f"`{name.name}` is a {binding.what}" + (f" declared at {binding.span.location}" if binding.span else "")],
+            help=f"rename the wire, for example `{name.name.upper() if name.name.upper() != name.name else name.name + '_'}`"))
+
+
 def unknown_size(name: str, span: Span, scope: Scope) -> Diagnostic:
     diag = Diagnostic("E0104", f"unknown size `{name}`", span, "not a size in this scope")
     if scope.lookup_wire(name) is not None:

@@ -1,4 +1,4 @@
-"""Parsing: .ncd text to the syntax tree of `ncdc.ast`, with Lark's LALR parser.
+"""Parsing: .ncd text to the syntax tree of `ncdc.tree`, with Lark's LALR parser.
 
 Lark's own exceptions never leave this module: they become named syntax errors (E00xx).
 """
@@ -12,7 +12,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import DedentError, Indenter
 
-from . import ast
+from . import tree
 from .diagnostics import Diagnostic, NcdcError
 from .resources import data_dir
 from .source import Source, Span
@@ -154,14 +154,14 @@ def _one_of(items: list[str]) -> str:
     return "one of " + ", ".join(items[:6]) + ", ..."
 
 
-def parse(text: str, path: str = "<string>") -> ast.Program:
+def parse(text: str, path: str = "<string>") -> tree.Program:
     """Parse .ncd text; raises NcdcError with a syntax diagnostic on malformed input."""
     text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the spec
     source = Source(path, text)
     if not text.endswith("\n"):
         text += "\n"
     try:
-        tree = _parser().parse(text)
+        parsed = _parser().parse(text)
     except UnexpectedInput as error:
         raise NcdcError(_syntax_error(source, error)) from None
     except DedentError:
@@ -171,7 +171,7 @@ def parse(text: str, path: str = "<string>") -> ast.Program:
                                    "this line lines up with no enclosing block",
                                    help="indent it like the lines of the block it belongs to")) from None
     try:
-        return _ToAst(source).transform(tree)
+        return _ToTree(source).transform(parsed)
     except VisitError as error:
         if isinstance(error.orig_exc, NcdcError):
             raise error.orig_exc from None
@@ -196,7 +196,7 @@ def _dedent_line(source: Source) -> int:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToTree(Transformer):
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
@@ -207,35 +207,35 @@ class _ToAst(Transformer):
     def _tok(self, token: Token) -> Span:
         return _token_span(self.source, token)
 
-    def _name(self, token: Token) -> ast.Name:
-        return ast.Name(str(token), self._tok(token))
+    def _name(self, token: Token) -> tree.Name:
+        return tree.Name(str(token), self._tok(token))
 
     # ---- sizes and types
     def size_name(self, meta, children):
-        return ast.SizeName(str(children[0]), self._span(meta))
+        return tree.SizeName(str(children[0]), self._span(meta))
 
     def size_int(self, meta, children):
         text = str(children[0])
         if len(text) > 30:
             raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
-        return ast.SizeInt(int(text), self._span(meta))
+        return tree.SizeInt(int(text), self._span(meta))
 
     def _size_binary(op):
         def build(self, meta, children):
-            return ast.SizeBinary(op, children[0], children[1], self._span(meta))
+            return tree.SizeBinary(op, children[0], children[1], self._span(meta))
         return build
 
     size_add, size_sub = _size_binary("+"), _size_binary("-")
     size_mul, size_floordiv, size_pow = _size_binary("*"), _size_binary("//"), _size_binary("**")
 
     def size_paren(self, meta, children):
-        return ast.SizeGroup(list(children), self._span(meta))
+        return tree.SizeGroup(list(children), self._span(meta))
 
     def tensor_type(self, meta, children):
-        return ast.TensorTypeNode(list(children), self._span(meta))
+        return tree.TensorTypeNode(list(children), self._span(meta))
 
     def scalar_type(self, meta, children):
-        return ast.TensorTypeNode([], self._span(meta))
+        return tree.TensorTypeNode([], self._span(meta))
 
     def tuple_type(self, meta, children):
         return list(children)
@@ -247,7 +247,7 @@ class _ToAst(Transformer):
     def _number(self, meta, text: str, value):
         if len(text) > 30 or (isinstance(value, float) and not math.isfinite(value)):
             raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
-        return ast.Number(value, self._span(meta))
+        return tree.Number(value, self._span(meta))
 
     def int_lit(self, meta, children):
         text = str(children[0])
@@ -257,47 +257,47 @@ class _ToAst(Transformer):
         return self._number(meta, str(children[0]), float(children[0]))
 
     def string_lit(self, meta, children):
-        return ast.String(str(children[0])[1:-1], self._span(meta))
+        return tree.String(str(children[0])[1:-1], self._span(meta))
 
     def true_lit(self, meta, children):
-        return ast.Bool(True, self._span(meta))
+        return tree.Bool(True, self._span(meta))
 
     def false_lit(self, meta, children):
-        return ast.Bool(False, self._span(meta))
+        return tree.Bool(False, self._span(meta))
 
     def _binop(op):
         def build(self, meta, children):
-            return ast.BinOp(op, children[0], children[1], self._span(meta))
+            return tree.BinOp(op, children[0], children[1], self._span(meta))
         return build
 
     add, sub, mul, div = _binop("+"), _binop("-"), _binop("*"), _binop("/")
     floordiv, pow = _binop("//"), _binop("**")
 
     def neg(self, meta, children):
-        return ast.Neg(children[0], self._span(meta))
+        return tree.Neg(children[0], self._span(meta))
 
     def slice(self, meta, children):
-        return ast.Slice(children[0], children[1], self._span(meta))
+        return tree.Slice(children[0], children[1], self._span(meta))
 
     def bracket_items(self, meta, children):
         return [c for c in children if c is not None]
 
     def bracket(self, meta, children):
-        return ast.Bracket(children[0], children[1], self._span(meta))
+        return tree.Bracket(children[0], children[1], self._span(meta))
 
     def relabel(self, meta, children):
-        return ast.Relabel(children[0], children[1], self._span(meta))
+        return tree.Relabel(children[0], children[1], self._span(meta))
 
     def option(self, meta, children):
-        return ast.Option(str(children[0]), children[1], self._span(meta))
+        return tree.Option(str(children[0]), children[1], self._span(meta))
 
     def args(self, meta, children):
         return [c for c in children if c is not None]
 
     def call(self, meta, children):
         func, args = children[0], children[1] or []
-        return ast.Call(func, [a for a in args if not isinstance(a, ast.Option)],
-                        [a for a in args if isinstance(a, ast.Option)], self._span(meta))
+        return tree.Call(func, [a for a in args if not isinstance(a, tree.Option)],
+                        [a for a in args if isinstance(a, tree.Option)], self._span(meta))
 
     # ---- statements
     def _until(self, meta, last) -> Span:
@@ -306,33 +306,33 @@ class _ToAst(Transformer):
 
     def assign(self, meta, children):
         *targets, value = children
-        return ast.Assign([self._name(t) for t in targets], value, self._until(meta, value))
+        return tree.Assign([self._name(t) for t in targets], value, self._until(meta, value))
 
     def return_stmt(self, meta, children):
-        return ast.Return(list(children), self._until(meta, children[-1]))
+        return tree.Return(list(children), self._until(meta, children[-1]))
 
     def for_stmt(self, meta, children):
         var, start, stop, body = children
-        return ast.For(self._name(var), start, stop, body, self._span(meta))
+        return tree.For(self._name(var), start, stop, body, self._span(meta))
 
     def suite(self, meta, children):
         return list(children)
 
     # ---- declarations
     def size_binding(self, meta, children):
-        return ast.SizeDecl(self._name(children[0]), children[1], self._span(meta))
+        return tree.SizeDecl(self._name(children[0]), children[1], self._span(meta))
 
     def size_decl(self, meta, children):
         return list(children)
 
     def signature(self, meta, children):
-        return ast.Signature(children[0], children[1], self._span(meta))
+        return tree.Signature(children[0], children[1], self._span(meta))
 
     def box_decl(self, meta, children):
-        return ast.BoxDecl(self._name(children[0]), children[1], self._until(meta, children[1]))
+        return tree.BoxDecl(self._name(children[0]), children[1], self._until(meta, children[1]))
 
     def param(self, meta, children):
-        return ast.Param(self._name(children[0]), children[1], self._span(meta))
+        return tree.Param(self._name(children[0]), children[1], self._span(meta))
 
     def params(self, meta, children):
         return [c for c in children if c is not None]
@@ -341,10 +341,10 @@ class _ToAst(Transformer):
         name, params, results, body = children
         last = results[-1].span if results else _token_span(self.source, children[0])
         header = Span(self.source, meta.line, meta.column, last.end_line, last.end_column)
-        return ast.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
+        return tree.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
 
     def hparam(self, meta, children):
-        return ast.HParam(self._name(children[0]), int(children[1]) if children[1] is not None else None,
+        return tree.HParam(self._name(children[0]), int(children[1]) if children[1] is not None else None,
                           self._span(meta))
 
     def hparams(self, meta, children):
@@ -360,23 +360,23 @@ class _ToAst(Transformer):
         name, arrow, args = children
         axes_in, axes_out = arrow if arrow is not None else (None, None)
         args = args or []
-        return ast.Constructor(self._name(name), axes_in, axes_out,
-                               [a for a in args if not isinstance(a, ast.Option)],
-                               [a for a in args if isinstance(a, ast.Option)], self._span(meta))
+        return tree.Constructor(self._name(name), axes_in, axes_out,
+                               [a for a in args if not isinstance(a, tree.Option)],
+                               [a for a in args if isinstance(a, tree.Option)], self._span(meta))
 
     def repeat(self, meta, children):
         body, var, start, stop = children
-        return ast.Repeat(body, self._name(var), start, stop, self._span(meta))
+        return tree.Repeat(body, self._name(var), start, stop, self._span(meta))
 
     def component_decl(self, meta, children):
-        return ast.Member(self._name(children[0]), children[1], self._until(meta, children[1]))
+        return tree.Member(self._name(children[0]), children[1], self._until(meta, children[1]))
 
     def module_decl(self, meta, children):
         name, hparams, *members = children
         header = Span(self.source, meta.line, meta.column, name.end_line, name.end_column)
-        return ast.ModuleDecl(self._name(name), hparams or [],
-                              [m for m in members if isinstance(m, ast.Member)],
-                              [m for m in members if isinstance(m, ast.DefDecl)], self._span(meta), header)
+        return tree.ModuleDecl(self._name(name), hparams or [],
+                              [m for m in members if isinstance(m, tree.Member)],
+                              [m for m in members if isinstance(m, tree.DefDecl)], self._span(meta), header)
 
     def start(self, meta, children):
         items = []
@@ -385,4 +385,4 @@ class _ToAst(Transformer):
                 items.extend(child)
             elif child is not None and not isinstance(child, Token):
                 items.append(child)
-        return ast.Program(items)
+        return tree.Program(items)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import ast, ir
+from .. import tree, ir
 from .program import ProgramChecker
 
 
-def check(program: ast.Program, path: str, concrete: dict[str, int] | None = None) -> ir.Program:
+def check(program: tree.Program, path: str, concrete: dict[str, int] | None = None) -> ir.Program:
     """Typed IR for a parsed spec; raises NcdcError with every diagnostic found."""
     return ProgramChecker(path, concrete).check(program)

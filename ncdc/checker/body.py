@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import ast, builtins, ir
+from .. import tree, builtins, ir
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import SCALAR, Axis, Node, ScalarType, TensorType
 from ..sizes import Size, Symbol, Var, format_size, product
@@ -56,9 +56,9 @@ class BodyChecker:
             if returned is not None:
                 fail("E0403", "statement after `return`", stmt.span, "this never runs",
                      notes=[f"the function returns at {returned.location}"])
-            if isinstance(stmt, ast.Assign):
+            if isinstance(stmt, tree.Assign):
                 out.append(self.assign(stmt))
-            elif isinstance(stmt, ast.Return):
+            elif isinstance(stmt, tree.Return):
                 if not top:
                     fail("E0404", "`return` inside a `for` loop", stmt.span, "not allowed here",
                          help="assign to a wire in the loop and return it after the loop")
@@ -72,7 +72,7 @@ class BodyChecker:
                  help="end the body with `return ...` giving " + ", ".join(f"`{t}`" for t in self.function.results))
         return out
 
-    def assign(self, stmt: ast.Assign) -> ir.Assign:
+    def assign(self, stmt: tree.Assign) -> ir.Assign:
         node = self.expr(stmt.value)
         types = list(node.type) if isinstance(node.type, tuple) else [node.type]
         if len(types) != len(stmt.targets):
@@ -86,7 +86,7 @@ class BodyChecker:
                 self.unbatched_wires.discard(target.name)
         return ir.Assign([t.name for t in stmt.targets], node, types, stmt.span)
 
-    def bind_wire(self, target: ast.Name, t) -> None:
+    def bind_wire(self, target: tree.Name, t) -> None:
         name = target.name
         check_wire_name(target, self.scope)
         if self.scope.lookup_component(name) is not None or name in self.program.globals:
@@ -97,7 +97,7 @@ class BodyChecker:
                  help="use the expression where it is needed, or a size")
         self.scope.wires[name] = (t, target.span)
 
-    def return_(self, stmt: ast.Return) -> ir.Return:
+    def return_(self, stmt: tree.Return) -> ir.Return:
         nodes = [self.expr(v) for v in stmt.values]
         types = []
         for node in nodes:
@@ -115,7 +115,7 @@ class BodyChecker:
             self.expect_type(expected, t, span, what, declared=True)
         return ir.Return(nodes, stmt.span)
 
-    def for_(self, stmt: ast.For) -> ir.For:
+    def for_(self, stmt: tree.For) -> ir.For:
         start = size_of(stmt.start, self.scope)
         stop = size_of(stmt.stop, self.scope)
         var = Symbol(stmt.var.name)
@@ -198,24 +198,24 @@ class BodyChecker:
     # ---- expressions ----------------------------------------------------------------------------
 
     def expr(self, e) -> Node:
-        if isinstance(e, ast.Name):
+        if isinstance(e, tree.Name):
             return self.name(e)
-        if isinstance(e, ast.Number):
+        if isinstance(e, tree.Number):
             return Node("const", [], SCALAR, e.span, {"value": e.value})
-        if isinstance(e, ast.BinOp):
+        if isinstance(e, tree.BinOp):
             return self.binop(e)
-        if isinstance(e, ast.Neg):
+        if isinstance(e, tree.Neg):
             arg = self.expr(e.operand)
             return Node("neg", [arg], arg.type, e.span)
-        if isinstance(e, ast.Call):
+        if isinstance(e, tree.Call):
             return self.call(e)
-        if isinstance(e, ast.Bracket):
+        if isinstance(e, tree.Bracket):
             return self.index(e)
-        if isinstance(e, (ast.String, ast.Bool)):
+        if isinstance(e, (tree.String, tree.Bool)):
             fail("E0204", "strings and booleans are options, not values", e.span, "not a tensor or a number")
         fail("E0204", "not an expression", getattr(e, "span", None))
 
-    def name(self, e: ast.Name) -> Node:
+    def name(self, e: tree.Name) -> Node:
         wire = self.scope.lookup_wire(e.name)
         if wire is not None:
             return Node("wire", [], wire[0], e.span, {"name": e.name})
@@ -240,7 +240,7 @@ class BodyChecker:
                  help="unpack it first: `a, b = ...`")
         return node
 
-    def binop(self, e: ast.BinOp) -> Node:
+    def binop(self, e: tree.BinOp) -> Node:
         left, right = self.tensor(e.left, "operand"), self.tensor(e.right, "operand")
         lt, rt = left.type, right.type
         if e.op == "**" and not isinstance(rt, ScalarType):
@@ -283,7 +283,7 @@ class BodyChecker:
         align = [None, entry] if big_first else [entry, None]
         return big, align
 
-    def index(self, e: ast.Bracket) -> Node:
+    def index(self, e: tree.Bracket) -> Node:
         """`X[2, :]`, `X[0:k]`: indexes and subtensors, on the leading axes of a wire."""
         base = self.tensor(e.base, "indexed value")
         t = self.solver.resolve_type(base.type)
@@ -293,7 +293,7 @@ class BodyChecker:
             fail("E0202", f"{len(e.items)} indexes for a wire with {t.rank} axes", e.span, f"`{self.show(t)}`")
         items, axes = [], []
         for item, axis in zip(e.items, t.axes):
-            if isinstance(item, ast.Slice):
+            if isinstance(item, tree.Slice):
                 start = size_of(item.start, self.scope) if item.start is not None else Size.of(0)
                 stop = size_of(item.stop, self.scope) if item.stop is not None else axis.size
                 self.check_bound(start, axis, item.span, inclusive=True)
@@ -338,11 +338,11 @@ class BodyChecker:
 
     # ---- calls ----------------------------------------------------------------------------------
 
-    def call(self, e: ast.Call) -> Node:
+    def call(self, e: tree.Call) -> Node:
         func, brackets = e.func, None
-        if isinstance(func, ast.Bracket):
+        if isinstance(func, tree.Bracket):
             func, brackets = func.base, func.items
-        if not isinstance(func, ast.Name):
+        if not isinstance(func, tree.Name):
             fail("E0105", "only named boxes can be called", func.span, "not a name")
         name = func.name
         if self.scope.lookup_wire(name) is not None:
@@ -373,11 +373,11 @@ class BodyChecker:
         fail("E0101", f"unknown box `{name}`", func.span, "not defined",
              help="declare it with `box`, `def` or as a learned part of the module")
 
-    def call_component(self, component: ir.Component, brackets, e: ast.Call) -> Node:
+    def call_component(self, component: ir.Component, brackets, e: tree.Call) -> Node:
         if component.kind == "module":
             self.callees.add(component.attrs["module"])
         if component.kind == "repeat" and brackets is not None:
-            if len(brackets) != 1 or isinstance(brackets[0], ast.Slice) or len(brackets[0].axes) != 1:
+            if len(brackets) != 1 or isinstance(brackets[0], tree.Slice) or len(brackets[0].axes) != 1:
                 fail("E0311", f"index one repetition: `{component.name}[i](...)`", e.func.span, "expected one index")
             index = size_of(brackets[0].axes[0], self.scope)
             signature, position = self.program.instance_signature(component, index, brackets[0].span,
@@ -398,7 +398,7 @@ class BodyChecker:
         node.attrs["part"] = component.name
         return node
 
-    def apply(self, sig: Signature, brackets, e: ast.Call) -> Node:
+    def apply(self, sig: Signature, brackets, e: tree.Call) -> Node:
         """Type a call: instantiate the callee's generic sizes, lift over the bracketed axes, unify."""
         if e.options:
             fail("E0203", f"`{sig.name}` takes no options", e.options[0].span, "unexpected option")
@@ -408,7 +408,7 @@ class BodyChecker:
                  notes=[f"`{sig.name} : {ir.signature_text(sig.inputs, sig.outputs)}`"])
         lifted = []
         if brackets is not None:
-            if len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
+            if len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
                 fail("E0311", "lift a box over axes with `F[a b](...)`", e.func.span, "expected axis names")
             lifted = distinct_labels_of(brackets[0])
         instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
@@ -416,7 +416,7 @@ class BodyChecker:
         inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
         outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
         for arg in e.args:
-            if isinstance(arg, ast.Relabel):
+            if isinstance(arg, tree.Relabel):
                 fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
         nodes = [self.tensor(arg) for arg in e.args]  # typed once: nested calls stay linear in time
         arg_labels = [[a.label for a in getattr(self.solver.resolve_type(n.type), "axes", ())] for n in nodes]
@@ -515,7 +515,7 @@ class BodyChecker:
 
     # ---- built-in operations --------------------------------------------------------------------
 
-    def builtin(self, name: str, brackets, e: ast.Call) -> Node:
+    def builtin(self, name: str, brackets, e: tree.Call) -> Node:
         if name in ("einsum", "rearrange"):
             return self.einsum_like(name, brackets, e)
         if name in ("eye", "η"):  # the paper's unit η
@@ -562,8 +562,8 @@ class BodyChecker:
             fail("E0311", f"`{name}` acts on every axis and takes no axis list", e.func.span, "remove this",
                  help="to act on some axes only, bind them with `rearrange` or lift over the others")
 
-    def find_axes(self, t: TensorType, brackets, e: ast.Call, name: str) -> list[int]:
-        if len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
+    def find_axes(self, t: TensorType, brackets, e: tree.Call, name: str) -> list[int]:
+        if len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
             fail("E0311", f"expected axis names in `{name}[...]`", e.func.span, "not axis names")
         labels = [a.label for a in t.axes]
         dims = []
@@ -578,10 +578,10 @@ class BodyChecker:
             dims.append(labels.index(label))
         return dims
 
-    def einsum_like(self, name: str, brackets, e: ast.Call) -> Node:
+    def einsum_like(self, name: str, brackets, e: tree.Call) -> Node:
         """`einsum[y x](Q, K)` contracts the axes missing from the output; `rearrange[...]` only moves,
         binds and unbinds them.  `X: a b` names a wire's axes locally."""
-        if brackets is None or len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
+        if brackets is None or len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
             fail("E0311", f"`{name}` needs its output axes: `{name}[y x](...)`", e.span, "missing output axes")
         if e.options:
             fail("E0203", f"`{name}` takes no options", e.options[0].span, "unexpected option")
@@ -592,12 +592,12 @@ class BodyChecker:
         sizes: dict[str, Axis] = {}
         args, in_labels = [], []
         for arg in e.args:
-            value = arg.value if isinstance(arg, ast.Relabel) else arg
+            value = arg.value if isinstance(arg, tree.Relabel) else arg
             node = self.tensor(value)
             t = self.solver.resolve_type(node.type)
             if isinstance(t, ScalarType):
                 fail("E0204", f"arguments of `{name}` are tensors", value.span, "a number")
-            if isinstance(arg, ast.Relabel):
+            if isinstance(arg, tree.Relabel):
                 labels = self.pattern(arg, t, sizes)
             else:
                 labels = []
@@ -646,21 +646,21 @@ class BodyChecker:
                     {"inputs": in_labels, "output": out_labels,
                      "sizes": {label: axis.size for label, axis in sizes.items()}})
 
-    def pattern(self, arg: ast.Relabel, t: TensorType, sizes: dict) -> list[str]:
+    def pattern(self, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[str]:
         if len(arg.type.axes) != t.rank:
             fail("E0202", f"the pattern names {len(arg.type.axes)} axes, the wire has {t.rank}", arg.type.span,
                  f"the wire is `{self.show(t)}`")
         labels = []
         for axis_node, axis in zip(arg.type.axes, t.axes):
-            group = axis_node.items if isinstance(axis_node, ast.SizeGroup) and len(axis_node.items) > 1 else None
+            group = axis_node.items if isinstance(axis_node, tree.SizeGroup) and len(axis_node.items) > 1 else None
             if group is None:
-                (label, span), = labels_of(ast.TensorTypeNode([axis_node], axis_node.span))
+                (label, span), = labels_of(tree.TensorTypeNode([axis_node], axis_node.span))
                 self.match_size_name(label, axis, span)
                 self.unify_label(label, Axis(axis.size, axis_node.span, axis.parts), sizes, axis_node.span)
                 labels.append(label)
                 continue
             # Unbinding `(k h)`: every part but one must have a known size.
-            parts = [labels_of(ast.TensorTypeNode([p], p.span))[0] for p in group]
+            parts = [labels_of(tree.TensorTypeNode([p], p.span))[0] for p in group]
             if len(axis.parts) == len(parts):  # a bound axis knows its parts: `(a b)` unbinds to them
                 for (label, span), part in zip(parts, axis.parts):
                     if self.label_size(label, sizes) is None:
@@ -722,24 +722,24 @@ class BodyChecker:
                  help="axes with one name are one axis; name the arguments' axes apart with a pattern "
                       "(`X: a b`) if they are different axes")
 
-    def output_axis(self, node: ast.SizeNode, sizes: dict, name: str, e) -> tuple:
-        whole = labels_of(ast.TensorTypeNode([node], node.span))[0][0] if _named(node) else None
+    def output_axis(self, node: tree.SizeNode, sizes: dict, name: str, e) -> tuple:
+        whole = labels_of(tree.TensorTypeNode([node], node.span))[0][0] if _named(node) else None
         if whole in sizes:  # a bound axis of an argument, kept bound: `(Y1 Y2)`
             return whole, sizes[whole]
-        if isinstance(node, ast.SizeGroup) and len(node.items) > 1:
+        if isinstance(node, tree.SizeGroup) and len(node.items) > 1:
             parts = [self.output_axis(p, sizes, name, e) for p in node.items]
             return tuple(p[0] for p in parts), Axis(product(a.size for _, a in parts), node.span,
                                                     tuple(a for _, a in parts))
-        (label, span), = labels_of(ast.TensorTypeNode([node], node.span))
+        (label, span), = labels_of(tree.TensorTypeNode([node], node.span))
         if label not in sizes:
             fail("E0306", f"`{label}` is not an axis of the arguments of `{name}`", span, "unknown axis",
                  notes=["the arguments have " + ", ".join(f"`{l}`" for l in sizes)])
         return label, Axis(sizes[label].size, sizes[label].origin, sizes[label].parts)
 
-    def concat(self, brackets, e: ast.Call) -> Node:
+    def concat(self, brackets, e: tree.Call) -> Node:
         """`concat[c](A, B)`: join wires along the axis named `c` (its size is the sum); the other
         axes must match.  Patterns name the axes where the wires do not: `concat[t](C: t m, P: t m)`."""
-        if brackets is None or len(brackets) != 1 or isinstance(brackets[0], ast.Slice):
+        if brackets is None or len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
             fail("E0311", "`concat` needs the axis to join along: `concat[c](A, B)`", e.span, "which axis?")
         names = distinct_labels_of(brackets[0])
         if len(names) != 1:
@@ -749,16 +749,16 @@ class BodyChecker:
             fail("E0201", "`concat` joins at least two wires", e.span, f"{len(e.args)} given")
         nodes, types, dims = [], [], []
         for arg in e.args:
-            value = arg.value if isinstance(arg, ast.Relabel) else arg
+            value = arg.value if isinstance(arg, tree.Relabel) else arg
             node = self.tensor(value)
             t = self.solver.resolve_type(node.type)
             if isinstance(t, ScalarType):
                 fail("E0204", "`concat` joins tensors", value.span, "a number")
-            labels = self.pattern(arg, t, {}) if isinstance(arg, ast.Relabel) else [a.label for a in t.axes]
+            labels = self.pattern(arg, t, {}) if isinstance(arg, tree.Relabel) else [a.label for a in t.axes]
             if labels.count(label) != 1:
                 code, what = ("E0303", "has no axis") if label not in labels else ("E0304", "has several axes")
                 named = " ".join("(" + " ".join(l) + ")" if isinstance(l, tuple) else str(l) for l in labels)
-                shown = f"`{named}`" + (f" (`{self.show(t)}`)" if isinstance(arg, ast.Relabel) else "")
+                shown = f"`{named}`" + (f" (`{self.show(t)}`)" if isinstance(arg, tree.Relabel) else "")
                 fail(code, f"{shown} {what} `{label}`", arg.span, "joined along `" + label + "`",
                      help=f"name its axes with a pattern: `concat[{label}]({value.span.text}: ...)`")
             nodes.append(node)
@@ -794,8 +794,8 @@ class BodyChecker:
             return node.attrs["name"] in self.unbatched_wires
         return bool(node.args) and node.kind != "call" and all(self.unbatched(a) for a in node.args)
 
-    def eye(self, e: ast.Call) -> Node:
-        if len(e.args) != 1 or not isinstance(e.args[0], ast.Name):
+    def eye(self, e: tree.Call) -> Node:
+        if len(e.args) != 1 or not isinstance(e.args[0], tree.Name):
             fail("E0201", "`eye` takes one size: `eye(b)` is the unit of shape `b b`", e.span, "expected a size")
         binding = self.scope.lookup_size(e.args[0].name)
         if binding is None:
@@ -819,17 +819,17 @@ def _assigned(stmts) -> set[str]:
     """The wires a block assigns, loops within it included."""
     names = set()
     for stmt in stmts:
-        if isinstance(stmt, ast.Assign):
+        if isinstance(stmt, tree.Assign):
             names.update(t.name for t in stmt.targets)
-        elif isinstance(stmt, ast.For):
+        elif isinstance(stmt, tree.For):
             names |= _assigned(stmt.body)
     return names
 
 
 def _named(node) -> bool:
-    if isinstance(node, ast.SizeName):
+    if isinstance(node, tree.SizeName):
         return True
-    return isinstance(node, ast.SizeGroup) and all(_named(i) for i in node.items)
+    return isinstance(node, tree.SizeGroup) and all(_named(i) for i in node.items)
 
 
 def _leaves(labels) -> list[str]:

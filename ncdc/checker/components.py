@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .. import ast
+from .. import tree
 from ..ir import Axis, TensorType
 from ..sizes import Size, Symbol
 from .body import Signature, fail
@@ -24,7 +24,7 @@ class Options:
     spans: dict
 
 
-def read_options(ctor: ast.Constructor, scope: Scope, allowed: dict[str, object], positional: list[str]) -> Options:
+def read_options(ctor: tree.Constructor, scope: Scope, allowed: dict[str, object], positional: list[str]) -> Options:
     """`allowed` maps an option name to its default (`REQUIRED` if it has none)."""
     values, spans = {}, {}
     if len(ctor.args) > len(positional):
@@ -53,14 +53,14 @@ REQUIRED = object()
 
 
 def _option_value(node, scope: Scope):
-    if isinstance(node, ast.SizeName) and node.name in ("True", "False"):
+    if isinstance(node, tree.SizeName) and node.name in ("True", "False"):
         fail("E0204", f"`{node.name}` is Python's spelling", node.span, "not a value here",
              help=f"write `{node.name.lower()}`")
-    if isinstance(node, (ast.Bool, ast.String)):
+    if isinstance(node, (tree.Bool, tree.String)):
         return node.value
-    if isinstance(node, ast.Number):
+    if isinstance(node, tree.Number):
         return node.value
-    if isinstance(node, (ast.SizeInt, ast.SizeName, ast.SizeBinary, ast.SizeGroup)):
+    if isinstance(node, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
         return size_of(node, scope)
     fail("E0204", "expected a size, a number, `true`, `false` or a string", getattr(node, "span", None),
          "not an option value")
@@ -94,7 +94,7 @@ def _positive(o: Options, *keys: str) -> None:
             fail("E0310", f"`{key}` must be at least 1", o.spans[key], f"this is {value.constant}")
 
 
-def _axes(ctor: ast.Constructor, scope: Scope, arrow: bool) -> tuple[TensorType, TensorType | None]:
+def _axes(ctor: tree.Constructor, scope: Scope, arrow: bool) -> tuple[TensorType, TensorType | None]:
     name = ctor.name.name
     if ctor.axes_in is None:
         example = f"{name}[m -> n](...)" if arrow else f"{name}[n](...)"

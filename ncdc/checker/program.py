@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import ast, builtins, ir
+from .. import tree, builtins, ir
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import Axis, TensorType
 from ..names import python_name, reserved_reason
@@ -36,17 +36,17 @@ class ProgramChecker:
 
     # ---- driver ---------------------------------------------------------------------------------
 
-    def check(self, program: ast.Program) -> ir.Program:
+    def check(self, program: tree.Program) -> ir.Program:
         headers = []
         for item in program.items:
             before = len(self.diagnostics)
             self.guard(lambda: headers.append((item, self.declare(item))))
-            if len(self.diagnostics) > before and not isinstance(item, ast.SizeDecl):
+            if len(self.diagnostics) > before and not isinstance(item, tree.SizeDecl):
                 self.failed.add(item.name.name)  # uses of it elsewhere are not errors of their own
         for item, target in headers:
-            if isinstance(item, ast.DefDecl):
+            if isinstance(item, tree.DefDecl):
                 self.guard(lambda: self.check_def(item, target), item.name.name)
-            elif isinstance(item, ast.ModuleDecl):
+            elif isinstance(item, tree.ModuleDecl):
                 self.guard(lambda: self.check_module(item, target), item.name.name)
         if not self.diagnostics:
             self.check_recursion(program)
@@ -71,7 +71,7 @@ class ProgramChecker:
 
     # ---- pass 1: declarations ---------------------------------------------------------------------
 
-    def claim(self, name: ast.Name, kind: str, target) -> None:
+    def claim(self, name: tree.Name, kind: str, target) -> None:
         reason = reserved_reason(name.name, shadows_builtin=True)
         if reason:
             fail("E0102", f"`{name.name}` cannot be used as a name: {reason}", name.span, "reserved",
@@ -92,15 +92,15 @@ class ProgramChecker:
         self.globals[name.name] = (kind, target)
 
     def declare(self, item):
-        if isinstance(item, ast.SizeDecl):
+        if isinstance(item, tree.SizeDecl):
             return self.declare_size(item)
-        if isinstance(item, ast.BoxDecl):
+        if isinstance(item, tree.BoxDecl):
             return self.declare_box(item)
-        if isinstance(item, ast.DefDecl):
+        if isinstance(item, tree.DefDecl):
             return self.declare_def(item, self.scope)
         return self.declare_module(item)
 
-    def declare_size(self, item: ast.SizeDecl):
+    def declare_size(self, item: tree.SizeDecl):
         value = size_of(item.value, self.scope)
         number = self.solver().evaluate(value)
         if number is None or number <= 0:
@@ -113,7 +113,7 @@ class ProgramChecker:
         self.scope.sizes[item.name.name] = SizeBinding(Size.of(symbol), item.name.span, "constant")
         self.constants.append(member)
 
-    def declare_box(self, item: ast.BoxDecl):
+    def declare_box(self, item: tree.BoxDecl):
         scope = self.scope.child()
         generics: list[Symbol] = []
         inputs = [type_of(t, scope, generics) for t in item.signature.inputs]
@@ -125,7 +125,7 @@ class ProgramChecker:
         self.signatures[box.name] = Signature(box.name, "box", inputs, outputs, generics, target=box)
         return box
 
-    def declare_def(self, item: ast.DefDecl, parent: Scope, claim: bool = True):
+    def declare_def(self, item: tree.DefDecl, parent: Scope, claim: bool = True):
         scope = parent.child()
         generics: list[Symbol] = []
         params = []
@@ -162,7 +162,7 @@ class ProgramChecker:
                      help=f"give some input an axis that is `{symbol.name}` or a multiple of it, "
                           f"e.g. `X: {symbol.name} ...` or `(16 * {symbol.name})`")
 
-    def declare_module(self, item: ast.ModuleDecl):
+    def declare_module(self, item: tree.ModuleDecl):
         scope = self.scope.child()
         hparams = []
         for hp in item.hparams:
@@ -186,7 +186,7 @@ class ProgramChecker:
         members: list = []
         for member in item.members:
             self.check_member_name(member.name, scope, members)
-            if isinstance(member.value, (ast.SizeInt, ast.SizeName, ast.SizeBinary, ast.SizeGroup)):
+            if isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
                 value = size_of(member.value, scope)
                 symbol = Symbol(member.name.name)
                 self.definitions[symbol] = value
@@ -210,23 +210,23 @@ class ProgramChecker:
         self.modules.append(module)
         return module, scope, fscope
 
-    def check_member_name(self, name: ast.Name, scope: Scope, members) -> None:
+    def check_member_name(self, name: tree.Name, scope: Scope, members) -> None:
         reason = reserved_reason(name.name, module_attribute=True)
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        taken = [m.name.name if isinstance(m, ast.Member) else m.name for m in members] + list(scope.sizes)
+        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes)
         if python_name(name.name) in {python_name(n) for n in taken}:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
 
     # ---- pass 2: bodies -----------------------------------------------------------------------
 
-    def check_def(self, item: ast.DefDecl, target) -> None:
+    def check_def(self, item: tree.DefDecl, target) -> None:
         function, scope = target
         self.check_body(function, item, scope)
         self.functions.append(function)
 
-    def check_body(self, function: ir.Function, item: ast.DefDecl, scope: Scope, owner: str | None = None) -> None:
+    def check_body(self, function: ir.Function, item: tree.DefDecl, scope: Scope, owner: str | None = None) -> None:
         """Type a def's body, or a module's forward (`owner` names the module, in messages too)."""
         body_scope = scope.child()
         for p in function.params:
@@ -238,11 +238,11 @@ class ProgramChecker:
         self.callees[owner or function.name] = checker.callees
         self.direct_boxes[owner or function.name] = checker.boxes
 
-    def check_module(self, item: ast.ModuleDecl, target) -> None:
+    def check_module(self, item: tree.ModuleDecl, target) -> None:
         module, scope, fscope = target
         members = []
         for member in module.members:
-            if isinstance(member, ast.Member):
+            if isinstance(member, tree.Member):
                 component = self.component(member.value, scope, member.name.name)
                 component.span = member.span
                 scope.components[member.name.name] = component
@@ -257,9 +257,9 @@ class ProgramChecker:
     # ---- learned parts ------------------------------------------------------------------------
 
     def component(self, node, scope: Scope, name: str) -> ir.Component:
-        if isinstance(node, ast.Repeat):
+        if isinstance(node, tree.Repeat):
             return self.repeat(node, scope, name)
-        if not isinstance(node, ast.Constructor):
+        if not isinstance(node, tree.Constructor):
             fail("E0204", "expected a learned part, a submodule or a size", node.span, "not a part")
         kind = node.name.name
         if kind in BUILDERS:
@@ -282,7 +282,7 @@ class ProgramChecker:
         fail("E0101", f"unknown layer or module `{kind}`", node.name.span, "not defined",
              notes=[f"built-in layers: {known}"])
 
-    def instance(self, node: ast.Constructor, scope: Scope, name: str) -> ir.Component:
+    def instance(self, node: tree.Constructor, scope: Scope, name: str) -> ir.Component:
         module: ir.Module = self.globals[node.name.name][1]
         if node.axes_in is not None:
             fail("E0311", f"module `{module.name}` takes hyperparameters, not axes", node.axes_in.span,
@@ -316,7 +316,7 @@ class ProgramChecker:
         signature.target = component
         return component
 
-    def seq(self, node: ast.Constructor, scope: Scope, name: str) -> ir.Component:
+    def seq(self, node: tree.Constructor, scope: Scope, name: str) -> ir.Component:
         """`seq(a, b, c)`: parts applied one after another (nn.Sequential)."""
         if node.axes_in is not None or node.options:
             fail("E0311", "`seq` takes only parts", node.span, "unexpected axes or options")
@@ -379,7 +379,7 @@ class ProgramChecker:
             lambda x: Size.of(free[x]) if x in free else None))
         return Signature(name, "component", [fix(start)], [fix(current)], list(free.values()) + generics, batch=batch)
 
-    def repeat(self, node: ast.Repeat, scope: Scope, name: str) -> ir.Component:
+    def repeat(self, node: tree.Repeat, scope: Scope, name: str) -> ir.Component:
         """`[Block(...) for i in a..b]` (both ends included): a fresh part per index, with sizes that
         may depend on the index.  Called whole, the parts apply in turn; `name[i]` calls one."""
         start, stop = size_of(node.start, scope), size_of(node.stop, scope)
@@ -421,7 +421,7 @@ class ProgramChecker:
             signature.target = component
         return component
 
-    def invariant(self, body: ir.Component, node: ast.Repeat, index: Symbol) -> Signature:
+    def invariant(self, body: ir.Component, node: tree.Repeat, index: Symbol) -> Signature:
         """The signature of parts applied in turn whatever their number: each must give what it takes."""
         sig = body.attrs["signature"]
         if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
@@ -464,9 +464,9 @@ class ProgramChecker:
 
     # ---- abstract boxes needed, transitively ----------------------------------------------------
 
-    def check_recursion(self, program: ast.Program) -> None:
+    def check_recursion(self, program: tree.Program) -> None:
         """A def or module that reaches itself through its calls or parts would never finish."""
-        spans = {item.name.name: item.name.span for item in program.items if not isinstance(item, ast.SizeDecl)}
+        spans = {item.name.name: item.name.span for item in program.items if not isinstance(item, tree.SizeDecl)}
         state: dict[str, int] = {}
 
         def visit(name: str, path: list[str]) -> None:

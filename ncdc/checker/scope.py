@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import ast
+from .. import tree
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import Axis, TensorType
 from ..sizes import Size, Symbol, product
@@ -56,7 +56,7 @@ class Scope:
 MAX_SIZE = 2 ** 62  # larger sizes are surely mistakes, and would not fit a tensor's shape
 
 
-def size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
+def size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
     size = _size_of(node, scope, new_generics)
     if any(abs(c) > MAX_SIZE for _, c in size.terms):
@@ -64,12 +64,12 @@ def size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None 
     return size
 
 
-def _size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
-    if isinstance(node, ast.SizeInt):
+def _size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
+    if isinstance(node, tree.SizeInt):
         if node.value > MAX_SIZE:
             raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, "more than 2**62"))
         return Size.of(node.value)
-    if isinstance(node, ast.SizeName):
+    if isinstance(node, tree.SizeName):
         binding = scope.lookup_size(node.name)
         if binding is not None:
             return binding.value
@@ -79,7 +79,7 @@ def _size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None
             scope.sizes[node.name] = SizeBinding(Size.of(symbol), node.span, "generic size")
             return Size.of(symbol)
         raise NcdcError(unknown_size(node.name, node.span, scope))
-    if isinstance(node, ast.SizeGroup):
+    if isinstance(node, tree.SizeGroup):
         return product(size_of(item, scope, new_generics) for item in node.items)
     left = size_of(node.left, scope, new_generics)
     right = size_of(node.right, scope, new_generics)
@@ -102,11 +102,11 @@ def _size_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None
     return left // right
 
 
-def axis_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Axis:
-    if isinstance(node, ast.SizeGroup) and len(node.items) > 1:
+def axis_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Axis:
+    if isinstance(node, tree.SizeGroup) and len(node.items) > 1:
         parts = tuple(axis_of(item, scope, new_generics) for item in node.items)
         return Axis(product(p.size for p in parts), node.span, parts)
-    if isinstance(node, ast.SizeGroup):
+    if isinstance(node, tree.SizeGroup):
         return axis_of(node.items[0], scope, new_generics)
     size = size_of(node, scope, new_generics)
     if size.constant is not None and size.constant < 1:
@@ -114,11 +114,11 @@ def axis_of(node: ast.SizeNode, scope: Scope, new_generics: list[Symbol] | None 
     return Axis(size, node.span)
 
 
-def type_of(node: ast.TensorTypeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> TensorType:
+def type_of(node: tree.TensorTypeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> TensorType:
     return TensorType(tuple(axis_of(a, scope, new_generics) for a in node.axes))
 
 
-def labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
+def labels_of(node: tree.TensorTypeNode) -> list[tuple[str, Span]]:
     """Axis names written in brackets or patterns (`softmax[x]`, `einsum[y x]`, `X: a (k h)`)."""
     out = []
     for axis in node.axes:
@@ -131,7 +131,7 @@ def labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
     return out
 
 
-def distinct_labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
+def distinct_labels_of(node: tree.TensorTypeNode) -> list[tuple[str, Span]]:
     """Axis names that each pick one axis: softmax, reductions, lifting, concat."""
     out = labels_of(node)
     seen = set()
@@ -142,18 +142,18 @@ def distinct_labels_of(node: ast.TensorTypeNode) -> list[tuple[str, Span]]:
     return out
 
 
-def _label(axis: ast.SizeNode) -> str | None:
-    if isinstance(axis, ast.SizeName):
+def _label(axis: tree.SizeNode) -> str | None:
+    if isinstance(axis, tree.SizeName):
         return axis.name
-    if isinstance(axis, ast.SizeGroup) and len(axis.items) > 1:
+    if isinstance(axis, tree.SizeGroup) and len(axis.items) > 1:
         parts = [_label(a) for a in axis.items]
         return "(" + " ".join(parts) + ")" if all(parts) else None
-    if isinstance(axis, ast.SizeGroup):
+    if isinstance(axis, tree.SizeGroup):
         return _label(axis.items[0])
     return None
 
 
-def check_wire_name(name: ast.Name, scope: Scope) -> None:
+def check_wire_name(name: tree.Name, scope: Scope) -> None:
     """A wire (a parameter or an assigned name) may not take the name of a size in scope."""
     binding = scope.lookup_size(name.name)
     if binding is not None:

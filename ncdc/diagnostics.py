@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from .source import Span
 
@@ -77,3 +78,12 @@ class NcdcError(Exception):
 
 def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps({"diagnostics": [d.to_json() for d in diagnostics]}, indent=2, ensure_ascii=False)
+
+
+def fail(code: str, message: str, span: Span | None, label: str = "", notes=(), help: str | None = None) -> NoReturn:
+    """Stop checking this declaration with one diagnostic."""
+    raise NcdcError(Diagnostic(code, message, span, label, list(notes), help))
+
+
+class AlreadyReported(Exception):
+    """A use of a definition whose own errors are already reported: it adds no diagnostic of its own."""

@@ -1,17 +1,25 @@
 """The typed IR: the one contract between the checker and every back end.
 
-Every wire has a statically known type (its axes in order, each with a symbolic size); every node
-says what it does (`kind` plus attributes) and where it came from in the spec.  Back ends read it
-and never re-infer anything.
+Every value has a statically known type (its axes in order, each with a symbolic size, and its
+element type); every node is an instance of one frozen class per kind of operation, with declared
+fields, and points back into the spec.  Back ends read it and never re-infer anything.
+
+Values have identity (`eq=False`): a back end asks who produces and who reads a wire through the
+`Local` objects that assignments define and `Read` nodes refer to, never by matching names.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterator, Union
 
 from .sizes import FloorDiv, Size, Symbol, Var, format_size
 from .source import Span
+
+# Element types: every tensor holds floats unless its type says otherwise.
+FLOAT, INT, BOOL = "float", "int", "bool"
+DTYPES = (FLOAT, INT, BOOL)
 
 
 @dataclass(frozen=True)
@@ -27,14 +35,14 @@ class Axis:
         if isinstance(atom, (Symbol, Var)):
             return atom.name
         if self.parts and all(p.label for p in self.parts):
-            return "(" + " ".join(p.label for p in self.parts) + ")"
+            return "(" + " ".join(p.label for p in self.parts) + ")"  # type: ignore[misc]
         return None
 
-    def map(self, fn) -> Axis:
+    def map(self, fn: Callable[[Size], Size]) -> Axis:
         """The same axis with `fn` applied to its size and to the sizes of its parts."""
         return Axis(fn(self.size), self.origin, tuple(p.map(fn) for p in self.parts))
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.parts:
             return "(" + " ".join(str(p) for p in self.parts) + ")"
         text = format_size(self.size)
@@ -45,6 +53,7 @@ class Axis:
 @dataclass(frozen=True)
 class TensorType:
     axes: tuple[Axis, ...]
+    dtype: str = FLOAT
 
     @property
     def rank(self) -> int:
@@ -54,11 +63,28 @@ class TensorType:
     def sizes(self) -> tuple[Size, ...]:
         return tuple(a.size for a in self.axes)
 
-    def map(self, fn) -> TensorType:
-        return TensorType(tuple(a.map(fn) for a in self.axes))
+    def map(self, fn: Callable[[Size], Size]) -> TensorType:
+        return TensorType(tuple(a.map(fn) for a in self.axes), self.dtype)
 
-    def __str__(self):
-        return " ".join(str(a) for a in self.axes) if self.axes else "()"
+    def with_axes(self, axes) -> TensorType:
+        return TensorType(tuple(axes), self.dtype)
+
+    def __str__(self) -> str:
+        axes = " ".join(str(a) for a in self.axes) if self.axes else "()"
+        return axes if self.dtype == FLOAT else f"{self.dtype} {axes}" if self.axes else self.dtype
+
+
+@dataclass(frozen=True)
+class TupleType:
+    """The type of a value with several outputs (a call of a box or def returning a tuple)."""
+
+    items: tuple[TensorType, ...]
+
+    def map(self, fn: Callable[[Size], Size]) -> TupleType:
+        return TupleType(tuple(t.map(fn) for t in self.items))
+
+    def __str__(self) -> str:
+        return ", ".join(map(str, self.items))
 
 
 class ScalarType:
@@ -66,31 +92,332 @@ class ScalarType:
 
     rank = 0
     axes = ()
+    dtype = FLOAT
 
-    def __str__(self):
+    def map(self, fn) -> ScalarType:
+        return self
+
+    def __str__(self) -> str:
         return "scalar"
 
 
 SCALAR = ScalarType()
-Type = TensorType | ScalarType
+Type = Union[TensorType, TupleType, ScalarType]
+
+
+def types_of(t: Type) -> list:
+    """The values a type stands for: the items of a tuple, else the type itself."""
+    return list(t.items) if isinstance(t, TupleType) else [t]
 
 
 def signature_text(inputs, outputs) -> str:
     return ", ".join(map(str, inputs)) + " -> " + ", ".join(map(str, outputs))
 
 
-# ---- expressions ----------------------------------------------------------------------------
-
-
 @dataclass
-class Node:
-    """One operation: `kind` selects the typing rule's result and the back end's lowering."""
+class Signature:
+    """How a callable types: its inputs and outputs over generic sizes.
 
-    kind: str
-    args: list[Node]
+    `batch` is true for learned parts, which broadcast over any leading axes as PyTorch layers do;
+    defs, boxes and modules must be lifted explicitly over extra axes (`F[c](X)`), as the paper draws.
+    """
+
+    name: str
+    kind: str  # "def", "box", "component"
+    inputs: list[TensorType]
+    outputs: list[TensorType]
+    generics: list[Symbol]
+    batch: bool = False
+    target: Any = None  # the Function, Box or Component called
+
+    def same_types(self, other: Signature) -> bool:
+        return self.inputs == other.inputs and self.outputs == other.outputs
+
+
+# ---- values -----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Local:
+    """A named wire, as one assignment (or a parameter) defines it: what `Read`s refer to.  Its type
+    is final once the checker has solved the body's sizes."""
+
+    name: str
+    type: TensorType
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class Value:
+    """An expression node: its type and where it is in the spec.  Subclasses add their fields."""
+
     type: Type
     span: Span
-    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def args(self) -> tuple[Value, ...]:
+        """The values this one is computed from, in order."""
+        out: list[Value] = []
+        for f in _fields(type(self)):
+            _collect_values(getattr(self, f), out)
+        return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Read(Value):
+    """A wire read by name: the value its `local` holds here."""
+
+    local: Local
+
+    @property
+    def name(self) -> str:
+        return self.local.name
+
+
+@dataclass(frozen=True, eq=False)
+class LearnedTensor(Value):
+    """A learned tensor of the module (`Parameter[...]`), used as a value."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Value):
+    value: float | int
+
+
+@dataclass(frozen=True, eq=False)
+class SizeValue(Value):
+    """A size used as a number (`sqrt(k)`, `x / n`)."""
+
+    size: Size
+
+
+@dataclass(frozen=True, eq=False)
+class Neg(Value):
+    operand: Value
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How an operand of elementwise arithmetic lines up with the result: its axes sit at these
+    positions of the result; `unbatched` operands (learned tensors) have no leading batch axes."""
+
+    positions: tuple[int, ...]
+    unbatched: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Binary(Value):
+    """Elementwise arithmetic of tensors (and numbers, which broadcast)."""
+
+    op: str
+    left: Value
+    right: Value
+    left_align: Alignment | None = None
+    right_align: Alignment | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ScalarBinary(Value):
+    """Arithmetic of two numbers."""
+
+    op: str
+    left: Value
+    right: Value
+
+
+@dataclass(frozen=True, eq=False)
+class ScalarFn(Value):
+    """A function of the registry applied to a number (`sqrt(k)`)."""
+
+    fn: str
+    operand: Value
+
+
+@dataclass(frozen=True, eq=False)
+class Map(Value):
+    """An elementwise map of the registry (`relu`), broadcast over every axis."""
+
+    fn: str
+    operand: Value
+
+
+@dataclass(frozen=True, eq=False)
+class Normalise(Value):
+    """A normalising map over one axis (`softmax[x]`), the paper's triangle."""
+
+    fn: str
+    operand: Value
+    dim: int
+
+
+@dataclass(frozen=True, eq=False)
+class Reduce(Value):
+    """A reduction over the axes at `dims` of its operand of `rank` axes (`sum[x]`)."""
+
+    fn: str
+    operand: Value
+    dims: tuple[int, ...]
+    rank: int
+
+
+@dataclass(frozen=True, eq=False)
+class Flatten(Value):
+    """All `count` axes of the operand bound into one."""
+
+    operand: Value
+    count: int
+
+
+@dataclass(frozen=True)
+class Group:
+    """A bound group of axis names in an einsum or rearrange pattern: `(k h)`."""
+
+    labels: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "(" + " ".join(self.labels) + ")"
+
+
+Label = Union[str, Group]
+
+
+def leaves(labels) -> list[str]:
+    """The axis names of a list of labels, with groups spelled out."""
+    out: list[str] = []
+    for label in labels:
+        out.extend(label.labels if isinstance(label, Group) else [label])
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Einsum(Value):
+    """A contraction: each operand's axes named by `inputs`, the result's by `output`; `sizes` is the
+    size of every name."""
+
+    operands: tuple[Value, ...]
+    inputs: tuple[tuple[Label, ...], ...]
+    output: tuple[Label, ...]
+    sizes: dict[str, Size]
+
+
+@dataclass(frozen=True, eq=False)
+class Rearrange(Value):
+    """A permutation, binding and unbinding of the axes of one operand."""
+
+    operand: Value
+    input: tuple[Label, ...]
+    output: tuple[Label, ...]
+    sizes: dict[str, Size]
+
+
+@dataclass(frozen=True, eq=False)
+class Concat(Value):
+    """Operands joined along the axis at `dim` (of `rank` axes); `broadcast` when some have no batch
+    axes (learned tensors) and the others may."""
+
+    operands: tuple[Value, ...]
+    dim: int
+    rank: int
+    broadcast: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Eye(Value):
+    """The unit η: the identity matrix of a size."""
+
+    size: Size
+
+
+@dataclass(frozen=True)
+class IndexAll:
+    """`:`, an axis kept whole."""
+
+
+@dataclass(frozen=True)
+class IndexAt:
+    """`i`, one position: the axis goes."""
+
+    position: Size
+
+
+@dataclass(frozen=True)
+class IndexSlice:
+    """`a:b`, the positions a, ..., b - 1."""
+
+    start: Size
+    stop: Size
+
+
+IndexItem = Union[IndexAll, IndexAt, IndexSlice]
+
+
+@dataclass(frozen=True, eq=False)
+class Index(Value):
+    """Indexes and subtensors, on the leading axes (after any batch) of a wire."""
+
+    operand: Value
+    items: tuple[IndexItem, ...]
+
+
+@dataclass(frozen=True)
+class NewAxis:
+    """An axis a lifted call inserts into an argument that lacks it (inner broadcasting)."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where an argument's axes go in a call: `lifted` names the positions of lifted axes, `own` the
+    axes the callee acts on, `lead` extra leading (batch) axes; the argument has `rank` axes."""
+
+    lifted: dict[str, int]
+    own: tuple[int, ...]
+    lead: tuple[int, ...]
+    rank: int
+
+
+@dataclass(frozen=True, eq=False)
+class Call(Value):
+    """A call of a def, an abstract box or a learned part, lifted over the axes `lifted`.
+
+    `instance` holds the sizes the callee's generic sizes were instantiated with here.  Lifted axes
+    sit `before` or `after` the callee's own axes in the result, after `lead` batch axes.
+    """
+
+    callee: str
+    signature: Signature
+    arguments: tuple[Value, ...]
+    layouts: tuple[Layout, ...]
+    lifted: tuple[str, ...]
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    lead: int
+    lift_sizes: dict[str, Size]
+    instance: dict[Symbol, Size]
+    part: str | None = None  # the learned part called, by its name in the module
+    position: Size | None = None  # which repetition of a part: `blocks[i]`
+
+    @property
+    def callee_kind(self) -> str:
+        return self.signature.kind
+
+    @property
+    def target(self):
+        return self.signature.target
+
+
+@dataclass(frozen=True, eq=False)
+class Attention(Value):
+    """Scaled dot-product attention (a back-end rewrite of the pattern of Figure 20): `scale` is
+    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling."""
+
+    query: Value
+    key: Value
+    value: Value
+    scale: tuple[str, Value | None] | None
 
 
 # ---- statements and definitions -------------------------------------------------------------
@@ -98,15 +425,22 @@ class Node:
 
 @dataclass
 class Assign:
-    targets: list[str]
-    value: Node
-    types: list[Type]
+    targets: list[Local]
+    value: Value
     span: Span
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.targets]
+
+    @property
+    def types(self) -> list[TensorType]:
+        return [t.type for t in self.targets]
 
 
 @dataclass
 class Return:
-    values: list[Node]
+    values: list[Value]
     span: Span
 
 
@@ -119,11 +453,12 @@ class For:
     span: Span
 
 
-@dataclass
-class Param:
-    name: str
-    type: TensorType
-    span: Span
+Statement = Union[Assign, Return, For]
+
+
+@dataclass(eq=False)
+class Param(Local):
+    """An input of a def or a forward: the first definition of its wire."""
 
 
 @dataclass
@@ -165,14 +500,55 @@ class HParam:
     span: Span
 
 
+# ---- learned parts (bold boxes) ----------------------------------------------------------------
+
+
 @dataclass
 class Component:
-    """A learned part or a submodule instance declared in a module (bold in the diagram)."""
+    """A learned part or a submodule instance declared in a module (bold in the diagram).
+    `signature` is None for parts that are not called (learned tensors) or cannot be called whole."""
 
     name: str
-    kind: str  # "Linear", "Conv2d", ..., "module", "seq", "repeat"
-    attrs: dict[str, Any]
     span: Span
+    signature: Signature | None
+
+
+@dataclass
+class Layer(Component):
+    """A built-in learned layer of the operation registry (`Linear`, `Conv2d`, ...), with its typed
+    options."""
+
+    op: str = ""
+    attrs: Any = None
+
+
+@dataclass
+class Instance(Component):
+    """A submodule: an instance of a module of the spec with these hyperparameters."""
+
+    module: str = ""
+    args: list[Size] = field(default_factory=list)
+
+
+@dataclass
+class Seq(Component):
+    """Parts applied one after another."""
+
+    parts: list[Component] = field(default_factory=list)
+
+
+@dataclass
+class Repeat(Component):
+    """`[Block(...) for i in start..stop]`: `instances` are the parts of a range of fixed numbers,
+    one per index; otherwise `body` stands for every index.  `whole_error` says why the parts cannot
+    be applied in turn, when they cannot."""
+
+    body: Component | None = None
+    index: Symbol | None = None
+    start: Size = field(default_factory=lambda: Size.of(0))
+    stop: Size = field(default_factory=lambda: Size.of(0))
+    instances: list[Component] | None = None
+    whole_error: Any = None
 
 
 @dataclass
@@ -187,7 +563,7 @@ class SizeMember:
 class Module:
     name: str
     hparams: list[HParam]
-    members: list[SizeMember | Component]
+    members: list
     forward: Function
     span: Span
     header: Span
@@ -205,6 +581,125 @@ class Program:
     functions: list[Function]
     modules: list[Module]
     order: list[str]  # definitions in spec order, for deterministic output
+
+
+# ---- generic walks over the fields of nodes ---------------------------------------------------
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class after `type` and `span`, in declaration order."""
+    if cls not in _FIELDS:
+        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("type", "span"))
+    return _FIELDS[cls]
+
+
+def _collect_values(item, out: list) -> None:
+    if isinstance(item, Value):
+        out.append(item)
+    elif isinstance(item, tuple):
+        for x in item:
+            _collect_values(x, out)
+
+
+def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value], Value]) -> Value:
+    """The node with `size` applied to every size in its type and fields, and `child` to every
+    value it is computed from.  Signatures and learned parts are the callee's, and stay."""
+
+    def convert(item):
+        if isinstance(item, Value):
+            return child(item)
+        if isinstance(item, Size):
+            return size(item)
+        if isinstance(item, (Axis, TensorType, TupleType)):
+            return item.map(size)
+        if isinstance(item, (IndexAt, IndexSlice)):
+            return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
+        if isinstance(item, tuple):
+            return tuple(convert(x) for x in item)
+        if isinstance(item, dict):
+            return {k: convert(v) for k, v in item.items()}
+        return item
+
+    changes = {f: convert(getattr(node, f)) for f in _fields(type(node))}
+    return dataclasses.replace(node, type=node.type.map(size), **changes)
+
+
+def walk(stmts: list) -> Iterator[Value]:
+    """Every value in a body, loop bodies included, each before the values it is computed from."""
+    stack: list[Value] = []
+    for stmt in stmts:
+        if isinstance(stmt, For):
+            yield from walk(stmt.body)
+            continue
+        stack.extend(reversed([stmt.value] if isinstance(stmt, Assign) else stmt.values))
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.args))
+
+
+def readers(stmts: list) -> dict[Local, list[Read]]:
+    """Who reads each wire: the `Read` nodes of every local, anywhere in the body."""
+    found: dict[Local, list[Read]] = {}
+    for node in walk(stmts):
+        if isinstance(node, Read):
+            found.setdefault(node.local, []).append(node)
+    return found
+
+
+def producers(stmts: list) -> dict[Local, Assign]:
+    """Who produces each wire: the assignment that defines each local (loop bodies included)."""
+    found: dict[Local, Assign] = {}
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            for target in stmt.targets:
+                found[target] = stmt
+        elif isinstance(stmt, For):
+            found.update(producers(stmt.body))
+    return found
+
+
+def component_symbols(component: Component) -> set[Symbol]:
+    """Every size symbol a learned part's construction uses (its options, sizes and parts)."""
+    found: set[Symbol] = set()
+
+    def visit(item) -> None:
+        if isinstance(item, Size):
+            found.update(item.symbols())
+        elif isinstance(item, (Axis, TensorType)):
+            item.map(lambda s: visit(s) or s)
+        elif isinstance(item, (list, tuple)):
+            for x in item:
+                visit(x)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):  # a part, or a layer's options
+            for f in dataclasses.fields(item):
+                if f.name not in _NOT_BUILT:
+                    visit(getattr(item, f.name))
+
+    visit(component)
+    return found
+
+
+_NOT_BUILT = ("name", "span", "signature", "whole_error")
+
+
+def construction(component: Component) -> tuple:
+    """What building a learned part depends on (its kind, options, sizes and parts, not its name):
+    parts with equal constructions are built alike."""
+    def key(item):
+        if isinstance(item, Component):
+            return (type(item).__name__, *(key(getattr(item, f.name)) for f in dataclasses.fields(item)
+                                           if f.name not in _NOT_BUILT))
+        if isinstance(item, list):
+            return tuple(key(x) for x in item)
+        return item
+    return key(component)
+
+
+# ---- reading sizes off shapes -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -228,7 +723,7 @@ def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbo
         progress = False
         for w, t in enumerate(types):
             for i, axis in enumerate(t.axes):
-                candidates = [(axis.size, None)]
+                candidates: list[tuple[Size, list[Size] | None]] = [(axis.size, None)]
                 if axis.parts:
                     candidates += [(p.size, [q.size for q in axis.parts if q is not p]) for p in axis.parts]
                 for size, others in candidates:

@@ -56,23 +56,21 @@ def _declared_parts(program: ir.Program, model_class: str) -> dict[str, str]:
     found: dict[str, str] = {}
 
     def signature_text(component: ir.Component) -> str | None:
-        sig = component.attrs.get("signature")
+        sig = component.signature
         return ir.signature_text(sig.inputs, sig.outputs) if sig is not None else None
 
     def visit(component: ir.Component, path: str) -> None:
         text = signature_text(component)
         if text is not None:
             found[path] = text
-        if component.kind == "module":
-            visit_module(modules[component.attrs["module"]], path + ".")
-        elif component.kind == "seq":
-            for i, part in enumerate(component.attrs["parts"]):
+        if isinstance(component, ir.Instance):
+            visit_module(modules[component.module], path + ".")
+        elif isinstance(component, ir.Seq):
+            for i, part in enumerate(component.parts):
                 visit(part, f"{path}.{i}")
-        elif component.kind == "repeat":
-            instances = component.attrs["instances"]
-            if instances is not None:
-                for i, part in enumerate(instances):
-                    visit(part, f"{path}.{i}")
+        elif isinstance(component, ir.Repeat) and component.instances is not None:
+            for i, part in enumerate(component.instances):
+                visit(part, f"{path}.{i}")
 
     def visit_module(module: ir.Module, prefix: str) -> None:
         for component in module.components():

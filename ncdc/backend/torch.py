@@ -1,16 +1,16 @@
 """The PyTorch back end: typed IR to plain `torch` source, through the Jinja templates in templates/.
 
-Each IR node kind has one lowering (the `LOWERINGS` registry) that returns a Python expression and
-its precedence; each learned part kind has one constructor lowering (`CONSTRUCTORS`) and one call
-lowering (`call_component`).  Layout (permutes, reshapes, inserted axes) is decided here from the
+Each IR node class has one lowering (the `LOWERINGS` registry) that returns a Python expression and
+its precedence; each learned layer has one constructor (`torch_ops.CONSTRUCTORS`) and parts have one
+call lowering (`_component_call`).  Layout (permutes, reshapes, inserted axes) is decided here from the
 static axis order of every wire: axis names never reach run time.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 import jinja2
@@ -18,18 +18,16 @@ import jinja2
 from .. import __version__, ir
 from ..ir import TensorType
 from ..names import GENERATED_GLOBALS, Namespace, python_name
-from ..sizes import Size, Symbol, product
+from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
+from ..sizes import Size, Symbol
 from ..resources import data_dir
 from .fuse import fuse_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
+from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
-FIXED_RANK = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-              "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-              "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
-              "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm"}
 
 
 @lru_cache(maxsize=1)
@@ -199,9 +197,10 @@ class Generator:
                 init_names[member.symbol] = name
             else:
                 code = self.constructor(member, init_names, m)
-                line = f"self.{python_name(member.name)} = {code}  # {self.where(member.span)}"
-                if len(line) > LINE_LENGTH and code.startswith(("nn.Sequential(", "nn.ModuleList([")):
-                    line = _one_part_a_line(member, code, self.where(member.span))
+                target = f"self.{python_name(member.name)}"
+                line = f"{target} = {code}  # {self.where(member.span)}"
+                if len(line) > LINE_LENGTH and isinstance(code, Parts):
+                    line = code.lines(target, self.where(member.span))
                 init.append(line)
         emitter = Emitter(self, m.forward, m)
         body = emitter.body()
@@ -215,116 +214,57 @@ class Generator:
 
     # ---- learned parts: constructors ----------------------------------------------------------
 
-    def constructor(self, c: ir.Component, names: dict, m: ir.Module, in_seq: bool = False) -> str:
+    def constructor(self, c: ir.Component, names: dict, m: ir.Module, in_seq: bool = False) -> str | Parts:
         def size(s: Size) -> str:
             return size_code(s, names.__getitem__)[0]
 
-        a = c.attrs
-        kind = c.kind
-        if kind == "Linear":
-            n_in = product(a["in"].sizes)
-            n_out = product(a["out"].sizes)
-            return f"nn.Linear({size(n_in)}, {size(n_out)}" + ("" if a["bias"] else ", bias=False") + ")"
-        if kind.startswith(("Conv", "ConvTranspose")):
-            options = [size(a["in"]), size(a["out"]), size(a["kernel"])]
-            defaults = {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1}
-            for key in ("stride", "padding", "output_padding", "groups", "dilation"):
-                if key not in a:
-                    continue
-                value = a[key]
-                if value == "same":
-                    options.append('padding="same"')
-                elif value != Size.of(defaults[key]):
-                    options.append(f"{key}={size(value)}")
-            if not a["bias"]:
-                options.append("bias=False")
-            return f"nn.{kind}({', '.join(options)})"
-        if kind.startswith(("MaxPool", "AvgPool")):
-            options = [size(a["kernel"])]
-            if a["stride"] != a["kernel"]:
-                options.append(f"stride={size(a['stride'])}")
-            if a["padding"] != Size.of(0):
-                options.append(f"padding={size(a['padding'])}")
-            return f"nn.{kind}({', '.join(options)})"
-        if kind.startswith("AdaptiveAvgPool"):
-            return f"nn.{kind}({size(a['output'])})"
-        if kind.startswith("BatchNorm"):
-            options = [size(a["n"])] + _float_options(a, {"eps": 1e-5, "momentum": 0.1})
-            return f"nn.{kind}({', '.join(options)})"
-        if kind == "LayerNorm":
-            sizes = [size(s) for s in a["axes"].sizes]
-            shape = sizes[0] if len(sizes) == 1 else f"({', '.join(sizes)})"
-            return f"nn.LayerNorm({', '.join([shape] + _float_options(a, {'eps': 1e-5}))})"
-        if kind == "GroupNorm":
-            return f"nn.GroupNorm({', '.join([size(a['groups']), size(a['n'])] + _float_options(a, {'eps': 1e-5}))})"
-        if kind == "Dropout":
-            return f"nn.Dropout({a['p']!r})"
-        if kind == "Parameter":
-            shape = ", ".join(size(s) for s in a["type"].sizes)
-            scale = "" if a["std"] == 1.0 else f" * {a['std']!r}"
-            return f"nn.Parameter(torch.randn({shape}){scale})"
-        if kind == "module":
-            target = self.modules[a["module"]]
-            args = [size(s) for s in a["args"]]
+        if isinstance(c, ir.Layer):
+            return CONSTRUCTORS[c.op](c.attrs, size)
+        if isinstance(c, ir.Instance):
+            target = self.modules[c.module]
+            args = [size(s) for s in c.args]
             args += [f"{python_name(b)}={python_name(b)}" for b in target.boxes]
             return f"{python_name(target.name)}({', '.join(args)})"
-        if kind == "seq":
-            return "nn.Sequential(" + ", ".join(self.constructor(p, names, m, in_seq=True) for p in a["parts"]) + ")"
-        if kind == "repeat":
-            # Inside `seq` the repetitions are applied by nn.Sequential itself; elsewhere they are a
-            # ModuleList that `forward` applies in turn or indexes.
-            def repeated(body: str, index: str, bounds: str) -> str:
-                loop = f"{body} for {index} in range({bounds})"
-                return f"nn.Sequential(*({loop}))" if in_seq else f"nn.ModuleList({loop})"
+        if isinstance(c, ir.Seq):
+            return Parts("nn.Sequential(", [str(self.constructor(p, names, m, in_seq=True)) for p in c.parts], ")")
+        assert isinstance(c, ir.Repeat)
+        # Inside `seq` the repetitions are applied by nn.Sequential itself; elsewhere they are a
+        # ModuleList that `forward` applies in turn or indexes.
 
-            if a["instances"] is not None:
-                codes = [self.constructor(i, names, m) for i in a["instances"]]
-                if len(set(codes)) == 1:
-                    return repeated(codes[0], "_", str(len(codes)))
-                return f"nn.Sequential({', '.join(codes)})" if in_seq else f"nn.ModuleList([{', '.join(codes)}])"
-            index = Namespace(set(names.values()) | self.top_names)(a["index"].name)
-            inner = dict(names)
-            inner[a["index"]] = index
-            body = self.constructor(a["body"], inner, m)
-            if not re.search(rf"\b{re.escape(index)}\b", body):
-                index = "_"
-            return repeated(body, index, f"{size(a['start'])}, {size(a['stop'] + 1)}")
-        raise AssertionError(f"no constructor lowering for {kind}")
+        def repeated(body: str, index: str, bounds: str) -> str | Parts:
+            loop = f"{body} for {index} in range({bounds})"
+            return Parts("nn.Sequential(", [f"*({loop})"], ")") if in_seq else f"nn.ModuleList({loop})"
 
-
-def _one_part_a_line(member: ir.Component, code: str, where: str) -> str:
-    """A long list of parts, one part a line (continuation lines indented for the __init__ body)."""
-    opening = "nn.Sequential(" if code.startswith("nn.Sequential(") else "nn.ModuleList(["
-    closing = ")" if opening == "nn.Sequential(" else "])"
-    parts = _split_top_level(code[len(opening):-len(closing)])
-    inner = "".join(f"\n{' ' * 12}{part}," for part in parts)
-    return f"self.{python_name(member.name)} = {opening}  # {where}{inner}\n{' ' * 8}{closing}"
+        if c.instances is not None:
+            if all(ir.construction(i) == ir.construction(c.instances[0]) for i in c.instances):
+                return repeated(str(self.constructor(c.instances[0], names, m)), "_", str(len(c.instances)))
+            codes = [str(self.constructor(i, names, m)) for i in c.instances]
+            return Parts("nn.Sequential(", codes, ")") if in_seq else Parts("nn.ModuleList([", codes, "])")
+        assert c.body is not None and c.index is not None
+        index = Namespace(set(names.values()) | self.top_names)(c.index.name)
+        body = str(self.constructor(c.body, {**names, c.index: index}, m))
+        if c.index not in ir.component_symbols(c.body):
+            index = "_"
+        return repeated(body, index, f"{size(c.start)}, {size(c.stop + 1)}")
 
 
-def _split_top_level(text: str) -> list[str]:
-    """Split `a(b, c), d` at the commas outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return parts
+@dataclass(frozen=True)
+class Parts:
+    """A constructor of several parts, `nn.Sequential(a, b)`: written on one line, or one part a line
+    when long."""
 
+    opening: str
+    parts: list[str]
+    closing: str
 
-def _float_options(attrs: dict, defaults: dict) -> list[str]:
-    out = []
-    for key, default in defaults.items():
-        value = attrs.get(key, default)
-        if isinstance(value, Size):
-            value = value.constant
-        if value != default:
-            out.append(f"{key}={value!r}")
-    return out
+    def __str__(self) -> str:
+        return self.opening + ", ".join(self.parts) + self.closing
+
+    def lines(self, target: str, where: str) -> str:
+        """The assignment of this constructor to `target`, one part a line (continuation lines
+        indented for the __init__ body)."""
+        inner = "".join(f"\n{' ' * 12}{part}," for part in self.parts)
+        return f"{target} = {self.opening}  # {where}{inner}\n{' ' * 8}{self.closing}"
 
 
 def _returns(count: int) -> str:
@@ -332,23 +272,24 @@ def _returns(count: int) -> str:
 
 
 def _needs_fixed_rank(c: ir.Component) -> bool:
-    if c.kind in FIXED_RANK:
-        return True
-    if c.kind == "seq":
-        return any(_needs_fixed_rank(p) for p in c.attrs["parts"])
-    if c.kind == "repeat":
-        return _needs_fixed_rank(c.attrs["body"])
+    """Whether a part takes (N, channels, *spatial) only, so that extra batch axes are folded into N."""
+    if isinstance(c, ir.Layer):
+        return LAYERS[c.op].fixed_rank
+    if isinstance(c, ir.Seq):
+        return any(_needs_fixed_rank(p) for p in c.parts)
+    if isinstance(c, ir.Repeat):
+        return c.body is not None and _needs_fixed_rank(c.body)
     return False
 
 
 # ---- bodies -------------------------------------------------------------------------------------
 
-LOWERINGS = {}
+LOWERINGS: dict[type, object] = {}
 
 
-def lowering(kind):
+def lowering(node_class: type):
     def register(fn):
-        LOWERINGS[kind] = fn
+        LOWERINGS[node_class] = fn
         return fn
     return register
 
@@ -413,15 +354,15 @@ class Emitter:
         for stmt in stmts:
             if isinstance(stmt, ir.Assign):
                 code, _ = self.expr(stmt.value)
-                targets = ", ".join(self.ns(t) for t in stmt.targets)
+                targets = ", ".join(self.ns(t) for t in stmt.names)
                 types = ", ".join(str(t) for t in stmt.types)
                 lines.append(f"{targets} = {code}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
-                bound = [(self.ns(t), ty) for t, ty in zip(stmt.targets, stmt.types) if isinstance(ty, TensorType)]
+                bound = [(self.ns(t), ty) for t, ty in zip(stmt.names, stmt.types) if isinstance(ty, TensorType)]
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
             elif isinstance(stmt, ir.Return):
                 codes = [self.expr(v)[0] for v in stmt.values]
                 types = ", ".join(str(t) for v in stmt.values
-                                  for t in (v.type if isinstance(v.type, tuple) else (v.type,)))
+                                  for t in ir.types_of(v.type))
                 lines.append(f"return {', '.join(codes)}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
             else:
                 index = self.ns(stmt.var.name)
@@ -431,10 +372,10 @@ class Emitter:
                 lines.extend("    " + line for line in self.block(stmt.body))
         return lines
 
-    def expr(self, node: ir.Node) -> tuple[str, int]:
-        return LOWERINGS[node.kind](self, node)
+    def expr(self, node: ir.Value) -> tuple[str, int]:
+        return LOWERINGS[type(node)](self, node)
 
-    def operand(self, node: ir.Node, needed: int) -> str:
+    def operand(self, node: ir.Value, needed: int) -> str:
         code, prec = self.expr(node)
         return wrap(code, prec, needed)
 
@@ -444,29 +385,29 @@ class Emitter:
 # ---- lowerings of expressions -------------------------------------------------------------------
 
 
-@lowering("wire")
-def _wire(em: Emitter, node):
-    return em.ns(node.attrs["name"]), ATOM
+@lowering(ir.Read)
+def _wire(em: Emitter, node: ir.Read):
+    return em.ns(node.name), ATOM
 
 
-@lowering("parameter")
-def _parameter(em: Emitter, node):
-    return f"self.{python_name(node.attrs['name'])}", ATOM
+@lowering(ir.LearnedTensor)
+def _parameter(em: Emitter, node: ir.LearnedTensor):
+    return f"self.{python_name(node.name)}", ATOM
 
 
-@lowering("const")
-def _const(em: Emitter, node):
-    return repr(node.attrs["value"]), ATOM
+@lowering(ir.Const)
+def _const(em: Emitter, node: ir.Const):
+    return repr(node.value), ATOM
 
 
-@lowering("size")
-def _size(em: Emitter, node):
-    return em.size(node.attrs["size"])
+@lowering(ir.SizeValue)
+def _size(em: Emitter, node: ir.SizeValue):
+    return em.size(node.size)
 
 
-@lowering("neg")
-def _neg(em: Emitter, node):
-    return f"-{em.operand(node.args[0], UNARY)}", UNARY
+@lowering(ir.Neg)
+def _neg(em: Emitter, node: ir.Neg):
+    return f"-{em.operand(node.operand, UNARY)}", UNARY
 
 
 _BINARY = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "//": MUL, "**": POWER}
@@ -479,28 +420,27 @@ def _binary_code(em: Emitter, op: str, left: str, lprec: int, right: str, rprec:
     return f"{wrap(left, lprec, prec)} {op} {wrap(right, rprec, prec + 1)}", prec
 
 
-@lowering("scalar_binary")
-def _scalar_binary(em: Emitter, node):
-    (l, lp), (r, rp) = em.expr(node.args[0]), em.expr(node.args[1])
-    return _binary_code(em, node.attrs["op"], l, lp, r, rp)
+@lowering(ir.ScalarBinary)
+def _scalar_binary(em: Emitter, node: ir.ScalarBinary):
+    (l, lp), (r, rp) = em.expr(node.left), em.expr(node.right)
+    return _binary_code(em, node.op, l, lp, r, rp)
 
 
-@lowering("binary")
-def _binary(em: Emitter, node):
+@lowering(ir.Binary)
+def _binary(em: Emitter, node: ir.Binary):
     codes = []
-    align = node.attrs["align"] or [None, None]
-    for arg, positions in zip(node.args, align):
+    for arg, align in ((node.left, node.left_align), (node.right, node.right_align)):
         code, prec = em.expr(arg)
-        if positions is not None:
-            code, prec = _aligned(code, prec, positions, node.type.rank), ATOM
+        if align is not None:
+            code, prec = _aligned(code, prec, align, node.type.rank), ATOM
         codes.append((code, prec))
-    return _binary_code(em, node.attrs["op"], *codes[0], *codes[1])
+    return _binary_code(em, node.op, *codes[0], *codes[1])
 
 
-def _aligned(code: str, prec: int, align: dict, rank: int) -> str:
+def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
     """A wire whose axes sit at `positions` of a result of `rank` axes, reshaped to broadcast: its
     own batch axes must line up with the result's, so the result's other axes are inserted."""
-    positions = align["positions"]
+    positions = align.positions
     order = sorted(range(len(positions)), key=lambda i: positions[i])
     code = wrap(code, prec, ATOM)
     if order != list(range(len(positions))):
@@ -508,9 +448,9 @@ def _aligned(code: str, prec: int, align: dict, rank: int) -> str:
     present = set(positions)
     if present == set(range(rank)):
         return code  # the same axes, now in the same order
-    if align["unbatched"] and sorted(positions) == list(range(rank - len(positions), rank)):
+    if align.unbatched and sorted(positions) == list(range(rank - len(positions), rank)):
         return code  # trailing axes in order, no batch axes: PyTorch broadcasting lines them up
-    first = 0 if not align["unbatched"] else min(positions, default=rank)
+    first = 0 if not align.unbatched else min(positions, default=rank)
     index = ", ".join(":" if r in present else "None" for r in range(first, rank))
     return f"{code}[..., {index}]"
 
@@ -536,37 +476,32 @@ def _permute(code: str, current: list, target: list) -> str:
     return f"{code}.movedim({tuple(src)}, {tuple(dst)})"
 
 
-@lowering("scalar_fn")
-def _scalar_fn(em: Emitter, node):
-    from ..builtins import SCALAR_FUNCTIONS
-    fn = SCALAR_FUNCTIONS[node.attrs["fn"]]
+@lowering(ir.ScalarFn)
+def _scalar_fn(em: Emitter, node: ir.ScalarFn):
+    fn = ON_NUMBERS[node.fn]
     if fn.startswith("math."):
         em.gen.uses_math = True
-    return f"{fn}({em.expr(node.args[0])[0]})", ATOM
+    return f"{fn}({em.expr(node.operand)[0]})", ATOM
 
 
-@lowering("elementwise")
-def _elementwise(em: Emitter, node):
-    from ..builtins import ELEMENTWISE
-    return f"{ELEMENTWISE[node.attrs['fn']]}({em.expr(node.args[0])[0]})", ATOM
+@lowering(ir.Map)
+def _elementwise(em: Emitter, node: ir.Map):
+    return f"{MAPS[node.fn]}({em.expr(node.operand)[0]})", ATOM
 
 
-@lowering("normalise")
-def _normalise(em: Emitter, node):
-    from ..builtins import NORMALISERS
-    dim = node.attrs["dim"] - node.type.rank
-    return f"{NORMALISERS[node.attrs['fn']]}({em.expr(node.args[0])[0]}, dim={dim})", ATOM
+@lowering(ir.Normalise)
+def _normalise(em: Emitter, node: ir.Normalise):
+    dim = node.dim - node.type.rank
+    return f"{NORMALISERS[node.fn]}({em.expr(node.operand)[0]}, dim={dim})", ATOM
 
 
-@lowering("reduce")
-def _reduce(em: Emitter, node):
-    from ..builtins import REDUCTIONS
-    rank = node.attrs["rank"]
-    dims = [d - rank for d in node.attrs["dims"]]
-    code = em.operand(node.args[0], ATOM)
+@lowering(ir.Reduce)
+def _reduce(em: Emitter, node: ir.Reduce):
+    dims = [d - node.rank for d in node.dims]
+    code = em.operand(node.operand, ATOM)
     if not dims:  # nothing to reduce (a wire with no axes)
         return code, ATOM
-    method = REDUCTIONS[node.attrs["fn"]]
+    method = REDUCTIONS[node.fn]
     if method == "prod" and len(dims) > 1:  # torch.prod reduces one axis at a time
         for d in sorted(dims):  # most negative first: the axes to its right keep their index
             code = f"{code}.prod(dim={d})"
@@ -575,33 +510,33 @@ def _reduce(em: Emitter, node):
     return f"{code}.{method}(dim={dim})", ATOM
 
 
-@lowering("flatten")
-def _flatten(em: Emitter, node):
-    return f"{em.operand(node.args[0], ATOM)}.flatten({-node.attrs['count']})", ATOM
+@lowering(ir.Flatten)
+def _flatten(em: Emitter, node: ir.Flatten):
+    return f"{em.operand(node.operand, ATOM)}.flatten({-node.count})", ATOM
 
 
-@lowering("concat")
-def _concat(em: Emitter, node):
-    dim = node.attrs["dim"] - node.attrs["rank"]
-    args = ", ".join(em.expr(a)[0] for a in node.args)
-    if node.attrs.get("broadcast"):  # some parts (learned tensors) have no batch axes
+@lowering(ir.Concat)
+def _concat(em: Emitter, node: ir.Concat):
+    dim = node.dim - node.rank
+    args = ", ".join(em.expr(a)[0] for a in node.operands)
+    if node.broadcast:  # some parts (learned tensors) have no batch axes
         em.gen.helpers.add("_cat")
-        return f"_cat(({args}), dim={dim}, rank={node.attrs['rank']})", ATOM
+        return f"_cat(({args}), dim={dim}, rank={node.rank})", ATOM
     return f"torch.cat(({args}), dim={dim})", ATOM
 
 
-@lowering("eye")
-def _eye(em: Emitter, node):
+@lowering(ir.Eye)
+def _eye(em: Emitter, node: ir.Eye):
     like = em.ns(em.f.params[0].name) if em.f.params else None
     options = f", dtype={like}.dtype, device={like}.device" if like else ""
-    return f"torch.eye({em.size(node.attrs['size'])[0]}{options})", ATOM
+    return f"torch.eye({em.size(node.size)[0]}{options})", ATOM
 
 
-@lowering("attention")
-def _attention(em: Emitter, node):
+@lowering(ir.Attention)
+def _attention(em: Emitter, node: ir.Attention):
     """Scaled dot-product attention in PyTorch's fused kernel (which wants contiguous heads)."""
-    q, k, v = (f"{em.operand(a, ATOM)}.contiguous()" for a in node.args)
-    scale = node.attrs["scale"]
+    q, k, v = (f"{em.operand(a, ATOM)}.contiguous()" for a in (node.query, node.key, node.value))
+    scale = node.scale
     option = ""
     if scale is not None:
         op, factor = scale
@@ -613,18 +548,18 @@ def _attention(em: Emitter, node):
     return f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{option})", ATOM
 
 
-@lowering("index")
-def _index(em: Emitter, node):
+@lowering(ir.Index)
+def _index(em: Emitter, node: ir.Index):
     items = []
-    for item in node.attrs["items"]:
-        if item[0] == "all":
+    for item in node.items:
+        if isinstance(item, ir.IndexAll):
             items.append(":")
-        elif item[0] == "index":
-            items.append(em.size(item[1])[0])
+        elif isinstance(item, ir.IndexAt):
+            items.append(em.size(item.position)[0])
         else:
-            start, stop = em.size(item[1])[0], em.size(item[2])[0]
+            start, stop = em.size(item.start)[0], em.size(item.stop)[0]
             items.append(f"{'' if start == '0' else start}:{stop}")
-    return f"{em.operand(node.args[0], ATOM)}[..., {', '.join(items)}]", ATOM
+    return f"{em.operand(node.operand, ATOM)}[..., {', '.join(items)}]", ATOM
 
 
 def _letters(labels: list) -> dict:
@@ -646,45 +581,43 @@ def _letters(labels: list) -> dict:
     return letters
 
 
-def _split_groups(code: str, labels: list, em: Emitter, sizes: dict) -> tuple[str, list]:
+def _split_groups(code: str, labels, em: Emitter, sizes: dict) -> tuple[str, list]:
     """Unbind `(k h)` axes of an input: `X.unflatten(-1, (k, h))`."""
-    flat = []
+    flat: list[str] = []
     rank = len(labels)
     for i, label in enumerate(labels):
-        if isinstance(label, tuple):
-            parts = ", ".join(em.size(sizes[p])[0] for p in label)
+        if isinstance(label, ir.Group):
+            parts = ", ".join(em.size(sizes[p])[0] for p in label.labels)
             code = f"{code}.unflatten({i - rank}, ({parts}))"
-            flat.extend(label)
+            flat.extend(label.labels)
         else:
             flat.append(label)
     return code, flat
 
 
-@lowering("einsum")
-def _einsum(em: Emitter, node):
-    sizes = node.attrs["sizes"]
+@lowering(ir.Einsum)
+def _einsum(em: Emitter, node: ir.Einsum):
     operands, specs = [], []
     all_labels = []
-    for arg, labels in zip(node.args, node.attrs["inputs"]):
-        code, flat = _split_groups(em.operand(arg, ATOM), labels, em, sizes)
+    for arg, labels in zip(node.operands, node.inputs):
+        code, flat = _split_groups(em.operand(arg, ATOM), labels, em, node.sizes)
         operands.append(code)
         specs.append(flat)
         all_labels.extend(flat)
-    out = node.attrs["output"]
-    out_flat = [p for l in out for p in (l if isinstance(l, tuple) else [l])]
+    out_flat = ir.leaves(node.output)
     letters = _letters(all_labels + out_flat)
     equation = ",".join("..." + "".join(letters[l] for l in spec) for spec in specs)
     equation += "->..." + "".join(letters[l] for l in out_flat)
     code = f'torch.einsum("{equation}", {", ".join(operands)})'
-    return _merge_groups(code, out), ATOM
+    return _merge_groups(code, node.output), ATOM
 
 
-def _merge_groups(code: str, out: list) -> str:
+def _merge_groups(code: str, out) -> str:
     """Bind `(k h)` axes of an output: `.flatten(-2)` over each group, last group first."""
-    flat_rank = sum(len(l) if isinstance(l, tuple) else 1 for l in out)
+    widths = [len(label.labels) if isinstance(label, ir.Group) else 1 for label in out]
+    flat_rank = sum(widths)
     position = flat_rank
-    for label in reversed(out):
-        width = len(label) if isinstance(label, tuple) else 1
+    for width in reversed(widths):
         position -= width
         if width > 1:
             start, end = position - flat_rank, position + width - 1 - flat_rank
@@ -692,61 +625,54 @@ def _merge_groups(code: str, out: list) -> str:
     return code
 
 
-@lowering("rearrange")
-def _rearrange(em: Emitter, node):
-    sizes = node.attrs["sizes"]
-    code, flat = _split_groups(em.operand(node.args[0], ATOM), node.attrs["inputs"][0], em, sizes)
-    out = node.attrs["output"]
-    out_flat = [p for l in out for p in (l if isinstance(l, tuple) else [l])]
-    code = _permute(code, flat, out_flat)
-    return _merge_groups(code, out), ATOM
+@lowering(ir.Rearrange)
+def _rearrange(em: Emitter, node: ir.Rearrange):
+    code, flat = _split_groups(em.operand(node.operand, ATOM), node.input, em, node.sizes)
+    code = _permute(code, flat, ir.leaves(node.output))
+    return _merge_groups(code, node.output), ATOM
 
 
 # ---- calls ----------------------------------------------------------------------------------------
 
 
-@lowering("call")
-def _call(em: Emitter, node):
-    a = node.attrs
-    args = []
-    for arg, layout in zip(node.args, a["layouts"]):
-        args.append(_arrange(em, arg, layout, a))
-    kind = a["callee_kind"]
-    if kind == "def":
-        target: ir.Function = a["target"]
+@lowering(ir.Call)
+def _call(em: Emitter, node: ir.Call):
+    args = [_arrange(em, arg, layout, node) for arg, layout in zip(node.arguments, node.layouts)]
+    if node.callee_kind == "def":
+        target: ir.Function = node.target
         boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
         code = f"{python_name(target.name)}({', '.join(args + boxes)})"
-    elif kind == "box":
+    elif node.callee_kind == "box":
         code = _box_call(em, node, args)
     else:
         code = _component_call(em, node, args)
     return _restore(code, node), ATOM
 
 
-def _arrange(em: Emitter, arg: ir.Node, layout: dict, a: dict) -> str:
+def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call) -> str:
     """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on."""
     code = em.operand(arg, ATOM)
-    positions = layout["lifted"]
-    target = [positions.get(l, ("new", l)) for l in a["before"]] + list(layout["lead"]) + \
-             [positions.get(l, ("new", l)) for l in a["after"]] + list(layout["own"])
-    existing = [t for t in target if not isinstance(t, tuple)]
-    code = _permute(code, list(range(layout["rank"])), existing)
+    positions = layout.lifted
+    target: list = [positions.get(l, ir.NewAxis(l)) for l in call.before] + list(layout.lead) + \
+        [positions.get(l, ir.NewAxis(l)) for l in call.after] + list(layout.own)
+    existing = [t for t in target if not isinstance(t, ir.NewAxis)]
+    code = _permute(code, list(range(layout.rank)), existing)
     total = len(target)
     for index in reversed(range(total)):
         item = target[index]
-        if isinstance(item, tuple):
-            size = em.size(a["lift_sizes"][item[1]])[0]
+        if isinstance(item, ir.NewAxis):
+            size = em.size(call.lift_sizes[item.label])[0]
             em.gen.helpers.add("_insert_axis")
             code = f"_insert_axis({code}, {index - total}, {size})"
     return code
 
 
-def _restore(code: str, node: ir.Node) -> str:
+def _restore(code: str, node: ir.Call) -> str:
     """Move lifted axes that sat after the callee's axes back there."""
-    after = node.attrs["after"]
+    after = node.after
     if not after:
         return code
-    out_rank = node.type.rank - len(node.attrs["before"]) - node.attrs["lead"] - len(after)
+    out_rank = node.type.rank - len(node.before) - node.lead - len(after)
     n = len(after)
     src = tuple(range(-(out_rank + n), -out_rank))
     dst = tuple(range(-n, 0))
@@ -755,21 +681,17 @@ def _restore(code: str, node: ir.Node) -> str:
     return f"{code}.movedim({src}, {dst})"
 
 
-def _box_call(em: Emitter, node: ir.Node, args: list[str]) -> str:
+def _box_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
     em.gen.helpers.update({"_apply_box", "_check_shape"})
-    a = node.attrs
-    sig = a["signature"]
     in_shapes = []
-    for arg, layout in zip(node.args, a["layouts"]):
-        axes = [arg.type.axes[i] for i in layout["own"]]
+    for arg, layout in zip(node.arguments, node.layouts):
+        axes = [arg.type.axes[i] for i in layout.own]
         in_shapes.append(_shape_tuple(em, axes))
-    outs = node.type if isinstance(node.type, tuple) else (node.type,)
     out_shapes = []
-    for out, declared in zip(outs, sig.outputs):
-        start = len(a["before"])
-        axes = out.axes[start + a["lead"]: start + a["lead"] + declared.rank]
-        out_shapes.append(_shape_tuple(em, axes, unknown_ok=True))
-    name = a["callee"]
+    for out, declared in zip(ir.types_of(node.type), node.signature.outputs):
+        start = len(node.before) + node.lead
+        out_shapes.append(_shape_tuple(em, out.axes[start: start + declared.rank], unknown_ok=True))
+    name = node.callee
     return (f'_apply_box({em.box_ref(name)}, "{safe_text(name)}", ({", ".join(args)}{"," if len(args) == 1 else ""}), '
             f'({", ".join(in_shapes)}{"," if len(in_shapes) == 1 else ""}), '
             f'({", ".join(out_shapes)}{"," if len(out_shapes) == 1 else ""}))')
@@ -785,32 +707,31 @@ def _shape_tuple(em: Emitter, axes, unknown_ok: bool = False) -> str:
     return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
 
 
-def _component_call(em: Emitter, node: ir.Node, args: list[str]) -> str:
-    component: ir.Component = node.attrs["signature"].target
-    ref = f"self.{python_name(node.attrs['part'])}"
-    if "index" in node.attrs:
-        ref += f"[{em.size(node.attrs['index'])[0]}]"
-    kind = component.kind
-    if kind == "Linear":
-        n_in, n_out = component.attrs["in"].rank, component.attrs["out"].rank
+def _component_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
+    component: ir.Component = node.target
+    ref = f"self.{python_name(node.part)}"
+    if node.position is not None:
+        ref += f"[{em.size(node.position)[0]}]"
+    if isinstance(component, ir.Layer) and component.op == "Linear":
+        n_in, n_out = component.attrs.inputs.rank, component.attrs.outputs.rank
         x = args[0]
         if n_in > 1:
             x = f"{x}.flatten({-n_in})"
         code = f"{ref}({x})"
         if n_out > 1:
-            sizes = ", ".join(em.size(s)[0] for s in component.attrs["out"].sizes)
+            sizes = ", ".join(em.size(s)[0] for s in component.attrs.outputs.sizes)
             code = f"{code}.unflatten(-1, ({sizes}))"
         return code
     if _needs_fixed_rank(component):
         em.gen.helpers.add("_over_batch")
-        rank = node.attrs["signature"].inputs[0].rank
-        if kind.startswith(("MaxPool", "AvgPool", "AdaptiveAvgPool")):
+        rank = node.signature.inputs[0].rank
+        if isinstance(component, ir.Layer) and isinstance(component.attrs, (PoolAttrs, AdaptivePoolAttrs)):
             rank += 1  # pooling takes (N, C, *spatial): the channel axis rides along
-        if kind == "repeat":
+        if isinstance(component, ir.Repeat):
             em.gen.helpers.add("_in_turn")
             return f"_over_batch(lambda x: _in_turn({ref}, x), {args[0]}, {rank})"
         return f"_over_batch({ref}, {args[0]}, {rank})"
-    if kind == "repeat":
+    if isinstance(component, ir.Repeat):
         em.gen.helpers.add("_in_turn")
         return f"_in_turn({ref}, {args[0]})"
     return f"{ref}({', '.join(args)})"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .. import tree, builtins, ir
-from ..diagnostics import Diagnostic, NcdcError
-from ..ir import Axis, TensorType
+from .. import ir, ops, tree
+from ..diagnostics import AlreadyReported, Diagnostic, NcdcError, fail
+from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
+from ..ops.layers import LAYERS, REQUIRED, read_values
 from ..sizes import Size, Symbol, Var
-from .body import BodyChecker, Signature, fail, finalize_types
-from .components import BUILDERS, REQUIRED, read_options
+from .body import BodyChecker, finalize_types
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
 
@@ -58,8 +58,9 @@ class ProgramChecker:
     def guard(self, step, name: str | None = None) -> None:
         try:
             step()
-        except NcdcError as error:
-            self.diagnostics.extend(error.diagnostics)
+        except (NcdcError, AlreadyReported) as error:
+            if isinstance(error, NcdcError):
+                self.diagnostics.extend(error.diagnostics)
             if name is not None:
                 self.signatures[name] = None
 
@@ -81,7 +82,7 @@ class ProgramChecker:
             other = folded[python_name(name.name)]
             fail("E0103", f"`{name.name}` and `{other}` are the same name in Python", name.span,
                  "Python folds these names (NFKC)", help="choose names that differ in more than their form")
-        if name.name in self.globals or name.name in builtins.ALL or name.name in BUILDERS or name.name == "seq":
+        if name.name in self.globals or ops.is_builtin(name.name):
             previous = self.globals.get(name.name)
             notes = []
             if previous is not None and getattr(previous[1], "span", None) is not None:
@@ -230,7 +231,7 @@ class ProgramChecker:
         """Type a def's body, or a module's forward (`owner` names the module, in messages too)."""
         body_scope = scope.child()
         for p in function.params:
-            body_scope.wires[p.name] = (p.type, p.span)
+            body_scope.wires[p.name] = (p, p.type)
         solver = self.solver()
         checker = BodyChecker(self, body_scope, solver, function, owner or function.name)
         function.body = checker.block(item.body, top=True)
@@ -262,23 +263,22 @@ class ProgramChecker:
         if not isinstance(node, tree.Constructor):
             fail("E0204", "expected a learned part, a submodule or a size", node.span, "not a part")
         kind = node.name.name
-        if kind in BUILDERS:
-            attrs, signature = BUILDERS[kind](node, scope, name)
-            component = ir.Component(name, kind, attrs, node.span)
+        if kind in LAYERS:
+            attrs, signature = LAYERS[kind].check(node, scope, name)
+            layer = ir.Layer(name, node.span, signature, kind, attrs)
             if signature is not None:
-                signature.target = component
-            attrs["signature"] = signature
-            return component
+                signature.target = layer
+            return layer
         if kind == "seq":
             return self.seq(node, scope, name)
         if kind in self.failed:
-            raise NcdcError([])
+            raise AlreadyReported
         if kind in self.globals and self.globals[kind][0] == "module":
             return self.instance(node, scope, name)
         if kind in self.globals:
             fail("E0105", f"`{kind}` is a {self.globals[kind][0]}, not a module or a layer", node.name.span,
                  "not a learned part", help="call defs and boxes inside `forward`")
-        known = ", ".join(sorted(BUILDERS))
+        known = ", ".join(sorted(LAYERS))
         fail("E0101", f"unknown layer or module `{kind}`", node.name.span, "not defined",
              notes=[f"built-in layers: {known}"])
 
@@ -287,13 +287,14 @@ class ProgramChecker:
         if node.axes_in is not None:
             fail("E0311", f"module `{module.name}` takes hyperparameters, not axes", node.axes_in.span,
                  "remove this")
-        allowed = {hp.name: (Size.of(hp.default) if hp.default is not None else REQUIRED) for hp in module.hparams}
-        options = read_options(node, scope, allowed, [hp.name for hp in module.hparams])
+        fields = {hp.name: (Size.of(hp.default) if hp.default is not None else REQUIRED, "any", True)
+                  for hp in module.hparams}
+        values, spans = read_values(node, scope, fields)
         mapping = {}
         for hp in module.hparams:
-            value = options.values[hp.name]
+            value = values.get(hp.name, fields[hp.name][0])
             if not isinstance(value, Size):
-                fail("E0204", f"hyperparameter `{hp.name}` is a size", options.spans[hp.name], f"this is {value!r}")
+                fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {value!r}")
             mapping[hp.symbol] = value
         derived = {m.symbol: m.value for m in module.members if isinstance(m, ir.SizeMember)}
 
@@ -310,9 +311,7 @@ class ProgramChecker:
         forward = module.forward
         signature = Signature(name, "component", [subst_type(p.type) for p in forward.params],
                               [subst_type(r) for r in forward.results], list(forward.generics))
-        component = ir.Component(name, "module", {
-            "module": module.name, "args": [options.values[hp.name] for hp in module.hparams],
-            "signature": signature}, node.span)
+        component = ir.Instance(name, node.span, signature, module.name, [mapping[hp.symbol] for hp in module.hparams])
         signature.target = component
         return component
 
@@ -326,13 +325,13 @@ class ProgramChecker:
         for part, arg in zip(parts, node.args):
             _plain_call(part, arg.span)
         signature = self.compose(parts, [arg.span for arg in node.args], name)
-        component = ir.Component(name, "seq", {"parts": parts, "signature": signature}, node.span)
+        component = ir.Seq(name, node.span, signature, parts)
         signature.target = component
         return component
 
     def compose(self, parts: list[ir.Component], spans, name: str) -> Signature:
         """The signature of parts applied in turn, over fresh generic sizes of the first part."""
-        first = parts[0].attrs["signature"]
+        first = parts[0].signature
         if first is None or len(first.inputs) != 1 or len(first.outputs) != 1:
             fail("E0201", "parts of a sequence take one tensor and give one", spans[0], "not a one-wire part")
         generics = [Symbol(g.name) for g in first.generics]
@@ -350,14 +349,14 @@ class ProgramChecker:
         current = start
         solver = self.solver()
         for index, (part, span) in enumerate(zip(parts, spans)):
-            sig = part.attrs["signature"]
+            sig = part.signature
             if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
                 fail("E0201", "parts of a sequence take one tensor and give one", span, "not a one-wire part")
             inst = {g: Size.of(Var(g.name)) for g in sig.generics}
             expected = sig.inputs[0].map(lambda s: s.substitute(inst.get))
             lead = current.axes[: current.rank - expected.rank] if sig.batch and current.rank > expected.rank else ()
             own = TensorType(current.axes[len(lead):])
-            if own.rank < expected.rank and all(p.attrs["signature"].batch for p in parts[:index]) and index:
+            if own.rank < expected.rank and all(p.signature.batch for p in parts[:index]) and index:
                 raise _MoreAxes(expected.rank - own.rank)
             if own.rank != expected.rank:
                 fail("E0202", f"this part takes `{expected}` but receives `{current}`", span, "in this sequence")
@@ -372,7 +371,7 @@ class ProgramChecker:
             current = TensorType(tuple(lead) + out.map(lambda s: solver.resolve(s.substitute(inst.get))).axes)
         if any(a.size.vars() - set(extra) for a in current.axes):
             fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
-        batch = all(p.attrs["signature"].batch for p in parts)  # broadcasting parts compose to one
+        batch = all(p.signature.batch for p in parts)  # broadcasting parts compose to one
         # The leading axes a later part fixed (its channels) are those sizes; others stay generic.
         free = {v: Symbol(v.name) for v in extra if v not in solver.bindings}
         fix = lambda t: t.map(lambda s: solver.resolve(s).substitute(  # noqa: E731
@@ -414,16 +413,14 @@ class ProgramChecker:
             if not instances or not error.diagnostics:
                 raise
             signature, whole_error = None, error.diagnostics[0]
-        component = ir.Component(name, "repeat", {"body": body, "index": index, "start": start, "stop": stop,
-                                                  "instances": instances, "signature": signature,
-                                                  "whole_error": whole_error}, node.span)
+        component = ir.Repeat(name, node.span, signature, body, index, start, stop, instances, whole_error)
         if signature is not None:
             signature.target = component
         return component
 
     def invariant(self, body: ir.Component, node: tree.Repeat, index: Symbol) -> Signature:
         """The signature of parts applied in turn whatever their number: each must give what it takes."""
-        sig = body.attrs["signature"]
+        sig = body.signature
         if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
             fail("E0201", "a repetition applies parts that take one tensor and give one", node.body.span,
                  "not a one-wire part")
@@ -439,28 +436,27 @@ class ProgramChecker:
                       "parts one by one in `forward`")
         return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch)
 
-    def instance_signature(self, component: ir.Component, index: Size, span,
+    def instance_signature(self, component: ir.Repeat, index: Size, span,
                            loop_values=lambda size: []) -> tuple[Signature, Size]:
         """The signature of one repetition, `blocks[i]`, and its position in the list."""
-        a = component.attrs
+        instances = component.instances
         solver = self.solver()
-        value, lo = solver.evaluate(index), solver.evaluate(a["start"])
-        if a["instances"] is not None:
+        value, lo = solver.evaluate(index), solver.evaluate(component.start)
+        if instances is not None:
             for end in loop_values(index):  # an index running over a loop: both ends must be in range
-                if end is not None and not lo <= end < lo + len(a["instances"]):
-                    fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(a['instances']) - 1}, "
+                if end is not None and not lo <= end < lo + len(instances):
+                    fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(instances) - 1}, "
                          f"not {end}", span, "out of range")
-        if a["instances"] is not None and value is not None:
-            if not lo <= value < lo + len(a["instances"]):
-                fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(a['instances']) - 1}, "
+        if instances is not None and value is not None:
+            if not lo <= value < lo + len(instances):
+                fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(instances) - 1}, "
                      f"not {value}", span, "out of range")
-            return a["instances"][value - lo].attrs["signature"], Size.of(value - lo)
-        if a["instances"] is not None and len({str((i.attrs["signature"].inputs, i.attrs["signature"].outputs))
-                                                for i in a["instances"]}) > 1:
+            return instances[value - lo].signature, Size.of(value - lo)
+        if instances is not None and not all(i.signature.same_types(instances[0].signature) for i in instances):
             fail("E0314", f"the repetitions of `{component.name}` differ, so the index must be a fixed number",
                  span, "not a fixed number")
-        body = a["instances"][0] if a["instances"] else a["body"]
-        return body.attrs["signature"], index - a["start"]
+        body = instances[0] if instances else component.body
+        return body.signature, index - component.start
 
     # ---- abstract boxes needed, transitively ----------------------------------------------------
 
@@ -504,7 +500,8 @@ class ProgramChecker:
 def _plain_call(part: ir.Component, span) -> None:
     """Parts applied in turn (in `seq`, or a repetition called whole) are called as they are, so a
     Linear among them maps one axis to one axis (no binding of several axes around it)."""
-    if part.kind == "Linear" and (part.attrs["in"].rank != 1 or part.attrs["out"].rank != 1):
+    if isinstance(part, ir.Layer) and part.op == "Linear" \
+            and (part.attrs.inputs.rank != 1 or part.attrs.outputs.rank != 1):
         fail("E0202", "parts applied in turn need a Linear from one axis to one axis", span, "several axes",
              help="bind the axes into one, `Linear[(k h) -> m]`, or call the Linear in `forward`")
 
@@ -527,12 +524,13 @@ def _module_callees(module: ir.Module) -> set[str]:
     found = set()
 
     def walk(component: ir.Component):
-        if component.kind == "module":
-            found.add(component.attrs["module"])
-        for part in component.attrs.get("parts", []):
-            walk(part)
-        if component.kind == "repeat":
-            walk(component.attrs["body"])
+        if isinstance(component, ir.Instance):
+            found.add(component.module)
+        elif isinstance(component, ir.Seq):
+            for part in component.parts:
+                walk(part)
+        elif isinstance(component, ir.Repeat):
+            walk(component.body)
 
     for c in module.components():
         walk(c)

@@ -1,0 +1,59 @@
+"""The operation registry: every built-in operation and learned layer of the language, once.
+
+An operation is its name, the IR node class it types to, and its typing rule; a learned layer adds
+its options (a dataclass with defaults, in `layers`).  Back ends keep their own tables keyed by the
+operation's name, in their own folders, and a test walks this registry to check that each of them
+covers every operation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import ir
+from . import functions, structural
+from .layers import LAYERS, LayerOp
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A built-in operation: `check(cx, name, brackets, call)` types a call of it in a body (`cx` is
+    the body's checker).  `node` is the IR class it gives; `on_numbers` is the class it gives when
+    applied to a number, for maps that also apply to numbers (`sqrt(k)`)."""
+
+    name: str
+    family: str  # "map", "normalise", "reduce", "structural"
+    node: type
+    check: Callable
+    on_numbers: type | None = None
+
+
+def _operations() -> dict[str, Operation]:
+    ops = [Operation(name, "map", ir.Map, functions.check_map, ir.ScalarFn if name in functions.ON_NUMBERS else None)
+           for name in functions.MAPS]
+    ops += [Operation(name, "normalise", ir.Normalise, functions.check_normalise) for name in functions.NORMALISERS]
+    ops += [Operation(name, "reduce", ir.Reduce, functions.check_reduce) for name in functions.REDUCTIONS]
+    ops += [Operation("einsum", "structural", ir.Einsum, structural.check_einsum),
+            Operation("rearrange", "structural", ir.Rearrange, structural.check_einsum),
+            Operation("flatten", "structural", ir.Flatten, structural.check_flatten),
+            Operation("concat", "structural", ir.Concat, structural.check_concat),
+            Operation("eye", "structural", ir.Eye, structural.check_eye)]
+    return {op.name: op for op in ops}
+
+
+OPERATIONS: dict[str, Operation] = _operations()
+ALIASES = {"η": "eye"}  # the paper's unit η
+
+
+def operation(name: str) -> Operation | None:
+    """The built-in operation called `name` (or one of its aliases), if there is one."""
+    return OPERATIONS.get(ALIASES.get(name, name))
+
+
+def is_builtin(name: str) -> bool:
+    """True for names the language reserves: built-in operations, learned layers and `seq`."""
+    return operation(name) is not None or name in LAYERS or name == "seq"
+
+
+__all__ = ["ALIASES", "LAYERS", "LayerOp", "OPERATIONS", "Operation", "is_builtin", "operation"]

@@ -1,0 +1,358 @@
+"""Learned layers (bold boxes): each layer's options, with their defaults, and its typing rule.
+
+A layer is one `LayerOp` here: its options are the fields of a frozen dataclass (marked with
+`option`), read from the spec generically; its typing rule returns those options and the layer's
+`Signature`.  A back end keys its own table by the layer's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .. import tree
+from ..diagnostics import fail
+from ..ir import Axis, Signature, TensorType
+from ..sizes import Size, Symbol
+from ..checker.scope import Scope, size_of, type_of
+
+REQUIRED: Any = dataclasses.MISSING
+
+
+def option(default: Any = REQUIRED, kind: str = "size", positional: bool = False) -> Any:
+    """A spec-visible option of a layer: `kind` is "size", "bool", "number" or "padding" (a size or
+    `"same"`); positional options may be given without their name, in declaration order."""
+    return field(default=default, metadata={"option": kind, "positional": positional})
+
+
+def options_of(attrs_class: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(attrs_class) if "option" in f.metadata]
+
+
+def non_defaults(attrs) -> list[tuple[str, Any]]:
+    """The options of a layer that differ from their defaults, in declaration order."""
+    return [(f.name, getattr(attrs, f.name)) for f in options_of(type(attrs))
+            if f.default is REQUIRED or getattr(attrs, f.name) != f.default]
+
+
+# ---- options of each layer ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinearAttrs:
+    inputs: TensorType
+    outputs: TensorType
+    bias: bool = option(True, "bool")
+
+
+@dataclass(frozen=True)
+class ConvAttrs:
+    channels_in: Size
+    channels_out: Size
+    dims: int
+    kernel: Size = option(positional=True)
+    stride: Size = option(Size.of(1))
+    padding: Size | str = option(Size.of(0), "padding")
+    dilation: Size = option(Size.of(1))
+    groups: Size = option(Size.of(1))
+    bias: bool = option(True, "bool")
+
+
+@dataclass(frozen=True)
+class ConvTransposeAttrs:
+    channels_in: Size
+    channels_out: Size
+    dims: int
+    kernel: Size = option(positional=True)
+    stride: Size = option(Size.of(1))
+    padding: Size = option(Size.of(0))
+    dilation: Size = option(Size.of(1))
+    groups: Size = option(Size.of(1))
+    bias: bool = option(True, "bool")
+    output_padding: Size = option(Size.of(0))
+
+
+@dataclass(frozen=True)
+class PoolAttrs:
+    dims: int
+    kernel: Size = option(positional=True)
+    stride: Size | None = option(None)  # the kernel's size
+    padding: Size = option(Size.of(0))
+
+
+@dataclass(frozen=True)
+class AdaptivePoolAttrs:
+    dims: int
+    output: Size = option(positional=True)
+
+
+@dataclass(frozen=True)
+class BatchNormAttrs:
+    channels: Size
+    dims: int
+    eps: float = option(1e-5, "number")
+    momentum: float = option(0.1, "number")
+
+
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    axes: TensorType
+    eps: float = option(1e-5, "number")
+
+
+@dataclass(frozen=True)
+class GroupNormAttrs:
+    channels: Size
+    groups: Size = option(positional=True)
+    eps: float = option(1e-5, "number")
+
+
+@dataclass(frozen=True)
+class DropoutAttrs:
+    p: float = option(0.5, "number", positional=True)
+
+
+@dataclass(frozen=True)
+class ParameterAttrs:
+    type: TensorType
+    std: float = option(0.02, "number")
+
+
+# ---- the registry entry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerOp:
+    """`check(ctor, scope, name)` reads a constructor and returns (attrs, signature or None).
+    `fixed_rank` layers take (N, channels, *spatial) only: extra batch axes are folded into N."""
+
+    name: str
+    attrs: type
+    check: Callable
+    fixed_rank: bool = False
+
+
+def read_options(ctor: tree.Constructor, scope: Scope, attrs_class: type, **given: Any) -> tuple[Any, dict]:
+    """The options written in a constructor, checked against the layer's option fields: the layer's
+    attrs, and the span of each option given."""
+    fields = {f.name: (f.default, f.metadata["option"], f.metadata["positional"]) for f in options_of(attrs_class)}
+    values, spans = read_values(ctor, scope, fields)
+    for name, value in values.items():
+        if fields[name][1] == "size" and value.constant is not None and value.constant < 1 \
+                and name not in ("padding", "output_padding"):
+            fail("E0310", f"`{name}` must be at least 1", spans[name], f"this is {value.constant}")
+    return attrs_class(**given, **values), spans
+
+
+def read_values(ctor: tree.Constructor, scope: Scope, fields: dict[str, tuple[Any, str, bool]]) -> tuple[dict, dict]:
+    """Options by name: `fields` maps each to (default or REQUIRED, kind, positional); kind "any"
+    takes any value.  Options not given are left out."""
+    positional = [name for name, (_, _, pos) in fields.items() if pos]
+    values: dict[str, Any] = {}
+    spans: dict[str, Any] = {}
+    if len(ctor.args) > len(positional):
+        extra = ctor.args[len(positional)]
+        fail("E0201", f"`{ctor.name.name}` takes at most {len(positional)} positional option"
+             f"{'s' if len(positional) != 1 else ''}", getattr(extra, "span", ctor.span),
+             "unexpected", help="options: " + ", ".join(f"`{k}`" for k in fields) if fields else None)
+    for name, arg in zip(positional, ctor.args):
+        values[name], spans[name] = _option_value(arg, scope), arg.span
+    for opt in ctor.options:
+        if opt.name not in fields:
+            fail("E0203", f"`{ctor.name.name}` has no option `{opt.name}`", opt.span, "unknown option",
+                 help="options: " + ", ".join(f"`{k}`" for k in fields) if fields else "it takes no options")
+        if opt.name in values:
+            fail("E0203", f"option `{opt.name}` given twice", opt.span, "repeated")
+        values[opt.name], spans[opt.name] = _option_value(opt.value, scope), opt.span
+    for name, (default, kind, _) in fields.items():
+        if name not in values:
+            if default is REQUIRED:
+                fail("E0201", f"`{ctor.name.name}` needs `{name}`", ctor.span, f"missing `{name}`")
+        elif kind != "any":
+            values[name] = _require(values[name], kind, name, spans[name])
+    return values, spans
+
+
+def _option_value(node, scope: Scope):
+    if isinstance(node, tree.SizeName) and node.name in ("True", "False"):
+        fail("E0204", f"`{node.name}` is Python's spelling", node.span, "not a value here",
+             help=f"write `{node.name.lower()}`")
+    if isinstance(node, (tree.Bool, tree.String, tree.Number)):
+        return node.value
+    if isinstance(node, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+        return size_of(node, scope)
+    fail("E0204", "expected a size, a number, `true`, `false` or a string", getattr(node, "span", None),
+         "not an option value")
+
+
+def _require(value, kind: str, name: str, span):
+    if kind == "padding" and value == "same":
+        return value
+    ok = {
+        "size": isinstance(value, Size), "padding": isinstance(value, Size),
+        "bool": isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool)
+                  or isinstance(value, Size) and value.constant is not None,
+    }[kind]
+    if not ok:
+        shown = f"`{value}`" if isinstance(value, Size) else repr(value)
+        fail("E0204", f"option `{name}` must be a {'size' if kind == 'padding' else kind}", span, f"this is {shown}")
+    if kind == "number":  # plain numbers (`eps`, `momentum`, `std`, `p`) are floats
+        return float(value.constant if isinstance(value, Size) else value)
+    return value
+
+
+def _axes(ctor: tree.Constructor, scope: Scope, arrow: bool) -> tuple[TensorType, TensorType | None]:
+    name = ctor.name.name
+    if ctor.axes_in is None:
+        example = f"{name}[m -> n](...)" if arrow else f"{name}[n](...)"
+        fail("E0311", f"`{name}` needs the axes it acts on: `{example}`", ctor.name.span, "missing axes")
+    if arrow and ctor.axes_out is None:
+        fail("E0311", f"`{name}` maps axes to axes: `{name}[m -> n](...)`", ctor.axes_in.span, "missing `-> ...`")
+    if not arrow and ctor.axes_out is not None:
+        fail("E0311", f"`{name}` keeps its axes: write `{name}[n](...)`", ctor.axes_out.span, "no `->` here")
+    return type_of(ctor.axes_in, scope), (type_of(ctor.axes_out, scope) if ctor.axes_out is not None else None)
+
+
+def _no_axes(ctor: tree.Constructor, what: str) -> None:
+    if ctor.axes_in is not None:
+        fail("E0311", f"`{ctor.name.name}` acts on {what} and takes no axis list", ctor.axes_in.span, "remove this")
+
+
+def _one_axis(t: TensorType, what: str, span) -> Axis:
+    if t.rank != 1:
+        fail("E0202", f"{what} is one axis", span, f"`{t}` has {t.rank}",
+             help="bind several axes into one with parentheses: `(k h)`")
+    return t.axes[0]
+
+
+def _spatial(count: int, span) -> tuple[list[Symbol], list[Axis]]:
+    names = ["H", "W"] if count == 2 else ["L"] if count == 1 else ["D", "H", "W"]
+    symbols = [Symbol(n) for n in names]
+    return symbols, [Axis(Size.of(s), span) for s in symbols]
+
+
+def _conv_out(size: Size, padding, dilation: Size, kernel: Size, stride: Size) -> Size:
+    if padding == "same":
+        return size
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _layer_signature(name: str, inputs: TensorType, outputs: TensorType, generics=()) -> Signature:
+    return Signature(name, "component", [inputs], [outputs], list(generics), batch=True)
+
+
+# ---- typing rules -------------------------------------------------------------------------------
+
+
+def linear(ctor, scope, name):
+    axes_in, axes_out = _axes(ctor, scope, arrow=True)
+    for t, node in ((axes_in, ctor.axes_in), (axes_out, ctor.axes_out)):
+        if t.rank == 0:
+            fail("E0202", "a Linear maps at least one axis to at least one axis", node.span, "no axes")
+    attrs, _ = read_options(ctor, scope, LinearAttrs, inputs=axes_in, outputs=axes_out)
+    return attrs, _layer_signature(name, axes_in, axes_out)
+
+
+def conv(dims: int, transpose: bool):
+    def check(ctor, scope, name):
+        axes_in, axes_out = _axes(ctor, scope, arrow=True)
+        c_in = _one_axis(axes_in, "the input of a convolution (its channels)", ctor.axes_in.span)
+        c_out = _one_axis(axes_out, "the output of a convolution (its channels)", ctor.axes_out.span)
+        attrs_class = ConvTransposeAttrs if transpose else ConvAttrs
+        a, spans = read_options(ctor, scope, attrs_class, channels_in=c_in.size, channels_out=c_out.size, dims=dims)
+        if a.padding == "same" and a.stride != Size.of(1):
+            fail("E0313", "`padding=\"same\"` needs stride 1", spans["padding"], "with a stride",
+                 help="give the padding as a number, e.g. `padding=(k - 1) // 2`")
+        symbols, spatial = _spatial(dims, ctor.span)
+        if transpose:
+            out = [(s.size - 1) * a.stride - 2 * a.padding + a.dilation * (a.kernel - 1) + a.output_padding + 1
+                   for s in spatial]
+        else:
+            out = [_conv_out(s.size, a.padding, a.dilation, a.kernel, a.stride) for s in spatial]
+        return a, _layer_signature(name, TensorType((c_in, *spatial)),
+                                   TensorType((c_out, *(Axis(s, ctor.span) for s in out))), symbols)
+    return check
+
+
+def pool(dims: int, adaptive: bool):
+    def check(ctor, scope, name):
+        _no_axes(ctor, "the spatial axes")
+        symbols, spatial = _spatial(dims, ctor.span)
+        if adaptive:
+            a, _ = read_options(ctor, scope, AdaptivePoolAttrs, dims=dims)
+            out = [a.output for _ in spatial]
+        else:
+            a, _ = read_options(ctor, scope, PoolAttrs, dims=dims)
+            if a.stride is None:
+                a = dataclasses.replace(a, stride=a.kernel)
+            out = [_conv_out(s.size, a.padding, Size.of(1), a.kernel, a.stride) for s in spatial]
+        return a, _layer_signature(name, TensorType(tuple(spatial)),
+                                   TensorType(tuple(Axis(s, ctor.span) for s in out)), symbols)
+    return check
+
+
+def batchnorm(dims: int):
+    def check(ctor, scope, name):
+        axes_in, _ = _axes(ctor, scope, arrow=False)
+        n = _one_axis(axes_in, "the axis BatchNorm normalises (its channels)", ctor.axes_in.span)
+        a, _ = read_options(ctor, scope, BatchNormAttrs, channels=n.size, dims=dims)
+        symbols, spatial = _spatial(dims, ctor.span) if dims else ([], [])
+        t = TensorType((n, *spatial))
+        return a, _layer_signature(name, t, t, symbols)
+    return check
+
+
+def norm_over(attrs_class: type):
+    """A normalisation over the trailing axes it names (LayerNorm, RMSNorm)."""
+    def check(ctor, scope, name):
+        axes_in, _ = _axes(ctor, scope, arrow=False)
+        a, _ = read_options(ctor, scope, attrs_class, axes=axes_in)
+        return a, _layer_signature(name, axes_in, axes_in)
+    return check
+
+
+def groupnorm(ctor, scope, name):
+    axes_in, _ = _axes(ctor, scope, arrow=False)
+    n = _one_axis(axes_in, "the axis GroupNorm normalises (its channels)", ctor.axes_in.span)
+    a, _ = read_options(ctor, scope, GroupNormAttrs, channels=n.size)
+    symbols, spatial = _spatial(2, ctor.span)
+    t = TensorType((n, *spatial))
+    return a, _layer_signature(name, t, t, symbols)
+
+
+def dropout(ctor, scope, name):
+    _no_axes(ctor, "every axis")
+    a, spans = read_options(ctor, scope, DropoutAttrs)
+    if not 0.0 <= a.p <= 1.0:
+        fail("E0204", "`p` is a probability such as `0.1`", spans["p"], "not between 0 and 1")
+    empty = TensorType(())
+    return a, _layer_signature(name, empty, empty)
+
+
+def parameter(ctor, scope, name):
+    axes_in, _ = _axes(ctor, scope, arrow=False)
+    a, _ = read_options(ctor, scope, ParameterAttrs, type=axes_in)
+    return a, None
+
+
+def _layers() -> dict[str, LayerOp]:
+    ops = [LayerOp("Linear", LinearAttrs, linear)]
+    for d in (1, 2, 3):
+        ops += [LayerOp(f"Conv{d}d", ConvAttrs, conv(d, False), fixed_rank=True),
+                LayerOp(f"ConvTranspose{d}d", ConvTransposeAttrs, conv(d, True), fixed_rank=True)]
+    for kind in ("Max", "Avg"):
+        ops += [LayerOp(f"{kind}Pool{d}d", PoolAttrs, pool(d, False), fixed_rank=True) for d in (1, 2, 3)]
+    ops += [LayerOp(f"AdaptiveAvgPool{d}d", AdaptivePoolAttrs, pool(d, True), fixed_rank=True) for d in (1, 2, 3)]
+    ops += [LayerOp("BatchNorm1d", BatchNormAttrs, batchnorm(0), fixed_rank=True),
+            LayerOp("BatchNorm2d", BatchNormAttrs, batchnorm(2), fixed_rank=True),
+            LayerOp("BatchNorm3d", BatchNormAttrs, batchnorm(3), fixed_rank=True),
+            LayerOp("LayerNorm", LayerNormAttrs, norm_over(LayerNormAttrs)),
+            LayerOp("GroupNorm", GroupNormAttrs, groupnorm, fixed_rank=True),
+            LayerOp("Dropout", DropoutAttrs, dropout),
+            LayerOp("Parameter", ParameterAttrs, parameter)]
+    return {op.name: op for op in ops}
+
+
+LAYERS: dict[str, LayerOp] = _layers()

@@ -525,3 +525,18 @@ def test_stubs_stand_in_for_the_boxes(load):
     gd = lambda x0, x1: x0.sum() + x1.sum() * torch.ones(1, 2)  # noqa: E731
     xs = composition_inputs()
     close(composition.h(*xs, f=fd, g=gd), gd(xs[0], fd(xs[1], xs[2])))
+
+
+def test_rmsnorm_equals_the_published_formula():
+    """RMSNorm (Zhang and Sennrich, 2019): x / sqrt(mean(x**2) + eps) * weight, over the trailing axes."""
+    spec = "module Norm(m=6):\n    rms = RMSNorm[m](eps=1e-6)\n\n    def forward(X: t m) -> t m:\n        return rms(X)\n"
+    namespace: dict = {}
+    exec(ncdc.compile_source(spec, "rms.ncd"), namespace)
+    model = namespace["Norm"]()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.rms.weight.copy_(torch.randn(6))
+    x = torch.randn(3, 5, 6)
+    expected = x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * model.rms.weight
+    torch.testing.assert_close(model(x), expected)
+    assert isinstance(model.rms, torch.nn.RMSNorm) and model.rms.eps == 1e-6

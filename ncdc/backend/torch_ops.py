@@ -102,6 +102,10 @@ def layernorm(a: L.LayerNormAttrs, size) -> str:
     return f"nn.LayerNorm({', '.join([_shape(a.axes, size)] + _options(a, size))})"
 
 
+def rmsnorm(a: L.RMSNormAttrs, size) -> str:
+    return f"nn.RMSNorm({', '.join([_shape(a.axes, size)] + _options(a, size))})"
+
+
 def groupnorm(a: L.GroupNormAttrs, size) -> str:
     return f"nn.GroupNorm({', '.join([size(a.groups), size(a.channels)] + _options(a, size, ('eps',)))})"
 
@@ -117,7 +121,7 @@ def parameter(a: L.ParameterAttrs, size) -> str:
 
 
 def _constructors() -> dict[str, Callable]:
-    table: dict[str, Callable] = {"Linear": linear, "LayerNorm": layernorm, "GroupNorm": groupnorm,
+    table: dict[str, Callable] = {"Linear": linear, "LayerNorm": layernorm, "RMSNorm": rmsnorm, "GroupNorm": groupnorm,
                                   "Dropout": dropout, "Parameter": parameter}
     for d in (1, 2, 3):
         table |= {f"Conv{d}d": conv(f"Conv{d}d"), f"ConvTranspose{d}d": conv(f"ConvTranspose{d}d"),

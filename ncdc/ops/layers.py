@@ -102,6 +102,12 @@ class LayerNormAttrs:
 
 
 @dataclass(frozen=True)
+class RMSNormAttrs:
+    axes: TensorType
+    eps: float | None = option(None, "number")  # None: the machine epsilon of the input's dtype
+
+
+@dataclass(frozen=True)
 class GroupNormAttrs:
     channels: Size
     groups: Size = option(positional=True)
@@ -349,6 +355,7 @@ def _layers() -> dict[str, LayerOp]:
             LayerOp("BatchNorm2d", BatchNormAttrs, batchnorm(2), fixed_rank=True),
             LayerOp("BatchNorm3d", BatchNormAttrs, batchnorm(3), fixed_rank=True),
             LayerOp("LayerNorm", LayerNormAttrs, norm_over(LayerNormAttrs)),
+            LayerOp("RMSNorm", RMSNormAttrs, norm_over(RMSNormAttrs)),
             LayerOp("GroupNorm", GroupNormAttrs, groupnorm, fixed_rank=True),
             LayerOp("Dropout", DropoutAttrs, dropout),
             LayerOp("Parameter", ParameterAttrs, parameter)]

@@ -113,11 +113,13 @@ class Norms(nn.Module):
         self.bn3 = nn.BatchNorm3d(c, momentum=0.2)  # [layers.ncd:26]
         self.ln = nn.LayerNorm(m)  # [layers.ncd:27]
         self.ln2 = nn.LayerNorm((2, m), eps=0.0001)  # [layers.ncd:28]
-        self.gn = nn.GroupNorm(4, c)  # [layers.ncd:29]
-        self.drop = nn.Dropout(0.25)  # [layers.ncd:30]
+        self.rms = nn.RMSNorm(m, eps=1e-06)  # [layers.ncd:29]
+        self.rms2 = nn.RMSNorm((2, m))  # [layers.ncd:30]
+        self.gn = nn.GroupNorm(4, c)  # [layers.ncd:31]
+        self.drop = nn.Dropout(0.25)  # [layers.ncd:32]
 
     def forward(self, B: Tensor, V: Tensor, T: Tensor, U: Tensor, I: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """forward : c, c D H W, t m, 2 m, c H W -> c, c D H W, t m, 2 m, c H W    [layers.ncd:32]"""
+        """forward : c, c D H W, t m, 2 m, c H W -> c, c D H W, t m, 2 m, c H W    [layers.ncd:34]"""
         if CHECK_SHAPES:
             _check_rank("V", V, 4, "c D H W")
             _check_rank("T", T, 2, "t m")
@@ -129,24 +131,24 @@ class Norms(nn.Module):
             _check_shape("T", T, (t, self.m), "t m")
             _check_shape("U", U, (2, self.m), "2 m")
             _check_shape("I", I, (self.c, H, W), "c H W")
-        return _over_batch(self.bn1, B, 1), _over_batch(self.bn3, V, 4), self.drop(self.ln(T)), self.ln2(U), _over_batch(self.gn, I, 3)  # c, c D H W, t m, 2 m, c H W  [layers.ncd:33]
+        return _over_batch(self.bn1, B, 1), _over_batch(self.bn3, V, 4), self.drop(self.rms(self.ln(T))), self.rms2(self.ln2(U)), _over_batch(self.gn, I, 3)  # c, c D H W, t m, 2 m, c H W  [layers.ncd:35]
 
 
 class Parts(nn.Module):
-    """Parts(m, depth) : t m -> t m    [layers.ncd:36]"""
+    """Parts(m, depth) : t m -> t m    [layers.ncd:38]"""
 
     def __init__(self, m: int = 6, depth: int = 3) -> None:
         super().__init__()
         self.m, self.depth = m, depth
-        self.mlp = nn.Sequential(nn.Linear(m, 2 * m), nn.Linear(2 * m, m, bias=False))  # [layers.ncd:37]
-        self.blocks = nn.ModuleList(nn.Linear(m, m) for _ in range(1, depth + 1))  # [layers.ncd:38]
-        self.scale = nn.Parameter(torch.randn(m))  # [layers.ncd:39]
+        self.mlp = nn.Sequential(nn.Linear(m, 2 * m), nn.Linear(2 * m, m, bias=False))  # [layers.ncd:39]
+        self.blocks = nn.ModuleList(nn.Linear(m, m) for _ in range(1, depth + 1))  # [layers.ncd:40]
+        self.scale = nn.Parameter(torch.randn(m))  # [layers.ncd:41]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : t m -> t m    [layers.ncd:41]"""
+        """forward : t m -> t m    [layers.ncd:43]"""
         if CHECK_SHAPES:
             _check_rank("X", X, 2, "t m")
         t = X.shape[-2]
         if CHECK_SHAPES:
             _check_shape("X", X, (t, self.m), "t m")
-        return _in_turn(self.blocks, self.mlp(X)) * self.scale  # t m  [layers.ncd:42]
+        return _in_turn(self.blocks, self.mlp(X)) * self.scale  # t m  [layers.ncd:44]

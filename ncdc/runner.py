@@ -59,9 +59,18 @@ def _evaluate(size: Size, values: dict) -> int:
 
 
 def _inputs(params: list[ir.Param], values: dict):
+    return [random_tensor(p.type.dtype, (BATCH, *(_evaluate(a.size, values) for a in p.type.axes))) for p in params]
+
+
+def random_tensor(dtype: str, shape: tuple):
+    """A random input of an element type: floats in [0, 1), integers in [0, 16), fair booleans."""
     import torch
 
-    return [torch.rand(BATCH, *(_evaluate(a.size, values) for a in p.type.axes)) for p in params]
+    if dtype == ir.INT:
+        return torch.randint(0, GENERIC_SIZE, shape)
+    if dtype == ir.BOOL:
+        return torch.rand(shape) < 0.5
+    return torch.rand(shape)
 
 
 def _shapes(tensors) -> str:

@@ -17,6 +17,8 @@ from .diagnostics import Diagnostic, NcdcError
 from .resources import data_dir
 from .source import Source, Span
 
+ELEMENT_TYPES = ("float", "int", "bool")  # written before a type's axes: `T: int t`
+
 
 class _Indenter(Indenter):
     NL_type = "_NL"
@@ -232,7 +234,16 @@ class _ToTree(Transformer):
         return tree.SizeGroup(list(children), self._span(meta))
 
     def tensor_type(self, meta, children):
-        return tree.TensorTypeNode(list(children), self._span(meta))
+        axes = list(children)
+        dtype = None
+        if isinstance(axes[0], tree.SizeName) and axes[0].name in ELEMENT_TYPES:
+            dtype = axes.pop(0).name
+        for axis in axes:
+            if isinstance(axis, tree.SizeName) and axis.name in ELEMENT_TYPES:
+                raise NcdcError(Diagnostic("E0008", f"`{axis.name}` is an element type, not an axis", axis.span,
+                                           "not first", help=f"the element type comes before the axes: "
+                                           f"`X: {axis.name} t`"))
+        return tree.TensorTypeNode(axes, self._span(meta), dtype)
 
     def scalar_type(self, meta, children):
         return tree.TensorTypeNode([], self._span(meta))

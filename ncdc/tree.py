@@ -44,6 +44,7 @@ SizeNode = SizeName | SizeInt | SizeBinary | SizeGroup
 class TensorTypeNode:
     axes: list[SizeNode]
     span: Span
+    dtype: str | None = None  # the element type written before the axes: `int t`, `bool y x`
 
 
 # ---- expressions ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import torch
 
 import ncdc
 from ncdc import ir
+from ncdc.runner import random_tensor
 from ncdc.sizes import Size, Symbol
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +108,7 @@ def input_shapes(params: list[ir.Param], values: dict, batch: tuple = ()) -> lis
 
 
 def random_inputs(params: list[ir.Param], values: dict, batch: tuple = ()) -> list[torch.Tensor]:
-    return [torch.rand(shape) for shape in input_shapes(params, values, batch)]
+    return [random_tensor(p.type.dtype, shape) for p, shape in zip(params, input_shapes(params, values, batch))]
 
 
 def check_outputs(what: str, out, results: list[ir.TensorType], values: dict, batch: tuple) -> None:
@@ -336,7 +337,7 @@ def test_shape_checks_reject_wrong_sizes(program, targets):
                 shape[len(batch) + j] += 1
                 shapes[i] = tuple(shape)
                 with pytest.raises(ValueError, match=re.escape(signature.params[i].name)), torch.no_grad():
-                    target(*(torch.rand(s) for s in shapes))
+                    target(*(random_tensor(p.type.dtype, s) for p, s in zip(signature.params, shapes)))
 
 
 def test_shape_checks_reject_missing_axes(targets):

@@ -267,6 +267,11 @@ class Parts:
         return f"{target} = {self.opening}  # {where}{inner}\n{' ' * 8}{self.closing}"
 
 
+def _dtype_option(t: TensorType) -> str:
+    """The element type argument of a shape check, where it is not the default (float)."""
+    return "" if t.dtype == ir.FLOAT else f', "{t.dtype}"'
+
+
 def _returns(count: int) -> str:
     return "Tensor" if count == 1 else f"tuple[{', '.join(['Tensor'] * count)}]"
 
@@ -332,8 +337,8 @@ class Emitter:
         if ranks:  # before sizes are read, so that a missing axis is reported as such
             self.gen.helpers.add("_check_rank")
             lines.append("if CHECK_SHAPES:")
-            lines += [f'    _check_rank("{safe_text(self.f.params[w].name)}", {name}, {t.rank}, "{safe_text(str(t))}")'
-                      for w, name, t in ranks]
+            lines += [f'    _check_rank("{safe_text(self.f.params[w].name)}", {name}, {t.rank}, "{safe_text(str(t))}"'
+                      f'{_dtype_option(t)})' for w, name, t in ranks]
         lines += self.gen.bind_sizes(params, self.f.generics, self.names, self.ns)
         checks = []
         for w, ((name, t), p) in enumerate(zip(params, self.f.params)):
@@ -341,7 +346,7 @@ class Emitter:
                 continue  # every size was just read off this input
             shape = ", ".join(self.size(a.size)[0] for a in t.axes)
             shape = f"({shape}{',' if len(t.axes) == 1 else ''})"
-            checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}")')
+            checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}"{_dtype_option(t)})')
         if checks:
             self.gen.helpers.add("_check_shape")
             lines.append("if CHECK_SHAPES:")

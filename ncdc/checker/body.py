@@ -132,6 +132,10 @@ class BodyChecker:
         if isinstance(actual, TupleType):
             fail("E0402", f"{what} is a tuple of {len(actual.items)} tensors, expected one `{expected}`", span,
                  "a tuple", help="unpack it first: `a, b = ...`")
+        if actual.dtype != expected.dtype:
+            fail("E0316", f"{what} holds {actual.dtype} elements, expected {expected.dtype}", span,
+                 f"this is `{self.show(actual)}`",
+                 notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
         if actual.rank != expected.rank:
             fail("E0202", f"{what} has {actual.rank} ax{'is' if actual.rank == 1 else 'es'}, expected "
                  f"{expected.rank}", span, f"this is `{self.show(actual)}`",
@@ -223,13 +227,21 @@ class BodyChecker:
         lt, rt = left.type, right.type
         if e.op == "**" and not isinstance(rt, ScalarType):
             fail("E0204", "an exponent must be a number", e.right.span, f"this is `{self.show(rt)}`")
+        for node, side in ((left, e.left), (right, e.right)):
+            if node.type.dtype == ir.BOOL:
+                fail("E0316", "arithmetic on bool elements", side.span, f"this is `{self.show(node.type)}`")
         if isinstance(lt, ScalarType) and isinstance(rt, ScalarType):
             return ir.ScalarBinary(SCALAR, e.span, e.op, left, right)
         if isinstance(lt, ScalarType) or isinstance(rt, ScalarType):
-            return ir.Binary(rt if isinstance(lt, ScalarType) else lt, e.span, e.op, left, right)
+            tensor, number = (rt, left) if isinstance(lt, ScalarType) else (lt, right)
+            if tensor.dtype == ir.INT and (e.op == "/" or not _integral(number)):
+                tensor = TensorType(tensor.axes, ir.FLOAT)  # ints promote to floats
+            return ir.Binary(tensor, e.span, e.op, left, right)
         if e.op == "//":
             fail("E0204", "`//` is for sizes; tensors divide with `/`", e.span, "floor division of tensors")
         result, (left_align, right_align) = self.align(left, right, e)
+        if e.op == "/" or ir.FLOAT in (lt.dtype, rt.dtype):  # integers promote to floats, as in torch
+            result = TensorType(result.axes, ir.FLOAT)
         return ir.Binary(result, e.span, e.op, left, right, left_align, right_align)
 
     def align(self, left: Value, right: Value, e) -> tuple[TensorType, tuple]:
@@ -353,7 +365,12 @@ class BodyChecker:
         op = ops.operation(name)
         if op is None:
             fail("E0101", f"unknown box `{name}`", e.func.span, "not defined")
-        return op.check(self, name, brackets, e)
+        node = op.check(self, name, brackets, e)
+        for arg, written in zip(node.args, e.args):
+            if arg.type.dtype not in op.accepts:
+                fail("E0316", f"`{name}` takes {' or '.join(op.accepts)} elements", getattr(written, "span", e.span),
+                     f"this is `{self.show(arg.type)}`")
+        return node
 
     def call_component(self, component: ir.Component, brackets, e: tree.Call) -> Value:
         if isinstance(component, ir.Instance):
@@ -429,7 +446,7 @@ class BodyChecker:
             rest = [j for j in range(t.rank) if j not in positions.values()]
             own = rest[len(rest) - expected.rank:] if sig.batch and len(rest) >= expected.rank else rest
             lead = [j for j in rest if j not in own]
-            own_type = TensorType(tuple(t.axes[j] for j in own))
+            own_type = t.with_axes(t.axes[j] for j in own)
             where = f"argument {i + 1} of `{sig.name}`"
             hint = None
             if len(own) > expected.rank:
@@ -544,3 +561,17 @@ def finalize_types(function: ir.Function, solver: Solver) -> None:
                 fix_block(stmt.body)
 
     fix_block(function.body)
+
+
+def _integral(node: Value) -> bool:
+    """Whether a number is an integer wherever it is computed: sizes, integer literals, and their
+    sums and products."""
+    if isinstance(node, ir.SizeValue):
+        return True
+    if isinstance(node, ir.Const):
+        return isinstance(node.value, int)
+    if isinstance(node, ir.Neg):
+        return _integral(node.operand)
+    if isinstance(node, ir.ScalarBinary):
+        return node.op in ("+", "-", "*", "//") and _integral(node.left) and _integral(node.right)
+    return False

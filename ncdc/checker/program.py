@@ -343,7 +343,7 @@ class ProgramChecker:
                 return self.chain(parts, spans, name, start, generics, extra)
             except _MoreAxes as more:  # parts that broadcast pass leading axes on to a later part
                 extra = [Var(f"{name}_{len(extra) + i}") for i in range(more.count)] + extra
-                start = TensorType(tuple(Axis(Size.of(v), spans[0]) for v in extra[:more.count]) + start.axes)
+                start = start.with_axes(tuple(Axis(Size.of(v), spans[0]) for v in extra[:more.count]) + start.axes)
 
     def chain(self, parts, spans, name, start, generics, extra) -> Signature:
         current = start
@@ -355,7 +355,10 @@ class ProgramChecker:
             inst = {g: Size.of(Var(g.name)) for g in sig.generics}
             expected = sig.inputs[0].map(lambda s: s.substitute(inst.get))
             lead = current.axes[: current.rank - expected.rank] if sig.batch and current.rank > expected.rank else ()
-            own = TensorType(current.axes[len(lead):])
+            own = current.with_axes(current.axes[len(lead):])
+            if own.dtype != expected.dtype:
+                fail("E0316", f"this part takes {expected.dtype} elements, the part before it gives {own.dtype}",
+                     span, "in this sequence")
             if own.rank < expected.rank and all(p.signature.batch for p in parts[:index]) and index:
                 raise _MoreAxes(expected.rank - own.rank)
             if own.rank != expected.rank:
@@ -368,7 +371,7 @@ class ProgramChecker:
                     fail(code, f"this part {verb} what the part before it gives", span,
                          f"takes `{solver.resolve_type(expected)}`, receives `{solver.resolve_type(current)}`")
             out = sig.outputs[0]
-            current = TensorType(tuple(lead) + out.map(lambda s: solver.resolve(s.substitute(inst.get))).axes)
+            current = out.with_axes(tuple(lead) + out.map(lambda s: solver.resolve(s.substitute(inst.get))).axes)
         if any(a.size.vars() - set(extra) for a in current.axes):
             fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
         batch = all(p.signature.batch for p in parts)  # broadcasting parts compose to one

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .. import tree
 from ..diagnostics import Diagnostic, NcdcError
-from ..ir import Axis, TensorType
+from ..ir import FLOAT, Axis, TensorType
 from ..sizes import Size, Symbol, product
 from ..source import Span
 
@@ -115,11 +115,15 @@ def axis_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None
 
 
 def type_of(node: tree.TensorTypeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> TensorType:
-    return TensorType(tuple(axis_of(a, scope, new_generics) for a in node.axes))
+    return TensorType(tuple(axis_of(a, scope, new_generics) for a in node.axes), node.dtype or FLOAT)
 
 
 def labels_of(node: tree.TensorTypeNode) -> list[tuple[str, Span]]:
     """Axis names written in brackets or patterns (`softmax[x]`, `einsum[y x]`, `X: a (k h)`)."""
+    if node.dtype is not None:
+        raise NcdcError(Diagnostic("E0316", f"an axis list has no element type: `{node.dtype}` is not an axis",
+                                   node.span, "axis names only", help="element types are declared with "
+                                   "the wires, e.g. `def f(T: int t)`"))
     out = []
     for axis in node.axes:
         label = _label(axis)

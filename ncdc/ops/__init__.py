@@ -27,17 +27,22 @@ class Operation:
     node: type
     check: Callable
     on_numbers: type | None = None
+    accepts: tuple[str, ...] = (ir.FLOAT,)  # the element types of the tensors it takes
 
 
 def _operations() -> dict[str, Operation]:
-    ops = [Operation(name, "map", ir.Map, functions.check_map, ir.ScalarFn if name in functions.ON_NUMBERS else None)
+    numeric, every = (ir.FLOAT, ir.INT), ir.DTYPES
+    ops = [Operation(name, "map", ir.Map, functions.check_map, ir.ScalarFn if name in functions.ON_NUMBERS else None,
+                     numeric if name in functions.ON_INTEGERS else (ir.FLOAT,))
            for name in functions.MAPS]
     ops += [Operation(name, "normalise", ir.Normalise, functions.check_normalise) for name in functions.NORMALISERS]
-    ops += [Operation(name, "reduce", ir.Reduce, functions.check_reduce) for name in functions.REDUCTIONS]
+    ops += [Operation(name, "reduce", ir.Reduce, functions.check_reduce,
+                      accepts=numeric if name in functions.ON_INTEGERS else (ir.FLOAT,))
+            for name in functions.REDUCTIONS]
     ops += [Operation("einsum", "structural", ir.Einsum, structural.check_einsum),
-            Operation("rearrange", "structural", ir.Rearrange, structural.check_einsum),
-            Operation("flatten", "structural", ir.Flatten, structural.check_flatten),
-            Operation("concat", "structural", ir.Concat, structural.check_concat),
+            Operation("rearrange", "structural", ir.Rearrange, structural.check_einsum, accepts=every),
+            Operation("flatten", "structural", ir.Flatten, structural.check_flatten, accepts=every),
+            Operation("concat", "structural", ir.Concat, structural.check_concat, accepts=every),
             Operation("eye", "structural", ir.Eye, structural.check_eye)]
     return {op.name: op for op in ops}
 

@@ -13,6 +13,8 @@ from ..ir import SCALAR, ScalarType, TensorType
 MAPS = ("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "sin", "cos")
 # The maps that also apply to a number (a size expression or a literal).
 ON_NUMBERS = frozenset({"sqrt", "exp", "log", "abs", "sin", "cos", "tanh"})
+# Maps and reductions that are exact on integers too.
+ON_INTEGERS = frozenset({"abs", "sum", "max", "min", "prod"})
 # Normalising maps over one named axis (the paper's triangle).
 NORMALISERS = ("softmax", "log_softmax")
 # Reductions over the named axes (`sum[x](S)`; all axes without brackets).

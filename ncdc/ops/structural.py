@@ -20,7 +20,7 @@ def check_flatten(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     no_brackets(name, brackets, e)
     if isinstance(t, ScalarType) or t.rank == 0:
         fail("E0204", "`flatten` needs a tensor with axes", e.args[0].span, "nothing to flatten")
-    return ir.Flatten(TensorType((Axis(product(t.sizes), e.span, t.axes),)), e.span, arg, t.rank)
+    return ir.Flatten(t.with_axes((Axis(product(t.sizes), e.span, t.axes),)), e.span, arg, t.rank)
 
 
 def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
@@ -87,11 +87,11 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
                  "`rearrange` cannot create axes", brackets[0].span,
                  f"missing {', '.join(f'`{m}`' for m in missing)}" if missing else "new axes",
                  help="use `sum[...]` or `einsum` to contract axes")
-    result = TensorType(tuple(out_axes))
     sizes = {label: axis.size for label, axis in sizes.items()}
     if name == "rearrange":
+        result = cx.solver.resolve_type(args[0].type).with_axes(out_axes)
         return ir.Rearrange(result, e.span, args[0], tuple(in_labels[0]), tuple(out_labels), sizes)
-    return ir.Einsum(result, e.span, tuple(args), tuple(tuple(labels) for labels in in_labels), tuple(out_labels),
+    return ir.Einsum(TensorType(tuple(out_axes)), e.span, tuple(args), tuple(tuple(labels) for labels in in_labels), tuple(out_labels),
                      sizes)
 
 def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[str]:
@@ -187,6 +187,8 @@ def output_axis(cx, node: tree.SizeNode, sizes: dict, name: str, e) -> tuple:
 def check_concat(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     """`concat[c](A, B)`: join wires along the axis named `c` (its size is the sum); the other
     axes must match.  Patterns name the axes where the wires do not: `concat[t](C: t m, P: t m)`."""
+    if e.options:
+        fail("E0203", f"`{name}` takes no options", e.options[0].span, "unexpected option")
     if brackets is None or len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
         fail("E0311", "`concat` needs the axis to join along: `concat[c](A, B)`", e.span, "which axis?")
     names = distinct_labels_of(brackets[0])
@@ -218,6 +220,9 @@ def check_concat(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         if t.rank != first.rank or d != dim:
             fail("E0202", "`concat` needs wires of the same rank, joined at the same position", arg.span,
                  f"this is `{cx.show(t)}`", notes=[f"the first is `{cx.show(first)}`"])
+        if t.dtype != first.dtype:
+            fail("E0316", f"`concat` joins wires of one element type: {t.dtype} and {first.dtype}", arg.span,
+                 f"this is `{cx.show(t)}`", notes=[f"the first is `{cx.show(first)}`"])
         for i, (a, b) in enumerate(zip(first.axes, t.axes)):
             if i == dim:
                 continue
@@ -230,8 +235,9 @@ def check_concat(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     axes[dim] = Axis(total, e.span)
     unbatched = [cx.unbatched(n) for n in nodes]
     uncertain = any(isinstance(n, ir.Read) and n.name in cx.uncertain_wires for n in nodes)
-    return ir.Concat(TensorType(tuple(axes)), e.span, tuple(nodes), dim, first.rank,
+    return ir.Concat(first.with_axes(axes), e.span, tuple(nodes), dim, first.rank,
                      uncertain or (any(unbatched) and not all(unbatched)))
+
 
 def check_eye(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     if len(e.args) != 1 or not isinstance(e.args[0], tree.Name):

@@ -15,18 +15,24 @@ from torch import Tensor, nn
 CHECK_SHAPES = True
 
 
-def _check_rank(what: str, tensor: Tensor, rank: int, axes: str) -> None:
-    """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`."""
+def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
+    """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+    if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
+        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
-def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str) -> None:
-    """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`)."""
+def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
+    """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
+    `dtype` elements (None: any)."""
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
         )
+    if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
+                              or tensor.is_floating_point() != (dtype == "float")):
+        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _apply_box(box: Callable, name: str, args: tuple, in_shapes: tuple, out_shapes: tuple):
@@ -34,7 +40,7 @@ def _apply_box(box: Callable, name: str, args: tuple, in_shapes: tuple, out_shap
     with torch.vmap, and check its inputs and outputs against its declared type (None: any size)."""
     if CHECK_SHAPES:
         for i, (arg, shape) in enumerate(zip(args, in_shapes)):
-            _check_shape(f"input {i + 1} of box `{name}`", arg, shape, "")
+            _check_shape(f"input {i + 1} of box `{name}`", arg, shape, "", None)
     ranks = [len(shape) for shape in in_shapes]
     batch = torch.broadcast_shapes(*(arg.shape[: arg.dim() - r] for arg, r in zip(args, ranks)))
     if batch:

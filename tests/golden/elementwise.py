@@ -15,10 +15,12 @@ from torch import Tensor, nn
 CHECK_SHAPES = True
 
 
-def _check_rank(what: str, tensor: Tensor, rank: int, axes: str) -> None:
-    """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`."""
+def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
+    """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+    if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
+        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def f(x: Tensor) -> Tensor:

@@ -159,3 +159,16 @@ def test_run_reports_a_bad_spec_and_runs_the_others(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "E0005" in result.stderr
     assert "good.ncd" in result.stdout
+
+
+@pytest.mark.parametrize("source, suggestion", [
+    ("def f(X: a b) -> a b:\n    return sofmax[b](X)\n", "did you mean `softmax`?"),
+    ("module M(m=4):\n    L = Liner[m -> m]()\n\n    def forward(X: m) -> m:\n        return L(X)\n",
+     "did you mean `Linear`?"),
+    ("def f(Query: a) -> a:\n    return Quary\n", "did you mean `Query`?"),
+])
+def test_misspelt_names_get_a_suggestion(source, suggestion):
+    with pytest.raises(ncdc.NcdcError) as info:
+        ncdc.check_source(source, "typo.ncd")
+    assert info.value.diagnostics[0].code == "E0101"
+    assert info.value.diagnostics[0].help == suggestion

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, NcdcError, fail
 from ..ir import SCALAR, Axis, ScalarType, Signature, TensorType, TupleType, Value
@@ -213,7 +215,8 @@ class BodyChecker:
                  help=f"call it: `{e.name}(...)`")
         candidates = sorted(_all_wires(self.scope))
         fail("E0101", f"unknown name `{e.name}`", e.span, "not defined here",
-             notes=[f"wires here: {', '.join(f'`{c}`' for c in candidates)}"] if candidates else [])
+             notes=[f"wires here: {', '.join(f'`{c}`' for c in candidates)}"] if candidates else [],
+             help=did_you_mean(e.name, candidates))
 
     def tensor(self, e, what: str = "argument") -> Value:
         node = self.expr(e)
@@ -358,8 +361,9 @@ class BodyChecker:
             return self.apply(signature, brackets, e)
         if ops.operation(name) is not None:
             return self.builtin(name, brackets, e)
+        callables = [*ops.OPERATIONS, *self.program.globals, *_all_components(self.scope)]
         fail("E0101", f"unknown box `{name}`", func.span, "not defined",
-             help="declare it with `box`, `def` or as a learned part of the module")
+             help=did_you_mean(name, callables) or "declare it with `box`, `def` or as a learned part of the module")
 
     def builtin(self, name: str, brackets, e: tree.Call) -> Value:
         op = ops.operation(name)
@@ -526,6 +530,20 @@ def _all_wires(scope: Scope) -> dict:
     for s in reversed(chain):
         out.update(s.wires)
     return out
+
+
+def _all_components(scope: Scope) -> list[str]:
+    names: list[str] = []
+    while scope is not None:
+        names += scope.components
+        scope = scope.parent
+    return names
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    """`did you mean ...?` for the name closest to a misspelt one, if one is close."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.75)
+    return f"did you mean `{close[0]}`?" if close else None
 
 
 def _assigned(stmts) -> set[str]:

@@ -8,7 +8,7 @@ from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, read_values
 from ..sizes import Size, Symbol, Var
-from .body import BodyChecker, finalize_types
+from .body import BodyChecker, did_you_mean, finalize_types
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
 
@@ -279,8 +279,9 @@ class ProgramChecker:
             fail("E0105", f"`{kind}` is a {self.globals[kind][0]}, not a module or a layer", node.name.span,
                  "not a learned part", help="call defs and boxes inside `forward`")
         known = ", ".join(sorted(LAYERS))
+        modules = [n for n, (k, _) in self.globals.items() if k == "module"]
         fail("E0101", f"unknown layer or module `{kind}`", node.name.span, "not defined",
-             notes=[f"built-in layers: {known}"])
+             notes=[f"built-in layers: {known}"], help=did_you_mean(kind, [*LAYERS, *modules]))
 
     def instance(self, node: tree.Constructor, scope: Scope, name: str) -> ir.Component:
         module: ir.Module = self.globals[node.name.name][1]

@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
                        help="concrete sizes for what cannot be proved symbolically, e.g. H=572,W=572")
+    check.add_argument("--emit", choices=("ir",), help="also print the typed IR of each spec that checks")
     check.set_defaults(run=_check)
 
     compile_ = sub.add_parser("compile", help="compile a spec to PyTorch source")
@@ -122,6 +123,8 @@ def _check(args) -> int:
     from .api import check_source
 
     diagnostics: list[Diagnostic] = []
+    if args.emit and args.format == "json":
+        raise UsageError("--emit ir prints text: it cannot be combined with --format json")
     files = spec_files(args.paths)
     texts = {}
     for path in files:
@@ -132,7 +135,10 @@ def _check(args) -> int:
     _known_sizes(args.sizes, list(texts.values()))
     for path, text in texts.items():
         try:
-            check_source(text, str(path), args.sizes)
+            program = check_source(text, str(path), args.sizes)
+            if args.emit == "ir":
+                from .ir_text import format_program
+                sys.stdout.write(format_program(program))
         except NcdcError as error:
             diagnostics.extend(error.diagnostics)
     _report(diagnostics, args.format)
@@ -140,7 +146,7 @@ def _check(args) -> int:
         errors = len(diagnostics)
         summary = f"checked {len(files)} spec{'s' if len(files) != 1 else ''}: "
         print(summary + (f"{errors} error{'s' if errors != 1 else ''}" if errors else "ok"),
-              file=sys.stderr if errors else sys.stdout)
+              file=sys.stderr if errors or args.emit else sys.stdout)  # stdout: only the IR
     return 1 if diagnostics else 0
 
 

@@ -5,6 +5,9 @@ tests/constructs/), compiled with the working
 directory at the repository root so that the header names the spec as `specs/<stem>.ncd`.  Golden
 files of specs that no longer exist are removed.  Review the diff (`git diff tests/golden`) before
 committing: every change in it is a change in the code ncdc generates.
+
+tests/golden/ir/<stem>.txt holds the typed IR of the same spec as `ncdc check --emit ir` prints it
+(`ncdc.ir_text.format_program`): a change there is a change in what the checker builds.
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIRS = ("specs", "tests/constructs")  # the paper's models, and a gallery of every layer
 GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN_IR = GOLDEN / "ir"
 
 
 def golden_path(spec: str | Path) -> Path:
     return GOLDEN / f"{Path(spec).stem}.py"
+
+
+def golden_ir_path(spec: str | Path) -> Path:
+    return GOLDEN_IR / f"{Path(spec).stem}.txt"
 
 
 def spec_names() -> list[str]:
@@ -39,25 +47,40 @@ def generate(spec: str) -> str:
         os.chdir(cwd)
 
 
+def generate_ir(spec: str) -> str:
+    """The printed IR of one spec, checked from the repository root (whatever the cwd)."""
+    import ncdc
+    from ncdc.ir_text import format_program
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return format_program(ncdc.check_file(spec))
+    finally:
+        os.chdir(cwd)
+
+
 def main() -> int:
     GOLDEN.mkdir(exist_ok=True)
+    GOLDEN_IR.mkdir(exist_ok=True)
     specs = spec_names()
     changed = 0
-    for spec in specs:
-        source = generate(spec)
-        path = golden_path(spec)
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-        if old != source:
-            path.write_text(source, encoding="utf-8", newline="\n")
-            print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
-            changed += 1
-    wanted = {golden_path(s).name for s in specs}
-    for path in sorted(GOLDEN.glob("*.py")):
-        if path.name not in wanted:
-            path.unlink()
-            print(f"removed {path.relative_to(ROOT)} (no spec)")
-            changed += 1
-    print(f"{len(specs)} golden files, {changed} changed")
+    for make, where, pattern in ((generate, golden_path, "*.py"), (generate_ir, golden_ir_path, "*.txt")):
+        for spec in specs:
+            text = make(spec)
+            path = where(spec)
+            old = path.read_text(encoding="utf-8") if path.exists() else None
+            if old != text:
+                path.write_text(text, encoding="utf-8", newline="\n")
+                print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
+                changed += 1
+        wanted = {where(s).name for s in specs}
+        for path in sorted(where("x").parent.glob(pattern)):
+            if path.name not in wanted:
+                path.unlink()
+                print(f"removed {path.relative_to(ROOT)} (no spec)")
+                changed += 1
+    print(f"{len(specs)} specs, {2 * len(specs)} golden files, {changed} changed")
     return 0
 
 

@@ -670,7 +670,7 @@ def component_symbols(component: Component) -> set[Symbol]:
         if isinstance(item, Size):
             found.update(item.symbols())
         elif isinstance(item, (Axis, TensorType)):
-            item.map(lambda s: visit(s) or s)
+            item.map(lambda s: visit(s) or s)  # type: ignore[func-returns-value]
         elif isinstance(item, (list, tuple)):
             for x in item:
                 visit(x)

@@ -35,7 +35,7 @@ def run_specs(files: list[Path]) -> int:
         namespace = types.ModuleType(f"ncdc_run.{path.stem}")
         exec(compile(generate(program, stubs=True), f"<ncdc:{path}>", "exec"), namespace.__dict__)
         print(path)
-        values: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}
+        values: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}  # type: ignore[misc]
         functions = {f.name: f for f in program.functions}
         modules = {m.name: m for m in program.modules}
         for name in program.order:
@@ -55,7 +55,9 @@ def _evaluate(size: Size, values: dict) -> int:
     multiple = len(size.terms) == 1 and len(size.terms[0][0]) == 1 and size.terms[0][1] > 1
     for symbol in size.symbols():
         values.setdefault(symbol, 1 if multiple else GENERIC_SIZE)
-    return size.evaluate(values)
+    value = size.evaluate(values)
+    assert value is not None  # every symbol has a value now
+    return value
 
 
 def _inputs(params: list[ir.Param], values: dict):

@@ -92,7 +92,9 @@ def _at_end(source: Source, token: Token) -> bool:
     if token.type not in ("_NL", "_DEDENT") or token.line is None:
         return False
     lines = source.text.splitlines()
-    rest = "\n".join([lines[token.line - 1][token.column - 1:]] + lines[token.line:]) if token.line <= len(lines) else ""
+    if token.line > len(lines):
+        return True
+    rest = "\n".join([lines[token.line - 1][(token.column or 1) - 1:]] + lines[token.line:])
     return not rest.strip()
 
 
@@ -222,6 +224,7 @@ class _ToTree(Transformer):
             raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
         return tree.SizeInt(int(text), self._span(meta))
 
+    @staticmethod
     def _size_binary(op):
         def build(self, meta, children):
             return tree.SizeBinary(op, children[0], children[1], self._span(meta))
@@ -276,6 +279,7 @@ class _ToTree(Transformer):
     def false_lit(self, meta, children):
         return tree.Bool(False, self._span(meta))
 
+    @staticmethod
     def _binop(op):
         def build(self, meta, children):
             return tree.BinOp(op, children[0], children[1], self._span(meta))

@@ -70,6 +70,7 @@ def _match(node: Value, defined: dict, readers: dict):
     if s_out != p_labels or any(isinstance(label, ir.Group) for label in q_labels + k_labels + v_labels):
         return None
     query, key, value = scores.operands[0], scores.operands[1], node.operands[1]
+    assert isinstance(query.type, ir.TensorType)
     default = scale is not None and scale[0] == "/" and _is_sqrt_of(scale[1], query.type.axes[1].size)
     return ir.Attention(node.type, node.span, query, key, value, None if default else (scale or ("*", None))), consumed
 

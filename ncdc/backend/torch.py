@@ -12,6 +12,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import jinja2
 
@@ -87,7 +88,7 @@ class Generator:
             elif name in self.modules:
                 definitions.append(self.module(self.modules[name]))
         stub_code = [self.stub(b) for b in self.program.boxes] if self.stubs else []
-        if any(f.boxes for f in [*self.program.functions, *self.program.modules]):
+        if any(f.boxes for f in self.program.functions) or any(m.boxes for m in self.program.modules):
             self.uses_callable = True
         macros = _env().get_template("helpers.py.j2").module
         helpers = [getattr(macros, name[1:])().strip() for name in HELPER_NAMES if name in self.helpers]
@@ -189,6 +190,7 @@ class Generator:
             init.append(", ".join(f"self.{n}" for n in names) + " = " + ", ".join(names))
         for b in m.boxes:
             init.append(f"self.{python_name(b)} = {python_name(b)}")
+        code: str | Parts
         for member in m.members:
             if isinstance(member, ir.SizeMember):
                 name = python_name(member.name)
@@ -289,7 +291,7 @@ def _needs_fixed_rank(c: ir.Component) -> bool:
 
 # ---- bodies -------------------------------------------------------------------------------------
 
-LOWERINGS: dict[type, object] = {}
+LOWERINGS: dict[type, Callable[..., tuple[str, int]]] = {}
 
 
 def lowering(node_class: type):
@@ -434,6 +436,7 @@ def _scalar_binary(em: Emitter, node: ir.ScalarBinary):
 @lowering(ir.Binary)
 def _binary(em: Emitter, node: ir.Binary):
     codes = []
+    assert isinstance(node.type, TensorType)
     for arg, align in ((node.left, node.left_align), (node.right, node.right_align)):
         code, prec = em.expr(arg)
         if align is not None:
@@ -496,6 +499,7 @@ def _elementwise(em: Emitter, node: ir.Map):
 
 @lowering(ir.Normalise)
 def _normalise(em: Emitter, node: ir.Normalise):
+    assert isinstance(node.type, TensorType)
     dim = node.dim - node.type.rank
     return f"{NORMALISERS[node.fn]}({em.expr(node.operand)[0]}, dim={dim})", ATOM
 
@@ -677,6 +681,7 @@ def _restore(code: str, node: ir.Call) -> str:
     after = node.after
     if not after:
         return code
+    assert isinstance(node.type, TensorType)
     out_rank = node.type.rank - len(node.before) - node.lead - len(after)
     n = len(after)
     src = tuple(range(-(out_rank + n), -out_rank))
@@ -690,6 +695,7 @@ def _box_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
     em.gen.helpers.update({"_apply_box", "_check_shape"})
     in_shapes = []
     for arg, layout in zip(node.arguments, node.layouts):
+        assert isinstance(arg.type, TensorType)
         axes = [arg.type.axes[i] for i in layout.own]
         in_shapes.append(_shape_tuple(em, axes))
     out_shapes = []
@@ -714,6 +720,7 @@ def _shape_tuple(em: Emitter, axes, unknown_ok: bool = False) -> str:
 
 def _component_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
     component: ir.Component = node.target
+    assert node.part is not None
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"

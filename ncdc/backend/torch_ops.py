@@ -62,7 +62,8 @@ def _options(attrs, size: Callable[[Size], str], order=None) -> list[str]:
 
 
 def linear(a: L.LinearAttrs, size) -> str:
-    return f"nn.Linear({', '.join([size(product(a.inputs.sizes)), size(product(a.outputs.sizes))] + _options(a, size))})"
+    args = [size(product(a.inputs.sizes)), size(product(a.outputs.sizes))] + _options(a, size)
+    return f"nn.Linear({', '.join(args)})"
 
 
 def conv(name: str):

@@ -29,7 +29,7 @@ class BodyChecker:
     # ---- statements -------------------------------------------------------------------------
 
     def block(self, stmts: list, *, top: bool) -> list:
-        out = []
+        out: list[ir.Statement] = []
         returned = None
         for stmt in stmts:
             if returned is not None:
@@ -87,7 +87,7 @@ class BodyChecker:
             fail("E0402", f"`{self.title}` returns {len(types)} value{'s' if len(types) != 1 else ''}, "
                  f"its signature says {len(results)}", stmt.span,
                  "returns " + ", ".join(f"`{t}`" for t in types),
-                 notes=[f"the signature is at {self.function.header.location}: -> "
+                 notes=[f"the signature is at {(self.function.header or stmt.span).location}: -> "
                         + ", ".join(str(r) for r in results)])
         spans = [v.span for v in stmt.values] if len(stmt.values) == len(types) else [stmt.span] * len(types)
         for i, (t, expected, span) in enumerate(zip(types, results, spans)):
@@ -146,8 +146,8 @@ class BodyChecker:
             outcome = self.solver.unify(e.size, a.size, span, f"`{span.text}`" if span.end_line == span.line else "")
             if outcome is not None:
                 self.size_error(outcome, e, a, span, f"{what}, axis {i + 1}", expected, actual, callee)
-            e_parts = [self.solver.resolve_axis(p).label for p in e.parts]
-            a_parts = [self.solver.resolve_axis(p).label for p in a.parts]
+            e_parts = [self.solver.resolve_axis(p).label or "" for p in e.parts]
+            a_parts = [self.solver.resolve_axis(p).label or "" for p in a.parts]
             if e_parts and a_parts and all(e_parts + a_parts) and e_parts != a_parts \
                     and sorted(e_parts) == sorted(a_parts):
                 fail("E0315", f"{what}, axis {i + 1}, binds its axes in another order: "
@@ -282,7 +282,8 @@ class BodyChecker:
             fail("E0204", "only tensors can be indexed", e.base.span, "a number")
         if len(e.items) > t.rank:
             fail("E0202", f"{len(e.items)} indexes for a wire with {t.rank} axes", e.span, f"`{self.show(t)}`")
-        items, axes = [], []
+        items: list[ir.IndexItem] = []
+        axes = []
         for item, axis in zip(e.items, t.axes):
             if isinstance(item, tree.Slice):
                 start = size_of(item.start, self.scope) if item.start is not None else Size.of(0)
@@ -332,7 +333,8 @@ class BodyChecker:
     def call(self, e: tree.Call) -> Value:
         func, brackets = e.func, None
         if isinstance(func, tree.Bracket):
-            func, brackets = func.base, func.items
+            brackets = func.items
+            func = func.base
         if not isinstance(func, tree.Name):
             fail("E0105", "only named boxes can be called", func.span, "not a name")
         name = func.name
@@ -472,18 +474,19 @@ class BodyChecker:
                 fail("E0303", f"no argument of `{sig.name}` has an axis `{label}`", span, "nothing to lift over")
         # Lifted axes go back where they were in the first argument carrying them: before or after
         # the callee's own axes.
-        before, after = [], []
+        before: list[str] = []
+        after: list[str] = []
         for label, _ in lifted:
             for layout in layouts:
                 if label in layout.lifted:
-                    own = layout.own
+                    own = list(layout.own)
                     (before if own and layout.lifted[label] < own[0] else after).append(label)
                     break
         if len(outputs) > 1:
             before, after = [l for l, _ in lifted], []
         lead_axes = batch or []
         results = []
-        structured = {}
+        structured: dict = {}
         for node in args:
             for axis in getattr(self.solver.resolve_type(node.type), "axes", ()):
                 if axis.parts:
@@ -521,8 +524,8 @@ class BodyChecker:
 
 
 
-def _all_wires(scope: Scope) -> dict:
-    out = {}
+def _all_wires(scope: Scope | None) -> dict:
+    out: dict = {}
     chain = []
     while scope is not None:
         chain.append(scope)
@@ -548,7 +551,7 @@ def did_you_mean(name: str, candidates) -> str | None:
 
 def _assigned(stmts) -> set[str]:
     """The wires a block assigns, loops within it included."""
-    names = set()
+    names: set[str] = set()
     for stmt in stmts:
         if isinstance(stmt, tree.Assign):
             names.update(t.name for t in stmt.targets)

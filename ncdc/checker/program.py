@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Diagnostic, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, read_values
 from ..sizes import Size, Symbol, Var
+from ..source import Span
 from .body import BodyChecker, did_you_mean, finalize_types
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
@@ -22,7 +25,7 @@ class ProgramChecker:
         self.concrete = concrete or {}
         self.diagnostics: list[Diagnostic] = []
         self.scope = Scope()
-        self.globals: dict[str, tuple[str, object]] = {}
+        self.globals: dict[str, tuple[str, Any]] = {}
         self.signatures: dict[str, Signature | None] = {}
         self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
         self.callees: dict[str, set[str]] = {}
@@ -129,7 +132,7 @@ class ProgramChecker:
     def declare_def(self, item: tree.DefDecl, parent: Scope, claim: bool = True):
         scope = parent.child()
         generics: list[Symbol] = []
-        params = []
+        params: list[ir.Param] = []
         for p in item.params:
             if any(q.name == p.name.name for q in params):
                 fail("E0103", f"parameter `{p.name.name}` is declared twice", p.name.span, "repeated")
@@ -148,7 +151,7 @@ class ProgramChecker:
 
     def check_readable(self, params: list[ir.Param], generics: list[Symbol]) -> None:
         """Every generic size of the inputs must be readable off their shapes at run time."""
-        first_seen: dict[Symbol, object] = {}
+        first_seen: dict[Symbol, Span] = {}
         for p in params:
             for axis in p.type.axes:
                 for symbol in sorted(_axis_symbols(axis) & set(generics), key=lambda s: s.uid):
@@ -179,7 +182,7 @@ class ProgramChecker:
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
         seen_default = False
-        for hp in hparams:
+        for hp in hparams:  # type: ignore[assignment]
             if hp.default is None and seen_default:
                 fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
                      "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
@@ -338,7 +341,7 @@ class ProgramChecker:
         generics = [Symbol(g.name) for g in first.generics]
         mapping = {g: Size.of(s) for g, s in zip(first.generics, generics)}
         start = first.inputs[0].map(lambda s: s.substitute(mapping.get))
-        extra: list[Symbol] = []
+        extra: list[Var] = []
         while True:
             try:
                 return self.chain(parts, spans, name, start, generics, extra)
@@ -446,21 +449,22 @@ class ProgramChecker:
         instances = component.instances
         solver = self.solver()
         value, lo = solver.evaluate(index), solver.evaluate(component.start)
-        if instances is not None:
+        if instances is not None and lo is not None:
             for end in loop_values(index):  # an index running over a loop: both ends must be in range
                 if end is not None and not lo <= end < lo + len(instances):
                     fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(instances) - 1}, "
                          f"not {end}", span, "out of range")
-        if instances is not None and value is not None:
+        if instances is not None and value is not None and lo is not None:
             if not lo <= value < lo + len(instances):
                 fail("E0307", f"`{component.name}` has repetitions {lo}..{lo + len(instances) - 1}, "
                      f"not {value}", span, "out of range")
-            return instances[value - lo].signature, Size.of(value - lo)
-        if instances is not None and not all(i.signature.same_types(instances[0].signature) for i in instances):
+            return instances[value - lo].signature, Size.of(value - lo)  # type: ignore[return-value]
+        if instances is not None and not all(i.signature.same_types(instances[0].signature)  # type: ignore[union-attr, arg-type]
+                                             for i in instances):
             fail("E0314", f"the repetitions of `{component.name}` differ, so the index must be a fixed number",
                  span, "not a fixed number")
         body = instances[0] if instances else component.body
-        return body.signature, index - component.start
+        return body.signature, index - component.start  # type: ignore[union-attr, return-value]
 
     # ---- abstract boxes needed, transitively ----------------------------------------------------
 
@@ -497,7 +501,8 @@ class ProgramChecker:
                         needed[name] |= extra
                         changed = True
         box_order = [b.name for b in self.boxes]
-        for target in [*self.functions, *self.modules]:
+        targets: list[ir.Function | ir.Module] = [*self.functions, *self.modules]
+        for target in targets:
             target.boxes = [b for b in box_order if b in needed.get(target.name, set())]
 
 
@@ -527,7 +532,7 @@ def _axis_symbols(axis: Axis) -> set[Symbol]:
 def _module_callees(module: ir.Module) -> set[str]:
     found = set()
 
-    def walk(component: ir.Component):
+    def walk(component: ir.Component | None):
         if isinstance(component, ir.Instance):
             found.add(component.module)
         elif isinstance(component, ir.Seq):

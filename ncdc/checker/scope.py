@@ -29,7 +29,7 @@ class Scope:
         return Scope(parent=self)
 
     def lookup_size(self, name: str) -> SizeBinding | None:
-        scope = self
+        scope: Scope | None = self
         while scope is not None:
             if name in scope.sizes:
                 return scope.sizes[name]
@@ -37,7 +37,7 @@ class Scope:
         return None
 
     def lookup_wire(self, name: str):
-        scope = self
+        scope: Scope | None = self
         while scope is not None:
             if name in scope.wires:
                 return scope.wires[name]
@@ -45,7 +45,7 @@ class Scope:
         return None
 
     def lookup_component(self, name: str):
-        scope = self
+        scope: Scope | None = self
         while scope is not None:
             if name in scope.components:
                 return scope.components[name]
@@ -150,7 +150,7 @@ def _label(axis: tree.SizeNode) -> str | None:
     if isinstance(axis, tree.SizeName):
         return axis.name
     if isinstance(axis, tree.SizeGroup) and len(axis.items) > 1:
-        parts = [_label(a) for a in axis.items]
+        parts = [_label(a) or "" for a in axis.items]
         return "(" + " ".join(parts) + ")" if all(parts) else None
     if isinstance(axis, tree.SizeGroup):
         return _label(axis.items[0])
@@ -161,10 +161,11 @@ def check_wire_name(name: tree.Name, scope: Scope) -> None:
     """A wire (a parameter or an assigned name) may not take the name of a size in scope."""
     binding = scope.lookup_size(name.name)
     if binding is not None:
+        suggestion = name.name.upper() if name.name.upper() != name.name else name.name + "_"
         raise NcdcError(Diagnostic(
             "E0105", f"`{name.name}` is already a size", name.span, "a wire cannot share a size's name",
             [f"`{name.name}` is a {binding.what}" + (f" declared at {binding.span.location}" if binding.span else "")],
-            help=f"rename the wire, for example `{name.name.upper() if name.name.upper() != name.name else name.name + '_'}`"))
+            help=f"rename the wire, for example `{suggestion}`"))
 
 
 def unknown_size(name: str, span: Span, scope: Scope) -> Diagnostic:

@@ -69,9 +69,9 @@ class Solver:
         if difference.constant == 0:
             return None
         var, value = _solve_linear(difference)
-        if var is not None and value.constant is not None and value.constant <= 0:
+        if var is not None and value is not None and value.constant is not None and value.constant <= 0:
             return Outcome("mismatch", expected, actual)  # sizes are positive: no solution
-        if var is not None:
+        if var is not None and value is not None:
             # Prefer the unexpanded spelling (`nb`, not `n1//4`) when it is the same solution.
             for candidate in (self.resolve(actual), self.resolve(expected)):
                 if candidate.atom is not var and var not in candidate.vars() and self.expand(candidate) == value:

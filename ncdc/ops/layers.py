@@ -205,7 +205,7 @@ def _require(value, kind: str, name: str, span):
         shown = f"`{value}`" if isinstance(value, Size) else repr(value)
         fail("E0204", f"option `{name}` must be a {'size' if kind == 'padding' else kind}", span, f"this is {shown}")
     if kind == "number":  # plain numbers (`eps`, `momentum`, `std`, `p`) are floats
-        return float(value.constant if isinstance(value, Size) else value)
+        return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]  # checked above
     return value
 
 

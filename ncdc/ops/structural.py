@@ -87,18 +87,18 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
                  "`rearrange` cannot create axes", brackets[0].span,
                  f"missing {', '.join(f'`{m}`' for m in missing)}" if missing else "new axes",
                  help="use `sum[...]` or `einsum` to contract axes")
-    sizes = {label: axis.size for label, axis in sizes.items()}
+    label_sizes = {label: axis.size for label, axis in sizes.items()}
     if name == "rearrange":
         result = cx.solver.resolve_type(args[0].type).with_axes(out_axes)
-        return ir.Rearrange(result, e.span, args[0], tuple(in_labels[0]), tuple(out_labels), sizes)
-    return ir.Einsum(TensorType(tuple(out_axes)), e.span, tuple(args), tuple(tuple(labels) for labels in in_labels), tuple(out_labels),
-                     sizes)
+        return ir.Rearrange(result, e.span, args[0], tuple(in_labels[0]), tuple(out_labels), label_sizes)
+    return ir.Einsum(TensorType(tuple(out_axes)), e.span, tuple(args), tuple(tuple(labels) for labels in in_labels),
+                     tuple(out_labels), label_sizes)
 
-def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[str]:
+def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[ir.Label]:
     if len(arg.type.axes) != t.rank:
         fail("E0202", f"the pattern names {len(arg.type.axes)} axes, the wire has {t.rank}", arg.type.span,
              f"the wire is `{cx.show(t)}`")
-    labels = []
+    labels: list[ir.Label] = []
     for axis_node, axis in zip(arg.type.axes, t.axes):
         group = axis_node.items if isinstance(axis_node, tree.SizeGroup) and len(axis_node.items) > 1 else None
         if group is None:
@@ -135,7 +135,7 @@ def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[str]:
             if outcome is not None:
                 cx.size_error(outcome, Axis(known, axis_node.span), axis, axis_node.span, "this pattern")
         for label, span in parts:
-            unify_label(cx, label, Axis(label_size(cx, label, sizes), span), sizes, span)
+            unify_label(cx, label, Axis(label_size(cx, label, sizes), span), sizes, span)  # type: ignore[arg-type]
         labels.append(ir.Group(tuple(label for label, _ in parts)))
     return labels
 

@@ -469,21 +469,32 @@ class ProgramChecker:
         spans = {item.name.name: item.name.span for item in program.items if not isinstance(item, tree.SizeDecl)}
         state: dict[str, int] = {}
 
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == 2 or name not in self.callees:
-                return
-            if name in path:
-                cycle = path[path.index(name):] + [name]
-                state.update({n: 2 for n in cycle})  # report each cycle once
-                fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
-                     notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
-                     help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
-            for callee in sorted(self.callees[name]):
-                visit(callee, path + [name])
-            state[name] = 2
+        def visit(root: str) -> None:  # depth first, without recursion: a chain of calls may be long
+            path: list[str] = []
+            on_path: set[str] = set()
+            pending = [iter([root])]
+            while pending:
+                name = next(pending[-1], None)
+                if name is None:
+                    pending.pop()
+                    if path:
+                        state[path[-1]] = 2
+                        on_path.discard(path.pop())
+                    continue
+                if state.get(name) == 2 or name not in self.callees:
+                    continue
+                if name in on_path:
+                    cycle = path[path.index(name):] + [name]
+                    state.update({n: 2 for n in cycle})  # report each cycle once
+                    fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
+                         notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
+                         help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
+                path.append(name)
+                on_path.add(name)
+                pending.append(iter(sorted(self.callees[name])))
 
         for name in [n for n in self.order if n in self.callees]:
-            self.guard(lambda: visit(name, []))
+            self.guard(lambda: visit(name))
 
     def collect_boxes(self) -> None:
         needed = {name: set(boxes) for name, boxes in self.direct_boxes.items()}

@@ -11,9 +11,9 @@ from typing import Callable
 
 from .. import tree
 from ..ir import Axis, TensorType
-from ..sizes import Size, Symbol
+from ..sizes import Size, Symbol, product
 from .body import Signature, fail
-from .scope import Scope, size_of, type_of
+from .scope import Scope, checked_size, size_of, type_of
 
 
 @dataclass
@@ -137,6 +137,7 @@ def linear(ctor, scope, name):
     for t, node in ((axes_in, ctor.axes_in), (axes_out, ctor.axes_out)):
         if t.rank == 0:
             fail("E0202", "a Linear maps at least one axis to at least one axis", node.span, "no axes")
+        checked_size(product(t.sizes), node.span, scope)  # nn.Linear's features
     o = read_options(ctor, scope, {"bias": True}, [])
     _require(o.values["bias"], "bool", "bias", o.spans["bias"])
     attrs = {"in": axes_in, "out": axes_out, "bias": o.values["bias"]}

@@ -110,7 +110,7 @@ class ProgramChecker:
         member = ir.SizeMember(item.name.name, symbol, Size.of(number), item.span)
         self.claim(item.name, "size", member)
         self.definitions[symbol] = Size.of(number)
-        self.scope.sizes[item.name.name] = SizeBinding(Size.of(symbol), item.name.span, "constant")
+        self.scope.sizes[item.name.name] = SizeBinding(Size.of(symbol), item.name.span, "constant", number)
         self.constants.append(member)
 
     def declare_box(self, item: tree.BoxDecl):

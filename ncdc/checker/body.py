@@ -10,6 +10,7 @@ from ..ir import SCALAR, Axis, Node, ScalarType, TensorType
 from ..sizes import Size, Symbol, Var, format_size, product
 from ..source import Span
 from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, labels_of, size_of
+from .numbers import check_constant
 from .solver import Solver, fresh_symbols
 
 
@@ -246,7 +247,9 @@ class BodyChecker:
         if e.op == "**" and not isinstance(rt, ScalarType):
             fail("E0204", "an exponent must be a number", e.right.span, f"this is `{self.show(rt)}`")
         if isinstance(lt, ScalarType) and isinstance(rt, ScalarType):
-            return Node("scalar_binary", [left, right], SCALAR, e.span, {"op": e.op})
+            node = Node("scalar_binary", [left, right], SCALAR, e.span, {"op": e.op})
+            check_constant(node, self.solver)  # `2 ** 2 ** 2 ** 40` would never finish at run time
+            return node
         if isinstance(lt, ScalarType) or isinstance(rt, ScalarType):
             return Node("binary", [left, right], rt if isinstance(lt, ScalarType) else lt, e.span,
                         {"op": e.op, "align": None})

@@ -358,7 +358,10 @@ class _ToTree(Transformer):
         return tree.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
 
     def hparam(self, meta, children):
-        return tree.HParam(self._name(children[0]), int(children[1]) if children[1] is not None else None,
+        default = children[1]
+        if default is not None and len(default) > 30:  # and never int() of thousands of digits
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._tok(default), "out of range"))
+        return tree.HParam(self._name(children[0]), int(default) if default is not None else None,
                           self._span(meta))
 
     def hparams(self, meta, children):

@@ -760,3 +760,153 @@ def test_unify_with_concrete_sizes():
     assert Solver(concrete={"k": 16, "h": 4}).unify(Size.of(k), Size.of(h)).reason == "mismatch"
     assert Solver(concrete={"k": 4, "h": 4}).unify(Size.of(k), Size.of(h)) is None
     assert Solver().unify(Size.of(k), Size.of(h)).reason == "unproven"
+
+
+# ---- (e) limits: no input hangs the compiler, overflows it or makes generated code that never returns --
+
+def first_diagnostic(text: str, path: str = "limits.ncd"):
+    with pytest.raises(NcdcError) as info:
+        check_source(text, path)
+    return info.value.diagnostics[0]
+
+
+def _timed(fn, seconds: float = 10.0):
+    import time
+    start = time.perf_counter()
+    result = fn()
+    assert time.perf_counter() - start < seconds
+    return result
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("size a = 1 ** 4611686018427387904\n", 1, 10),
+    ("size a = 0 ** 4611686018427387904\n", 1, 10),
+    ("size a = 2 ** 63\n", 1, 10),
+    ("size a = 2 ** 40\nmodule M(m=4):\n    L = Linear[(a a) -> m]()\n\n    def forward(X: m) -> m:\n"
+     "        return X\n", 3, 16),
+    ("size a = 2 ** 40\nmodule M(m=4):\n    L = Linear[m -> a a]()\n\n    def forward(X: m) -> m:\n"
+     "        return X\n", 3, 21),
+    ("def f(X: (1099511627776 1099511627776)) -> ():\n    return sum(X)\n", 1, 10),
+    ("def f(X: (a + b + c + d + e + f + g + h) ** 62) -> ():\n    return sum(X)\n", 1, 10),
+    ("def f(X: " + " * ".join(f"(a{i} + b{i})" for i in range(30)) + ") -> ():\n    return sum(X)\n", 1, 10),
+], ids=["one-to-a-huge-power", "zero-to-a-huge-power", "power-over-2**62", "bound-axes", "linear-features",
+        "constant-product", "polynomial-power", "polynomial-product"])
+def test_sizes_over_the_limits_are_rejected_quickly(text, line, column):
+    d = _timed(lambda: first_diagnostic(text))
+    assert d.code == "E0310" and "too large" in d.message
+    assert (d.span.line, d.span.column) == (line, column)
+
+
+def test_powers_of_sizes_square_and_multiply():
+    a = Symbol("a")
+    assert _timed(lambda: Size.of(1) ** (2 ** 62)) == Size.of(1)
+    assert (Size.of(a) + 1) ** 5 == (Size.of(a) + 1) * (Size.of(a) + 1) ** 4
+    assert Size.of(3) ** 0 == Size.of(1) and Size.of(a) ** 1 == Size.of(a)
+
+
+@pytest.mark.parametrize("expression", ["2 ** 2 ** 2 ** 40", "2 ** 2 ** n", "1e308 ** 2", "0.5 ** -2000",
+                                        "10 ** 200 * 10 ** 200", "(-3) ** 10000"])
+def test_constant_powers_in_bodies_are_bounded_at_check_time(expression):
+    text = f"size n = 62\n\ndef f(X: a) -> a:\n    return X * ({expression})\n"
+    d = _timed(lambda: first_diagnostic(text))
+    assert d.code == "E0006" and "too large" in d.message
+    assert d.span.line == 4 and d.span.column >= 16  # the first power out of range
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("2 ** 10", 1024), ("1 ** 100000000000", 1), ("(-1) ** 100000000001", -1), ("0 ** 7", 0), ("2 ** -3", 0.125),
+    ("2 ** n", 2 ** 62), ("0.5 ** 1000", 0.5 ** 1000), ("2 ** 1000 // 2 ** 996", 16)])
+def test_constant_powers_within_the_limits_still_compute(expression, value):
+    import torch
+
+    text = f"size n = 62\n\ndef f(X: a) -> a:\n    return X * ({expression})\n"
+    module = load_source(_timed(lambda: compile_source(text, "powers.ncd")))
+    assert torch.equal(module.f(torch.ones(2, dtype=torch.float64)), torch.full((2,), float(value), dtype=torch.float64))
+
+
+def _nested_fors(depth: int) -> str:
+    lines = ["def f(X: a) -> a:"]
+    lines += ["    " * (i + 1) + f"for i{i} in 1..1:" for i in range(depth)]
+    return "\n".join(lines + ["    " * (depth + 1) + "X = relu(X)", "    return X", ""])
+
+
+DEEP = {
+    "calls": "def f(X: a) -> a:\n    return " + "relu(" * 3000 + "X" + ")" * 3000 + "\n",
+    "tensor-powers": "def f(X: a) -> a:\n    return X" + " ** 2" * 3000 + "\n",
+    "size-powers": "size a = 1" + " ** 1" * 3000 + "\n",
+    "sums": "def f(X: a) -> a:\n    return X" + " + X" * 5000 + "\n",
+    "loops": _nested_fors(500),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP))
+def test_deep_nesting_is_e0007_naming_the_file(name):
+    d = first_diagnostic(DEEP[name], "deep.ncd")
+    assert d.code == "E0007" and "deep.ncd" in d.render()
+    assert d.to_json()["file"] == "deep.ncd"
+
+
+def test_deep_nesting_on_the_command_line_is_a_diagnostic(tmp_path):
+    for name, text in DEEP.items():
+        (tmp_path / f"{name}.ncd").write_text(text, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "ncdc", "check", str(tmp_path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "VisitError" not in result.stderr
+    assert result.stderr.count("E0007") == len(DEEP)
+    for name in DEEP:
+        assert f"{name}.ncd" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["def", "module"])
+def test_a_long_flat_chain_of_definitions_is_not_too_deep(kind):
+    """2,000 definitions, each using the next one down the file: the order of checking recurses per element."""
+    n = 2000
+    if kind == "def":
+        items = ["def f0(X: a) -> a:\n    return X\n"] + [f"def f{i}(X: a) -> a:\n    return f{i - 1}(X)\n"
+                                                          for i in range(1, n)]
+    else:
+        items = ["module M0(c=4):\n    L = Linear[c -> c]()\n\n    def forward(X: c) -> c:\n        return L(X)\n"]
+        items += [f"module M{i}(c=4):\n    L = M{i - 1}(c)\n\n    def forward(X: c) -> c:\n        return L(X)\n"
+                  for i in range(1, n)]
+    program = _timed(lambda: check_source("\n".join(reversed(items)), "chain.ncd"), 60)
+    assert len(program.functions if kind == "def" else program.modules) == n
+
+
+def test_a_recursive_chain_is_still_reported_once():
+    text = "def f(X: a) -> a:\n    return g(X)\n\ndef g(X: a) -> a:\n    return h(X)\n\n" \
+           "def h(X: a) -> a:\n    return f(X)\n"
+    with pytest.raises(NcdcError) as info:
+        check_source(text, "cycle.ncd")
+    assert [d.code for d in info.value.diagnostics] == ["E0106"]
+    assert "`f` -> `g` -> `h` -> `f`" in info.value.diagnostics[0].notes[0]
+
+
+@pytest.mark.parametrize("digits", [31, 4301, 100_000])
+def test_a_huge_default_is_too_large_not_a_traceback(digits, tmp_path):
+    text = f"module M(c={'9' * digits}):\n    L = Linear[c -> c]()\n\n    def forward(X: c) -> c:\n        return L(X)\n"
+    d = first_diagnostic(text)
+    assert (d.code, d.message, d.span.line, d.span.column) == ("E0006", "this number is too large", 1, 12)
+    (tmp_path / "big.ncd").write_text(text, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "ncdc", "check", str(tmp_path / "big.ncd")], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "E0006" in result.stderr
+
+
+@pytest.mark.parametrize("literal", ["9" * 4301, "1" + "0" * 5000 + ".5", "1" * 5000 + "e5"])
+def test_huge_literals_anywhere_are_too_large(literal):
+    for text in (f"def f(X: a) -> a:\n    return X * {literal}\n", f"size a = {literal}\n",
+                 f"def f(X: {literal}) -> ():\n    return sum(X)\n"):
+        assert_handled(text)
+        assert first_diagnostic(text).code in ("E0001", "E0002", "E0006")
+
+
+def test_a_default_of_10_to_the_30_is_too_large():
+    d = first_diagnostic("module M(c=1" + "0" * 29 + "):\n    L = Linear[c -> c]()\n\n"
+                         "    def forward(X: c) -> c:\n        return L(X)\n")
+    assert d.code == "E0313" and "too large" in d.message and "positive" not in d.message
+
+
+def test_an_axis_that_is_not_positive_says_it_must_be():
+    d = first_diagnostic("def f(X: (1 - 2)) -> ():\n    return sum(X)\n")
+    assert d.code == "E0310" and "must be positive" in d.message and d.label == "this is -1"

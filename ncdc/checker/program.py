@@ -172,7 +172,9 @@ class ProgramChecker:
             if python_name(hp.name.name) in {python_name(n) for n in scope.sizes}:
                 fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated",
                      notes=["Python folds names (NFKC): names that differ only in form are the same"])
-            if hp.default is not None and not 1 <= hp.default <= MAX_SIZE:
+            if hp.default is not None and hp.default > MAX_SIZE:
+                fail("E0313", f"the default of `{hp.name.name}` is too large", hp.span, "more than 2**62")
+            if hp.default is not None and hp.default < 1:
                 fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range")
             symbol = Symbol(hp.name.name)
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")

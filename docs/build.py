@@ -12,8 +12,13 @@ becomes a fenced block of output:
     @@head          the generated module's header, up to its first definition
     @@helper NAME   one generated helper function of the last ```ncd block
     @@err           the diagnostics of `ncdc check` on the last ```text block, which must fail
-    @@run COMMAND   the output of a shell command, run where the last ```ncd, ```text and ```python
-                    blocks are x.ncd, bad.ncd and x.py; `ncdc` and `python` are this interpreter's
+    @@run COMMAND   the standard output of a shell command, run where the last ```ncd, ```text and
+                    ```python blocks are x.ncd, bad.ncd and x.py; `ncdc` and `python` are this
+                    interpreter's (write `2>&1` in COMMAND to show what it prints on standard error)
+
+Nothing a tool prints on standard error reaches the reference unasked: a warning there (a library's,
+say) fails the build, and the diagnostics of @@err are ncdc's own rendering, which the command's
+standard error must match exactly.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 NCDC = [sys.executable, "-m", "ncdc"]
+sys.path.insert(0, str(DOCS.parent))
 
 
 class Builder:
@@ -81,16 +87,13 @@ class Builder:
         if name == "helper":
             return "python", self.definition(definitions(self.compile(False)), arg, [])
         if name == "err":
-            self.write("bad.ncd", self.blocks["text"])
-            result = self.run(NCDC + ["check", "bad.ncd"])
-            if result.returncode != 1:
-                self.failures.append(f"expected errors (exit 1), got exit {result.returncode}:\n{self.blocks['text']}")
-            return "text", "\n".join(l for l in result.stderr.split("\n") if not l.startswith("checked "))
+            return "text", self.diagnostics()
         if name == "run":
             for file, language in (("x.ncd", "ncd"), ("bad.ncd", "text"), ("x.py", "python")):
                 self.write(file, self.blocks[language])
             result = self.run(arg)
-            return "text", f"$ {arg}\n{result.stdout}{result.stderr}"
+            self.quiet(result, f"`{arg}`")
+            return "text", f"$ {arg}\n{result.stdout}"
         raise SystemExit(f"unknown directive @@{name}")
 
     def compile(self, stubs: bool, where: str = "") -> str:
@@ -101,8 +104,38 @@ class Builder:
             result = self.run(NCDC + ["compile", "x.ncd"] + ["--stubs"] * stubs)
             if result.returncode:
                 self.failures.append(f"{where or 'an ncd block'} does not compile:\n{key[0]}{result.stderr}")
+            else:
+                self.quiet(result, f"`ncdc compile` of {where or 'an ncd block'}")
             self.compiled[key] = result.stdout
         return self.compiled[key]
+
+    def diagnostics(self) -> str:
+        """What `ncdc check` reports on the last ```text block, as ncdc renders it."""
+        from ncdc import NcdcError, check_source
+
+        text = self.blocks["text"]
+        self.write("bad.ncd", text)
+        result = self.run(NCDC + ["check", "bad.ncd"])
+        try:
+            check_source(text, "bad.ncd")
+            diagnostics = []
+        except NcdcError as error:
+            diagnostics = error.diagnostics
+        rendered = "\n\n".join(d.render() for d in diagnostics)
+        n = len(diagnostics)
+        expected = f"{rendered}\nchecked 1 spec: {n} error{'s' if n != 1 else ''}\n"
+        if result.returncode != 1 or not diagnostics:
+            self.failures.append(f"expected errors (exit 1), got exit {result.returncode}:\n{text}")
+        elif result.stderr != expected or result.stdout:
+            self.failures.append(f"`ncdc check` printed more than its diagnostics for:\n{text}"
+                                 f"standard output:\n{result.stdout}\nstandard error:\n{result.stderr}")
+        return rendered
+
+    def quiet(self, result: subprocess.CompletedProcess, what: str) -> None:
+        """A tool's standard error is never pasted: anything on it fails the build, loudly."""
+        if result.stderr:
+            self.failures.append(f"{what} printed on standard error (only standard output is pasted; "
+                                 f"write `2>&1` in an @@run command to show it):\n{result.stderr}")
 
     def definition(self, defs: dict[str, str], name: str, options: list[str]) -> str:
         if name not in defs:

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 from . import ir
 from .checker import check
-from .diagnostics import Diagnostic, NcdcError
-from .syntax import parse
+from .diagnostics import NcdcError
+from .syntax import nesting_error, parse
 
 
 def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None = None) -> ir.Program:
@@ -25,8 +25,7 @@ def _nesting_guard(path: str):
     try:
         yield
     except RecursionError:
-        raise NcdcError(Diagnostic("E0007", f"{path} nests expressions too deeply", None,
-                                   help="split the expression over several statements")) from None
+        raise NcdcError(nesting_error(path)) from None
 
 
 def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Program:

@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="ncdc", description="The neural circuit diagram compiler.")
+    parser.add_argument("--version", action="version", version=f"ncdc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser("check", help="check specs and report every error")

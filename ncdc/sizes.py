@@ -155,9 +155,16 @@ class Size:
     __rmul__ = __mul__
 
     def __pow__(self, exponent: int):
-        result = Size.of(1)
-        for _ in range(exponent):
-            result = result * self
+        """By repeated squaring: log2(exponent) multiplications (callers bound the exponent)."""
+        if exponent < 0:
+            raise ValueError("a size has no negative powers")
+        result, square = Size.of(1), self
+        while exponent:
+            if exponent & 1:
+                result = result * square
+            exponent >>= 1
+            if exponent:
+                square = square * square
         return result
 
     def __floordiv__(self, other):

@@ -176,10 +176,24 @@ def parse(text: str, path: str = "<string>") -> tree.Program:
                                    help="indent it like the lines of the block it belongs to")) from None
     try:
         return _ToTree(source).transform(parsed)
-    except VisitError as error:
+    except VisitError as error:  # Lark wraps what a rule's callback raises
         if isinstance(error.orig_exc, NcdcError):
             raise error.orig_exc from None
+        if isinstance(error.orig_exc, RecursionError):
+            meta = getattr(error.obj, "meta", None)
+            span = (Span(source, meta.line, meta.column, meta.line, meta.column + 1)
+                    if meta is not None and not meta.empty else None)
+            raise NcdcError(nesting_error(path, span)) from None
         raise
+    except RecursionError:
+        raise NcdcError(nesting_error(path)) from None
+
+
+def nesting_error(path: str, span: Span | None = None) -> Diagnostic:
+    """E0007: a spec nested too deeply for the compiler's recursion (a mistake, or a generator's)."""
+    return Diagnostic("E0007", f"{path} nests expressions too deeply", span,
+                      "nested too deeply here" if span is not None else "", file=path,
+                      help="split the expression over several statements")
 
 
 def _dedent_line(source: Source) -> int:
@@ -359,7 +373,10 @@ class _ToTree(Transformer):
         return tree.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
 
     def hparam(self, meta, children):
-        return tree.HParam(self._name(children[0]), int(children[1]) if children[1] is not None else None,
+        default = children[1]
+        if default is not None and len(default) > 30:  # and never int() of thousands of digits
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._tok(default), "out of range"))
+        return tree.HParam(self._name(children[0]), int(default) if default is not None else None,
                           self._span(meta))
 
     def hparams(self, meta, children):

@@ -70,6 +70,14 @@ def test_check_the_real_specs_exits_0():
     no_traceback(result)
 
 
+def test_version_prints_the_package_version():
+    from importlib.metadata import version
+
+    result = ncdc_cli("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"ncdc {ncdc.__version__}\n", "")
+    assert result.stdout == "ncdc 0.1.0\n" and version("ncdc") == ncdc.__version__
+
+
 def test_check_a_good_file_exits_0(work):
     result = ncdc_cli("check", "good.ncd", cwd=work)
     assert result.returncode == 0

@@ -10,6 +10,7 @@ from ..ir import SCALAR, Axis, ScalarType, Signature, TensorType, TupleType, Val
 from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
 from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, size_of
+from .numbers import check_constant
 from .solver import Solver, fresh_symbols
 
 
@@ -234,7 +235,9 @@ class BodyChecker:
             if node.type.dtype == ir.BOOL:
                 fail("E0316", "arithmetic on bool elements", side.span, f"this is `{self.show(node.type)}`")
         if isinstance(lt, ScalarType) and isinstance(rt, ScalarType):
-            return ir.ScalarBinary(SCALAR, e.span, e.op, left, right)
+            node = ir.ScalarBinary(SCALAR, e.span, e.op, left, right)
+            check_constant(node, self.solver)  # `2 ** 2 ** 2 ** 40` would never finish at run time
+            return node
         if isinstance(lt, ScalarType) or isinstance(rt, ScalarType):
             tensor, number = (rt, left) if isinstance(lt, ScalarType) else (lt, right)
             if tensor.dtype == ir.INT and (e.op == "/" or not _integral(number)):

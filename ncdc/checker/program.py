@@ -114,7 +114,7 @@ class ProgramChecker:
         member = ir.SizeMember(item.name.name, symbol, Size.of(number), item.span)
         self.claim(item.name, "size", member)
         self.definitions[symbol] = Size.of(number)
-        self.scope.sizes[item.name.name] = SizeBinding(Size.of(symbol), item.name.span, "constant")
+        self.scope.sizes[item.name.name] = SizeBinding(Size.of(symbol), item.name.span, "constant", number)
         self.constants.append(member)
 
     def declare_box(self, item: tree.BoxDecl):
@@ -176,7 +176,9 @@ class ProgramChecker:
             if python_name(hp.name.name) in {python_name(n) for n in scope.sizes}:
                 fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated",
                      notes=["Python folds names (NFKC): names that differ only in form are the same"])
-            if hp.default is not None and not 1 <= hp.default <= MAX_SIZE:
+            if hp.default is not None and hp.default > MAX_SIZE:
+                fail("E0313", f"the default of `{hp.name.name}` is too large", hp.span, "more than 2**62")
+            if hp.default is not None and hp.default < 1:
                 fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range")
             symbol = Symbol(hp.name.name)
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
@@ -473,21 +475,32 @@ class ProgramChecker:
         spans = {item.name.name: item.name.span for item in program.items if not isinstance(item, tree.SizeDecl)}
         state: dict[str, int] = {}
 
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == 2 or name not in self.callees:
-                return
-            if name in path:
-                cycle = path[path.index(name):] + [name]
-                state.update({n: 2 for n in cycle})  # report each cycle once
-                fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
-                     notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
-                     help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
-            for callee in sorted(self.callees[name]):
-                visit(callee, path + [name])
-            state[name] = 2
+        def visit(root: str) -> None:  # depth first, without recursion: a chain of calls may be long
+            path: list[str] = []
+            on_path: set[str] = set()
+            pending = [iter([root])]
+            while pending:
+                name = next(pending[-1], None)
+                if name is None:
+                    pending.pop()
+                    if path:
+                        state[path[-1]] = 2
+                        on_path.discard(path.pop())
+                    continue
+                if state.get(name) == 2 or name not in self.callees:
+                    continue
+                if name in on_path:
+                    cycle = path[path.index(name):] + [name]
+                    state.update({n: 2 for n in cycle})  # report each cycle once
+                    fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
+                         notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
+                         help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
+                path.append(name)
+                on_path.add(name)
+                pending.append(iter(sorted(self.callees[name])))
 
         for name in [n for n in self.order if n in self.callees]:
-            self.guard(lambda: visit(name, []))
+            self.guard(lambda: visit(name))
 
     def collect_boxes(self) -> None:
         needed = {name: set(boxes) for name, boxes in self.direct_boxes.items()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .. import tree
 from ..diagnostics import Diagnostic, NcdcError
 from ..ir import FLOAT, Axis, TensorType
-from ..sizes import Size, Symbol, product
+from ..sizes import FloorDiv, Size, Symbol, product
 from ..source import Span
 
 
@@ -16,6 +16,7 @@ class SizeBinding:
     value: Size
     span: Span | None
     what: str  # "hyperparameter", "generic size", "constant", "derived size", "loop index", "repetition index"
+    number: int | None = None  # the value of a constant
 
 
 @dataclass
@@ -54,14 +55,63 @@ class Scope:
 
 
 MAX_SIZE = 2 ** 62  # larger sizes are surely mistakes, and would not fit a tensor's shape
+MAX_EXPONENT = 62  # 2**62 is the largest size
+MAX_TERMS = 256  # a size is a polynomial; one with more terms than this is a runaway expansion
 
 
 def size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
-    size = _size_of(node, scope, new_generics)
+    return checked_size(_size_of(node, scope, new_generics), node.span, scope)
+
+
+def checked_size(size: Size, span: Span | None, scope: Scope) -> Size:
+    """`size` if it keeps within the limits: coefficients, and its value where constants fix it, of at
+    most 2**62, and at most MAX_TERMS terms."""
     if any(abs(c) > MAX_SIZE for _, c in size.terms):
-        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, "more than 2**62"))
+        raise NcdcError(Diagnostic("E0310", "this size is too large", span, "more than 2**62"))
+    if len(size.terms) > MAX_TERMS:
+        raise NcdcError(Diagnostic("E0310", "this size is too large", span, f"a polynomial of {len(size.terms)} terms",
+                                   help=f"a size expands to at most {MAX_TERMS} terms; name parts of it as sizes"))
+    value = constant_value(size, scope)
+    if value is not None and abs(value) > MAX_SIZE:
+        raise NcdcError(Diagnostic("E0310", "this size is too large", span, "more than 2**62"))
     return size
+
+
+def constant_value(size: Size, scope: Scope) -> int | None:
+    """The value of a size that numbers and spec-wide constants fix, else None."""
+    env = {}
+    for atom in size.atoms():
+        if isinstance(atom, Symbol):
+            binding = scope.lookup_size(atom.name)
+            if binding is None or binding.number is None or binding.value.atom is not atom:
+                return None
+            env[atom] = binding.number
+        elif not isinstance(atom, FloorDiv):
+            return None  # an unknown
+    try:
+        return size.evaluate(env)
+    except ZeroDivisionError:
+        return None
+
+
+def _checked_product(sizes, span: Span | None, scope: Scope) -> Size:
+    result = Size.of(1)
+    for size in sizes:
+        result = checked_size(result * size, span, scope)
+    return result
+
+
+def _power(base: Size, exponent: int, span: Span | None, scope: Scope) -> Size:
+    """`base ** exponent` by repeated squaring, within the limits at every step."""
+    result, square = Size.of(1), base
+    while exponent:
+        if exponent & 1:
+            result = checked_size(result * square, span, scope)
+        exponent >>= 1
+        if exponent:
+            square = checked_size(square * square, span, scope)
+    return result
 
 
 def _size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
@@ -80,11 +130,12 @@ def _size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | Non
             return Size.of(symbol)
         raise NcdcError(unknown_size(node.name, node.span, scope))
     if isinstance(node, tree.SizeGroup):
-        return product(size_of(item, scope, new_generics) for item in node.items)
+        return _checked_product((size_of(item, scope, new_generics) for item in node.items), node.span, scope)
     left = size_of(node.left, scope, new_generics)
     right = size_of(node.right, scope, new_generics)
-    if node.op == "**" and right.constant is not None and left.constant not in (0, 1) and right.constant > 62:
-        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, f"an exponent of {right.constant}"))
+    if node.op == "**" and right.constant is not None and right.constant > MAX_EXPONENT:  # even for 0 and 1
+        raise NcdcError(Diagnostic("E0310", "this size is too large", node.span, f"an exponent of {right.constant}",
+                                   help=f"an exponent in a size is at most {MAX_EXPONENT}"))
     if node.op == "+":
         return left + right
     if node.op == "-":
@@ -95,7 +146,7 @@ def _size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | Non
         if right.constant is None or right.constant < 0:
             raise NcdcError(Diagnostic("E0310", "an exponent in a size must be a non-negative integer",
                                        node.right.span, f"this is `{right}`"))
-        return left ** right.constant
+        return _power(left, right.constant, node.span, scope)
     if right.constant is not None and right.constant <= 0:
         raise NcdcError(Diagnostic("E0310", "a size can only be divided by a positive number",
                                    node.right.span, f"this is {right}"))
@@ -105,12 +156,13 @@ def _size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | Non
 def axis_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Axis:
     if isinstance(node, tree.SizeGroup) and len(node.items) > 1:
         parts = tuple(axis_of(item, scope, new_generics) for item in node.items)
-        return Axis(product(p.size for p in parts), node.span, parts)
+        return Axis(_checked_product((p.size for p in parts), node.span, scope), node.span, parts)
     if isinstance(node, tree.SizeGroup):
         return axis_of(node.items[0], scope, new_generics)
     size = size_of(node, scope, new_generics)
     if size.constant is not None and size.constant < 1:
-        raise NcdcError(Diagnostic("E0310", "an axis has a positive size", node.span, f"this is {size.constant}"))
+        raise NcdcError(Diagnostic("E0310", "the size of an axis must be positive", node.span,
+                                   f"this is {size.constant}"))
     return Axis(size, node.span)
 
 

@@ -14,8 +14,8 @@ from typing import Any, Callable
 from .. import tree
 from ..diagnostics import fail
 from ..ir import Axis, Signature, TensorType
-from ..sizes import Size, Symbol
-from ..checker.scope import Scope, size_of, type_of
+from ..sizes import Size, Symbol, product
+from ..checker.scope import Scope, checked_size, size_of, type_of
 
 REQUIRED: Any = dataclasses.MISSING
 
@@ -257,6 +257,7 @@ def linear(ctor, scope, name):
     for t, node in ((axes_in, ctor.axes_in), (axes_out, ctor.axes_out)):
         if t.rank == 0:
             fail("E0202", "a Linear maps at least one axis to at least one axis", node.span, "no axes")
+        checked_size(product(t.sizes), node.span, scope)  # nn.Linear's features
     attrs, _ = read_options(ctor, scope, LinearAttrs, inputs=axes_in, outputs=axes_out)
     return attrs, _layer_signature(name, axes_in, axes_out)
 

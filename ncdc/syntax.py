@@ -89,13 +89,13 @@ def _at_end(source: Source, token: Token) -> bool:
         return True
     if token.type not in ("_NL", "_DEDENT") or token.line is None:
         return False
-    lines = source.text.splitlines()
+    lines = source.lines
     rest = "\n".join([lines[token.line - 1][token.column - 1:]] + lines[token.line:]) if token.line <= len(lines) else ""
     return not rest.strip()
 
 
 def _end_span(source: Source) -> Span:
-    lines = source.text.splitlines() or [""]
+    lines = source.lines or [""]
     return Span(source, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
 
 
@@ -181,7 +181,7 @@ def parse(text: str, path: str = "<string>") -> tree.Program:
 def _dedent_line(source: Source) -> int:
     """The first line whose indentation matches none of the open blocks (Lark does not say which)."""
     stack = [0]
-    for number, line in enumerate(source.text.splitlines(), 1):
+    for number, line in enumerate(source.lines, 1):
         stripped = line.lstrip(" \t")
         if not stripped or stripped.startswith("#"):
             continue

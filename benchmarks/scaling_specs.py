@@ -25,19 +25,21 @@ def statements(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def defs(n: int) -> str:
+def defs(n: int, backwards: bool = False) -> str:
+    """`backwards`: each def is declared before the one it calls (a name may be used before its
+    declaration), so that a walk over the calls in declaration order goes the whole chain deep."""
     out = ["def f0(X: a b) -> a b:\n    return relu(X)\n"]
     for i in range(1, n):
         out.append(f"def f{i}(X: a b) -> a b:\n    return f{i - 1}(X) + X\n")
-    return "\n".join(out)
+    return "\n".join(out[::-1] if backwards else out)
 
 
-def modules(n: int) -> str:
+def modules(n: int, backwards: bool = False) -> str:
     out = ["module M0(m=8):\n    L = Linear[m -> m]()\n\n    def forward(X: m) -> m:\n        return relu(L(X))\n"]
     for i in range(1, n):
         out.append(f"module M{i}(m=8):\n    inner = M{i - 1}(m)\n\n"
                    f"    def forward(X: m) -> m:\n        return inner(X) + X\n")
-    return "\n".join(out)
+    return "\n".join(out[::-1] if backwards else out)
 
 
 def lifted(n: int) -> str:

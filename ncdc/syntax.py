@@ -200,6 +200,10 @@ class _ToTree(Transformer):
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
+        # Bind each rule's callback once: looked up on the class, v_args makes a new wrapper per node.
+        for name, value in vars(type(self)).items():
+            if getattr(value, "visit_wrapper", None) is not None:
+                setattr(self, name, getattr(self, name))
 
     def _span(self, meta) -> Span:
         return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)

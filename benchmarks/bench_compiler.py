@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from harness import ROOT, Config, Row, Samples, benchmark, interleave, python_output
+from harness import ROOT, Config, Row, Samples, benchmark, format_time, interleave, python_output
 
 SPECS = ROOT / "specs"
 CHECK_BUDGET_S = 0.5  # `ncdc check specs/` should take well under this
+CHECK_VS_LARK = 1.5  # ... and at most this many times `python -c "import lark"` (its parser's import)
 
 
 def _spec_files() -> list[Path]:
@@ -115,7 +118,8 @@ def bench_cli(cfg: Config) -> list[Row]:
     def python(code: str):
         return lambda: subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
-    candidates = {"python": python("pass"), "import": python("import ncdc.cli"), "check": ncdc_check}
+    candidates = {"python": python("pass"), "lark": python("import lark"), "import": python("import ncdc.cli"),
+                  "check": ncdc_check}
     s = interleave(candidates, cfg.reps(15, 3), warmup=1)
     check = s.row("check", "import", ref_label="import ncdc.cli", label=f"{shown} check specs/")
     check.target, check.ok = f"< {CHECK_BUDGET_S * 1e3:.0f} ms", check.median_s < CHECK_BUDGET_S
@@ -123,12 +127,58 @@ def bench_cli(cfg: Config) -> list[Row]:
         check.note = f"exit {max(status)}: the specs have errors"
     rows = [
         s.row("python", label="python -c pass"),
+        s.row("lark", "python", ref_label="python -c pass", label="python -c 'import lark'"),
         s.row("import", "python", ref_label="python -c pass", label="python -c 'import ncdc.cli'"),
         check,
+        s.row("check", "lark", ref_label="import lark", label=f"{shown} check specs/ vs import lark",
+              target=CHECK_VS_LARK),
     ]
     for what, code in _TORCH_PROBES.items():
         out = python_output(code + "; print('torch' in sys.modules)").strip().splitlines()[-1]
         checking = "compile" not in what  # only checking promises not to need torch
         rows.append(Row(f"imports torch: {what}", value=out,
                         target="False" if checking else "", ok=(out == "False") if checking else None))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Scaling: generated specs of 1,000 and 10,000 units (benchmarks/scaling_specs.py)
+# ------------------------------------------------------------------------------------------------
+
+SCALING_RATIO = 12  # 10x the spec may take at most this many times as long (linear, with slack)
+SCALING_CHECK_BUDGET_S = 2.0  # checking the larger spec of every family, in-process
+
+
+@benchmark("scaling", f"Check and compile time of generated specs, 1k vs 10k units: ratio < {SCALING_RATIO}, "
+                      f"10k check < {SCALING_CHECK_BUDGET_S:.0f} s")
+def bench_scaling(cfg: Config) -> list[Row]:
+    """Per family (one def's statements, defs, chained modules, lifted calls, size constants): the
+    median time for N and for 10 N units, and their ratio.  N is 1,000 (200 in --quick mode, where
+    the 2 s budget is not applied: it is for 10,000)."""
+    import ncdc
+    from scaling_specs import FAMILIES
+
+    small = 200 if cfg.quick else 1000
+    big = 10 * small
+    rows = []
+    for family, make in FAMILIES.items():
+        texts = {n: make(n) for n in (small, big)}
+        for kind, fn in (("check", ncdc.check_source), ("compile", ncdc.compile_source)):
+            times = {}
+            for n, text in texts.items():
+                samples = []
+                for _ in range(cfg.reps(5, 1) if n == small else cfg.reps(2, 1)):
+                    start = time.perf_counter()
+                    fn(text, f"{family}_{n}.ncd")
+                    samples.append(time.perf_counter() - start)
+                times[n] = statistics.median(samples)
+            ratio = times[big] / times[small]
+            ok = ratio < SCALING_RATIO
+            target = f"< {SCALING_RATIO}"
+            if kind == "check" and not cfg.quick:
+                ok = ok and times[big] < SCALING_CHECK_BUDGET_S
+                target += f", 10k < {SCALING_CHECK_BUDGET_S:.0f} s"
+            rows.append(Row(f"{family:<10} {kind:<7} {small:>5} / {big:>5}", median_s=times[big],
+                            value=f"{format_time(times[small])} / {format_time(times[big])}",
+                            ratio=ratio, ref=f"{small} units", target=target, ok=ok))
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import types
 from pathlib import Path
 
@@ -15,8 +16,27 @@ from .syntax import nesting_error, parse
 
 def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None = None) -> ir.Program:
     """Parse and check spec text; raises NcdcError with diagnostics on errors in it."""
-    with _nesting_guard(path):
+    with _nesting_guard(path), _fewer_collections():
         return check(parse(text, path), path, sizes)
+
+
+@contextmanager
+def _fewer_collections():
+    """Checking allocates many small objects that all live until the end: with the default
+    thresholds, Python's cyclic garbage collector scans the whole heap again and again while a large
+    spec is checked (most of the time for 10,000 statements).  Collect less often meanwhile."""
+    thresholds = gc.get_threshold()
+    if thresholds[0] == 0 or thresholds[0] >= _GC_THRESHOLD:  # disabled or already raised: leave it
+        yield
+        return
+    gc.set_threshold(_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+_GC_THRESHOLD = 100_000
 
 
 @contextmanager
@@ -38,7 +58,7 @@ def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
     from .backend.torch import generate
 
     program = check_source(text, path, sizes)
-    with _nesting_guard(path):
+    with _nesting_guard(path), _fewer_collections():
         return generate(program, stubs=stubs)
 
 

@@ -109,8 +109,11 @@ def reserved_reason(name: str, *, module_attribute: bool = False, shadows_builti
 class Namespace:
     """Legal, unique local identifiers for a set of spec names (cf. torch.fx's namespace)."""
 
-    def __init__(self, taken=()):
-        self._used = set(taken) | PYTHON_BUILTINS
+    def __init__(self, taken=(), base: frozenset[str] = frozenset()):
+        """`taken` is copied; `base`, names taken in every namespace of a module (its definitions),
+        is shared, not copied: a namespace per function costs what the function holds, not the module."""
+        self._used = set(taken)
+        self._base = base
         self._names: dict[str, str] = {}
 
     def __call__(self, name: str) -> str:
@@ -122,7 +125,7 @@ class Namespace:
         if base in PYTHON_KEYWORDS or base.startswith("__"):
             base += "_"
         candidate, n = base, 1
-        while candidate in self._used:
+        while candidate in self._used or candidate in self._base or candidate in PYTHON_BUILTINS:
             n += 1
             candidate = f"{base}_{n}"
         self._used.add(candidate)

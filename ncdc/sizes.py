@@ -203,6 +203,8 @@ class Size:
     # ---- substitution and evaluation
     def substitute(self, mapping) -> Size:
         """Replace atoms: `mapping(atom)` returns a Size or None to keep the atom."""
+        if not any(isinstance(a, FloorDiv) or mapping(a) is not None for mono, _ in self.terms for a in mono):
+            return self  # nothing to replace (the common case): no new polynomial
         result = Size.of(0)
         for mono, coeff in self.terms:
             term = Size.of(coeff)

@@ -10,8 +10,17 @@ class Source:
     path: str
     text: str
 
+    @property
+    def lines(self) -> list[str]:
+        """The text's lines (as `str.splitlines` gives them), split once, on first use."""
+        lines = self.__dict__.get("_lines")
+        if lines is None:
+            lines = self.text.splitlines()
+            object.__setattr__(self, "_lines", lines)  # a cache: the text itself never changes
+        return lines
+
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
+        lines = self.lines
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
@@ -31,7 +40,7 @@ class Span:
 
     @property
     def text(self) -> str:
-        lines = self.source.text.splitlines()[self.line - 1 : self.end_line]
+        lines = self.source.lines[self.line - 1 : self.end_line]
         if not lines:
             return ""
         if len(lines) == 1:

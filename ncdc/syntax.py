@@ -91,7 +91,7 @@ def _at_end(source: Source, token: Token) -> bool:
         return True
     if token.type not in ("_NL", "_DEDENT") or token.line is None:
         return False
-    lines = source.text.splitlines()
+    lines = source.lines
     if token.line > len(lines):
         return True
     rest = "\n".join([lines[token.line - 1][(token.column or 1) - 1:]] + lines[token.line:])
@@ -99,7 +99,7 @@ def _at_end(source: Source, token: Token) -> bool:
 
 
 def _end_span(source: Source) -> Span:
-    lines = source.text.splitlines() or [""]
+    lines = source.lines or [""]
     return Span(source, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
 
 
@@ -199,7 +199,7 @@ def nesting_error(path: str, span: Span | None = None) -> Diagnostic:
 def _dedent_line(source: Source) -> int:
     """The first line whose indentation matches none of the open blocks (Lark does not say which)."""
     stack = [0]
-    for number, line in enumerate(source.text.splitlines(), 1):
+    for number, line in enumerate(source.lines, 1):
         stripped = line.lstrip(" \t")
         if not stripped or stripped.startswith("#"):
             continue
@@ -218,6 +218,10 @@ class _ToTree(Transformer):
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
+        # Bind each rule's callback once: looked up on the class, v_args makes a new wrapper per node.
+        for name, value in vars(type(self)).items():
+            if getattr(value, "visit_wrapper", None) is not None:
+                setattr(self, name, getattr(self, name))
 
     def _span(self, meta) -> Span:
         return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)

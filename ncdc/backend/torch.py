@@ -70,6 +70,8 @@ class Generator:
         self.uses_callable = False
         self.constants = {c.symbol: python_name(c.name) for c in program.constants}
         self.top_names = {python_name(n) for n in program.order} | set(self.constants.values())
+        self.top_frozen = frozenset(self.top_names)  # shared by the namespaces of every function
+        self.reserved = frozenset(GENERATED_GLOBALS | self.top_names | set(HELPER_NAMES))
         self.boxes = {b.name: b for b in program.boxes}
         self.functions = {f.name: f for f in program.functions}
         self.modules = {m.name: m for m in program.modules}
@@ -146,7 +148,7 @@ class Generator:
         return ["*"] + [f"{python_name(b)}: Callable{default(b)}" for b in boxes]
 
     def stub(self, box: ir.Box) -> str:
-        ns = Namespace(GENERATED_GLOBALS | self.top_names | set(HELPER_NAMES))
+        ns = Namespace(base=self.reserved)
         params = [ns(f"x{i}") for i in range(len(box.inputs))]
         names: dict[Symbol, str] = dict(self.constants)
         body = self.bind_sizes(list(zip(params, box.inputs)), box.generics, names, ns)
@@ -243,7 +245,7 @@ class Generator:
             codes = [str(self.constructor(i, names, m)) for i in c.instances]
             return Parts("nn.Sequential(", codes, ")") if in_seq else Parts("nn.ModuleList([", codes, "])")
         assert c.body is not None and c.index is not None
-        index = Namespace(set(names.values()) | self.top_names)(c.index.name)
+        index = Namespace(names.values(), base=self.top_frozen)(c.index.name)
         body = str(self.constructor(c.body, {**names, c.index: index}, m))
         if c.index not in ir.component_symbols(c.body):
             index = "_"
@@ -308,8 +310,7 @@ class Emitter:
         self.gen = gen
         self.f = f
         self.module = module
-        self.ns = Namespace(GENERATED_GLOBALS | gen.top_names | set(HELPER_NAMES) | {"self"}
-                            | {python_name(b) for b in f.boxes})
+        self.ns = Namespace({"self"} | {python_name(b) for b in f.boxes}, base=gen.reserved)
         self.names: dict[Symbol, str] = dict(gen.constants)
         if module is not None:
             for hp in module.hparams:

@@ -26,6 +26,7 @@ class ProgramChecker:
         self.diagnostics: list[Diagnostic] = []
         self.scope = Scope()
         self.globals: dict[str, tuple[str, Any]] = {}
+        self.folded: dict[str, str] = {}  # python_name(n) -> the first global n that folds to it
         self.signatures: dict[str, Signature | None] = {}
         self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
         self.callees: dict[str, set[str]] = {}
@@ -80,9 +81,9 @@ class ProgramChecker:
         if reason:
             fail("E0102", f"`{name.name}` cannot be used as a name: {reason}", name.span, "reserved",
                  help="choose another name")
-        folded = {python_name(n): n for n in self.globals}
-        if python_name(name.name) in folded and name.name not in self.globals:
-            other = folded[python_name(name.name)]
+        folded = python_name(name.name)
+        if folded in self.folded and name.name not in self.globals:
+            other = self.folded[folded]
             fail("E0103", f"`{name.name}` and `{other}` are the same name in Python", name.span,
                  "Python folds these names (NFKC)", help="choose names that differ in more than their form")
         if name.name in self.globals or ops.is_builtin(name.name):
@@ -94,6 +95,7 @@ class ProgramChecker:
                 notes.append(f"`{name.name}` is a built-in operation")
             fail("E0103", f"`{name.name}` is defined twice", name.span, "defined again here", notes)
         self.globals[name.name] = (kind, target)
+        self.folded.setdefault(folded, name.name)
 
     def declare(self, item):
         if isinstance(item, tree.SizeDecl):
@@ -475,48 +477,57 @@ class ProgramChecker:
         spans = {item.name.name: item.name.span for item in program.items if not isinstance(item, tree.SizeDecl)}
         state: dict[str, int] = {}
 
-        def visit(root: str) -> None:  # depth first, without recursion: a chain of calls may be long
-            path: list[str] = []
-            on_path: set[str] = set()
-            pending = [iter([root])]
-            while pending:
-                name = next(pending[-1], None)
+        def visit(root: str) -> None:
+            # Depth first, callees in name order, with an explicit stack: a chain of thousands of
+            # modules must not reach Python's recursion limit.
+            if state.get(root) == 2 or root not in self.callees:
+                return
+            path, on_path = [root], {root: 0}
+            stack = [iter(sorted(self.callees[root]))]
+            while stack:
+                name = next(stack[-1], None)
                 if name is None:
-                    pending.pop()
-                    if path:
-                        state[path[-1]] = 2
-                        on_path.discard(path.pop())
+                    stack.pop()
+                    state[path.pop()] = 2
                     continue
                 if state.get(name) == 2 or name not in self.callees:
                     continue
                 if name in on_path:
-                    cycle = path[path.index(name):] + [name]
+                    cycle = path[on_path[name]:] + [name]
                     state.update({n: 2 for n in cycle})  # report each cycle once
                     fail("E0106", f"`{name}` is defined in terms of itself", spans.get(name), "recursive",
                          notes=["through " + " -> ".join(f"`{c}`" for c in cycle)],
                          help="a diagram is finite: unroll the repetition or use `[Part(...) for i in a..b]`")
+                on_path[name] = len(path)
                 path.append(name)
-                on_path.add(name)
-                pending.append(iter(sorted(self.callees[name])))
+                stack.append(iter(sorted(self.callees[name])))
+            on_path.clear()
 
         for name in [n for n in self.order if n in self.callees]:
             self.guard(lambda: visit(name))
 
     def collect_boxes(self) -> None:
-        needed = {name: set(boxes) for name, boxes in self.direct_boxes.items()}
-        changed = True
-        while changed:
-            changed = False
-            for name, callees in self.callees.items():
-                for callee in callees:
-                    extra = needed.get(callee, set()) - needed.setdefault(name, set())
-                    if extra:
-                        needed[name] |= extra
-                        changed = True
-        box_order = [b.name for b in self.boxes]
-        targets: list[ir.Function | ir.Module] = [*self.functions, *self.modules]
-        for target in targets:
-            target.boxes = [b for b in box_order if b in needed.get(target.name, set())]
+        """The boxes each def and module needs, through everything it calls: one walk, callees first."""
+        needed: dict[str, set[str]] = {}
+        for root in self.callees.keys() | self.direct_boxes.keys():
+            if root in needed:
+                continue
+            needed[root] = set(self.direct_boxes.get(root, ()))  # provisional while on the stack (cycles)
+            stack = [(root, iter(self.callees.get(root, ())))]
+            while stack:
+                name, callees = stack[-1]
+                callee = next(callees, None)
+                if callee is None:
+                    stack.pop()
+                    for c in self.callees.get(name, ()):
+                        needed[name] |= needed[c]
+                    continue
+                if callee not in needed:
+                    needed[callee] = set(self.direct_boxes.get(callee, ()))
+                    stack.append((callee, iter(self.callees.get(callee, ()))))
+        position = {b.name: i for i, b in enumerate(self.boxes)}
+        for target in [*self.functions, *self.modules]:
+            target.boxes = sorted((b for b in needed.get(target.name, ()) if b in position), key=position.__getitem__)
 
 
 def _plain_call(part: ir.Component, span) -> None:

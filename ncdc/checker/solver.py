@@ -163,4 +163,6 @@ def _solve_linear(difference: Size) -> tuple[Var | None, Size | None]:
 
 def fresh_symbols(size: Size, memo: dict[Var, Symbol]) -> Size:
     """Unknowns that nothing solved (sizes known only at run time) become symbols of their own."""
+    if not size.vars():
+        return size
     return size.substitute(lambda a: Size.of(memo.setdefault(a, Symbol(a.name))) if isinstance(a, Var) else None)

@@ -184,7 +184,7 @@ def test_json_lists_diagnostics_with_places(work):
     ]
     for d in diags:
         assert set(d) >= {"severity", "code", "message", "file", "line", "column", "end_line", "end_column",
-                          "label", "notes", "help"}
+                          "label", "labels", "notes", "help"}
         assert d["severity"] == "error"
         assert isinstance(d["message"], str) and d["message"]
     no_traceback(result)

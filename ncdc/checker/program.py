@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from .. import ir, ops, tree
-from ..diagnostics import AlreadyReported, Diagnostic, NcdcError, fail
+from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, read_values
 from ..sizes import Size, Symbol, Var
+from ..source import Span
 from .body import BodyChecker, finalize_types
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
@@ -23,6 +24,7 @@ class ProgramChecker:
         self.diagnostics: list[Diagnostic] = []
         self.scope = Scope()
         self.globals: dict[str, tuple[str, object]] = {}
+        self.claimed: dict[str, Span] = {}  # where each global name is defined: for "first defined here"
         self.signatures: dict[str, Signature | None] = {}
         self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
         self.callees: dict[str, set[str]] = {}
@@ -84,13 +86,14 @@ class ProgramChecker:
                  "Python folds these names (NFKC)", help="choose names that differ in more than their form")
         if name.name in self.globals or ops.is_builtin(name.name):
             previous = self.globals.get(name.name)
-            notes = []
-            if previous is not None and getattr(previous[1], "span", None) is not None:
-                notes.append(f"`{name.name}` is first defined at {previous[1].span.location}")
+            notes, labels = [], []
+            if name.name in self.claimed:
+                labels.append(Label(self.claimed[name.name], f"`{name.name}` is first defined here"))
             elif previous is None:
                 notes.append(f"`{name.name}` is a built-in operation")
-            fail("E0103", f"`{name.name}` is defined twice", name.span, "defined again here", notes)
+            fail("E0103", f"`{name.name}` is defined twice", name.span, "defined again here", notes, labels=labels)
         self.globals[name.name] = (kind, target)
+        self.claimed[name.name] = name.span
 
     def declare(self, item):
         if isinstance(item, tree.SizeDecl):

@@ -130,10 +130,13 @@ def _row(pad: str, text: str) -> str:
 
 
 class NcdcError(Exception):
-    """Errors in the input: carries the diagnostics that explain them."""
+    """Errors in the input: carries the diagnostics that explain them, at least one (an error that
+    adds none, because it is already reported, is `AlreadyReported`)."""
 
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
         self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else list(diagnostics)
+        if not self.diagnostics:
+            raise ValueError("NcdcError without diagnostics: raise AlreadyReported for errors already reported")
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -151,4 +154,7 @@ def fail(code: str, message: str, span: Span | None, label: str = "", notes=(), 
 
 
 class AlreadyReported(Exception):
-    """A use of a definition whose own errors are already reported: it adds no diagnostic of its own."""
+    """A use of a definition whose own errors are already reported: it adds no diagnostic of its own.
+
+    Not an NcdcError, so that code handling an NcdcError always has a diagnostic to read; only the
+    checker's driver (ProgramChecker.guard) catches it."""

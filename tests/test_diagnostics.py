@@ -817,3 +817,19 @@ def test_json_and_text_report_the_same_diagnostics(tmp_path):
         assert d["end_line"] >= d["line"]
         assert isinstance(d["notes"], list)
         assert isinstance(d["labels"], list)
+
+
+# ---- errors already reported --------------------------------------------------------------------
+
+
+def test_an_error_always_carries_a_diagnostic():
+    """An error that adds nothing, because its cause is reported already, is AlreadyReported."""
+    with pytest.raises(ValueError, match="AlreadyReported"):
+        NcdcError([])
+
+
+def test_a_repetition_of_a_failed_module_adds_no_error():
+    text = ("module Block(c):\n    L = Linear[c -> c]()\n    def forward(X: c) -> c:\n        return Y\n\n"
+            "module Net(n=4):\n    blocks = [Block(n) for i in 1..3]\n    def forward(X: n) -> n:\n"
+            "        return blocks(X)\n")
+    assert [where(d) for d in errors(text)] == [("E0101", 4, 16)]

@@ -439,7 +439,7 @@ class BodyChecker:
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`")
             except NcdcError as error:
-                if hint and error.diagnostics and error.diagnostics[0].code == "E0202":
+                if hint and error.diagnostics[0].code == "E0202":
                     error.diagnostics[0].help = hint
                 raise
             if sig.batch:

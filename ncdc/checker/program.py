@@ -412,8 +412,8 @@ class ProgramChecker:
                 signature = self.compose(instances, [node.body.span] * len(instances), name)
             else:
                 signature = self.invariant(body, node, index)
-        except NcdcError as error:
-            if not instances or not error.diagnostics:
+        except NcdcError as error:  # not AlreadyReported: nothing new to say, the repetition fails with it
+            if not instances:
                 raise
             signature, whole_error = None, error.diagnostics[0]
         component = ir.Repeat(name, node.span, signature, body, index, start, stop, instances, whole_error)

@@ -833,3 +833,13 @@ def test_a_repetition_of_a_failed_module_adds_no_error():
             "module Net(n=4):\n    blocks = [Block(n) for i in 1..3]\n    def forward(X: n) -> n:\n"
             "        return blocks(X)\n")
     assert [where(d) for d in errors(text)] == [("E0101", 4, 16)]
+
+
+def test_check_file_reports_a_non_utf8_spec(tmp_path):
+    from ncdc import check_file
+
+    (tmp_path / "x.ncd").write_bytes(b"def f(X: a) -> a:\n    return X \xe9\n")
+    with pytest.raises(NcdcError) as info:
+        check_file(tmp_path / "x.ncd")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.file, d.notes) == ("E0005", str(tmp_path / "x.ncd"), ["byte 31 cannot be decoded"])

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from . import ir
 from .checker import check
-from .diagnostics import NcdcError
+from .diagnostics import Diagnostic, NcdcError
 from .syntax import nesting_error, parse
 
 
@@ -48,8 +48,18 @@ def _nesting_guard(path: str):
         raise NcdcError(nesting_error(path)) from None
 
 
+def read_spec(path: str | Path) -> str:
+    """A spec file's text; raises NcdcError if it is not UTF-8 (and OSError if it cannot be read)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise NcdcError(Diagnostic("E0005", f"{path} is not UTF-8 text", None,
+                                   notes=[f"byte {error.start} cannot be decoded"],
+                                   help="save the spec as UTF-8", file=str(path))) from None
+
+
 def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Program:
-    return check_source(Path(path).read_text(encoding="utf-8"), str(path), sizes)
+    return check_source(read_spec(path), str(path), sizes)
 
 
 def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
@@ -63,7 +73,7 @@ def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
 
 
 def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> str:
-    return compile_source(Path(path).read_text(encoding="utf-8"), str(path), stubs=stubs, sizes=sizes)
+    return compile_source(read_spec(path), str(path), stubs=stubs, sizes=sizes)
 
 
 def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> types.ModuleType:

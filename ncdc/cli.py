@@ -95,12 +95,10 @@ def spec_files(paths: list[str]) -> list[Path]:
 
 
 def _read(path: Path) -> str:
+    from .api import read_spec
+
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise NcdcError(Diagnostic("E0005", f"{path} is not UTF-8 text", None,
-                                   notes=[f"byte {error.start} cannot be decoded"],
-                                   help="save the spec as UTF-8", file=str(path))) from None
+        return read_spec(path)
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
 

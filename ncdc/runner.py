@@ -17,19 +17,21 @@ BATCH = 2  # one leading batch axis, to show that every model takes one
 def run_specs(files: list[Path]) -> int:
     import torch
 
-    from .api import check_source
+    from .api import check_source, read_spec
     from .backend.torch import generate
-
-    from .cli import _read
     from .diagnostics import NcdcError
 
     torch.manual_seed(0)
     failures = 0
     for path in files:
         try:
-            program = check_source(_read(path), str(path))
+            program = check_source(read_spec(path), str(path))
         except NcdcError as error:  # report it, and go on with the other specs
             print("\n\n".join(d.render() for d in error.diagnostics), file=sys.stderr)
+            failures += 1
+            continue
+        except OSError as error:
+            print(f"ncdc: error: cannot read {path}: {error.strerror}", file=sys.stderr)
             failures += 1
             continue
         namespace = types.ModuleType(f"ncdc_run.{path.stem}")

@@ -192,7 +192,7 @@ def test_json_lists_diagnostics_with_places(work):
     ]
     for d in diags:
         assert set(d) >= {"severity", "code", "message", "file", "line", "column", "end_line", "end_column",
-                          "label", "notes", "help"}
+                          "label", "labels", "notes", "help"}
         assert d["severity"] == "error"
         assert isinstance(d["message"], str) and d["message"]
     no_traceback(result)
@@ -445,23 +445,77 @@ def test_non_utf8_spec_does_not_hide_the_others(tmp_path):
 
 # ---- check stays light ----------------------------------------------------------------------------------
 
+HEAVY = ("torch", "jinja2", "ncdc.backend", "ncdc.backend.torch", "ncdc.runner")
 
-@pytest.mark.parametrize("args", [["check", "specs"], ["check", "--format", "json", "specs"],
-                                  ["check", "tests/NO-SUCH-FILE.ncd"]])
-def test_check_does_not_import_torch(args):
+
+@pytest.mark.parametrize("args, expected", [
+    (["check", "specs/attention.ncd"], 0), (["check", "specs"], 0), (["check", "--format", "json", "specs"], 0),
+    (["check", "tests/NO-SUCH-FILE.ncd"], 2), (["check", "--sizes", "nope=1", "specs/attention.ncd"], 2),
+    (["check", "--sizes", "=", "specs/attention.ncd"], 2),  # argparse exits
+])
+def test_check_does_not_import_the_back_end(args, expected):
+    """`ncdc check` needs neither torch nor Jinja nor the back end, whatever the outcome."""
     code = (
         "import contextlib, io, sys\n"
-        "import ncdc.cli\n"
+        "from ncdc.cli import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):\n"
-        f"    rc = ncdc.cli.main({args!r})\n"
-        "print(rc, 'torch' in sys.modules)\n"
+        "    try:\n"
+        f"        rc = main({args!r})\n"
+        "    except SystemExit as exit:\n"
+        "        rc = exit.code\n"
+        f"print(rc, *[m for m in {HEAVY!r} if m in sys.modules])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    rc, imported = result.stdout.split()
-    assert rc in ("0", "1", "2")
-    assert imported == "False"
+    rc, *imported = result.stdout.split()
+    assert rc == str(expected)
+    assert imported == []
+
+
+def test_importing_ncdc_is_light():
+    code = f"import sys, ncdc, ncdc.cli, ncdc.tracker\nprint(*[m for m in {HEAVY!r} if m in sys.modules])\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
+
+
+# ---- no import cycles with the command line --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["ncdc.runner", "ncdc.api", "ncdc.cli"])
+def test_each_module_imports_first_in_a_fresh_interpreter(module):
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_only_the_entry_point_imports_the_command_line():
+    """The command line sits on top: nothing in the package imports `ncdc.cli` (at any depth of a
+    function) but `python -m ncdc`."""
+    import ast
+
+    importers = []
+    for path in sorted((ROOT / "ncdc").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" if node.module else a.name for a in node.names]
+                if node.module in ("cli", "ncdc.cli") or (node.level and node.module is None and "cli" in names) \
+                        or (node.module == "ncdc" and "ncdc.cli" in names):
+                    importers.append(path.relative_to(ROOT).as_posix())
+            elif isinstance(node, ast.Import) and any(a.name == "ncdc.cli" for a in node.names):
+                importers.append(path.relative_to(ROOT).as_posix())
+    assert importers == ["ncdc/__main__.py"]
+
+
+def test_run_reports_a_non_utf8_spec_and_goes_on(tmp_path):
+    (tmp_path / "a.ncd").write_bytes(b"\xff")
+    (tmp_path / "b.ncd").write_text("def f(X: a) -> a:\n    return X\n", encoding="utf-8")
+    result = ncdc_cli("run", "a.ncd", "b.ncd", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error[E0005]: a.ncd is not UTF-8 text" in result.stderr
+    assert "b.ncd" in result.stdout and "f : a -> a" in result.stdout
+    no_traceback(result)
 
 
 def test_check_of_a_bad_spec_does_not_import_torch(tmp_path):

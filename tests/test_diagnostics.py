@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from ncdc import Diagnostic, NcdcError, check_source
+from ncdc.diagnostics import Label, render_json
+from ncdc.source import Source, Span
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -413,7 +415,9 @@ def test_broadcasting_hint_names_the_passing_wire():
 def test_size_mismatch_says_where_both_sizes_come_from():
     case = next(c for c in CASES if c.id == "mlp-linear-wrong-input-concrete")
     d = only(case.text, case.path, case.sizes)
-    assert any("mlp.ncd:7:17" in n for n in d.notes), d.notes  # L2 = Linear[hidden -> ...]
+    # L2 = Linear[hidden -> classes]: both sizes are on that line
+    assert [(label.span.location, label.text) for label in d.labels] == [
+        ("mlp.ncd:7:17", "`hidden` is declared here"), ("mlp.ncd:7:27", "`classes` comes from here")], d.labels
     assert "hidden" in d.message and "classes" in d.message
 
 
@@ -432,7 +436,9 @@ def test_concrete_sizes_that_agree_are_accepted():
 def test_duplicate_definition_points_at_the_first_one():
     case = next(c for c in CASES if c.id == "attention-duplicate-def")
     d = only(case.text, case.path)
-    assert any("attention.ncd:4:" in n for n in d.notes), d.notes
+    assert [(label.span.location, label.text) for label in d.labels] == [
+        ("attention.ncd:4:5", "`ScaledDotProductAttention` is first defined here")], d.labels
+    assert d.notes == []
 
 
 def test_reserved_part_name_gives_the_reason():
@@ -564,9 +570,17 @@ error[E0301]: size mismatch in argument 1 of `f`, axis 2: `3` where `2` is expec
   |
 9 |     return g(x0, f(x1, x2))
   |                    ^^ this axis is `3`
-  = note: expected `4 2` (`f` takes `4 2`), found `4 3`
-  = note: `2` is declared at composition.ncd:4:11
-  = note: `3` comes from composition.ncd:8:20"""),
+  |
+ --> composition.ncd:4:11
+  |
+4 | box f : 4 2, 6 -> 3 3
+  |           - `2` is declared here
+  |
+ --> composition.ncd:8:20
+  |
+8 | def h(x0: 3, x1: 4 3, x2: 6) -> 1 2:
+  |                    - `3` comes from here
+  = note: expected `4 2` (`f` takes `4 2`), found `4 3`"""),
     "sdpa-lifting-hint": (
         variant(ATTENTION, "ScaledDotProductAttention[h](Q, K, V)", "ScaledDotProductAttention(Q, K, V)"),
         "attention.ncd", None,
@@ -611,8 +625,9 @@ error[E0301]: axis `r` has two sizes: `h (= 4)` and `k (= 16)`
   --> einsum.ncd:14:41
    |
 14 |     return einsum[p q r](Q: p d r, K: q r d) / sqrt(k)
-   |                                         ^ `r` is `k (= 16)` here
-   = note: `r` is `h (= 4)` as given at einsum.ncd:14:33
+   |                                 -       ^ `r` is `k (= 16)` here
+   |                                 |
+   |                                 `r` is `h (= 4)` here
    = help: axes with one name are one axis; name the arguments' axes apart with a pattern (`X: a b`) if they are different axes"""),
     "missing-return": (
         variant(ELEMENTWISE, "return X ** 2", "Y = X ** 2"), "elementwise.ncd", None,
@@ -640,7 +655,39 @@ error[E0103]: `ScaledDotProductAttention` is defined twice
    |
 11 | def ScaledDotProductAttention(Q: y k, K: x k, V: x k) -> y k:
    |     ^^^^^^^^^^^^^^^^^^^^^^^^^ defined again here
-   = note: `ScaledDotProductAttention` is first defined at attention.ncd:4:1"""),
+   |
+  --> attention.ncd:4:5
+   |
+4  | def ScaledDotProductAttention(Q: y k, K: x k, V: x k) -> y k:
+   |     ------------------------- `ScaledDotProductAttention` is first defined here"""),
+    "statement-after-return": (
+        "def f(X: a) -> a:\n    return X\n    Y = X\n", "return.ncd", None,
+        """\
+error[E0403]: statement after `return`
+ --> return.ncd:3:5
+  |
+3 |     Y = X
+  |     ^^^^^ this never runs
+  |
+ --> return.ncd:2:5
+  |
+2 |     return X
+  |     -------- the function returns here"""),
+    "wire-named-like-a-size": (
+        "size a = 3\ndef f(a: a) -> a:\n    return a\n", "size.ncd", None,
+        """\
+error[E0105]: `a` is already a size
+ --> size.ncd:2:7
+  |
+2 | def f(a: a) -> a:
+  |       ^ a wire cannot share a size's name
+  |
+ --> size.ncd:1:6
+  |
+1 | size a = 3
+  |      - `a` is declared here
+  = note: `a` is a constant
+  = help: rename the wire, for example `A`"""),
     "unexpected-end-of-file": (
         "def row(table: 4 3) -> 3:", "indexes.ncd", None,
         """\
@@ -665,6 +712,69 @@ def test_error_collects_every_rendering():
     assert str(info.value) == "\n\n".join(d.render() for d in info.value.diagnostics)
 
 
+# ---- secondary labels ---------------------------------------------------------------------------
+
+LABELLED_SOURCE = Source("labels.ncd", "size k = 64\n\ndef f(X: n k) -> n k:\n    return g(X) + h(X)\n")
+
+
+def labelled() -> Diagnostic:
+    """One label on another line, one on the primary span's line."""
+    return Diagnostic("E0301", "size mismatch", Span(LABELLED_SOURCE, 4, 19, 4, 20), "this axis is `32`",
+                      ["expected `n 64`, found `n 32`"], "make them agree",
+                      labels=[Label(Span(LABELLED_SOURCE, 1, 6, 1, 7), "fixed to 64 here"),
+                              Label(Span(LABELLED_SOURCE, 4, 12, 4, 13), "this one is `64`")])
+
+
+def test_labels_render_on_their_own_snippet_and_on_the_primary_line():
+    assert labelled().render() == """\
+error[E0301]: size mismatch
+ --> labels.ncd:4:19
+  |
+4 |     return g(X) + h(X)
+  |            -      ^ this axis is `32`
+  |            |
+  |            this one is `64`
+  |
+ --> labels.ncd:1:6
+  |
+1 | size k = 64
+  |      - fixed to 64 here
+  = note: expected `n 64`, found `n 32`
+  = help: make them agree"""
+
+
+def test_labels_in_json():
+    report = json.loads(render_json([labelled()]))
+    (d,) = report["diagnostics"]
+    assert d["labels"] == [
+        {"file": "labels.ncd", "line": 1, "column": 6, "end_line": 1, "end_column": 7, "text": "fixed to 64 here"},
+        {"file": "labels.ncd", "line": 4, "column": 12, "end_line": 4, "end_column": 13, "text": "this one is `64`"},
+    ]
+    assert (d["line"], d["column"], d["label"], d["notes"]) == (4, 19, "this axis is `32`",
+                                                                ["expected `n 64`, found `n 32`"])
+
+
+def test_label_right_of_the_primary_span_takes_the_text_beside_it():
+    """The rightmost text goes beside the underline; the others hang below their spans.  The gutter
+    is as wide as the widest line number of all snippets."""
+    source = Source("wide.ncd", "a\n" * 9 + "    return g(X) + h(X)\n")
+    d = Diagnostic("E0301", "size mismatch", Span(source, 10, 12, 10, 13), "here",
+                   labels=[Label(Span(source, 10, 19, 10, 20), "and here"), Label(Span(source, 2, 1, 2, 2), "")])
+    assert d.render() == """\
+error[E0301]: size mismatch
+  --> wide.ncd:10:12
+   |
+10 |     return g(X) + h(X)
+   |            ^      - and here
+   |            |
+   |            here
+   |
+  --> wide.ncd:2:1
+   |
+2  | a
+   | -"""
+
+
 # ---- JSON and text agree ------------------------------------------------------------------------
 
 
@@ -683,17 +793,53 @@ def test_json_and_text_report_the_same_diagnostics(tmp_path):
     assert text.returncode == as_json.returncode == 1
     assert "Traceback" not in text.stderr + as_json.stderr
 
-    codes = re.findall(r"^error\[(E\d{4})\]", text.stderr, re.M)
-    places = [(f, int(l), int(c)) for f, l, c in re.findall(r"^ *--> (.+):(\d+):(\d+)$", text.stderr, re.M)]
-    from_text = [(code, *place) for code, place in zip(codes, places)]
+    # Each diagnostic's first `-->` is its primary span; the others are the lines of its labels.
+    blocks = re.split(r"^(?=error\[)", text.stderr.split("\nchecked ")[0], flags=re.M)[1:]
+    codes = [re.match(r"error\[(E\d{4})\]", block).group(1) for block in blocks]
+    places = [[(f, int(l), int(c)) for f, l, c in re.findall(r"^ *--> (.+):(\d+):(\d+)$", block, re.M)]
+              for block in blocks]
+    from_text = [(code, *place[0]) for code, place in zip(codes, places)]
     assert len(codes) == len(places) == 7
 
     report = json.loads(as_json.stdout)
     from_json = [(d["code"], d["file"], d["line"], d["column"]) for d in report["diagnostics"]]
     assert from_json == from_text
+    for d, place in zip(report["diagnostics"], places):
+        label_lines = {}  # the first label on each line other than the primary one
+        for label in d["labels"]:
+            if (label["file"], label["line"]) != (d["file"], d["line"]):
+                label_lines.setdefault((label["file"], label["line"]), (label["file"], label["line"], label["column"]))
+        assert list(label_lines.values()) == place[1:]
     assert from_json[:6] == [(c, "several.ncd", l, col) for c, l, col in SEVERAL_EXPECTED]
     assert from_json[6] == ("E0202", "attention.ncd", 27, 39)
     for d in report["diagnostics"]:
         assert d["severity"] == "error"
         assert d["end_line"] >= d["line"]
         assert isinstance(d["notes"], list)
+        assert isinstance(d["labels"], list)
+
+
+# ---- errors already reported --------------------------------------------------------------------
+
+
+def test_an_error_always_carries_a_diagnostic():
+    """An error that adds nothing, because its cause is reported already, is AlreadyReported."""
+    with pytest.raises(ValueError, match="AlreadyReported"):
+        NcdcError([])
+
+
+def test_a_repetition_of_a_failed_module_adds_no_error():
+    text = ("module Block(c):\n    L = Linear[c -> c]()\n    def forward(X: c) -> c:\n        return Y\n\n"
+            "module Net(n=4):\n    blocks = [Block(n) for i in 1..3]\n    def forward(X: n) -> n:\n"
+            "        return blocks(X)\n")
+    assert [where(d) for d in errors(text)] == [("E0101", 4, 16)]
+
+
+def test_check_file_reports_a_non_utf8_spec(tmp_path):
+    from ncdc import check_file
+
+    (tmp_path / "x.ncd").write_bytes(b"def f(X: a) -> a:\n    return X \xe9\n")
+    with pytest.raises(NcdcError) as info:
+        check_file(tmp_path / "x.ncd")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.file, d.notes) == ("E0005", str(tmp_path / "x.ncd"), ["byte 31 cannot be decoded"])

@@ -86,6 +86,11 @@ def notes(diag) -> str:
     return "\n".join(diag.notes)
 
 
+def labels(diag) -> str:
+    """The secondary labels, one a line: `file:line:column: text`."""
+    return "\n".join(f"{label.span.location}: {label.text}" for label in diag.labels)
+
+
 def everything(diag) -> str:
     return "\n".join([diag.message, diag.label or "", notes(diag), diag.help or ""])
 
@@ -124,8 +129,8 @@ def test_pool_3_no_longer_gives_the_declared_half_size():
     assert "cannot prove" in d.message and "`H//3`" in d.message and "`H//2`" in d.message
     assert "returned value 1" in d.message
     assert "expected `c1 (H//2) (W//2)`, found `c1 (H//3) (W//3)`" in notes(d)
-    line, _ = at(text, "pool = MaxPool2d(3)")
-    assert f"{PATH}:{line}:" in notes(d)  # where H//3 comes from: the pool
+    line, column = at(text, "pool = MaxPool2d(3)", "MaxPool2d")
+    assert f"{PATH}:{line}:{column}: `H//3` comes from here" in labels(d)  # where H//3 comes from: the pool
     assert "--sizes" in d.help
 
 
@@ -239,7 +244,7 @@ def test_conv_fed_the_wrong_channels():
     assert "`c1`" in d.message and "`c0`" in d.message and "argument 1 of `conv2`" in d.message
     assert "expected `c0 H W`" in notes(d) and "found `c1 H W`" in notes(d)
     line, column = at(text, "conv2 = Conv2d[c0 -> c1]", "c0")
-    assert f"`c0` is declared at {PATH}:{line}:{column}" in notes(d)
+    assert f"{PATH}:{line}:{column}: `c0` is declared here" in labels(d)
 
 
 def test_final_conv_with_wrong_channels():
@@ -266,7 +271,8 @@ def test_visual_attention_declared_to_keep_the_size():
     assert "`stride*((Y1 - kernel)//stride) + kernel`" in d.message and "`Y1`" in d.message
     assert "expected `c Y1 Y2`" in notes(d)
     line, column = at(VA_KEEPS, "Co = ConvTranspose2d[(k heads) -> c]", "ConvTranspose2d")
-    assert f"comes from {PATH}:{line}:{column}" in notes(d)  # the transposed convolution
+    assert f"{PATH}:{line}:{column}: `stride*((Y1 - kernel)//stride) + kernel` comes from here" \
+        in labels(d)  # the transposed convolution
 
 
 def test_visual_attention_concrete_sizes_show_15_for_16():
@@ -367,16 +373,16 @@ def test_repetition_that_does_not_chain_called_whole():
     assert where(d) == at(NOT_CHAINING, "C2 = encoder(pool(C1))", "encoder")
     assert "repetitions of `encoder` cannot be applied one after another" in d.message
     assert "encoder[i]" in d.help
-    line, _ = at(NOT_CHAINING, "encoder = [DoubleConvolution(64")
-    assert f"{PATH}:{line}:" in notes(d)  # points at the repetition
+    line, column = at(NOT_CHAINING, "encoder = [DoubleConvolution(64", "DoubleConvolution")
+    assert labels(d).startswith(f"{PATH}:{line}:{column}: takes ")  # points at the repetition
 
 
 def test_repetition_that_does_not_chain_says_what_differs():
-    """should: the note says which sizes fail to chain (DoubleConvolution(64, 128) gives `128 H W`,
-    the next repetition takes `64 H W`).  Today it only says "this part takes what the part before
-    it gives", dropping the sizes that the inner diagnostic's label had."""
+    """The diagnostic says which sizes fail to chain (DoubleConvolution(64, 128) gives `128 H W`,
+    the next repetition takes `64 H W`): the inner diagnostic's label becomes a label on the
+    repetition, beside the note "this part takes what the part before it gives"."""
     d = only(NOT_CHAINING)
-    assert "64 H W" in notes(d) and "128 H W" in notes(d), d.render()
+    assert "64 H W" in labels(d) and "128 H W" in labels(d), d.render()
 
 
 def test_repetition_of_two_output_blocks_called_whole():
@@ -642,9 +648,9 @@ def test_note_on_a_fixed_size_says_whose_size_it_is():
     `H` fixed is the callee's, e.g. "`H` of `up[1]` was fixed to ...".  The rest of the diagnostic is
     right and is tested above."""
     d = only(FIG27_HW)
-    fixed = [n for n in d.notes if "was fixed to" in n]
+    fixed = [label.text for label in d.labels if "was fixed to" in label.text]
     assert fixed, d.render()
     assert all("up[1]" in n for n in fixed), d.render()
     d = only(ORIGINAL_HW)
-    fixed = [n for n in d.notes if "was fixed to" in n]
+    fixed = [label.text for label in d.labels if "was fixed to" in label.text]
     assert fixed and all("decoder[1]" in n for n in fixed), d.render()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from .. import ir, ops, tree
-from ..diagnostics import AlreadyReported, NcdcError, fail
+from ..diagnostics import AlreadyReported, Label, NcdcError, fail
 from ..ir import SCALAR, Axis, ScalarType, Signature, TensorType, TupleType, Value
 from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
@@ -35,7 +35,7 @@ class BodyChecker:
         for stmt in stmts:
             if returned is not None:
                 fail("E0403", "statement after `return`", stmt.span, "this never runs",
-                     notes=[f"the function returns at {returned.location}"])
+                     labels=[Label(returned, "the function returns here")])
             if isinstance(stmt, tree.Assign):
                 out.append(self.assign(stmt))
             elif isinstance(stmt, tree.Return):
@@ -88,8 +88,8 @@ class BodyChecker:
             fail("E0402", f"`{self.title}` returns {len(types)} value{'s' if len(types) != 1 else ''}, "
                  f"its signature says {len(results)}", stmt.span,
                  "returns " + ", ".join(f"`{t}`" for t in types),
-                 notes=[f"the signature is at {(self.function.header or stmt.span).location}: -> "
-                        + ", ".join(str(r) for r in results)])
+                 labels=[Label(self.function.header or stmt.span,
+                               "the signature says `-> " + ", ".join(str(r) for r in results) + "`")])
         spans = [v.span for v in stmt.values] if len(stmt.values) == len(types) else [stmt.span] * len(types)
         for i, (t, expected, span) in enumerate(zip(types, results, spans)):
             what = "the returned value" if len(types) == 1 else f"returned value {i + 1}"
@@ -164,16 +164,17 @@ class BodyChecker:
         if expected is not None:
             notes.append(f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
                          + f", found `{self.show(actual)}`")
-        notes += self.solver.origin_notes(e.size, a.size)
+        solved, labels = self.solver.origins_of(e.size, a.size)
+        notes += solved
         if e.origin is not None:
-            notes.append(f"`{format_size(e.size)}` is declared at {e.origin.location}")
+            labels.append(Label(e.origin, f"`{format_size(e.size)}` is declared here"))
         if a.origin is not None and a.origin != span:
-            notes.append(f"`{format_size(a.size)}` comes from {a.origin.location}")
+            labels.append(Label(a.origin, f"`{format_size(a.size)}` comes from here"))
         if outcome.reason == "mismatch":
             fail("E0301", f"size mismatch in {where}: `{act}` where `{exp}` is expected", span,
-                 f"this axis is `{act}`", notes)
+                 f"this axis is `{act}`", notes, labels=labels)
         fail("E0302", f"cannot prove that `{act}` equals `{exp}` in {where}", span,
-             "these sizes may differ", notes,
+             "these sizes may differ", notes, labels=labels,
              help="the checker proves sizes equal symbolically; give concrete sizes with "
                   "`ncdc check --sizes NAME=VALUE,...` to check them for those values")
 
@@ -398,7 +399,8 @@ class BodyChecker:
             reason = getattr(component, "whole_error", None)
             fail("E0314", f"the repetitions of `{component.name}` cannot be applied one after another",
                  e.func.span, "called whole",
-                 notes=[f"{reason.message}: {reason.label} ({reason.span.location})"] if reason else [],
+                 notes=[reason.message] if reason else [],
+                 labels=[Label(reason.span, reason.label)] if reason and reason.span else [],
                  help=f"call one repetition at a time: `{component.name}[i](...)`")
         return self.apply(component.signature, brackets, e, component.name)
 
@@ -463,7 +465,7 @@ class BodyChecker:
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`")
             except NcdcError as error:
-                if hint and error.diagnostics and error.diagnostics[0].code == "E0202":
+                if hint and error.diagnostics[0].code == "E0202":
                     error.diagnostics[0].help = hint
                 raise
             if sig.batch:

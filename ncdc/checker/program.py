@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ir, ops, tree
-from ..diagnostics import AlreadyReported, Diagnostic, NcdcError, fail
+from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, read_values
@@ -27,6 +27,7 @@ class ProgramChecker:
         self.scope = Scope()
         self.globals: dict[str, tuple[str, Any]] = {}
         self.folded: dict[str, str] = {}  # python_name(n) -> the first global n that folds to it
+        self.claimed: dict[str, Span] = {}  # where each global name is defined: for "first defined here"
         self.signatures: dict[str, Signature | None] = {}
         self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
         self.callees: dict[str, set[str]] = {}
@@ -88,14 +89,15 @@ class ProgramChecker:
                  "Python folds these names (NFKC)", help="choose names that differ in more than their form")
         if name.name in self.globals or ops.is_builtin(name.name):
             previous = self.globals.get(name.name)
-            notes = []
-            if previous is not None and getattr(previous[1], "span", None) is not None:
-                notes.append(f"`{name.name}` is first defined at {previous[1].span.location}")
+            notes, labels = [], []
+            if name.name in self.claimed:
+                labels.append(Label(self.claimed[name.name], f"`{name.name}` is first defined here"))
             elif previous is None:
                 notes.append(f"`{name.name}` is a built-in operation")
-            fail("E0103", f"`{name.name}` is defined twice", name.span, "defined again here", notes)
+            fail("E0103", f"`{name.name}` is defined twice", name.span, "defined again here", notes, labels=labels)
         self.globals[name.name] = (kind, target)
         self.folded.setdefault(folded, name.name)
+        self.claimed[name.name] = name.span
 
     def declare(self, item):
         if isinstance(item, tree.SizeDecl):
@@ -420,8 +422,8 @@ class ProgramChecker:
                 signature = self.compose(instances, [node.body.span] * len(instances), name)
             else:
                 signature = self.invariant(body, node, index)
-        except NcdcError as error:
-            if not instances or not error.diagnostics:
+        except NcdcError as error:  # not AlreadyReported: nothing new to say, the repetition fails with it
+            if not instances:
                 raise
             signature, whole_error = None, error.diagnostics[0]
         component = ir.Repeat(name, node.span, signature, body, index, start, stop, instances, whole_error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import tree
-from ..diagnostics import Diagnostic, NcdcError
+from ..diagnostics import Diagnostic, Label, NcdcError
 from ..ir import FLOAT, Axis, TensorType
 from ..sizes import FloorDiv, Size, Symbol, product
 from ..source import Span
@@ -216,8 +216,9 @@ def check_wire_name(name: tree.Name, scope: Scope) -> None:
         suggestion = name.name.upper() if name.name.upper() != name.name else name.name + "_"
         raise NcdcError(Diagnostic(
             "E0105", f"`{name.name}` is already a size", name.span, "a wire cannot share a size's name",
-            [f"`{name.name}` is a {binding.what}" + (f" declared at {binding.span.location}" if binding.span else "")],
-            help=f"rename the wire, for example `{suggestion}`"))
+            [f"`{name.name}` is a {binding.what}"],
+            help=f"rename the wire, for example `{suggestion}`",
+            labels=[Label(binding.span, f"`{name.name}` is declared here")] if binding.span else []))
 
 
 def unknown_size(name: str, span: Span, scope: Scope) -> Diagnostic:

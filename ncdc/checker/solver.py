@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..diagnostics import Label
 from ..ir import Axis, ScalarType
 from ..sizes import FloorDiv, Size, Symbol, Var, format_size
 from ..source import Span
@@ -109,17 +110,22 @@ class Solver:
             return f"{text} (= {value})"
         return text
 
-    def origin_notes(self, *sizes: Size) -> list[str]:
-        notes = []
+    def origins_of(self, *sizes: Size) -> tuple[list[str], list[Label]]:
+        """Where the unknowns in `sizes` were solved: a label on the span that fixed each one, or a
+        note for one fixed where there is no span."""
+        notes, labels = [], []
         for size in sizes:
             for var in sorted(size.vars(), key=lambda v: v.uid):
                 if var in self.bindings and var in self.origins:
                     span, why = self.origins[var]
-                    where = f" at {span.location}" if span else ""
                     whose = f"`{var.name}` of `{var.owner}`" if var.owner else f"`{var.name}`"
-                    notes.append(f"{whose} was fixed to `{format_size(self.resolve(Size.of(var)))}`{where}"
-                                 + (f" by {why}" if why else ""))
-        return notes
+                    fixed = f"{whose} was fixed to `{format_size(self.resolve(Size.of(var)))}`"
+                    by = f" by {why}" if why else ""
+                    if span is not None:
+                        labels.append(Label(span, f"{fixed} here{by}"))
+                    else:
+                        notes.append(fixed + by)
+        return notes, labels
 
 
 def _no_integer_solution(difference: Size) -> bool:

@@ -7,7 +7,7 @@ Patterns (`X: a (k h)`) name a wire's axes locally; a name that is a size in sco
 from __future__ import annotations
 
 from .. import ir, tree
-from ..diagnostics import fail
+from ..diagnostics import Label, fail
 from ..ir import Axis, ScalarType, TensorType
 from ..sizes import Size, product
 from ..source import Span
@@ -162,11 +162,12 @@ def unify_label(cx, label, axis: Axis, sizes: dict, span: Span) -> None:
     if outcome is not None:
         first = sizes[label]
         exp, act = cx.solver.describe(first.size), cx.solver.describe(axis.size)
-        notes = cx.solver.origin_notes(first.size, axis.size)
+        notes, labels = cx.solver.origins_of(first.size, axis.size)
         if first.origin is not None:
-            notes.append(f"`{label}` is `{exp}` as given at {first.origin.location}")
+            labels.append(Label(first.origin, f"`{label}` is `{exp}` here"))
         code, verb = ("E0301", "has two sizes") if outcome.reason == "mismatch" else ("E0302", "may have two sizes")
         fail(code, f"axis `{label}` {verb}: `{exp}` and `{act}`", span, f"`{label}` is `{act}` here", notes,
+             labels=labels,
              help="axes with one name are one axis; name the arguments' axes apart with a pattern "
                   "(`X: a b`) if they are different axes")
 

@@ -22,21 +22,16 @@ def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None
 
 @contextmanager
 def _fewer_collections():
-    """Checking allocates many small objects that all live until the end: with the default
-    thresholds, Python's cyclic garbage collector scans the whole heap again and again while a large
-    spec is checked (most of the time for 10,000 statements).  Collect less often meanwhile."""
-    thresholds = gc.get_threshold()
-    if thresholds[0] == 0 or thresholds[0] >= _GC_THRESHOLD:  # disabled or already raised: leave it
-        yield
-        return
-    gc.set_threshold(_GC_THRESHOLD, *thresholds[1:])
+    """Checking allocates many small objects that all live until the end, and makes no cyclic
+    garbage to speak of: with the collector on, Python scans the whole growing heap again and again
+    while a large spec is checked (most of the time for 10,000 statements).  Pause it meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-
-
-_GC_THRESHOLD = 100_000
+        if enabled:
+            gc.enable()
 
 
 @contextmanager

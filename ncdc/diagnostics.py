@@ -41,10 +41,9 @@ class Diagnostic:
     def render(self) -> str:
         out = [f"{self.severity}[{self.code}]: {self.message}"]
         # Labels on the primary line join its snippet; the others get a snippet per line, in order.
-        primary = _line_of(self.span) if self.span is not None else None
         snippets: dict[tuple, list[tuple[Span, str, str]]] = {}
         if self.span is not None:
-            snippets[primary] = [(self.span, "^", self.label)]
+            snippets[_line_of(self.span)] = [(self.span, "^", self.label)]
         for label in self.labels:
             snippets.setdefault(_line_of(label.span), []).append((label.span, "-", label.text))
         if snippets:

@@ -33,7 +33,8 @@ def format_program(program: ir.Program) -> str:
     lines = [f"program {program.path}"]
     for constant in program.constants:
         lines.append(f"size {constant.name} = {_size(constant.value)}{_at(constant.span)}")
-    by_name = {d.name: d for d in [*program.boxes, *program.functions, *program.modules]}
+    definitions: list[ir.Box | ir.Function | ir.Module] = [*program.boxes, *program.functions, *program.modules]
+    by_name = {d.name: d for d in definitions}
     modules = {m.name: m for m in program.modules}
     for name in program.order:
         item = by_name.get(name)
@@ -64,7 +65,7 @@ def format_function(function: ir.Function, keyword: str = "def", indent: str = "
     return [head] + format_body(function.body if body is None else body, function.params, indent + "  ")
 
 
-def format_body(stmts: list, params: list = (), indent: str = "  ") -> list[str]:
+def format_body(stmts: list, params: tuple | list = (), indent: str = "  ") -> list[str]:
     return _BodyPrinter(params).block(stmts, indent)
 
 

@@ -181,9 +181,9 @@ def parse(text: str, path: str = "<string>") -> tree.Program:
             raise error.orig_exc from None
         if isinstance(error.orig_exc, RecursionError):
             meta = getattr(error.obj, "meta", None)
-            span = (Span(source, meta.line, meta.column, meta.line, meta.column + 1)
-                    if meta is not None and not meta.empty else None)
-            raise NcdcError(nesting_error(path, span)) from None
+            where = (Span(source, meta.line, meta.column, meta.line, meta.column + 1)
+                     if meta is not None and not meta.empty else None)
+            raise NcdcError(nesting_error(path, where)) from None
         raise
     except RecursionError:
         raise NcdcError(nesting_error(path)) from None

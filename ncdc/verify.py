@@ -30,6 +30,8 @@ Checked, for every def and forward:
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import dataclasses
 from collections import Counter
 
@@ -79,12 +81,13 @@ class _ProgramVerifier:
     def __init__(self, program: ir.Program):
         self.program = program
 
-    def fail(self, message: str, span: Span | None = None):
+    def fail(self, message: str, span: Span | None = None) -> NoReturn:
         raise IRError(f"{_where(span, self.program.path)}: {message}")
 
     def run(self) -> None:
         p = self.program
-        names = [d.name for d in [*p.boxes, *p.functions, *p.modules]]
+        definitions: list[ir.Box | ir.Function | ir.Module] = [*p.boxes, *p.functions, *p.modules]
+        names = [d.name for d in definitions]
         twice = [n for n, c in Counter(names).items() if c > 1]
         if twice:
             self.fail(f"`{twice[0]}` is defined twice")
@@ -126,7 +129,7 @@ class _ProgramVerifier:
             name = getattr(member, "name", None)
             if name in seen:
                 self.fail(f"{what}: `{name}` is declared twice", getattr(member, "span", None))
-            seen.add(name)
+            seen.add(str(name))
             if isinstance(member, ir.SizeMember):
                 _no_vars(member.value, f"{what}, size `{member.name}`", member.span, self.fail)
                 _symbols_in(member.value.symbols(), scope, f"{what}, size `{member.name}`", member.span, self.fail)
@@ -165,7 +168,7 @@ class _ProgramVerifier:
             target = next((m for m in self.program.modules if m.name == part.module), None)
             if target is None:
                 self.fail(f"{where}: no module `{part.module}`", part.span)
-            if len(part.args) != len(target.hparams):
+            elif len(part.args) != len(target.hparams):
                 self.fail(f"{where}: {len(part.args)} hyperparameters for the {len(target.hparams)} of "
                           f"`{part.module}`", part.span)
         if part.signature is not None:
@@ -191,7 +194,7 @@ class _BodyVerifier:
         self.parts = {c.name: c for c in module.components()} if module is not None else {}
         self.what = f"`{module.name}`.forward" if module is not None else f"def `{function.name}`"
 
-    def fail(self, message: str, span: Span | None = None):
+    def fail(self, message: str, span: Span | None = None) -> NoReturn:
         raise IRError(f"{_where(span, self.path)}: in {self.what}: {message}")
 
     def run(self, body: list) -> None:
@@ -306,7 +309,7 @@ class _BodyVerifier:
         if check is not None:
             check(node)
 
-    def fail_at(self, node, message: str):
+    def fail_at(self, node, message: str) -> NoReturn:
         self.fail(f"{_kind(node)}: {message}", node.span)
 
     def rank_of(self, node) -> int:
@@ -516,7 +519,8 @@ class _BodyVerifier:
             self.fail_at(node, f"the callee `{node.callee}` has no signature of a def, box or component")
         n = len(node.arguments)
         if not n == len(node.layouts) == len(sig.inputs):
-            self.fail_at(node, f"{n} arguments, {len(node.layouts)} layouts, {len(sig.inputs)} inputs of `{node.callee}`")
+            self.fail_at(node, f"{n} arguments, {len(node.layouts)} layouts, "
+                               f"{len(sig.inputs)} inputs of `{node.callee}`")
         if set(node.instance) != set(sig.generics) or len(node.instance) != len(sig.generics):
             self.fail_at(node, f"instantiates {sorted(s.name for s in node.instance)}, `{node.callee}` has "
                                f"generic sizes {[s.name for s in sig.generics]}")
@@ -648,7 +652,8 @@ def _no_vars_deep(item, what: str, span, fail, skip=(), depth: int = 0) -> None:
     elif isinstance(item, FloorDiv):
         _no_vars(Size.of(item), what, span, fail)
     elif isinstance(item, (ir.TensorType, ir.TupleType, ir.Axis)):
-        item.map(lambda s: _no_vars(s, what, span, fail) or s)
+        for size in _sizes_of(item):
+            _no_vars(size, what, span, fail)
     elif isinstance(item, dict):
         for k, v in item.items():
             _no_vars_deep(k, what, span, fail, (), depth + 1)
@@ -662,3 +667,10 @@ def _no_vars_deep(item, what: str, span, fail, skip=(), depth: int = 0) -> None:
         for f in dataclasses.fields(item):
             if f.name not in skip and f.name not in ("target", "whole_error"):
                 _no_vars_deep(getattr(item, f.name), what, span, fail, (), depth + 1)
+
+
+def _sizes_of(item: ir.TensorType | ir.TupleType | ir.Axis) -> list[Size]:
+    """Every size in a type or an axis, the sizes of bound parts included."""
+    found: list[Size] = []
+    item.map(lambda s: found.append(s) or s)  # type: ignore[func-returns-value]
+    return found

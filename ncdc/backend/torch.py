@@ -349,7 +349,8 @@ class Emitter:
                 continue  # every size was just read off this input
             shape = ", ".join(self.size(a.size)[0] for a in t.axes)
             shape = f"({shape}{',' if len(t.axes) == 1 else ''})"
-            checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}"{_dtype_option(t)})')
+            checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}"'
+                          f'{_dtype_option(t)})')
         if checks:
             self.gen.helpers.add("_check_shape")
             lines.append("if CHECK_SHAPES:")

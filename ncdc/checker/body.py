@@ -230,17 +230,19 @@ class BodyChecker:
     def binop(self, e: tree.BinOp) -> Value:
         left, right = self.tensor(e.left, "operand"), self.tensor(e.right, "operand")
         lt, rt = left.type, right.type
+        assert not isinstance(lt, TupleType) and not isinstance(rt, TupleType)  # `tensor` rejects tuples
         if e.op == "**" and not isinstance(rt, ScalarType):
             fail("E0204", "an exponent must be a number", e.right.span, f"this is `{self.show(rt)}`")
-        for node, side in ((left, e.left), (right, e.right)):
-            if node.type.dtype == ir.BOOL:
-                fail("E0316", "arithmetic on bool elements", side.span, f"this is `{self.show(node.type)}`")
+        for t, side in ((lt, e.left), (rt, e.right)):
+            if t.dtype == ir.BOOL:
+                fail("E0316", "arithmetic on bool elements", side.span, f"this is `{self.show(t)}`")
         if isinstance(lt, ScalarType) and isinstance(rt, ScalarType):
             node = ir.ScalarBinary(SCALAR, e.span, e.op, left, right)
             check_constant(node, self.solver)  # `2 ** 2 ** 2 ** 40` would never finish at run time
             return node
         if isinstance(lt, ScalarType) or isinstance(rt, ScalarType):
             tensor, number = (rt, left) if isinstance(lt, ScalarType) else (lt, right)
+            assert isinstance(tensor, TensorType)
             if tensor.dtype == ir.INT and (e.op == "/" or not _integral(number)):
                 tensor = TensorType(tensor.axes, ir.FLOAT)  # ints promote to floats
             return ir.Binary(tensor, e.span, e.op, left, right)
@@ -540,7 +542,7 @@ def _all_wires(scope: Scope | None) -> dict:
     return out
 
 
-def _all_components(scope: Scope) -> list[str]:
+def _all_components(scope: Scope | None) -> list[str]:
     names: list[str] = []
     while scope is not None:
         names += scope.components

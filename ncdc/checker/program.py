@@ -528,7 +528,8 @@ class ProgramChecker:
                     needed[callee] = set(self.direct_boxes.get(callee, ()))
                     stack.append((callee, iter(self.callees.get(callee, ()))))
         position = {b.name: i for i, b in enumerate(self.boxes)}
-        for target in [*self.functions, *self.modules]:
+        targets: list[ir.Function | ir.Module] = [*self.functions, *self.modules]
+        for target in targets:
             target.boxes = sorted((b for b in needed.get(target.name, ()) if b in position), key=position.__getitem__)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .. import tree
 from ..diagnostics import Diagnostic, Label, NcdcError
 from ..ir import FLOAT, Axis, TensorType
-from ..sizes import FloorDiv, Size, Symbol, product
+from ..sizes import FloorDiv, Size, Symbol
 from ..source import Span
 
 

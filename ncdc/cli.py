@@ -10,6 +10,7 @@ import argparse
 import difflib
 import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -157,7 +158,7 @@ def _compile(args) -> int:
     spec = Path(args.spec)
     if not spec.is_file():
         raise UsageError(f"no such file: {args.spec}")
-    if args.output and Path(args.output).resolve() == spec.resolve():
+    if args.output and os.path.realpath(args.output) == os.path.realpath(spec):  # (realpath survives loops)
         raise UsageError("the output would overwrite the spec itself")
     try:
         text = _read(spec)
@@ -174,9 +175,23 @@ def _compile(args) -> int:
 
 
 def write_generated(path: Path, source: str, force: bool = False) -> None:
-    """Write atomically, and never over a file that a person wrote (unless forced)."""
+    """Write generated source to `path`, never over a file that a person wrote (unless forced).
+
+    A regular file is written atomically: a temporary file next to it, renamed over it.  A symbolic
+    link is followed: the file it leads to is written so, and the link stays.  A character device or
+    a pipe (`/dev/null`, `/dev/stdout`, a FIFO) is a stream: it is written into directly, and never
+    replaced.  Anything else (a block device, a socket) is refused, as wrong usage.
+    """
+    if _is_stream(path):
+        _write_stream(path, source)
+        return
+    path = _link_target(path)
     if path.is_dir():
         raise UsageError(f"{path} is a folder")
+    if path.exists():
+        kind = _special_kind(path.stat().st_mode)
+        if kind:
+            raise UsageError(f"{path} is {kind}; ncdc writes regular files, character devices and pipes")
     if path.exists() and not force:
         try:
             first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
@@ -200,6 +215,55 @@ def write_generated(path: Path, source: str, force: bool = False) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a file that is neither a regular file, a folder, a character device nor a pipe is."""
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return None
+    return "not a regular file"
+
+
+def _is_stream(path: Path) -> bool:
+    """A character device or a pipe, or a link to one: `/dev/null`, `/dev/stdout`, a FIFO.  A file
+    descriptor's own name (`/dev/stdout` when the shell redirected it to a file) is a stream too:
+    writing into it is what the caller asked for."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return True
+    name = os.path.abspath(path)
+    return name in ("/dev/stdout", "/dev/stderr") or name.startswith(("/dev/fd/", "/proc/self/fd/"))
+
+
+def _write_stream(path: Path, source: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(source)
+
+
+def _link_target(path: Path) -> Path:
+    """The file a symbolic link leads to (which need not exist yet), or `path` itself."""
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:  # a dangling link: write the file it names
+        target = Path(os.path.realpath(path))
+    except OSError as error:
+        raise UsageError(f"cannot follow the symbolic link {path}: {error.strerror}") from None
+    if target.is_symlink():
+        raise UsageError(f"the symbolic link {path} leads round in a loop")
+    return target
 
 
 def _run(args) -> int:

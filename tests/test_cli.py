@@ -529,3 +529,140 @@ def test_check_of_a_bad_spec_does_not_import_torch(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["1", "False"], result.stderr
+
+
+# ---- special files: never replaced; symbolic links followed ---------------------------------------
+
+GUARD = r"""
+import os, sys, tempfile
+allowed = os.path.realpath(sys.argv[1])
+def inside(p):
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(p)))
+    return folder == allowed or folder.startswith(allowed + os.sep)
+def guard(name, fn):
+    def guarded(src, dst, *a, **k):
+        if not inside(dst):
+            raise SystemExit(f"guard: {name} onto {dst} refused")
+        return fn(src, dst, *a, **k)
+    return guarded
+os.replace, os.rename = guard("replace", os.replace), guard("rename", os.rename)
+mkstemp = tempfile.mkstemp
+def guarded_mkstemp(*a, dir=None, **k):
+    if dir is None or not inside(os.path.join(str(dir), "x")):
+        raise SystemExit(f"guard: a temporary file in {dir} refused")
+    return mkstemp(*a, dir=dir, **k)
+tempfile.mkstemp = guarded_mkstemp
+from ncdc.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def guarded_cli(allowed: Path, *args, cwd: Path):
+    """`ncdc ARGS` that cannot rename, or make a temporary file, outside `allowed` (whatever the code
+    under test does), so that a test writing to /dev/null can never replace it."""
+    return subprocess.run([sys.executable, "-c", GUARD, str(allowed), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_writing_to_dev_null_keeps_it_a_device(work, force):
+    null = Path(os.devnull)
+    if not stat.S_ISCHR(null.stat().st_mode):  # pragma: no cover
+        pytest.skip("no character device /dev/null here")
+    before = os.stat(null)
+    for target in (null, work / "null-link"):
+        if target != null:
+            target.symlink_to(null)
+        result = guarded_cli(work, "compile", "good.ncd", "-o", target, *["--force"] * force, cwd=work)
+        assert result.returncode == 0, result.stderr
+        no_traceback(result)
+        after = os.stat(null)
+        assert stat.S_ISCHR(after.st_mode) and (after.st_rdev, after.st_ino) == (before.st_rdev, before.st_ino)
+    assert (work / "null-link").is_symlink() and os.readlink(work / "null-link") == str(null)
+    assert listing(work) == ["bad.ncd", "good.ncd", "null-link"]
+
+
+def test_writing_to_a_fifo_writes_into_it(work):
+    import threading
+
+    fifo = work / "pipe"
+    os.mkfifo(fifo)
+    received = []
+
+    def read():
+        with open(fifo, "rb") as reader:
+            received.append(reader.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        result = guarded_cli(work, "compile", "good.ncd", "-o", fifo, cwd=work)
+    finally:
+        try:  # unblock a reader still waiting for a writer
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert received == [ncdc.compile_source(GOOD, "good.ncd").encode("utf-8")]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert listing(work) == ["bad.ncd", "good.ncd", "pipe"]
+
+
+def test_a_socket_is_refused(work, monkeypatch):
+    import socket
+
+    monkeypatch.chdir(work)  # a short relative name: socket paths have a small limit
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind("sock")
+        result = guarded_cli(work, "compile", "good.ncd", "-o", "sock", "--force", cwd=work)
+        assert result.returncode == 2 and "socket" in result.stderr
+        no_traceback(result)
+        assert stat.S_ISSOCK(os.lstat(work / "sock").st_mode)
+    finally:
+        server.close()
+
+
+def test_a_symbolic_link_is_followed_and_kept(work):
+    (work / "out").mkdir()
+    target = work / "out" / "model.py"
+    link = work / "model.py"
+    link.symlink_to(Path("out") / "model.py")  # dangling: the file it names is created
+    first = guarded_cli(work, "compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert first.returncode == 0, first.stderr
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == ncdc.compile_source(GOOD, "good.ncd")
+    (work / "good.ncd").write_text(COMPOSITION, encoding="utf-8")
+    second = guarded_cli(work, "compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert second.returncode == 0, second.stderr
+    assert link.is_symlink() and os.readlink(link) == str(Path("out") / "model.py")
+    assert target.read_text(encoding="utf-8") == ncdc.compile_source(COMPOSITION, "good.ncd")
+    assert listing(work) == ["bad.ncd", "good.ncd", "model.py", "out"] and listing(work / "out") == ["model.py"]
+
+
+def test_a_symbolic_link_to_a_hand_written_file_needs_force(work):
+    (work / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    (work / "model.py").symlink_to("notes.txt")
+    refused = guarded_cli(work, "compile", "good.ncd", "-o", "model.py", cwd=work)
+    assert refused.returncode == 2 and "not generated by ncdc" in refused.stderr
+    assert (work / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+    forced = guarded_cli(work, "compile", "good.ncd", "-o", "model.py", "--force", cwd=work)
+    assert forced.returncode == 0, forced.stderr
+    assert (work / "model.py").is_symlink()
+    assert (work / "notes.txt").read_text(encoding="utf-8") == ncdc.compile_source(GOOD, "good.ncd")
+
+
+def test_a_symbolic_link_loop_is_wrong_usage(work):
+    (work / "a.py").symlink_to("b.py")
+    (work / "b.py").symlink_to("a.py")
+    result = guarded_cli(work, "compile", "good.ncd", "-o", "a.py", "--force", cwd=work)
+    assert result.returncode == 2 and "symbolic link" in result.stderr
+    no_traceback(result)
+    assert (work / "a.py").is_symlink() and (work / "b.py").is_symlink()
+
+
+def test_a_symbolic_link_to_the_spec_is_refused(work):
+    (work / "model.py").symlink_to("good.ncd")
+    result = guarded_cli(work, "compile", "good.ncd", "-o", "model.py", "--force", cwd=work)
+    assert result.returncode == 2 and "the spec itself" in result.stderr
+    assert (work / "good.ncd").read_text(encoding="utf-8") == GOOD

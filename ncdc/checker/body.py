@@ -129,7 +129,10 @@ class BodyChecker:
     # ---- types --------------------------------------------------------------------------------
 
     def expect_type(self, expected: TensorType, actual, span: Span, what: str, declared=False,
-                    callee: str | None = None) -> None:
+                    callee: str | None = None, whole: TensorType | None = None,
+                    own: tuple[int, ...] | None = None, box: str | None = None) -> None:
+        """Check `actual` against `expected`; `whole` is the argument `actual` was taken from (its
+        axes `own`) and `box` the callee, for layout errors."""
         if isinstance(actual, ScalarType):
             fail("E0204", f"{what} is a number, expected a tensor `{expected}`", span, "a number")
         if isinstance(actual, TupleType):
@@ -143,6 +146,7 @@ class BodyChecker:
             fail("E0202", f"{what} has {actual.rank} ax{'is' if actual.rank == 1 else 'es'}, expected "
                  f"{expected.rank}", span, f"this is `{self.show(actual)}`",
                  notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
+        self.check_layout(expected, actual, span, what, whole, own, box, callee)
         for i, (e, a) in enumerate(zip(expected.axes, actual.axes)):
             outcome = self.solver.unify(e.size, a.size, span, f"`{span.text}`" if span.end_line == span.line else "")
             if outcome is not None:
@@ -156,6 +160,48 @@ class BodyChecker:
                      "same size, different layout",
                      help="rearrange it first, e.g. `rearrange[(" + " ".join(e_parts) + ")](X: ("
                           + " ".join(a_parts) + "))`")
+
+    def check_layout(self, expected: TensorType, actual: TensorType, span: Span, what: str,
+                     whole: TensorType | None, own: tuple[int, ...] | None, box: str | None,
+                     callee: str | None) -> None:
+        """Axes in another order are a layout error (E0318), not a size question: where axis i is
+        expected to be the named size `m`, is a differently named size `t`, and the argument has an
+        axis `m` at a place where `m` is not expected.  Sizes never decide this, so neither
+        constants nor `--sizes` making `t` and `m` equal turn it into an accepted spec."""
+        exp = [self.solver.resolve_axis(a) for a in expected.axes]
+        act = [self.solver.resolve_axis(a) for a in actual.axes]
+        whole_axes = [self.solver.resolve_axis(a) for a in whole.axes] if whole is not None else act
+        own = own if own is not None else tuple(range(len(act)))
+        expected_at = {own[i]: e.label for i, e in enumerate(exp)}
+        for i, (e, a) in enumerate(zip(exp, act)):
+            if not (_named(e) and _named(a)) or e.label == a.label:
+                continue
+            misplaced = [j for j, w in enumerate(whole_axes) if w.label == e.label and expected_at.get(j) != e.label]
+            if not misplaced:
+                continue
+            shown = " ".join(str(w) for w in whole_axes)
+            notes = [f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
+                     + f", found `{self.show(actual)}`",
+                     "sizes do not decide a layout: giving `" + str(a.label) + "` and `" + str(e.label)
+                     + "` one value (`--sizes`, constants) would not make this right"]
+            fail("E0318", f"{what} has its axes in another order: axis {own[i] + 1} is `{a.label}` where "
+                 f"`{e.label}` is expected, and `{e.label}` is axis {misplaced[0] + 1}", span,
+                 f"this is `{shown}`", notes, help=self.layout_help(exp, whole_axes, span, box))
+
+    def layout_help(self, exp: list[Axis], whole: list[Axis], span: Span, box: str | None) -> str | None:
+        labels = [w.label for w in whole]
+        wanted = [e.label for e in exp]
+        if not all(labels) or not all(wanted) or len(set(labels)) != len(labels) \
+                or not set(wanted) <= set(labels):
+            return None
+        text = span.text if span.end_line == span.line and len(span.text) <= 40 else "..."
+        extra = [l for l in labels if l not in wanted]
+        order = " ".join(str(l) for l in extra + wanted)
+        moves = f"`rearrange[{order}]({text})`"
+        if box is None or not extra:
+            return f"move the axes into place: {moves}"
+        return (f"lift `{box}` over the axes it does not act on, `{box}[{' '.join(str(l) for l in extra)}]({text})`, "
+                f"or move the axes into place: {moves}")
 
     def size_error(self, outcome, e: Axis, a: Axis, span: Span, where: str, expected=None, actual=None,
                    callee=None):
@@ -465,7 +511,8 @@ class BodyChecker:
             if len(own) > expected.rank:
                 hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
             try:
-                self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`")
+                self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
+                                 whole=t, own=tuple(own), box=part or sig.name)
             except NcdcError as error:
                 if hint and error.diagnostics[0].code == "E0202":
                     error.diagnostics[0].help = hint
@@ -529,6 +576,11 @@ class BodyChecker:
         args = node.args
         return bool(args) and not isinstance(node, ir.Call) and all(self.unbatched(a) for a in args)
 
+
+
+def _named(axis: Axis) -> bool:
+    """An axis that is one named size (not an unknown, an expression or a bound axis)."""
+    return isinstance(axis.size.atom, Symbol) and not axis.parts
 
 
 def _all_wires(scope: Scope | None) -> dict:

@@ -1,0 +1,86 @@
+"""Soundness and hardening: layout mistakes, nested groups, einsum letters, reserved names,
+constant scalar functions, size-1 broadcasting and misplaced patterns; each pinned by its case."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+
+import ncdc
+
+
+def load(text: str, sizes=None) -> types.ModuleType:
+    module = types.ModuleType("layout")
+    exec(compile(ncdc.compile_source(text, "layout.ncd", sizes=sizes), "layout.py", "exec"), module.__dict__)
+    return module
+
+
+def error(text: str, sizes=None) -> ncdc.Diagnostic:
+    with pytest.raises(ncdc.NcdcError) as info:
+        ncdc.check_source(text, "layout.ncd", sizes)
+    return info.value.diagnostics[0]
+
+
+# ---- 1. axes in another order are a layout error, whatever the sizes ------------------------------
+
+LINEAR_ON_CHANNELS_FIRST = ("module M(m, n, t):\n"
+                            "    L = Linear[m -> n]()\n"
+                            "    def forward(X: m t) -> t n:\n"
+                            "        return L(X)\n")
+LAYERNORM_ON_CHANNELS_FIRST = ("module M(m, t):\n"
+                               "    N = LayerNorm[m]()\n"
+                               "    def forward(X: m t) -> m t:\n"
+                               "        return N(X)\n")
+FORGOTTEN_TRANSPOSE = "def f(X: a b) -> b a:\n    return X\n"
+
+
+@pytest.mark.parametrize("sizes", [None, {"m": 4, "t": 4}, {"m": 4, "t": 4, "n": 4}])
+def test_a_learned_layer_on_axes_in_another_order_is_a_layout_error(sizes):
+    d = error(LINEAR_ON_CHANNELS_FIRST, sizes)
+    assert d.code == "E0318", d.render()
+    assert "another order" in d.message and "`t` where `m` is expected" in d.message
+    assert "`L[t](X)`" in d.help and "`rearrange[t m](X)`" in d.help
+    assert "--sizes" not in (d.help or "")
+
+
+@pytest.mark.parametrize("sizes", [None, {"m": 4, "t": 4}])
+def test_layernorm_on_a_channels_first_wire_is_a_layout_error(sizes):
+    d = error(LAYERNORM_ON_CHANNELS_FIRST, sizes)
+    assert d.code == "E0318", d.render()
+    assert "`N[t](X)`" in d.help
+
+
+def test_the_same_layout_error_with_equal_constants():
+    d = error("size m = 4\nsize t = 4\nsize n = 8\n" + LINEAR_ON_CHANNELS_FIRST.replace("M(m, n, t)", "M()"))
+    assert d.code == "E0318", d.render()
+
+
+@pytest.mark.parametrize("sizes", [None, {"a": 3, "b": 3}])
+def test_a_forgotten_transpose_suggests_rearrange_not_sizes(sizes):
+    d = error(FORGOTTEN_TRANSPOSE, sizes)
+    assert d.code == "E0318", d.render()
+    assert d.help == "move the axes into place: `rearrange[b a](X)`"
+
+
+def test_the_suggested_fixes_check_and_compute_on_the_right_axes():
+    lifted = load(LINEAR_ON_CHANNELS_FIRST.replace("-> t n", "-> n t").replace("L(X)", "L[t](X)"))
+    moved = load(LINEAR_ON_CHANNELS_FIRST.replace("L(X)", "L(rearrange[t m](X))"))
+    norm = load(LAYERNORM_ON_CHANNELS_FIRST.replace("N(X)", "N[t](X)"))
+    torch.manual_seed(0)
+    a, b = lifted.M(m=4, n=3, t=4), moved.M(m=4, n=3, t=4)
+    b.load_state_dict(a.state_dict())
+    X = torch.rand(2, 4, 4)
+    reference = torch.nn.functional.linear(X.transpose(-1, -2), a.L.weight, a.L.bias)
+    assert torch.allclose(a(X), reference.transpose(-1, -2), atol=1e-6)
+    assert torch.allclose(b(X), reference, atol=1e-6)
+    n = norm.M(m=4, t=4)
+    expected = torch.nn.functional.layer_norm(X.transpose(-1, -2), (4,)).transpose(-1, -2)
+    assert torch.allclose(n(X), expected, atol=1e-5)
+
+
+def test_a_square_argument_where_a_square_is_expected_is_not_a_layout_error():
+    d = error("def g(X: a a) -> a a:\n    return X\n\ndef f(X: m t) -> m t:\n    return g(X)\n")
+    assert d.code == "E0302"  # not a question of order: `t` may well be `m`
+    load("def f(X: m t, Y: t m) -> m t:\n    return X + rearrange[m t](Y)\n")

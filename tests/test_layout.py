@@ -84,3 +84,36 @@ def test_a_square_argument_where_a_square_is_expected_is_not_a_layout_error():
     d = error("def g(X: a a) -> a a:\n    return X\n\ndef f(X: m t) -> m t:\n    return g(X)\n")
     assert d.code == "E0302"  # not a question of order: `t` may well be `m`
     load("def f(X: m t, Y: t m) -> m t:\n    return X + rearrange[m t](Y)\n")
+
+
+# ---- 2. nested groups in einsum and rearrange ------------------------------------------------------
+
+X3 = torch.arange(24.0).reshape(2, 3, 4)
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("def f(X: a b c) -> ((a b) c):\n    return einsum[((a b) c)](X)\n", X3.reshape(24)),
+    ("def f(X: a b c) -> ((a b) c):\n    return rearrange[((a b) c)](X)\n", X3.reshape(24)),
+    ("def f(X: a b c) -> (a (b c)):\n    return rearrange[(a (b c))](X)\n", X3.reshape(24)),
+    ("def f(X: a b c) -> ((c a) b):\n    return rearrange[((c a) b)](X)\n", X3.permute(2, 0, 1).reshape(24)),
+    ("def f(X: a b c) -> (c (b a)):\n    return einsum[(c (b a))](X)\n", X3.permute(2, 1, 0).reshape(24)),
+    ("def f(X: a b c) -> c (b a):\n    return rearrange[c (b a)](X)\n", X3.permute(2, 1, 0).reshape(4, 6)),
+    # a nested bound axis unbinds to its innermost parts, or to a part kept whole
+    (("def g(X: a b c) -> ((c a) b):\n    return rearrange[((c a) b)](X)\n"
+     "def f(X: a b c) -> c a b:\n    return rearrange[c a b](g(X))\n"), X3.permute(2, 0, 1)),
+    (("def g(X: a b c) -> ((b a) c):\n    return rearrange[((b a) c)](X)\n"
+     "def f(X: a b c) -> c (b a):\n    return rearrange[c (b a)](g(X))\n"), X3.permute(1, 0, 2).reshape(6, 4).T),
+    # a nested pattern unbinds the same way
+    ("def f(X: (a b c), Y: a, Z: b) -> c b a:\n    return rearrange[c b a](X: ((a b) c))\n", X3.permute(2, 1, 0)),
+    ("def f(X: (a b c), Y: a, Z: b) -> c b a:\n    return rearrange[c b a](X: (a (b c)))\n", X3.permute(2, 1, 0)),
+])
+def test_nested_groups_compute_what_a_reshape_does(text, reference):
+    f = load(text).f
+    X = X3.reshape(24) if "X: (a b c)" in text else X3
+    out = f(X, torch.rand(2), torch.rand(3)) if "Y: a" in text else f(X)
+    assert out.shape == reference.shape and torch.equal(out, reference)
+
+
+def test_nested_groups_that_do_not_fit_are_diagnostics():
+    assert error("def f(X: a b) -> ((a b) c):\n    return rearrange[((a b) c)](X)\n").code == "E0306"
+    assert error("def f(X: a b c) -> ((a a) c):\n    return rearrange[((a a) c)](X)\n").code == "E0306"

@@ -117,3 +117,22 @@ def test_nested_groups_compute_what_a_reshape_does(text, reference):
 def test_nested_groups_that_do_not_fit_are_diagnostics():
     assert error("def f(X: a b) -> ((a b) c):\n    return rearrange[((a b) c)](X)\n").code == "E0306"
     assert error("def f(X: a b c) -> ((a a) c):\n    return rearrange[((a a) c)](X)\n").code == "E0306"
+
+
+# ---- 3. einsum has 52 letters -----------------------------------------------------------------------
+
+def _sum_over(count: int) -> str:
+    names = " ".join(f"a{i}" for i in range(count))
+    return f"def f(X: {names}) -> a0:\n    return einsum[a0](X)\n"
+
+
+def test_an_einsum_over_53_axis_names_is_rejected_at_check_time():
+    d = error(_sum_over(53))
+    assert d.code == "E0319" and "53 axis names" in d.message and "at most 52" in d.message
+    assert (d.span.line, d.span.column) == (2, 12)
+
+
+def test_an_einsum_over_52_axis_names_compiles_and_runs():
+    f = load(_sum_over(52)).f
+    X = torch.rand(*([3] + [1] * 49 + [2, 2]))
+    assert torch.allclose(f(X), X.sum(dim=tuple(range(1, 52))), atol=1e-6)

@@ -15,6 +15,9 @@ from ..checker.scope import distinct_labels_of, labels_of
 from .functions import _operand, no_brackets
 
 
+EINSUM_LETTERS = 52  # torch.einsum's subscripts: one letter per axis, a-z and A-Z
+
+
 def check_flatten(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     arg, t = _operand(cx, name, e)
     no_brackets(name, brackets, e)
@@ -89,6 +92,14 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
                  "`rearrange` cannot create axes", brackets[0].span,
                  f"missing {', '.join(f'`{m}`' for m in missing)}" if missing else "new axes",
                  help="use `sum[...]` or `einsum` to contract axes")
+    if name == "einsum":
+        names = set(ir.leaves(flat_in)) | set(ir.leaves(out_labels))
+        if len(names) > EINSUM_LETTERS:
+            fail("E0319", f"`einsum` over {len(names)} axis names: at most {EINSUM_LETTERS} are supported", e.span,
+                 f"{len(names)} distinct axes in the arguments and the output",
+                 notes=["torch.einsum names each axis with one letter, a-z and A-Z"],
+                 help="contract in several steps, each over fewer axes, or bind axes that move together "
+                      "into one, `(a b)`, first")
     label_sizes = {label: axis.size for label, axis in sizes.items()}
     if name == "rearrange":
         result = cx.solver.resolve_type(args[0].type).with_axes(out_axes)

@@ -136,3 +136,29 @@ def test_an_einsum_over_52_axis_names_compiles_and_runs():
     f = load(_sum_over(52)).f
     X = torch.rand(*([3] + [1] * 49 + [2, 2]))
     assert torch.allclose(f(X), X.sum(dim=tuple(range(1, 52))), atol=1e-6)
+
+
+# ---- 4. names the generated __init__ uses ------------------------------------------------------------
+
+def test_a_derived_size_named_super_does_not_hide_the_builtin():
+    M = load("module M(m=4):\n    super = m * 2\n    L = Linear[m -> super]()\n"
+             "    def forward(X: m) -> super:\n        return L(X)\n").M
+    model = M()
+    assert model.super == 8 and model(torch.rand(2, 4)).shape == (2, 8)
+
+
+def test_derived_sizes_named_like_builtins_that_init_calls():
+    M = load("module M(m=4):\n    range = m * 2\n    max = range + 1\n"
+             "    B = [Linear[m -> m]() for i in 1..2]\n    L = Linear[m -> max]()\n"
+             "    def forward(X: m) -> max:\n        return L(B(X))\n").M
+    model = M(m=3)
+    assert (model.range, model.max) == (6, 7) and model(torch.rand(2, 3)).shape == (2, 7)
+
+
+@pytest.mark.parametrize("text", [
+    "module M(super=4):\n    L = Linear[super -> super]()\n    def forward(X: super) -> super:\n        return L(X)\n",
+    "module M(m=4):\n    self = m\n    L = Linear[m -> m]()\n    def forward(X: m) -> m:\n        return L(X)\n",
+    "module M(self=4):\n    L = Linear[self -> self]()\n    def forward(X: self) -> self:\n        return L(X)\n",
+])
+def test_api_names_that_generated_code_uses_are_e0102(text):
+    assert error(text).code == "E0102"

@@ -162,3 +162,28 @@ def test_derived_sizes_named_like_builtins_that_init_calls():
 ])
 def test_api_names_that_generated_code_uses_are_e0102(text):
     assert error(text).code == "E0102"
+
+
+# ---- 5. scalar functions of constants --------------------------------------------------------------
+
+@pytest.mark.parametrize("expression, code, message", [
+    ("exp(1000.0)", "E0006", "too large"),
+    ("2 ** exp(800.0)", "E0006", "too large"),
+    ("log(0.0)", "E0009", "`log` of a number that is not positive, `0.0`"),
+    ("log(0.0 - 2.0)", "E0009", "`log` of a number that is not positive, `-2.0`"),
+    ("sqrt(0.0 - 1.0)", "E0009", "`sqrt` of a negative number, `-1.0`"),
+    ("(1.0 / (2 - 2))", "E0009", "division by zero"),
+    ("(1 // 0)", "E0009", "division by zero"),
+    ("0.0 ** -1.0", "E0009", "zero to a negative power"),
+    ("(-8.0) ** 0.5", "E0009", "`(-8.0) ** 0.5` is not a real number"),
+])
+def test_constants_that_python_math_cannot_compute_are_errors_at_their_span(expression, code, message):
+    text = f"def f(X: k) -> k:\n    return X * {expression}\n"
+    d = error(text)
+    assert d.code == code and message in d.message, d.render()
+    assert d.span.line == 2 and d.span.column >= 16
+
+
+def test_defined_constants_still_compute():
+    f = load("def f(X: k) -> k:\n    return X * exp(-1000.0) + X * sqrt(abs(0.0 - 4.0)) / log(exp(2.0))\n").f
+    assert torch.allclose(f(torch.ones(3)), torch.ones(3))

@@ -187,3 +187,37 @@ def test_constants_that_python_math_cannot_compute_are_errors_at_their_span(expr
 def test_defined_constants_still_compute():
     f = load("def f(X: k) -> k:\n    return X * exp(-1000.0) + X * sqrt(abs(0.0 - 4.0)) / log(exp(2.0))\n").f
     assert torch.allclose(f(torch.ones(3)), torch.ones(3))
+
+
+# ---- 6. size-1 axes broadcast in elementwise arithmetic --------------------------------------------
+
+SQUEEZE_EXCITATION = ("module SE(c=8, r=2):\n"
+                      "    pool = AdaptiveAvgPool2d(1)\n"
+                      "    squeeze = Conv2d[c -> r](1)\n"
+                      "    expand = Conv2d[r -> c](1)\n"
+                      "    def forward(X: c H W) -> c H W:\n"
+                      "        G = sigmoid(expand(relu(squeeze(pool(X)))))\n"
+                      "        return X * G\n")
+
+
+@pytest.mark.parametrize("product", ["X * G", "G * X"])
+def test_squeeze_and_excitation_gates_with_a_c_1_1_wire(product):
+    torch.manual_seed(0)
+    model = load(SQUEEZE_EXCITATION.replace("X * G", product)).SE(c=8, r=2)
+    X = torch.rand(3, 8, 5, 7)
+    pooled = X.mean(dim=(-2, -1), keepdim=True)
+    gate = torch.sigmoid(model.expand(torch.relu(model.squeeze(pooled))))
+    assert gate.shape == (3, 8, 1, 1)
+    assert torch.allclose(model(X), X * gate, atol=1e-6)
+
+
+def test_a_learned_c_1_1_tensor_broadcasts_too():
+    model = load("module M(c=3):\n    scale = Parameter[c 1 1](std=1.0)\n"
+                 "    def forward(X: c H W) -> c H W:\n        return X + scale\n").M()
+    X = torch.rand(2, 3, 4, 5)
+    assert torch.allclose(model(X), X + model.scale, atol=1e-6)
+
+
+def test_only_size_1_broadcasts():
+    assert error("def f(X: c H W, G: c 2 1) -> c H W:\n    return X * G\n").code == "E0302"
+    assert error("def f(X: c 3 W, G: c 2 1) -> c 3 W:\n    return X * G\n").code == "E0301"

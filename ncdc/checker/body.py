@@ -304,11 +304,16 @@ class BodyChecker:
         lt, rt = self.solver.resolve_type(left.type), self.solver.resolve_type(right.type)
         if lt.rank == rt.rank and all(a.label == b.label or a.label is None or b.label is None
                                       for a, b in zip(lt.axes, rt.axes)):
+            axes = []
             for i, (a, b) in enumerate(zip(lt.axes, rt.axes)):
+                if self.unit(a) != self.unit(b):  # an axis of size 1 broadcasts against any axis
+                    axes.append(b if self.unit(a) else a)
+                    continue
                 outcome = self.solver.unify(a.size, b.size, e.span)
                 if outcome is not None:
                     self.size_error(outcome, a, b, e.right.span, f"`{e.op}`, axis {i + 1}", lt, rt)
-            return lt, (None, None)
+                axes.append(a)
+            return lt.with_axes(axes), (None, None)
         big, small, big_first = (lt, rt, True) if lt.rank >= rt.rank else (rt, lt, False)
         labels = [a.label for a in big.axes]
         positions = []
@@ -325,6 +330,10 @@ class BodyChecker:
             positions.append(j)
         entry = ir.Alignment(tuple(positions), self.unbatched(right if big_first else left))
         return big, ((None, entry) if big_first else (entry, None))
+
+    def unit(self, axis: Axis) -> bool:
+        """An axis of size 1 in every instance (as written or by constants; not by `--sizes`)."""
+        return self.solver.expand(axis.size) == Size.of(1)
 
     def index(self, e: tree.Bracket) -> Value:
         """`X[2, :]`, `X[0:k]`: indexes and subtensors, on the leading axes of a wire."""

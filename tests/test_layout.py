@@ -221,3 +221,18 @@ def test_a_learned_c_1_1_tensor_broadcasts_too():
 def test_only_size_1_broadcasts():
     assert error("def f(X: c H W, G: c 2 1) -> c H W:\n    return X * G\n").code == "E0302"
     assert error("def f(X: c 3 W, G: c 2 1) -> c 3 W:\n    return X * G\n").code == "E0301"
+
+
+# ---- 7. patterns outside einsum, rearrange and concat ------------------------------------------------
+
+@pytest.mark.parametrize("text, help_", [
+    ("def f(X: f u) -> f:\n    return max[u](X: f u)\n", "`max[u](X)`"),
+    ("def f(X: a b) -> a:\n    return max[u](X: f u)\n", "`max[b](X)`"),  # the pattern's `u` is the wire's `b`
+    ("def f(X: f u) -> f u:\n    return relu(X: f u)\n", "`relu(X)`"),
+    ("def g(X: f u) -> f u:\n    return X\n\ndef f(X: f u) -> f u:\n    return g(X: f u)\n", "`g(X)`"),
+])
+def test_a_pattern_where_none_is_taken_says_so(text, help_):
+    d = error(text)
+    assert d.code == "E0311" and "takes no axis pattern" in d.message and "einsum, rearrange and concat" in d.message
+    assert help_ in d.help
+    assert d.message != "not an expression"

@@ -245,6 +245,9 @@ class BodyChecker:
             return self.index(e)
         if isinstance(e, (tree.String, tree.Bool)):
             fail("E0204", "strings and booleans are options, not values", e.span, "not a tensor or a number")
+        if isinstance(e, tree.Relabel):
+            fail("E0311", "axis patterns are for the arguments of einsum, rearrange and concat", e.span,
+                 "a pattern here", help=f"write the wire alone, `{e.value.span.text}`")
         fail("E0204", "not an expression", getattr(e, "span", None))
 
     def name(self, e: tree.Name) -> Value:
@@ -432,6 +435,10 @@ class BodyChecker:
         op = ops.operation(name)
         if op is None:
             fail("E0101", f"unknown box `{name}`", e.func.span, "not defined")
+        if name not in PATTERN_OPERATIONS:
+            for arg in e.args:
+                if isinstance(arg, tree.Relabel):
+                    self.misplaced_pattern(arg, e)
         node = op.check(self, name, brackets, e)
         for arg, written in zip(node.args, e.args):
             if arg.type.dtype not in op.accepts:
@@ -481,7 +488,7 @@ class BodyChecker:
         outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
         for arg in e.args:
             if isinstance(arg, tree.Relabel):
-                fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
+                self.misplaced_pattern(arg, e)
         nodes = [self.tensor(arg) for arg in e.args]  # typed once: nested calls stay linear in time
         arg_labels = [[a.label for a in getattr(self.solver.resolve_type(n.type), "axes", ())] for n in nodes]
         for label, span in lifted:
@@ -567,6 +574,31 @@ class BodyChecker:
                        tuple(label for label, _ in lifted), tuple(before), tuple(after), len(lead_axes),
                        {label: axis.size for label, axis in lift_sizes.items()}, instance, part, position)
 
+    def misplaced_pattern(self, arg: tree.Relabel, e: tree.Call):
+        """`max[u](X: f u)`: patterns name axes for einsum, rearrange and concat only; elsewhere a
+        wire's axes are referred to by the names its type gives them."""
+        func = e.func.base if isinstance(e.func, tree.Bracket) else e.func
+        callee = func.span.text
+        renamed: dict[str, str] = {}
+        t = self.solver.resolve_type(self.tensor(arg.value).type)
+        written = [a.name if isinstance(a, tree.SizeName) else None for a in arg.type.axes]
+        if isinstance(t, TensorType) and len(written) == t.rank:
+            renamed = {w: a.label for w, a in zip(written, t.axes) if w and a.label and w != a.label}
+        brackets = ""
+        if isinstance(e.func, tree.Bracket):
+            items = e.func.items
+            if len(items) == 1 and isinstance(items[0], tree.TensorTypeNode) \
+                    and all(isinstance(a, tree.SizeName) for a in items[0].axes):
+                brackets = "[" + " ".join(renamed.get(a.name, a.name) for a in items[0].axes) + "]"  # type: ignore[union-attr]
+            else:
+                brackets = e.func.span.text[len(callee):]
+        args = ", ".join((a.value if isinstance(a, tree.Relabel) else a).span.text for a in e.args)
+        notes = ([f"`{self.show(t)}` is the wire's type: refer to its axes by those names"]
+                 if isinstance(t, TensorType) else [])
+        fail("E0311", f"`{callee}` takes no axis pattern: patterns are for einsum, rearrange and concat",
+             arg.span, "a pattern here", notes,
+             help=f"write the wire alone: `{callee}{brackets}({args})`")
+
     def lift_hint(self, name: str, label_lists: list, extra: int, declared: TensorType) -> str | None:
         """Suggest lifting over axes that every argument shares and the callee does not name (the
         usual case: heads)."""
@@ -585,6 +617,9 @@ class BodyChecker:
         args = node.args
         return bool(args) and not isinstance(node, ir.Call) and all(self.unbatched(a) for a in args)
 
+
+
+PATTERN_OPERATIONS = frozenset({"einsum", "rearrange", "concat"})  # the operations that take `X: a b`
 
 
 def _named(axis: Axis) -> bool:

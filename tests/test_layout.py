@@ -236,3 +236,9 @@ def test_a_pattern_where_none_is_taken_says_so(text, help_):
     assert d.code == "E0311" and "takes no axis pattern" in d.message and "einsum, rearrange and concat" in d.message
     assert help_ in d.help
     assert d.message != "not an expression"
+
+
+def test_the_lift_is_suggested_only_where_it_puts_the_axes_in_order():
+    d = error("module M(m, n, k, t):\n    L = Linear[m n -> k]()\n"
+              "    def forward(X: n t m) -> t k:\n        return L(X)\n")
+    assert d.code == "E0318" and d.help == "move the axes into place: `rearrange[t m n](X)`", d.render()

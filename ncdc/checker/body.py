@@ -198,8 +198,8 @@ class BodyChecker:
         extra = [l for l in labels if l not in wanted]
         order = " ".join(str(l) for l in extra + wanted)
         moves = f"`rearrange[{order}]({text})`"
-        if box is None or not extra:
-            return f"move the axes into place: {moves}"
+        if box is None or not extra or [l for l in labels if l in wanted] != wanted:
+            return f"move the axes into place: {moves}"  # lifting would not put them in order
         return (f"lift `{box}` over the axes it does not act on, `{box}[{' '.join(str(l) for l in extra)}]({text})`, "
                 f"or move the axes into place: {moves}")
 
@@ -528,7 +528,7 @@ class BodyChecker:
                 hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
-                                 whole=t, own=tuple(own), box=part or sig.name)
+                                 whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
             except NcdcError as error:
                 if hint and error.diagnostics[0].code == "E0202":
                     error.diagnostics[0].help = hint

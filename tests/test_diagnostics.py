@@ -298,7 +298,7 @@ CASES = [
     Case("broadcasting-H-arity", "broadcasting.ncd",
          variant(BROADCASTING, "H[c](X, D)", "H[c](X)"), "E0201", 12, 12),
     Case("broadcasting-result-order", "broadcasting.ncd",
-         variant(BROADCASTING, "D: d) -> c b:", "D: d) -> b c:"), "E0302", 12, 12),
+         variant(BROADCASTING, "D: d) -> c b:", "D: d) -> b c:"), "E0318", 12, 12),
     # elementwise
     Case("elementwise-tensor-exponent", "elementwise.ncd",
          variant(ELEMENTWISE, "X ** 2", "X ** X"), "E0204", 9, 17),
@@ -325,7 +325,7 @@ CASES = [
     Case("einsum-pattern-rank", "einsum.ncd",
          variant(EINSUM, "(Q: y k1 h, Kt: k2 x h)", "(Q: y k1, Kt: k2 x h)"), "E0202", 8, 32),
     Case("einsum-result-order", "einsum.ncd",
-         variant(EINSUM, "einsum[y x h](Q, K)", "einsum[x y h](Q, K)"), "E0302", 14, 12),
+         variant(EINSUM, "einsum[y x h](Q, K)", "einsum[x y h](Q, K)"), "E0318", 14, 12),
     Case("einsum-wire-named-like-size", "einsum.ncd",
          variant(EINSUM, "    Kt = einsum[k x h](K)", "    k = einsum[k x h](K)"), "E0105", 7, 5),
     # linear algebra

@@ -193,12 +193,15 @@ class Generator:
         for b in m.boxes:
             init.append(f"self.{python_name(b)} = {python_name(b)}")
         code: str | Parts
+        # Derived sizes are locals of __init__ too: one named `super` or `range` must not hide what
+        # __init__ calls, so the local (not the attribute) gets a free name.
+        locals_ = Namespace({"self", *init_names.values(), *(python_name(b) for b in m.boxes)}, base=self.reserved)
         for member in m.members:
             if isinstance(member, ir.SizeMember):
-                name = python_name(member.name)
+                name, local = python_name(member.name), locals_(member.name)
                 code, _ = size_code(member.value, init_names.__getitem__)
-                init.append(f"self.{name} = {name} = {code}")
-                init_names[member.symbol] = name
+                init.append(f"self.{name} = {local} = {code}")
+                init_names[member.symbol] = local
             else:
                 code = self.constructor(member, init_names, m)
                 target = f"self.{python_name(member.name)}"

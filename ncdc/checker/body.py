@@ -129,7 +129,10 @@ class BodyChecker:
     # ---- types --------------------------------------------------------------------------------
 
     def expect_type(self, expected: TensorType, actual, span: Span, what: str, declared=False,
-                    callee: str | None = None) -> None:
+                    callee: str | None = None, whole: TensorType | None = None,
+                    own: tuple[int, ...] | None = None, box: str | None = None) -> None:
+        """Check `actual` against `expected`; `whole` is the argument `actual` was taken from (its
+        axes `own`) and `box` the callee, for layout errors."""
         if isinstance(actual, ScalarType):
             fail("E0204", f"{what} is a number, expected a tensor `{expected}`", span, "a number")
         if isinstance(actual, TupleType):
@@ -143,6 +146,7 @@ class BodyChecker:
             fail("E0202", f"{what} has {actual.rank} ax{'is' if actual.rank == 1 else 'es'}, expected "
                  f"{expected.rank}", span, f"this is `{self.show(actual)}`",
                  notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
+        self.check_layout(expected, actual, span, what, whole, own, box, callee)
         for i, (e, a) in enumerate(zip(expected.axes, actual.axes)):
             outcome = self.solver.unify(e.size, a.size, span, f"`{span.text}`" if span.end_line == span.line else "")
             if outcome is not None:
@@ -156,6 +160,48 @@ class BodyChecker:
                      "same size, different layout",
                      help="rearrange it first, e.g. `rearrange[(" + " ".join(e_parts) + ")](X: ("
                           + " ".join(a_parts) + "))`")
+
+    def check_layout(self, expected: TensorType, actual: TensorType, span: Span, what: str,
+                     whole: TensorType | None, own: tuple[int, ...] | None, box: str | None,
+                     callee: str | None) -> None:
+        """Axes in another order are a layout error (E0318), not a size question: where axis i is
+        expected to be the named size `m`, is a differently named size `t`, and the argument has an
+        axis `m` at a place where `m` is not expected.  Sizes never decide this, so neither
+        constants nor `--sizes` making `t` and `m` equal turn it into an accepted spec."""
+        exp = [self.solver.resolve_axis(a) for a in expected.axes]
+        act = [self.solver.resolve_axis(a) for a in actual.axes]
+        whole_axes = [self.solver.resolve_axis(a) for a in whole.axes] if whole is not None else act
+        own = own if own is not None else tuple(range(len(act)))
+        expected_at = {own[i]: e.label for i, e in enumerate(exp)}
+        for i, (e, a) in enumerate(zip(exp, act)):
+            if not (_named(e) and _named(a)) or e.label == a.label:
+                continue
+            misplaced = [j for j, w in enumerate(whole_axes) if w.label == e.label and expected_at.get(j) != e.label]
+            if not misplaced:
+                continue
+            shown = " ".join(str(w) for w in whole_axes)
+            notes = [f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
+                     + f", found `{self.show(actual)}`",
+                     "sizes do not decide a layout: giving `" + str(a.label) + "` and `" + str(e.label)
+                     + "` one value (`--sizes`, constants) would not make this right"]
+            fail("E0318", f"{what} has its axes in another order: axis {own[i] + 1} is `{a.label}` where "
+                 f"`{e.label}` is expected, and `{e.label}` is axis {misplaced[0] + 1}", span,
+                 f"this is `{shown}`", notes, help=self.layout_help(exp, whole_axes, span, box))
+
+    def layout_help(self, exp: list[Axis], whole: list[Axis], span: Span, box: str | None) -> str | None:
+        labels = [w.label for w in whole]
+        wanted = [e.label for e in exp]
+        if not all(labels) or not all(wanted) or len(set(labels)) != len(labels) \
+                or not set(wanted) <= set(labels):
+            return None
+        text = span.text if span.end_line == span.line and len(span.text) <= 40 else "..."
+        extra = [l for l in labels if l not in wanted]
+        order = " ".join(str(l) for l in extra + wanted)
+        moves = f"`rearrange[{order}]({text})`"
+        if box is None or not extra or [l for l in labels if l in wanted] != wanted:
+            return f"move the axes into place: {moves}"  # lifting would not put them in order
+        return (f"lift `{box}` over the axes it does not act on, `{box}[{' '.join(str(l) for l in extra)}]({text})`, "
+                f"or move the axes into place: {moves}")
 
     def size_error(self, outcome, e: Axis, a: Axis, span: Span, where: str, expected=None, actual=None,
                    callee=None):
@@ -199,6 +245,9 @@ class BodyChecker:
             return self.index(e)
         if isinstance(e, (tree.String, tree.Bool)):
             fail("E0204", "strings and booleans are options, not values", e.span, "not a tensor or a number")
+        if isinstance(e, tree.Relabel):
+            fail("E0311", "axis patterns are for the arguments of einsum, rearrange and concat", e.span,
+                 "a pattern here", help=f"write the wire alone, `{e.value.span.text}`")
         fail("E0204", "not an expression", getattr(e, "span", None))
 
     def name(self, e: tree.Name) -> Value:
@@ -258,11 +307,16 @@ class BodyChecker:
         lt, rt = self.solver.resolve_type(left.type), self.solver.resolve_type(right.type)
         if lt.rank == rt.rank and all(a.label == b.label or a.label is None or b.label is None
                                       for a, b in zip(lt.axes, rt.axes)):
+            axes = []
             for i, (a, b) in enumerate(zip(lt.axes, rt.axes)):
+                if self.unit(a) != self.unit(b):  # an axis of size 1 broadcasts against any axis
+                    axes.append(b if self.unit(a) else a)
+                    continue
                 outcome = self.solver.unify(a.size, b.size, e.span)
                 if outcome is not None:
                     self.size_error(outcome, a, b, e.right.span, f"`{e.op}`, axis {i + 1}", lt, rt)
-            return lt, (None, None)
+                axes.append(a)
+            return lt.with_axes(axes), (None, None)
         big, small, big_first = (lt, rt, True) if lt.rank >= rt.rank else (rt, lt, False)
         labels = [a.label for a in big.axes]
         positions = []
@@ -279,6 +333,10 @@ class BodyChecker:
             positions.append(j)
         entry = ir.Alignment(tuple(positions), self.unbatched(right if big_first else left))
         return big, ((None, entry) if big_first else (entry, None))
+
+    def unit(self, axis: Axis) -> bool:
+        """An axis of size 1 in every instance (as written or by constants; not by `--sizes`)."""
+        return self.solver.expand(axis.size) == Size.of(1)
 
     def index(self, e: tree.Bracket) -> Value:
         """`X[2, :]`, `X[0:k]`: indexes and subtensors, on the leading axes of a wire."""
@@ -377,6 +435,10 @@ class BodyChecker:
         op = ops.operation(name)
         if op is None:
             fail("E0101", f"unknown box `{name}`", e.func.span, "not defined")
+        if name not in PATTERN_OPERATIONS:
+            for arg in e.args:
+                if isinstance(arg, tree.Relabel):
+                    self.misplaced_pattern(arg, e)
         node = op.check(self, name, brackets, e)
         for arg, written in zip(node.args, e.args):
             if arg.type.dtype not in op.accepts:
@@ -426,7 +488,7 @@ class BodyChecker:
         outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
         for arg in e.args:
             if isinstance(arg, tree.Relabel):
-                fail("E0311", "axis patterns are for einsum, rearrange and concat", arg.span, "not allowed here")
+                self.misplaced_pattern(arg, e)
         nodes = [self.tensor(arg) for arg in e.args]  # typed once: nested calls stay linear in time
         arg_labels = [[a.label for a in getattr(self.solver.resolve_type(n.type), "axes", ())] for n in nodes]
         for label, span in lifted:
@@ -465,7 +527,8 @@ class BodyChecker:
             if len(own) > expected.rank:
                 hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
             try:
-                self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`")
+                self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
+                                 whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
             except NcdcError as error:
                 if hint and error.diagnostics[0].code == "E0202":
                     error.diagnostics[0].help = hint
@@ -511,6 +574,31 @@ class BodyChecker:
                        tuple(label for label, _ in lifted), tuple(before), tuple(after), len(lead_axes),
                        {label: axis.size for label, axis in lift_sizes.items()}, instance, part, position)
 
+    def misplaced_pattern(self, arg: tree.Relabel, e: tree.Call):
+        """`max[u](X: f u)`: patterns name axes for einsum, rearrange and concat only; elsewhere a
+        wire's axes are referred to by the names its type gives them."""
+        func = e.func.base if isinstance(e.func, tree.Bracket) else e.func
+        callee = func.span.text
+        renamed: dict[str, str] = {}
+        t = self.solver.resolve_type(self.tensor(arg.value).type)
+        written = [a.name if isinstance(a, tree.SizeName) else None for a in arg.type.axes]
+        if isinstance(t, TensorType) and len(written) == t.rank:
+            renamed = {w: a.label for w, a in zip(written, t.axes) if w and a.label and w != a.label}
+        brackets = ""
+        if isinstance(e.func, tree.Bracket):
+            items = e.func.items
+            if len(items) == 1 and isinstance(items[0], tree.TensorTypeNode) \
+                    and all(isinstance(a, tree.SizeName) for a in items[0].axes):
+                brackets = "[" + " ".join(renamed.get(a.name, a.name) for a in items[0].axes) + "]"  # type: ignore[union-attr]
+            else:
+                brackets = e.func.span.text[len(callee):]
+        args = ", ".join((a.value if isinstance(a, tree.Relabel) else a).span.text for a in e.args)
+        notes = ([f"`{self.show(t)}` is the wire's type: refer to its axes by those names"]
+                 if isinstance(t, TensorType) else [])
+        fail("E0311", f"`{callee}` takes no axis pattern: patterns are for einsum, rearrange and concat",
+             arg.span, "a pattern here", notes,
+             help=f"write the wire alone: `{callee}{brackets}({args})`")
+
     def lift_hint(self, name: str, label_lists: list, extra: int, declared: TensorType) -> str | None:
         """Suggest lifting over axes that every argument shares and the callee does not name (the
         usual case: heads)."""
@@ -529,6 +617,14 @@ class BodyChecker:
         args = node.args
         return bool(args) and not isinstance(node, ir.Call) and all(self.unbatched(a) for a in args)
 
+
+
+PATTERN_OPERATIONS = frozenset({"einsum", "rearrange", "concat"})  # the operations that take `X: a b`
+
+
+def _named(axis: Axis) -> bool:
+    """An axis that is one named size (not an unknown, an expression or a bound axis)."""
+    return isinstance(axis.size.atom, Symbol) and not axis.parts
 
 
 def _all_wires(scope: Scope | None) -> dict:

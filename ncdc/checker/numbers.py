@@ -2,13 +2,16 @@
 
 The generated code computes `2 ** 2 ** 2 ** 40` at run time, where Python's integers would grow
 without end; so a constant number, and every step on the way to it, must be a finite float
-(at most about 1.8e308) or an integer of at most that size (E0006).
+(at most about 1.8e308) or an integer of at most that size (E0006).  The generated code computes
+scalar functions with `math` and raises where a function is undefined, so a constant must also be
+defined: no `log(0.0)`, `sqrt(-1.0)`, division by zero or `0.0 ** -1` (E0009).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, NcdcError
 from .. import ir
@@ -31,6 +34,9 @@ def constant(node: ir.Value, solver) -> int | float | None:
     if isinstance(node, ir.Neg):
         value = constant(node.operand, solver)
         return None if value is None else -value
+    if isinstance(node, ir.ScalarFn):
+        value = constant(node.operand, solver)
+        return None if value is None else _function(node.fn, value, node)
     if not isinstance(node, ir.ScalarBinary):
         return None
     left, right = constant(node.left, solver), constant(node.right, solver)
@@ -38,7 +44,8 @@ def constant(node: ir.Value, solver) -> int | float | None:
         return None
     value = _apply(node.op, left, right, node)
     if isinstance(value, complex):
-        return None
+        _undefined(node, f"`{_show(left, True)} ** {_show(right, True)}` is not a real number",
+                   "a negative number to a fractional power")
     if value is not None and (abs(value) > LIMIT or (isinstance(value, float) and not math.isfinite(value))):
         _too_large(node)
     return value
@@ -52,13 +59,17 @@ def _apply(op: str, left, right, node: ir.Value):
             return left - right
         if op == "*":
             return left * right
+        if op in ("/", "//") and not right:
+            _undefined(node, "division by zero", f"`{op}` by a constant zero")
         if op == "/":
-            return left / right if right else None
+            return left / right
         if op == "//":
-            return left // right if right else None
+            return left // right
         if op == "**":
             if left == 0:
-                return None if right < 0 else left ** right
+                if right < 0:
+                    _undefined(node, "zero to a negative power", "a division by zero")
+                return left ** right
             if right * math.log2(abs(left)) > 1024:  # more than a float's range (the sign of 0.5 ** -2000)
                 _too_large(node)
             return left ** right
@@ -67,6 +78,44 @@ def _apply(op: str, left, right, node: ir.Value):
     except ZeroDivisionError:
         return None
     return None
+
+
+FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "abs": abs, "sin": math.sin, "cos": math.cos,
+    "tanh": math.tanh,
+}
+
+
+def _function(fn: str, value, node: ir.ScalarFn):
+    """A scalar function of a constant, as the generated code's `math` computes it."""
+    if fn == "sqrt" and value < 0:
+        _undefined(node, f"`sqrt` of a negative number, `{_show(value)}`", "the square root of a negative number")
+    if fn == "log" and value <= 0:
+        _undefined(node, f"`log` of a number that is not positive, `{_show(value)}`", "the logarithm of "
+                   + ("zero" if value == 0 else "a negative number"))
+    function = FUNCTIONS.get(fn)
+    if function is None:
+        return None
+    try:
+        result = function(value)
+    except OverflowError:
+        _too_large(node)
+    except ValueError:
+        _undefined(node, f"`{fn}` is undefined at `{_show(value)}`", "outside the function's domain")
+    if abs(result) > LIMIT:
+        _too_large(node)
+    return result
+
+
+def _show(value, operand: bool = False) -> str:
+    text = repr(value) if isinstance(value, float) else str(value)
+    return f"({text})" if operand and value < 0 else text
+
+
+def _undefined(node: ir.Value, message: str, label: str):
+    raise NcdcError(Diagnostic("E0009", f"this constant is undefined: {message}", node.span, label,
+                               help="the generated code computes this number with Python's `math`, "
+                                    "which would raise an error here"))
 
 
 def _too_large(node: ir.Value):

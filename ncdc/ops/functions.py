@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..diagnostics import fail
+from ..checker.numbers import check_constant
 from ..ir import SCALAR, ScalarType, TensorType
 
 # Elementwise maps: a small box on a wire, broadcast over every axis.
@@ -45,7 +46,9 @@ def check_map(cx, name: str, brackets, e) -> ir.Value:
     arg, t = _operand(cx, name, e)
     if isinstance(t, ScalarType) and name in ON_NUMBERS:
         no_brackets(name, brackets, e)
-        return ir.ScalarFn(SCALAR, e.span, name, arg)
+        node = ir.ScalarFn(SCALAR, e.span, name, arg)
+        check_constant(node, cx.solver)  # `exp(1000.0)`, `log(0.0)` would raise at run time
+        return node
     _tensor_only(name, t, e)
     no_brackets(name, brackets, e)
     return ir.Map(t, e.span, name, arg)

@@ -15,6 +15,9 @@ from ..checker.scope import distinct_labels_of, labels_of
 from .functions import _operand, no_brackets
 
 
+EINSUM_LETTERS = 52  # torch.einsum's subscripts: one letter per axis, a-z and A-Z
+
+
 def check_flatten(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     arg, t = _operand(cx, name, e)
     no_brackets(name, brackets, e)
@@ -53,7 +56,7 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
                          + " ".join(f"a{j}" for j in range(t.rank)) + ")`")
                 labels.append(axis.label)
                 unify_label(cx, axis.label, axis, sizes, value.span)
-                for part in axis.parts:  # a bound axis may be unbound by naming its parts
+                for part in _parts(axis):  # a bound axis may be unbound by naming its parts, at any depth
                     if part.label is not None:
                         unify_label(cx, part.label, part, sizes, value.span)
         args.append(node)
@@ -70,8 +73,10 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         axes = cx.solver.resolve_type(node.type).axes
         for i, label in enumerate(labels):
             if isinstance(label, str) and label not in out_leaves and axes[i].parts \
-                    and any(p.label in out_leaves for p in axes[i].parts):
-                labels[i] = ir.Group(tuple(p.label for p in axes[i].parts))
+                    and any(p.label in out_leaves for p in _parts(axes[i])):
+                unbound = _unbound(axes[i], out_leaves)
+                if all(isinstance(part, str) for part in unbound):
+                    labels[i] = ir.Group(tuple(unbound))
     flat_in = [l for labels in in_labels for l in labels]
     seen = set()
     for label, axis_node in zip(out_labels, brackets[0].axes):
@@ -87,6 +92,14 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
                  "`rearrange` cannot create axes", brackets[0].span,
                  f"missing {', '.join(f'`{m}`' for m in missing)}" if missing else "new axes",
                  help="use `sum[...]` or `einsum` to contract axes")
+    if name == "einsum":
+        names = set(ir.leaves(flat_in)) | set(ir.leaves(out_labels))
+        if len(names) > EINSUM_LETTERS:
+            fail("E0319", f"`einsum` over {len(names)} axis names: at most {EINSUM_LETTERS} are supported", e.span,
+                 f"{len(names)} distinct axes in the arguments and the output",
+                 notes=["torch.einsum names each axis with one letter, a-z and A-Z"],
+                 help="contract in several steps, each over fewer axes, or bind axes that move together "
+                      "into one, `(a b)`, first")
     label_sizes = {label: axis.size for label, axis in sizes.items()}
     if name == "rearrange":
         result = cx.solver.resolve_type(args[0].type).with_axes(out_axes)
@@ -100,7 +113,8 @@ def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[ir.Label]
              f"the wire is `{cx.show(t)}`")
     labels: list[ir.Label] = []
     for axis_node, axis in zip(arg.type.axes, t.axes):
-        group = axis_node.items if isinstance(axis_node, tree.SizeGroup) and len(axis_node.items) > 1 else None
+        group = _flat_group(axis_node) if isinstance(axis_node, tree.SizeGroup) and len(axis_node.items) > 1 \
+            else None  # `((k h) w)` unbinds to `k h w`: nesting does not change the order of elements
         if group is None:
             (label, span), = labels_of(tree.TensorTypeNode([axis_node], axis_node.span))
             match_size_name(cx, label, axis, span)
@@ -109,8 +123,9 @@ def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[ir.Label]
             continue
         # Unbinding `(k h)`: every part but one must have a known size.
         parts = [labels_of(tree.TensorTypeNode([p], p.span))[0] for p in group]
-        if len(axis.parts) == len(parts):  # a bound axis knows its parts: `(a b)` unbinds to them
-            for (label, span), part in zip(parts, axis.parts):
+        known_parts = _leaf_axes(axis)
+        if len(known_parts) == len(parts):  # a bound axis knows its parts: `(a b)` unbinds to them
+            for (label, span), part in zip(parts, known_parts):
                 if label_size(cx, label, sizes) is None:
                     sizes[label] = Axis(part.size, span)
         known = Size.of(1)
@@ -172,6 +187,8 @@ def unify_label(cx, label, axis: Axis, sizes: dict, span: Span) -> None:
                   "(`X: a b`) if they are different axes")
 
 def output_axis(cx, node: tree.SizeNode, sizes: dict, name: str, e) -> tuple:
+    while isinstance(node, tree.SizeGroup) and len(node.items) == 1 and isinstance(node.items[0], tree.SizeGroup):
+        node = node.items[0]  # `((a b))` is `(a b)`
     whole = labels_of(tree.TensorTypeNode([node], node.span))[0][0] if _named(node) else None
     if whole in sizes:  # a bound axis of an argument, kept bound: `(Y1 Y2)`
         return whole, sizes[whole]
@@ -254,3 +271,39 @@ def _named(node) -> bool:
     if isinstance(node, tree.SizeName):
         return True
     return isinstance(node, tree.SizeGroup) and all(_named(i) for i in node.items)
+
+
+def _parts(axis: Axis) -> list[Axis]:
+    """The axes bound into `axis`, and theirs: `((a b) c)` has `(a b)`, `a`, `b` and `c`."""
+    out = []
+    for part in axis.parts:
+        out.append(part)
+        out.extend(_parts(part))
+    return out
+
+
+def _unbound(axis: Axis, wanted: set) -> list[str]:
+    """The names a bound axis unbinds to: its parts, each unbound further unless it is `wanted`
+    whole or none of its own parts is wanted."""
+    out: list[str] = []
+    for part in axis.parts:
+        if part.label in wanted or not part.parts or not any(p.label in wanted for p in _parts(part)):
+            out.append(part.label)  # type: ignore[arg-type]
+        else:
+            out.extend(_unbound(part, wanted))
+    return out
+
+
+def _flat_group(node: tree.SizeGroup) -> list:
+    """The items of a bound group in a pattern, nested groups spelled out."""
+    out: list = []
+    for item in node.items:
+        while isinstance(item, tree.SizeGroup) and len(item.items) == 1 and isinstance(item.items[0], tree.SizeGroup):
+            item = item.items[0]
+        out.extend(_flat_group(item) if isinstance(item, tree.SizeGroup) and len(item.items) > 1 else [item])
+    return out
+
+
+def _leaf_axes(axis: Axis) -> list[Axis]:
+    """The innermost axes bound into `axis`, in order."""
+    return [leaf for part in axis.parts for leaf in (_leaf_axes(part) if part.parts else [part])]

@@ -14,10 +14,16 @@ KNOWN_REJECTIONS.
 
 CI runs NCDC_SOUNDNESS_EXAMPLES seeds (default 60); `NCDC_LONG=1` runs 2000.
 
-Long mode, last run (2000 seeds, about 13 minutes on 2 loaded cores): every generated spec accepted
-by the checker; 0 failures after the fixes below.  Findings:
-- the generator's own mistakes while writing it (not compiler bugs): none left.
-- see KNOWN_FAILURES for the regression cases kept as strict xfails.
+Long mode, last run (2000 seeds, about 6 minutes of CPU): the checker accepted all 2000 generated
+specs (no rejections of specs the generator believed well typed), and all 2000 compiled, built and
+ran with the declared shapes and element types (3 size assignments x 2 batch shapes for each of
+their 6,000-odd defs and modules).  Findings:
+- with free sizes allowed to be 1 (NCDC_SOUNDNESS_MIN_SIZE=1), 2 of 100 seeds (10, 70) fail:
+  `X[1:][0]` on an axis `b - 1` with b = 1 raises IndexError, not a precondition (index bounds:
+  branch `pre`), kept as the strict xfail test_index_into_an_axis_that_may_be_empty;
+- an einsum output repeating a name inside a bound group (`einsum[y (g hd) hd]`) checks but the
+  generated torch.einsum raises RuntimeError (found while adding warning W0001; einsum edge cases:
+  branch `layout`), kept as the strict xfails in KNOWN_FAILURES.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ from spec_generator import Generated, Signature, generate
 LONG = os.environ.get("NCDC_LONG") == "1"
 EXAMPLES = int(os.environ.get("NCDC_SOUNDNESS_EXAMPLES", "2000" if LONG else "60"))
 ASSIGNMENTS = 3
+# Least value of a free size.  With 1, `X[1:][0]` indexes an empty axis (seeds 10 and 70 of 100):
+# an IndexError until the index-bounds preconditions land (branch `pre`); see
+# test_index_into_an_axis_that_may_be_empty.
+MIN_SIZE = int(os.environ.get("NCDC_SOUNDNESS_MIN_SIZE", "2"))
 BATCHES = [(), (2,)]
 DTYPES = {"float": torch.float32, "int": torch.int64, "bool": torch.bool}
 
@@ -79,7 +89,7 @@ def run_signature(g: Generated, module, sig: Signature, rng) -> None:
     for _ in range(ASSIGNMENTS):
         values: dict[str, int] = dict(g.constants) | dict(sig.hparams)
         for name in free:
-            values[name] = rng.randint(max(2, sig.minimum.get(name, 1)), sig.minimum.get(name, 1) + 6)
+            values[name] = rng.randint(max(MIN_SIZE, sig.minimum.get(name, 1)), sig.minimum.get(name, 1) + 6)
         for batch in BATCHES:
             shapes = [(*batch, *(eval(a.size, {}, values) for a in w.axes)) for w in sig.params]
             inputs = [random_tensor(w.dtype, s) for w, s in zip(sig.params, shapes)]
@@ -176,6 +186,17 @@ def run_text(text: str) -> None:
                                   for name, text, reason in KNOWN_FAILURES])
 def test_known_failures(text):
     run_text(text)
+
+
+@pytest.mark.xfail(strict=True, reason="index bounds: `X[1:][0]` on an axis of `b - 1` with b = 1 raises IndexError "
+                   "instead of a precondition naming the spec line (branch `pre`)")
+def test_index_into_an_axis_that_may_be_empty():
+    text = "def f(X: b) -> ():\n    W = X[1:]\n    return W[0]\n"
+    module = types.ModuleType("case")
+    exec(compile(ncdc.compile_source(text, "case.ncd"), "<case>", "exec"), module.__dict__)
+    assert module.f(torch.rand(3)).shape == ()
+    with pytest.raises(ValueError, match=r"\[case\.ncd:3\]"):
+        module.f(torch.rand(1))
 
 
 def test_generator_is_deterministic():

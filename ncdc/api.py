@@ -60,9 +60,13 @@ def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Prog
 def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
                    sizes: dict[str, int] | None = None) -> str:
     """PyTorch source for spec text (deterministic: the same text gives the same bytes)."""
+    return generate_source(check_source(text, path, sizes), path, stubs=stubs)
+
+
+def generate_source(program: ir.Program, path: str = "<string>", *, stubs: bool = False) -> str:
+    """PyTorch source for a checked program (`check_source`'s result)."""
     from .backend.torch import generate
 
-    program = check_source(text, path, sizes)
     with _nesting_guard(path), _fewer_collections():
         return generate(program, stubs=stubs)
 

@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
                        help="concrete sizes for what cannot be proved symbolically, e.g. H=572,W=572")
     check.add_argument("--emit", choices=("ir",), help="also print the typed IR of each spec that checks")
+    check.add_argument("--deny-warnings", action="store_true", help="fail (exit 1) on warnings too")
     check.set_defaults(run=_check)
 
     compile_ = sub.add_parser("compile", help="compile a spec to PyTorch source")
@@ -138,22 +139,26 @@ def _check(args) -> int:
     for path, text in texts.items():
         try:
             program = check_source(text, str(path), args.sizes)
+            diagnostics.extend(program.warnings)
             if args.emit == "ir":
                 from .ir_text import format_program
                 sys.stdout.write(format_program(program))
         except NcdcError as error:
             diagnostics.extend(error.diagnostics)
     _report(diagnostics, args.format)
+    errors = sum(d.severity != "warning" for d in diagnostics)
+    warnings = len(diagnostics) - errors
     if args.format == "text":
-        errors = len(diagnostics)
         summary = f"checked {len(files)} spec{'s' if len(files) != 1 else ''}: "
-        print(summary + (f"{errors} error{'s' if errors != 1 else ''}" if errors else "ok"),
-              file=sys.stderr if errors or args.emit else sys.stdout)  # stdout: only the IR
-    return 1 if diagnostics else 0
+        summary += f"{errors} error{'s' if errors != 1 else ''}" if errors else "ok"
+        if warnings:
+            summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
+        print(summary, file=sys.stderr if diagnostics or args.emit else sys.stdout)  # stdout: only the IR
+    return 1 if errors or (warnings and args.deny_warnings) else 0
 
 
 def _compile(args) -> int:
-    from .api import compile_source
+    from .api import check_source, generate_source
 
     spec = Path(args.spec)
     if not spec.is_file():
@@ -163,10 +168,13 @@ def _compile(args) -> int:
     try:
         text = _read(spec)
         _known_sizes(args.sizes, [text])
-        source = compile_source(text, str(spec), stubs=args.stubs, sizes=args.sizes)
+        program = check_source(text, str(spec), args.sizes)
+        source = generate_source(program, str(spec), stubs=args.stubs)
     except NcdcError as error:
         _report(error.diagnostics, args.format)
         return 1
+    if program.warnings:  # stdout may be the generated source: warnings go to stderr, as text
+        print("\n\n".join(w.render() for w in program.warnings), file=sys.stderr)
     if not args.output:
         sys.stdout.write(source)
         return 0

@@ -581,6 +581,7 @@ class Program:
     functions: list[Function]
     modules: list[Module]
     order: list[str]  # definitions in spec order, for deterministic output
+    warnings: list = field(default_factory=list)  # Diagnostics of severity "warning": they do not fail a check
 
 
 # ---- generic walks over the fields of nodes ---------------------------------------------------

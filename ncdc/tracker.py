@@ -7,6 +7,7 @@ and out beside the axes the spec declared for it, so code can be checked against
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +28,9 @@ class Tracker:
 
     def __enter__(self):
         for name, module in self.model.named_modules():
-            if name in self.declared:
-                self.handles.append(module.register_forward_hook(self._hook(name, module)))
+            declared = _lookup(self.declared, name)
+            if declared is not None:
+                self.handles.append(module.register_forward_hook(self._hook(name, module, declared)))
         return self
 
     def __exit__(self, *exc):
@@ -37,11 +39,11 @@ class Tracker:
         self.handles.clear()
         return False
 
-    def _hook(self, name: str, module):
+    def _hook(self, name: str, module, declared: str):
         def report(_, inputs, output):
             sizes_in = ", ".join(_sizes(t) for t in inputs)
             sizes_out = ", ".join(_sizes(t) for t in (output if isinstance(output, tuple) else (output,)))
-            print(f"{name} ({module._get_name()}): {sizes_in} -> {sizes_out}    spec: {self.declared[name]}",
+            print(f"{name} ({module._get_name()}): {sizes_in} -> {sizes_out}    spec: {declared}",
                   file=self.out)
         return report
 
@@ -50,8 +52,22 @@ def _sizes(tensor) -> str:
     return " ".join(map(str, tensor.shape)) if hasattr(tensor, "shape") else type(tensor).__name__
 
 
+def _lookup(declared: dict[str, str], name: str) -> str | None:
+    """The declared type of the part at `name`; a `*` in a declared path stands for any index of a
+    repetition whose count is only known when the model is built (`layers.*.norm1`)."""
+    if name in declared:
+        return declared[name]
+    for path, text in declared.items():
+        if "*" in path and re.fullmatch(re.escape(path).replace(r"\*", r"\d+"), name):
+            return text
+    return None
+
+
 def _declared_parts(program: ir.Program, model_class: str) -> dict[str, str]:
-    """Each part's path in the generated module tree (as named_modules names it) -> its declared type."""
+    """Each part's path in the generated module tree (as named_modules names it) -> its declared type.
+
+    The parts of a repetition over a hyperparameter range (`[Block(...) for i in 1..N]`) are not
+    known one by one: its body stands for every index, under the path `NAME.*`."""
     modules = {m.name: m for m in program.modules}
     found: dict[str, str] = {}
 
@@ -71,6 +87,8 @@ def _declared_parts(program: ir.Program, model_class: str) -> dict[str, str]:
         elif isinstance(component, ir.Repeat) and component.instances is not None:
             for i, part in enumerate(component.instances):
                 visit(part, f"{path}.{i}")
+        elif isinstance(component, ir.Repeat) and component.body is not None:
+            visit(component.body, f"{path}.*")
 
     def visit_module(module: ir.Module, prefix: str) -> None:
         for component in module.components():

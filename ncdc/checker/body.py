@@ -227,6 +227,9 @@ class BodyChecker:
     def show(self, t) -> str:
         return str(self.solver.resolve_type(t))
 
+    def warn(self, diagnostic) -> None:
+        self.program.warn(diagnostic)
+
     # ---- expressions ----------------------------------------------------------------------------
 
     def expr(self, e) -> Value:

@@ -24,6 +24,7 @@ class ProgramChecker:
         self.path = path
         self.concrete = concrete or {}
         self.diagnostics: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []  # do not fail the check; reported beside the errors
         self.scope = Scope()
         self.globals: dict[str, tuple[str, Any]] = {}
         self.folded: dict[str, str] = {}  # python_name(n) -> the first global n that folds to it
@@ -57,8 +58,16 @@ class ProgramChecker:
             self.check_recursion(program)
         self.collect_boxes()
         if self.diagnostics:
-            raise NcdcError(self.diagnostics)
-        return ir.Program(self.path, self.constants, self.boxes, self.functions, self.modules, self.order)
+            raise NcdcError(self.diagnostics + self.warnings)
+        return ir.Program(self.path, self.constants, self.boxes, self.functions, self.modules, self.order,
+                          self.warnings)
+
+    def warn(self, diagnostic: Diagnostic) -> None:
+        """Record a warning once (a repetition's body or a loop may be checked several times)."""
+        diagnostic.severity = "warning"
+        key = (diagnostic.code, diagnostic.span)
+        if all((w.code, w.span) != key for w in self.warnings):
+            self.warnings.append(diagnostic)
 
     def guard(self, step, name: str | None = None) -> None:
         try:

@@ -7,7 +7,7 @@ Patterns (`X: a (k h)`) name a wire's axes locally; a name that is a size in sco
 from __future__ import annotations
 
 from .. import ir, tree
-from ..diagnostics import Label, fail
+from ..diagnostics import Diagnostic, Label, fail
 from ..ir import Axis, ScalarType, TensorType
 from ..sizes import Size, product
 from ..source import Span
@@ -83,6 +83,8 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         if label in seen:
             fail("E0306", f"`{label}` appears twice in the output of `{name}`", axis_node.span, "repeated")
         seen.add(label)
+    if name == "einsum":
+        warn_repeated_in_group(cx, out_labels, brackets[0].axes)
     if name == "rearrange":
         leaves_in = ir.leaves(flat_in)
         leaves_out = ir.leaves(out_labels)
@@ -106,6 +108,33 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         return ir.Rearrange(result, e.span, args[0], tuple(in_labels[0]), tuple(out_labels), label_sizes)
     return ir.Einsum(TensorType(tuple(out_axes)), e.span, tuple(args), tuple(tuple(labels) for labels in in_labels),
                      tuple(out_labels), label_sizes)
+
+def warn_repeated_in_group(cx, out_labels: list, axis_nodes) -> None:
+    """W0001: an output name repeated inside a bound group (`(g hd) hd`): either a diagonal or two
+    different axes under one name, silently."""
+    first: dict[str, tuple[ir.Label, Span]] = {}
+    for label, axis_node in zip(out_labels, axis_nodes):
+        for leaf in _node_leaves(axis_node):
+            if leaf not in first:
+                first[leaf] = (label, axis_node.span)
+                continue
+            before, span = first[leaf]
+            cx.warn(Diagnostic(
+                "W0001", f"`{leaf}` appears twice in the output of `einsum`, in `{before}` and in `{label}`",
+                axis_node.span, "repeated here",
+                notes=[f"one name is one index: the two `{leaf}` axes are a diagonal, or two axes named as one"],
+                help=f"name the axes apart with a pattern (`X: ... {leaf}2`)",
+                labels=[Label(span, f"`{leaf}` first here")]))
+            break
+
+
+def _node_leaves(node) -> list[str]:
+    if isinstance(node, tree.SizeGroup) and len(node.items) > 1:
+        return [leaf for item in node.items for leaf in _node_leaves(item)]
+    if not _named(node):
+        return []
+    return [labels_of(tree.TensorTypeNode([node], node.span))[0][0]]
+
 
 def pattern(cx, arg: tree.Relabel, t: TensorType, sizes: dict) -> list[ir.Label]:
     if len(arg.type.axes) != t.rank:

@@ -401,6 +401,7 @@ class BodyChecker:
         outcome = self.decider.decide(pre, concrete=False)
         if outcome == TRUE:
             return False
+        pre = pre.map(self.solver.resolve)  # as the spec's sizes, in messages
         if outcome == FALSE:
             fail(code, f"{refuted}: `{pre.span.text}` needs {pre.condition_text}"
                  + (" for " + ", ".join(map(str, pre.over)) if pre.over else ""), pre.span,

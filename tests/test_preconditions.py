@@ -273,3 +273,25 @@ def test_check_lists_preconditions(tmp_path):
 def test_the_specs_compile_with_their_preconditions():
     for path in sorted((ROOT / "specs").glob("*.ncd")):
         verify(ncdc.check_file(path))
+
+
+def test_an_index_into_a_symbolic_repetition_range_is_checked_at_construction():
+    text = ("module Blocks(L):\n"
+            "    blocks = [Linear[4 -> 4]() for i in 1..L]\n\n"
+            "    def forward(X: 4) -> 4:\n"
+            "        return blocks[3](X)\n")
+    assert preconditions(text) == {"Blocks": ["needs L >= 3 (blocks[3] takes repetition 3 of 1..L)"]}
+    Blocks = load(text).Blocks
+    with pytest.raises(ValueError, match=r"\[pre.ncd:5\] needs L >= 3 .*got L = 2"):
+        Blocks(2)
+    assert Blocks(3)(torch.rand(4)).shape == (4,)
+
+
+def test_bounds_over_bound_axes_are_proved_and_read_with_the_hyperparameters():
+    assert preconditions("module M(c):\n    def forward(X: (c h)) -> c:\n        return X[0:c]\n") == {}
+    text = "module M(c):\n    def forward(X: (c h)) -> ():\n        return X[h]\n"
+    assert preconditions(text) == {"M.forward": ["needs c*h > h (X[h] takes index h of axis (c h))"]}
+    M = load(text).M
+    with pytest.raises(ValueError, match=r"needs c\*h > h .*got c = 1, h = 3"):
+        M(1)(torch.rand(3))
+    assert M(2)(torch.arange(6.0)).item() == 3.0

@@ -16,7 +16,8 @@ from .solver import Solver, fresh_symbols
 
 
 class BodyChecker:
-    def __init__(self, program, scope: Scope, solver: Solver, function: ir.Function, name: str):
+    def __init__(self, program, scope: Scope, solver: Solver, function: ir.Function, name: str,
+                 known: set[Symbol] = frozenset()):  # type: ignore[assignment]
         self.program = program  # the ProgramChecker: global names and signatures
         self.scope = scope
         self.solver = solver
@@ -31,7 +32,7 @@ class BodyChecker:
         self.loops: list[ir.LoopRange] = []  # the loops around the statement being checked
         self.pending: list[tuple] = []  # (precondition, what a refutation says, its code): undecided yet
         self.decider = Decider(solver)
-        sources = ir.size_sources([p.type for p in function.params], list(function.generics), set())
+        sources = ir.size_sources([p.type for p in function.params], list(function.generics), set(known))
         self.readable = {s.symbol for s in sources}  # generic sizes the generated code reads off inputs
 
     # ---- statements -------------------------------------------------------------------------
@@ -501,8 +502,16 @@ class BodyChecker:
             if len(brackets) != 1 or isinstance(brackets[0], tree.Slice) or len(brackets[0].axes) != 1:
                 fail("E0311", f"index one repetition: `{component.name}[i](...)`", e.func.span, "expected one index")
             index = size_of(brackets[0].axes[0], self.scope)
+            self.computable(index, brackets[0].span, "an index")
             signature, position = self.program.instance_signature(component, index, brackets[0].span,
                                                                   self.loop_values)
+            if component.instances is None:  # a range of symbolic ends: the index may leave it
+                ends = f"{format_size(component.start)}..{format_size(component.stop)}"
+                takes = f"{e.func.span.text} takes repetition {format_size(index)} of {ends}"
+                self.require(ir.Comparison(index, ">=", component.start), brackets[0].span, takes,
+                             f"`{component.name}` has no repetition before its first")
+                self.require(ir.Comparison(component.stop, ">=", index), brackets[0].span, takes,
+                             f"`{component.name}` has no repetition after its last")
             return self.apply(signature, None, e, component.name, position)
         if isinstance(component, ir.Layer) and component.op == "Parameter":
             fail("E0105", f"`{component.name}` is a learned tensor, not a box", e.func.span, "called here",

@@ -19,23 +19,22 @@ TRUE, FALSE, UNKNOWN = "true", "false", "unknown"
 def nonnegative(size: Size) -> bool | None:
     """Whether `size >= 0` for all positive values of its symbols: True, False, or None (unknown).
 
-    Floor divisions of a non-negative size by a positive one are at least 0 (not 1)."""
+    Each symbol is written `1 + x` with `x >= 0`: where every coefficient is then non-negative, so
+    is the size (`c*h - c` is `(1 + c')*h'`); where every one is negative or zero, and the constant
+    negative, the size is negative.  Floor divisions of a non-negative size by a positive one are
+    at least 0, and stay as they are."""
     if size.constant is not None:
         return size.constant >= 0
-    bound = 0  # the least value where every coefficient is positive, the greatest where negative
-    signs = set()
-    for mono, coeff in size.terms:
-        floors = [a for a in mono if isinstance(a, FloorDiv)]
-        if any(not _floor_nonnegative(a) for a in floors):
-            return None
-        if not floors:
-            bound += coeff  # every symbol at 1 (a monomial with a floor division is 0 there)
-        if mono:
-            signs.add(coeff > 0)
-    if signs == {True} and bound >= 0:
-        return True  # increasing in every symbol: least at 1
-    if signs == {False} and bound < 0:
-        return False  # decreasing in every symbol: greatest at 1
+    atoms = {a for mono, _ in size.terms for a in mono}
+    if any(isinstance(a, FloorDiv) and not _floor_nonnegative(a) for a in atoms):
+        return None
+    shifted = size.substitute(lambda a: Size.of(a) if isinstance(a, FloorDiv) else Size.of(a) + 1)
+    coefficients = [c for _, c in shifted.terms]
+    if all(c >= 0 for c in coefficients):
+        return True
+    if all(c <= 0 for c in coefficients) and (shifted.constant if shifted.constant is not None
+                                              else dict(shifted.terms).get((), 0)) < 0:
+        return False
     return None
 
 

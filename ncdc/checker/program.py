@@ -248,13 +248,13 @@ class ProgramChecker:
         for p in function.params:
             body_scope.wires[p.name] = (p, p.type)
         solver = self.solver()
-        checker = BodyChecker(self, body_scope, solver, function, owner or function.name)
-        function.body = checker.block(item.body, top=True)
-        fix = finalize_types(function, solver)
-        known = {c.symbol for c in self.constants}
+        known = {c.symbol for c in self.constants}  # sizes known before the body runs
         if module is not None:
             known |= {hp.symbol for hp in module.hparams}
             known |= {m.symbol for m in module.members if isinstance(m, ir.SizeMember)}
+        checker = BodyChecker(self, body_scope, solver, function, owner or function.name, known)
+        function.body = checker.block(item.body, top=True)
+        fix = finalize_types(function, solver)
         checker.settle(fix, module, known)
         self.callees[owner or function.name] = checker.callees
         self.direct_boxes[owner or function.name] = checker.boxes

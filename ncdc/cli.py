@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="concrete sizes for what cannot be proved symbolically, e.g. H=572,W=572")
     check.add_argument("--emit", choices=("ir",), help="also print the typed IR of each spec that checks")
     check.add_argument("--deny-warnings", action="store_true", help="fail (exit 1) on warnings too")
+    check.add_argument("--preconditions", action="store_true",
+                       help="list what the generated code checks of sizes (at each call of a def, at "
+                            "construction of a module); --sizes decides them")
     check.set_defaults(run=_check)
 
     compile_ = sub.add_parser("compile", help="compile a spec to PyTorch source")
@@ -128,7 +131,10 @@ def _check(args) -> int:
     diagnostics: list[Diagnostic] = []
     if args.emit and args.format == "json":
         raise UsageError("--emit ir prints text: it cannot be combined with --format json")
+    if args.emit and args.preconditions:
+        raise UsageError("--emit ir and --preconditions both print: choose one")
     files = spec_files(args.paths)
+    listed: list[dict] = []
     texts = {}
     for path in files:
         try:
@@ -143,8 +149,23 @@ def _check(args) -> int:
             if args.emit == "ir":
                 from .ir_text import format_program
                 sys.stdout.write(format_program(program))
+            if args.preconditions:
+                listed += _preconditions(program)
         except NcdcError as error:
             diagnostics.extend(error.diagnostics)
+    if args.preconditions and args.format == "json":
+        import json
+        data = json.loads(render_json(diagnostics))
+        data["preconditions"] = listed
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        errors = sum(d.severity != "warning" for d in diagnostics)
+        return 1 if errors or (len(diagnostics) > errors and args.deny_warnings) else 0
+    if args.preconditions:
+        for item in listed:
+            when = "at each call" if item["checked"] == "call" else "at construction"
+            over = (" for " + ", ".join(item["over"])) if item["over"] else ""
+            print(f"{item['file']}:{item['line']}:{item['column']}: {item['kind']} {item['definition']}, {when}: "
+                  f"needs {item['condition']}{over} ({item['reason']})")
     _report(diagnostics, args.format)
     errors = sum(d.severity != "warning" for d in diagnostics)
     warnings = len(diagnostics) - errors
@@ -153,8 +174,25 @@ def _check(args) -> int:
         summary += f"{errors} error{'s' if errors != 1 else ''}" if errors else "ok"
         if warnings:
             summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
-        print(summary, file=sys.stderr if diagnostics or args.emit else sys.stdout)  # stdout: only the IR
+        # stdout holds only the IR or the listing when one is asked for
+        print(summary, file=sys.stderr if diagnostics or args.emit or args.preconditions else sys.stdout)
     return 1 if errors or (warnings and args.deny_warnings) else 0
+
+
+def _preconditions(program) -> list[dict]:
+    """The preconditions of each def and module, in spec order: where, what, and when checked."""
+    functions = {f.name: f for f in program.functions}
+    modules = {m.name: m for m in program.modules}
+    found: list[tuple] = []
+    for name in program.order:
+        if name in functions:
+            found += [("def", name, "call", p) for p in functions[name].preconditions]
+        elif name in modules:
+            found += [("module", name, "construction", p) for p in modules[name].preconditions]
+            found += [("module", f"{name}.forward", "call", p) for p in modules[name].forward.preconditions]
+    return [{"file": pre.span.source.path, "line": pre.span.line, "column": pre.span.column, "kind": kind,
+             "definition": name, "checked": checked, "condition": pre.condition_text,
+             "over": [str(r) for r in pre.over], "reason": pre.reason} for kind, name, checked, pre in found]
 
 
 def _compile(args) -> int:

@@ -129,9 +129,96 @@ class Signature:
     generics: list[Symbol]
     batch: bool = False
     target: Any = None  # the Function, Box or Component called
+    # What a learned part needs of its input sizes (over `generics`), checked at each call: its
+    # layer's rules (a side at least the kernel), its parts' in turn.
+    requires: list[Precondition] = field(default_factory=list)
 
     def same_types(self, other: Signature) -> bool:
         return self.inputs == other.inputs and self.outputs == other.outputs
+
+
+# ---- preconditions -------------------------------------------------------------------------------
+
+
+COMPARISONS = ("<=", "<", ">=", ">", "%")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`left op right` over sizes; `%` reads "left is a multiple of right" (`left % right == 0`)."""
+
+    left: Size
+    op: str
+    right: Size
+
+    def map(self, fn: Callable[[Size], Size]) -> Comparison:
+        return Comparison(fn(self.left), self.op, fn(self.right))
+
+    def symbols(self) -> set[Symbol]:
+        return self.left.symbols() | self.right.symbols()
+
+    def holds(self, left: int, right: int) -> bool:
+        if self.op == "%":
+            return right != 0 and left % right == 0
+        return {"<=": left <= right, "<": left < right, ">=": left >= right, ">": left > right}[self.op]
+
+    def __str__(self) -> str:
+        if self.op == "%":
+            return f"{_operand_text(self.left)} % {_operand_text(self.right)} == 0"
+        return f"{format_size(self.left)} {self.op} {format_size(self.right)}"
+
+
+def _operand_text(size: Size) -> str:
+    text = format_size(size)
+    return text if size.atom is not None or size.constant is not None else f"({text})"
+
+
+@dataclass(frozen=True)
+class LoopRange:
+    """`var in start..stop` (both ends included): a precondition inside a loop holds for each turn."""
+
+    var: Symbol
+    start: Size
+    stop: Size
+
+    def __str__(self) -> str:
+        return f"{self.var.name} in {format_size(self.start)}..{format_size(self.stop)}"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """What the checker could not prove about sizes, checked by the generated code: one of
+    `conditions` must hold (usually there is one), for every value of the indexes in `over`.
+
+    On a Function it is checked at each call, once the input sizes are read; on a Module, at
+    construction (it uses hyperparameters and derived sizes only).  `reason` says what needs it."""
+
+    conditions: tuple[Comparison, ...]
+    span: Span
+    reason: str
+    over: tuple[LoopRange, ...] = ()
+
+    def map(self, fn: Callable[[Size], Size]) -> Precondition:
+        return Precondition(tuple(c.map(fn) for c in self.conditions), self.span, self.reason,
+                            tuple(LoopRange(r.var, fn(r.start), fn(r.stop)) for r in self.over))
+
+    def symbols(self) -> set[Symbol]:
+        found: set[Symbol] = set()
+        for c in self.conditions:
+            found |= c.symbols()
+        for r in self.over:
+            found |= r.start.symbols() | r.stop.symbols()
+        return found - {r.var for r in self.over}
+
+    @property
+    def condition_text(self) -> str:
+        return " or ".join(str(c) for c in self.conditions)
+
+    def __str__(self) -> str:
+        text = f"needs {self.condition_text}"
+        if self.over:
+            text += " for " + ", ".join(str(r) for r in self.over)
+        return f"{text} ({self.reason})"
 
 
 # ---- values -----------------------------------------------------------------------------------
@@ -482,6 +569,7 @@ class Function:
     span: Span | None = None
     header: Span | None = None
     boxes: list[str] = field(default_factory=list)  # abstract boxes it needs, itself or through calls
+    preconditions: list[Precondition] = field(default_factory=list)  # checked at each call
 
     @property
     def inputs(self) -> list[TensorType]:
@@ -568,6 +656,7 @@ class Module:
     span: Span
     header: Span
     boxes: list[str] = field(default_factory=list)
+    preconditions: list[Precondition] = field(default_factory=list)  # checked at construction
 
     def components(self) -> list[Component]:
         return [m for m in self.members if isinstance(m, Component)]

@@ -62,7 +62,14 @@ def format_function(function: ir.Function, keyword: str = "def", indent: str = "
     if function.boxes:
         head += f"  boxes=[{', '.join(function.boxes)}]"
     head += _at(function.span)
-    return [head] + format_body(function.body if body is None else body, function.params, indent + "  ")
+    return [head] + _preconditions(function.preconditions, indent + "  ") \
+        + format_body(function.body if body is None else body, function.params, indent + "  ")
+
+
+def _preconditions(preconditions, indent: str) -> list[str]:
+    """`requires n >= 3 (why)  @2:14`: what the generated code checks (at each call of a def, at
+    construction of a module)."""
+    return [f"{indent}requires {str(pre).removeprefix('needs ')}{_at(pre.span)}" for pre in preconditions]
 
 
 def format_body(stmts: list, params: tuple | list = (), indent: str = "  ") -> list[str]:
@@ -262,6 +269,7 @@ def _module(module: ir.Module, modules: dict) -> list[str]:
             lines += _component(member, modules, "  ", "part ")
         else:
             lines.append(f"  <{type(member).__name__}>")
+    lines += _preconditions(module.preconditions, "  ")
     lines += format_function(module.forward, "forward", "  ")
     return lines
 

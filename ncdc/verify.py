@@ -138,6 +138,8 @@ class _ProgramVerifier:
                 self.component(member, scope, what)
             else:
                 self.fail(f"{what}: member `{name}` is a {type(member).__name__}, not a size or a part")
+        for pre in module.preconditions:
+            _check_precondition(pre, scope, what, self.fail)
 
     def component(self, part: ir.Component, scope: set[Symbol], what: str) -> None:
         where = f"{what}, part `{part.name}`"
@@ -210,6 +212,8 @@ class _BodyVerifier:
             self.define(p, p.span)
         for t in f.results:
             _check_type(t, "the declared result", f.span, self.known, self.fail, tensor=True)
+        for pre in f.preconditions:
+            _check_precondition(pre, self.known, self.what, self.fail)
         if not body or not isinstance(body[-1], ir.Return):
             self.fail("the body does not end with `return`", f.span)
         self.block(body, top=True)
@@ -587,6 +591,27 @@ def _kind(node) -> str:
 
 def _labels(labels) -> str:
     return "[" + " ".join(str(l) for l in labels) + "]"
+
+
+def _check_precondition(pre, scope: set, what: str, fail) -> None:
+    """A precondition: comparisons the back end can write, over sizes known where it is checked
+    (and the indexes of its own loops), no unknowns."""
+    if not isinstance(pre, ir.Precondition) or not pre.conditions:
+        fail(f"{what}: a precondition is a {type(pre).__name__} with no conditions")
+    _span_ok(pre.span, f"{what}, a precondition", fail)
+    where = f"{what}, the precondition `{pre.condition_text}`"
+    indexes: set[Symbol] = set()
+    for loop in pre.over:
+        for size in (loop.start, loop.stop):
+            _no_vars(size, where, pre.span, fail)
+            _symbols_in(size.symbols(), scope | indexes, where, pre.span, fail)
+        indexes.add(loop.var)
+    for c in pre.conditions:
+        if not isinstance(c, ir.Comparison) or c.op not in ir.COMPARISONS:
+            fail(f"{where}: `{getattr(c, 'op', c)}` is not a comparison", pre.span)
+        for size in (c.left, c.right):
+            _no_vars(size, where, pre.span, fail)
+            _symbols_in(size.symbols(), scope | indexes, where, pre.span, fail)
 
 
 def _span_ok(span, what: str, fail) -> None:

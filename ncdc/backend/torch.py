@@ -139,6 +139,28 @@ class Generator:
         flush()
         return lines
 
+    # ---- preconditions -------------------------------------------------------------------------
+
+    def precondition(self, pre: ir.Precondition, names: dict, ns) -> list[str]:
+        """`if <violated>: raise ValueError(...)`, in loops over the indexes it ranges over: the
+        message names the spec line, the condition and the sizes it got."""
+        names = dict(names)
+        lines, indent = [], ""
+        for loop in pre.over:
+            var = ns(loop.var.name)
+            start, stop = size_code(loop.start, names.__getitem__)[0], size_code(loop.stop + 1, names.__getitem__)[0]
+            names[loop.var] = var
+            lines.append(f"{indent}for {var} in range({start}, {stop}):")
+            indent += "    "
+        violated = " and ".join(_violated(c, names) for c in pre.conditions)
+        symbols = sorted(pre.symbols() | {loop.var for loop in pre.over}, key=lambda s: (s.name, s.uid))
+        got = ", ".join(f"{s.name} = {{{names[s]}}}" for s in symbols if s in names and s not in self.constants)
+        text = safe_text(f"{self.where(pre.span)} {pre}").replace("{", "{{").replace("}", "}}")
+        message = f'f"{text}, got {got}"' if got else f'"{safe_text(f"{self.where(pre.span)} {pre}")}"'
+        lines.append(f"{indent}if {violated}:")
+        lines.append(f"{indent}    raise ValueError({message})")
+        return lines
+
     # ---- boxes --------------------------------------------------------------------------------
 
     def box_parameters(self, boxes: list[str]) -> list[str]:
@@ -196,12 +218,22 @@ class Generator:
         # Derived sizes are locals of __init__ too: one named `super` or `range` must not hide what
         # __init__ calls, so the local (not the attribute) gets a free name.
         locals_ = Namespace({"self", *init_names.values(), *(python_name(b) for b in m.boxes)}, base=self.reserved)
+        pending = list(m.preconditions)
+        defined = set(init_names)
+
+        def check_known() -> None:  # each precondition as soon as the sizes it uses are known
+            for pre in [p for p in pending if p.symbols() <= defined]:
+                pending.remove(pre)
+                init.extend(self.precondition(pre, init_names, Namespace(init_names.values(), base=self.top_frozen)))
+
         for member in m.members:
+            check_known()
             if isinstance(member, ir.SizeMember):
                 name, local = python_name(member.name), locals_(member.name)
                 code, _ = size_code(member.value, init_names.__getitem__)
                 init.append(f"self.{name} = {local} = {code}")
                 init_names[member.symbol] = local
+                defined.add(member.symbol)
             else:
                 code = self.constructor(member, init_names, m)
                 target = f"self.{python_name(member.name)}"
@@ -209,6 +241,7 @@ class Generator:
                 if len(line) > LINE_LENGTH and isinstance(code, Parts):
                     line = code.lines(target, self.where(member.span))
                 init.append(line)
+        check_known()
         emitter = Emitter(self, m.forward, m)
         body = emitter.body()
         params = ["self"] + [f"{emitter.ns(p.name)}: Tensor" for p in m.forward.params]
@@ -272,6 +305,17 @@ class Parts:
         indented for the __init__ body)."""
         inner = "".join(f"\n{' ' * 12}{part}," for part in self.parts)
         return f"{target} = {self.opening}  # {where}{inner}\n{' ' * 8}{self.closing}"
+
+
+_NEGATED = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
+
+
+def _violated(c: ir.Comparison, names: dict) -> str:
+    """Python that is true when the comparison does not hold."""
+    (left, lprec), (right, rprec) = (size_code(s, names.__getitem__) for s in (c.left, c.right))
+    if c.op == "%":
+        return f"{wrap(left, lprec, MUL)} % {wrap(right, rprec, MUL + 1)} != 0"
+    return f"{left} {_NEGATED[c.op]} {right}"
 
 
 def _dtype_option(t: TensorType) -> str:
@@ -356,6 +400,9 @@ class Emitter:
                           f'{_dtype_option(t)})')
         if checks:
             self.gen.helpers.add("_check_shape")
+        for pre in self.f.preconditions:
+            checks += self.gen.precondition(pre, self.names, self.ns)
+        if checks:
             lines.append("if CHECK_SHAPES:")
             lines.extend("    " + c for c in checks)
         lines.extend(self.block(fuse_attention(self.f.body)))

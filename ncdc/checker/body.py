@@ -11,11 +11,13 @@ from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
 from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, size_of
 from .numbers import check_constant
+from .bounds import FALSE, TRUE, Decider
 from .solver import Solver, fresh_symbols
 
 
 class BodyChecker:
-    def __init__(self, program, scope: Scope, solver: Solver, function: ir.Function, name: str):
+    def __init__(self, program, scope: Scope, solver: Solver, function: ir.Function, name: str,
+                 known: set[Symbol] = frozenset()):  # type: ignore[assignment]
         self.program = program  # the ProgramChecker: global names and signatures
         self.scope = scope
         self.solver = solver
@@ -26,6 +28,12 @@ class BodyChecker:
         self.unbatched_wires: set[str] = set()
         self.uncertain_wires: set[str] = set()
         self.loop_ranges: dict[Symbol, tuple[int, int]] = {}
+        self.fixed_ranges: dict[Symbol, tuple[int, int]] = {}  # ranges that constants alone fix
+        self.loops: list[ir.LoopRange] = []  # the loops around the statement being checked
+        self.pending: list[tuple] = []  # (precondition, what a refutation says, its code): undecided yet
+        self.decider = Decider(solver)
+        sources = ir.size_sources([p.type for p in function.params], list(function.generics), set(known))
+        self.readable = {s.symbol for s in sources}  # generic sizes the generated code reads off inputs
 
     # ---- statements -------------------------------------------------------------------------
 
@@ -100,12 +108,17 @@ class BodyChecker:
         start = size_of(stmt.start, self.scope)
         stop = size_of(stmt.stop, self.scope)
         var = Symbol(stmt.var.name)
+        for bound, node in ((start, stmt.start), (stop, stmt.stop)):
+            self.computable(bound, node.span, "a loop bound")
         lo, hi = self.solver.evaluate(start), self.solver.evaluate(stop)
         if lo is not None and hi is not None:
             if hi < lo - 1:
                 fail("E0313", f"the range {lo}..{hi} runs backwards", stmt.span, "no turns",
                      help="ranges include both ends: `1..4` is 1, 2, 3, 4")
             self.loop_ranges[var] = (lo, hi)
+        lo, hi = self.solver.evaluate(start, concrete=False), self.solver.evaluate(stop, concrete=False)
+        if lo is not None and hi is not None:
+            self.fixed_ranges[var] = (lo, hi)
         inner = self.scope.child()
         inner.sizes[stmt.var.name] = SizeBinding(Size.of(var), stmt.var.span, "loop index")
         # Whether a wire has batch axes may change from one turn to the next: assume it has, and
@@ -116,7 +129,9 @@ class BodyChecker:
         saved = self.scope
         self.scope = inner
         before = {name: t for name, (_, t) in _all_wires(saved).items()}
+        self.loops.append(ir.LoopRange(var, start, stop))
         body = self.block(stmt.body, top=False)
+        self.loops.pop()
         self.scope = saved
         # A wire assigned in the loop carries its value into the next turn: its type must not change.
         for name, (local, t) in inner.wires.items():
@@ -351,49 +366,145 @@ class BodyChecker:
             fail("E0202", f"{len(e.items)} indexes for a wire with {t.rank} axes", e.span, f"`{self.show(t)}`")
         items: list[ir.IndexItem] = []
         axes = []
-        for item, axis in zip(e.items, t.axes):
+        for i, (item, axis) in enumerate(zip(e.items, t.axes)):
+            where = f"axis {axis.label}" if axis.label else f"axis {i + 1} (of size {format_size(axis.size)})"
             if isinstance(item, tree.Slice):
                 start = size_of(item.start, self.scope) if item.start is not None else Size.of(0)
                 stop = size_of(item.stop, self.scope) if item.stop is not None else axis.size
+                for bound, node in ((start, item.start), (stop, item.stop)):
+                    if node is not None:
+                        self.computable(bound, node.span, "a slice")
                 self.check_bound(start, axis, item.span, inclusive=True)
                 self.check_bound(stop, axis, item.span, inclusive=True)
                 if item.start is None and item.stop is None:
                     items.append(ir.IndexAll())
                     axes.append(axis)
                 else:
-                    for length in self.loop_values(stop - start):
+                    for length in self.loop_values(stop - start, concrete=False):
                         if length is not None and length < 1:
                             fail("E0307", f"the slice {start}:{stop} is empty", item.span, "no elements",
                                  help="a slice `a:b` takes the indexes a, ..., b - 1")
+                    takes = f"{e.span.text} takes indexes {format_size(start)}..{format_size(stop - 1)} of {where}"
+                    self.require(ir.Comparison(stop, ">", start), item.span, takes, "the slice is empty")
+                    self.require(ir.Comparison(start, ">=", Size.of(0)), item.span, takes,
+                                 "the slice starts before the axis")
+                    self.require(ir.Comparison(axis.size, ">=", stop), item.span, takes,
+                                 f"the slice ends after the axis, of size {self.solver.describe(axis.size)}")
                     items.append(ir.IndexSlice(start, stop))
                     axes.append(Axis(stop - start, item.span))
             else:
                 if len(item.axes) != 1:
                     fail("E0311", "an index is one size", item.span, "several axes")
                 value = size_of(item.axes[0], self.scope)
+                self.computable(value, item.span, "an index")
                 self.check_bound(value, axis, item.span, inclusive=False)
+                takes = f"{e.span.text} takes index {format_size(value)} of {where}"
+                self.require(ir.Comparison(value, ">=", Size.of(0)), item.span, takes, "the index is negative")
+                self.require(ir.Comparison(axis.size, ">", value), item.span, takes,
+                             f"the index is past the end of an axis of size {self.solver.describe(axis.size)}")
                 items.append(ir.IndexAt(value))
         axes.extend(t.axes[len(e.items):])
         items.extend(ir.IndexAll() for _ in t.axes[len(e.items):])
         return ir.Index(t.with_axes(axes), e.span, base, tuple(items))
 
     def check_bound(self, value: Size, axis: Axis, span: Span, inclusive: bool) -> None:
-        n = self.solver.evaluate(axis.size)
-        for v in self.loop_values(value):
+        n = self.solver.evaluate(axis.size, concrete=False)
+        for v in self.loop_values(value, concrete=False):
             if v is not None and (v < 0 or (n is not None and (v > n if inclusive else v >= n))):
                 fail("E0307", f"index {v} is out of range for an axis of size {self.solver.describe(axis.size)}",
                      span, "out of range")
 
-    def loop_values(self, value: Size) -> list[int | None]:
+    def loop_values(self, value: Size, concrete: bool = True) -> list[int | None]:
         """The values an index takes: itself, or at both ends of the loops whose indexes it uses."""
-        loops = [s for s in value.symbols() if s in self.loop_ranges]
+        ranges = self.loop_ranges if concrete else self.fixed_ranges
+        loops = [s for s in value.symbols() if s in ranges]
         if not loops:
-            return [self.solver.evaluate(value)]
+            return [self.solver.evaluate(value, concrete)]
         ends = []
         for choice in range(2 ** len(loops)):
-            env = {s: Size.of(self.loop_ranges[s][(choice >> i) & 1]) for i, s in enumerate(loops)}
-            ends.append(self.solver.evaluate(value.substitute(lambda a: env.get(a))))
+            env = {s: Size.of(ranges[s][(choice >> i) & 1]) for i, s in enumerate(loops)}
+            ends.append(self.solver.evaluate(value.substitute(lambda a: env.get(a)), concrete))
         return ends
+
+    # ---- preconditions --------------------------------------------------------------------------
+
+    def computable(self, size: Size, span: Span, what: str) -> None:
+        """A size the generated code computes with must be known at run time: a generic size of the
+        def only in its results cannot be read off any input."""
+        for symbol in sorted(size.symbols(), key=lambda s: s.uid):
+            if symbol in self.function.generics and symbol not in self.readable:
+                fail("E0305", f"the size `{symbol.name}` is not known when `{self.title}` runs", span,
+                     f"{what} uses `{symbol.name}`",
+                     notes=[(f"`{symbol.name}` appears only in the results of `{self.title}`: no input has it, "
+                             "so the generated code cannot read it off a shape")],
+                     help=f"give some input an axis `{symbol.name}`, or use a size the inputs fix")
+
+    def over(self, symbols: set[Symbol]) -> tuple[ir.LoopRange, ...]:
+        """The enclosing loops whose indexes `symbols` use (and the loops their ranges use)."""
+        wanted = set(symbols)
+        chosen = []
+        for loop in reversed(self.loops):
+            if loop.var in wanted:
+                chosen.append(loop)
+                wanted |= loop.start.symbols() | loop.stop.symbols()
+        return tuple(reversed(chosen))
+
+    def require(self, condition: ir.Comparison, span: Span, reason: str, refuted: str,
+                code: str = "E0307") -> None:
+        """A condition on sizes the generated code needs: proved, refuted (an error), or left as a
+        precondition of the def, checked when it runs."""
+        pre = ir.Precondition((condition,), span, reason, self.over(condition.symbols()))
+        if self.decide(pre, refuted, code):
+            self.pending.append((pre, refuted, code))
+
+    def decide(self, pre: ir.Precondition, refuted: str, code: str = "E0307") -> bool:
+        """Whether `pre` is left undecided; a refuted one is an error (`code`, or E0317 where only
+        the values of `--sizes` refute it)."""
+        outcome = self.decider.decide(pre, concrete=False)
+        if outcome == TRUE:
+            return False
+        pre = pre.map(self.solver.resolve)  # as the spec's sizes, in messages
+        if outcome == FALSE:
+            fail(code, f"{refuted}: `{pre.span.text}` needs {pre.condition_text}"
+                 + (" for " + ", ".join(map(str, pre.over)) if pre.over else ""), pre.span,
+                 "never holds", notes=[pre.reason])
+        outcome = self.decider.decide(pre, concrete=True)
+        if outcome == TRUE:
+            return False
+        if outcome == FALSE:
+            fail("E0317", f"for the sizes given, {refuted}: `{pre.span.text}` needs {pre.condition_text}",
+                 pre.span, "does not hold for `--sizes`", notes=[pre.reason] + self.values_of(pre))
+        return True
+
+    def settle(self, fix, module: ir.Module | None, known: set[Symbol]) -> None:
+        """Once the body's sizes are solved (`fix` gives their final form), what is still undecided
+        becomes a precondition: of the module (checked at construction) where it uses only its
+        hyperparameters and derived sizes (`known`), else of the def (checked at each call)."""
+        entry = known | self.readable
+        seen = {(p.conditions, p.over) for p in self.function.preconditions}
+        if module is not None:
+            seen |= {(p.conditions, p.over) for p in module.preconditions}
+        for pre, refuted, code in self.pending:
+            pre = pre.map(fix)
+            if (pre.conditions, pre.over) in seen or not self.decide(pre, refuted, code):
+                continue
+            seen.add((pre.conditions, pre.over))
+            symbols = pre.symbols()
+            if module is not None and symbols <= known:
+                module.preconditions.append(pre)
+            elif symbols <= entry:
+                self.function.preconditions.append(pre)
+            else:
+                late = sorted(symbols - entry, key=lambda s: s.name)[0]
+                fail("E0305", f"cannot check `{pre.span.text}` when `{self.title}` is called: it needs "
+                     f"{pre.condition_text}, and the size `{late.name}` is known only once computed", pre.span,
+                     "not provably in range", notes=[pre.reason],
+                     help="give the axis a size the inputs fix, or index with a position that is provably in range")
+
+    def values_of(self, pre: ir.Precondition) -> list[str]:
+        given = [f"{s.name} = {self.solver.concrete[s.name]}" for s in sorted(pre.symbols(), key=lambda s: s.name)
+                 if s.name in self.solver.concrete]
+        return [f"with {', '.join(given)}"] if given else []
 
     # ---- calls ----------------------------------------------------------------------------------
 
@@ -456,8 +567,16 @@ class BodyChecker:
             if len(brackets) != 1 or isinstance(brackets[0], tree.Slice) or len(brackets[0].axes) != 1:
                 fail("E0311", f"index one repetition: `{component.name}[i](...)`", e.func.span, "expected one index")
             index = size_of(brackets[0].axes[0], self.scope)
+            self.computable(index, brackets[0].span, "an index")
             signature, position = self.program.instance_signature(component, index, brackets[0].span,
                                                                   self.loop_values)
+            if component.instances is None:  # a range of symbolic ends: the index may leave it
+                ends = f"{format_size(component.start)}..{format_size(component.stop)}"
+                takes = f"{e.func.span.text} takes repetition {format_size(index)} of {ends}"
+                self.require(ir.Comparison(index, ">=", component.start), brackets[0].span, takes,
+                             f"`{component.name}` has no repetition before its first")
+                self.require(ir.Comparison(component.stop, ">=", index), brackets[0].span, takes,
+                             f"`{component.name}` has no repetition after its last")
             return self.apply(signature, None, e, component.name, position)
         if isinstance(component, ir.Layer) and component.op == "Parameter":
             fail("E0105", f"`{component.name}` is a learned tensor, not a box", e.func.span, "called here",
@@ -573,6 +692,14 @@ class BodyChecker:
             axes = [lift_sizes[l] for l in before] + list(lead_axes) + own_axes + [lift_sizes[l] for l in after]
             results.append(out.with_axes(axes))
         result_type = results[0] if len(results) == 1 else TupleType(tuple(results))
+        for pre in sig.requires:  # what a learned part needs of the sizes it receives
+            conditions = tuple(c.map(lambda s: s.substitute(instance.get)) for c in pre.conditions)
+            symbols = {s for c in conditions for s in c.symbols()}
+            called = ir.Precondition(conditions, e.span, f"{pre.reason}, in `{e.span.text}`"
+                                     if e.span.end_line == e.span.line else pre.reason,
+                                     self.over(symbols) + pre.over)
+            if self.decide(called, "the sizes do not fit the layer", "E0313"):
+                self.pending.append((called, "the sizes do not fit the layer", "E0313"))
         return ir.Call(result_type, e.span, sig.name, sig, tuple(args), tuple(layouts),
                        tuple(label for label, _ in lifted), tuple(before), tuple(after), len(lead_axes),
                        {label: axis.size for label, axis in lift_sizes.items()}, instance, part, position)
@@ -666,8 +793,9 @@ def _assigned(stmts) -> set[str]:
     return names
 
 
-def finalize_types(function: ir.Function, solver: Solver) -> None:
-    """Replace solved unknowns everywhere in a checked body; leftovers become run-time sizes."""
+def finalize_types(function: ir.Function, solver: Solver):
+    """Replace solved unknowns everywhere in a checked body; leftovers become run-time sizes.
+    Returns the replacement, for sizes kept elsewhere (preconditions)."""
     memo: dict[Var, Symbol] = {}
 
     def fix_size(s: Size) -> Size:
@@ -688,6 +816,7 @@ def finalize_types(function: ir.Function, solver: Solver) -> None:
                 fix_block(stmt.body)
 
     fix_block(function.body)
+    return fix_size
 
 
 def _integral(node: Value) -> bool:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
-from ..ops.layers import LAYERS, REQUIRED, read_values
+from ..ops.layers import LAYERS, REQUIRED, option_spans, read_values
 from ..sizes import Size, Symbol, Var
 from ..source import Span
 from .body import BodyChecker, did_you_mean, finalize_types
+from .bounds import FALSE, TRUE, Decider
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
 
@@ -39,6 +41,8 @@ class ProgramChecker:
         self.modules: list[ir.Module] = []
         self.order: list[str] = []
         self.failed: set[str] = set()
+        self.module: ir.Module | None = None  # the module whose parts are being built
+        self.repeat_loops: list[ir.LoopRange] = []  # the repetitions over a symbolic range around a part
 
     # ---- driver ---------------------------------------------------------------------------------
 
@@ -245,20 +249,28 @@ class ProgramChecker:
         self.check_body(function, item, scope)
         self.functions.append(function)
 
-    def check_body(self, function: ir.Function, item: tree.DefDecl, scope: Scope, owner: str | None = None) -> None:
-        """Type a def's body, or a module's forward (`owner` names the module, in messages too)."""
+    def check_body(self, function: ir.Function, item: tree.DefDecl, scope: Scope,
+                   module: ir.Module | None = None) -> None:
+        """Type a def's body, or a module's forward (of `module`, named in messages too)."""
+        owner = module.name if module is not None else None
         body_scope = scope.child()
         for p in function.params:
             body_scope.wires[p.name] = (p, p.type)
         solver = self.solver()
-        checker = BodyChecker(self, body_scope, solver, function, owner or function.name)
+        known = {c.symbol for c in self.constants}  # sizes known before the body runs
+        if module is not None:
+            known |= {hp.symbol for hp in module.hparams}
+            known |= {m.symbol for m in module.members if isinstance(m, ir.SizeMember)}
+        checker = BodyChecker(self, body_scope, solver, function, owner or function.name, known)
         function.body = checker.block(item.body, top=True)
-        finalize_types(function, solver)
+        fix = finalize_types(function, solver)
+        checker.settle(fix, module, known)
         self.callees[owner or function.name] = checker.callees
         self.direct_boxes[owner or function.name] = checker.boxes
 
     def check_module(self, item: tree.ModuleDecl, target) -> None:
         module, scope, fscope = target
+        self.module = module
         members = []
         for member in module.members:
             if isinstance(member, tree.Member):
@@ -270,7 +282,7 @@ class ProgramChecker:
                 members.append(member)
         module.members = members
         declared = next(m for m in item.methods if m.name.name == "forward")
-        self.check_body(module.forward, declared, fscope, owner=module.name)
+        self.check_body(module.forward, declared, fscope, module)
         self.callees[module.name] |= _module_callees(module)
 
     # ---- learned parts ------------------------------------------------------------------------
@@ -286,6 +298,7 @@ class ProgramChecker:
             layer = ir.Layer(name, node.span, signature, kind, attrs)
             if signature is not None:
                 signature.target = layer
+            self.layer_rules(layer, node)
             return layer
         if kind == "seq":
             return self.seq(node, scope, name)
@@ -300,6 +313,43 @@ class ProgramChecker:
         modules = [n for n, (k, _) in self.globals.items() if k == "module"]
         fail("E0101", f"unknown layer or module `{kind}`", node.name.span, "not defined",
              notes=[f"built-in layers: {known}"], help=did_you_mean(kind, [*LAYERS, *modules]))
+
+    def layer_rules(self, layer: ir.Layer, node: tree.Constructor) -> None:
+        """A layer's rules (ops.layers): those over its options are decided now or checked when the
+        module is built; those over its input sizes go with its signature, for each call."""
+        op = LAYERS[layer.op]
+        generics = set(layer.signature.generics) if layer.signature is not None else set()
+        spans = option_spans(node, op.attrs)
+        for rule in op.requires(layer.attrs, layer.signature):
+            reason = f"`{layer.name}`: {rule.reason}"
+            symbols = {s for c in rule.conditions for s in c.symbols()}
+            if symbols & generics:
+                assert layer.signature is not None
+                over = tuple(r for r in self.repeat_loops if r.var in symbols)
+                layer.signature.requires.append(ir.Precondition(rule.conditions, node.span, reason, over))
+                continue
+            span = spans.get(rule.option, node.span) if rule.option else node.span
+            over = tuple(r for r in self.repeat_loops if r.var in symbols)
+            self.construction_rule(ir.Precondition(rule.conditions, span, reason, over))
+
+    def construction_rule(self, pre: ir.Precondition) -> None:
+        decider = Decider(self.solver())
+        outcome = decider.decide(pre, concrete=False)
+        if outcome == TRUE:
+            return
+        if outcome == FALSE:
+            fail("E0313", f"{pre.reason}: needs {pre.condition_text}", pre.span, "PyTorch rejects this")
+        outcome = decider.decide(pre, concrete=True)
+        if outcome == TRUE:
+            return
+        if outcome == FALSE:
+            given = [f"{s.name} = {self.concrete[s.name]}" for s in sorted(pre.symbols(), key=lambda s: s.name)
+                     if s.name in self.concrete]
+            fail("E0317", f"for the sizes given, {pre.reason}: needs {pre.condition_text}", pre.span,
+                 "does not hold for `--sizes`", notes=[f"with {', '.join(given)}"] if given else [])
+        if self.module is not None and all((p.conditions, p.over) != (pre.conditions, pre.over)
+                                           for p in self.module.preconditions):
+            self.module.preconditions.append(pre)
 
     def instance(self, node: tree.Constructor, scope: Scope, name: str) -> ir.Component:
         module: ir.Module = self.globals[node.name.name][1]
@@ -367,6 +417,7 @@ class ProgramChecker:
     def chain(self, parts, spans, name, start, generics, extra) -> Signature:
         current = start
         solver = self.solver()
+        requires: list[ir.Precondition] = []  # each part's, over the sizes it receives
         for index, (part, span) in enumerate(zip(parts, spans)):
             sig = part.signature
             if sig is None or len(sig.inputs) != 1 or len(sig.outputs) != 1:
@@ -390,6 +441,7 @@ class ProgramChecker:
                     fail(code, f"this part {verb} what the part before it gives", span,
                          f"takes `{solver.resolve_type(expected)}`, receives `{solver.resolve_type(current)}`")
             out = sig.outputs[0]
+            requires += [pre.map(lambda s: s.substitute(inst.get)) for pre in sig.requires]  # noqa: B023
             current = out.with_axes(tuple(lead) + out.map(lambda s: solver.resolve(s.substitute(inst.get))).axes)
         if any(a.size.vars() - set(extra) for a in current.axes):
             fail("E0305", "the sizes this sequence gives cannot be worked out", spans[-1], "unsolved sizes")
@@ -398,7 +450,10 @@ class ProgramChecker:
         free = {v: Symbol(v.name) for v in extra if v not in solver.bindings}
         fix = lambda t: t.map(lambda s: solver.resolve(s).substitute(  # noqa: E731
             lambda x: Size.of(free[x]) if x in free else None))
-        return Signature(name, "component", [fix(start)], [fix(current)], list(free.values()) + generics, batch=batch)
+        fix_size = lambda s: solver.resolve(s).substitute(  # noqa: E731
+            lambda x: Size.of(free[x]) if x in free else None)
+        return Signature(name, "component", [fix(start)], [fix(current)], list(free.values()) + generics, batch=batch,
+                         requires=_distinct([pre.map(fix_size) for pre in requires]))
 
     def repeat(self, node: tree.Repeat, scope: Scope, name: str) -> ir.Component:
         """`[Block(...) for i in a..b]` (both ends included): a fresh part per index, with sizes that
@@ -424,7 +479,14 @@ class ProgramChecker:
         inner.sizes[node.var.name] = SizeBinding(Size.of(index), node.var.span, "repetition index")
         # Called whole, the repetitions apply in turn; one that cannot be chained is only indexed.
         whole_error = None
-        body = instances[0] if instances else self.component(node.body, inner, f"{name}[{node.var.name}]")
+        if instances:
+            body = instances[0]
+        else:
+            self.repeat_loops.append(ir.LoopRange(index, start, stop))
+            try:
+                body = self.component(node.body, inner, f"{name}[{node.var.name}]")
+            finally:
+                self.repeat_loops.pop()
         try:
             _plain_call(body, node.body.span)
             if instances:
@@ -456,7 +518,8 @@ class ProgramChecker:
                  f"takes `{sig.inputs[0]}`, gives `{sig.outputs[0]}`",
                  help="with a range of fixed numbers each repetition may differ; otherwise call the "
                       "parts one by one in `forward`")
-        return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch)
+        return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch,
+                         requires=sig.requires)
 
     def instance_signature(self, component: ir.Repeat, index: Size, span,
                            loop_values=lambda size: []) -> tuple[Signature, Size]:
@@ -479,7 +542,11 @@ class ProgramChecker:
             fail("E0314", f"the repetitions of `{component.name}` differ, so the index must be a fixed number",
                  span, "not a fixed number")
         body = instances[0] if instances else component.body
-        return body.signature, index - component.start  # type: ignore[union-attr, return-value]
+        signature = body.signature if body is not None else None
+        if instances is not None and signature is not None:  # any one of them: what each needs
+            signature = dataclasses.replace(signature, requires=_distinct(
+                [pre for i in instances if i.signature is not None for pre in i.signature.requires]))
+        return signature, index - component.start  # type: ignore[return-value]
 
     # ---- abstract boxes needed, transitively ----------------------------------------------------
 
@@ -540,6 +607,16 @@ class ProgramChecker:
         targets: list[ir.Function | ir.Module] = [*self.functions, *self.modules]
         for target in targets:
             target.boxes = sorted((b for b in needed.get(target.name, ()) if b in position), key=position.__getitem__)
+
+
+def _distinct(preconditions: list[ir.Precondition]) -> list[ir.Precondition]:
+    seen: set = set()
+    out = []
+    for pre in preconditions:
+        if (pre.conditions, pre.over) not in seen:
+            seen.add((pre.conditions, pre.over))
+            out.append(pre)
+    return out
 
 
 def _plain_call(part: ir.Component, span) -> None:

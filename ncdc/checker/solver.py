@@ -93,10 +93,11 @@ class Solver:
             return Outcome("mismatch", expected, actual)
         return Outcome("unproven", expected, actual)
 
-    def evaluate(self, size: Size) -> int | None:
-        """The value of a size where constants and `--sizes` fix every symbol in it, else None."""
+    def evaluate(self, size: Size, concrete: bool = True) -> int | None:
+        """The value of a size where constants and `--sizes` fix every symbol in it, else None
+        (`concrete=False`: where constants alone fix it)."""
         size = self.expand(size)
-        env = {s: self.concrete[s.name] for s in size.symbols() if s.name in self.concrete}
+        env = {s: self.concrete[s.name] for s in size.symbols() if concrete and s.name in self.concrete}
         try:
             return size.evaluate(env)
         except ZeroDivisionError:  # a divisor that is zero for these sizes: nothing to conclude

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .. import tree
 from ..diagnostics import fail
-from ..ir import Axis, Signature, TensorType
+from ..ir import Axis, Comparison, Signature, TensorType
 from ..sizes import Size, Symbol, product
 from ..checker.scope import Scope, checked_size, size_of, type_of
 
@@ -129,14 +129,27 @@ class ParameterAttrs:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """What PyTorch needs of a layer's sizes: one of `conditions` must hold.  Over its options only,
+    it is checked when the layer is built (its span: the option named `option`); over the generic
+    sizes of its signature too (its input's sides), at each call."""
+
+    conditions: tuple[Comparison, ...]
+    reason: str
+    option: str | None = None
+
+
+@dataclass(frozen=True)
 class LayerOp:
-    """`check(ctor, scope, name)` reads a constructor and returns (attrs, signature or None).
-    `fixed_rank` layers take (N, channels, *spatial) only: extra batch axes are folded into N."""
+    """`check(ctor, scope, name)` reads a constructor and returns (attrs, signature or None);
+    `requires(attrs, signature)` gives its `Rule`s.  `fixed_rank` layers take (N, channels,
+    *spatial) only: extra batch axes are folded into N."""
 
     name: str
     attrs: type
     check: Callable
     fixed_rank: bool = False
+    requires: Callable[[Any, Signature | None], list[Rule]] = lambda attrs, signature: []
 
 
 def read_options(ctor: tree.Constructor, scope: Scope, attrs_class: type, **given: Any) -> tuple[Any, dict]:
@@ -149,6 +162,14 @@ def read_options(ctor: tree.Constructor, scope: Scope, attrs_class: type, **give
                 and name not in ("padding", "output_padding"):
             fail("E0310", f"`{name}` must be at least 1", spans[name], f"this is {value.constant}")
     return attrs_class(**given, **values), spans
+
+
+def option_spans(ctor: tree.Constructor, attrs_class: type) -> dict[str, Any]:
+    """Where each option given in a constructor is written."""
+    positional = [f.name for f in options_of(attrs_class) if f.metadata["positional"]]
+    spans = {name: arg.span for name, arg in zip(positional, ctor.args)}
+    spans.update({opt.name: opt.span for opt in ctor.options})
+    return spans
 
 
 def read_values(ctor: tree.Constructor, scope: Scope, fields: dict[str, tuple[Any, str, bool]]) -> tuple[dict, dict]:
@@ -344,20 +365,72 @@ def parameter(ctor, scope, name):
     return a, None
 
 
+# ---- what PyTorch needs of the sizes ------------------------------------------------------------
+
+
+def _sides(signature: Signature | None) -> list[Size]:
+    return [Size.of(g) for g in signature.generics] if signature is not None else []
+
+
+def conv_requires(attrs, signature) -> list[Rule]:
+    """Groups divide both channel counts; each padded side holds the dilated kernel (the output is
+    at least 1); a transposed convolution's output padding is below its stride or its dilation."""
+    kind = "ConvTranspose" if isinstance(attrs, ConvTransposeAttrs) else "Conv"
+    name = f"{kind}{attrs.dims}d"
+    g = attrs.groups
+    rules = [Rule((Comparison(attrs.channels_in, "%", g),),
+                  f"{name}'s groups ({g}) must divide its input channels ({attrs.channels_in})", "groups"),
+             Rule((Comparison(attrs.channels_out, "%", g),),
+                  f"{name}'s groups ({g}) must divide its output channels ({attrs.channels_out})", "groups")]
+    reach = attrs.dilation * (attrs.kernel - 1)  # the kernel's extent, minus one
+    if isinstance(attrs, ConvTransposeAttrs):
+        op = attrs.output_padding
+        rules.append(Rule((Comparison(op, "<", attrs.stride), Comparison(op, "<", attrs.dilation)),
+                          f"{name}'s output_padding must be smaller than its stride or its dilation",
+                          "output_padding"))
+        # Its output side, (side - 1)*stride - 2*padding + reach + output_padding + 1, grows with the
+        # input's: at least 1 for every side when it is for a side of 1.
+        rules.append(Rule((Comparison(reach + op, ">=", 2 * attrs.padding),),
+                          f"{name}'s padding must leave an output side of at least 1", "padding"))
+    elif attrs.padding != "same":
+        for side in _sides(signature):
+            rules.append(Rule((Comparison(side + 2 * attrs.padding, ">=", reach + 1),),
+                              f"{name}'s kernel must fit in each padded side of its input"))
+    return rules
+
+
+def pool_requires(attrs, signature) -> list[Rule]:
+    """Padding at most half the kernel (PyTorch's rule); each padded side holds the kernel."""
+    rules = [Rule((Comparison(2 * attrs.padding, "<=", attrs.kernel),),
+                  f"a pooling's padding ({attrs.padding}) must be at most half its kernel ({attrs.kernel})",
+                  "padding")]
+    for side in _sides(signature):
+        rules.append(Rule((Comparison(side + 2 * attrs.padding, ">=", attrs.kernel),),
+                          "the pooling kernel must fit in each padded side of its input"))
+    return rules
+
+
+def groupnorm_requires(attrs, signature) -> list[Rule]:
+    return [Rule((Comparison(attrs.channels, "%", attrs.groups),),
+                 f"GroupNorm's groups ({attrs.groups}) must divide its channels ({attrs.channels})", "groups")]
+
+
 def _layers() -> dict[str, LayerOp]:
     ops = [LayerOp("Linear", LinearAttrs, linear)]
     for d in (1, 2, 3):
-        ops += [LayerOp(f"Conv{d}d", ConvAttrs, conv(d, False), fixed_rank=True),
-                LayerOp(f"ConvTranspose{d}d", ConvTransposeAttrs, conv(d, True), fixed_rank=True)]
+        ops += [LayerOp(f"Conv{d}d", ConvAttrs, conv(d, False), fixed_rank=True, requires=conv_requires),
+                LayerOp(f"ConvTranspose{d}d", ConvTransposeAttrs, conv(d, True), fixed_rank=True,
+                        requires=conv_requires)]
     for kind in ("Max", "Avg"):
-        ops += [LayerOp(f"{kind}Pool{d}d", PoolAttrs, pool(d, False), fixed_rank=True) for d in (1, 2, 3)]
+        ops += [LayerOp(f"{kind}Pool{d}d", PoolAttrs, pool(d, False), fixed_rank=True, requires=pool_requires)
+                for d in (1, 2, 3)]
     ops += [LayerOp(f"AdaptiveAvgPool{d}d", AdaptivePoolAttrs, pool(d, True), fixed_rank=True) for d in (1, 2, 3)]
     ops += [LayerOp("BatchNorm1d", BatchNormAttrs, batchnorm(0), fixed_rank=True),
             LayerOp("BatchNorm2d", BatchNormAttrs, batchnorm(2), fixed_rank=True),
             LayerOp("BatchNorm3d", BatchNormAttrs, batchnorm(3), fixed_rank=True),
             LayerOp("LayerNorm", LayerNormAttrs, norm_over(LayerNormAttrs)),
             LayerOp("RMSNorm", RMSNormAttrs, norm_over(RMSNormAttrs)),
-            LayerOp("GroupNorm", GroupNormAttrs, groupnorm, fixed_rank=True),
+            LayerOp("GroupNorm", GroupNormAttrs, groupnorm, fixed_rank=True, requires=groupnorm_requires),
             LayerOp("Dropout", DropoutAttrs, dropout),
             LayerOp("Parameter", ParameterAttrs, parameter)]
     return {op.name: op for op in ops}

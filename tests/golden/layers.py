@@ -60,6 +60,8 @@ class Convolutions(nn.Module):
     def __init__(self, c: int = 4, d: int = 6) -> None:
         super().__init__()
         self.c, self.d = c, d
+        if d % 2 != 0:
+            raise ValueError(f"[layers.ncd:6] needs d % 2 == 0 (`grouped`: Conv2d's groups (2) must divide its input channels (d)), got d = {d}")
         self.conv1 = nn.Conv1d(c, d, 3, padding=1)  # [layers.ncd:4]
         self.conv2 = nn.Conv2d(c, d, 3, padding="same", dilation=2, bias=False)  # [layers.ncd:5]
         self.grouped = nn.Conv2d(d, d, 3, stride=2, padding=1, groups=2)  # [layers.ncd:6]
@@ -117,6 +119,8 @@ class Norms(nn.Module):
     def __init__(self, c: int = 8, m: int = 5) -> None:
         super().__init__()
         self.c, self.m = c, m
+        if c % 4 != 0:
+            raise ValueError(f"[layers.ncd:31] needs c % 4 == 0 (`gn`: GroupNorm's groups (4) must divide its channels (c)), got c = {c}")
         self.bn1 = nn.BatchNorm1d(c, eps=0.001)  # [layers.ncd:25]
         self.bn3 = nn.BatchNorm3d(c, momentum=0.2)  # [layers.ncd:26]
         self.ln = nn.LayerNorm(m)  # [layers.ncd:27]

@@ -82,6 +82,10 @@ class DownScaleBlock(nn.Module):
         H, W = X.shape[-2:]
         if CHECK_SHAPES:
             _check_shape("X", X, (self.c0, H, W), "c0 H W")
+            if H < 2:
+                raise ValueError(f"[unet.ncd:20] needs H >= 2 (`pool`: the pooling kernel must fit in each padded side of its input, in `pool(C)`), got H = {H}")
+            if W < 2:
+                raise ValueError(f"[unet.ncd:20] needs W >= 2 (`pool`: the pooling kernel must fit in each padded side of its input, in `pool(C)`), got W = {W}")
         C = self.convs(X)  # c1 H W  [unet.ncd:19]
         return _over_batch(self.pool, C, 3), C  # c1 (H//2) (W//2), c1 H W  [unet.ncd:20]
 

@@ -84,6 +84,14 @@ class VisualAttention(nn.Module):
         if CHECK_SHAPES:
             _check_shape("E", E, (self.c, Y1, Y2), "c Y1 Y2")
             _check_shape("X", X, (self.c, X1, X2), "c X1 X2")
+            if Y1 < self.kernel:
+                raise ValueError(f"[visual_attention.ncd:20] needs Y1 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y1 = {Y1}, kernel = {self.kernel}")
+            if Y2 < self.kernel:
+                raise ValueError(f"[visual_attention.ncd:20] needs Y2 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y2 = {Y2}, kernel = {self.kernel}")
+            if X1 < self.kernel:
+                raise ValueError(f"[visual_attention.ncd:21] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {X1}, kernel = {self.kernel}")
+            if X2 < self.kernel:
+                raise ValueError(f"[visual_attention.ncd:21] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {X2}, kernel = {self.kernel}")
         Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:20]
         K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:21]
         V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:22]

@@ -129,6 +129,8 @@ class ViT(nn.Module):
     def __init__(self, image: int = 32, patch: int = 4, channels: int = 3, classes: int = 10, dim: int = 64, depth: int = 2, heads: int = 4, hidden: int = 128) -> None:
         super().__init__()
         self.image, self.patch, self.channels, self.classes, self.dim, self.depth, self.heads, self.hidden = image, patch, channels, classes, dim, depth, heads, hidden
+        if image < patch:
+            raise ValueError(f"[vit.ncd:43] needs image >= patch (`embed`: Conv2d's kernel must fit in each padded side of its input, in `embed(X)`), got image = {image}, patch = {patch}")
         self.n = n = (image // patch) ** 2
         self.cls = nn.Parameter(torch.randn(1, dim) * 0.02)  # [vit.ncd:35]
         self.pos = nn.Parameter(torch.randn(n + 1, dim) * 0.02)  # [vit.ncd:36]

@@ -23,7 +23,7 @@ their 6,000-odd defs and modules).  Findings:
   precondition (test_index_into_an_axis_that_may_be_empty);
 - an einsum output repeating a name inside a bound group (`einsum[y (g hd) hd]`) checks but the
   generated torch.einsum raises RuntimeError (found while adding warning W0001; einsum edge cases:
-  branch `layout`), kept as the strict xfails in KNOWN_FAILURES.
+  branch `layout`): now E0306 at check time, the regression cases KNOWN_FAILURES.
 """
 
 from __future__ import annotations
@@ -181,10 +181,12 @@ def run_text(text: str) -> None:
         assert tuple(o.shape) == tuple(a.size.evaluate(values) for a in t.axes)
 
 
-@pytest.mark.parametrize("text", [pytest.param(text, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
-                                  for name, text, reason in KNOWN_FAILURES])
-def test_known_failures(text):
-    run_text(text)
+@pytest.mark.parametrize("text", [pytest.param(text, id=name) for name, text, _ in KNOWN_FAILURES])
+def test_known_failures_are_rejected(text):
+    """Found while adding W0001: these checked, then the generated einsum raised at run time."""
+    with pytest.raises(NcdcError) as info:
+        run_text(text)
+    assert info.value.diagnostics[0].code == "E0306"
 
 
 def test_index_into_an_axis_that_may_be_empty():

@@ -83,6 +83,14 @@ def check_einsum(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         if label in seen:
             fail("E0306", f"`{label}` appears twice in the output of `{name}`", axis_node.span, "repeated")
         seen.add(label)
+    spelled: set[str] = set()
+    for label, axis_node in zip(out_labels, brackets[0].axes):  # one index of the contraction, once
+        for leaf in ir.leaves([label]):
+            if leaf in spelled:
+                fail("E0306", f"`{leaf}` appears twice in the output of `{name}`, inside a bound group",
+                     axis_node.span, "repeated", help=f"name the two axes apart with a pattern "
+                     f"(`X: ... {leaf}2`), or keep the group bound as an input gives it")
+            spelled.add(leaf)
     if name == "einsum":
         warn_repeated_in_group(cx, out_labels, brackets[0].axes)
     if name == "rearrange":

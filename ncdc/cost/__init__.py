@@ -22,7 +22,7 @@ from .rules import CATEGORIES, FLOAT, ZERO
 
 SCHEMA_VERSION = 1
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
-ELEMENT_BYTES = {rules.INT64: 8, rules.BOOL: 1}
+ELEMENT_BYTES = {rules.INT64: 8, rules.BOOL: 1}  # floats: the dtype's size
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
     row.params = model.module_params(module) if module else ZERO
     row.saved = {}
     for dtype, n in result.saved.values():
-        row.add_saved(dtype, n * Size.of(B))
+        row.add_saved(dtype, rules.multiplied(dtype, n, Size.of(B)))
     env: dict[str, int] = {c.name: c.value.constant for c in program.constants
                            if c.value.constant is not None}
     for hp in getattr(d, "hparams", []):

@@ -96,7 +96,7 @@ class Row:
         """This row (and its children) with `fn` applied to every size and the costs times `mult`."""
         return Row(label or self.label, self.kind, self.line, fn(self.params),
                    {c: fn(f) * mult for c, f in self.flops.items()},
-                   {d: fn(s) * mult for d, s in self.saved.items()},
+                   {d: rules.multiplied(d, fn(s), mult) for d, s in self.saved.items()},
                    [(fn(s) * mult, w) for s, w in self.peak],
                    [m.map(fn, mult) for m in self.matmuls], [a.map(fn, mult) for a in self.attention],
                    [c.mapped(fn, mult) for c in self.children], list(self.notes))
@@ -570,7 +570,7 @@ class Body:
                 return args[ident[1]]
             if ident not in renamed:
                 dtype, size = result.saved.get(ident, (FLOAT, ZERO))
-                renamed[ident] = Key(fn(size) * mult, dtype, True, "callee")
+                renamed[ident] = Key(rules.multiplied(dtype, fn(size), mult), dtype, True, "callee")
             return renamed[ident]
 
         for ident, (dtype, size) in result.saved.items():
@@ -578,8 +578,8 @@ class Body:
             if isinstance(ident, tuple) and ident and ident[0] == "in":
                 self.keep(key, row)
             else:
-                self.saved[(token, ident)] = (dtype, fn(size) * mult)
-                row.add_saved(dtype, fn(size) * mult)
+                self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), mult))
+                row.add_saved(dtype, rules.multiplied(dtype, fn(size), mult))
         outs = []
         for ident, t, g in zip(result.outputs, out_types, result.out_grads):
             if isinstance(ident, tuple) and ident and ident[0] == "in":
@@ -624,7 +624,7 @@ class Body:
                     else:
                         assert extra is not None
                         dtype, n = extra
-                        scratch = Key(self.size(n) * mult, dtype, True, "extra")
+                        scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
                         self.keep(scratch, row)
             self.row.children.append(row)
             self.call_peaks.append((self.stmt, [], [], None))
@@ -698,11 +698,16 @@ class Body:
         # tensors between repetitions once each.
         new = {k: v for k, v in self.saved.items() if k not in saved_before}
         boundary = self.size(_elements(own[0])) * mult
-        inner = sum((s for k, (_, s) in new.items() if k is not x and k is not args[0]), ZERO)
         kept_ends = (x in new) or (args[0] in new)
-        extra = (count - 1) * (inner + (boundary if kept_ends else ZERO))
-        if extra != ZERO:
-            self.saved[object()] = (FLOAT, extra)
+        extras: dict[str, Size] = {}
+        for k, (dtype, n) in new.items():
+            if k is not x and k is not args[0]:
+                extras[dtype] = extras.get(dtype, ZERO) + (count - 1) * n
+        if kept_ends:
+            extras[FLOAT] = extras.get(FLOAT, ZERO) + (count - 1) * boundary
+        for dtype, n in extras.items():
+            if n != ZERO:
+                self.saved[object()] = (dtype, n)
         body = group.children[0]
         if c.index in {a for v in body.flops.values() for a in v.symbols()}:
             body.notes.append(f"the cost of `{label}` depends on its index: the first repetition is counted")
@@ -712,8 +717,8 @@ class Body:
         row.attention = [dataclasses.replace(a, count=a.count * count) for a in body.attention]
         row.params = body.params * count
         row.saved = dict(body.saved)
-        if extra != ZERO:
-            row.add_saved(FLOAT, extra)
+        for dtype, n in extras.items():
+            row.add_saved(dtype, n)
         row.peak = body.peak
         outer.children.append(row)
         return x

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..sizes import Size, format_size
 from .model import Row
-from .rules import CATEGORIES, FLOAT, ZERO
+from .rules import CATEGORIES, FLOAT, PER_CALL, ZERO
 
 if TYPE_CHECKING:
     from . import Definition, Report
@@ -58,7 +58,7 @@ def saved_bytes(row: Row, env: dict, dtype_bytes: int) -> int | None:
         v = _value(n, env)
         if v is None:
             return None
-        total += v * (dtype_bytes if dtype == FLOAT else ELEMENT_BYTES[dtype])
+        total += v * (dtype_bytes if dtype in (FLOAT, PER_CALL) else ELEMENT_BYTES[dtype])
     return total
 
 

@@ -27,6 +27,13 @@ CATEGORIES = (CONTRACTION, CONVOLUTION, ATTENTION, ELEMENTWISE, NORMALISATION)
 BACKWARD = {CONTRACTION: 2, CONVOLUTION: 2, ATTENTION: 2, ELEMENTWISE: 1, NORMALISATION: 1}
 
 FLOAT, INT64, BOOL = "float", "int64", "bool"  # element types of saved tensors (float: the chosen dtype)
+# Floats kept once per call whatever the batch (BatchNorm's per-channel statistics).
+PER_CALL = "float per call"
+
+
+def multiplied(dtype: str, size: Size, mult: Size) -> Size:
+    """Saved elements of a part applied `mult` times at once (over batch or lifted axes)."""
+    return size if dtype == PER_CALL else size * mult
 
 ONE = Size.of(1)
 ZERO = Size.of(0)
@@ -133,7 +140,7 @@ def adaptive_pool(a: L.AdaptivePoolAttrs, t_in: TensorType, t_out: TensorType) -
 def batchnorm(a: L.BatchNormAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
     # The batch statistics (mean and inverse deviation per channel) are kept besides the input.
     return LayerCost(2 * a.channels, {NORMALISATION: NORM_FLOPS * _elements(t_in)},
-                     [("input", None), ("extra", (FLOAT, 2 * a.channels))])
+                     [("input", None), ("extra", (PER_CALL, 2 * a.channels))])
 
 
 def layernorm(a: L.LayerNormAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:

@@ -284,3 +284,24 @@ def test_unknown_module_is_a_usage_error():
 def test_python_api_is_exported():
     assert ncdc.cost is cost or callable(ncdc.cost)
     assert math.isclose(1.0, 1.0)
+
+
+def test_the_cost_page_is_current():
+    """docs/cost.md names every heading, and its MHA example is what `ncdc cost` prints now."""
+    from ncdc.cost import CATEGORIES
+
+    text = (ROOT / "docs" / "cost.md").read_text(encoding="utf-8")
+    for heading in CATEGORIES:
+        assert f"`{heading}`" in text
+    for key in ("params", "flops_forward", "flops_backward", "memory_peak", "memory_saved", "transfers"):
+        assert f'"{key}"' in text
+    done = _ncdc("cost", "specs/attention.ncd", "--module", "MultiHeadAttention", "--sizes", "y=20,x=22",
+                 "--fast-memory", "65536")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout in text, "update the example in docs/cost.md"
+
+
+def test_memory_peak_of_the_mlp():
+    d = cost(SPECS / "mlp.ncd").definition("BasicImageRecogniser")
+    assert str(d.row.peak[0][0]) == "w**2*B + 2*hidden*B" or any(
+        str(p) == "w**2*B + 2*hidden*B" for p, _ in d.row.peak)  # the input and two hidden wires

@@ -661,6 +661,8 @@ class Body:
         outer = self.row
         self.row = group
         x, t = args[0], own[0]
+        first_peak, first_created = len(self.call_peaks), len(self.created[self.stmt])
+        steps = []
         try:
             for part, name in zip(parts, labels):
                 sig = part.signature
@@ -670,16 +672,27 @@ class Body:
                 inst = match_generics(sig, [part_own])
                 out = sig.outputs[0].map(_substituting(inst))
                 out_type = out.with_axes(tuple(lead) + out.axes)
+                x_in = x
                 x = self.component(part, None, [x], [part_own], part_mult, [out_type], name)
+                steps.append((x_in, x, list(group.children[-1].peak) if group.children else [], name))
                 t = out_type
         finally:
             self.row = outer
+        # Held while the chain runs: its input, one part's input and output (or its own peak), then its result.
+        del self.call_peaks[first_peak:]
+        made = self.created[self.stmt]
+        self.created[self.stmt] = made[:first_created] + [k for k in made[first_created:] if k is x]
+        candidates = []
+        for i, (x_in, x_out, peak, name) in enumerate(steps):
+            base = (args[0].size if i and args[0] is not None else ZERO) + (x.size if i < len(steps) - 1 else ZERO)
+            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.size + x_out.size, name)]
+        self.call_peaks.append((self.stmt, prune(candidates), [args[0]], x))
         for r in group.children:
             group.absorb(r)
             group.params = group.params + r.params
             for d, s in r.saved.items():
                 group.add_saved(d, s)
-            group.peak = prune(group.peak + r.peak)
+        group.peak = prune(candidates)
         outer.children.append(group)
         return x
 
@@ -744,7 +757,8 @@ class Body:
             for stmt, peak, args, out in self.call_peaks:
                 if stmt != i or not peak:
                     continue
-                around = held + temporaries - sum({id(a): a.size for a in args if a in live}.values(), ZERO) \
+                around = held + temporaries - sum({id(a): a.size for a in args
+                                                   if a in live or a in self.created[i]}.values(), ZERO) \
                     - (out.size if out is not None else ZERO)
                 candidates += [(around + p, w) for p, w in peak]
             defined += [k for k in self.created[i] if k in self.bound[i] or k in outputs]

@@ -287,7 +287,7 @@ def _link_target(path: Path) -> Path:
 def _cost(args) -> int:
     import json
 
-    from .cost import CostError, cost
+    from .backend.cost import CostError, cost
 
     spec = Path(args.spec)
     if not spec.is_file():

@@ -64,20 +64,20 @@ def test_names_are_unique_across_builtins_and_layers():
 
 @pytest.mark.parametrize("op", EVERY_OPERATION, ids=lambda op: op.name)
 def test_every_operation_has_a_cost_rule(op):
-    from ncdc.cost import rules
+    from ncdc.backend.cost import rules
 
     assert rules.covers(op), f"the cost back end has no rule for `{op.name}`"
 
 
 @pytest.mark.parametrize("node", list(_node_classes()), ids=lambda c: c.__name__)
 def test_every_node_class_has_a_cost_rule(node):
-    from ncdc.cost.model import Body
+    from ncdc.backend.cost.model import Body
 
     assert hasattr(Body, "v_" + node.__name__), f"no cost rule for IR nodes of class `{node.__name__}`"
 
 
 def test_the_cost_coverage_check_can_fail():
-    from ncdc.cost import rules
+    from ncdc.backend.cost import rules
 
     assert not rules.covers(ops.Operation("frobnicate", "map", ir.Map, lambda *a: None))
     assert not rules.covers(LayerOp("Frobnicate", LAYERS["Linear"].attrs, LAYERS["Linear"].check))

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..ir import TensorType
-from ..ops import layers as L
-from ..sizes import Size, product
+from ...ir import TensorType
+from ...ops import layers as L
+from ...sizes import Size, product
 
 CONTRACTION, CONVOLUTION, ATTENTION, ELEMENTWISE, NORMALISATION = (
     "contraction", "convolution", "attention", "elementwise", "normalisation")

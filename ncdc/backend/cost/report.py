@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..sizes import Size, format_size
+from ...sizes import Size, format_size
 from .model import Row
 from .rules import CATEGORIES, FLOAT, PER_CALL, ZERO
 

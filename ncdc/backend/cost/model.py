@@ -18,10 +18,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import ir
-from ..backend.fuse import fuse_attention
-from ..ir import TensorType
-from ..sizes import FloorDiv, Size, Symbol, product
+from ... import ir
+from ..fuse import fuse_attention
+from ...ir import TensorType
+from ...sizes import FloorDiv, Size, Symbol, product
 from . import rules
 from .rules import ATTENTION, CONTRACTION, ELEMENTWISE, FLOAT, NORMALISATION, ZERO, ONE
 

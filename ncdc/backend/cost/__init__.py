@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ir
-from ..sizes import Size, Symbol, format_size
+from ... import ir
+from ...sizes import Size, Symbol, format_size
 from . import rules
 from .model import CostError, Model, Row
 from .rules import CATEGORIES, FLOAT, ZERO
@@ -66,7 +66,7 @@ class Report:
 def cost(spec: str | Path | ir.Program, module: str | None = None, sizes: dict[str, int] | None = None,
          batch: int | None = None, dtype: str = "float32", fast_memory: int | None = None) -> Report:
     """The costs of the modules (and defs) of a spec, or of the one named `module`."""
-    from ..api import check_file
+    from ...api import check_file
 
     sizes = dict(sizes or {})
     if dtype not in DTYPES:

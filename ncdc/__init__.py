@@ -9,4 +9,12 @@ from .diagnostics import Diagnostic, NcdcError  # noqa: E402
 from .tracker import Tracker  # noqa: E402
 
 __all__ = ["check_source", "check_file", "compile_source", "compile_file", "load", "Diagnostic", "NcdcError", "Tracker",
-           "__version__"]
+           "cost", "__version__"]
+
+
+def cost(spec, module=None, sizes=None, batch=None, dtype="float32", fast_memory=None):
+    """Parameters, FLOPs, memory and transfers of a spec's modules and defs: see docs/cost.md and
+    `ncdc.backend.cost.cost` (imported here only when called: `import ncdc` stays light)."""
+    from .backend.cost import cost as run
+
+    return run(spec, module, sizes, batch, dtype, fast_memory)

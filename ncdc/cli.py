@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
                           help="concrete sizes for what cannot be proved symbolically")
     compile_.set_defaults(run=_compile)
 
+    cost = sub.add_parser("cost", help="parameters, FLOPs and memory of a spec's modules (docs/cost.md)")
+    cost.add_argument("spec", metavar="SPEC")
+    cost.add_argument("--module", metavar="NAME", help="only this module or def")
+    cost.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
+                      help="values of sizes (hyperparameters default to theirs), e.g. y=20,x=22")
+    cost.add_argument("--batch", type=_positive, metavar="B", help="the leading batch size (default: a symbol B)")
+    cost.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
+    cost.add_argument("--fast-memory", type=_positive, metavar="M",
+                      help="fast memory in elements: report transfers (FlashAttention on a Napkin)")
+    cost.add_argument("--format", choices=("table", "json"), default="table")
+    cost.set_defaults(run=_cost)
+
     run = sub.add_parser("run", help="compile specs, run each model on random inputs and report it")
     run.add_argument("paths", nargs="+", metavar="PATH")
     run.set_defaults(run=_run)
@@ -81,6 +93,12 @@ def _sizes(text: str) -> dict[str, int]:
             raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a positive integer, got `{item}`")
         sizes[name.strip()] = int(value)
     return sizes
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got `{text}`")
+    return int(text)
 
 
 def spec_files(paths: list[str]) -> list[Path]:
@@ -310,6 +328,29 @@ def _link_target(path: Path) -> Path:
     if target.is_symlink():
         raise UsageError(f"the symbolic link {path} leads round in a loop")
     return target
+
+
+def _cost(args) -> int:
+    import json
+
+    from .backend.cost import CostError, cost
+
+    spec = Path(args.spec)
+    if not spec.is_file():
+        raise UsageError(f"no such file: {args.spec}")
+    try:
+        _known_sizes(args.sizes, [_read(spec)])
+        report = cost(spec, args.module, args.sizes, args.batch, args.dtype, args.fast_memory)
+    except NcdcError as error:
+        _report(error.diagnostics, "json" if args.format == "json" else "text")
+        return 1
+    except CostError as error:
+        raise UsageError(str(error)) from None
+    if args.format == "json":
+        print(json.dumps(report.json(), indent=2))
+    else:
+        sys.stdout.write(report.table())
+    return 0
 
 
 def _run(args) -> int:

@@ -57,3 +57,27 @@ def test_names_are_unique_across_builtins_and_layers():
     assert not set(ops.OPERATIONS) & set(LAYERS)
     for alias, target in ops.ALIASES.items():
         assert ops.operation(alias) is ops.OPERATIONS[target]
+
+
+# ---- the cost back end (`ncdc cost`) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", EVERY_OPERATION, ids=lambda op: op.name)
+def test_every_operation_has_a_cost_rule(op):
+    from ncdc.backend.cost import rules
+
+    assert rules.covers(op), f"the cost back end has no rule for `{op.name}`"
+
+
+@pytest.mark.parametrize("node", list(_node_classes()), ids=lambda c: c.__name__)
+def test_every_node_class_has_a_cost_rule(node):
+    from ncdc.backend.cost.model import Body
+
+    assert hasattr(Body, "v_" + node.__name__), f"no cost rule for IR nodes of class `{node.__name__}`"
+
+
+def test_the_cost_coverage_check_can_fail():
+    from ncdc.backend.cost import rules
+
+    assert not rules.covers(ops.Operation("frobnicate", "map", ir.Map, lambda *a: None))
+    assert not rules.covers(LayerOp("Frobnicate", LAYERS["Linear"].attrs, LAYERS["Linear"].check))

@@ -1,0 +1,794 @@
+"""The cost model: a walk over the typed IR that adds up parameters, FLOPs, memory and transfers.
+
+Every cost is a symbolic size (`ncdc.sizes.Size`) in the spec's own size names.  A body is costed in
+its own names once; a call substitutes the callee's hyperparameters and generic sizes, and multiplies
+by the axes it is lifted or broadcast over.  Rows (`Row`) form a tree: the operations of a body, and
+under a call of a module or def the rows of its body, already in the caller's names.
+
+Memory saved for the backward pass is counted per tensor: a tensor that several operations keep (the
+result of a ReLU that the next Linear also keeps) is counted once, and a view (`flatten`,
+`rearrange`, an index) is the tensor it views.  Tensors that need no gradient (inputs, and what is
+computed from inputs alone) make operations keep less, as autograd does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ... import ir
+from ..fuse import fuse_attention
+from ...ir import TensorType
+from ...sizes import FloorDiv, Size, Symbol, product
+from . import rules
+from .rules import ATTENTION, CONTRACTION, ELEMENTWISE, FLOAT, NORMALISATION, ZERO, ONE
+
+
+@dataclass(frozen=True)
+class Matmul:
+    """An `a x b x c` matrix product done `count` times (for the transfer model)."""
+
+    a: Size
+    b: Size
+    c: Size
+    count: Size
+
+    def map(self, fn: Callable[[Size], Size], mult: Size) -> Matmul:
+        return Matmul(fn(self.a), fn(self.b), fn(self.c), fn(self.count) * mult)
+
+
+@dataclass(frozen=True)
+class AttentionShape:
+    """Attention of `q` queries over `x` keys with head size `d`, done `count` times."""
+
+    q: Size
+    x: Size
+    d: Size
+    count: Size
+
+    def map(self, fn: Callable[[Size], Size], mult: Size) -> AttentionShape:
+        return AttentionShape(fn(self.q), fn(self.x), fn(self.d), fn(self.count) * mult)
+
+
+@dataclass
+class Row:
+    """The cost of one operation, call, module or def, in the names of the top-level module."""
+
+    label: str
+    kind: str  # "operation", "layer", "module", "def", "box", "repeat", "total"
+    line: int | None = None
+    params: Size = ZERO
+    flops: dict[str, Size] = field(default_factory=dict)
+    saved: dict[str, Size] = field(default_factory=dict)  # elements kept for backward, by element type
+    peak: list[tuple[Size, str]] = field(default_factory=list)  # candidates for the peak: (elements, where)
+    matmuls: list[Matmul] = field(default_factory=list)
+    attention: list[AttentionShape] = field(default_factory=list)
+    children: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flops_forward(self) -> Size:
+        return sum(self.flops.values(), ZERO)
+
+    @property
+    def flops_backward(self) -> Size:
+        return sum((rules.BACKWARD[c] * f for c, f in self.flops.items()), ZERO)
+
+    def add_flops(self, category: str, amount: Size) -> None:
+        if amount != ZERO:
+            self.flops[category] = self.flops.get(category, ZERO) + amount
+
+    def add_saved(self, dtype: str, amount: Size) -> None:
+        if amount != ZERO:
+            self.saved[dtype] = self.saved.get(dtype, ZERO) + amount
+
+    def absorb(self, other: Row) -> None:
+        """Add another row's FLOPs, transfers and notes (not its saved memory or peak: those are per tensor)."""
+        for c, f in other.flops.items():
+            self.add_flops(c, f)
+        self.matmuls += other.matmuls
+        self.attention += other.attention
+        self.notes += [n for n in other.notes if n not in self.notes]
+
+    def mapped(self, fn: Callable[[Size], Size], mult: Size, label: str | None = None) -> Row:
+        """This row (and its children) with `fn` applied to every size and the costs times `mult`."""
+        return Row(label or self.label, self.kind, self.line, fn(self.params),
+                   {c: fn(f) * mult for c, f in self.flops.items()},
+                   {d: rules.multiplied(d, fn(s), mult) for d, s in self.saved.items()},
+                   [(fn(s) * mult, w) for s, w in self.peak],
+                   [m.map(fn, mult) for m in self.matmuls], [a.map(fn, mult) for a in self.attention],
+                   [c.mapped(fn, mult) for c in self.children], list(self.notes))
+
+
+class CostError(Exception):
+    pass
+
+
+# ---- tensors and what keeps them ------------------------------------------------------------
+
+
+class Key:
+    """One tensor (a storage) in a body: views of it share its key."""
+
+    __slots__ = ("size", "dtype", "grad", "what")
+
+    def __init__(self, size: Size, dtype: str, grad: bool, what: str = ""):
+        self.size, self.dtype, self.grad, self.what = size, dtype, grad, what
+
+
+@dataclass
+class BodyResult:
+    """A body costed in its own names: `saved` holds every tensor kept for backward (the body's inputs
+    among them, by position), `outputs` which tensor each result is (an input's position, or a key)."""
+
+    row: Row
+    saved: dict[Any, tuple[str, Size]]
+    outputs: list[Any]
+    out_grads: list[bool]
+
+
+def _dtype_of(t) -> str:
+    return FLOAT if getattr(t, "dtype", ir.FLOAT) == ir.FLOAT else rules.INT64 if t.dtype == ir.INT else rules.BOOL
+
+
+def _elements(t) -> Size:
+    if isinstance(t, TensorType):
+        return product(t.sizes)
+    if isinstance(t, ir.TupleType):
+        return sum((product(i.sizes) for i in t.items), ZERO)
+    return ZERO
+
+
+def _line(node) -> int | None:
+    span = getattr(node, "span", None)
+    return span.line if span is not None else None
+
+
+def prune(candidates: list[tuple[Size, str]], limit: int = 12) -> list[tuple[Size, str]]:
+    """Candidates for a maximum, without those another provably exceeds (or equals)."""
+    kept: list[tuple[Size, str]] = []
+    for size, where in candidates:
+        if any(_at_least(k, size) for k, _ in kept):
+            continue
+        kept = [(k, w) for k, w in kept if not _at_least(size, k)]
+        kept.append((size, where))
+    return kept[-limit:]
+
+
+def _at_least(a: Size, b: Size) -> bool:
+    """a >= b for every positive value of the symbols: a - b has no negative coefficient."""
+    return all(c >= 0 for _, c in (a - b).terms)
+
+
+# ---- the walk --------------------------------------------------------------------------------
+
+
+class Model:
+    def __init__(self, program: ir.Program):
+        self.program = program
+        self.functions = {f.name: f for f in program.functions}
+        self.modules = {m.name: m for m in program.modules}
+        self._bodies: dict[tuple, BodyResult] = {}
+        self._params: dict[str, Size] = {}
+
+    # ---- parameters of learned parts
+    def module_params(self, module: ir.Module) -> Size:
+        if module.name not in self._params:
+            self._params[module.name] = sum((self.component_params(c, module) for c in module.components()), ZERO)
+        return self._params[module.name]
+
+    def component_params(self, c: ir.Component, module: ir.Module) -> Size:
+        if isinstance(c, ir.Layer):
+            return derived(module)(rules.LAYER_RULES[c.op](c.attrs, None, None).params) if c.op == "Parameter" \
+                else derived(module)(_layer_params(c))
+        if isinstance(c, ir.Instance):
+            target = self.modules[c.module]
+            return derived(module)(instance_map(target, c.args)(self.module_params(target)))
+        if isinstance(c, ir.Seq):
+            return sum((self.component_params(p, module) for p in c.parts), ZERO)
+        assert isinstance(c, ir.Repeat)
+        if c.instances is not None:
+            return sum((self.component_params(p, module) for p in c.instances), ZERO)
+        assert c.body is not None and c.index is not None
+        body = self.component_params(c.body, module)
+        return _repeat_sum(body, c.index, c.start, c.stop)
+
+    # ---- bodies
+    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None) -> BodyResult:
+        key = (id(f), grads)
+        if key not in self._bodies:
+            self._bodies[key] = Body(self, f, grads, module).run()
+        return self._bodies[key]
+
+
+def _layer_params(c: ir.Layer) -> Size:
+    return rules.LAYER_RULES[c.op](c.attrs, _DUMMY, _DUMMY).params
+
+
+_DUMMY = TensorType(())
+
+
+def derived(module: ir.Module | None) -> Callable[[Size], Size]:
+    """Sizes with the module's derived sizes (`nb = n1 // 4`) written out in its hyperparameters."""
+    if module is None:
+        return lambda s: s
+    values = {m.symbol: m.value for m in module.members if isinstance(m, ir.SizeMember)}
+    if not values:
+        return lambda s: s
+
+    def fn(size: Size) -> Size:
+        for _ in range(16):
+            if not size.symbols() & values.keys():
+                break
+            size = size.substitute(lambda a: values.get(a) if isinstance(a, Symbol) else None)
+        return size
+    return fn
+
+
+def instance_map(target: ir.Module, args: list[Size], generics: dict | None = None) -> Callable[[Size], Size]:
+    """Sizes of a module's body in its caller's names: hyperparameters become the arguments."""
+    mapping: dict = {hp.symbol: a for hp, a in zip(target.hparams, args)}
+    mapping.update(generics or {})
+    inner = derived(target)
+    return lambda s: inner(s).substitute(lambda a: mapping.get(a) if isinstance(a, Symbol) else None)
+
+
+def _repeat_sum(body: Size, index: Symbol, start: Size, stop: Size) -> Size:
+    """The sum of `body` over index = start..stop."""
+    count = stop - start + 1
+    if index not in body.symbols():
+        return body * count
+    lo, hi = start.constant, stop.constant
+    if lo is None or hi is None:
+        raise CostError(f"a cost depends on the index `{index.name}` of a repetition of unknown length")
+    total = ZERO
+    for i in range(lo, hi + 1):
+        total = total + body.substitute(lambda a, i=i: Size.of(i) if a is index else None)
+    return total
+
+
+def match_generics(sig: ir.Signature, own: list[TensorType]) -> dict:
+    """The generic sizes of a callee, read off the types of what it is applied to."""
+    found: dict = {}
+    for source in ir.size_sources(sig.inputs, list(sig.generics), set()):
+        size = own[source.wire].axes[source.axis].size
+        if source.divisor is not None:
+            size = size // source.divisor.substitute(lambda a: found.get(a))
+        found[source.symbol] = size
+    return found
+
+
+class Body:
+    """One def or forward, costed in its own names."""
+
+    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None):
+        self.model, self.f, self.module = model, f, module
+        self.grads = grads
+        self.derived = derived(module)
+        self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
+        self.locals: dict[ir.Local, Key] = {}
+        self.saved: dict[Any, tuple[str, Size]] = {}
+        self.inputs: dict[Key, int] = {}
+        self.counter = itertools.count()
+        # memory: per statement, the keys read and the keys created
+        self.reads: list[set[Key]] = []
+        self.created: list[list[Key]] = []
+        self.bound: list[set[Key]] = []
+        self.call_peaks: list[tuple[int, list[tuple[Size, str]], list[Key], Key | None]] = []
+        self.stmt = 0
+
+    def size(self, s: Size) -> Size:
+        return self.derived(s)
+
+    def new(self, t, grad: bool, what: str = "") -> Key:
+        key = Key(self.size(_elements(t)), _dtype_of(t) if not isinstance(t, ir.TupleType) else FLOAT, grad, what)
+        self.created[self.stmt].append(key)
+        return key
+
+    def keep(self, key: Key | None, row: Row) -> None:
+        """The backward pass keeps this tensor (once, however many operations keep it)."""
+        if key is None or key.what == "learned":
+            return
+        ident: Any = self.inputs.get(key, key)
+        if isinstance(ident, int):
+            ident = ("in", ident)
+        if ident in self.saved:
+            return
+        self.saved[ident] = (key.dtype, key.size)
+        row.add_saved(key.dtype, key.size)
+
+    def run(self) -> BodyResult:
+        for i, p in enumerate(self.f.params):
+            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i], "input")
+            self.inputs[key] = i
+            self.locals[p] = key
+        outputs: list[Key] = []
+        body = fuse_attention(self.f.body)
+        for stmt in body:
+            self.reads.append(set())
+            self.created.append([])
+            self.bound.append(set())
+            outputs = self.statement(stmt, ONE) or outputs
+            self.stmt += 1
+        self.memory(outputs)
+        result_outputs: list[Any] = [("in", self.inputs[k]) if k in self.inputs else k for k in outputs]
+        for r in self.row.children:
+            self.row.absorb(r)
+            for d, n in r.saved.items():
+                self.row.add_saved(d, n)
+        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs])
+
+    def statement(self, stmt, mult: Size) -> list[Key] | None:
+        if isinstance(stmt, ir.Assign):
+            key = self.value(stmt.value)
+            if isinstance(key, tuple):
+                for target, k in zip(stmt.targets, key):
+                    self.locals[target] = k
+                    self.bound[self.stmt].add(k)
+            elif len(stmt.targets) == 1:
+                if key is not None:
+                    self.locals[stmt.targets[0]] = key
+                    self.bound[self.stmt].add(key)
+            return None
+        if isinstance(stmt, ir.Return):
+            keys: list = []
+            for v in stmt.values:
+                k = self.value(v)
+                keys.extend(k if isinstance(k, tuple) else [k])
+            return keys
+        assert isinstance(stmt, ir.For)
+        # A loop: its body costed once and multiplied out by the number of turns.
+        before = len(self.row.children)
+        for inner in stmt.body:
+            self.statement(inner, mult)
+        rows = self.row.children[before:]
+        del self.row.children[before:]
+        loop = Row(f"for {stmt.var.name} in {stmt.start}..{stmt.stop}", "repeat", _line(stmt))
+        for r in rows:
+            loop.children.append(r.mapped(lambda s: _repeat_sum(s, stmt.var, stmt.start, stmt.stop), ONE))
+        for c in loop.children:
+            loop.absorb(c)
+            for d, s in c.saved.items():
+                loop.add_saved(d, s)
+        self.row.children.append(loop)
+        return None
+
+    # ---- values: each returns its tensor's key (a tuple of keys for several outputs; None for numbers)
+    def value(self, node: ir.Value):
+        method = getattr(self, "v_" + type(node).__name__)
+        return method(node)
+
+    def op_row(self, label: str, node: ir.Value) -> Row:
+        row = Row(label, "operation", _line(node))
+        self.row.children.append(row)
+        return row
+
+    def v_Read(self, node: ir.Read):
+        key = self.locals.get(node.local)
+        if key is not None:
+            self.reads[self.stmt].add(key)
+        return key
+
+    def v_LearnedTensor(self, node: ir.LearnedTensor):
+        return Key(self.size(_elements(node.type)), FLOAT, True, "learned")
+
+    def v_Const(self, node):
+        return None
+
+    v_SizeValue = v_Const
+
+    def v_ScalarBinary(self, node: ir.ScalarBinary):
+        self.value(node.left)
+        self.value(node.right)
+        return None
+
+    def v_ScalarFn(self, node: ir.ScalarFn):
+        self.value(node.operand)
+        return None
+
+    def v_Neg(self, node: ir.Neg):
+        x = self.value(node.operand)
+        row = self.op_row("neg", node)
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
+        return self.new(node.type, bool(x and x.grad))
+
+    def v_Binary(self, node: ir.Binary):
+        a, b = self.value(node.left), self.value(node.right)
+        row = self.op_row(node.op, node)
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
+        ga, gb = bool(a and a.grad), bool(b and b.grad)
+        if node.op == "*":  # each factor is kept for the other's gradient
+            if ga:
+                self.keep(b, row)
+            if gb:
+                self.keep(a, row)
+        elif node.op == "/":
+            if ga or gb:
+                self.keep(b, row)
+            if gb:
+                self.keep(a, row)
+        elif node.op == "**":
+            if ga or gb:
+                self.keep(a, row)
+            if gb:
+                self.keep(b, row)
+        result = self.new(node.type, ga or gb)
+        if node.op == "**" and gb:
+            self.keep(result, row)
+        return result
+
+    def _element(self, rule: rules.ElementRule, label: str, node, x: Key | None, category: str, per):
+        row = self.op_row(label, node)
+        row.add_flops(category, rule.flops * per)
+        result = self.new(node.type, bool(x and x.grad))
+        if x is not None and x.grad:
+            for what in rule.saves:
+                self.keep(x if what == "input" else result, row)
+        return result
+
+    def v_Map(self, node: ir.Map):
+        x = self.value(node.operand)
+        return self._element(rules.MAPS[node.fn], node.fn, node, x, ELEMENTWISE, self.size(_elements(node.type)))
+
+    def v_Normalise(self, node: ir.Normalise):
+        x = self.value(node.operand)
+        axis = node.type.axes[node.dim]  # type: ignore[union-attr]
+        return self._element(rules.NORMALISERS[node.fn], f"{node.fn}[{axis}]", node, x, NORMALISATION,
+                             self.size(_elements(node.type)))
+
+    def v_Reduce(self, node: ir.Reduce):
+        x = self.value(node.operand)
+        assert x is not None
+        t = node.operand.type
+        names = " ".join(str(t.axes[d]) for d in node.dims)  # type: ignore[union-attr]
+        return self._element(rules.REDUCTIONS[node.fn], f"{node.fn}[{names}]", node, x, ELEMENTWISE, x.size)
+
+    def _view(self, node, x: Key | None):
+        return x  # a view is the tensor it views
+
+    def v_Flatten(self, node: ir.Flatten):
+        return self._view(node, self.value(node.operand))
+
+    def v_Rearrange(self, node: ir.Rearrange):
+        return self._view(node, self.value(node.operand))
+
+    def v_Index(self, node: ir.Index):
+        return self._view(node, self.value(node.operand))
+
+    def v_Concat(self, node: ir.Concat):
+        keys = [self.value(v) for v in node.operands]
+        self.op_row(f"concat[{node.type.axes[node.dim]}]", node)  # type: ignore[union-attr]
+        return self.new(node.type, any(k is not None and k.grad for k in keys))
+
+    def v_Eye(self, node: ir.Eye):
+        return self.new(node.type, False)
+
+    def v_Einsum(self, node: ir.Einsum):
+        keys = [self.value(v) for v in node.operands]
+        out = ir.leaves(node.output)
+        label = "einsum[" + " ".join(str(o) for o in node.output) + "]"
+        row = self.op_row(label, node)
+        sizes = {k: self.size(v) for k, v in node.sizes.items()}
+        groups = [ir.leaves(labels) for labels in node.inputs]
+        grad = any(k is not None and k.grad for k in keys)
+        if len(groups) == 1:  # a transpose, a diagonal or a sum over axes
+            if set(groups[0]) - set(out):
+                row.add_flops(ELEMENTWISE, product(sizes[l] for l in set(groups[0])))
+            return self.new(node.type, grad) if set(groups[0]) - set(out) else keys[0]
+        # Contracted left to right, as torch.einsum does; an axis only one operand has is summed first.
+        acc, acc_key = list(dict.fromkeys(groups[0])), keys[0]
+        for i in range(1, len(groups)):
+            later = set(out).union(*[set(g) for g in groups[i + 1:]])
+            right = list(dict.fromkeys(groups[i]))
+            for side in (acc, right):
+                other = right if side is acc else acc
+                alone = [l for l in side if l not in later and l not in other]
+                if alone:
+                    row.add_flops(ELEMENTWISE, product(sizes[l] for l in side))
+                    side[:] = [l for l in side if l not in alone]
+            every = list(dict.fromkeys(acc + right))
+            row.add_flops(CONTRACTION, 2 * product(sizes[l] for l in every))
+            batch = [l for l in every if l in acc and l in right and l in later]
+            summed = [l for l in every if l in acc and l in right and l not in later]
+            a_only = [l for l in acc if l not in right]
+            c_only = [l for l in right if l not in acc]
+            row.matmuls.append(Matmul(product(sizes[l] for l in a_only), product(sizes[l] for l in summed),
+                                      product(sizes[l] for l in c_only), product(sizes[l] for l in batch)))
+            right_key = keys[i]
+            a_grad, b_grad = bool(acc_key and acc_key.grad), bool(right_key and right_key.grad)
+            if b_grad:
+                self.keep(acc_key, row)
+            if a_grad:
+                self.keep(right_key, row)
+            acc = [l for l in every if l in later]
+            if i < len(groups) - 1:
+                acc_key = Key(product(sizes[l] for l in acc), FLOAT, a_grad or b_grad, "temporary")
+                self.created[self.stmt].append(acc_key)
+        return self.new(node.type, grad)
+
+    def v_Attention(self, node: ir.Attention):
+        q, k, v = self.value(node.query), self.value(node.key), self.value(node.value)
+        qt, kt, vt = (a.type for a in (node.query, node.key, node.value))
+        y, d = (self.size(s) for s in qt.sizes)  # type: ignore[union-attr]
+        x, dv = (self.size(s) for s in vt.sizes)  # type: ignore[union-attr]
+        row = self.op_row("attention", node)
+        row.add_flops(ATTENTION, 2 * y * x * d + 2 * y * x * dv)
+        row.add_flops(NORMALISATION, rules.NORMALISERS["softmax"].flops * y * x)
+        if node.scale != ("*", None):
+            row.add_flops(ELEMENTWISE, y * x)
+        row.attention.append(AttentionShape(y, x, d, ONE))
+        grad = any(t is not None and t.grad for t in (q, k, v))
+        if grad:  # PyTorch's attention keeps the scaled queries and keys, the probabilities and the values
+            for n in (y * d, x * d, y * x):
+                scratch = Key(n, FLOAT, True, "attention")
+                self.created[self.stmt].append(scratch)
+                self.keep(scratch, row)
+            self.keep(v, row)
+        return self.new(node.type, grad)
+
+    # ---- calls
+    def v_Call(self, node: ir.Call):
+        args = [self.value(a) for a in node.arguments]
+        mult = product(self.size(s) for s in node.lift_sizes.values()) if node.lifted else ONE
+        out_types = ir.types_of(node.type)
+        first = out_types[0]
+        if node.lead:
+            start = len(node.before)
+            mult = mult * product(self.size(a.size) for a in first.axes[start:start + node.lead])
+        own = [TensorType(tuple(a.type.axes[i] for i in layout.own), a.type.dtype)  # type: ignore[union-attr]
+               for a, layout in zip(node.arguments, node.layouts)]
+        kind = node.callee_kind
+        if kind == "box":
+            row = self.op_row(f"box {node.callee}", node)
+            row.notes.append(f"`{node.callee}` is an abstract box: its cost is not known")
+            outs = [self.new(t, any(a is not None and a.grad for a in args)) for t in out_types]
+            return tuple(outs) if len(outs) > 1 else outs[0]
+        if kind == "def":
+            target: ir.Function = node.target
+            fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
+            result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
+            label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
+            return self._apply(result, fn, mult, args, out_types, label, "def", node)
+        return self.component(node.target, node, args, own, mult, out_types, node.callee)
+
+    def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:
+        return lambda s: self.size(fn(s))
+
+    def _apply(self, result: BodyResult, fn, mult: Size, args: list, out_types, label: str, kind: str, node,
+               params: Size = ZERO) -> Any:
+        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed."""
+        row = result.row.mapped(fn, mult, label)
+        row.kind, row.line, row.params = kind, _line(node), params
+        row.saved = {}
+        token = object()
+        renamed: dict[Any, Key] = {}
+
+        def rename(ident):
+            if isinstance(ident, tuple) and ident and ident[0] == "in":
+                return args[ident[1]]
+            if ident not in renamed:
+                dtype, size = result.saved.get(ident, (FLOAT, ZERO))
+                renamed[ident] = Key(rules.multiplied(dtype, fn(size), mult), dtype, True, "callee")
+            return renamed[ident]
+
+        for ident, (dtype, size) in result.saved.items():
+            key = rename(ident)
+            if isinstance(ident, tuple) and ident and ident[0] == "in":
+                self.keep(key, row)
+            else:
+                self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), mult))
+                row.add_saved(dtype, rules.multiplied(dtype, fn(size), mult))
+        outs = []
+        for ident, t, g in zip(result.outputs, out_types, result.out_grads):
+            if isinstance(ident, tuple) and ident and ident[0] == "in":
+                outs.append(args[ident[1]])
+                continue
+            key = Key(self.size(_elements(t)), _dtype_of(t), g, "result")
+            self.created[self.stmt].append(key)
+            if (token, ident) in self.saved:  # the callee keeps its result: the same tensor here
+                self.saved[key] = self.saved.pop((token, ident))
+            outs.append(key)
+        self.row.children.append(row)
+        self.call_peaks.append((self.stmt, row.peak, [a for a in args if a is not None], outs[0] if outs else None))
+        return tuple(outs) if len(outs) > 1 else outs[0]
+
+    def component(self, c: ir.Component, node, args: list, own: list[TensorType], mult: Size, out_types,
+                  label: str):
+        if isinstance(c, ir.Layer):
+            sig = c.signature
+            assert sig is not None
+            inst = node.instance if node is not None else match_generics(sig, own)
+            sub = lambda s: s.substitute(lambda a: inst.get(a) if isinstance(a, Symbol) else None)  # noqa: E731
+            t_in = own[0].map(lambda s: self.size(s))
+            t_out = sig.outputs[0].map(lambda s: self.size(sub(s)))
+            cost = rules.LAYER_RULES[c.op](c.attrs, t_in, t_out)
+            row = Row(f"{label}: {c.op}", "layer", _line(node) if node is not None else _line(c))
+            row.params = self.size(cost.params)
+            for cat, f in cost.flops.items():
+                row.add_flops(cat, self.size(f) * mult)
+            if cost.matmul is not None:
+                n_in, n_out = cost.matmul
+                row.matmuls.append(Matmul(mult, self.size(n_in), self.size(n_out), ONE))
+            x = args[0] if args else None
+            grad = row.params != ZERO or bool(x and x.grad)
+            result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result")
+            self.created[self.stmt].append(result)
+            if not cost.needs_grad_input or (x is not None and x.grad):
+                for what, extra in cost.saves:
+                    if what == "input":
+                        self.keep(x, row)
+                    elif what == "result":
+                        self.keep(result, row)
+                    else:
+                        assert extra is not None
+                        dtype, n = extra
+                        scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
+                        self.keep(scratch, row)
+            self.row.children.append(row)
+            self.call_peaks.append((self.stmt, [], [], None))
+            return result
+        if isinstance(c, ir.Instance):
+            target = self.model.modules[c.module]
+            sig = c.signature
+            assert sig is not None
+            inst = node.instance if node is not None else match_generics(sig, own)
+            fn = self._sub(instance_map(target, c.args, inst))
+            called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target)
+            params = self.size(instance_map(target, c.args)(self.model.module_params(target)))
+            return self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
+        if isinstance(c, ir.Seq):
+            return self.chain(c.parts, node, args, own, mult, label, [f"{label}[{i}]" for i in range(len(c.parts))])
+        assert isinstance(c, ir.Repeat)
+        position = node.position if node is not None else None
+        if position is not None:  # one repetition: `blocks[i]`
+            if c.instances is not None and position.constant is not None:
+                part = c.instances[position.constant]
+            else:
+                assert c.body is not None and c.index is not None
+                part = _at_index(c.body, c.index, c.start + position)
+            return self.component(part, None, args, own, mult, out_types, f"{label}[{position}]")
+        if c.instances is not None:
+            lo = c.start.constant or 0
+            return self.chain(c.instances, node, args, own, mult, label,
+                              [f"{label}[{lo + i}]" for i in range(len(c.instances))])
+        return self.repeat(c, args, own, mult, label, node)
+
+    def chain(self, parts, node, args, own, mult, label, labels):
+        """Parts applied in turn, each to what the one before gives."""
+        group = Row(label, "module", _line(node) if node is not None else None)
+        outer = self.row
+        self.row = group
+        x, t = args[0], own[0]
+        first_peak, first_created = len(self.call_peaks), len(self.created[self.stmt])
+        steps = []
+        try:
+            for part, name in zip(parts, labels):
+                sig = part.signature
+                lead = t.axes[: t.rank - sig.inputs[0].rank] if sig.batch else ()
+                part_own = t.with_axes(t.axes[len(lead):])
+                part_mult = mult * product(a.size for a in lead)
+                inst = match_generics(sig, [part_own])
+                out = sig.outputs[0].map(_substituting(inst))
+                out_type = out.with_axes(tuple(lead) + out.axes)
+                x_in = x
+                x = self.component(part, None, [x], [part_own], part_mult, [out_type], name)
+                steps.append((x_in, x, list(group.children[-1].peak) if group.children else [], name))
+                t = out_type
+        finally:
+            self.row = outer
+        # Held while the chain runs: its input, one part's input and output (or its own peak), then its result.
+        del self.call_peaks[first_peak:]
+        made = self.created[self.stmt]
+        self.created[self.stmt] = made[:first_created] + [k for k in made[first_created:] if k is x]
+        candidates = []
+        for i, (x_in, x_out, peak, name) in enumerate(steps):
+            base = (args[0].size if i and args[0] is not None else ZERO) + (x.size if i < len(steps) - 1 else ZERO)
+            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.size + x_out.size, name)]
+        self.call_peaks.append((self.stmt, prune(candidates), [args[0]], x))
+        for r in group.children:
+            group.absorb(r)
+            group.params = group.params + r.params
+            for d, s in r.saved.items():
+                group.add_saved(d, s)
+        group.peak = prune(candidates)
+        outer.children.append(group)
+        return x
+
+    def repeat(self, c: ir.Repeat, args, own, mult, label, node):
+        """`count` repetitions of one body, in turn: costed once and multiplied out."""
+        assert c.body is not None and c.index is not None
+        count = self.size(c.stop - c.start + 1)
+        group = Row(f"{label} x {count}", "repeat", _line(node) if node is not None else None)
+        outer, saved_before = self.row, dict(self.saved)
+        self.row = group
+        try:
+            x = self.component(c.body, None, args, own, mult, [own[0]], f"{label}[{c.index.name}]")
+        finally:
+            self.row = outer
+        # What one repetition keeps, apart from its input and its result, is kept by each of them; the
+        # tensors between repetitions once each.
+        new = {k: v for k, v in self.saved.items() if k not in saved_before}
+        boundary = self.size(_elements(own[0])) * mult
+        kept_ends = (x in new) or (args[0] in new)
+        extras: dict[str, Size] = {}
+        for k, (dtype, n) in new.items():
+            if k is not x and k is not args[0]:
+                extras[dtype] = extras.get(dtype, ZERO) + (count - 1) * n
+        if kept_ends:
+            extras[FLOAT] = extras.get(FLOAT, ZERO) + (count - 1) * boundary
+        for dtype, n in extras.items():
+            if n != ZERO:
+                self.saved[object()] = (dtype, n)
+        body = group.children[0]
+        if c.index in {a for v in body.flops.values() for a in v.symbols()}:
+            body.notes.append(f"the cost of `{label}` depends on its index: the first repetition is counted")
+        row = body.mapped(lambda s: s, count, f"{label} x {count}")
+        row.kind = "repeat"
+        row.matmuls = [dataclasses.replace(m, count=m.count * count) for m in body.matmuls]
+        row.attention = [dataclasses.replace(a, count=a.count * count) for a in body.attention]
+        row.params = body.params * count
+        row.saved = dict(body.saved)
+        for dtype, n in extras.items():
+            row.add_saved(dtype, n)
+        row.peak = body.peak
+        outer.children.append(row)
+        return x
+
+    # ---- memory held: the vertical sections of the body
+    def memory(self, outputs: list[Key]) -> None:
+        last: dict[Key, int] = {}
+        for i, keys in enumerate(self.reads):
+            for k in keys:
+                last[k] = i
+        end = len(self.reads)
+        for k in outputs:
+            if k is not None:
+                last[k] = end
+        defined: list[Key] = list(self.inputs)
+        candidates: list[tuple[Size, str]] = []
+        for i in range(end):
+            live = [k for k in defined if last.get(k, -1) >= i]
+            held = sum((k.size for k in live), ZERO)
+            temporaries = sum((k.size for k in self.created[i] if k not in live), ZERO)
+            where = f"{self.f.name}, statement {i + 1}"
+            candidates.append((held + temporaries, where))
+            for stmt, peak, args, out in self.call_peaks:
+                if stmt != i or not peak:
+                    continue
+                around = held + temporaries - sum({id(a): a.size for a in args
+                                                   if a in live or a in self.created[i]}.values(), ZERO) \
+                    - (out.size if out is not None else ZERO)
+                candidates += [(around + p, w) for p, w in peak]
+            defined += [k for k in self.created[i] if k in self.bound[i] or k in outputs]
+        self.row.peak = prune(candidates)
+
+
+def _substituting(values: dict) -> Callable[[Size], Size]:
+    return lambda s: s.substitute(lambda a: values.get(a) if isinstance(a, Symbol) else None)
+
+
+def _at_index(c: ir.Component, index: Symbol, value: Size) -> ir.Component:
+    """A repetition's body at one index: its sizes with the index written out."""
+    def fix(item):
+        if isinstance(item, Size):
+            return item.substitute(lambda a: value if a is index else None)
+        if isinstance(item, (ir.Axis, TensorType)):
+            return item.map(fix)
+        if isinstance(item, list):
+            return [fix(x) for x in item]
+        if dataclasses.is_dataclass(item) and not isinstance(item, type) and not isinstance(item, ir.Signature):
+            return dataclasses.replace(item, **{f.name: fix(getattr(item, f.name)) for f in dataclasses.fields(item)
+                                                if f.name not in ("span", "signature") and f.init})
+        return item
+    fixed = fix(c)
+    if c.signature is not None:
+        sig = c.signature
+        fixed.signature = ir.Signature(sig.name, sig.kind, [t.map(fix) for t in sig.inputs],
+                                       [t.map(fix) for t in sig.outputs], sig.generics, sig.batch, fixed)
+    return fixed
+
+
+__all__ = ["Model", "Row", "Matmul", "AttentionShape", "CostError", "prune", "FloorDiv", "NORMALISATION",
+           "CONTRACTION", "field"]

@@ -1,0 +1,167 @@
+"""`ncdc cost` output: a terminal table and JSON (schema in docs/cost.md).
+
+Every row carries `params`, `flops_forward`, `flops_backward`, `memory_peak` and `memory_saved`, each
+with its value at the given sizes (null when a size is not given) and its formula in the spec's names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...sizes import Size, format_size
+from .model import Row
+from .rules import CATEGORIES, FLOAT, PER_CALL, ZERO
+
+if TYPE_CHECKING:
+    from . import Definition, Report
+
+
+def _value(size: Size, env: dict) -> int | None:
+    from . import evaluate
+    return evaluate(size, env)
+
+
+def _bytes(n: int | None, per: int) -> int | None:
+    return None if n is None else n * per
+
+
+def peak_of(row: Row, env: dict) -> tuple[Size, str, int | None]:
+    """The largest candidate for the peak at the given sizes (the first, when sizes are missing)."""
+    if not row.peak:
+        return ZERO, "", 0
+    best = None
+    for size, where in row.peak:
+        v = _value(size, env)
+        if v is None:
+            return size if len(row.peak) == 1 else size, where, None
+        if best is None or v > best[2]:
+            best = (size, where, v)
+    assert best is not None
+    return best
+
+
+def _peak_formula(row: Row, env: dict) -> str:
+    _, _, value = peak_of(row, env)
+    if value is None and len(row.peak) > 1:
+        return "max(" + ", ".join(format_size(s) for s, _ in row.peak) + ")"
+    return format_size(peak_of(row, env)[0])
+
+
+def saved_elements(row: Row) -> Size:
+    return sum(row.saved.values(), ZERO)
+
+
+def saved_bytes(row: Row, env: dict, dtype_bytes: int) -> int | None:
+    from . import ELEMENT_BYTES
+    total = 0
+    for dtype, n in row.saved.items():
+        v = _value(n, env)
+        if v is None:
+            return None
+        total += v * (dtype_bytes if dtype in (FLOAT, PER_CALL) else ELEMENT_BYTES[dtype])
+    return total
+
+
+def row_json(row: Row, env: dict, dtype_bytes: int, fast_memory: int | None) -> dict:
+    from . import transfers
+
+    params = _value(row.params, env)
+    peak, where, peak_value = peak_of(row, env)
+    out: dict = {
+        "name": row.label, "kind": row.kind, "line": row.line,
+        "params": {"value": params, "bytes": _bytes(params, dtype_bytes), "formula": format_size(row.params)},
+        "flops_forward": {"value": _value(row.flops_forward, env), "formula": format_size(row.flops_forward),
+                          "by_heading": {c: {"value": _value(row.flops[c], env), "formula": format_size(row.flops[c])}
+                                         for c in CATEGORIES if c in row.flops}},
+        "flops_backward": {"value": _value(row.flops_backward, env), "formula": format_size(row.flops_backward)},
+        "memory_peak": {"elements": peak_value, "bytes": _bytes(peak_value, dtype_bytes),
+                        "formula": _peak_formula(row, env), "where": where},
+        "memory_saved": {"elements": _value(saved_elements(row), env),
+                         "bytes": saved_bytes(row, env, dtype_bytes),
+                         "formula": format_size(saved_elements(row)),
+                         "by_element_type": {d: format_size(n) for d, n in row.saved.items()}},
+    }
+    if fast_memory is not None:
+        out["transfers"] = transfers(row, fast_memory, env)
+    if row.notes:
+        out["notes"] = list(row.notes)
+    out["children"] = [row_json(c, env, dtype_bytes, fast_memory) for c in row.children]
+    return out
+
+
+def to_json(report: Report) -> dict:
+    from . import SCHEMA_VERSION
+    return {"schema": SCHEMA_VERSION, "spec": report.spec, "dtype": report.dtype, "dtype_bytes": report.dtype_bytes,
+            "batch": report.batch, "fast_memory": report.fast_memory,
+            "definitions": [{"name": d.name, "kind": d.kind, "sizes": d.env, "missing_sizes": d.missing,
+                             **row_json(d.row, d.env, report.dtype_bytes, report.fast_memory)}
+                            for d in report.definitions]}
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+
+def _num(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        v = round(v)
+    return f"{v:,}"
+
+
+def _cell(size: Size, env: dict, width: int = 60) -> str:
+    text = format_size(size)
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return f"{_num(_value(size, env)):>16}  {text}"
+
+
+def to_table(report: Report) -> str:
+    blocks = []
+    for d in report.definitions:
+        blocks.append(_definition_table(d, report))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _definition_table(d: Definition, report: Report) -> str:
+    env = d.env
+    shown = ", ".join(f"{k}={v}" for k, v in env.items())
+    batch = "" if report.batch is not None else " (B: the batch, counted as 1 in numbers)"
+    lines = [f"{d.kind} {d.name}    sizes: {shown or 'none'}{batch}"]
+    if d.missing:
+        lines.append(f"  no value for {', '.join(d.missing)}: give them with --sizes; numbers show as -")
+    lines.append(f"  {'operation':<44}{'params':>16}  {'forward FLOPs':>16}  {'backward FLOPs':>16}  "
+                 f"{'saved (elements)':>16}")
+
+    def walk(row: Row, depth: int) -> None:
+        label = ("  " * depth + row.label)[:44]
+        lines.append(f"  {label:<44}{_num(_value(row.params, env)):>16}  {_num(_value(row.flops_forward, env)):>16}  "
+                     f"{_num(_value(row.flops_backward, env)):>16}  {_num(_value(saved_elements(row), env)):>16}")
+        for c in row.children:
+            walk(c, depth + 1)
+
+    for c in d.row.children:
+        walk(c, 0)
+    row = d.row
+    lines.append("")
+    lines.append(f"  total ({report.dtype}, {report.dtype_bytes} bytes an element)")
+    lines.append(f"    {'parameters':<24}{_cell(row.params, env)}")
+    lines.append(f"    {'forward FLOPs':<24}{_cell(row.flops_forward, env)}")
+    for heading in CATEGORIES:
+        if heading in row.flops:
+            lines.append(f"      {heading:<22}{_cell(row.flops[heading], env)}")
+    lines.append(f"    {'backward FLOPs':<24}{_cell(row.flops_backward, env)}")
+    peak, where, value = peak_of(row, env)
+    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {_peak_formula(row, env)[:60]}")
+    lines.append(f"    {'saved for backward':<24}{_cell(saved_elements(row), env)}")
+    b = saved_bytes(row, env, report.dtype_bytes)
+    lines.append(f"    {'  in bytes':<24}{_num(b):>16}")
+    if report.fast_memory is not None:
+        from . import transfers
+        t = transfers(row, report.fast_memory, env)
+        lines.append(f"    transfers, fast memory M = {report.fast_memory:,} elements")
+        lines.append(f"      {'naive':<22}{_num(t['naive']['value']):>16}  {t['naive']['formula'][:60]}")
+        lines.append(f"      {'tiled':<22}{_num(t['tiled']['value']):>16}  {t['tiled']['formula'][:60]}")
+    for note in row.notes:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)

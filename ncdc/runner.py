@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 from pathlib import Path
+from typing import Callable
 
 from . import ir
 from .sizes import Size, Symbol
@@ -18,7 +19,6 @@ def run_specs(files: list[Path]) -> int:
     import torch
 
     from .api import check_source, read_spec
-    from .backend.torch import generate
     from .diagnostics import NcdcError
 
     torch.manual_seed(0)
@@ -34,22 +34,34 @@ def run_specs(files: list[Path]) -> int:
             print(f"ncdc: error: cannot read {path}: {error.strerror}", file=sys.stderr)
             failures += 1
             continue
-        namespace = types.ModuleType(f"ncdc_run.{path.stem}")
-        exec(compile(generate(program, stubs=True), f"<ncdc:{path}>", "exec"), namespace.__dict__)
-        print(path)
-        values: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}  # type: ignore[misc]
-        functions = {f.name: f for f in program.functions}
-        modules = {m.name: m for m in program.modules}
-        for name in program.order:
-            try:
-                if name in functions:
-                    _run_function(namespace, functions[name], dict(values))
-                elif name in modules:
-                    _run_module(namespace, modules[name], dict(values))
-            except Exception as error:  # a bug in ncdc, not in the spec: say so without a traceback
-                print(f"  {name}: failed to run: {type(error).__name__}: {error}")
-                failures += 1
+        failures += len(run_program(program, path))
     return 1 if failures else 0
+
+
+def run_program(program: ir.Program, path: Path,
+                report: Callable[[str], None] = print) -> list[tuple[str, Exception]]:
+    """Compile a checked spec with stubs, build each def and module with its default sizes and run it
+    on random inputs; `report` gets each line that `ncdc run` prints.  The defs and modules that
+    failed to run, with what they raised (a bug in ncdc, not in the spec)."""
+    from .backend.torch import generate
+
+    namespace = types.ModuleType(f"ncdc_run.{path.stem}")
+    exec(compile(generate(program, stubs=True), f"<ncdc:{path}>", "exec"), namespace.__dict__)
+    report(str(path))
+    values: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}  # type: ignore[misc]
+    functions = {f.name: f for f in program.functions}
+    modules = {m.name: m for m in program.modules}
+    failed: list[tuple[str, Exception]] = []
+    for name in program.order:
+        try:
+            if name in functions:
+                _run_function(namespace, functions[name], dict(values), report)
+            elif name in modules:
+                _run_module(namespace, modules[name], dict(values), report)
+        except Exception as error:  # say so without a traceback
+            report(f"  {name}: failed to run: {type(error).__name__}: {error}")
+            failed.append((name, error))
+    return failed
 
 
 def _evaluate(size: Size, values: dict) -> int:
@@ -82,14 +94,14 @@ def _shapes(tensors) -> str:
     return ", ".join(str(tuple(t.shape)) for t in tensors)
 
 
-def _run_function(namespace, f: ir.Function, values: dict) -> None:
+def _run_function(namespace, f: ir.Function, values: dict, report: Callable[[str], None] = print) -> None:
     inputs = _inputs(f.params, values)
     out = getattr(namespace, f.name)(*inputs)
-    print(f"  {f.name} : {ir.signature_text(f.inputs, f.outputs)}")
-    print(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
+    report(f"  {f.name} : {ir.signature_text(f.inputs, f.outputs)}")
+    report(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
 
 
-def _run_module(namespace, m: ir.Module, values: dict) -> None:
+def _run_module(namespace, m: ir.Module, values: dict, report: Callable[[str], None] = print) -> None:
     import torch
 
     args = {}
@@ -105,6 +117,6 @@ def _run_module(namespace, m: ir.Module, values: dict) -> None:
     with torch.no_grad():
         out = model(*inputs)
     settings = ", ".join(f"{k}={v}" for k, v in args.items())
-    print(f"  {m.name}({settings}) : {ir.signature_text(m.forward.inputs, m.forward.outputs)}"
-          f"    {count:,} parameters")
-    print(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
+    report(f"  {m.name}({settings}) : {ir.signature_text(m.forward.inputs, m.forward.outputs)}"
+           f"    {count:,} parameters")
+    report(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")

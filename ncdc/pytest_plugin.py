@@ -11,6 +11,7 @@ Registered as the `pytest11` entry point `ncdc`; `-p no:ncdc` turns it off altog
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+class NcdcWarning(UserWarning):
+    """A warning of a spec that checks (`warning[W...]`): pytest lists it in its warnings summary, and
+    `filterwarnings = error::ncdc.pytest_plugin.NcdcWarning` fails the spec on it, as `--deny-warnings`."""
+
+
 class SpecFailure(Exception):
     """A spec that does not check, or a model that does not run: the text to report, as ncdc prints it."""
 
@@ -65,6 +71,9 @@ class SpecItem(pytest.Item):
             raise SpecFailure(error.render()) from None
         except OSError as error:
             raise SpecFailure(f"ncdc: error: cannot read {path}: {error.strerror}") from None
+        for warning in program.warnings:  # (Node.warn would need a line in reportinfo: this has the warning's)
+            warnings.warn_explicit(NcdcWarning(warning.render()), NcdcWarning, path,
+                                   warning.span.line if warning.span else 1)
         if _running(self.config):
             self._run(program)
 
@@ -89,7 +98,7 @@ class SpecItem(pytest.Item):
         self.add_report_section("call", "ncdc run", "\n".join(lines))
 
     def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, SpecFailure):
+        if isinstance(excinfo.value, (SpecFailure, NcdcWarning)):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 

@@ -16,6 +16,7 @@ pytest_plugins = ["pytester"]
 
 GOOD = "def double(X: n) -> n:\n    return X + X\n"
 BAD = "def bad(X: n) -> m:\n    return X\n"
+WARNED = "def heads(X: y (g hd), H: y hd) -> y (g hd) hd:\n    return einsum[y (g hd) hd](X, H)\n"
 # Checks, but its defaults break a precondition checked at construction: the model raises when built.
 CROP = "module Crop(k=20, d=4):\n    def forward(X: n d) -> n k:\n        return X[:, 0:k]\n"
 
@@ -68,6 +69,17 @@ def test_a_spec_that_is_not_utf8_fails_with_its_diagnostic(pytester, run):
     result = run("--ncdc")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["error[[]E0005[]]: latin.ncd is not UTF-8 text"])
+
+
+def test_a_warning_is_a_pytest_warning_and_can_fail_the_spec(pytester, run):
+    pytester.makefile(".ncd", warned=WARNED)
+    result = run("--ncdc")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*warned.ncd:2: NcdcWarning: warning[[]W0001[]]*", "*--> warned.ncd:2:28"])
+    result = run("--ncdc", "-W", "error::ncdc.pytest_plugin.NcdcWarning")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["warning[[]W0001[]]*", " --> warned.ncd:2:28"])
+    assert "Traceback" not in result.stdout.str()
 
 
 @pytest.mark.parametrize("make", ["makeini", "makepyprojecttoml"])

@@ -145,6 +145,15 @@ def test_traceback_of_a_torch_error_shows_the_spec_line(cache, spec):
     assert "[mlp.ncd:11]" in text
 
 
+def test_traceback_of_a_shape_error_shows_the_spec_line(cache, spec):
+    mlp = ncdc.load(spec("mlp.ncd"))
+    with pytest.raises(ValueError) as caught:
+        mlp.BasicImageRecogniser(hidden=16)(torch.rand(2, 27, 27))
+    text = _traceback_text(caught.value)
+    assert '_check_shape("X"' in text
+    assert "mlp.ncd:9" in text
+
+
 def test_torch_compile_of_a_function_taking_a_box(cache, spec):
     composition = ncdc.load(spec("composition.ncd"))
 

@@ -87,5 +87,5 @@ def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None 
     path = Path(path)
     text = read_spec(path)
     source = compile_source(text, str(path), stubs=stubs, sizes=sizes)
-    name = module_name(text, str(path), {"stubs": stubs, "sizes": sorted((sizes or {}).items())})
+    name = module_name(text, str(path), {"stubs": stubs, "sizes": sorted((sizes or {}).items())}, source)
     return import_generated(name, source)

@@ -17,6 +17,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
+import linecache
 import os
 import re
 import sys
@@ -37,12 +38,13 @@ def cache_dir() -> Path:
     return base / "ncdc" / "generated"
 
 
-def module_name(text: str, path: str, options: dict) -> str:
-    """`ncdc_generated.<stem>_<hash>`: the hash of the spec's text, path, options and ncdc's version."""
+def module_name(text: str, path: str, options: dict, source: str = "") -> str:
+    """`ncdc_generated.<stem>_<hash>`: the hash of the spec's text, path, options and ncdc's version
+    (and of the generated source, so that a file in the cache is never stale)."""
     from . import __version__
 
     key = json.dumps({"version": __version__, "path": path, "abspath": os.path.abspath(path),
-                      "options": options, "text": text}, sort_keys=True)
+                      "options": options, "text": text, "source": source}, sort_keys=True)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     stem = re.sub(r"\W", "_", Path(path).stem, flags=re.ASCII) or "spec"
     if stem[0].isdigit():
@@ -75,7 +77,10 @@ def import_generated(name: str, source: str) -> types.ModuleType:
     """Write `source` to the cache as module `name` (if it is not there already) and import it."""
     install()
     file = cache_dir() / (name.rpartition(".")[2] + ".py")
-    _write_atomically(file, source)
+    try:
+        _write_atomically(file, source)
+    except OSError:  # no writable cache: a module of its own, that does not pickle
+        return _in_memory(name, source)
     loaded = sys.modules.get(name)
     if loaded is not None and getattr(loaded, "__file__", None) == str(file):
         return loaded  # same text, path and options: the same module, as with any import
@@ -84,6 +89,14 @@ def import_generated(name: str, source: str) -> types.ModuleType:
     package = sys.modules.get(PACKAGE) or importlib.import_module(PACKAGE)
     module = importlib.import_module(name)
     setattr(package, name.rpartition(".")[2], module)
+    return module
+
+
+def _in_memory(name: str, source: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__file__ = f"<ncdc:{name}>"
+    linecache.cache[module.__file__] = (len(source), None, source.splitlines(keepends=True), module.__file__)
+    exec(compile(source, module.__file__, "exec", dont_inherit=True), module.__dict__)
     return module
 
 
@@ -111,7 +124,14 @@ class GeneratedFinder(importlib.abc.MetaPathFinder):
         file = cache_dir() / f"{leaf}.py"
         if not file.is_file():
             return None
-        return importlib.util.spec_from_file_location(fullname, file)
+        return importlib.util.spec_from_file_location(fullname, file, loader=_SourceLoader(fullname, str(file)))
+
+
+class _SourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles from the source each time: no bytecode files in the cache to go stale."""
+
+    def get_code(self, fullname):
+        return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
 
 
 _FINDER = GeneratedFinder()

@@ -167,3 +167,16 @@ def test_torch_compile_of_a_function_taking_a_box(cache, spec):
     for args in [(torch.rand(3), torch.rand(4, 2), torch.rand(6)),
                  (torch.rand(5, 3), torch.rand(5, 4, 2), torch.rand(5, 6))]:  # the batched one vmaps the boxes
         torch.testing.assert_close(compiled(*args, f=f, g=g), composition.h(*args, f=f, g=g))
+
+
+def test_no_bytecode_in_the_cache(cache, spec):
+    ncdc.load(spec("mlp.ncd"))
+    assert [p.suffix for p in (cache / "generated").iterdir()] == [".py"]
+
+
+def test_an_unwritable_cache_still_loads(tmp_path, monkeypatch, spec):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("NCDC_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be created
+    mlp = ncdc.load(spec("mlp.ncd"))
+    assert mlp.BasicImageRecogniser(hidden=16)(torch.rand(2, 28, 28)).shape == (2, 10)

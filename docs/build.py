@@ -50,7 +50,8 @@ class Builder:
             (bin_dir / name).write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)}{args} "$@"\n')
             (bin_dir / name).chmod(0o755)
         self.env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)]),
-                    "PYTHONPATH": os.pathsep.join([str(DOCS.parent), os.environ.get("PYTHONPATH", "")])}
+                    "PYTHONPATH": os.pathsep.join([str(DOCS.parent), os.environ.get("PYTHONPATH", "")]),
+                    "NCDC_CACHE_DIR": str(work / "cache")}  # what the examples' ncdc.load writes
 
     def build(self, source: str) -> str:
         lines, out = source.split("\n"), []

@@ -7,6 +7,9 @@ __version__ = "0.1.0"
 from .api import check_file, check_source, compile_file, compile_source, load  # noqa: E402
 from .diagnostics import Diagnostic, NcdcError  # noqa: E402
 from .tracker import Tracker  # noqa: E402
+from .generated import install as _install_finder  # noqa: E402
+
+_install_finder()  # saved models of loaded specs unpickle in a fresh process that imports ncdc
 
 __all__ = ["check_source", "check_file", "compile_source", "compile_file", "load", "Diagnostic", "NcdcError", "Tracker",
            "cost", "__version__"]

@@ -76,10 +76,16 @@ def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int]
 
 
 def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> types.ModuleType:
-    """Compile a spec and import the result: its classes and functions under their spec names."""
+    """Compile a spec and import the result: its classes and functions under their spec names.
+
+    The generated source is written to ncdc's cache of generated files and imported as the module
+    `ncdc_generated.<stem>_<hash>` (see `ncdc.generated`), so that loaded models pickle, `torch.save`
+    whole, and show their source in tracebacks and `inspect`.  Loading the same spec text from the
+    same path with the same options again gives the same module."""
+    from .generated import import_generated, module_name
+
     path = Path(path)
-    source = compile_file(path, stubs=stubs, sizes=sizes)
-    module = types.ModuleType(f"ncdc_generated.{path.stem}")
-    module.__file__ = f"<ncdc:{path}>"
-    exec(compile(source, module.__file__, "exec"), module.__dict__)
-    return module
+    text = read_spec(path)
+    source = compile_source(text, str(path), stubs=stubs, sizes=sizes)
+    name = module_name(text, str(path), {"stubs": stubs, "sizes": sorted((sizes or {}).items())}, source)
+    return import_generated(name, source)

@@ -388,7 +388,7 @@ class Emitter:
             self.gen.helpers.add("_check_rank")
             lines.append("if CHECK_SHAPES:")
             lines += [f'    _check_rank("{safe_text(self.f.params[w].name)}", {name}, {t.rank}, "{safe_text(str(t))}"'
-                      f'{_dtype_option(t)})' for w, name, t in ranks]
+                      f'{_dtype_option(t)}){self.at(self.f.params[w])}' for w, name, t in ranks]
         lines += self.gen.bind_sizes(params, self.f.generics, self.names, self.ns)
         checks = []
         for w, ((name, t), p) in enumerate(zip(params, self.f.params)):
@@ -397,7 +397,7 @@ class Emitter:
             shape = ", ".join(self.size(a.size)[0] for a in t.axes)
             shape = f"({shape}{',' if len(t.axes) == 1 else ''})"
             checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}"'
-                          f'{_dtype_option(t)})')
+                          f'{_dtype_option(t)}){self.at(p)}')
         if checks:
             self.gen.helpers.add("_check_shape")
         for pre in self.f.preconditions:
@@ -407,6 +407,11 @@ class Emitter:
             lines.extend("    " + c for c in checks)
         lines.extend(self.block(fuse_attention(self.f.body)))
         return lines
+
+    def at(self, p: ir.Param) -> str:
+        """A check's comment: the parameter's line in the spec, shown beside it in tracebacks."""
+        where = self.gen.where(p.span)
+        return f"  # {where}" if where else ""
 
     def block(self, stmts) -> list[str]:
         lines = []

@@ -40,13 +40,13 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttentionStepwise : y k, x k, x k -> y k    [attention.ncd:4]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")
-        _check_rank("K", K, 2, "x k")
+        _check_rank("Q", Q, 2, "y k")  # [attention.ncd:4]
+        _check_rank("K", K, 2, "x k")  # [attention.ncd:4]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")
-        _check_shape("V", V, (x, k), "x k")
+        _check_shape("K", K, (x, k), "x k")  # [attention.ncd:4]
+        _check_shape("V", V, (x, k), "x k")  # [attention.ncd:4]
     Kt = torch.einsum("...xk->...kx", K)  # k x  [attention.ncd:5]
     S = torch.einsum("...yk,...kx->...yx", Q, Kt) / math.sqrt(k)  # y x  [attention.ncd:6]
     P = torch.softmax(S, dim=-1)  # y x  [attention.ncd:7]
@@ -56,13 +56,13 @@ def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor
 def ScaledDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttention : y k, x k, x k -> y k    [attention.ncd:11]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")
-        _check_rank("K", K, 2, "x k")
+        _check_rank("Q", Q, 2, "y k")  # [attention.ncd:11]
+        _check_rank("K", K, 2, "x k")  # [attention.ncd:11]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")
-        _check_shape("V", V, (x, k), "x k")
+        _check_shape("K", K, (x, k), "x k")  # [attention.ncd:11]
+        _check_shape("V", V, (x, k), "x k")  # [attention.ncd:11]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # y k  [attention.ncd:12-13]
 
 
@@ -80,13 +80,13 @@ class MultiHeadAttention(nn.Module):
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : y m, x m -> y m    [attention.ncd:23]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")
-            _check_rank("X", X, 2, "x m")
+            _check_rank("E", E, 2, "y m")  # [attention.ncd:23]
+            _check_rank("X", X, 2, "x m")  # [attention.ncd:23]
         y = E.shape[-2]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")
-            _check_shape("X", X, (x, self.m), "x m")
+            _check_shape("E", E, (y, self.m), "y m")  # [attention.ncd:23]
+            _check_shape("X", X, (x, self.m), "x m")  # [attention.ncd:23]
         Q = self.Lq(E).unflatten(-1, (self.k, self.h))  # y k h  [attention.ncd:24]
         K = self.Lk(X).unflatten(-1, (self.k, self.h))  # x k h  [attention.ncd:25]
         V = self.Lv(X).unflatten(-1, (self.k, self.h))  # x k h  [attention.ncd:26]

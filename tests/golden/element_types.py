@@ -38,7 +38,7 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def total(T: Tensor) -> Tensor:
     """total : int t -> int    [element_types.ncd:3]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")
+        _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:3]
     t = T.shape[-1]
     return T.sum(dim=-1)  # int  [element_types.ncd:4]
 
@@ -46,7 +46,7 @@ def total(T: Tensor) -> Tensor:
 def halves(T: Tensor) -> Tensor:
     """halves : int t -> t    [element_types.ncd:6]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")
+        _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:6]
     t = T.shape[-1]
     return T / 2  # t  [element_types.ncd:7]
 
@@ -54,17 +54,17 @@ def halves(T: Tensor) -> Tensor:
 def weigh(T: Tensor, X: Tensor) -> Tensor:
     """weigh : int t, t -> t    [element_types.ncd:9]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")
+        _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:9]
     t = T.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("X", X, (t,), "t")
+        _check_shape("X", X, (t,), "t")  # [element_types.ncd:9]
     return X * (T * 3 + 1) / 4  # t  [element_types.ncd:10]
 
 
 def transpose(M: Tensor) -> Tensor:
     """transpose : bool y x -> bool x y    [element_types.ncd:12]"""
     if CHECK_SHAPES:
-        _check_rank("M", M, 2, "bool y x", "bool")
+        _check_rank("M", M, 2, "bool y x", "bool")  # [element_types.ncd:12]
     y, x = M.shape[-2:]
     return M.movedim(-2, -1)  # bool x y  [element_types.ncd:13]
 
@@ -72,8 +72,8 @@ def transpose(M: Tensor) -> Tensor:
 def both(A: Tensor, B: Tensor) -> Tensor:
     """both : bool t, bool t -> bool (2*t)    [element_types.ncd:15]"""
     if CHECK_SHAPES:
-        _check_rank("A", A, 1, "bool t", "bool")
+        _check_rank("A", A, 1, "bool t", "bool")  # [element_types.ncd:15]
     t = A.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("B", B, (t,), "bool t", "bool")
+        _check_shape("B", B, (t,), "bool t", "bool")  # [element_types.ncd:15]
     return torch.cat((A, B), dim=-1)  # bool (2*t)  [element_types.ncd:16]

@@ -33,7 +33,7 @@ def f(x: Tensor) -> Tensor:
 def fs(X: Tensor) -> Tensor:
     """fs : a -> a    [elementwise.ncd:8]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 1, "a")
+        _check_rank("X", X, 1, "a")  # [elementwise.ncd:8]
     a = X.shape[-1]
     return X ** 2  # a  [elementwise.ncd:9]
 
@@ -41,6 +41,6 @@ def fs(X: Tensor) -> Tensor:
 def scaled_relu(X: Tensor) -> Tensor:
     """scaled_relu : a b -> a b    [elementwise.ncd:12]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "a b")
+        _check_rank("X", X, 2, "a b")  # [elementwise.ncd:12]
     a, b = X.shape[-2:]
     return torch.relu(X - 0.5) * 2 / math.sqrt(b)  # a b  [elementwise.ncd:13]

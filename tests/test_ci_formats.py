@@ -316,14 +316,28 @@ def _git(*args, cwd: Path) -> None:
                         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
+                    reason="pre-commit try-repo needs git, and a git checkout of ncdc")
 def test_pre_commit_try_repo_runs_the_hook(tmp_path):
-    """`pre-commit try-repo` builds the hook's environment from this checkout (working tree included),
-    then runs it on a repository of specs: it passes on good specs and fails on a bad one."""
+    """`pre-commit try-repo` builds the hook's environment from this checkout (its committed files and
+    its changes to them), then runs it on a repository of specs: it passes on good specs and fails on
+    a bad one.
+
+    Offline, and quick: the hook's virtual environment gets ncdc alone (PIP_NO_DEPS, no index, no
+    build isolation), and finds ncdc's dependencies (lark; setuptools to build it) on PYTHONPATH,
+    in the environment running the tests; a real install would fetch them, torch among them, twice
+    (each try-repo makes a new environment)."""
     pytest.importorskip("pre_commit")
+    import sysconfig
+
+    site = sysconfig.get_paths()["purelib"]
     env = {**os.environ, "HOME": str(tmp_path / "home"), "PRE_COMMIT_HOME": str(tmp_path / "cache"),
-           "NO_COLOR": "1"}
-    env.pop("PRE_COMMIT_COLOR", None)
+           "NO_COLOR": "1", "PIP_NO_DEPS": "1", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
+           "PIP_CONFIG_FILE": os.devnull, "VIRTUALENV_NO_PERIODIC_UPDATE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [site, os.environ.get("PYTHONPATH")]))}
+    for name in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CONSTRAINT", "PIP_REQUIREMENT",
+                 "PRE_COMMIT_COLOR"):
+        env.pop(name, None)
     project = tmp_path / "project"
     project.mkdir()
     (project / "good.ncd").write_text(GOOD, encoding="utf-8")

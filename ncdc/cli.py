@@ -174,7 +174,13 @@ STDIN = "<stdin>"
 
 
 def _read_stdin() -> str:
-    data = sys.stdin.buffer.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise UsageError("cannot read standard input: it is closed")
+    try:
+        data = stream.read()
+    except OSError as error:
+        raise UsageError(f"cannot read standard input: {error.strerror}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -210,6 +210,9 @@ def test_a_spec_on_standard_input(work):
     assert [d["file"] for d in json.loads(both.stdout)["diagnostics"]] == ["<stdin>"]
     twice = ncdc_cli("check", "-", "-", stdin=GOOD)
     assert twice.returncode == 2 and "only once" in twice.stderr
+    closed = subprocess.run([sys.executable, "-m", "ncdc", "check", "-"], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=300)
+    assert closed.returncode == 0  # empty input: an empty spec, which checks
     latin1 = ncdc_cli("check", "-", stdin="# caf\xe9\n".encode("latin-1"))
     assert latin1.returncode == 1 and "error[E0005]: <stdin> is not UTF-8 text" in latin1.stderr
 

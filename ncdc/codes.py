@@ -1,0 +1,53 @@
+"""A one-line description of each diagnostic code (the table in docs/language.src.md, §15, in short).
+
+SARIF output names them as its rules; tests/test_ci_formats.py checks that both list the same codes.
+"""
+
+from __future__ import annotations
+
+SHORT_DESCRIPTIONS: dict[str, str] = {
+    "E0001": "unexpected character",
+    "E0002": "unexpected token",
+    "E0003": "unexpected end of file",
+    "E0004": "inconsistent indentation",
+    "E0005": "the file is not UTF-8 text",
+    "E0006": "a number too large",
+    "E0007": "expressions or blocks nested too deeply to check",
+    "E0008": "an element type written after the axes of a type instead of before them",
+    "E0009": "a constant number that is undefined",
+    "E0010": "not a .ncd spec: a Python file, most likely",
+    "E0101": "unknown name",
+    "E0102": "a name that generated Python cannot use as written",
+    "E0103": "a name defined twice",
+    "E0104": "unknown size",
+    "E0105": "a name used as the wrong kind of thing",
+    "E0106": "a def or module defined in terms of itself (recursion)",
+    "E0201": "wrong number of arguments, positional options or repetitions",
+    "E0202": "wrong number of axes",
+    "E0203": "an unknown option, an option given twice, or options where none are taken",
+    "E0204": "a value of the wrong kind",
+    "E0301": "size mismatch",
+    "E0302": "sizes that cannot be proved equal",
+    "E0303": "a named axis that the argument does not have",
+    "E0304": "an axis name that names several axes of the argument",
+    "E0305": "sizes that cannot be worked out",
+    "E0306": "einsum/rearrange output axes unknown, repeated, dropped or created",
+    "E0307": "an index or a slice out of range",
+    "E0309": "elementwise operands whose axes cannot be lined up",
+    "E0310": "a size exponent, divisor or size out of range",
+    "E0311": "a missing or misplaced axis list",
+    "E0312": "an einsum argument axis without a name",
+    "E0313": "a size value out of range",
+    "E0314": "repetitions that cannot be chained",
+    "E0315": "a bound axis whose parts are in another order than expected",
+    "E0316": "element types that do not fit",
+    "E0317": "a precondition that the values of `--sizes` violate",
+    "E0318": "axes in another order",
+    "E0319": "an einsum over more than 52 distinct axis names",
+    "E0401": "a def or forward that does not end with `return`",
+    "E0402": "wrong number of values",
+    "E0403": "a statement after `return`",
+    "E0404": "`return` inside a `for` loop",
+    "E0501": "a module without exactly one `def forward`, or with another method",
+    "W0001": "an einsum output that repeats a name of an input's bound group",
+}

@@ -50,7 +50,7 @@ def test_layer_options_are_declared_once_with_their_defaults(op):
     """A layer's options are the fields of its attrs dataclass: frozen, each with its kind."""
     assert dataclasses.is_dataclass(op.attrs) and op.attrs.__dataclass_params__.frozen
     for f in options_of(op.attrs):
-        assert f.metadata["option"] in ("size", "bool", "number", "padding")
+        assert f.metadata["option"] in ("size", "offset", "padding", "bool", "number")
 
 
 def test_names_are_unique_across_builtins_and_layers():

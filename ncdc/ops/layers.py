@@ -21,8 +21,9 @@ REQUIRED: Any = dataclasses.MISSING
 
 
 def option(default: Any = REQUIRED, kind: str = "size", positional: bool = False) -> Any:
-    """A spec-visible option of a layer: `kind` is "size", "bool", "number" or "padding" (a size or
-    `"same"`); positional options may be given without their name, in declaration order."""
+    """A spec-visible option of a layer: `kind` is "size" (at least 1), "offset" (a size that may be
+    0), "padding" (an offset or `"same"`), "bool" or "number"; positional options may be given
+    without their name, in declaration order."""
     return field(default=default, metadata={"option": kind, "positional": positional})
 
 
@@ -66,11 +67,11 @@ class ConvTransposeAttrs:
     dims: int
     kernel: Size = option(positional=True)
     stride: Size = option(Size.of(1))
-    padding: Size = option(Size.of(0))
+    padding: Size = option(Size.of(0), "offset")
     dilation: Size = option(Size.of(1))
     groups: Size = option(Size.of(1))
     bias: bool = option(True, "bool")
-    output_padding: Size = option(Size.of(0))
+    output_padding: Size = option(Size.of(0), "offset")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class PoolAttrs:
     dims: int
     kernel: Size = option(positional=True)
     stride: Size | None = option(None)  # the kernel's size
-    padding: Size = option(Size.of(0))
+    padding: Size = option(Size.of(0), "offset")
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,7 @@ def read_options(ctor: tree.Constructor, scope: Scope, attrs_class: type, **give
     fields = {f.name: (f.default, f.metadata["option"], f.metadata["positional"]) for f in options_of(attrs_class)}
     values, spans = read_values(ctor, scope, fields)
     for name, value in values.items():
-        if fields[name][1] == "size" and value.constant is not None and value.constant < 1 \
-                and name not in ("padding", "output_padding"):
+        if fields[name][1] == "size" and value.constant is not None and value.constant < 1:
             fail("E0310", f"`{name}` must be at least 1", spans[name], f"this is {value.constant}")
     return attrs_class(**given, **values), spans
 
@@ -217,14 +217,15 @@ def _require(value, kind: str, name: str, span):
     if kind == "padding" and value == "same":
         return value
     ok = {
-        "size": isinstance(value, Size), "padding": isinstance(value, Size),
+        "size": isinstance(value, Size), "offset": isinstance(value, Size), "padding": isinstance(value, Size),
         "bool": isinstance(value, bool),
         "number": isinstance(value, (int, float)) and not isinstance(value, bool)
                   or isinstance(value, Size) and value.constant is not None,
     }[kind]
     if not ok:
         shown = f"`{value}`" if isinstance(value, Size) else repr(value)
-        fail("E0204", f"option `{name}` must be a {'size' if kind == 'padding' else kind}", span, f"this is {shown}")
+        fail("E0204", f"option `{name}` must be a {'size' if kind in ('offset', 'padding') else kind}", span,
+             f"this is {shown}")
     if kind == "number":  # plain numbers (`eps`, `momentum`, `std`, `p`) are floats
         return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]  # checked above
     return value

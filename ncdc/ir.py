@@ -306,6 +306,29 @@ class Binary(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class Compare(Value):
+    """An elementwise comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`) of tensors and numbers, lined up
+    as arithmetic is: a `bool` wire."""
+
+    op: str
+    left: Value
+    right: Value
+    left_align: Alignment | None = None
+    right_align: Alignment | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Where(Value):
+    """`where(C, A, B)`: A where the `bool` wire C holds, else B, elementwise.  `aligns` line up
+    each of the three with the result (None: it has the result's axes, or it is a number)."""
+
+    condition: Value
+    left: Value
+    right: Value
+    aligns: tuple[Alignment | None, ...] = (None, None, None)
+
+
+@dataclass(frozen=True, eq=False)
 class ScalarBinary(Value):
     """Arithmetic of two numbers."""
 
@@ -417,6 +440,15 @@ class Eye(Value):
     size: Size
 
 
+@dataclass(frozen=True, eq=False)
+class Tril(Value):
+    """The causal mask `tril(y, x)`: a `bool y x` wire, true where the position along x is at most
+    the position along y (the lower triangle, diagonal included, from the top-left corner)."""
+
+    rows: Size
+    cols: Size
+
+
 @dataclass(frozen=True)
 class IndexAll:
     """`:`, an axis kept whole."""
@@ -499,12 +531,19 @@ class Call(Value):
 @dataclass(frozen=True, eq=False)
 class Attention(Value):
     """Scaled dot-product attention (a back-end rewrite of the pattern of Figure 20): `scale` is
-    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling."""
+    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling.  `mask` is a
+    `bool` mask (true: attend) or a float mask added to the scores, lined up with the `y x` scores
+    by `mask_align`; `causal` is the mask `tril(y, x)`; `dropout` names the module's `Dropout` part
+    applied to the attention weights."""
 
     query: Value
     key: Value
     value: Value
     scale: tuple[str, Value | None] | None
+    mask: Value | None = None
+    mask_align: Alignment | None = None
+    causal: bool = False
+    dropout: str | None = None
 
 
 # ---- statements and definitions -------------------------------------------------------------

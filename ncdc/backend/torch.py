@@ -8,6 +8,7 @@ static axis order of every wire: axis names never reach run time.
 
 from __future__ import annotations
 
+import math
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from ..sizes import Size, Symbol
 from ..resources import data_dir
 from .fuse import fuse_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
-from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
+from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
@@ -461,6 +462,9 @@ def _parameter(em: Emitter, node: ir.LearnedTensor):
 
 @lowering(ir.Const)
 def _const(em: Emitter, node: ir.Const):
+    if node.value == math.inf:
+        em.gen.uses_math = True
+        return "math.inf", ATOM
     return repr(node.value), ATOM
 
 
@@ -492,14 +496,39 @@ def _scalar_binary(em: Emitter, node: ir.ScalarBinary):
 
 @lowering(ir.Binary)
 def _binary(em: Emitter, node: ir.Binary):
-    codes = []
+    return _binary_code(em, node.op, *_lined_up(em, node.left, node.left_align, node),
+                        *_lined_up(em, node.right, node.right_align, node))
+
+
+def _lined_up(em: Emitter, arg: ir.Value, align: ir.Alignment | None, node: ir.Value) -> tuple[str, int]:
+    """An operand of an elementwise operation, reshaped to broadcast against its result."""
     assert isinstance(node.type, TensorType)
-    for arg, align in ((node.left, node.left_align), (node.right, node.right_align)):
-        code, prec = em.expr(arg)
-        if align is not None:
-            code, prec = _aligned(code, prec, align, node.type.rank), ATOM
-        codes.append((code, prec))
-    return _binary_code(em, node.op, *codes[0], *codes[1])
+    code, prec = em.expr(arg)
+    return (_aligned(code, prec, align, node.type.rank), ATOM) if align is not None else (code, prec)
+
+
+COMPARE = ADD - 10  # Python's comparisons bind looser than arithmetic
+
+
+@lowering(ir.Compare)
+def _compare(em: Emitter, node: ir.Compare):
+    (left, lprec), (right, rprec) = (_lined_up(em, arg, align, node) for arg, align in
+                                     ((node.left, node.left_align), (node.right, node.right_align)))
+    return f"{wrap(left, lprec, COMPARE + 1)} {COMPARISONS[node.op]} {wrap(right, rprec, COMPARE + 1)}", COMPARE
+
+
+@lowering(ir.Where)
+def _where(em: Emitter, node: ir.Where):
+    args = ", ".join(_lined_up(em, arg, align, node)[0] for arg, align in zip(node.args, node.aligns))
+    return f"torch.where({args})", ATOM
+
+
+@lowering(ir.Tril)
+def _tril(em: Emitter, node: ir.Tril):
+    like = em.ns(em.f.params[0].name) if em.f.params else None
+    device = f", device={like}.device" if like else ""
+    rows, cols = em.size(node.rows)[0], em.size(node.cols)[0]
+    return f"torch.ones({rows}, {cols}, dtype=torch.bool{device}).tril()", ATOM
 
 
 def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
@@ -611,6 +640,13 @@ def _attention(em: Emitter, node: ir.Attention):
         else:
             code, prec = em.expr(factor)
             option = f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
+    if node.mask is not None:
+        code, prec = em.expr(node.mask)
+        option += f", attn_mask={_aligned(code, prec, node.mask_align, 2) if node.mask_align else code}"
+    if node.dropout is not None:  # nn.Dropout's probability, in training only
+        option += f", dropout_p=self.{python_name(node.dropout)}.p if self.training else 0.0"
+    if node.causal:
+        option += ", is_causal=True"
     return f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{option})", ATOM
 
 

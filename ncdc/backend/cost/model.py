@@ -390,6 +390,8 @@ class Body:
 
     def v_Neg(self, node: ir.Neg):
         x = self.value(node.operand)
+        if node.type is ir.SCALAR:  # `-inf`, `-k`: a number
+            return None
         row = self.op_row("neg", node)
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         return self.new(node.type, bool(x and x.grad))
@@ -418,6 +420,25 @@ class Body:
         if node.op == "**" and gb:
             self.keep(result, row)
         return result
+
+    def v_Compare(self, node: ir.Compare):
+        self.value(node.left)
+        self.value(node.right)
+        row = self.op_row(node.op, node)
+        row.add_flops(ELEMENTWISE, rules.COMPARISONS[node.op].flops * self.size(_elements(node.type)))
+        return self.new(node.type, False)  # booleans carry no gradient
+
+    def v_Where(self, node: ir.Where):
+        c, a, b = (self.value(v) for v in node.args)
+        row = self.op_row("where", node)
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
+        grad = bool(a and a.grad) or bool(b and b.grad)
+        if grad:  # the backward pass routes each gradient by the condition
+            self.keep(c, row)
+        return self.new(node.type, grad)
+
+    def v_Tril(self, node: ir.Tril):
+        return self.new(node.type, False)
 
     def _element(self, rule: rules.ElementRule, label: str, node, x: Key | None, category: str, per):
         row = self.op_row(label, node)
@@ -517,6 +538,9 @@ class Body:
         row.add_flops(ATTENTION, 2 * y * x * d + 2 * y * x * dv)
         row.add_flops(NORMALISATION, rules.NORMALISERS["softmax"].flops * y * x)
         if node.scale != ("*", None):
+            row.add_flops(ELEMENTWISE, y * x)
+        if node.mask is not None:
+            self.value(node.mask)
             row.add_flops(ELEMENTWISE, y * x)
         row.attention.append(AttentionShape(y, x, d, ONE))
         grad = any(t is not None and t.grad for t in (q, k, v))

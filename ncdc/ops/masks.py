@@ -59,7 +59,10 @@ def check_where(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         fail("E0321", f"the branches of `{name}` mix booleans and numbers", side.span,
              "a number" if isinstance(cx.tensor(side).type, ScalarType) else f"this is `{cx.show(cx.tensor(side).type)}`",
              help="give both branches bool elements, or both numbers")
-    result, aligns = cx.line_up(nodes, e.span, [a.span for a in e.args], f"`{name}`")
+    # The branches first: the result has their axes, and the condition lines up with them.
+    order = [1, 2, 0]
+    result, aligns = cx.line_up([nodes[i] for i in order], e.span, [e.args[i].span for i in order], f"`{name}`")
+    aligns = [aligns[order.index(i)] for i in range(3)]
     if branches == [BOOL, BOOL]:
         dtype = BOOL
     elif all(d == INT or (d is None and _integral(n)) for d, n in zip(branches, nodes[1:])):

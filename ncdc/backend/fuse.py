@@ -92,7 +92,8 @@ def _match(node: Value, defined: dict, readers: dict):
         triangle = _peek(attn_mask, defined, readers)
         if align is None and isinstance(triangle, ir.Tril) and (triangle.rows, triangle.cols) == scores.type.sizes:
             if triangle is not attn_mask:  # a wire read only here: its statement goes too
-                free.append(defined[attn_mask.local])  # type: ignore[union-attr]
+                assert isinstance(attn_mask, ir.Read)
+                free.append(defined[attn_mask.local])
             causal, attn_mask = True, None  # the kernel's own causal mask, from the top-left corner
     return ir.Attention(node.type, node.span, query, key, value, None if default else (scale or ("*", None)),
                         attn_mask, align, causal, dropout), consumed, free
@@ -108,7 +109,7 @@ def _mask(node: Value, defined: dict, readers: dict):
         sides = ((node.left, node.right, node.right_align, node.left_align),
                  (node.right, node.left, node.left_align, node.right_align))
         for scores, bias, align, own in sides:
-            if own is None and bias.type is not ir.SCALAR and scores.type is not ir.SCALAR \
+            if own is None and isinstance(bias.type, ir.TensorType) and scores.type is not ir.SCALAR \
                     and bias.type.dtype == ir.FLOAT and _is_scores(_peek(scores, defined, readers), defined, readers):
                 return scores, bias, align
     return None
@@ -123,8 +124,9 @@ def _is_scores(node: Value, defined: dict, readers: dict) -> bool:
 
 def _is_dropout(node: Value) -> bool:
     """A call of a module's `Dropout` part on the whole wire (not lifted)."""
-    component = node.target if isinstance(node, ir.Call) and node.callee_kind == "component" else None
-    return isinstance(component, ir.Layer) and component.op == "Dropout" and not node.lifted  # type: ignore[union-attr]
+    if not isinstance(node, ir.Call) or node.callee_kind != "component" or node.lifted:
+        return False
+    return isinstance(node.target, ir.Layer) and node.target.op == "Dropout"
 
 
 def _is_minus_inf(node: Value) -> bool:

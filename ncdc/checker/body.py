@@ -378,11 +378,12 @@ class BodyChecker:
         elif None not in small_labels and small_labels == labels[lead:] and not set(small_labels) & set(labels[:lead]):
             positions = list(range(lead, big.rank))  # a trailing suffix whose names occur nowhere before it
         elif any(l is not None and (labels.count(l) > 1 or small_labels.count(l) > 1) for l in small_labels):
-            repeated = next(l for l in small_labels if l is not None and (labels.count(l) > 1 or small_labels.count(l) > 1))
+            repeated = next(l for l in small_labels
+                            if l is not None and (labels.count(l) > 1 or small_labels.count(l) > 1))
             fail("E0323", f"cannot tell how `{self.show(small)}` lines up with `{self.show(big)}`: "
                  f"`{repeated}` names several axes", span, "ambiguous elementwise operands",
-                 notes=["an operand with fewer axes lines up by name, or with the other's trailing axes when "
-                        "it has exactly those, in order, and none of their names occurs before them"],
+                 notes=[("an operand with fewer axes lines up by name, or with the other's trailing axes when "
+                         "it has exactly those, in order, and none of their names occurs before them")],
                  help="give the axes distinct names (`einsum`, a pattern) or line them up with `rearrange`")
         else:
             fail("E0309", f"cannot line up `{self.show(small)}` with `{self.show(big)}`", span,

@@ -56,8 +56,9 @@ def check_where(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     branches = [t.dtype if isinstance(t, TensorType) else None for t in types[1:]]
     if BOOL in branches and branches != [BOOL, BOOL]:
         side = e.args[1] if branches[0] != BOOL else e.args[2]
+        side_type = cx.tensor(side).type
         fail("E0321", f"the branches of `{name}` mix booleans and numbers", side.span,
-             "a number" if isinstance(cx.tensor(side).type, ScalarType) else f"this is `{cx.show(cx.tensor(side).type)}`",
+             "a number" if isinstance(side_type, ScalarType) else f"this is `{cx.show(side_type)}`",
              help="give both branches bool elements, or both numbers")
     # The branches first: the result has their axes, and the condition lines up with them.
     order = [1, 2, 0]
@@ -69,7 +70,7 @@ def check_where(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         dtype = INT
     else:
         dtype = FLOAT  # integers promote to floats beside a float, as in torch
-    return ir.Where(TensorType(result.axes, dtype), e.span, *nodes, tuple(aligns))
+    return ir.Where(TensorType(result.axes, dtype), e.span, nodes[0], nodes[1], nodes[2], tuple(aligns))
 
 
 def _integral(node: ir.Value) -> bool:
@@ -80,11 +81,12 @@ def _integral(node: ir.Value) -> bool:
 
 def check_tril(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     no_brackets(name, brackets, e)
-    if e.options or len(e.args) != 2 or not all(isinstance(a, tree.Name) for a in e.args):
+    names = [a for a in e.args if isinstance(a, tree.Name)]
+    if e.options or len(e.args) != 2 or len(names) != 2:
         fail("E0322", f"`{name}` takes two sizes: `{name}(y, x)` is the causal mask `bool y x`", e.span,
              "expected two size names", help="name the axes of the scores it masks: `tril(y, x)` for `S: y x`")
     axes = []
-    for arg in e.args:
+    for arg in names:
         binding = cx.scope.lookup_size(arg.name)
         if binding is None:
             fail("E0104", f"unknown size `{arg.name}`", arg.span, "not a size",

@@ -163,6 +163,39 @@ def test_causal_self_attention_equals_multihead_attention_with_a_causal_mask(def
     torch.testing.assert_close(model(X[0]), expected[0])
 
 
+def test_grouped_query_attention_is_one_kernel_call(source):
+    code = _definition(source, "GroupedQueryAttention")
+    assert code.count("scaled_dot_product_attention(") == 1 and "enable_gqa=True" in code
+    assert "_insert_axis" not in code and "softmax" not in code
+
+
+def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """Llama's repeat_kv: (b, n_kv, s, d) -> (b, n_kv * n_rep, s, d), each key-value head n_rep times."""
+    b, n_kv, s, d = x.shape
+    return x[:, :, None].expand(b, n_kv, n_rep, s, d).reshape(b, n_kv * n_rep, s, d)
+
+
+def test_grouped_query_attention_equals_the_llama_formula(defs):
+    torch.manual_seed(4)
+    model = defs.GroupedQueryAttention()
+    X = torch.randn(2, 6, 32, requires_grad=True)
+    b, t, heads, kv, d = 2, 6, 8, 2, 4
+    q = (X @ model.Lq.weight.T).view(b, t, heads, d).transpose(1, 2)
+    k = _repeat_kv((X @ model.Lk.weight.T).view(b, t, kv, d).transpose(1, 2), heads // kv)
+    v = _repeat_kv((X @ model.Lv.weight.T).view(b, t, kv, d).transpose(1, 2), heads // kv)
+    scores = q @ k.transpose(2, 3) / math.sqrt(d)
+    scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), -math.inf)
+    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, heads * d)
+    expected = out @ model.Lo.weight.T
+    ours = model(X)
+    torch.testing.assert_close(ours, expected)
+    a = torch.autograd.grad(ours.square().sum(), [X, model.Lk.weight])
+    e = torch.autograd.grad(expected.square().sum(), [X, model.Lk.weight])
+    for x, y in zip(a, e):
+        torch.testing.assert_close(x, y)
+    torch.testing.assert_close(model(X[0]), expected[0])  # without a batch axis
+
+
 def test_comparisons_and_where_line_up_as_arithmetic(defs):
     X, T = torch.randn(3, 4), torch.randn(4)
     assert torch.equal(defs.below(X, T), X < T)

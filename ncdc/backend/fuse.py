@@ -152,3 +152,33 @@ def _follow(node: Value, defined: dict, readers: dict, consumed: list) -> Value:
 def _is_sqrt_of(node: Value, size) -> bool:
     return (isinstance(node, ir.ScalarFn) and node.fn == "sqrt" and isinstance(node.operand, ir.SizeValue)
             and node.operand.size == size)
+
+
+def grouped_attention(call: ir.Call):
+    """Grouped-query attention through inner broadcasting: a lifted call of a def whose body is one
+    fused attention of its inputs, where the keys and values lack the last lifted axes that the
+    queries have (`attention[h g](Q: y h g k, K: x h k, V: x h k)`).  Returns (the attention, the
+    positions of the query, key and value among the call's arguments, the lifted axes in the
+    order they are arranged), for one kernel call with `enable_gqa=True`; else None."""
+    if call.callee_kind != "def" or not call.lifted:
+        return None
+    body = fuse_attention(call.target.body)
+    if len(body) != 1 or not isinstance(body[0], ir.Return) or len(body[0].values) != 1:
+        return None
+    node = body[0].values[0]
+    if not isinstance(node, ir.Attention) or node.mask is not None or node.dropout is not None:
+        return None
+    if node.scale is not None and node.scale[1] is not None and not isinstance(node.scale[1], ir.Const):
+        return None  # a scale in the callee's sizes
+    params = call.target.params
+    roles = [next((i for i, p in enumerate(params) if isinstance(v, ir.Read) and v.local is p), None)
+             for v in (node.query, node.key, node.value)]
+    if None in roles or len(set(roles)) != 3 or len(params) != 3:
+        return None
+    order = list(call.before) + list(call.after)
+    q, k, v = (call.layouts[i] for i in roles)  # type: ignore[index]
+    kept = [label for label in order if label in k.lifted]
+    if set(q.lifted) != set(order) or set(k.lifted) != set(v.lifted) or kept != order[:len(kept)] \
+            or len(kept) == len(order):
+        return None
+    return node, roles, order, len(kept)

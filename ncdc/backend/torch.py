@@ -23,7 +23,7 @@ from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
 from ..sizes import Size, Symbol
 from ..resources import data_dir
-from .fuse import fuse_attention
+from .fuse import fuse_attention, grouped_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
 
@@ -739,6 +739,9 @@ def _rearrange(em: Emitter, node: ir.Rearrange):
 
 @lowering(ir.Call)
 def _call(em: Emitter, node: ir.Call):
+    grouped = grouped_attention(node)
+    if grouped is not None:
+        return _restore(_grouped_attention(em, node, *grouped), node), ATOM
     args = [_arrange(em, arg, layout, node) for arg, layout in zip(node.arguments, node.layouts)]
     if node.callee_kind == "def":
         target: ir.Function = node.target
@@ -751,12 +754,35 @@ def _call(em: Emitter, node: ir.Call):
     return _restore(code, node), ATOM
 
 
-def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call) -> str:
-    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on."""
+def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, roles: list, order: list,
+                       kept: int) -> str:
+    """One kernel call for grouped-query attention: the queries' lifted axes are one head axis, the
+    keys' and values' (the leading `kept` of them) another, which the kernel repeats (`enable_gqa`)."""
+    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False) for i in roles)
+    n, sizes = len(order), ", ".join(em.size(node.lift_sizes[label])[0] for label in order)
+    q = f"{q}.flatten({-2 - n}, -3)" if n > 1 else q
+    k, v = ((f"{x}.flatten({-2 - kept}, -3)" if kept > 1 else x) for x in (k, v))
+    option = ""
+    if attention.scale is not None:
+        op, factor = attention.scale
+        option = ", scale=1.0" if factor is None else \
+            f", scale={'1 / ' if op == '/' else ''}{wrap(*em.expr(factor), MUL + 1)}"
+    if attention.causal:
+        option += ", is_causal=True"
+    code = (f"nn.functional.scaled_dot_product_attention({q}.contiguous(), {k}.contiguous(), {v}.contiguous()"
+            f"{option}, enable_gqa=True)")
+    return f"{code}.unflatten(-3, ({sizes}))" if n > 1 else code
+
+
+def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, insert: bool = True) -> str:
+    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on;
+    `insert` the lifted axes it lacks (inner broadcasting), or leave them out."""
     code = em.operand(arg, ATOM)
     positions = layout.lifted
     target: list = [positions.get(l, ir.NewAxis(l)) for l in call.before] + list(layout.lead) + \
         [positions.get(l, ir.NewAxis(l)) for l in call.after] + list(layout.own)
+    if not insert:
+        target = [t for t in target if not isinstance(t, ir.NewAxis)]
     existing = [t for t in target if not isinstance(t, ir.NewAxis)]
     code = _permute(code, list(range(layout.rank)), existing)
     total = len(target)

@@ -249,3 +249,38 @@ class DropoutAttention(nn.Module):
             _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:68]
             _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:68]
         return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:69-71]
+
+
+def CausalAttentionK(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
+    """CausalAttentionK : y k, x k, x k -> y k    [masks.ncd:73]"""
+    if CHECK_SHAPES:
+        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:73]
+        _check_rank("K", K, 2, "x k")  # [masks.ncd:73]
+    y, k = Q.shape[-2:]
+    x = K.shape[-2]
+    if CHECK_SHAPES:
+        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:73]
+        _check_shape("V", V, (x, k), "x k")  # [masks.ncd:73]
+    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), is_causal=True)  # y k  [masks.ncd:74-75]
+
+
+class GroupedQueryAttention(nn.Module):
+    """GroupedQueryAttention(m, k, n, g) : t m -> t m    [masks.ncd:78]"""
+
+    def __init__(self, m: int = 32, k: int = 4, n: int = 2, g: int = 4) -> None:
+        super().__init__()
+        self.m, self.k, self.n, self.g = m, k, n, g
+        self.Lq = nn.Linear(m, k * n * g, bias=False)  # [masks.ncd:79]
+        self.Lk = nn.Linear(m, k * n, bias=False)  # [masks.ncd:80]
+        self.Lv = nn.Linear(m, k * n, bias=False)  # [masks.ncd:81]
+        self.Lo = nn.Linear(k * n * g, m, bias=False)  # [masks.ncd:82]
+
+    def forward(self, X: Tensor) -> Tensor:
+        """forward : t m -> t m    [masks.ncd:84]"""
+        if CHECK_SHAPES:
+            _check_rank("X", X, 2, "t m")  # [masks.ncd:84]
+        t = X.shape[-2]
+        if CHECK_SHAPES:
+            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:84]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:85]
+        return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masks.ncd:86]

@@ -18,6 +18,7 @@ import ncdc
 from ncdc import NcdcError
 
 SPEC = "tests/constructs/masks.ncd"
+MODELS = "specs/masked_attention.ncd"
 FUSED = ("MaskedAttention", "PaddedAttention", "BiasedAttention", "CausalAttention", "DropoutAttention")
 
 
@@ -27,8 +28,13 @@ def defs():
 
 
 @pytest.fixture(scope="module")
+def models():
+    return ncdc.load(MODELS)
+
+
+@pytest.fixture(scope="module")
 def source():
-    return ncdc.compile_file(SPEC)
+    return ncdc.compile_file(SPEC) + ncdc.compile_file(MODELS)
 
 
 def _definition(source: str, name: str) -> str:
@@ -114,9 +120,9 @@ def test_dropout_on_the_weights_only_in_training(defs):
     assert not torch.allclose(ours, F.scaled_dot_product_attention(q, k, v, is_causal=True))
 
 
-def _mha_pair(model):
+def _mha_pair(model, m=32, h=4):
     """nn.MultiheadAttention with the generated module's weights."""
-    ref = torch.nn.MultiheadAttention(32, 4, batch_first=True)
+    ref = torch.nn.MultiheadAttention(m, h, batch_first=True)
     with torch.no_grad():
         ref.in_proj_weight.copy_(torch.cat([model.Lq.weight, model.Lk.weight, model.Lv.weight]))
         ref.in_proj_bias.copy_(torch.cat([model.Lq.bias, model.Lk.bias, model.Lv.bias]))
@@ -151,9 +157,9 @@ def test_masked_mha_equals_multihead_attention_with_attn_mask(defs):
     torch.testing.assert_close(model(E, X, allowed), expected)
 
 
-def test_causal_self_attention_equals_multihead_attention_with_a_causal_mask(defs):
+def test_causal_self_attention_equals_multihead_attention_with_a_causal_mask(models):
     torch.manual_seed(2)
-    model = defs.CausalSelfAttention().eval()
+    model = models.CausalSelfAttention(m=32, k=8, h=4).eval()
     ref = _mha_pair(model)
     X = torch.randn(2, 6, 32)
     causal = torch.nn.Transformer.generate_square_subsequent_mask(6)
@@ -175,9 +181,9 @@ def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     return x[:, :, None].expand(b, n_kv, n_rep, s, d).reshape(b, n_kv * n_rep, s, d)
 
 
-def test_grouped_query_attention_equals_the_llama_formula(defs):
+def test_grouped_query_attention_equals_the_llama_formula(models):
     torch.manual_seed(4)
-    model = defs.GroupedQueryAttention()
+    model = models.GroupedQueryAttention(m=32, k=4, n=2, g=4)
     X = torch.randn(2, 6, 32, requires_grad=True)
     b, t, heads, kv, d = 2, 6, 8, 2, 4
     q = (X @ model.Lq.weight.T).view(b, t, heads, d).transpose(1, 2)

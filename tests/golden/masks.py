@@ -155,8 +155,8 @@ def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), is_causal=True)  # y v  [masks.ncd:32-33]
 
 
-class CausalSelfAttention(nn.Module):
-    """CausalSelfAttention(m, k, h) : t m -> t m    [masks.ncd:35]"""
+class PaddedMHA(nn.Module):
+    """PaddedMHA(m, k, h) : y m, x m, bool x -> y m    [masks.ncd:35]"""
 
     def __init__(self, m: int = 32, k: int = 8, h: int = 4) -> None:
         super().__init__()
@@ -166,19 +166,23 @@ class CausalSelfAttention(nn.Module):
         self.Lv = nn.Linear(m, k * h)  # [masks.ncd:38]
         self.Lo = nn.Linear(k * h, m)  # [masks.ncd:39]
 
-    def forward(self, X: Tensor) -> Tensor:
-        """forward : t m -> t m    [masks.ncd:41]"""
+    def forward(self, E: Tensor, X: Tensor, P: Tensor) -> Tensor:
+        """forward : y m, x m, bool x -> y m    [masks.ncd:41]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [masks.ncd:41]
-        t = X.shape[-2]
+            _check_rank("E", E, 2, "y m")  # [masks.ncd:41]
+            _check_rank("X", X, 2, "x m")  # [masks.ncd:41]
+        y = E.shape[-2]
+        x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:41]
-        O = CausalAttention(self.Lq(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2)).movedim(-3, -1)  # t k h  [masks.ncd:42]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # t m  [masks.ncd:43]
+            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:41]
+            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:41]
+            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:41]
+        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(P, -2, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:42]
+        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:43]
 
 
-class PaddedMHA(nn.Module):
-    """PaddedMHA(m, k, h) : y m, x m, bool x -> y m    [masks.ncd:45]"""
+class MaskedMHA(nn.Module):
+    """MaskedMHA(m, k, h) : y m, x m, bool y x -> y m    [masks.ncd:45]"""
 
     def __init__(self, m: int = 32, k: int = 8, h: int = 4) -> None:
         super().__init__()
@@ -188,8 +192,8 @@ class PaddedMHA(nn.Module):
         self.Lv = nn.Linear(m, k * h)  # [masks.ncd:48]
         self.Lo = nn.Linear(k * h, m)  # [masks.ncd:49]
 
-    def forward(self, E: Tensor, X: Tensor, P: Tensor) -> Tensor:
-        """forward : y m, x m, bool x -> y m    [masks.ncd:51]"""
+    def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
+        """forward : y m, x m, bool y x -> y m    [masks.ncd:51]"""
         if CHECK_SHAPES:
             _check_rank("E", E, 2, "y m")  # [masks.ncd:51]
             _check_rank("X", X, 2, "x m")  # [masks.ncd:51]
@@ -198,89 +202,28 @@ class PaddedMHA(nn.Module):
         if CHECK_SHAPES:
             _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:51]
             _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:51]
-            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:51]
-        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(P, -2, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:52]
+            _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:51]
+        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(M, -3, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:52]
         return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:53]
 
 
-class MaskedMHA(nn.Module):
-    """MaskedMHA(m, k, h) : y m, x m, bool y x -> y m    [masks.ncd:55]"""
-
-    def __init__(self, m: int = 32, k: int = 8, h: int = 4) -> None:
-        super().__init__()
-        self.m, self.k, self.h = m, k, h
-        self.Lq = nn.Linear(m, k * h)  # [masks.ncd:56]
-        self.Lk = nn.Linear(m, k * h)  # [masks.ncd:57]
-        self.Lv = nn.Linear(m, k * h)  # [masks.ncd:58]
-        self.Lo = nn.Linear(k * h, m)  # [masks.ncd:59]
-
-    def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
-        """forward : y m, x m, bool y x -> y m    [masks.ncd:61]"""
-        if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [masks.ncd:61]
-            _check_rank("X", X, 2, "x m")  # [masks.ncd:61]
-        y = E.shape[-2]
-        x = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:61]
-            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:61]
-            _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:61]
-        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(M, -3, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:62]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:63]
-
-
 class DropoutAttention(nn.Module):
-    """DropoutAttention(k) : y k, x k, x k -> y k    [masks.ncd:65]"""
+    """DropoutAttention(k) : y k, x k, x k -> y k    [masks.ncd:55]"""
 
     def __init__(self, k: int = 8) -> None:
         super().__init__()
         self.k = k
-        self.drop = nn.Dropout(0.25)  # [masks.ncd:66]
+        self.drop = nn.Dropout(0.25)  # [masks.ncd:56]
 
     def forward(self, Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
-        """forward : y k, x k, x k -> y k    [masks.ncd:68]"""
+        """forward : y k, x k, x k -> y k    [masks.ncd:58]"""
         if CHECK_SHAPES:
-            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:68]
-            _check_rank("K", K, 2, "x k")  # [masks.ncd:68]
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:58]
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:58]
         y = Q.shape[-2]
         x = K.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("Q", Q, (y, self.k), "y k")  # [masks.ncd:68]
-            _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:68]
-            _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:68]
-        return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:69-71]
-
-
-def CausalAttentionK(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
-    """CausalAttentionK : y k, x k, x k -> y k    [masks.ncd:73]"""
-    if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:73]
-        _check_rank("K", K, 2, "x k")  # [masks.ncd:73]
-    y, k = Q.shape[-2:]
-    x = K.shape[-2]
-    if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:73]
-        _check_shape("V", V, (x, k), "x k")  # [masks.ncd:73]
-    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), is_causal=True)  # y k  [masks.ncd:74-75]
-
-
-class GroupedQueryAttention(nn.Module):
-    """GroupedQueryAttention(m, k, n, g) : t m -> t m    [masks.ncd:78]"""
-
-    def __init__(self, m: int = 32, k: int = 4, n: int = 2, g: int = 4) -> None:
-        super().__init__()
-        self.m, self.k, self.n, self.g = m, k, n, g
-        self.Lq = nn.Linear(m, k * n * g, bias=False)  # [masks.ncd:79]
-        self.Lk = nn.Linear(m, k * n, bias=False)  # [masks.ncd:80]
-        self.Lv = nn.Linear(m, k * n, bias=False)  # [masks.ncd:81]
-        self.Lo = nn.Linear(k * n * g, m, bias=False)  # [masks.ncd:82]
-
-    def forward(self, X: Tensor) -> Tensor:
-        """forward : t m -> t m    [masks.ncd:84]"""
-        if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [masks.ncd:84]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:84]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:85]
-        return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masks.ncd:86]
+            _check_shape("Q", Q, (y, self.k), "y k")  # [masks.ncd:58]
+            _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:58]
+            _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:58]
+        return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:59-61]

@@ -181,18 +181,23 @@ def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     return x[:, :, None].expand(b, n_kv, n_rep, s, d).reshape(b, n_kv * n_rep, s, d)
 
 
+def _llama_attention(model, X, keep, heads, kv, d):
+    """Llama's eager attention (repeat_kv, then softmax of the masked scores), with the generated
+    module's weights; `keep` (bool, broadcast to the scores) says which keys each query sees."""
+    b, t = X.shape[0], X.shape[1]
+    q = (X @ model.Lq.weight.T).view(b, t, heads, d).transpose(1, 2)
+    k = _repeat_kv((X @ model.Lk.weight.T).view(b, t, kv, d).transpose(1, 2), heads // kv)
+    v = _repeat_kv((X @ model.Lv.weight.T).view(b, t, kv, d).transpose(1, 2), heads // kv)
+    scores = (q @ k.transpose(2, 3) / math.sqrt(d)).masked_fill(~keep, -math.inf)
+    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, heads * d)
+    return out @ model.Lo.weight.T
+
+
 def test_grouped_query_attention_equals_the_llama_formula(models):
     torch.manual_seed(4)
     model = models.GroupedQueryAttention(m=32, k=4, n=2, g=4)
     X = torch.randn(2, 6, 32, requires_grad=True)
-    b, t, heads, kv, d = 2, 6, 8, 2, 4
-    q = (X @ model.Lq.weight.T).view(b, t, heads, d).transpose(1, 2)
-    k = _repeat_kv((X @ model.Lk.weight.T).view(b, t, kv, d).transpose(1, 2), heads // kv)
-    v = _repeat_kv((X @ model.Lv.weight.T).view(b, t, kv, d).transpose(1, 2), heads // kv)
-    scores = q @ k.transpose(2, 3) / math.sqrt(d)
-    scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), -math.inf)
-    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, heads * d)
-    expected = out @ model.Lo.weight.T
+    expected = _llama_attention(model, X, torch.ones(6, 6, dtype=torch.bool).tril(), heads=8, kv=2, d=4)
     ours = model(X)
     torch.testing.assert_close(ours, expected)
     a = torch.autograd.grad(ours.square().sum(), [X, model.Lk.weight])
@@ -200,6 +205,16 @@ def test_grouped_query_attention_equals_the_llama_formula(models):
     for x, y in zip(a, e):
         torch.testing.assert_close(x, y)
     torch.testing.assert_close(model(X[0]), expected[0])  # without a batch axis
+
+
+def test_grouped_query_attention_with_a_padding_mask(defs, source):
+    assert "enable_gqa=True" in _definition(source, "PaddedGQA")
+    torch.manual_seed(5)
+    model = defs.PaddedGQA()
+    X = torch.randn(2, 6, 32)
+    valid = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    expected = _llama_attention(model, X, valid[:, None, None, :], heads=8, kv=2, d=4)
+    torch.testing.assert_close(model(X, valid), expected)
 
 
 def test_comparisons_and_where_line_up_as_arithmetic(defs):

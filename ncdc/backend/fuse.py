@@ -157,28 +157,32 @@ def _is_sqrt_of(node: Value, size) -> bool:
 def grouped_attention(call: ir.Call):
     """Grouped-query attention through inner broadcasting: a lifted call of a def whose body is one
     fused attention of its inputs, where the keys and values lack the last lifted axes that the
-    queries have (`attention[h g](Q: y h g k, K: x h k, V: x h k)`).  Returns (the attention, the
-    positions of the query, key and value among the call's arguments, the lifted axes in the
-    order they are arranged), for one kernel call with `enable_gqa=True`; else None."""
+    queries have (`attention[h g](Q: y h g k, K: x h k, V: x h k)`), and a mask, if any, has none of
+    the lifted axes.  Returns (the attention, the positions of the query, key, value and mask among
+    the call's arguments, the lifted axes in the order they are arranged, how many of them the keys
+    have), for one kernel call with `enable_gqa=True`; else None."""
     if call.callee_kind != "def" or not call.lifted:
         return None
     body = fuse_attention(call.target.body)
     if len(body) != 1 or not isinstance(body[0], ir.Return) or len(body[0].values) != 1:
         return None
     node = body[0].values[0]
-    if not isinstance(node, ir.Attention) or node.mask is not None or node.dropout is not None:
+    if not isinstance(node, ir.Attention) or node.dropout is not None:
         return None
     if node.scale is not None and node.scale[1] is not None and not isinstance(node.scale[1], ir.Const):
         return None  # a scale in the callee's sizes
     params = call.target.params
+    values = (node.query, node.key, node.value) + ((node.mask,) if node.mask is not None else ())
     roles = [next((i for i, p in enumerate(params) if isinstance(v, ir.Read) and v.local is p), None)
-             for v in (node.query, node.key, node.value)]
-    if None in roles or len(set(roles)) != 3 or len(params) != 3:
+             for v in values]
+    if None in roles or len(set(roles)) != len(params) or len(params) != len(values):
         return None
     order = list(call.before) + list(call.after)
-    q, k, v = (call.layouts[i] for i in roles)  # type: ignore[index]
+    q, k, v = (call.layouts[i] for i in roles[:3])  # type: ignore[index]
     kept = [label for label in order if label in k.lifted]
     if set(q.lifted) != set(order) or set(k.lifted) != set(v.lifted) or kept != order[:len(kept)] \
             or len(kept) == len(order):
         return None
+    if node.mask is not None and call.layouts[roles[3]].lifted:  # type: ignore[index]
+        return None  # a mask with its own heads
     return node, roles, order, len(kept)

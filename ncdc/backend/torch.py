@@ -758,7 +758,7 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
                        kept: int) -> str:
     """One kernel call for grouped-query attention: the queries' lifted axes are one head axis, the
     keys' and values' (the leading `kept` of them) another, which the kernel repeats (`enable_gqa`)."""
-    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False) for i in roles)
+    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False) for i in roles[:3])
     n, sizes = len(order), ", ".join(em.size(node.lift_sizes[label])[0] for label in order)
     q = f"{q}.flatten({-2 - n}, -3)" if n > 1 else q
     k, v = ((f"{x}.flatten({-2 - kept}, -3)" if kept > 1 else x) for x in (k, v))
@@ -767,6 +767,11 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
         op, factor = attention.scale
         option = ", scale=1.0" if factor is None else \
             f", scale={'1 / ' if op == '/' else ''}{wrap(*em.expr(factor), MUL + 1)}"
+    if attention.mask is not None:  # the same mask for every head
+        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False)
+        if attention.mask_align is not None:
+            mask = _aligned(mask, ATOM, attention.mask_align, 2)
+        option += f", attn_mask={mask}.unsqueeze(-3)"
     if attention.causal:
         option += ", is_causal=True"
     code = (f"nn.functional.scaled_dot_product_attention({q}.contiguous(), {k}.contiguous(), {v}.contiguous()"

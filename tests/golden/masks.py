@@ -227,3 +227,26 @@ class DropoutAttention(nn.Module):
             _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:58]
             _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:58]
         return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:59-61]
+
+
+class PaddedGQA(nn.Module):
+    """PaddedGQA(m, k, n, g) : t m, bool t -> t m    [masks.ncd:64]"""
+
+    def __init__(self, m: int = 32, k: int = 4, n: int = 2, g: int = 4) -> None:
+        super().__init__()
+        self.m, self.k, self.n, self.g = m, k, n, g
+        self.Lq = nn.Linear(m, k * n * g, bias=False)  # [masks.ncd:65]
+        self.Lk = nn.Linear(m, k * n, bias=False)  # [masks.ncd:66]
+        self.Lv = nn.Linear(m, k * n, bias=False)  # [masks.ncd:67]
+        self.Lo = nn.Linear(k * n * g, m, bias=False)  # [masks.ncd:68]
+
+    def forward(self, X: Tensor, P: Tensor) -> Tensor:
+        """forward : t m, bool t -> t m    [masks.ncd:70]"""
+        if CHECK_SHAPES:
+            _check_rank("X", X, 2, "t m")  # [masks.ncd:70]
+        t = X.shape[-2]
+        if CHECK_SHAPES:
+            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:70]
+            _check_shape("P", P, (t,), "bool t", "bool")  # [masks.ncd:70]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), attn_mask=P[..., None, :].unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:71]
+        return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masks.ncd:72]

@@ -19,7 +19,8 @@ from ncdc import NcdcError
 
 SPEC = "tests/constructs/masks.ncd"
 MODELS = "specs/masked_attention.ncd"
-FUSED = ("MaskedAttention", "PaddedAttention", "BiasedAttention", "CausalAttention", "DropoutAttention")
+FUSED = ("MaskedAttention", "PaddedAttention", "BiasedAttention", "CausalAttention", "CausalPaddedAttention",
+         "DropoutAttention")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,9 @@ def _definition(source: str, name: str) -> str:
 def test_masked_attention_is_one_fused_call(source, name):
     code = _definition(source, name)
     assert code.count("scaled_dot_product_attention(") == 1
-    assert "softmax" not in code and "einsum" not in code and "torch.where" not in code and "tril" not in code
+    assert "softmax" not in code and "einsum" not in code
+    if name != "CausalPaddedAttention":  # its mask is computed, then passed
+        assert "torch.where" not in code and "tril" not in code
 
 
 def test_the_fused_calls_pass_the_mask_the_kernel_wants(source):
@@ -101,6 +104,16 @@ def test_additive_float_mask(defs):
 def test_causal_mask_equals_is_causal(defs, y, x):
     q, k, v = _qkv(2, y=y, x=x, grad=True)
     ours, ref = defs.CausalAttention(q, k, v), F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    torch.testing.assert_close(ours, ref)
+    for a, b in zip(_grads(ours, (q, k, v)), _grads(ref, (q, k, v))):
+        torch.testing.assert_close(a, b)
+
+
+def test_causal_and_padding_masks_together(defs):
+    q, k, v = _qkv(2, y=6, x=6, grad=True)
+    pad = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    keep = torch.ones(6, 6, dtype=torch.bool).tril() & pad[:, None, :]
+    ours, ref = defs.CausalPaddedAttention(q, k, v, pad), F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
     torch.testing.assert_close(ours, ref)
     for a, b in zip(_grads(ours, (q, k, v)), _grads(ref, (q, k, v))):
         torch.testing.assert_close(a, b)

@@ -95,6 +95,8 @@ def _match(node: Value, defined: dict, readers: dict):
                 assert isinstance(attn_mask, ir.Read)
                 free.append(defined[attn_mask.local])
             causal, attn_mask = True, None  # the kernel's own causal mask, from the top-left corner
+        else:
+            attn_mask = _follow(attn_mask, defined, readers, consumed)  # a mask computed just before
     return ir.Attention(node.type, node.span, query, key, value, None if default else (scale or ("*", None)),
                         attn_mask, align, causal, dropout), consumed, free
 

@@ -155,98 +155,114 @@ def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), is_causal=True)  # y v  [masks.ncd:32-33]
 
 
+def CausalPaddedAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
+    """CausalPaddedAttention : y k, x k, x v, bool x -> y v    [masks.ncd:36]"""
+    if CHECK_SHAPES:
+        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:36]
+        _check_rank("K", K, 2, "x k")  # [masks.ncd:36]
+        _check_rank("V", V, 2, "x v")  # [masks.ncd:36]
+    y, k = Q.shape[-2:]
+    x = K.shape[-2]
+    v = V.shape[-1]
+    if CHECK_SHAPES:
+        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:36]
+        _check_shape("V", V, (x, v), "x v")  # [masks.ncd:36]
+        _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:36]
+    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=torch.where(P[..., None, :], torch.ones(y, x, dtype=torch.bool, device=Q.device).tril(), P[..., None, :]))  # y v  [masks.ncd:37-39]
+
+
 class PaddedMHA(nn.Module):
-    """PaddedMHA(m, k, h) : y m, x m, bool x -> y m    [masks.ncd:35]"""
+    """PaddedMHA(m, k, h) : y m, x m, bool x -> y m    [masks.ncd:41]"""
 
     def __init__(self, m: int = 32, k: int = 8, h: int = 4) -> None:
         super().__init__()
         self.m, self.k, self.h = m, k, h
-        self.Lq = nn.Linear(m, k * h)  # [masks.ncd:36]
-        self.Lk = nn.Linear(m, k * h)  # [masks.ncd:37]
-        self.Lv = nn.Linear(m, k * h)  # [masks.ncd:38]
-        self.Lo = nn.Linear(k * h, m)  # [masks.ncd:39]
+        self.Lq = nn.Linear(m, k * h)  # [masks.ncd:42]
+        self.Lk = nn.Linear(m, k * h)  # [masks.ncd:43]
+        self.Lv = nn.Linear(m, k * h)  # [masks.ncd:44]
+        self.Lo = nn.Linear(k * h, m)  # [masks.ncd:45]
 
     def forward(self, E: Tensor, X: Tensor, P: Tensor) -> Tensor:
-        """forward : y m, x m, bool x -> y m    [masks.ncd:41]"""
+        """forward : y m, x m, bool x -> y m    [masks.ncd:47]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [masks.ncd:41]
-            _check_rank("X", X, 2, "x m")  # [masks.ncd:41]
+            _check_rank("E", E, 2, "y m")  # [masks.ncd:47]
+            _check_rank("X", X, 2, "x m")  # [masks.ncd:47]
         y = E.shape[-2]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:41]
-            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:41]
-            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:41]
-        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(P, -2, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:42]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:43]
+            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:47]
+            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:47]
+            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:47]
+        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(P, -2, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:48]
+        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:49]
 
 
 class MaskedMHA(nn.Module):
-    """MaskedMHA(m, k, h) : y m, x m, bool y x -> y m    [masks.ncd:45]"""
+    """MaskedMHA(m, k, h) : y m, x m, bool y x -> y m    [masks.ncd:51]"""
 
     def __init__(self, m: int = 32, k: int = 8, h: int = 4) -> None:
         super().__init__()
         self.m, self.k, self.h = m, k, h
-        self.Lq = nn.Linear(m, k * h)  # [masks.ncd:46]
-        self.Lk = nn.Linear(m, k * h)  # [masks.ncd:47]
-        self.Lv = nn.Linear(m, k * h)  # [masks.ncd:48]
-        self.Lo = nn.Linear(k * h, m)  # [masks.ncd:49]
+        self.Lq = nn.Linear(m, k * h)  # [masks.ncd:52]
+        self.Lk = nn.Linear(m, k * h)  # [masks.ncd:53]
+        self.Lv = nn.Linear(m, k * h)  # [masks.ncd:54]
+        self.Lo = nn.Linear(k * h, m)  # [masks.ncd:55]
 
     def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
-        """forward : y m, x m, bool y x -> y m    [masks.ncd:51]"""
+        """forward : y m, x m, bool y x -> y m    [masks.ncd:57]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [masks.ncd:51]
-            _check_rank("X", X, 2, "x m")  # [masks.ncd:51]
+            _check_rank("E", E, 2, "y m")  # [masks.ncd:57]
+            _check_rank("X", X, 2, "x m")  # [masks.ncd:57]
         y = E.shape[-2]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:51]
-            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:51]
-            _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:51]
-        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(M, -3, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:52]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:53]
+            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:57]
+            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:57]
+            _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:57]
+        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(M, -3, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:58]
+        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:59]
 
 
 class DropoutAttention(nn.Module):
-    """DropoutAttention(k) : y k, x k, x k -> y k    [masks.ncd:55]"""
+    """DropoutAttention(k) : y k, x k, x k -> y k    [masks.ncd:61]"""
 
     def __init__(self, k: int = 8) -> None:
         super().__init__()
         self.k = k
-        self.drop = nn.Dropout(0.25)  # [masks.ncd:56]
+        self.drop = nn.Dropout(0.25)  # [masks.ncd:62]
 
     def forward(self, Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
-        """forward : y k, x k, x k -> y k    [masks.ncd:58]"""
+        """forward : y k, x k, x k -> y k    [masks.ncd:64]"""
         if CHECK_SHAPES:
-            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:58]
-            _check_rank("K", K, 2, "x k")  # [masks.ncd:58]
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:64]
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:64]
         y = Q.shape[-2]
         x = K.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("Q", Q, (y, self.k), "y k")  # [masks.ncd:58]
-            _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:58]
-            _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:58]
-        return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:59-61]
+            _check_shape("Q", Q, (y, self.k), "y k")  # [masks.ncd:64]
+            _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:64]
+            _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:64]
+        return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:65-67]
 
 
 class PaddedGQA(nn.Module):
-    """PaddedGQA(m, k, n, g) : t m, bool t -> t m    [masks.ncd:64]"""
+    """PaddedGQA(m, k, n, g) : t m, bool t -> t m    [masks.ncd:70]"""
 
     def __init__(self, m: int = 32, k: int = 4, n: int = 2, g: int = 4) -> None:
         super().__init__()
         self.m, self.k, self.n, self.g = m, k, n, g
-        self.Lq = nn.Linear(m, k * n * g, bias=False)  # [masks.ncd:65]
-        self.Lk = nn.Linear(m, k * n, bias=False)  # [masks.ncd:66]
-        self.Lv = nn.Linear(m, k * n, bias=False)  # [masks.ncd:67]
-        self.Lo = nn.Linear(k * n * g, m, bias=False)  # [masks.ncd:68]
+        self.Lq = nn.Linear(m, k * n * g, bias=False)  # [masks.ncd:71]
+        self.Lk = nn.Linear(m, k * n, bias=False)  # [masks.ncd:72]
+        self.Lv = nn.Linear(m, k * n, bias=False)  # [masks.ncd:73]
+        self.Lo = nn.Linear(k * n * g, m, bias=False)  # [masks.ncd:74]
 
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
-        """forward : t m, bool t -> t m    [masks.ncd:70]"""
+        """forward : t m, bool t -> t m    [masks.ncd:76]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [masks.ncd:70]
+            _check_rank("X", X, 2, "t m")  # [masks.ncd:76]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:70]
-            _check_shape("P", P, (t,), "bool t", "bool")  # [masks.ncd:70]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), attn_mask=P[..., None, :].unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:71]
-        return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masks.ncd:72]
+            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:76]
+            _check_shape("P", P, (t,), "bool t", "bool")  # [masks.ncd:76]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), attn_mask=P[..., None, :].unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:77]
+        return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masks.ncd:78]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ... import ir
-from ..fuse import fuse_attention
+from ..fuse import fuse_attention, grouped_attention
 from ...ir import TensorType
 from ...sizes import FloorDiv, Size, Symbol, product
 from . import rules
@@ -574,15 +574,22 @@ class Body:
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
             result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
-            return self._apply(result, fn, mult, args, out_types, label, "def", node)
+            kept: dict[int, Key] = {}
+            grouped = grouped_attention(node)
+            if grouped is not None:  # the kernel repeats the values for every query head, and keeps the repeats
+                value = grouped[1][2]
+                kept[value] = Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")
+                self.created[self.stmt].append(kept[value])
+            return self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
         return self.component(node.target, node, args, own, mult, out_types, node.callee)
 
     def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:
         return lambda s: self.size(fn(s))
 
     def _apply(self, result: BodyResult, fn, mult: Size, args: list, out_types, label: str, kind: str, node,
-               params: Size = ZERO) -> Any:
-        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed."""
+               params: Size = ZERO, kept: dict | None = None) -> Any:
+        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed;
+        `kept` replaces inputs that the callee keeps by what the generated code keeps instead."""
         row = result.row.mapped(fn, mult, label)
         row.kind, row.line, row.params = kind, _line(node), params
         row.saved = {}
@@ -600,7 +607,7 @@ class Body:
         for ident, (dtype, size) in result.saved.items():
             key = rename(ident)
             if isinstance(ident, tuple) and ident and ident[0] == "in":
-                self.keep(key, row)
+                self.keep((kept or {}).get(ident[1], key), row)
             else:
                 self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), mult))
                 row.add_saved(dtype, rules.multiplied(dtype, fn(size), mult))

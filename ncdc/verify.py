@@ -354,6 +354,8 @@ class _BodyVerifier:
                 self.fail_at(node, f"an operand has type `{x.type}`, not a number")
 
     def node_Neg(self, node: ir.Neg) -> None:
+        if node.type is ir.SCALAR and node.operand.type is ir.SCALAR:  # `-inf`, `-k`
+            return
         if not _same_sizes(node.type, node.operand.type):
             self.fail_at(node, f"has type `{node.type}`, its operand `{node.operand.type}`")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir
-from . import functions, structural
+from . import experts, functions, structural
 from .layers import LAYERS, LayerOp
 
 
@@ -44,6 +44,8 @@ def _operations() -> dict[str, Operation]:
             Operation("flatten", "structural", ir.Flatten, structural.check_flatten, accepts=every),
             Operation("concat", "structural", ir.Concat, structural.check_concat, accepts=every),
             Operation("eye", "structural", ir.Eye, structural.check_eye)]
+    ops += [Operation("topk", "structural", ir.TopK, experts.check_topk, accepts=numeric),
+            Operation("route", "structural", ir.Route, experts.check_route, accepts=every)]
     return {op.name: op for op in ops}
 
 

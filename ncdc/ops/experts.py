@@ -75,8 +75,15 @@ def check_route(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     if len(e.args) < 3:
         fail("E0201", f"`route` takes the expert, the indices and the expert's inputs, got {len(e.args)} arguments",
              e.span, "in this call", help="write `route[E](F, I, X, W, ...)`")
+    from ..checker.body import did_you_mean  # the checker imports the registry, and so this module
+    from . import operation
+
     fn = e.args[0]
     kind = cx.program.globals.get(fn.name, (None,))[0] if isinstance(fn, tree.Name) else None
+    if isinstance(fn, tree.Name) and kind is None and operation(fn.name) is None \
+            and cx.scope.lookup_wire(fn.name) is None and cx.scope.lookup_component(fn.name) is None:
+        defs = [name for name, (k, _) in cx.program.globals.items() if k == "def"]
+        fail("E0101", f"unknown def `{fn.name}`", fn.span, "not defined", help=did_you_mean(fn.name, defs))
     if kind != "def":
         fail("E0340", "the first argument of `route` is the def each expert applies", fn.span,
              "not a def", help="define the expert as a def taking one token and the weights of one expert")

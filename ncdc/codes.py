@@ -44,6 +44,8 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0317": "a precondition that the values of `--sizes` violate",
     "E0318": "axes in another order",
     "E0319": "an einsum over more than 52 distinct axis names",
+    "E0340": "a `route` whose arguments do not fit",
+    "E0341": "a `topk` that keeps no entry, or more entries than its axis holds",
     "E0401": "a def or forward that does not end with `return`",
     "E0402": "wrong number of values",
     "E0403": "a statement after `return`",

@@ -229,3 +229,14 @@ module M(m=3, E=4):
     with pytest.raises(ValueError, match=r"expert indexes must be in 0\.\.3"):
         model(x, torch.tensor([[-1, 0]] * 5))
     assert model(x[:0], torch.zeros(0, 2, dtype=torch.long)).shape == (0, 2, 3)
+
+
+def test_compiles_around_the_routing(loaded):
+    """`torch.compile` without fullgraph: the routing's loop over the experts chosen breaks the
+    graph (as transformers' own loop does), the rest compiles, and the results are the eager ones."""
+    _, ours = _pair(loaded)
+    x = torch.randn(2, 5, SIZES["hidden_size"])
+    torch._dynamo.reset()
+    compiled = torch.compile(ours, backend="eager")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), ours(x), atol=1e-6, rtol=0)

@@ -84,7 +84,7 @@ def check_route(cx, name: str, brackets, e: tree.Call) -> ir.Value:
             and cx.scope.lookup_wire(fn.name) is None and cx.scope.lookup_component(fn.name) is None:
         defs = [name for name, (k, _) in cx.program.globals.items() if k == "def"]
         fail("E0101", f"unknown def `{fn.name}`", fn.span, "not defined", help=did_you_mean(fn.name, defs))
-    if kind != "def":
+    if not isinstance(fn, tree.Name) or kind != "def":
         fail("E0340", "the first argument of `route` is the def each expert applies", fn.span,
              "not a def", help="define the expert as a def taking one token and the weights of one expert")
     if fn.name in cx.program.failed:
@@ -134,10 +134,10 @@ def check_route(cx, name: str, brackets, e: tree.Call) -> ir.Value:
             continue
         if t.rank != len(tokens) + expected.rank:
             shown = " ".join(str(a) for a in tokens)
+            note = (f"expected `{shown} {expected}` (one row per token), or the axis `{label}` and "
+                    f"`{expected}` (the weights of every expert)")
             fail("E0340", f"{where} has neither the experts' axis `{label}` nor the index's token axes "
-                 f"`{shown}` before the axes `{fn.name}` takes", arg.span, f"this is `{cx.show(t)}`",
-                 notes=[f"expected `{shown} {expected}` (one row per token) or the axis `{label}` and `{expected}` "
-                        "(the weights of every expert)"])
+                 f"`{shown}` before the axes `{fn.name}` takes", arg.span, f"this is `{cx.show(t)}`", notes=[note])
         cx.expect_type(TensorType(tokens, t.dtype), t.with_axes(t.axes[:len(tokens)]), arg.span,
                        f"{where} (its tokens)", callee=f"the index `{cx.show(it)}` has one row per token")
         cx.expect_type(expected, t.with_axes(t.axes[len(tokens):]), arg.span, where, callee=callee)

@@ -106,6 +106,19 @@ def test_gradients_equal_the_reference(loaded):
         torch.testing.assert_close(p.grad, theirs[name].grad, atol=1e-5, rtol=0, msg=name)
 
 
+def test_router_logits_are_the_gate_output(loaded):
+    """transformers records the router logits as its gate's first output; here the gate is the
+    Linear whose output they are, for a hook to read."""
+    reference, ours = _pair(loaded)
+    x = torch.randn(2, 5, SIZES["hidden_size"])
+    seen = []
+    ours.gate.register_forward_hook(lambda module, args, out: seen.append(out))
+    with torch.no_grad():
+        ours(x)
+        logits = reference.gate(x.reshape(-1, SIZES["hidden_size"]))[0]
+    torch.testing.assert_close(seen[0].reshape(logits.shape), logits, atol=1e-6, rtol=0)
+
+
 @pytest.mark.parametrize("tie", ["three experts", "all experts"])
 def test_ties_are_broken_as_the_reference_breaks_them(loaded, monkeypatch, tie):
     """Router rows made equal give exactly equal probabilities; both choose the same experts."""

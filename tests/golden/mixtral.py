@@ -71,57 +71,57 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
 
 
 def SwiGLU(X: Tensor, gate_up: Tensor, down: Tensor) -> Tensor:
-    """SwiGLU : m, (2*f) m, m f -> m    [mixtral.ncd:7]"""
+    """SwiGLU : m, (2*f) m, m f -> m    [mixtral.ncd:10]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 1, "m")  # [mixtral.ncd:7]
-        _check_rank("gate_up", gate_up, 2, "(2*f) m")  # [mixtral.ncd:7]
+        _check_rank("X", X, 1, "m")  # [mixtral.ncd:10]
+        _check_rank("gate_up", gate_up, 2, "(2*f) m")  # [mixtral.ncd:10]
     m = X.shape[-1]
     f = gate_up.shape[-2] // 2
     if CHECK_SHAPES:
-        _check_shape("gate_up", gate_up, (2 * f, m), "(2*f) m")  # [mixtral.ncd:7]
-        _check_shape("down", down, (m, f), "m f")  # [mixtral.ncd:7]
-    H = torch.einsum("...m,...gm->...g", X, gate_up)  # (2*f)  [mixtral.ncd:8]
-    return torch.einsum("...f,...mf->...m", (nn.functional.silu(H[..., :f]) * H[..., f:2 * f]), down)  # m  [mixtral.ncd:9]
+        _check_shape("gate_up", gate_up, (2 * f, m), "(2*f) m")  # [mixtral.ncd:10]
+        _check_shape("down", down, (m, f), "m f")  # [mixtral.ncd:10]
+    H = torch.einsum("...m,...gm->...g", X, gate_up)  # (2*f)  [mixtral.ncd:11]
+    return torch.einsum("...f,...mf->...m", (nn.functional.silu(H[..., :f]) * H[..., f:2 * f]), down)  # m  [mixtral.ncd:12]
 
 
 class MixtralExperts(nn.Module):
-    """MixtralExperts(hidden_size, intermediate_size, num_local_experts, num_experts_per_tok) : t hidden_size, t num_local_experts -> t hidden_size    [mixtral.ncd:13]"""
+    """MixtralExperts(hidden_size, intermediate_size, num_local_experts, num_experts_per_tok) : t hidden_size, t num_local_experts -> t hidden_size    [mixtral.ncd:16]"""
 
     def __init__(self, hidden_size: int = 4096, intermediate_size: int = 14336, num_local_experts: int = 8, num_experts_per_tok: int = 2) -> None:
         super().__init__()
         self.hidden_size, self.intermediate_size, self.num_local_experts, self.num_experts_per_tok = hidden_size, intermediate_size, num_local_experts, num_experts_per_tok
         if num_local_experts < num_experts_per_tok:
-            raise ValueError(f"[mixtral.ncd:18] needs num_local_experts >= num_experts_per_tok (`topk[num_local_experts](P, k=num_experts_per_tok)` keeps num_experts_per_tok of the num_local_experts entries along `num_local_experts`), got num_experts_per_tok = {num_experts_per_tok}, num_local_experts = {num_local_experts}")
-        self.gate_up_proj = nn.Parameter(torch.randn(num_local_experts, 2 * intermediate_size, hidden_size) * 0.02)  # [mixtral.ncd:14]
-        self.down_proj = nn.Parameter(torch.randn(num_local_experts, hidden_size, intermediate_size) * 0.02)  # [mixtral.ncd:15]
+            raise ValueError(f"[mixtral.ncd:21] needs num_local_experts >= num_experts_per_tok (`topk[num_local_experts](P, k=num_experts_per_tok)` keeps num_experts_per_tok of the num_local_experts entries along `num_local_experts`), got num_experts_per_tok = {num_experts_per_tok}, num_local_experts = {num_local_experts}")
+        self.gate_up_proj = nn.Parameter(torch.randn(num_local_experts, 2 * intermediate_size, hidden_size) * 0.02)  # [mixtral.ncd:17]
+        self.down_proj = nn.Parameter(torch.randn(num_local_experts, hidden_size, intermediate_size) * 0.02)  # [mixtral.ncd:18]
 
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
-        """forward : t hidden_size, t num_local_experts -> t hidden_size    [mixtral.ncd:17]"""
+        """forward : t hidden_size, t num_local_experts -> t hidden_size    [mixtral.ncd:20]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:17]
+            _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:20]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.hidden_size), "t hidden_size")  # [mixtral.ncd:17]
-            _check_shape("P", P, (t, self.num_local_experts), "t num_local_experts")  # [mixtral.ncd:17]
-        W, I = torch.topk(P, self.num_experts_per_tok, dim=-1)  # t num_experts_per_tok, int t num_experts_per_tok  [mixtral.ncd:18]
-        Y = _route(SwiGLU, self.num_local_experts, I, (X, self.gate_up_proj, self.down_proj), (None, -3, -3))  # t num_experts_per_tok hidden_size  [mixtral.ncd:19]
-        return (Y * (W / W.sum(dim=-1)[..., :, None])[..., :, :, None]).sum(dim=-2)  # t hidden_size  [mixtral.ncd:20]
+            _check_shape("X", X, (t, self.hidden_size), "t hidden_size")  # [mixtral.ncd:20]
+            _check_shape("P", P, (t, self.num_local_experts), "t num_local_experts")  # [mixtral.ncd:20]
+        W, I = torch.topk(P, self.num_experts_per_tok, dim=-1)  # t num_experts_per_tok, int t num_experts_per_tok  [mixtral.ncd:21]
+        Y = _route(SwiGLU, self.num_local_experts, I, (X, self.gate_up_proj, self.down_proj), (None, -3, -3))  # t num_experts_per_tok hidden_size  [mixtral.ncd:22]
+        return (Y * (W / W.sum(dim=-1)[..., :, None])[..., :, :, None]).sum(dim=-2)  # t hidden_size  [mixtral.ncd:23]
 
 
 class MixtralSparseMoeBlock(nn.Module):
-    """MixtralSparseMoeBlock(hidden_size, intermediate_size, num_local_experts, num_experts_per_tok) : t hidden_size -> t hidden_size    [mixtral.ncd:23]"""
+    """MixtralSparseMoeBlock(hidden_size, intermediate_size, num_local_experts, num_experts_per_tok) : t hidden_size -> t hidden_size    [mixtral.ncd:26]"""
 
     def __init__(self, hidden_size: int = 4096, intermediate_size: int = 14336, num_local_experts: int = 8, num_experts_per_tok: int = 2) -> None:
         super().__init__()
         self.hidden_size, self.intermediate_size, self.num_local_experts, self.num_experts_per_tok = hidden_size, intermediate_size, num_local_experts, num_experts_per_tok
-        self.gate = nn.Linear(hidden_size, num_local_experts, bias=False)  # [mixtral.ncd:24]
-        self.experts = MixtralExperts(hidden_size, intermediate_size, num_local_experts, num_experts_per_tok)  # [mixtral.ncd:25]
+        self.gate = nn.Linear(hidden_size, num_local_experts, bias=False)  # [mixtral.ncd:27]
+        self.experts = MixtralExperts(hidden_size, intermediate_size, num_local_experts, num_experts_per_tok)  # [mixtral.ncd:28]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : t hidden_size -> t hidden_size    [mixtral.ncd:27]"""
+        """forward : t hidden_size -> t hidden_size    [mixtral.ncd:30]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:27]
+            _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:30]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.hidden_size), "t hidden_size")  # [mixtral.ncd:27]
-        return self.experts(X, torch.softmax(self.gate(X), dim=-1))  # t hidden_size  [mixtral.ncd:28]
+            _check_shape("X", X, (t, self.hidden_size), "t hidden_size")  # [mixtral.ncd:30]
+        return self.experts(X, torch.softmax(self.gate(X), dim=-1))  # t hidden_size  [mixtral.ncd:31]

@@ -48,6 +48,8 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0321": "a `where` whose condition is not a bool wire, or whose branches mix booleans and numbers",
     "E0322": "a `tril` mask not given two sizes",
     "E0323": "elementwise operands whose alignment is ambiguous (an axis name names several axes)",
+    "E0340": "a `route` whose arguments do not fit",
+    "E0341": "a `topk` that keeps no entry, or more entries than its axis holds",
     "E0401": "a def or forward that does not end with `return`",
     "E0402": "wrong number of values",
     "E0403": "a statement after `return`",

@@ -546,6 +546,35 @@ class Attention(Value):
     dropout: str | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class TopK(Value):
+    """The `k` largest entries along the axis at `dim` of the operand, largest first: a tuple of
+    their values and their positions (an `int` wire), in which that axis has become one of `k`."""
+
+    operand: Value
+    dim: int
+    k: Size
+
+
+@dataclass(frozen=True, eq=False)
+class Route(Value):
+    """A sparse mixture of experts: the def `expert` applied to each token once per slot of `index`
+    (its last axis; the axes before it are the tokens), with the expert that slot selects, and only
+    with it.  `arguments` are the def's inputs: a "token" argument has the index's token axes before
+    the def's, and gives each call its rows; an "expert" argument holds every expert's weights
+    along the axis at `dims` (counted from its end) and gives each call that expert's slice.  The
+    result has the index's axes, then the def's result."""
+
+    expert: str
+    signature: Signature
+    index: Value
+    arguments: tuple[Value, ...]
+    kinds: tuple[str, ...]
+    dims: tuple[int, ...]
+    experts: Size
+    instance: dict[Symbol, Size]
+
+
 # ---- statements and definitions -------------------------------------------------------------
 
 

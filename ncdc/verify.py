@@ -292,14 +292,14 @@ class _BodyVerifier:
         _span_ok(node.span, f"a {type(node).__name__} node", self.fail)
         for arg in node.args:
             self.value(arg)
-        if isinstance(node, ir.Call):  # sizes only a callee's outputs fix appear here first
+        if isinstance(node, (ir.Call, ir.Route)):  # sizes only a callee's outputs fix appear here first
             for size in node.instance.values():
                 self.introduced |= size.symbols() - self.known
         t = node.type
         if isinstance(t, ir.TupleType):
             if not whole:
                 self.fail(f"a {type(node).__name__} of several outputs (`{t}`) is used as one value", node.span)
-            if not isinstance(node, ir.Call) or len(t.items) < 2:
+            if not isinstance(node, (ir.Call, ir.TopK)) or len(t.items) < 2:
                 self.fail(f"a tuple type `{t}` on a {type(node).__name__}", node.span)
             for item in t.items:
                 _check_type(item, f"a {type(node).__name__} node", node.span, self.known | self.introduced,

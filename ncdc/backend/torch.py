@@ -29,7 +29,8 @@ from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS,
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
-HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
+HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat",
+                "_route")
 
 
 @lru_cache(maxsize=1)
@@ -732,6 +733,30 @@ def _rearrange(em: Emitter, node: ir.Rearrange):
     code, flat = _split_groups(em.operand(node.operand, ATOM), node.input, em, node.sizes)
     code = _permute(code, flat, ir.leaves(node.output))
     return _merge_groups(code, node.output), ATOM
+
+
+@lowering(ir.TopK)
+def _topk(em: Emitter, node: ir.TopK):
+    rank = node.operand.type.rank  # type: ignore[union-attr]
+    return f"torch.topk({em.expr(node.operand)[0]}, {em.size(node.k)[0]}, dim={node.dim - rank})", ATOM
+
+
+@lowering(ir.Route)
+def _route(em: Emitter, node: ir.Route):
+    """Each token through only its chosen experts (`_route`): the expert def is called once per
+    expert that some token chose, on those tokens' rows."""
+    em.gen.helpers.add("_route")
+    em.gen.uses_callable = True  # the helper's signature
+    target: ir.Function = node.signature.target
+    expert = python_name(target.name)
+    if target.boxes:
+        boxes = ", ".join(f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes)
+        expert = f"lambda *args: {expert}(*args, {boxes})"
+    args = ", ".join(em.expr(a)[0] for a in node.arguments)
+    dims = ", ".join("None" if kind == "token" else str(d) for kind, d in zip(node.kinds, node.dims))
+    comma = "," if len(node.arguments) == 1 else ""
+    return (f"_route({expert}, {em.size(node.experts)[0]}, {em.expr(node.index)[0]}, ({args}{comma}), "
+            f"({dims}{comma}))"), ATOM
 
 
 # ---- calls ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir
-from . import functions, masks, structural
+from . import experts, functions, masks, structural
 from .layers import LAYERS, LayerOp
 
 
@@ -49,6 +49,8 @@ def _operations() -> dict[str, Operation]:
                       accepts=every if op in masks.EQUALITIES else numeric) for op in masks.COMPARISONS]
     ops += [Operation("where", "structural", ir.Where, masks.check_where, accepts=every),
             Operation("tril", "structural", ir.Tril, masks.check_tril)]
+    ops += [Operation("topk", "structural", ir.TopK, experts.check_topk, accepts=numeric),
+            Operation("route", "structural", ir.Route, experts.check_route, accepts=every)]
     return {op.name: op for op in ops}
 
 

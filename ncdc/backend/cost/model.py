@@ -21,7 +21,7 @@ from typing import Any, Callable
 from ... import ir
 from ..fuse import fuse_attention, grouped_attention
 from ...ir import TensorType
-from ...sizes import FloorDiv, Size, Symbol, product
+from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
 from .rules import ATTENTION, CONTRACTION, ELEMENTWISE, FLOAT, NORMALISATION, ZERO, ONE
 
@@ -196,10 +196,13 @@ class Model:
         return _repeat_sum(body, c.index, c.start, c.stop)
 
     # ---- bodies
-    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None) -> BodyResult:
-        key = (id(f), grads)
+    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
+             learned: frozenset[int] = frozenset()) -> BodyResult:
+        """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
+        expert's slice of stacked parameters), kept neither for backward nor in its memory."""
+        key = (id(f), grads, learned)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module).run()
+            self._bodies[key] = Body(self, f, grads, module, learned).run()
         return self._bodies[key]
 
 
@@ -263,9 +266,11 @@ def match_generics(sig: ir.Signature, own: list[TensorType]) -> dict:
 class Body:
     """One def or forward, costed in its own names."""
 
-    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None):
+    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
+                 learned: frozenset[int] = frozenset()):
         self.model, self.f, self.module = model, f, module
         self.grads = grads
+        self.learned = learned
         self.derived = derived(module)
         self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
         self.locals: dict[ir.Local, Key] = {}
@@ -301,7 +306,8 @@ class Body:
 
     def run(self) -> BodyResult:
         for i, p in enumerate(self.f.params):
-            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i], "input")
+            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i],
+                      "learned" if i in self.learned else "input")
             self.inputs[key] = i
             self.locals[p] = key
         outputs: list[Key] = []
@@ -552,6 +558,29 @@ class Body:
             self.keep(v, row)
         return self.new(node.type, grad)
 
+    def v_TopK(self, node: ir.TopK):
+        x = self.value(node.operand)
+        axis = node.operand.type.axes[node.dim]  # type: ignore[union-attr]
+        row = self.op_row(f"topk[{axis}]", node)
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.operand.type)))
+        values, positions = ir.types_of(node.type)
+        grad = bool(x and x.grad)
+        result = (self.new(values, grad), self.new(positions, False))
+        if grad:  # the gradient of the values is scattered back to their positions
+            self.keep(result[1], row)
+        return result
+
+    def v_Route(self, node: ir.Route):
+        """The expert's def costed once per token and slot: `mult` calls of one token each."""
+        self.value(node.index)
+        args = [self.value(a) for a in node.arguments]
+        mult = product(self.size(s) for s in node.index.type.sizes)  # type: ignore[union-attr]
+        fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
+        weights = frozenset(i for i, kind in enumerate(node.kinds) if kind == "expert")
+        result = self.model.body(node.signature.target, tuple(bool(a and a.grad) for a in args), None, weights)
+        return self._apply(result, fn, mult, args, [node.type], f"route[{format_size(node.experts)}] {node.expert}",
+                           "def", node)
+
     # ---- calls
     def v_Call(self, node: ir.Call):
         args = [self.value(a) for a in node.arguments]
@@ -777,7 +806,7 @@ class Body:
         for k in outputs:
             if k is not None:
                 last[k] = end
-        defined: list[Key] = list(self.inputs)
+        defined: list[Key] = [k for k in self.inputs if k.what != "learned"]
         candidates: list[tuple[Size, str]] = []
         for i in range(end):
             live = [k for k in defined if last.get(k, -1) >= i]

@@ -77,8 +77,8 @@ def main() -> None:
         table = widths(folder / file)
         lines.append(f"{name}: dict[int, int] = {{")
         items = [f"{ord(c)}: {w}" for c, w in table.items()]
-        for i in range(0, len(items), 12):
-            lines.append("    " + ", ".join(items[i: i + 12]) + ",")
+        for i in range(0, len(items), 9):
+            lines.append("    " + ", ".join(items[i: i + 9]) + ",")
         lines.append("}")
     lines.append("")
     Path(__file__).resolve().parent.parent.joinpath("ncdc/backend/draw/metrics.py").write_text("\n".join(lines))

@@ -105,10 +105,10 @@ def attach_drawings(module: types.ModuleType, program: ir.Program) -> None:
         return _repr_svg_
 
     module._repr_svg_ = drawing(None)  # type: ignore[attr-defined]
-    for d in [*program.functions, *program.modules]:
-        target = getattr(module, d.name, None)
+    for name in [f.name for f in program.functions] + [m.name for m in program.modules]:
+        target = getattr(module, name, None)
         if target is not None:
             try:
-                target._repr_svg_ = drawing(d.name)
+                target._repr_svg_ = drawing(name)
             except (AttributeError, TypeError):  # an object that takes no attributes
                 pass

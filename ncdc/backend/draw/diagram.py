@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ir
-from ...ops.layers import LAYERS
 from ...sizes import Size, format_size
 from . import font, glyphs
 from .blocks import (CAPTION, PITCH, SMALL, Block, Lift, Runs, caption_width, draw_passing, link,
@@ -29,6 +28,10 @@ def size_text(size: Size) -> str:
 
 def axis_runs(axis: ir.Axis) -> Runs:
     return text_runs(str(axis))
+
+
+def rank(t) -> int:
+    return len(t.axes) if isinstance(t, ir.TensorType) else 0
 
 
 def where(span) -> str:
@@ -111,13 +114,13 @@ class Body:
         return self.env[v.local]
 
     def v_LearnedTensor(self, v: ir.LearnedTensor):
-        return self.add(source_block(v.name, len(v.type.axes), True, where(v.span)), [], v)
+        return self.add(source_block(v.name, rank(v.type), True, where(v.span)), [], v)
 
     def v_Eye(self, v: ir.Eye):
         return self.add(source_block("η", 2, False, where(v.span)), [], v)
 
     def v_Const(self, v):  # a tensor constant does not type; numbers are handled above
-        return self.add(source_block(str(v.value), len(v.type.axes), False, where(v.span)), [], v)
+        return self.add(source_block(str(v.value), rank(v.type), False, where(v.span)), [], v)
 
     v_SizeValue = v_Const
 
@@ -134,13 +137,13 @@ class Body:
             number = right if isinstance(left, Seg) else left
             return self.add(scale_block(scale_runs(v.op, number, isinstance(left, Seg)), tensor.count,
                                         where(v.span)), [tensor], v)
-        rank = len(v.type.axes)
+        n_out = rank(v.type)
         aligns = [v.left_align, v.right_align]
         positions = []
         for seg, align in zip((left, right), aligns):
             n = len(seg.labels)
-            positions.append(list(align.positions) if align else list(range(rank - n, rank)))
-        return self.add(merge_block(v.op, positions, [left.count, right.count], rank, where(v.span)),
+            positions.append(list(align.positions) if align else list(range(n_out - n, n_out)))
+        return self.add(merge_block(v.op, positions, [left.count, right.count], n_out, where(v.span)),
                         [left, right], v)
 
     def v_Map(self, v: ir.Map):
@@ -157,10 +160,10 @@ class Body:
 
     def v_Flatten(self, v: ir.Flatten):
         x = self.tensor(v.operand)
-        rank = len(x.labels)
-        kept = rank - v.count
-        groups = [[i] for i in range(kept)] + [list(range(kept, rank))]
-        return self.add(bar_block(groups, rank, len(v.type.axes), where(v.span)), [x], v)
+        n = len(x.labels)
+        kept = n - v.count
+        groups = [[i] for i in range(kept)] + [list(range(kept, n))]
+        return self.add(bar_block(groups, n, rank(v.type), where(v.span)), [x], v)
 
     def v_Einsum(self, v: ir.Einsum):
         xs = [self.tensor(a) for a in v.operands]
@@ -181,8 +184,8 @@ class Body:
 
     def v_Attention(self, v: ir.Attention):
         xs = [self.tensor(a) for a in (v.query, v.key, v.value)]
-        return self.add(box_block([("Attention", "")], [x.count for x in xs], [len(v.type.axes)], "box",
-                                  Lift.plain([x.count for x in xs], [len(v.type.axes)]), where(v.span)), xs, v)
+        return self.add(box_block([("Attention", "")], [x.count for x in xs], [rank(v.type)], "box",
+                                  Lift.plain([x.count for x in xs], [rank(v.type)]), where(v.span)), xs, v)
 
     def v_Call(self, v: ir.Call):
         xs = [self.tensor(a) for a in v.arguments]
@@ -220,8 +223,8 @@ class Body:
         if isinstance(target, ir.Repeat):
             body = target.body or (target.instances[0] if target.instances else None)
             count = Size.of(1) + target.stop - target.start
-            rng = [(f"{target.index.name if target.index else 'λ'} = {size_text(target.start)} … "
-                    f"{size_text(target.stop)}", "")]
+            index = target.index.name if target.index else "λ"
+            rng = [(f"{index} = {size_text(target.start)} … {size_text(target.stop)}", "")]
             times = [("× " + size_text(count), "")]
             if body is not None and expand:
                 inner = self.part_fragment(body, self.depth + 1)
@@ -237,7 +240,7 @@ class Body:
         assert sig is not None
         params = [seg_of(t, f"{t}  [{where(part.span)}]") for t in sig.inputs]
         sub = Body.__new__(Body)
-        sub.cx, sub.fn, sub.module, sub.depth = self.cx, None, self.module, depth - 1
+        sub.cx, sub.fn, sub.module, sub.depth = self.cx, self.fn, self.module, depth - 1
         sub.steps = []
         block = sub.call_block(part.name, part, [p.count for p in params], [len(t.axes) for t in sig.outputs],
                                Lift.plain([len(p.labels) for p in params], [len(t.axes) for t in sig.outputs]),
@@ -364,6 +367,9 @@ def module_block(caption: Runs, ins, outs, lift: Lift, line: str) -> Block:
         cv.text(x + w / 2, cy - 1 if args and args[0][0] else cy + 5, name, 13, "middle", cls="name")
         if args and args[0][0]:
             cv.text(x + w / 2, cy + 13, args, SMALL, "middle", cls="name")
+        for seg in _own_ys(out_ys, lift.own_out):
+            for y in seg:  # out of the box's side
+                cv.path(f"M{num(x + w)} {num(y)}L{num(x + width)} {num(y)}", "through", title)
         draw_passing(cv, lift, x, x + width, in_ys, out_ys, title)
     return Block(width, ins, outs, draw, body=46 if len(caption) > 1 else 30, kind="module")
 
@@ -374,6 +380,9 @@ def repeat_block(inner: Block, rng: Runs, times: Runs) -> Block:
 
     def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
         inner.draw(cv, x + pad, top + 4, bottom - 16, in_ys, out_ys)
+        for x0, x1, ys in ((x, x + pad, in_ys), (x + pad + inner.width, x + width, out_ys)):
+            for y in (y for seg in ys for y in seg):  # through the parentheses
+                cv.path(f"M{num(x0)} {num(y)}L{num(x1)} {num(y)}", "through")
         for side, x0 in ((1, x + 4), (-1, x + inner.width + 2 * pad - 4)):
             cv.path(f"M{num(x0 + 5 * side)} {num(top - 6)}Q{num(x0 - 3 * side)} {num((top + bottom) / 2)} "
                     f"{num(x0 + 5 * side)} {num(bottom)}", "repeat", "".join(t for t, _ in rng))
@@ -622,7 +631,7 @@ def index_block(v: ir.Index, count: int) -> Block:
     def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
         cv.rect(x, top, width, bottom - top, "pointer", f"index {runs[0][0]}  [{where(v.span)}]", back=False)
         cv.text(x + width / 2, (top + bottom) / 2 + 4, runs, 12, "middle", cls="name")
-    return Block(width, [count], [len(v.type.axes)], draw, kind="index")
+    return Block(width, [count], [rank(v.type)], draw, kind="index")
 
 
 def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:

@@ -46,7 +46,7 @@ class _Inst:
     seg: Seg
     start: float = 0.0
     ys: list[float] = field(default_factory=list)
-    d: list[str] = field(default_factory=list)  # the path of each wire so far
+    d: list[list[tuple]] = field(default_factory=list)  # the path commands of each wire so far
     label_at: float | None = None  # where its labels go (x), if it gets labels
     label_id: str = ""
 
@@ -78,8 +78,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
            left: float = 0.0) -> Fragment:
     """Lay out a body: `params` enter at the left edge, `results` leave at the right edge."""
     uses: dict[int, list[int]] = {}
-    for k, step in enumerate(steps):
-        for s in step.inputs:
+    for k, each in enumerate(steps):
+        for s in each.inputs:
             uses.setdefault(id(s), []).append(k)
     for s in results:
         uses.setdefault(id(s), []).append(len(steps))
@@ -92,10 +92,10 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     for inst in state:
         inst.label_at = left
     ys = stack_ys(top, [p.count for p in params])
-    for inst, y in zip(state, ys):
-        inst.ys = y
+    for inst, wire_ys in zip(state, ys):
+        inst.ys = wire_ys
         inst.start = left
-        inst.d = [[("M", left, v)] for v in y]
+        inst.d = [[("M", left, v)] for v in wire_ys]
     in_ys = [list(y) for y in ys]
     x = left
     bottom = ys[-1][-1] + 10 if ys else top
@@ -117,8 +117,9 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         return width
 
     born = list(state)
+    out_ys: list[list[float]] = []
     for k in range(len(steps) + 1):
-        step = steps[k] if k < len(steps) else None
+        step: Step | None = steps[k] if k < len(steps) else None
         x += max(label_zone(born, x), 10.0)
         # The next state: drop what is never used again, copy what is used again, gather the inputs.
         keep = [i for i in state if needed_after(i.seg, k - 1) > 0]
@@ -159,8 +160,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             after = [i for i in after if i is not keep[anchor]]
         # Where everything is in this column.
         block = step.block if step else None
-        y = top
-        ys_before = []
+        y: float = top
+        ys_before: list[list[float]] = []
         for inst in before:  # each tensor stays where it was, unless pushed down
             y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
             ys_before.append(stack_ys(y, [inst.seg.count])[0])
@@ -172,8 +173,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 y = max(y, first.ys[0] - WIRE_TOP - 2 - cap)
             body_top = y + cap
             body_h = block.body_height()
-            ins = stack_ys(body_top + 2, [i.seg.count for i in run])
-            outs = stack_ys(body_top + 2, [s.count for s in step.outputs])
+            ins: list[list[float]] = stack_ys(body_top + 2, [i.seg.count for i in run])
+            outs = stack_ys(body_top + 2, [s.count for s in step.outputs]) if step else []
             group = (y, body_top + body_h)
             y = body_top + body_h + SEG_GAP
         else:
@@ -182,7 +183,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
                 ins.append(stack_ys(y, [inst.seg.count])[0])
                 y += inst.seg.count * PITCH + SEG_GAP
-        ys_after = []
+        ys_after: list[list[float]] = []
         for inst in after:
             y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
             ys_after.append(stack_ys(y, [inst.seg.count])[0])
@@ -210,7 +211,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                     d.append(("C", (x0 + x1) / 2, a, (x0 + x1) / 2, b, x1, b))
             inst.ys = list(new)
         x = x1
-        bottom = max([bottom] + [v[-1] + 10 for v in ys_before + ins + ys_after if v])
+        bottom = max([bottom] + [v[-1] + 10 for v in ys_before + ins + ys_after if v]
+                     + ([group[1] + 4] if block is not None else []))
         for yy in ends_here:
             ops.append(_end_mark(*yy))
         if step is None:
@@ -227,19 +229,21 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             for d, a in zip(inst.d, inst.ys):
                 d.append(("L", bx, a))
             finished.append(inst)
+        assert block is not None
         ops.append(_block_call(block, bx, body_top, body_top + body_h, ins, outs, cap))
         ops.append(_separators(ys_before, group, ys_after, bx, bx + block.width))
         x = bx + block.width
-        new = [_Inst(s) for s in step.outputs]
-        for inst, v in zip(new, outs):
-            inst.ys = list(v)
+        assert step is not None
+        made = [_Inst(s) for s in step.outputs]
+        for inst, wire_ys in zip(made, outs):
+            inst.ys = list(wire_ys)
             inst.start = x
-            inst.d = [[("M", x, a)] for a in v]
+            inst.d = [[("M", x, a)] for a in wire_ys]
         for inst in before + after:
             for d, a in zip(inst.d, inst.ys):
                 d.append(("L", x, a))
-        state = before + new + after
-        born = new
+        state = before + made + after
+        born = made
     width = x
     for inst in finished:
         ops.append(_wire_call(inst))
@@ -252,9 +256,10 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
 
 def path_text(cmds, ox: float = 0.0, oy: float = 0.0) -> str:
     """Path commands [(letter, x, y, ...)] as SVG path data, moved by (ox, oy); straight runs merged."""
-    out = []
+    out: list[tuple] = []
     for c in cmds:
-        if c[0] == "L" and out and out[-1][0] == "L" and abs(out[-1][2] - c[2]) < 0.05 and abs(prev_y(out) - c[2]) < 0.05:
+        flat = out and out[-1][0] == "L" and abs(out[-1][2] - c[2]) < 0.05 and abs(prev_y(out) - c[2]) < 0.05
+        if c[0] == "L" and flat:
             out[-1] = c
             continue
         out.append(c)

@@ -73,7 +73,8 @@ class Canvas:
         self._el(self.front, "circle", cls, title, {"cx": num(x), "cy": num(y), "r": num(r)})
 
     def line(self, x1, y1, x2, y2, cls, title=None):
-        self._el(self.front, "line", cls, title, {"x1": num(x1), "y1": num(y1), "x2": num(x2), "y2": num(y2)})
+        attrs = {"x1": num(x1), "y1": num(y1), "x2": num(x2), "y2": num(y2)}
+        self._el(self.front, "line", cls, title, attrs)
 
     def text(self, x, y, runs, size, anchor="start", cls="t", title=None, italic=False, ident=None) -> None:
         """Text as runs (text, style); `cls` "label" marks a wire's label."""
@@ -81,7 +82,8 @@ class Canvas:
         for t, s in runs:
             if s in ("sup", "sub"):
                 shift = "super" if s == "sup" else "sub"
-                body.append(f'<tspan font-size="{num(size * font.SCRIPT)}" baseline-shift="{shift}">{escape(t)}</tspan>')
+                small = num(size * font.SCRIPT)
+                body.append(f'<tspan font-size="{small}" baseline-shift="{shift}">{escape(t)}</tspan>')
             elif s == "b":
                 body.append(f'<tspan font-weight="bold">{escape(t)}</tspan>')
             else:
@@ -98,7 +100,8 @@ class Canvas:
 
     def document(self, width: float, height: float, title: str) -> str:
         w, h = num(width), num(height)
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" data-generator="ncdc" width="{w}" height="{h}" viewBox="0 0 {w} {h}">'
+        head = (f'<svg xmlns="http://www.w3.org/2000/svg" data-generator="ncdc" width="{w}" height="{h}" '
+                f'viewBox="0 0 {w} {h}">'
                 f"<title>{escape(title)}</title><style>{STYLE}</style>"
                 f'<rect class="bg" width="{w}" height="{h}" fill="#fff"/>')
         return "\n".join([head, *self.back, *self.front, *self.texts, "</svg>"]) + "\n"

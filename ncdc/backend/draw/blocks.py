@@ -48,8 +48,13 @@ def link(cv: Canvas, x0, y0, x1, y1, title=None, cls="through") -> None:
     cv.path(f"M{num(x0)} {num(y0)}" + curve(x0, y0, x1, y1), cls, title)
 
 
+LONGEST = 18  # characters of a wire's label; a longer size is cut short (its title has it whole)
+
+
 def text_runs(text: str) -> Runs:
     """A size as the paper writes it: `x**2` as x², `k*h` as k·h."""
+    if len(text) > LONGEST:
+        text = text[: LONGEST - 1].rstrip() + "…"
     runs: Runs = []
     i = 0
     while i < len(text):

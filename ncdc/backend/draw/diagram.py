@@ -338,14 +338,14 @@ def _own_ys(ys, own):
 
 
 def box_block(caption: Runs, ins: list[int], outs: list[int], cls: str, lift: Lift, line: str,
-              inner: Runs | None = None, kind: str = "box") -> Block:
+              inner: Runs | None = None, kind: str = "box", size: float = 13) -> Block:
     text = inner or caption
-    width = max(font.width(text, 13) + 16, 34)
+    width = max(font.width(text, size) + 16, 34)
 
     def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
         title = f"{''.join(t for t, _ in caption)}  [{line}]"
         cv.rect(x, top, width, bottom - top, cls, title, back=False)
-        cv.text(x + width / 2, (top + bottom) / 2 + 5, text, 13, "middle", cls="name")
+        cv.text(x + width / 2, (top + bottom) / 2 + size * 0.36, text, size, "middle", cls="name")
         draw_passing(cv, lift, x, x + width, in_ys, out_ys, title)
     return Block(width, ins, outs, draw, None if inner is None else caption, kind=kind)
 
@@ -640,7 +640,10 @@ def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:
     title = f"{layer.name} = {layer.op}  [{line}]"
     if shape == "linear":
         inner = [("L", "b")] + ([("+", "sub")] if attrs.bias else [])
-        return box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned")
+        return box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
+    if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or
+                                      getattr(attrs, "stride", None) not in (None, Size.of(1), attrs.kernel)):
+        return pictogram_block(layer, shape, text, ins, outs, lift, line)
     if shape in ("conv", "pool"):
         inner = [("★", "")]
         if layer.op.startswith("ConvTranspose"):
@@ -673,6 +676,39 @@ def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:
             cv.text(x + width / 2, top - 3, runs, SMALL, "middle", cls="map", title=title)
         return Block(width, ins, outs, draw_d, [("", "")], kind="map")
     return box_block([(layer.name, "b")], ins, outs, "learned", lift, line, kind="learned")
+
+
+def pictogram_block(layer: ir.Layer, shape: str, text: str, ins, outs, lift: Lift, line: str) -> Block:
+    """The paper's ★ pictogram: a trapezoid that maps the image to its strided size, its stride on
+    the slanted edge, and a kernel wire (k²) into a bold L+ (or a reduction, for pooling)."""
+    attrs = layer.attrs
+    transposed = layer.op.startswith("ConvTranspose")
+    dims = getattr(attrs, "dims", 2)
+    kernel = size_text(attrs.kernel)
+    kernel_runs = [(kernel, "")] + ([(str(dims), "sup")] if dims > 1 else [])
+    stride = size_text(attrs.stride if attrs.stride is not None else attrs.kernel)
+    tail = [("L", "b")] + ([("+", "sub")] if getattr(attrs, "bias", False) else []) if shape == "conv" else [(text, "")]
+    tail_w = font.width(tail, 18 if shape == "conv" else 12)
+    width = 46 + max(font.width(kernel_runs, SMALL), 14) + tail_w + 10
+    title = f"{layer.name} = {layer.op}  [{line}]"
+
+    def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
+        cv.rect(x, top, width, bottom - top, "learned" if shape == "conv" else "box", title, back=False)
+        a, b = x + 6, x + 40
+        tall, short = (top + 4, bottom - 4), (top + 10, bottom - 16)
+        left, right = (short, tall) if transposed else (tall, short)
+        cv.path(f"M{num(a)} {num(left[0])}L{num(b)} {num(right[0])}L{num(b)} {num(right[1])}L{num(a)} {num(left[1])}z",
+                "conv", title)
+        cv.text((a + b) / 2, top + 22, [("★", "")] + ([("T", "sup")] if transposed else []), 13, "middle", cls="name")
+        cv.text((a + b) / 2 + 6, (top + bottom) / 2 + 12, [(stride, "")], SMALL, "middle", cls="name")
+        yk = bottom - 10
+        xk = b + 4 + max(font.width(kernel_runs, SMALL), 14)
+        for dy in (-1.5, 1.5):
+            cv.path(f"M{num(b)} {num(yk + dy)}L{num(xk + 2)} {num(yk + dy)}", "through", title)
+        cv.text(b + 3, yk - 4, kernel_runs, SMALL, cls="name")
+        cv.text(xk + 4 + tail_w / 2, yk + 6, tail, 18 if shape == "conv" else 12, "middle", cls="name")
+        draw_passing(cv, lift, x, x + width, in_ys, out_ys, title)
+    return Block(width, ins, outs, draw, [(layer.name, "")], body=58, kind="learned")
 
 
 def stack_for(counts):  # re-exported for the frame of a whole diagram

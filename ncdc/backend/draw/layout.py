@@ -17,6 +17,8 @@ from .svg import Canvas, num
 
 MARGIN = 8.0
 CURVE = 30.0  # width of a gap's curves
+SKIP = 4  # a tensor next used this many steps on or more is saved (-> C) and loaded (C ->), as the paper's C_λ
+SKIP_SIZE = 15.0
 
 
 @dataclass(eq=False)
@@ -91,6 +93,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     state: list[_Inst] = [_Inst(p) for p in params]
     for inst in state:
         inst.label_at = left
+    top += CAPTION  # room for the caption of a block on the first wires
     ys = stack_ys(top, [p.count for p in params])
     for inst, wire_ys in zip(state, ys):
         inst.ys = wire_ys
@@ -105,22 +108,39 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     finished: list[_Inst] = []
     counter = [0]
 
-    def label_zone(born: list[_Inst], x: float) -> float:
+    saved: dict[int, str] = {}  # tensors saved to memory (C_λ) until a step far on loads them
+    skips: list = []  # (x, y, runs, title): the -> C and C -> markers
+
+    def label_zone(born: list[_Inst], x: float, k: int) -> float:
         width = 0.0
-        for inst in born:
-            counter[0] += 1
-            inst.label_id = f"w{counter[0]}"
-            for j, y in enumerate(inst.ys):
-                runs = inst.seg.labels[j] if j < len(inst.seg.labels) else [("1", "")]
-                labels.append((x + 4, y - 4, runs, inst.seg.title, f"{inst.label_id}-{j}"))
-            width = max(width, _label_width(inst.seg) + 10)
+        for inst in list(state):
+            w = 0.0
+            if inst in born:
+                counter[0] += 1
+                inst.label_id = f"w{counter[0]}"
+                for j, y in enumerate(inst.ys):
+                    runs = inst.seg.labels[j] if j < len(inst.seg.labels) else [("1", "")]
+                    labels.append((x + 4, y - 4, runs, inst.seg.title, f"{inst.label_id}-{j}"))
+                w = _label_width(inst.seg) + 10
+            later = [u for u in uses.get(id(inst.seg), []) if u >= k]
+            if later and later[0] - k >= SKIP and later[0] < len(steps) and inst.seg not in params:
+                marker = [("→ " + (inst.seg.name or "C"), "")]
+                end = x + max(w, 4)
+                skips.append((end + 2, (inst.ys[0] + inst.ys[-1]) / 2 + 5, marker, "saved: " + inst.seg.title))
+                for d, y in zip(inst.d, inst.ys):
+                    d.append(("L", end, y))
+                finished.append(inst)
+                saved[id(inst.seg)] = inst.label_id
+                state.remove(inst)
+                w = max(w, 4) + font.width(marker, SKIP_SIZE) + 8
+            width = max(width, w)
         return width
 
     born = list(state)
     out_ys: list[list[float]] = []
     for k in range(len(steps) + 1):
         step: Step | None = steps[k] if k < len(steps) else None
-        x += max(label_zone(born, x), 10.0)
+        x += max(label_zone(born, x, k), 10.0)
         # The next state: drop what is never used again, copy what is used again, gather the inputs.
         keep = [i for i in state if needed_after(i.seg, k - 1) > 0]
         for inst in state:
@@ -139,6 +159,12 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             source = next((i for i in keep if i.seg is seg and id(i) not in moved), None)
             if source is None:
                 source = next((i for i in run if i.seg is seg), None)
+            if source is None and id(seg) in saved:  # loaded from memory
+                loaded = _Inst(seg)
+                loaded.label_id = saved[id(seg)]
+                loaded.loaded = True  # type: ignore[attr-defined]
+                run.append(loaded)
+                continue
             if source is None:
                 raise ValueError("a step reads a tensor that is not there")
             if anchor is None:
@@ -155,12 +181,9 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 run.append(copy)
         before = [i for i in keep[: anchor or 0] if id(i) not in moved]
         after = [i for i in keep[anchor or 0:] if id(i) not in moved]
-        if anchor is not None and anchor < len(keep) and id(keep[anchor]) not in moved:
-            before.append(keep[anchor])
-            after = [i for i in after if i is not keep[anchor]]
         # Where everything is in this column.
         block = step.block if step else None
-        y: float = top
+        y: float = top - CAPTION  # a block's caption may use the band above the first wires
         ys_before: list[list[float]] = []
         for inst in before:  # each tensor stays where it was, unless pushed down
             y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
@@ -200,7 +223,16 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             finished.append(inst)
         ends_here = [(x0 + 4, yy) for inst in ends for yy in inst.ys]
         ends.clear()
+        loads = [inst for inst in run if hasattr(inst, "loaded")]
+        entry = max((font.width([(inst.seg.name or "C", ""), (" →", "")], SKIP_SIZE) + 8 for inst in loads), default=0.0)
         for inst, new in moves:
+            if hasattr(inst, "loaded"):
+                marker = [(inst.seg.name or "C", ""), (" →", "")]
+                start = x1 + entry
+                skips.append((start - 2, (new[0] + new[-1]) / 2 + 5, marker, "loaded: " + inst.seg.title, "end"))
+                inst.d = [[("M", start, a)] for a in new]
+                inst.ys = list(new)
+                continue
             if hasattr(inst, "copy_of") and not inst.d:
                 inst.d = [[("M", x0, a)] for a in inst.ys]
                 inst.start = x0
@@ -210,7 +242,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 if abs(a - b) > 0.05:
                     d.append(("C", (x0 + x1) / 2, a, (x0 + x1) / 2, b, x1, b))
             inst.ys = list(new)
-        x = x1
+        x = x1 + entry
         bottom = max([bottom] + [v[-1] + 10 for v in ys_before + ins + ys_after if v]
                      + ([group[1] + 4] if block is not None else []))
         for yy in ends_here:
@@ -249,9 +281,11 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         ops.append(_wire_call(inst))
     for lx, ly, runs, title, ident in labels:
         ops.append(_label_call(lx, ly, runs, title, ident))
+    for skip in skips:
+        ops.append(_skip_call(*skip))
     for dx, dy, title in dots:
         ops.append(_dot_call(dx, dy, title))
-    return Fragment(width, bottom - top + 4, in_ys, out_ys, ops)
+    return Fragment(width, bottom - top + CAPTION + 4, in_ys, out_ys, ops)
 
 
 def path_text(cmds, ox: float = 0.0, oy: float = 0.0) -> str:
@@ -286,6 +320,12 @@ def _wire_call(inst: _Inst):
 def _label_call(x, y, runs, title, ident):
     def draw(cv: Canvas, ox: float, oy: float, prefix: str) -> None:
         cv.text(x + ox, y + oy, runs, LABEL, cls="label", title=title, italic=True, ident=prefix + ident)
+    return draw
+
+
+def _skip_call(x, y, runs, title, anchor="start"):
+    def draw(cv: Canvas, ox: float, oy: float, prefix: str) -> None:
+        cv.text(x + ox, y + oy, runs, SKIP_SIZE, anchor, cls="skip", title=title)
     return draw
 
 

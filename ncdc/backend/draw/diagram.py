@@ -641,8 +641,8 @@ def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:
     if shape == "linear":
         inner = [("L", "b")] + ([("+", "sub")] if attrs.bias else [])
         return box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
-    if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or
-                                      getattr(attrs, "stride", None) not in (None, Size.of(1), attrs.kernel)):
+    plain = (None, Size.of(1), getattr(attrs, "kernel", None))  # a stride that keeps the size, or the kernel's
+    if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or getattr(attrs, "stride", None) not in plain):
         return pictogram_block(layer, shape, text, ins, outs, lift, line)
     if shape in ("conv", "pool"):
         inner = [("★", "")]

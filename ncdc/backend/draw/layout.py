@@ -224,7 +224,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         ends_here = [(x0 + 4, yy) for inst in ends for yy in inst.ys]
         ends.clear()
         loads = [inst for inst in run if hasattr(inst, "loaded")]
-        entry = max((font.width([(inst.seg.name or "C", ""), (" →", "")], SKIP_SIZE) + 8 for inst in loads), default=0.0)
+        entry = max((font.width([(inst.seg.name or "C", ""), (" →", "")], SKIP_SIZE) + 8 for inst in loads),
+                    default=0.0)
         for inst, new in moves:
             if hasattr(inst, "loaded"):
                 marker = [(inst.seg.name or "C", ""), (" →", "")]

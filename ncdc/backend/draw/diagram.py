@@ -642,7 +642,8 @@ def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:
         inner = [("L", "b")] + ([("+", "sub")] if attrs.bias else [])
         return box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
     plain = (None, Size.of(1), getattr(attrs, "kernel", None))  # a stride that keeps the size, or the kernel's
-    if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or getattr(attrs, "stride", None) not in plain):
+    strided = getattr(attrs, "stride", None) not in plain
+    if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or strided):
         return pictogram_block(layer, shape, text, ins, outs, lift, line)
     if shape in ("conv", "pool"):
         inner = [("★", "")]

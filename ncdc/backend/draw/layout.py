@@ -138,83 +138,56 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
 
     born = list(state)
     out_ys: list[list[float]] = []
-    for k in range(len(steps) + 1):
-        step: Step | None = steps[k] if k < len(steps) else None
+    for column in _columns(steps) + [[len(steps)]]:
+        k = column[0]
         x += max(label_zone(born, x, k), 10.0)
-        # The next state: drop what is never used again, copy what is used again, gather the inputs.
-        keep = [i for i in state if needed_after(i.seg, k - 1) > 0]
+        # The next state: drop what is never used again; for each step of the column, gather its
+        # inputs where the first of them is (copying what is used again) into a group.
+        items: list = [i for i in state if needed_after(i.seg, k - 1) > 0]
         for inst in state:
-            if inst not in keep:
+            if inst not in items:
                 ends.append(inst)
-        wanted = step.inputs if step else results
-        run: list[_Inst] = []
-        moved: set[int] = set()
-        taken: dict[int, int] = {}  # how many uses of each seg this step takes
-        for seg in wanted:
-            taken[id(seg)] = taken.get(id(seg), 0) + 1
-        anchor = None
-        used_here: dict[int, int] = {}
-        for seg in wanted:
-            used_here[id(seg)] = used_here.get(id(seg), 0) + 1
-            source = next((i for i in keep if i.seg is seg and id(i) not in moved), None)
-            if source is None:
-                source = next((i for i in run if i.seg is seg), None)
-            if source is None and id(seg) in saved:  # loaded from memory
-                loaded = _Inst(seg)
-                loaded.label_id = saved[id(seg)]
-                loaded.loaded = True  # type: ignore[attr-defined]
-                run.append(loaded)
-                continue
-            if source is None:
-                raise ValueError("a step reads a tensor that is not there")
-            if anchor is None:
-                anchor = keep.index(source) if source in keep else 0
-            last = needed_after(seg, k) == 0 and used_here[id(seg)] == taken[id(seg)] and source in keep
-            if last and id(source) not in moved:
-                moved.add(id(source))
-                run.append(source)
-            else:
-                copy = _Inst(seg)
-                copy.ys = list(source.ys)
-                copy.label_id = source.label_id
-                copy.copy_of = source  # type: ignore[attr-defined]
-                run.append(copy)
-        before = [i for i in keep[: anchor or 0] if id(i) not in moved]
-        after = [i for i in keep[anchor or 0:] if id(i) not in moved]
-        # Where everything is in this column.
-        block = step.block if step else None
+        groups: list[_Group] = []
+        for k in column:
+            step = steps[k] if k < len(steps) else None
+            group = _gather(items, step.inputs if step else results, k, needed_after, saved)
+            group.step = step
+            groups.append(group)
+        # Where everything is in this column: each tensor stays where it was, unless pushed down.
         y: float = top - CAPTION  # a block's caption may use the band above the first wires
-        ys_before: list[list[float]] = []
-        for inst in before:  # each tensor stays where it was, unless pushed down
-            y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
-            ys_before.append(stack_ys(y, [inst.seg.count])[0])
-            y += inst.seg.count * PITCH + SEG_GAP
-        first = next((i for i in run if i.ys), None)
-        if block is not None:
-            cap = CAPTION if block.caption else 0.0
+        moves: list = []
+        spans: list = []
+        for item in items:
+            if isinstance(item, _Inst):
+                y = max(y, item.ys[0] - WIRE_TOP) if item.ys else y
+                wire_ys = stack_ys(y, [item.seg.count])[0]
+                moves.append((item, wire_ys))
+                spans.append((y, wire_ys[-1] + 6))
+                y += item.seg.count * PITCH + SEG_GAP
+                continue
+            first = next((i for i in item.run if i.ys), None)
+            block = item.step.block if item.step else None
+            if block is None:  # the results, at the right edge
+                for inst in item.run:
+                    y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
+                    wire_ys = stack_ys(y, [inst.seg.count])[0]
+                    moves.append((inst, wire_ys))
+                    spans.append((y, wire_ys[-1] + 6))
+                    y += inst.seg.count * PITCH + SEG_GAP
+                continue
+            item.cap = CAPTION if block.caption else 0.0
             if first is not None:
-                y = max(y, first.ys[0] - WIRE_TOP - 2 - cap)
-            body_top = y + cap
-            body_h = block.body_height()
-            ins: list[list[float]] = stack_ys(body_top + 2, [i.seg.count for i in run])
-            outs = stack_ys(body_top + 2, [s.count for s in step.outputs]) if step else []
-            group = (y, body_top + body_h)
-            y = body_top + body_h + SEG_GAP
-        else:
-            ins = []
-            for inst in run:
-                y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
-                ins.append(stack_ys(y, [inst.seg.count])[0])
-                y += inst.seg.count * PITCH + SEG_GAP
-        ys_after: list[list[float]] = []
-        for inst in after:
-            y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
-            ys_after.append(stack_ys(y, [inst.seg.count])[0])
-            y += inst.seg.count * PITCH + SEG_GAP
+                y = max(y, first.ys[0] - WIRE_TOP - 2 - item.cap)
+            item.body_top = y + item.cap
+            item.body_h = block.body_height()
+            item.ins = stack_ys(item.body_top + 2, [i.seg.count for i in item.run])
+            item.outs = stack_ys(item.body_top + 2, [s.count for s in item.step.outputs])
+            moves += list(zip(item.run, item.ins))
+            spans.append((y, item.body_top + item.body_h))
+            y = item.body_top + item.body_h + SEG_GAP
         # The curves of the gap: every wire moves to its place in this column.
-        moves = list(zip(before, ys_before)) + list(zip(run, ins)) + list(zip(after, ys_after))
         changes = any(abs(a - b) > 0.05 for inst, new in moves for a, b in zip(inst.ys, new)) or \
-            any(hasattr(i, "copy_of") for i in run) or ends
+            any(hasattr(i, "copy_of") for g in groups for i in g.run) or ends
         x0 = x
         x1 = x + (CURVE if changes else 0.0)
         for inst in ends:
@@ -223,7 +196,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             finished.append(inst)
         ends_here = [(x0 + 4, yy) for inst in ends for yy in inst.ys]
         ends.clear()
-        loads = [inst for inst in run if hasattr(inst, "loaded")]
+        loads = [inst for g in groups for inst in g.run if hasattr(inst, "loaded")]
         entry = max((font.width([(inst.seg.name or "C", ""), (" →", "")], SKIP_SIZE) + 8 for inst in loads),
                     default=0.0)
         for inst, new in moves:
@@ -244,39 +217,43 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                     d.append(("C", (x0 + x1) / 2, a, (x0 + x1) / 2, b, x1, b))
             inst.ys = list(new)
         x = x1 + entry
-        bottom = max([bottom] + [v[-1] + 10 for v in ys_before + ins + ys_after if v]
-                     + ([group[1] + 4] if block is not None else []))
+        bottom = max([bottom] + [b + 4 for _, b in spans])
         for yy in ends_here:
             ops.append(_end_mark(*yy))
-        if step is None:
+        if groups[0].step is None:
             x += 6
-            for inst in run:
+            for inst in groups[0].run:
                 for d, a in zip(inst.d, inst.ys):
                     d.append(("L", x, a))
                 finished.append(inst)
-            out_ys = [list(i.ys) for i in run]
+            out_ys = [list(i.ys) for i in groups[0].run]
             break
-        # The block itself.
+        # The blocks: all start at the column's left; narrower ones' outputs run on to its right.
         bx = x
-        for inst in run:
-            for d, a in zip(inst.d, inst.ys):
-                d.append(("L", bx, a))
-            finished.append(inst)
-        assert block is not None
-        ops.append(_block_call(block, bx, body_top, body_top + body_h, ins, outs, cap))
-        ops.append(_separators(ys_before, group, ys_after, bx, bx + block.width))
-        x = bx + block.width
-        assert step is not None
-        made = [_Inst(s) for s in step.outputs]
-        for inst, wire_ys in zip(made, outs):
-            inst.ys = list(wire_ys)
-            inst.start = x
-            inst.d = [[("M", x, a)] for a in wire_ys]
-        for inst in before + after:
-            for d, a in zip(inst.d, inst.ys):
-                d.append(("L", x, a))
-        state = before + made + after
-        born = made
+        width = max(g.step.block.width for g in groups if g.step)
+        ops.append(_separators(spans, bx, bx + width))
+        state = []
+        for item in items:
+            if isinstance(item, _Inst):
+                for d, a in zip(item.d, item.ys):
+                    d.append(("L", bx + width, a))
+                state.append(item)
+                continue
+            block = item.step.block
+            for inst in item.run:
+                for d, a in zip(inst.d, inst.ys):
+                    d.append(("L", bx, a))
+                finished.append(inst)
+            ops.append(_block_call(block, bx, item.body_top, item.body_top + item.body_h, item.ins, item.outs,
+                                   item.cap, width))
+            made = [_Inst(s) for s in item.step.outputs]
+            for inst, wire_ys in zip(made, item.outs):
+                inst.ys = list(wire_ys)
+                inst.start = bx + width
+                inst.d = [[("M", bx + width, a)] for a in wire_ys]
+            state += made
+        born = [i for i in state if i.start == bx + width and len(i.d[0]) == 1]
+        x = bx + width
     width = x
     for inst in finished:
         ops.append(_wire_call(inst))
@@ -287,6 +264,75 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     for dx, dy, title in dots:
         ops.append(_dot_call(dx, dy, title))
     return Fragment(width, bottom - top + CAPTION + 4, in_ys, out_ys, ops)
+
+
+@dataclass(eq=False)
+class _Group:
+    """One step of a column: its block, and the tensors it takes, in order."""
+
+    step: Step | None
+    run: list
+    cap: float = 0.0
+    body_top: float = 0.0
+    body_h: float = 0.0
+    ins: list = field(default_factory=list)
+    outs: list = field(default_factory=list)
+
+
+def _columns(steps: list[Step]) -> list[list[int]]:
+    """Steps side by side: a step joins the column before it unless it reads what that column makes."""
+    columns: list[list[int]] = []
+    made: set[int] = set()
+    for k, step in enumerate(steps):
+        if columns and not any(id(s) in made for s in step.inputs) and step.inputs:
+            columns[-1].append(k)
+        else:
+            columns.append([k])
+            made = set()
+        made |= {id(s) for s in step.outputs}
+    return columns
+
+
+def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved) -> _Group:
+    """Take a step's inputs out of `items` (copies of those used again later) and put the step's
+    group where the first of them was."""
+    run: list = []
+    moved: set[int] = set()
+    taken: dict[int, int] = {}
+    for seg in wanted:
+        taken[id(seg)] = taken.get(id(seg), 0) + 1
+    anchor = None
+    used_here: dict[int, int] = {}
+    for seg in wanted:
+        used_here[id(seg)] = used_here.get(id(seg), 0) + 1
+        source = next((i for i in items if isinstance(i, _Inst) and i.seg is seg and id(i) not in moved), None)
+        if source is None:
+            source = next((i for i in run if i.seg is seg), None)
+        if source is None and id(seg) in saved:  # loaded from memory
+            loaded = _Inst(seg)
+            loaded.label_id = saved[id(seg)]
+            loaded.loaded = True  # type: ignore[attr-defined]
+            run.append(loaded)
+            continue
+        if source is None:
+            raise ValueError("a step reads a tensor that is not there")
+        if anchor is None and source in items:
+            anchor = source
+        last = needed_after(seg, k) == 0 and used_here[id(seg)] == taken[id(seg)] and source in items
+        if last and id(source) not in moved:
+            moved.add(id(source))
+            run.append(source)
+        else:
+            copy = _Inst(seg)
+            copy.ys = list(source.ys)
+            copy.label_id = source.label_id
+            copy.copy_of = source  # type: ignore[attr-defined]
+            run.append(copy)
+    at = items.index(anchor) if anchor is not None else len(items) if not wanted else 0
+    group = _Group(None, run)
+    items.insert(at, group)
+    items[:] = [i for i in items if not (isinstance(i, _Inst) and id(i) in moved)]
+    return group
 
 
 def path_text(cmds, ox: float = 0.0, oy: float = 0.0) -> str:
@@ -342,21 +388,21 @@ def _end_mark(x, y):
     return draw
 
 
-def _block_call(block: Block, x, body_top, body_bottom, ins, outs, cap):
+def _block_call(block: Block, x, body_top, body_bottom, ins, outs, cap, column: float):
     def draw(cv: Canvas, ox: float, oy: float, prefix: str) -> None:
         sx = [[v + oy for v in seg] for seg in ins]
         so = [[v + oy for v in seg] for seg in outs]
         block.draw(cv, x + ox, body_top + oy, body_bottom + oy, sx, so)
+        if column > block.width + 0.05:  # on to the column's right edge
+            for y in (y for seg in so for y in seg):
+                cv.path(f"M{num(x + ox + block.width)} {num(y)}L{num(x + ox + column)} {num(y)}", "through")
         if block.caption:
             cv.text(x + ox + block.width / 2, body_top + oy - 4, block.caption, SMALL, "middle", cls="caption")
     return draw
 
 
-def _separators(above, group, below, x0, x1):
-    """Dashed lines between the tensors of a column, and between them and its block."""
-    spans = [(seg[0] - WIRE_TOP, seg[-1] + 6) for seg in above] + [group] + \
-        [(seg[0] - WIRE_TOP, seg[-1] + 6) for seg in below]
-
+def _separators(spans, x0, x1):
+    """Dashed lines between the tensors (and blocks) of a column."""
     def draw(cv: Canvas, ox: float, oy: float, prefix: str) -> None:
         for (_, a), (b, _) in zip(spans, spans[1:]):
             y = (a + b) / 2

@@ -79,6 +79,11 @@ def _label_width(seg: Seg) -> float:
 def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float = 0.0,
            left: float = 0.0) -> Fragment:
     """Lay out a body: `params` enter at the left edge, `results` leave at the right edge."""
+    columns = _columns(steps)
+    steps = [step for column in columns for step in column]
+    starts = [0]
+    for column in columns:
+        starts.append(starts[-1] + len(column))
     uses: dict[int, list[int]] = {}
     for k, each in enumerate(steps):
         for s in each.inputs:
@@ -138,8 +143,9 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
 
     born = list(state)
     out_ys: list[list[float]] = []
-    for column in _columns(steps) + [[len(steps)]]:
-        k = column[0]
+    for c in range(len(columns) + 1):
+        indexes = list(range(starts[c], starts[c + 1])) if c < len(columns) else [len(steps)]
+        k = indexes[0]
         x += max(label_zone(born, x, k), 10.0)
         # The next state: drop what is never used again; for each step of the column, gather its
         # inputs where the first of them is (copying what is used again) into a group.
@@ -148,7 +154,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             if inst not in items:
                 ends.append(inst)
         groups: list[_Group] = []
-        for k in column:
+        for k in indexes:
             step = steps[k] if k < len(steps) else None
             group = _gather(items, step.inputs if step else results, k, needed_after, saved)
             group.step = step
@@ -279,18 +285,26 @@ class _Group:
     outs: list = field(default_factory=list)
 
 
-def _columns(steps: list[Step]) -> list[list[int]]:
-    """Steps side by side: a step joins the column before it unless it reads what that column makes."""
-    columns: list[list[int]] = []
-    made: set[int] = set()
+def _columns(steps: list[Step]) -> list[list[Step]]:
+    """Steps side by side: each as early as what it reads allows (a source, such as a learned
+    tensor, just before its first reader), in spec order within a column."""
+    maker: dict[int, int] = {}
     for k, step in enumerate(steps):
-        if columns and not any(id(s) in made for s in step.inputs) and step.inputs:
-            columns[-1].append(k)
-        else:
-            columns.append([k])
-            made = set()
-        made |= {id(s) for s in step.outputs}
-    return columns
+        for s in step.outputs:
+            maker[id(s)] = k
+    layer: dict[int, int] = {}
+    for k, step in enumerate(steps):
+        if step.inputs:
+            layer[k] = 1 + max((layer.get(maker[id(s)], 0) for s in step.inputs if id(s) in maker), default=0)
+    for k in reversed(range(len(steps))):
+        if not steps[k].inputs:
+            readers = [layer[j] for j in range(k + 1, len(steps)) if j in layer
+                       and any(id(s) in {id(o) for o in steps[k].outputs} for s in steps[j].inputs)]
+            layer[k] = min(readers, default=1) - 1
+    columns: dict[int, list[Step]] = {}
+    for k in sorted(range(len(steps)), key=lambda k: (layer[k], k)):
+        columns.setdefault(layer[k], []).append(steps[k])
+    return [columns[c] for c in sorted(columns)]
 
 
 def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved) -> _Group:

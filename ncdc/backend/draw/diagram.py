@@ -347,7 +347,7 @@ def box_block(caption: Runs, ins: list[int], outs: list[int], cls: str, lift: Li
         cv.rect(x, top, width, bottom - top, cls, title, back=False)
         cv.text(x + width / 2, (top + bottom) / 2 + size * 0.36, text, size, "middle", cls="name")
         draw_passing(cv, lift, x, x + width, in_ys, out_ys, title)
-    return Block(width, ins, outs, draw, None if inner is None else caption, kind=kind)
+    return Block(width, ins, outs, draw, None if inner is None else caption, body=size * 1.6, kind=kind)
 
 
 def module_block(caption: Runs, ins, outs, lift: Lift, line: str) -> Block:

@@ -305,3 +305,16 @@ def test_the_gallery_is_current():
 
     result = subprocess.run([sys.executable, str(ROOT / "docs/gallery.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, "run `python docs/gallery.py`:\n" + result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("seed", [0, 33, 42, 47])
+def test_random_specs_draw_with_sound_geometry(seed):
+    """Specs of the soundness test's generator (every construct, loops and layers) draw as well."""
+    from tests.spec_generator import generate
+
+    program = ncdc.check_source(generate(seed).text, f"gen{seed}.ncd")
+    drawings = {(seed, depth): draw(program, depth=depth) for depth in (0, 2)}
+    test_every_wire_has_its_label(drawings)
+    test_no_two_boxes_or_labels_overlap(drawings)
+    test_no_wire_runs_through_a_box(drawings)
+    test_every_wire_ends_at_a_port_or_the_edge(drawings)

@@ -494,6 +494,9 @@ def reduce_block(symbol: str, count: int, dims: list[int], line: str) -> Block:
             y = in_ys[0][j]
             cv.path(f"M{num(x)} {num(y)}L{num(x + 16)} {num(y)}", "through", title)
             cv.text(x + 18, y + 5, [(symbol, "")], 13, cls="reduce", title=title)
+        if not kept and out_ys:  # a number: a wire of size 1 leaves the reduction
+            y = out_ys[0][0]
+            cv.path(f"M{num(x + width - 6)} {num(y)}L{num(x + width)} {num(y)}", "through", title)
     return Block(width, [count], [max(count - len(dims), 0)], draw, kind="reduce")
 
 
@@ -551,8 +554,26 @@ def einsum_block(inputs: list[list[str]], output: list[str], counts: list[int], 
     def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
         title = f"einsum {', '.join(' '.join(i) for i in inputs)} -> {' '.join(output)}  [{line}]"
         xm = x + width / 2
+        if not output:  # everything contracted: a number leaves
+            cv.path(f"M{num(xm)} {num(out_ys[0][0])}L{num(x + width)} {num(out_ys[0][0])}", "through", title)
+        bound = set()
+        for o, lb in enumerate(output):  # bound or unbound here: the wires meet at a bar
+            if lb in labels:
+                continue
+            parts = set(_leaves(lb))
+            ports = [in_ys[i][j] for i, axes in enumerate(inputs) for j, a in enumerate(axes)
+                     if parts & set(_leaves(a))]
+            bound |= {a for axes in inputs for a in axes if parts & set(_leaves(a))}
+            yo = out_ys[0][o]
+            for y in ports:
+                link(cv, x, y, xm - 2, y, title)
+            cv.path(f"M{num(xm + 2)} {num(yo)}L{num(x + width)} {num(yo)}", "through", title)
+            span = ports + [yo]
+            cv.rect(xm - 2.5, min(span) - 6, 5, max(span) - min(span) + 12, "bar", title, back=False)
         for lb in labels:
             ports = [in_ys[i][j] for i, axes in enumerate(inputs) for j, a in enumerate(axes) if a == lb]
+            if lb in bound:
+                continue
             if lb in output:
                 yo = out_ys[0][output.index(lb)]
                 if len(ports) == 1:
@@ -578,6 +599,10 @@ def einsum_block(inputs: list[list[str]], output: list[str], counts: list[int], 
                 cv.path(f"M{num(x)} {num(y)}L{num(xa + r)} {num(y)}", "through", title)
                 cv.circle(xa + r, y, 3.2, "dot", f"diagonal {lb}  [{line}]")
     return Block(width, counts, [len(output)], draw, kind="einsum")
+
+
+def _leaves(label: str) -> list[str]:
+    return label.strip("()").split()
 
 
 def concat_block(counts: list[int], dim: int, rank: int, line: str) -> Block:

@@ -251,7 +251,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                     d.append(("L", bx, a))
                 finished.append(inst)
             ops.append(_block_call(block, bx, item.body_top, item.body_top + item.body_h, item.ins, item.outs,
-                                   item.cap, width))
+                                   item.cap, width, [not inst.seg.labels for inst in item.run]))
             made = [_Inst(s) for s in item.step.outputs]
             for inst, wire_ys in zip(made, item.outs):
                 inst.ys = list(wire_ys)
@@ -402,11 +402,15 @@ def _end_mark(x, y):
     return draw
 
 
-def _block_call(block: Block, x, body_top, body_bottom, ins, outs, cap, column: float):
+def _block_call(block: Block, x, body_top, body_bottom, ins, outs, cap, column: float, numbers=()):
     def draw(cv: Canvas, ox: float, oy: float, prefix: str) -> None:
         sx = [[v + oy for v in seg] for seg in ins]
         so = [[v + oy for v in seg] for seg in outs]
         block.draw(cv, x + ox, body_top + oy, body_bottom + oy, sx, so)
+        for seg, number in zip(sx, numbers):  # a tensor of no axes: its wire ends at a dot, a factor
+            if number:
+                cv.path(f"M{num(x + ox)} {num(seg[0])}L{num(x + ox + 5)} {num(seg[0])}", "through")
+                cv.circle(x + ox + 5, seg[0], 2.2, "dot", "a number")
         if column > block.width + 0.05:  # on to the column's right edge
             for y in (y for seg in so for y in seg):
                 cv.path(f"M{num(x + ox + block.width)} {num(y)}L{num(x + ox + column)} {num(y)}", "through")

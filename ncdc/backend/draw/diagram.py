@@ -14,7 +14,7 @@ from ... import ir
 from ...sizes import Size, format_size
 from . import font, glyphs
 from .blocks import (CAPTION, PITCH, SMALL, Block, Lift, Runs, caption_width, draw_passing, link,
-                     stack_height, stack_ys, text_runs, through)
+                     text_runs, through)
 from .layout import Fragment, Seg, Step, layout
 from .svg import Canvas, num
 
@@ -387,7 +387,7 @@ def repeat_block(inner: Block, rng: Runs, times: Runs) -> Block:
             cv.path(f"M{num(x0 + 5 * side)} {num(top - 6)}Q{num(x0 - 3 * side)} {num((top + bottom) / 2)} "
                     f"{num(x0 + 5 * side)} {num(bottom)}", "repeat", "".join(t for t, _ in rng))
         cv.text(x + 2, bottom + 10, rng, SMALL, cls="range")
-        cv.text(x + inner.width + 2 * pad, top - 4, times, SMALL, "end", cls="range")
+        cv.text(x + inner.width + pad - 4, top - 4, times, SMALL, "end", cls="range")
     width = max(inner.width + 2 * pad, font.width(rng, SMALL) + 4, font.width(times, SMALL) + 4)
     return Block(width, inner.ins, inner.outs, draw, inner.caption, inner.body + 28, kind="repeat")
 
@@ -735,7 +735,3 @@ def pictogram_block(layer: ir.Layer, shape: str, text: str, ins, outs, lift: Lif
         cv.text(xk + 4 + tail_w / 2, yk + 6, tail, 18 if shape == "conv" else 12, "middle", cls="name")
         draw_passing(cv, lift, x, x + width, in_ys, out_ys, title)
     return Block(width, ins, outs, draw, [(layer.name, "")], body=58, kind="learned")
-
-
-def stack_for(counts):  # re-exported for the frame of a whole diagram
-    return stack_ys(0, counts), stack_height(counts)

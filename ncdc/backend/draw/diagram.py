@@ -146,6 +146,42 @@ class Body:
         return self.add(merge_block(v.op, positions, [left.count, right.count], n_out, where(v.span)),
                         [left, right], v)
 
+    def v_Compare(self, v: ir.Compare):
+        operands = [(self.value(o), a) for o, a in ((v.left, v.left_align), (v.right, v.right_align))]
+        segs = [(seg, a) for seg, a in operands if isinstance(seg, Seg)]
+        n_out = rank(v.type)
+        positions = [list(a.positions) if a else list(range(n_out - len(seg.labels), n_out)) for seg, a in segs]
+        sign = glyphs.COMPARISONS[v.op]
+        number = next((seg for seg, _ in operands if isinstance(seg, str)), None)
+        if number is not None:  # a wire against a number: the sign names the number
+            sign = f"{sign}{number}" if isinstance(operands[1][0], str) else f"{number}{sign}"
+        return self.add(merge_block(sign, positions, [seg.count for seg, _ in segs], n_out, where(v.span)),
+                        [seg for seg, _ in segs], v)
+
+    def v_Where(self, v: ir.Where):
+        parts = [self.value(o) for o in (v.condition, v.left, v.right)]
+        segs = [p for p in parts if isinstance(p, Seg)]
+        shown = ", ".join("·" if isinstance(p, Seg) else p for p in parts)
+        caption = [(f"where({shown})", "")]
+        ins, outs = [seg.count for seg in segs], [rank(v.type)]
+        return self.add(box_block(caption, ins, outs, "box", Lift.plain(ins, outs), where(v.span)), segs, v)
+
+    def v_Tril(self, v: ir.Tril):
+        return self.add(source_block("◺", 2, False, where(v.span)), [], v)
+
+    def v_TopK(self, v: ir.TopK):
+        x = self.tensor(v.operand)
+        outs = [rank(t) for t in ir.types_of(v.type)]
+        caption = [(f"top {size_text(v.k)}", "")]
+        return self.add(box_block(caption, [x.count], outs, "box", Lift.plain([x.count], outs), where(v.span)),
+                        [x], v)
+
+    def v_Route(self, v: ir.Route):
+        xs = [self.tensor(a) for a in (v.index, *v.arguments)]
+        ins, outs = [x.count for x in xs], [rank(v.type)]
+        caption = [(f"route {v.expert}", "")]
+        return self.add(box_block(caption, ins, outs, "box", Lift.plain(ins, outs), where(v.span)), xs, v)
+
     def v_Map(self, v: ir.Map):
         x = self.tensor(v.operand)
         return self.add(arrow_block(glyphs.MAPS[v.fn], x.count, where(v.span)), [x], v)
@@ -184,7 +220,10 @@ class Body:
 
     def v_Attention(self, v: ir.Attention):
         xs = [self.tensor(a) for a in (v.query, v.key, v.value)]
-        return self.add(box_block([("Attention", "")], [x.count for x in xs], [rank(v.type)], "box",
+        if v.mask is not None and not isinstance(v.mask.type, ir.ScalarType):
+            xs.append(self.tensor(v.mask))
+        caption = "Causal attention" if v.causal else "Attention"
+        return self.add(box_block([(caption, "")], [x.count for x in xs], [rank(v.type)], "box",
                                   Lift.plain([x.count for x in xs], [rank(v.type)]), where(v.span)), xs, v)
 
     def v_Call(self, v: ir.Call):

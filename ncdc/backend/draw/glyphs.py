@@ -22,13 +22,17 @@ SHAPES = {
     "norm": "a circle over the axes it normalises (bold: learned)",
     "dropout": "a dashed arrow-box",
     "parameter": "a bold box: a learned tensor, a source",
+    "merge": "the operands' wires meet at dots under the operation's sign (`+`, `<`, ...)",
+    "box": "a plain box named by the operation, its wires entering and leaving it",
 }
 
 MAPS = {"relu": "R", "gelu": "GELU", "silu": "SiLU", "sigmoid": "σ", "tanh": "tanh", "exp": "exp",
         "log": "log", "sqrt": "√", "abs": "|·|", "sin": "sin", "cos": "cos"}
 NORMALISERS = {"softmax": "SoftMax", "log_softmax": "LogSoftMax"}
 REDUCTIONS = {"sum": "Σ", "mean": "E", "max": "Max", "min": "Min", "prod": "Π", "logsumexp": "LSE"}
-STRUCTURAL = {"einsum": "cups", "rearrange": "cups", "flatten": "bar", "concat": "bar", "eye": "unit"}
+COMPARISONS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
+STRUCTURAL = {"einsum": "cups", "rearrange": "cups", "flatten": "bar", "concat": "bar", "eye": "unit",
+              "tril": "unit", "where": "box", "topk": "box", "route": "box"}
 
 
 def _layers() -> dict[str, tuple[str, str]]:
@@ -49,6 +53,7 @@ LAYERS = _layers()
 TABLES = {"map": {k: ("arrow", v) for k, v in MAPS.items()},
           "normalise": {k: ("triangle", v) for k, v in NORMALISERS.items()},
           "reduce": {k: ("reduce", v) for k, v in REDUCTIONS.items()},
+          "compare": {k: ("merge", v) for k, v in COMPARISONS.items()},
           "structural": {k: (v, k) for k, v in STRUCTURAL.items()}}
 
 

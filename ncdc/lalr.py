@@ -212,10 +212,10 @@ class Tables:
     def parse(self, text: str, builder) -> Any:
         """The builder's value for `text`, as Lark with `builder` as its transformer would give it.
         Raises ParseFailed where Lark would raise (and what the builder raises)."""
-        methods = [getattr(builder, r[3]) if r[2] == _BUILD else None for r in self.rules]
-        rules = self.rules
+        rules = [(r[0], r[1], r[2], getattr(builder, r[3]) if r[2] == _BUILD else None, r[4], r[5],
+                  r[4][0][0] if len(r[4]) == 1 else None) for r in self.rules]
         states = self.states
-        lexers = self.lexers
+        unlesses = [lexer["unless"] for lexer in self.lexers]
         state_lexers = self.state_lexers
         terminals, in_order = self._terminals, self._in_order
         match = self.pattern.match
@@ -224,6 +224,7 @@ class Tables:
         opens, closes = frozenset(self.indenter["open"]), frozenset(self.indenter["close"])
         tab_len = self.indenter["tab_len"]
         new_token = Token.__new__
+        Node = _Node
 
         stack = [self.start]  # states
         values: list = []
@@ -231,67 +232,54 @@ class Tables:
         pos, size, line, line_start = 0, len(text), 1, 0
         last = None
 
-        def feed(token: Token) -> None:
-            kind = token.type
-            while True:
-                action = states[stack[-1]].get(kind)
-                if action is None:
-                    raise ParseFailed(kind)
-                if action >= 0:
-                    stack.append(action)
-                    values.append(token)
-                    return
-                reduce(rules[~action], methods[~action])
-
-        def reduce(rule, method) -> None:
-            origin, length, kind, _, include, after = rule
-            if kind == _PASS:
-                del stack[-1]
-                stack.append(states[stack[-1]][origin])
-                return
+        def reduce(rule) -> None:
+            origin, length, kind, method, include, after, only = rule
             if length:
                 children = values[-length:]
                 del values[-length:]
                 del stack[-length:]
             else:
                 children = []
-            first = next_ = None
+            first = last = None
             for child in children:
                 if not child.empty:
                     first = child
                     break
             for child in reversed(children):
                 if not child.empty:
-                    next_ = child
+                    last = child
                     break
-            kept: list = []
-            for index, nones in include:
-                if nones:
-                    kept += [None] * nones
-                if index < 0:
-                    kept += children[~index].value
-                else:
-                    child = children[index]
-                    kept.append(child.value if child.__class__ is _Node else child)
-            if after:
-                kept += [None] * after
+            if only is not None and only >= 0 and not after and not include[0][1]:
+                child = children[only]
+                kept = [child.value if child.__class__ is Node else child]
+            else:
+                kept = []
+                for index, nones in include:
+                    if nones:
+                        kept += [None] * nones
+                    if index < 0:
+                        kept += children[~index].value
+                    else:
+                        child = children[index]
+                        kept.append(child.value if child.__class__ is Node else child)
+                if after:
+                    kept += [None] * after
             if kind == _SINGLE and len(kept) == 1:
                 if kept[0] is None:
-                    node = _Node()
-                elif include[0][0] >= 0 and children[include[0][0]].__class__ is _Node:
-                    node = children[include[0][0]]  # Lark's ExpandSingleChild: the child, in a larger container
-                    if first is not None:
-                        node.line, node.column, node.empty = first.line, first.column, False
-                    if next_ is not None:
-                        node.end_line, node.end_column = next_.end_line, next_.end_column
+                    node = Node()
                 else:
-                    node = children[include[0][0]]  # a token stays as it is
+                    node = children[only]  # Lark's ExpandSingleChild: the child itself, a token as it is,
+                    if node.__class__ is Node:  # a node in the rule's larger region
+                        if first is not None:
+                            node.line, node.column, node.empty = first.line, first.column, False
+                        if last is not None:
+                            node.end_line, node.end_column = last.end_line, last.end_column
             else:
-                node = _Node()
+                node = Node()
                 if first is not None:
                     node.line, node.column, node.empty = first.line, first.column, False
-                if next_ is not None:
-                    node.end_line, node.end_column = next_.end_line, next_.end_column
+                if last is not None:
+                    node.end_line, node.end_column = last.end_line, last.end_column
                 node.value = kept if kind != _BUILD else method(node, kept)
             values.append(node)
             stack.append(states[stack[-1]][origin])
@@ -302,70 +290,86 @@ class Tables:
             new.end_line, new.end_column = token.end_line, token.end_column
             return new
 
-        while pos < size:
-            lexer = state_lexers[stack[-1]]
-            found = match(text, pos) if in_order[lexer] else None
-            if found is None or found.lastgroup not in terminals[lexer]:
-                found = self._own_pattern(lexer).match(text, pos)
-                if found is None:
-                    raise ParseFailed("no terminal matches here")
-            end = found.end()
-            if end == pos:
-                raise ParseFailed("an empty match")
-            kind = found.lastgroup
-            value = found.group()
-            column = pos - line_start + 1
-            start_line = line
-            if kind in newline:
-                count = value.count("\n")
-                if count:
-                    line += count
-                    line_start = pos + value.rindex("\n") + 1
-            pos = end
-            if kind in ignore:
-                continue
-            unless = lexers[lexer]["unless"].get(kind)
-            if unless is not None:
-                kind = unless.get(value, kind)
-            token = new_token(Token, value)
-            token.type, token.line, token.column = kind, start_line, column
-            token.end_line, token.end_column = line, end - line_start + 1
-            last = token
-            if kind == nl_type:  # the Indenter: blocks by indentation, except inside brackets
-                if paren > 0:
+        while True:
+            if pos < size:  # the lexer: the next token, as Lark's contextual lexer makes it
+                lexer = state_lexers[stack[-1]]
+                found = match(text, pos) if in_order[lexer] else None
+                if found is None or found.lastgroup not in terminals[lexer]:
+                    found = self._own_pattern(lexer).match(text, pos)
+                    if found is None:
+                        raise ParseFailed("no terminal matches here")
+                end = found.end()
+                if end == pos:
+                    raise ParseFailed("an empty match")
+                kind = found.lastgroup
+                value = found.group()
+                column = pos - line_start + 1
+                start_line = line
+                if kind in newline:
+                    count = value.count("\n")
+                    if count:
+                        line += count
+                        line_start = pos + value.rindex("\n") + 1
+                pos = end
+                if kind in ignore:
                     continue
-                feed(token)
-                indent_str = value.rsplit("\n", 1)[1]
-                indent = indent_str.count(" ") + indent_str.count("\t") * tab_len
-                if indent > indents[-1]:
-                    indents.append(indent)
-                    feed(borrow(indent_type, indent_str, token))
+                unless = unlesses[lexer].get(kind)
+                if unless is not None:
+                    kind = unless.get(value, kind)
+                token = last = new_token(Token, value)
+                token.type, token.line, token.column = kind, start_line, column
+                token.end_line, token.end_column = line, end - line_start + 1
+                if kind == nl_type:  # the Indenter: blocks by indentation, except inside brackets
+                    if paren > 0:
+                        continue
+                    indent_str = value.rsplit("\n", 1)[1]
+                    indent = indent_str.count(" ") + indent_str.count("\t") * tab_len
+                    batch = [token]
+                    if indent > indents[-1]:
+                        indents.append(indent)
+                        batch.append(borrow(indent_type, indent_str, token))
+                    else:
+                        while indent < indents[-1]:
+                            indents.pop()
+                            batch.append(borrow(dedent_type, indent_str, token))
+                        if indent != indents[-1]:
+                            raise ParseFailed("inconsistent indentation")
+                elif kind in opens:
+                    paren += 1
+                    batch = [token]
+                elif kind in closes:
+                    paren -= 1
+                    if paren < 0:
+                        raise ParseFailed("unbalanced brackets")
+                    batch = [token]
                 else:
-                    while indent < indents[-1]:
-                        indents.pop()
-                        feed(borrow(dedent_type, indent_str, token))
-                    if indent != indents[-1]:
-                        raise ParseFailed("inconsistent indentation")
-                continue
-            feed(token)
-            if kind in opens:
-                paren += 1
-            elif kind in closes:
-                paren -= 1
-                if paren < 0:
-                    raise ParseFailed("unbalanced brackets")
-        while len(indents) > 1:
-            indents.pop()
-            feed(borrow(dedent_type, "", last) if last is not None else _bare(dedent_type))
-        end_state = self.end
-        while True:  # the end: reduce until the start rule is accepted
-            action = states[stack[-1]].get("$END")
-            if action is None or action >= 0:
-                raise ParseFailed("$END")
-            reduce(rules[~action], methods[~action])
-            if stack[-1] == end_state:
-                result = values[-1]
-                return result.value if result.__class__ is _Node else result
+                    batch = [token]
+            else:  # the end: close the open blocks, then reduce until the start rule is accepted
+                batch = []
+                while len(indents) > 1:
+                    indents.pop()
+                    batch.append(borrow(dedent_type, "", last) if last is not None else _bare(dedent_type))
+                batch.append(_bare("$END"))
+            for token in batch:  # the parser: shift the token, after the reductions it completes
+                kind = token.type
+                while True:
+                    action = states[stack[-1]].get(kind)
+                    if action is None:
+                        raise ParseFailed(kind)
+                    if action >= 0:
+                        if kind == "$END":
+                            raise ParseFailed(kind)
+                        stack.append(action)
+                        values.append(token)
+                        break
+                    rule = rules[~action]
+                    if rule[2] == _PASS:
+                        stack[-1] = states[stack[-2]][rule[0]]
+                    else:
+                        reduce(rule)
+                    if kind == "$END" and stack[-1] == self.end:
+                        result = values[-1]
+                        return result.value if result.__class__ is Node else result
 
 
 def _bare(kind: str) -> Token:

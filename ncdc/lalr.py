@@ -41,12 +41,20 @@ class Token(str):
     end_line: int
     end_column: int
 
+    @property
+    def value(self) -> str:
+        return str(self)
+
 
 class _Node:
     """A reduced rule on the value stack: its value and the region of text it covers (what Lark's
     `meta` holds, including the "container" positions it gives nodes inlined by `?rule`)."""
 
     __slots__ = ("value", "line", "column", "end_line", "end_column", "empty")
+    line: int
+    column: int
+    end_line: int
+    end_column: int
 
     def __init__(self, value: Any = None) -> None:
         self.value = value
@@ -301,7 +309,7 @@ class Tables:
                 end = found.end()
                 if end == pos:
                     raise ParseFailed("an empty match")
-                kind = found.lastgroup
+                kind = found.lastgroup or ""  # every alternative is a named group
                 value = found.group()
                 column = pos - line_start + 1
                 start_line = line

@@ -165,16 +165,17 @@ def _rule_spec(rule, maybe_placeholders: bool) -> list:
 # ---- the tables: from the cache, or made by Lark and saved there ---------------------------------
 
 
-def cache_file(grammar: str) -> str:
+def cache_file(grammar: str, settings: str = "") -> str:
+    """The cache's file for the tables of `grammar` made with `settings` (Lark's options, in words)."""
     from .generated import cache_dir
 
-    key = hashlib.sha256(f"{FORMAT}\n{grammar}".encode("utf-8")).hexdigest()[:20]
+    key = hashlib.sha256(f"{FORMAT}\n{settings}\n{grammar}".encode("utf-8")).hexdigest()[:20]
     return str(cache_dir().parent / "parser" / f"ncd-{key}.json")
 
 
-def load_tables(grammar: str, make_lark: Callable[[], Any]) -> Tables:
+def load_tables(grammar: str, make_lark: Callable[[], Any], settings: str = "") -> Tables:
     """The tables of `grammar`, from the cache if it has them, else built with `make_lark()` (and cached)."""
-    path = cache_file(grammar)
+    path = cache_file(grammar, settings)
     try:
         with open(path, encoding="utf-8") as file:
             return Tables(json.load(file))
@@ -182,14 +183,17 @@ def load_tables(grammar: str, make_lark: Callable[[], Any]) -> Tables:
         pass  # absent, unreadable, or damaged: build them again
     data = build_tables(make_lark())
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "w", encoding="utf-8") as file:
             file.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        pass  # a read-only cache: the tables still work, from memory
+        os.replace(temporary, path)  # atomic: a concurrent run reads the old file or the new, never half
+    except OSError:  # a read-only cache: the tables still work, from memory
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
     return Tables(json.loads(text))
 
 

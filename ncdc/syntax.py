@@ -24,9 +24,15 @@ def _grammar() -> str:
     return (data_dir("grammar") / "ncd.lark").read_text(encoding="utf-8")
 
 
+# How Lark reads the grammar: blocks by indentation (Lark's Indenter), positions, `None` for absent `[parts]`.
+_INDENTER = {"NL_type": "_NL", "OPEN_PAREN_types": ["LPAR", "LSQB"], "CLOSE_PAREN_types": ["RPAR", "RSQB"],
+             "INDENT_type": "_INDENT", "DEDENT_type": "_DEDENT", "tab_len": 8}
+_OPTIONS = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": True}
+
+
 @lru_cache(maxsize=1)
 def _tables() -> lalr.Tables:
-    return lalr.load_tables(_grammar(), _parser)
+    return lalr.load_tables(_grammar(), _parser, settings=repr((_INDENTER, _OPTIONS)))
 
 
 @lru_cache(maxsize=1)
@@ -35,16 +41,8 @@ def _parser():
     from lark import Lark
     from lark.indenter import Indenter
 
-    class _Indenter(Indenter):
-        NL_type = "_NL"
-        OPEN_PAREN_types = ["LPAR", "LSQB"]
-        CLOSE_PAREN_types = ["RPAR", "RSQB"]
-        INDENT_type = "_INDENT"
-        DEDENT_type = "_DEDENT"
-        tab_len = 8
-
-    return Lark(_grammar(), parser="lalr", postlex=_Indenter(), propagate_positions=True,
-                maybe_placeholders=True, cache=True)
+    indenter = type("_Indenter", (Indenter,), dict(_INDENTER))
+    return Lark(_grammar(), postlex=indenter(), cache=True, **_OPTIONS)
 
 
 # Token names as a person would say them, for "expected ..." messages.

@@ -89,17 +89,19 @@ def test_tables_are_deterministic_and_keyed_by_the_grammar():
     first = json.dumps(lalr.build_tables(syntax._parser()), sort_keys=True)
     assert first == json.dumps(lalr.build_tables(syntax._parser()), sort_keys=True)
     assert lalr.cache_file(grammar) != lalr.cache_file(grammar + "\n// an edit\n")
+    assert lalr.cache_file(grammar, "tab_len 8") != lalr.cache_file(grammar, "tab_len 4")
 
 
 def test_a_damaged_or_unwritable_cache_still_parses(tmp_path, monkeypatch):
     grammar = syntax._grammar()
     monkeypatch.setenv("NCDC_CACHE_DIR", str(tmp_path / "cache"))
-    path = lalr.cache_file(grammar)
+    settings = "test"
+    path = lalr.cache_file(grammar, settings)
     text = "def f(X: a) -> a:\n    return relu(X)\n"
     expected = syntax.parse(text)
 
     def parse():
-        tables = lalr.load_tables(grammar, syntax._parser)
+        tables = lalr.load_tables(grammar, syntax._parser, settings)
         return tables.parse(text, syntax._ToTree(Source("<string>", text)))
 
     assert parse() == expected

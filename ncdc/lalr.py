@@ -269,8 +269,11 @@ class Tables:
                 for index, nones in include:
                     if nones:
                         kept += [None] * nones
-                    if index < 0:
-                        kept += children[~index].value
+                    if index < 0:  # reuse a left-recursive repetition's list: appending stays linear
+                        if kept:
+                            kept += children[~index].value
+                        else:
+                            kept = children[~index].value
                     else:
                         child = children[index]
                         kept.append(child.value if child.__class__ is Node else child)

@@ -40,7 +40,13 @@ class Axis:
 
     def map(self, fn: Callable[[Size], Size]) -> Axis:
         """The same axis with `fn` applied to its size and to the sizes of its parts."""
-        return Axis(fn(self.size), self.origin, tuple(p.map(fn) for p in self.parts))
+        size = fn(self.size)
+        if not self.parts:
+            return self if size is self.size else Axis(size, self.origin)
+        parts = tuple(p.map(fn) for p in self.parts)
+        if size is self.size and all(new is old for new, old in zip(parts, self.parts)):
+            return self  # unchanged (the common case): no copy
+        return Axis(size, self.origin, parts)
 
     def __str__(self) -> str:
         if self.parts:
@@ -64,7 +70,10 @@ class TensorType:
         return tuple(a.size for a in self.axes)
 
     def map(self, fn: Callable[[Size], Size]) -> TensorType:
-        return TensorType(tuple(a.map(fn) for a in self.axes), self.dtype)
+        axes = tuple(a.map(fn) for a in self.axes)
+        if all(new is old for new, old in zip(axes, self.axes)):
+            return self  # unchanged (the common case): no copy
+        return TensorType(axes, self.dtype)
 
     def with_axes(self, axes) -> TensorType:
         return TensorType(tuple(axes), self.dtype)
@@ -776,13 +785,18 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
         if isinstance(item, (IndexAt, IndexSlice)):
             return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
         if isinstance(item, tuple):
-            return tuple(convert(x) for x in item)
+            new = tuple(convert(x) for x in item)
+            return item if all(a is b for a, b in zip(new, item)) else new
         if isinstance(item, dict):
-            return {k: convert(v) for k, v in item.items()}
+            new_dict = {k: convert(v) for k, v in item.items()}
+            return item if all(new_dict[k] is v for k, v in item.items()) else new_dict
         return item
 
     changes = {f: convert(getattr(node, f)) for f in _fields(type(node))}
-    return dataclasses.replace(node, type=node.type.map(size), **changes)
+    new_type = node.type.map(size)
+    if new_type is node.type and all(value is getattr(node, f) for f, value in changes.items()):
+        return node  # nothing to replace (the common case): the node itself, not a copy
+    return dataclasses.replace(node, type=new_type, **changes)
 
 
 def walk(stmts: list) -> Iterator[Value]:

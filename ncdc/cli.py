@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
     cost.add_argument("--fast-memory", type=_positive, metavar="M",
                       help="fast memory in elements: report transfers (FlashAttention on a Napkin)")
+    cost.add_argument("--machine", metavar="NAME",
+                      help="also the roofline bound on this machine: a name from the shipped table (a100, h100, "
+                           "h200, apple-m1, epyc-9654) or --machine-file, or peak=FLOP/s,bandwidth=bytes/s")
+    cost.add_argument("--machine-file", metavar="FILE.toml", help="more machines, in the form of the shipped table")
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.set_defaults(run=_cost)
 
@@ -468,7 +472,10 @@ def _cost(args) -> int:
         raise UsageError(f"no such file: {args.spec}")
     try:
         _known_sizes(args.sizes, [_read(spec)])
-        report = cost(spec, args.module, args.sizes, args.batch, args.dtype, args.fast_memory)
+        if args.machine_file and not args.machine:
+            raise UsageError("--machine-file adds machines: name one with --machine")
+        report = cost(spec, args.module, args.sizes, args.batch, args.dtype, args.fast_memory, args.machine,
+                      args.machine_file)
     except NcdcError as error:
         _report(error.diagnostics, "json" if args.format == "json" else "text")
         return 1

@@ -185,12 +185,9 @@ def test_repetitions_are_multiplied_out():
     d = cost(SPECS / "vit.ncd", "ViT").definition("ViT")
     layers = next(r for r in d.row.children if r.label.startswith("layers"))
     assert "depth" in str(layers.flops_forward)
-    one = cost(SPECS / "vit.ncd", "ViT", sizes={"depth": 1}).definition("ViT")
-    two = cost(SPECS / "vit.ncd", "ViT", sizes={"depth": 2}).definition("ViT")
-    per_layer = evaluate(two.row.params, two.env) - evaluate(one.row.params, one.env)
-    assert per_layer > 0 and evaluate(one.row.params, one.env) + per_layer * 2 == \
-        evaluate(cost(SPECS / "vit.ncd", "ViT", sizes={"depth": 3}).definition("ViT").row.params, {"depth": 3,
-                                                                                               **one.env} | {"depth": 3})
+    params = [evaluate(d.row.params, d.env) for d in
+              (cost(SPECS / "vit.ncd", "ViT", sizes={"depth": n}).definition("ViT") for n in (1, 2, 3))]
+    assert params[1] - params[0] == params[2] - params[1] > 0
 
 
 def test_backward_rule():
@@ -305,3 +302,65 @@ def test_memory_peak_of_the_mlp():
     d = cost(SPECS / "mlp.ncd").definition("BasicImageRecogniser")
     assert str(d.row.peak[0][0]) == "w**2*B + 2*hidden*B" or any(
         str(p) == "w**2*B + 2*hidden*B" for p, _ in d.row.peak)  # the input and two hidden wires
+
+
+# ---- the roofline bound -------------------------------------------------------------------------------
+
+
+def _mlp_bytes(B: int, w=28, hidden=512, classes=10) -> int:
+    """What the MLP's operations read and write, each run on its own, in float32: every Linear its input,
+    result, weight and bias; every relu and the softmax their input and result."""
+    n_in = w * w
+    linears = [(n_in, hidden), (hidden, hidden), (hidden, classes)]
+    elements = sum(B * i + B * o + i * o + o for i, o in linears) + 2 * (2 * B * hidden) + 2 * B * classes
+    return 4 * elements
+
+
+@pytest.mark.parametrize("key", ["a100", "h100", "h200", "apple-m1", "epyc-9654"])
+def test_roofline_follows_from_the_machine_table(key):
+    import tomllib
+
+    from ncdc.backend.cost.roofline import MACHINES
+
+    entry = tomllib.loads(MACHINES.read_text(encoding="utf-8"))[key]
+    assert entry["source"].startswith(("NVIDIA", "Apple", "AMD")) and "https://" in entry["source"] and entry["quote"]
+    B = 64
+    data = cost(SPECS / "mlp.ncd", batch=B, machine=key).json()
+    r = data["definitions"][0]["roofline"]
+    flops = data["definitions"][0]["flops_forward"]["value"]
+    nbytes = _mlp_bytes(B)
+    assert r["bytes"] == nbytes
+    assert r["compute_seconds"] == flops / entry["peak"]["float32"]
+    assert r["memory_seconds"] == nbytes / entry["bandwidth"]
+    assert r["seconds"] == max(flops / entry["peak"]["float32"], nbytes / entry["bandwidth"])
+    assert data["machine"]["key"] == key and data["machine"]["source"] == entry["source"]
+    ops = data["definitions"][0]["children"]
+    assert r["operations_seconds"] == pytest.approx(sum(o["roofline"]["seconds"] for o in ops), rel=1e-12)
+    assert r["operations_seconds"] >= r["seconds"] * (1 - 1e-12)
+
+
+def test_roofline_per_operation_and_dtype():
+    data = cost(SPECS / "mlp.ncd", batch=8, dtype="bfloat16", machine="h100").json()
+    L0 = data["definitions"][0]["children"][0]
+    assert L0["name"] == "L0: Linear"
+    flops = 2 * 8 * 784 * 512 + 8 * 512
+    nbytes = 2 * (8 * 784 + 8 * 512 + 784 * 512 + 512)
+    assert L0["roofline"]["seconds"] == max(flops / 989.5e12, nbytes / 3.35e12)
+    assert L0["roofline"]["bound"] == "memory"
+    with pytest.raises(ncdc.backend.cost.CostError, match="no peak rate for bfloat16"):
+        cost(SPECS / "mlp.ncd", dtype="bfloat16", machine="epyc-9654")
+
+
+def test_a_machine_of_ones_own(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[lab]\nname = "the lab box"\nbandwidth = 1e11\npeak = { float32 = 2e12 }\n', encoding="utf-8")
+    a = cost(SPECS / "mlp.ncd", batch=2, machine="lab", machine_file=mine).json()["definitions"][0]["roofline"]
+    b = cost(SPECS / "mlp.ncd", batch=2, machine="peak.float32=2e12,bandwidth=1e11").json()["definitions"][0]
+    assert a["seconds"] == b["roofline"]["seconds"] == max(b["flops_forward"]["value"] / 2e12, _mlp_bytes(2) / 1e11)
+    done = _ncdc("cost", "specs/mlp.ncd", "--machine", "lab", "--machine-file", str(mine))
+    assert done.returncode == 0 and "roofline of the forward pass on the lab box" in done.stdout
+    mine.write_text('[lab]\nbandwidth = -1\npeak = { float32 = 2e12 }\n', encoding="utf-8")
+    done = _ncdc("cost", "specs/mlp.ncd", "--machine", "lab", "--machine-file", str(mine))
+    assert done.returncode == 2 and "bandwidth must be a positive number" in done.stderr
+    done = _ncdc("cost", "specs/mlp.ncd", "--machine", "nope")
+    assert done.returncode == 2 and "no machine `nope`: one of a100, h100" in done.stderr

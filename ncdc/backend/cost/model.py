@@ -63,6 +63,9 @@ class Row:
     flops: dict[str, Size] = field(default_factory=dict)
     saved: dict[str, Size] = field(default_factory=dict)  # elements kept for backward, by element type
     peak: list[tuple[Size, str]] = field(default_factory=list)  # candidates for the peak: (elements, where)
+    # Elements an operation reads and writes in slow memory when run on its own (unfused): its tensor
+    # operands and its result; parameters apart (`params`: read once, however often a layer is applied).
+    io: Size = ZERO
     matmuls: list[Matmul] = field(default_factory=list)
     attention: list[AttentionShape] = field(default_factory=list)
     children: list[Row] = field(default_factory=list)
@@ -88,6 +91,7 @@ class Row:
         """Add another row's FLOPs, transfers and notes (not its saved memory or peak: those are per tensor)."""
         for c, f in other.flops.items():
             self.add_flops(c, f)
+        self.io = self.io + other.io
         self.matmuls += other.matmuls
         self.attention += other.attention
         self.notes += [n for n in other.notes if n not in self.notes]
@@ -97,7 +101,7 @@ class Row:
         return Row(label or self.label, self.kind, self.line, fn(self.params),
                    {c: fn(f) * mult for c, f in self.flops.items()},
                    {d: rules.multiplied(d, fn(s), mult) for d, s in self.saved.items()},
-                   [(fn(s) * mult, w) for s, w in self.peak],
+                   [(fn(s) * mult, w) for s, w in self.peak], fn(self.io) * mult,
                    [m.map(fn, mult) for m in self.matmuls], [a.map(fn, mult) for a in self.attention],
                    [c.mapped(fn, mult) for c in self.children], list(self.notes))
 
@@ -360,8 +364,10 @@ class Body:
         method = getattr(self, "v_" + type(node).__name__)
         return method(node)
 
-    def op_row(self, label: str, node: ir.Value) -> Row:
+    def op_row(self, label: str, node: ir.Value, reads=()) -> Row:
+        """The row of one operation that reads the tensors `reads` and writes a result of `node`'s type."""
         row = Row(label, "operation", _line(node))
+        row.io = sum({id(k): k.size for k in reads if k is not None}.values(), ZERO) + self.size(_elements(node.type))
         self.row.children.append(row)
         return row
 
@@ -390,13 +396,13 @@ class Body:
 
     def v_Neg(self, node: ir.Neg):
         x = self.value(node.operand)
-        row = self.op_row("neg", node)
+        row = self.op_row("neg", node, [x])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         return self.new(node.type, bool(x and x.grad))
 
     def v_Binary(self, node: ir.Binary):
         a, b = self.value(node.left), self.value(node.right)
-        row = self.op_row(node.op, node)
+        row = self.op_row(node.op, node, [a, b])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         ga, gb = bool(a and a.grad), bool(b and b.grad)
         if node.op == "*":  # each factor is kept for the other's gradient
@@ -420,7 +426,7 @@ class Body:
         return result
 
     def _element(self, rule: rules.ElementRule, label: str, node, x: Key | None, category: str, per):
-        row = self.op_row(label, node)
+        row = self.op_row(label, node, [x])
         row.add_flops(category, rule.flops * per)
         result = self.new(node.type, bool(x and x.grad))
         if x is not None and x.grad:
@@ -459,7 +465,7 @@ class Body:
 
     def v_Concat(self, node: ir.Concat):
         keys = [self.value(v) for v in node.operands]
-        self.op_row(f"concat[{node.type.axes[node.dim]}]", node)  # type: ignore[union-attr]
+        self.op_row(f"concat[{node.type.axes[node.dim]}]", node, keys)  # type: ignore[union-attr]
         return self.new(node.type, any(k is not None and k.grad for k in keys))
 
     def v_Eye(self, node: ir.Eye):
@@ -469,13 +475,15 @@ class Body:
         keys = [self.value(v) for v in node.operands]
         out = ir.leaves(node.output)
         label = "einsum[" + " ".join(str(o) for o in node.output) + "]"
-        row = self.op_row(label, node)
+        row = self.op_row(label, node, keys)
         sizes = {k: self.size(v) for k, v in node.sizes.items()}
         groups = [ir.leaves(labels) for labels in node.inputs]
         grad = any(k is not None and k.grad for k in keys)
         if len(groups) == 1:  # a transpose, a diagonal or a sum over axes
             if set(groups[0]) - set(out):
                 row.add_flops(ELEMENTWISE, product(sizes[l] for l in set(groups[0])))
+            else:
+                row.io = ZERO  # a view
             return self.new(node.type, grad) if set(groups[0]) - set(out) else keys[0]
         # Contracted left to right, as torch.einsum does; an axis only one operand has is summed first.
         acc, acc_key = list(dict.fromkeys(groups[0])), keys[0]
@@ -513,7 +521,7 @@ class Body:
         qt, kt, vt = (a.type for a in (node.query, node.key, node.value))
         y, d = (self.size(s) for s in qt.sizes)  # type: ignore[union-attr]
         x, dv = (self.size(s) for s in vt.sizes)  # type: ignore[union-attr]
-        row = self.op_row("attention", node)
+        row = self.op_row("attention", node, [q, k, v])
         row.add_flops(ATTENTION, 2 * y * x * d + 2 * y * x * dv)
         row.add_flops(NORMALISATION, rules.NORMALISERS["softmax"].flops * y * x)
         if node.scale != ("*", None):
@@ -541,7 +549,7 @@ class Body:
                for a, layout in zip(node.arguments, node.layouts)]
         kind = node.callee_kind
         if kind == "box":
-            row = self.op_row(f"box {node.callee}", node)
+            row = self.op_row(f"box {node.callee}", node, args)
             row.notes.append(f"`{node.callee}` is an abstract box: its cost is not known")
             outs = [self.new(t, any(a is not None and a.grad for a in args)) for t in out_types]
             return tuple(outs) if len(outs) > 1 else outs[0]
@@ -606,6 +614,7 @@ class Body:
             cost = rules.LAYER_RULES[c.op](c.attrs, t_in, t_out)
             row = Row(f"{label}: {c.op}", "layer", _line(node) if node is not None else _line(c))
             row.params = self.size(cost.params)
+            row.io = (self.size(_elements(t_in)) + self.size(_elements(t_out))) * mult
             for cat, f in cost.flops.items():
                 row.add_flops(cat, self.size(f) * mult)
             if cost.matmul is not None:

@@ -17,7 +17,7 @@ from .model import CostError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 MACHINES = Path(__file__).with_name("machines.toml")
 DTYPES = ("float64", "float32", "float16", "bfloat16")

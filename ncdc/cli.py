@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--force", action="store_true", help="overwrite a file that ncdc did not generate")
     compile_.add_argument("--stubs", action="store_true",
                           help="fill abstract boxes with random-output stubs of the right shape")
+    compile_.add_argument("--cost-docstrings", action="store_true",
+                          help="each module's and def's docstring also gives its parameter, FLOP and memory "
+                               "formulas (docs/cost.md)")
     compile_.add_argument("--format", choices=("text", "json"), default="text", help="how to report errors")
     compile_.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
                           help="concrete sizes for what cannot be proved symbolically")
@@ -357,7 +360,7 @@ def _compile(args) -> int:
         text = _read(spec)
         _known_sizes(args.sizes, [text])
         program = _check_text(text, str(spec), args.sizes)
-        source = generate_source(program, str(spec), stubs=args.stubs)
+        source = generate_source(program, str(spec), stubs=args.stubs, cost_docstrings=args.cost_docstrings)
     except NcdcError as error:
         _report(error.diagnostics, args.format)
         return 1

@@ -15,6 +15,7 @@ against their rules in closed form below instead):
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -364,3 +365,49 @@ def test_a_machine_of_ones_own(tmp_path):
     assert done.returncode == 2 and "bandwidth must be a positive number" in done.stderr
     done = _ncdc("cost", "specs/mlp.ncd", "--machine", "nope")
     assert done.returncode == 2 and "no machine `nope`: one of a100, h100" in done.stderr
+
+
+# ---- formulas in the generated code's docstrings ------------------------------------------------------
+
+
+def _docstring_formulas(doc: str) -> dict[str, str]:
+    """`label: formula` lines of a cost docstring, continuation lines joined."""
+    found: dict[str, str] = {}
+    label = None
+    for line in inspect.cleandoc(doc).split("Costs (", 1)[1].splitlines()[1:]:
+        if line.startswith("      ") and label:
+            found[label] += " " + line.strip()
+        elif ":" in line:
+            label, _, text = line.strip().partition(": ")
+            found[label] = text
+    return found
+
+
+@pytest.mark.parametrize("stem", [stem for stem, _ in _programs()])
+def test_cost_docstrings_give_the_formulas_of_ncdc_cost(stem):
+    path = SPECS / f"{stem}.ncd"
+    plain = ncdc.compile_file(path)
+    source = ncdc.compile_file(path, cost_docstrings=True)
+    assert source != plain and plain == ncdc.compile_file(path, cost_docstrings=False)
+    namespace: dict = {}
+    exec(compile(source, f"{stem}.py", "exec"), namespace)
+    report = cost(path)
+    for d in report.definitions:
+        doc = namespace[d.name].__doc__
+        formulas = _docstring_formulas(doc)
+        row = d.row
+        assert formulas["forward FLOPs"] == str(row.flops_forward)
+        assert formulas["backward FLOPs"] == str(row.flops_backward)
+        if d.kind == "module":
+            assert formulas["parameters"] == str(row.params)
+        # The text is Python arithmetic: at any sizes it gives the numbers ncdc cost gives.
+        for scale in (1, 3):
+            env = {k: v * scale for k, v in d.env.items()} | {m: 5 + scale for m in d.missing}
+            for label, size in (("forward FLOPs", row.flops_forward), ("backward FLOPs", row.flops_backward)):
+                assert eval(formulas[label], {}, dict(env)) == evaluate(size, env), (d.name, label)
+
+
+def test_compile_cost_docstrings_on_the_command_line():
+    done = _ncdc("compile", "specs/mlp.ncd", "--cost-docstrings")
+    assert done.returncode == 0, done.stderr
+    assert "      parameters: w**2*hidden + hidden**2 + hidden*classes + 2*hidden + classes\n" in done.stdout

@@ -40,7 +40,9 @@ def peak_of(row: Row, env: dict) -> tuple[Size, str, int | None]:
     return best
 
 
-def _peak_formula(row: Row, env: dict) -> str:
+def peak_formula(row: Row, env: dict | None = None) -> str:
+    """The peak's formula: at the given sizes, the largest candidate; else a `max(...)` of those left."""
+    env = env or {}
     _, _, value = peak_of(row, env)
     if value is None and len(row.peak) > 1:
         return "max(" + ", ".join(format_size(s) for s, _ in row.peak) + ")"
@@ -106,7 +108,7 @@ def row_json(row: Row, env: dict, report: Report) -> dict:
                                          for c in CATEGORIES if c in row.flops}},
         "flops_backward": {"value": _value(row.flops_backward, env), "formula": format_size(row.flops_backward)},
         "memory_peak": {"elements": peak_value, "bytes": _bytes(peak_value, dtype_bytes),
-                        "formula": _peak_formula(row, env), "where": where},
+                        "formula": peak_formula(row, env), "where": where},
         "memory_saved": {"elements": _value(saved_elements(row), env),
                          "bytes": saved_bytes(row, env, dtype_bytes),
                          "formula": format_size(saved_elements(row)),
@@ -203,7 +205,7 @@ def _definition_table(d: Definition, report: Report) -> str:
             lines.append(f"      {heading:<22}{_cell(row.flops[heading], env)}")
     lines.append(f"    {'backward FLOPs':<24}{_cell(row.flops_backward, env)}")
     peak, where, value = peak_of(row, env)
-    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {_peak_formula(row, env)[:60]}")
+    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {peak_formula(row, env)[:60]}")
     lines.append(f"    {'saved for backward':<24}{_cell(saved_elements(row), env)}")
     b = saved_bytes(row, env, report.dtype_bytes)
     lines.append(f"    {'  in bytes':<24}{_num(b):>16}")

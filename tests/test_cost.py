@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 import ncdc
 from ncdc import ir
 from ncdc.backend.cost import attention_transfers, cost, evaluate, matmul_transfers
-from ncdc.backend.cost.report import saved_bytes
+from ncdc.backend.cost.report import peak_of, saved_bytes
 from ncdc.runner import random_tensor
 from ncdc.sizes import Symbol
 
@@ -148,14 +151,10 @@ def _saved_by_autograd(model, inputs) -> int:
     return sum(seen.values())
 
 
-# Specs whose saved memory is compared; the tolerance is the brief's 10%.
-SAVED = [c for c in _modules(with_settings=False)
-         if any(k in c.id for k in ("mlp", "attention-", "resnet", "vit", "unet-DoubleConvolution",
-                                    "unet-DownScaleBlock", "unet-UpScaleBlock", "unet-UpStep", "VisualAttention"))]
-
-
-@pytest.mark.parametrize("path, name, given", SAVED)
+@pytest.mark.parametrize("path, name, given", _modules())
 def test_memory_saved_for_backward_matches_autograd(path, name, given):
+    """Within 10% of autograd's saved tensors for every shipped module, at two size settings (the
+    issue's tolerance; every case is in fact exact today)."""
     model, inputs, sizes = _build(path, name, given)
     report = cost(path, name, sizes=sizes, batch=BATCH)
     d = report.definition(name)
@@ -163,6 +162,76 @@ def test_memory_saved_for_backward_matches_autograd(path, name, given):
     theirs = _saved_by_autograd(model, inputs)
     assert ours is not None
     assert abs(ours - theirs) <= 0.1 * theirs, f"cost says {ours} bytes, autograd saves {theirs}"
+
+
+class _LiveStorages(TorchDispatchMode):
+    """The most bytes of tensor storages alive at once while a forward pass runs: every storage an
+    operation makes counts from that operation until the last tensor viewing it dies (weak references:
+    CPython frees a tensor as soon as nothing holds it).  The inputs count throughout (the caller holds
+    them); parameters and buffers not at all; `aten.clone` (what `.contiguous()` and the reshape of a
+    permuted tensor do) makes no new wire, only a copy in another layout, so its storage counts 0."""
+
+    def __init__(self, held: int, state: set[int]):
+        super().__init__()
+        self.live: dict[int, list[int]] = {}  # data pointer -> [bytes, tensors viewing it]
+        self.now = self.peak = held
+        self.state = state
+
+    def _release(self, ptr: int) -> None:
+        entry = self.live[ptr]
+        entry[1] -= 1
+        if entry[1] == 0:
+            self.now -= entry[0]
+            del self.live[ptr]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else [out]:
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            ptr = storage.data_ptr()
+            if ptr == 0 or ptr in self.state:
+                continue
+            if ptr in self.live:
+                self.live[ptr][1] += 1
+            else:
+                n = 0 if func is torch.ops.aten.clone.default else storage.nbytes()
+                self.live[ptr] = [n, 1]
+                self.now += n
+                self.peak = max(self.peak, self.now)
+            weakref.finalize(t, self._release, ptr)
+        return out
+
+
+def _measured_peak(model, inputs) -> int:
+    state = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), *inputs]}
+    mode = _LiveStorages(sum(t.untyped_storage().nbytes() for t in inputs), state)
+    with torch.no_grad(), mode:
+        model.eval()(*inputs)
+    return mode.peak
+
+
+# PyTorch's CPU attention takes its math path for inputs without a heads axis (3 axes): it materialises
+# the scaled queries and keys, the scores and the probabilities, where the model counts the fused kernel
+# (the result and one log-sum-exp a query).
+MATH_PATH = {"VisualAttentionSingleHead"}
+
+
+@pytest.mark.parametrize("path, name, given", _modules())
+def test_memory_peak_is_what_pytorch_holds(path, name, given):
+    """The peak of a forward pass (no gradients), exactly: wires held from their statement until their
+    name is bound again, temporaries until the operation that consumes them returns."""
+    model, inputs, sizes = _build(path, name, given)
+    d = cost(path, name, sizes=sizes, batch=BATCH).definition(name)
+    ours = peak_of(d.row, d.env)[2]
+    assert ours is not None
+    theirs = _measured_peak(model, inputs)
+    if name not in MATH_PATH:
+        assert 4 * ours == theirs
+    else:
+        y, x, k = (math.prod(d.env[n] for n in names) for names in (("Y1", "Y2"), ("X1", "X2"), ("k",)))
+        assert 4 * ours < theirs <= 4 * (ours + BATCH * (2 * y * x + y * k + x * k))
 
 
 # ---- symbolic formulas ------------------------------------------------------------------------------
@@ -300,9 +369,9 @@ def test_the_cost_page_is_current():
 
 
 def test_memory_peak_of_the_mlp():
+    """At `X = relu(L1(X))`: the input (its caller holds it), the hidden wire X, and L1's and relu's results."""
     d = cost(SPECS / "mlp.ncd").definition("BasicImageRecogniser")
-    assert str(d.row.peak[0][0]) == "w**2*B + 2*hidden*B" or any(
-        str(p) == "w**2*B + 2*hidden*B" for p, _ in d.row.peak)  # the input and two hidden wires
+    assert str(peak_of(d.row, d.env)[0]) == "w**2*B + 3*hidden*B"
 
 
 # ---- the roofline bound -------------------------------------------------------------------------------

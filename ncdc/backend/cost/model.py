@@ -367,8 +367,8 @@ class Body:
     def statement(self, stmt, mult: Size) -> list[Key] | None:
         if isinstance(stmt, ir.Assign):
             key = self.value(stmt.value)
-            keys = key if isinstance(key, tuple) else (key,) if len(stmt.targets) == 1 else ()
-            for target, k in zip(stmt.targets, keys):
+            values = key if isinstance(key, tuple) else (key,) if len(stmt.targets) == 1 else ()
+            for target, k in zip(stmt.targets, values):
                 if k is not None:
                     self.locals[target] = k
                     self.bound[self.stmt].add(k)

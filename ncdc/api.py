@@ -58,21 +58,24 @@ def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Prog
 
 
 def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
-                   sizes: dict[str, int] | None = None) -> str:
-    """PyTorch source for spec text (deterministic: the same text gives the same bytes)."""
-    return generate_source(check_source(text, path, sizes), path, stubs=stubs)
+                   sizes: dict[str, int] | None = None, cost_docstrings: bool = False) -> str:
+    """PyTorch source for spec text (deterministic: the same text gives the same bytes); with
+    `cost_docstrings`, each module's and def's docstring gives its cost formulas."""
+    return generate_source(check_source(text, path, sizes), path, stubs=stubs, cost_docstrings=cost_docstrings)
 
 
-def generate_source(program: ir.Program, path: str = "<string>", *, stubs: bool = False) -> str:
+def generate_source(program: ir.Program, path: str = "<string>", *, stubs: bool = False,
+                    cost_docstrings: bool = False) -> str:
     """PyTorch source for a checked program (`check_source`'s result)."""
     from .backend.torch import generate
 
     with _nesting_guard(path), _fewer_collections():
-        return generate(program, stubs=stubs)
+        return generate(program, stubs=stubs, cost_docstrings=cost_docstrings)
 
 
-def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> str:
-    return compile_source(read_spec(path), str(path), stubs=stubs, sizes=sizes)
+def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None,
+                 cost_docstrings: bool = False) -> str:
+    return compile_source(read_spec(path), str(path), stubs=stubs, sizes=sizes, cost_docstrings=cost_docstrings)
 
 
 def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> types.ModuleType:

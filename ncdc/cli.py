@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--force", action="store_true", help="overwrite a file that ncdc did not generate")
     compile_.add_argument("--stubs", action="store_true",
                           help="fill abstract boxes with random-output stubs of the right shape")
+    compile_.add_argument("--cost-docstrings", action="store_true",
+                          help="each module's and def's docstring also gives its parameter, FLOP and memory "
+                               "formulas (docs/cost.md)")
     compile_.add_argument("--format", choices=("text", "json"), default="text", help="how to report errors")
     compile_.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
                           help="concrete sizes for what cannot be proved symbolically")
@@ -82,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32")
     cost.add_argument("--fast-memory", type=_positive, metavar="M",
                       help="fast memory in elements: report transfers (FlashAttention on a Napkin)")
+    cost.add_argument("--machine", metavar="NAME",
+                      help="also the roofline bound on this machine: a name from the shipped table (a100, h100, "
+                           "h200, apple-m1, epyc-9654) or --machine-file, or peak=FLOP/s,bandwidth=bytes/s")
+    cost.add_argument("--machine-file", metavar="FILE.toml", help="more machines, in the form of the shipped table")
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.set_defaults(run=_cost)
 
@@ -375,7 +382,7 @@ def _compile(args) -> int:
         text = _read(spec)
         _known_sizes(args.sizes, [text])
         program = _check_text(text, str(spec), args.sizes)
-        source = generate_source(program, str(spec), stubs=args.stubs)
+        source = generate_source(program, str(spec), stubs=args.stubs, cost_docstrings=args.cost_docstrings)
     except NcdcError as error:
         _report(error.diagnostics, args.format)
         return 1
@@ -490,7 +497,10 @@ def _cost(args) -> int:
         raise UsageError(f"no such file: {args.spec}")
     try:
         _known_sizes(args.sizes, [_read(spec)])
-        report = cost(spec, args.module, args.sizes, args.batch, args.dtype, args.fast_memory)
+        if args.machine_file and not args.machine:
+            raise UsageError("--machine-file adds machines: name one with --machine")
+        report = cost(spec, args.module, args.sizes, args.batch, args.dtype, args.fast_memory, args.machine,
+                      args.machine_file)
     except NcdcError as error:
         _report(error.diagnostics, "json" if args.format == "json" else "text")
         return 1

@@ -57,14 +57,21 @@ def safe_text(text: str) -> str:
     return "".join(out).replace('"', '\\"')
 
 
-def generate(program: ir.Program, *, stubs: bool = False) -> str:
-    return Generator(program, stubs).source()
+def generate(program: ir.Program, *, stubs: bool = False, cost_docstrings: bool = False) -> str:
+    """PyTorch source for a checked program; with `cost_docstrings`, each module's and def's docstring
+    also gives its cost formulas (docs/cost.md)."""
+    costs = None
+    if cost_docstrings:
+        from .cost.docstrings import cost_lines
+        costs = cost_lines(program)
+    return Generator(program, stubs, costs).source()
 
 
 class Generator:
-    def __init__(self, program: ir.Program, stubs: bool):
+    def __init__(self, program: ir.Program, stubs: bool, costs: dict[str, list[str]] | None = None):
         self.program = program
         self.stubs = stubs
+        self.costs = costs or {}
         self.source_name = safe_text(program.path)
         self.short_name = safe_text(os.path.basename(program.path))
         self.helpers: set[str] = set()
@@ -201,7 +208,15 @@ class Generator:
         params = [f"{emitter.ns(p.name)}: Tensor" for p in f.params] + self.box_parameters(f.boxes)
         doc = f"{f.name} : {ir.signature_text(f.inputs, f.outputs)}    {self.where(f.header)}"
         return _render("function.py.j2", name=python_name(f.name), params=", ".join(params),
-                       returns=_returns(len(f.results)), doc=safe_text(doc), body=body)
+                       returns=_returns(len(f.results)), doc=self.docstring(f.name, doc), body=body)
+
+    def docstring(self, name: str, first: str) -> str:
+        """A definition's docstring text: its first line, then its costs when asked for (indented for
+        a docstring at 4 spaces)."""
+        if name not in self.costs:
+            return safe_text(first)
+        lines = [safe_text(first), "", *("    " + safe_text(line) for line in self.costs[name])]
+        return "\n".join(lines) + "\n    "
 
     def module(self, m: ir.Module) -> str:
         hparams = []
@@ -250,8 +265,9 @@ class Generator:
         signature = ir.signature_text(m.forward.inputs, m.forward.outputs)
         args = ", ".join(hp.name for hp in m.hparams)
         doc = f"{m.name}({args}) : {signature}    {self.where(m.header)}"
-        return _render("class.py.j2", name=python_name(m.name), doc=safe_text(doc), ctor_params=", ".join(ctor),
-                       init=init or ["pass"], params=", ".join(params), returns=_returns(len(m.forward.results)),
+        return _render("class.py.j2", name=python_name(m.name), doc=self.docstring(m.name, doc),
+                       ctor_params=", ".join(ctor), init=init or ["pass"], params=", ".join(params),
+                       returns=_returns(len(m.forward.results)),
                        forward_doc=safe_text(f"forward : {signature}    {self.where(m.forward.header)}"), body=body)
 
     # ---- learned parts: constructors ----------------------------------------------------------

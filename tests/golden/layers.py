@@ -157,7 +157,7 @@ class Parts(nn.Module):
         super().__init__()
         self.m, self.depth = m, depth
         self.mlp = nn.Sequential(nn.Linear(m, 2 * m), nn.Linear(2 * m, m, bias=False))  # [layers.ncd:39]
-        self.blocks = nn.ModuleList(nn.Linear(m, m) for _ in range(1, depth + 1))  # [layers.ncd:40]
+        self.blocks = nn.ModuleList(nn.Linear(m, m) for _ in range(1, depth + 1))  # blocks[1..depth] of the spec are blocks[0..depth - 1] here  [layers.ncd:40]
         self.scale = nn.Parameter(torch.randn(m))  # [layers.ncd:41]
 
     def forward(self, X: Tensor) -> Tensor:

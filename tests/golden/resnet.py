@@ -136,7 +136,7 @@ class Block(nn.Module):
         self.s, self.N, self.n0, self.n1 = s, N, n0, n1
         self.norm = NormActivate(n0)  # [resnet.ncd:34]
         self.projection = ProjectionResidual(n0, n1, s)  # [resnet.ncd:35]
-        self.identities = nn.ModuleList(IdentityResidual(n1) for _ in range(2, N + 1))  # [resnet.ncd:36]
+        self.identities = nn.ModuleList(IdentityResidual(n1) for _ in range(2, N + 1))  # identities[2..N] of the spec are identities[0..N - 2] here  [resnet.ncd:36]
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:38]"""

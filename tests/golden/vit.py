@@ -139,7 +139,7 @@ class ViT(nn.Module):
         self.cls = nn.Parameter(torch.randn(1, dim) * 0.02)  # [vit.ncd:35]
         self.pos = nn.Parameter(torch.randn(n + 1, dim) * 0.02)  # [vit.ncd:36]
         self.embed = nn.Conv2d(channels, dim, patch, stride=patch)  # [vit.ncd:37]
-        self.layers = nn.ModuleList(EncoderLayer(dim, heads, hidden) for _ in range(1, depth + 1))  # [vit.ncd:38]
+        self.layers = nn.ModuleList(EncoderLayer(dim, heads, hidden) for _ in range(1, depth + 1))  # layers[1..depth] of the spec are layers[0..depth - 1] here  [vit.ncd:38]
         self.norm = nn.LayerNorm(dim)  # [vit.ncd:39]
         self.head = nn.Linear(dim, classes)  # [vit.ncd:40]
 

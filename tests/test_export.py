@@ -96,3 +96,30 @@ def test_onnx_export_matches_onnxruntime(built, name):
     with torch.no_grad():
         for g, want in zip(got, _outputs(model(*new))):
             torch.testing.assert_close(torch.from_numpy(g), want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_trace_is_clean(built):
+    """The shape checks stand aside under torch.jit.trace (which fixes the example's sizes anyway)."""
+    _, model, inputs, _ = built["MultiHeadAttention"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(model, inputs)
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+    torch.testing.assert_close(traced(*inputs), model(*inputs))
+
+
+def test_the_compatibility_table_covers_every_shipped_model(spec_path):
+    """docs/compat.md (written by docs/compat.py, which measures each cell) names every def and module
+    of specs/, and every cell passes or says why not."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    rows = [line.split("|")[1:-1] for line in (root / "docs" / "compat.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| spec ")]
+    listed = {(r[0].strip(), r[1].strip()) for r in rows}
+    shipped = set()
+    for spec in sorted((root / "specs").glob("*.ncd")):
+        program = ncdc.check_file(spec)
+        shipped |= {(spec.name, item.name) for item in [*program.modules, *program.functions]}
+    assert listed == shipped, "run `python docs/compat.py` to refresh docs/compat.md"
+    assert all(len(r) == 9 and all(c.strip() for c in r) for r in rows)

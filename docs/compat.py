@@ -7,7 +7,7 @@ with the example's sizes and with `ncdc.export.dynamic_shapes`, run on new sizes
 dynamo exporter with those dynamic shapes, run by onnxruntime on new sizes; torch.jit.trace (its
 TracerWarnings); torch.save/torch.load of a model from `ncdc.load`.  Numbers compare with eager
 PyTorch (maximum absolute difference); a spec with abstract boxes runs random stubs, so only shapes
-are compared there.  tests/test_docs_compat.py checks that the table covers every shipped model.
+are compared there.  tests/test_export.py checks that the table covers every shipped model.
 """
 
 from __future__ import annotations

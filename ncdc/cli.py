@@ -103,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument("--force", action="store_true", help="overwrite a file that ncdc did not write")
     draw.set_defaults(run=_draw)
 
+    fmt = sub.add_parser("fmt", help="rewrite specs in the one canonical layout, comments kept")
+    fmt.add_argument("paths", nargs="+", metavar="PATH",
+                     help="spec files, or folders of .ncd files; `-` formats standard input to standard output")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing; name each file that would change, and exit 1 if any would")
+    fmt.add_argument("--diff", action="store_true", help="write nothing; print what would change, as a unified diff")
+    fmt.set_defaults(run=_fmt)
+
     run = sub.add_parser("run", help="compile specs, run each model on random inputs and report it")
     run.add_argument("paths", nargs="+", metavar="PATH")
     run.set_defaults(run=_run)
@@ -485,6 +493,82 @@ def _link_target(path: Path) -> Path:
     if target.is_symlink():
         raise UsageError(f"the symbolic link {path} leads round in a loop")
     return target
+
+
+def _fmt(args) -> int:
+    """Format each spec in place (atomically), or report what would change (--check, --diff)."""
+    from .fmt import FormatError, format_source
+
+    failed = changed = 0
+    diagnostics: list[Diagnostic] = []
+    names = _inputs(args.paths)
+    for name in names:
+        try:
+            text = _read_stdin() if name == STDIN else _read_exact(Path(name))
+            formatted = format_source(text, name)
+        except NcdcError as error:
+            diagnostics.extend(error.diagnostics)
+            failed += 1
+            continue
+        except FormatError as error:
+            print(f"ncdc fmt: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        if name == STDIN and not (args.check or args.diff):
+            sys.stdout.write(formatted)
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True),
+                                                       formatted.splitlines(keepends=True), name, name))
+        if args.check:
+            print(f"would reformat {name}", file=sys.stderr)
+        elif not args.diff:
+            _write_formatted(Path(name), formatted)
+            print(f"reformatted {name}", file=sys.stderr)
+    _report(diagnostics, "text")
+    if names == [STDIN] and not (args.check or args.diff) and not failed:
+        return 0  # standard output holds the spec: nothing more to say
+    unchanged = len(names) - changed - failed
+    done = "would be reformatted" if args.check or args.diff else "reformatted"
+    print(f"{changed} spec{'s' if changed != 1 else ''} {done}, {unchanged} unchanged"
+          + (f", {failed} with errors" if failed else ""), file=sys.stderr)
+    return 1 if failed or (args.check and changed) else 0
+
+
+def _read_exact(path: Path) -> str:
+    """A spec's text with its line endings as they are (a formatter that rewrote them would change every line)."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        from .api import read_spec
+        return read_spec(path)  # raises E0005, the error every command gives
+
+
+def _write_formatted(path: Path, text: str) -> None:
+    """Replace a spec by its formatted text atomically: a temporary file beside the file (the one a
+    link leads to), with its mode, renamed over it."""
+    path = _link_target(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as error:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _cost(args) -> int:

@@ -21,7 +21,7 @@ from .. import __version__, ir
 from ..ir import TensorType
 from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
-from ..sizes import Size, Symbol
+from ..sizes import Size, Symbol, format_size
 from ..resources import data_dir
 from .fuse import fuse_attention, grouped_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
@@ -254,9 +254,12 @@ class Generator:
             else:
                 code = self.constructor(member, init_names, m)
                 target = f"self.{python_name(member.name)}"
-                line = f"{target} = {code}  # {self.where(member.span)}"
+                where = self.where(member.span)
+                if isinstance(member, ir.Repeat) and member.start.constant != 0:
+                    where = f"{_numbering(member)}  {where}".rstrip()
+                line = f"{target} = {code}  # {where}"
                 if len(line) > LINE_LENGTH and isinstance(code, Parts):
-                    line = code.lines(target, self.where(member.span))
+                    line = code.lines(target, where)
                 init.append(line)
         check_known()
         emitter = Emitter(self, m.forward, m)
@@ -323,6 +326,13 @@ class Parts:
         indented for the __init__ body)."""
         inner = "".join(f"\n{' ' * 12}{part}," for part in self.parts)
         return f"{target} = {self.opening}  # {where}{inner}\n{' ' * 8}{self.closing}"
+
+
+def _numbering(r: ir.Repeat) -> str:
+    """How the spec's numbers of repetitions map to the ModuleList's (which count from 0)."""
+    name, start, stop = r.name, format_size(r.start), format_size(r.stop)
+    last = format_size(r.stop - r.start)
+    return safe_text(f"{name}[{start}..{stop}] of the spec are {name}[0..{last}] here")
 
 
 _NEGATED = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}

@@ -433,9 +433,11 @@ class _Layout:
         return str(node.value)
 
     # ---- expressions: parentheses where the grammar needs them (the tree does not keep them)
-    _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "**": 3}
+    # Comparisons (level 0) do not chain: both of their sides are sums.
+    _PRECEDENCE = {"<": 0, "<=": 0, ">": 0, ">=": 0, "==": 0, "!=": 0,
+                   "+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "**": 3}
 
-    def _expr(self, node, least: int = 1) -> _Doc:
+    def _expr(self, node, least: int = 0) -> _Doc:
         doc, level = self._expr_level(node)
         return ["(", doc, ")"] if level < least else doc
 
@@ -448,7 +450,8 @@ class _Layout:
                 left, right = self._expr(node.left, 5), self._expr(node.right, 3)
                 hug = isinstance(node.left, (tree.Name, tree.Number))
                 return [left, "**" if hug else " ** ", right], level
-            return [self._expr(node.left, level), f" {node.op} ", self._expr(node.right, level + 1)], level
+            left = self._expr(node.left, level if level else 1)
+            return [left, f" {node.op} ", self._expr(node.right, level + 1)], level
         if isinstance(node, tree.Neg):
             return ["-", self._expr(node.operand, 4)], 4
         if isinstance(node, tree.Call):

@@ -33,7 +33,7 @@ class NcdLexer(RegexLexer):
             (r'"[^"\\\n]*"', String),
             (r"\d+\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+", Number.Float),
             (r"\d+", Number.Integer),
-            (r"->|\.\.|\*\*|//|[-+*/=]", Operator),
+            (r"->|\.\.|\*\*|//|[<>=!]=|[-+*/=<>]", Operator),
             (r"[()\[\],:]", Punctuation),
             (r"(?!\d)\w+", Name),
         ],

@@ -3,6 +3,7 @@
     python benchmarks/run.py                  # everything (a few minutes)
     python benchmarks/run.py --quick          # smoke mode: fewer repetitions (the test suite runs this)
     python benchmarks/run.py --only mha,cli   # some of them; --list names them
+    python benchmarks/run.py --threads 1 --clock thread --only mha_hand,vit   # CPU time of one thread
 
 Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, here or in a sibling
 ``bench_*.py`` (imported in name order, so the tables come out in that order):
@@ -10,7 +11,8 @@ Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, he
     bench_attention.py   mha     generated MultiHeadAttention vs torch.nn.MultiheadAttention vs notebook
     bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
                          cli     `ncdc check specs/` wall time; whether checking imports torch
-    bench_vision.py      resnet, unet, unet_fig27: generated ResNet / U-Nets vs tests/reference/vision.py
+                         mha_hand generated MultiHeadAttention vs hand-written (benchmarks/handwritten.py), 5 sizes
+    bench_vision.py      resnet, vit, unet, unet_fig27: generated models vs hand-written ones
 
 Timings are only comparable within one run.  Ratios cancel most noise, not all: when other work
 loads the machine (the header and footer print the load average), torch's threads contend and
@@ -51,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if any row misses its target")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch.set_num_threads(N) first (default: leave torch's default)")
+    parser.add_argument("--clock", choices=sorted(harness.CLOCKS), default="wall",
+                        help="time samples by the wall clock (default), or by this thread's CPU time (`thread`:"
+                             " what other processes do on a shared machine does not count; use with --threads 1)")
+    parser.add_argument("--compile", action="store_true",
+                        help="model benchmarks compare torch.compile'd candidates (slow to compile on few cores)")
     args = parser.parse_args(argv)
+    harness.use_clock(args.clock)
     if args.threads is not None:
         if args.threads < 1:
             parser.error("--threads must be at least 1")
@@ -70,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(harness.REGISTRY)}")
     selected = [b for b in harness.REGISTRY.values() if not only or b.name in only]
 
-    cfg = harness.Config(quick=args.quick)
+    cfg = harness.Config(quick=args.quick, compile=args.compile)
     print(_environment(cfg))
     if _busy():
         print("warning: the machine is busy (load average above the CPU count): torch's threads contend,"
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nload average at the end: {_load()}")
     print("ratios are medians of per-round ratios (candidates interleaved, order rotated each round);"
-          " <1 means faster than `vs`; [IQR] is their 25th-75th percentile")
+          " <1 means faster than `vs`; [min-max] is their range")
     if missed:
         print("MISS: " + "; ".join(missed))
     if failed:
@@ -110,6 +118,7 @@ def _environment(cfg: harness.Config) -> str:
         parts.insert(1, "no torch")
     parts.append(f"load average {_load()}")
     mode = "quick (smoke: few repetitions, do not quote)" if cfg.quick else "full"
+    mode += ", torch.compile'd" if cfg.compile else ""
     return f"ncdc benchmarks, {mode} mode: " + ", ".join(parts)
 
 

@@ -23,6 +23,7 @@ from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
 from ..sizes import Size, Symbol
 from ..resources import data_dir
 from .fuse import fuse_attention
+from .layout import Plan, is_linear, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
 
@@ -75,6 +76,28 @@ class Generator:
         self.boxes = {b.name: b for b in program.boxes}
         self.functions = {f.name: f for f in program.functions}
         self.modules = {m.name: m for m in program.modules}
+        self.attention_defs: dict[str, tuple[tuple[int, int, int], str] | None] = {}
+
+    def attention_def(self, f: ir.Function) -> tuple[tuple[int, int, int], str] | None:
+        """For a def whose body is one attention over its inputs: which inputs are Q, K and V, and the
+        kernel's scale option.  Its calls become the kernel's call: the checker has proved the
+        arguments' types at the call, so the def's own checks are redundant there."""
+        if f.name not in self.attention_defs:
+            self.attention_defs[f.name] = None
+            body = fuse_attention(f.body)
+            if len(body) == 1 and isinstance(body[0], ir.Return) and len(body[0].values) == 1 \
+                    and not f.preconditions and not f.boxes:
+                node = body[0].values[0]
+                params = [p for p in f.params]
+                reads = [node.query, node.key, node.value] if isinstance(node, ir.Attention) else []
+                if reads and all(isinstance(r, ir.Read) and r.local in params for r in reads) \
+                        and node.scale in (None, ("*", None)):
+                    which = tuple(params.index(r.local) for r in reads)
+                    self.attention_defs[f.name] = (which, "" if node.scale is None else ", scale=1.0")  # type: ignore
+        return self.attention_defs[f.name]
+
+    def is_attention(self, call: ir.Call) -> bool:
+        return call.callee_kind == "def" and self.attention_def(call.target) is not None
 
     def where(self, span) -> str:
         if span is None:
@@ -359,6 +382,9 @@ class Emitter:
         self.module = module
         self.ns = Namespace({"self"} | {python_name(b) for b in f.boxes}, base=gen.reserved)
         self.names: dict[Symbol, str] = dict(gen.constants)
+        self.plan = Plan()
+        self.orders: dict[ir.Local, tuple[int, ...]] = {}  # wires held in another physical order
+        self.notes: list[str] = []  # the layout decisions of the statement being emitted, as comments
         if module is not None:
             for hp in module.hparams:
                 self.names[hp.symbol] = f"self.{python_name(hp.name)}"
@@ -405,7 +431,9 @@ class Emitter:
         if checks:
             lines.append("if CHECK_SHAPES:")
             lines.extend("    " + c for c in checks)
-        lines.extend(self.block(fuse_attention(self.f.body)))
+        body = fuse_attention(self.f.body)
+        self.plan = plan_layouts(body, self.gen.is_attention)
+        lines.extend(self.block(body))
         return lines
 
     def at(self, p: ir.Param) -> str:
@@ -417,16 +445,29 @@ class Emitter:
         lines = []
         for stmt in stmts:
             if isinstance(stmt, ir.Assign):
-                code, _ = self.expr(stmt.value)
+                order = None
+                if len(stmt.targets) == 1 and stmt.targets[0] in self.plan.stored:
+                    code, _, order = self.physical(stmt.value)
+                    self.orders[stmt.targets[0]] = order
+                else:
+                    code, _ = self.expr(stmt.value)
                 targets = ", ".join(self.ns(t) for t in stmt.names)
                 types = ", ".join(str(t) for t in stmt.types)
+                if order is not None:
+                    t = stmt.types[0]
+                    types += ", laid out " + " ".join(str(t.axes[i]) for i in order)
+                lines.extend(f"# {note}" for note in self.notes)
+                self.notes.clear()
                 lines.append(f"{targets} = {code}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
-                bound = [(self.ns(t), ty) for t, ty in zip(stmt.names, stmt.types) if isinstance(ty, TensorType)]
+                bound = [(self.ns(t), _in_order(ty, self.orders.get(local)))
+                         for t, ty, local in zip(stmt.names, stmt.types, stmt.targets) if isinstance(ty, TensorType)]
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
             elif isinstance(stmt, ir.Return):
                 codes = [self.expr(v)[0] for v in stmt.values]
                 types = ", ".join(str(t) for v in stmt.values
                                   for t in ir.types_of(v.type))
+                lines.extend(f"# {note}" for note in self.notes)
+                self.notes.clear()
                 lines.append(f"return {', '.join(codes)}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
             else:
                 index = self.ns(stmt.var.name)
@@ -439,6 +480,15 @@ class Emitter:
     def expr(self, node: ir.Value) -> tuple[str, int]:
         return LOWERINGS[type(node)](self, node)
 
+    def physical(self, node: ir.Value) -> tuple[str, int, tuple[int, ...] | None]:
+        """`node` in the physical order the plan gave it, and that order (None: the logical one)."""
+        if isinstance(node, ir.Read) and node.local in self.orders:
+            return self.ns(node.name), ATOM, self.orders[node.local]
+        if isinstance(node, ir.Call) and id(node) in self.plan.orders:
+            return _call_code(self, node), ATOM, self.plan.orders[id(node)]
+        code, prec = self.expr(node)
+        return code, prec, None
+
     def operand(self, node: ir.Value, needed: int) -> str:
         code, prec = self.expr(node)
         return wrap(code, prec, needed)
@@ -449,9 +499,21 @@ class Emitter:
 # ---- lowerings of expressions -------------------------------------------------------------------
 
 
+def _in_order(t: TensorType, order: tuple[int, ...] | None) -> TensorType:
+    """`t` with its axes in a physical order."""
+    return t if order is None else TensorType(tuple(t.axes[i] for i in order), t.dtype)
+
+
+def _logical(code: str, prec: int, order: tuple[int, ...] | None) -> tuple[str, int]:
+    """Code in a physical order, moved to the logical one."""
+    if order is None:
+        return code, prec
+    return _permute(wrap(code, prec, ATOM), list(order), sorted(order)), ATOM
+
+
 @lowering(ir.Read)
 def _wire(em: Emitter, node: ir.Read):
-    return em.ns(node.name), ATOM
+    return _logical(em.ns(node.name), ATOM, em.orders.get(node.local))
 
 
 @lowering(ir.LearnedTensor)
@@ -703,26 +765,53 @@ def _rearrange(em: Emitter, node: ir.Rearrange):
 
 @lowering(ir.Call)
 def _call(em: Emitter, node: ir.Call):
-    args = [_arrange(em, arg, layout, node) for arg, layout in zip(node.arguments, node.layouts)]
+    code = _call_code(em, node)
+    return _logical(code, ATOM, em.plan.orders.get(id(node)))
+
+
+def _call_code(em: Emitter, node: ir.Call) -> str:
+    """The call, its result in the physical order the plan gave it."""
+    linear = is_linear(node)
+    args = [_arrange(em, arg, layout, node, any_own_order=linear) for arg, layout in zip(node.arguments, node.layouts)]
     if node.callee_kind == "def":
         target: ir.Function = node.target
-        boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
-        code = f"{python_name(target.name)}({', '.join(args + boxes)})"
+        attention = em.gen.attention_def(target)
+        if attention is not None:
+            which, option = attention
+            qkv = ", ".join(args[i].code + (".contiguous()" if args[i].inner_moved else "") for i in which)
+            code = f"nn.functional.scaled_dot_product_attention({qkv}{option})"
+        else:
+            boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
+            code = f"{python_name(target.name)}({', '.join([a.code for a in args] + boxes)})"
     elif node.callee_kind == "box":
-        code = _box_call(em, node, args)
+        code = _box_call(em, node, [a.code for a in args])
     else:
         code = _component_call(em, node, args)
-    return _restore(code, node), ATOM
+    if linear or id(node) in em.plan.orders:  # a Linear lays out its own output; a planned call stays raw
+        return code
+    return _restore(code, node)
 
 
-def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call) -> str:
-    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on."""
-    code = em.operand(arg, ATOM)
+@dataclass(frozen=True)
+class Arranged:
+    code: str
+    own: list[int]  # the axes the callee acts on, in the order they are passed
+    inner_moved: bool  # whether the innermost axis is not the one the argument had innermost (a copy for kernels)
+
+
+def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, any_own_order: bool = False) -> Arranged:
+    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on,
+    from the argument's physical order; `any_own_order`: the callee takes its own axes in any order."""
+    code, prec, order = em.physical(arg)
+    code = wrap(code, prec, ATOM)
+    current = list(order) if order is not None else list(range(layout.rank))
+    own = [a for a in current if a in layout.own] if any_own_order else list(layout.own)
     positions = layout.lifted
     target: list = [positions.get(l, ir.NewAxis(l)) for l in call.before] + list(layout.lead) + \
-        [positions.get(l, ir.NewAxis(l)) for l in call.after] + list(layout.own)
+        [positions.get(l, ir.NewAxis(l)) for l in call.after] + own
     existing = [t for t in target if not isinstance(t, ir.NewAxis)]
-    code = _permute(code, list(range(layout.rank)), existing)
+    code = _permute(code, current, existing)
+    inner_moved = bool(target) and (isinstance(target[-1], ir.NewAxis) or current[-1] != target[-1])
     total = len(target)
     for index in reversed(range(total)):
         item = target[index]
@@ -730,7 +819,7 @@ def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call) -> st
             size = em.size(call.lift_sizes[item.label])[0]
             em.gen.helpers.add("_insert_axis")
             code = f"_insert_axis({code}, {index - total}, {size})"
-    return code
+    return Arranged(code, own, inner_moved)
 
 
 def _restore(code: str, node: ir.Call) -> str:
@@ -746,6 +835,40 @@ def _restore(code: str, node: ir.Call) -> str:
     if n == 1:
         return f"{code}.movedim({src[0]}, {dst[0]})"
     return f"{code}.movedim({src}, {dst})"
+
+
+def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
+    """A Linear part; where the plan gave its input or its output axes another order, as
+    `nn.functional.linear` with its weight's columns or rows permuted to match."""
+    attrs = node.target.attrs
+    n_in, n_out = attrs.inputs.rank, attrs.outputs.rank
+    assert isinstance(node.type, TensorType)
+    columns = [node.layouts[0].own.index(a) for a in x.own]  # the input axes, in the order they come
+    order = em.plan.orders.get(id(node))
+    rows = list(range(n_out)) if order is None else [i - (node.type.rank - n_out) for i in order[-n_out:]]
+    code = x.code if n_in == 1 else f"{x.code}.flatten({-n_in})"
+    if columns == sorted(columns) and rows == sorted(rows):
+        code = f"{ref}({code})"
+    else:
+        weight, bias = f"{ref}.weight", f"{ref}.bias" if attrs.bias else None
+        sizes_in = ", ".join(em.size(s)[0] for s in attrs.inputs.sizes)
+        sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
+        moved = []
+        if columns != sorted(columns):
+            weight = _permute(f"{weight}.unflatten(-1, ({sizes_in}))", list(range(n_in)), columns) + f".flatten({-n_in})"
+            moved.append("columns in the order its input arrives, (" + " ".join(str(attrs.inputs.axes[i]) for i in columns) + ")")
+        if rows != sorted(rows):
+            weight = _permute(f"{weight}.unflatten(0, ({sizes_out}))", list(range(n_out)) + ["in"], rows + ["in"])
+            weight += f".flatten(0, {n_out - 1})"
+            if bias is not None:
+                bias = _permute(f"{bias}.unflatten(0, ({sizes_out}))", list(range(n_out)), rows) + ".flatten()"
+            moved.append("rows in (" + " ".join(str(attrs.outputs.axes[i]) for i in rows) + ") order, which its reader takes without a copy")
+        em.notes.append(f"layout: {safe_text(node.part or '')}'s weight permuted, not the activations: {'; '.join(moved)}")
+        code = f"nn.functional.linear({code}, {weight}{'' if bias is None else ', ' + bias})"
+    if n_out > 1:
+        sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
+        code = f"{code}.unflatten(-1, ({sizes}))"
+    return code
 
 
 def _box_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
@@ -775,22 +898,15 @@ def _shape_tuple(em: Emitter, axes, unknown_ok: bool = False) -> str:
     return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
 
 
-def _component_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
+def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str:
     component: ir.Component = node.target
     assert node.part is not None
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"
     if isinstance(component, ir.Layer) and component.op == "Linear":
-        n_in, n_out = component.attrs.inputs.rank, component.attrs.outputs.rank
-        x = args[0]
-        if n_in > 1:
-            x = f"{x}.flatten({-n_in})"
-        code = f"{ref}({x})"
-        if n_out > 1:
-            sizes = ", ".join(em.size(s)[0] for s in component.attrs.outputs.sizes)
-            code = f"{code}.unflatten(-1, ({sizes}))"
-        return code
+        return _linear(em, node, ref, arranged[0])
+    args = [a.code for a in arranged]
     if _needs_fixed_rank(component):
         em.gen.helpers.add("_over_batch")
         rank = node.signature.inputs[0].rank

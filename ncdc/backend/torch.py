@@ -124,43 +124,20 @@ class Generator:
 
     def bind_sizes(self, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[str]:
         """Read generic sizes off the shapes of wires: `y, k = Q.shape[-2:]`, `h = X.shape[-1] // 16`."""
+        return _size_reads(wires, self.name_sizes(wires, generics, names, ns, only_new))
+
+    def name_sizes(self, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[tuple]:
+        """Name the generic sizes read off the shapes of wires: (source, divisor code or None) each."""
         wanted = [g for g in generics if g not in names]
         if only_new:  # sizes that only a box's output fixes are read where they first appear
             wanted += [a.size.atom for _, t in wires for a in t.axes
                        if isinstance(a.size.atom, Symbol) and a.size.atom not in names and a.size.atom not in wanted]
-        sources = ir.size_sources([t for _, t in wires], wanted, set(names))
-        lines = []
-        run: list[ir.SizeSource] = []
-
-        def flush():
-            if not run:
-                return
-            wire, t = wires[run[0].wire]
-            targets = []
-            for source in run:
-                names[source.symbol] = ns(source.symbol.name)
-                targets.append(names[source.symbol])
-            first, last = run[0].axis - t.rank, run[-1].axis - t.rank
-            if len(run) == 1:
-                lines.append(f"{targets[0]} = {wire}.shape[{first}]")
-            else:
-                lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
-            run.clear()
-
-        for source in sources:
-            if source.divisor is not None:
-                flush()
-                wire, t = wires[source.wire]
-                divisor = size_code(source.divisor, names.__getitem__)
-                names[source.symbol] = ns(source.symbol.name)
-                lines.append(f"{names[source.symbol]} = {wire}.shape[{source.axis - t.rank}] // "
-                             f"{wrap(*divisor, MUL + 1)}")
-                continue
-            if run and (run[-1].wire != source.wire or run[-1].axis != source.axis - 1):
-                flush()
-            run.append(source)
-        flush()
-        return lines
+        named = []
+        for source in ir.size_sources([t for _, t in wires], wanted, set(names)):
+            divisor = None if source.divisor is None else wrap(*size_code(source.divisor, names.__getitem__), MUL + 1)
+            names[source.symbol] = ns(source.symbol.name)
+            named.append((source, names[source.symbol], divisor))
+        return named
 
     # ---- preconditions -------------------------------------------------------------------------
 
@@ -341,6 +318,20 @@ def _violated(c: ir.Comparison, names: dict) -> str:
     return f"{left} {_NEGATED[c.op]} {right}"
 
 
+def _wrong_dtype(name: str, dtype: str) -> str:
+    """Python that is true when the elements of `name` are not of the spec's element type."""
+    if dtype == ir.FLOAT:
+        return f"not {name}.is_floating_point()"
+    if dtype == ir.BOOL:
+        return f"{name}.dtype != torch.bool"
+    return f"{name}.is_floating_point() or {name}.dtype == torch.bool"
+
+
+def _check_lines(conditions: list[str], calls: list[str]) -> list[str]:
+    """`if <any condition>:` then the helper calls that raise the right error."""
+    return [f"if {' or '.join(conditions)}:"] + ["    " + call for call in calls]
+
+
 def _dtype_option(t: TensorType) -> str:
     """The element type argument of a shape check, where it is not the default (float)."""
     return "" if t.dtype == ir.FLOAT else f', "{t.dtype}"'
@@ -385,6 +376,7 @@ class Emitter:
         self.plan = Plan()
         self.orders: dict[ir.Local, tuple[int, ...]] = {}  # wires held in another physical order
         self.notes: list[str] = []  # the layout decisions of the statement being emitted, as comments
+        self.used: set[Symbol] = set()  # the sizes the code spells: those read off the inputs are read
         if module is not None:
             for hp in module.hparams:
                 self.names[hp.symbol] = f"self.{python_name(hp.name)}"
@@ -396,6 +388,7 @@ class Emitter:
         def name_of(symbol):
             if symbol not in self.names:
                 raise AssertionError(f"size `{symbol.name}` is used before it is known")
+            self.used.add(symbol)
             return self.names[symbol]
         return size_code(s, name_of)
 
@@ -403,38 +396,76 @@ class Emitter:
         return f"self.{python_name(name)}" if self.module is not None else python_name(name)
 
     def body(self) -> list[str]:
-        """Read the generic sizes off the inputs, check the inputs' shapes, then the statements."""
+        """Check the inputs, read the generic sizes off them, check the rest, then the statements.
+
+        Each input is checked by one condition (its rank, its element type, the sizes of the axes
+        that no size is read off), inline; only a failing input calls a helper, for the message.
+        Sizes the body never uses are not read."""
         params = [(self.ns(p.name), p.type) for p in self.f.params]
         types = [t for _, t in params]
         sources = ir.size_sources(types, [g for g in self.f.generics if g not in self.names], set(self.names))
         read = {(s.wire, s.axis) for s in sources if s.divisor is None}
-        lines = []
-        ranks = [(w, name, t) for w, (name, t) in enumerate(params) if any(s.wire == w for s in sources)]
-        if ranks:  # before sizes are read, so that a missing axis is reported as such
-            self.gen.helpers.add("_check_rank")
-            lines.append("if CHECK_SHAPES:")
-            lines += [f'    _check_rank("{safe_text(self.f.params[w].name)}", {name}, {t.rank}, "{safe_text(str(t))}"'
-                      f'{_dtype_option(t)}){self.at(self.f.params[w])}' for w, name, t in ranks]
-        lines += self.gen.bind_sizes(params, self.f.generics, self.names, self.ns)
-        checks = []
+        known = set(self.names)  # sizes known before any is read off the inputs
+        early, late = [], []  # the checks before the sizes are read (so that a missing axis is reported as such), after
         for w, ((name, t), p) in enumerate(zip(params, self.f.params)):
-            if all((w, i) in read for i in range(t.rank)):
-                continue  # every size was just read off this input
-            shape = ", ".join(self.size(a.size)[0] for a in t.axes)
-            shape = f"({shape}{',' if len(t.axes) == 1 else ''})"
-            checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}"'
-                          f'{_dtype_option(t)}){self.at(p)}')
-        if checks:
-            self.gen.helpers.add("_check_shape")
+            ranked = any(s.wire == w for s in sources)
+            unread = [i for i in range(t.rank) if (w, i) not in read]
+            now = ranked and all(t.axes[i].size.symbols() <= known for i in unread)
+            what, axes, at = safe_text(p.name), safe_text(str(t)), self.at(p)
+            expected = [f"{name}.shape[{i - t.rank}]" if (w, i) in read else None for i in range(t.rank)]
+            if ranked:
+                self.gen.helpers.add("_check_rank")
+                cond = [f"{name}.dim() < {t.rank}", _wrong_dtype(name, t.dtype)]
+                calls = [f'_check_rank("{what}", {name}, {t.rank}, "{axes}"{_dtype_option(t)}){at}']
+                if unread and now:
+                    cond.append(self.sizes_differ(name, t, unread))
+                    calls.append(self.shape_check(what, name, t, expected, axes, ", None", at))
+                early.append((cond, calls))
+                if unread and not now:
+                    late.append((name, t, unread, expected, what, axes, ", None", at, None))
+            else:
+                late.append((name, t, unread, expected, what, axes, _dtype_option(t), at, _wrong_dtype(name, t.dtype)))
+        named = self.gen.name_sizes(params, self.f.generics, self.names, self.ns)
+        checks = []
+        for name, t, unread, expected, what, axes, dtype, at, wrong in late:  # now that the sizes have names
+            cond = ([self.sizes_differ(name, t, unread)] if unread else []) + ([wrong] if wrong else [])
+            checks += _check_lines(cond, [self.shape_check(what, name, t, expected, axes, dtype, at)])
         for pre in self.f.preconditions:
+            self.used |= pre.symbols()
             checks += self.gen.precondition(pre, self.names, self.ns)
+        body = fuse_attention(self.f.body)
+        self.plan = plan_layouts(body, self.gen.is_attention)
+        statements = self.block(body)
+        keep = set(self.used)
+        for source, _, _ in reversed(named):  # a size read divided by others needs those
+            if source.symbol in keep and source.divisor is not None:
+                keep |= source.divisor.symbols()
+        lines = []
+        if early:
+            lines.append("if CHECK_SHAPES:")
+            lines += ["    " + line for cond, calls in early for line in _check_lines(cond, calls)]
+        lines += _size_reads(params, [n for n in named if n[0].symbol in keep])
         if checks:
             lines.append("if CHECK_SHAPES:")
             lines.extend("    " + c for c in checks)
-        body = fuse_attention(self.f.body)
-        self.plan = plan_layouts(body, self.gen.is_attention)
-        lines.extend(self.block(body))
-        return lines
+        return lines + statements
+
+    def sizes_differ(self, name: str, t: TensorType, axes: list[int]) -> str:
+        """Python that is true when some of the trailing `axes` of `name` differ from their sizes in `t`:
+        one comparison of a slice of its shape where they are adjacent."""
+        sizes = [self.size(t.axes[i].size)[0] for i in axes]
+        if len(axes) == 1:
+            return f"{name}.shape[{axes[0] - t.rank}] != {sizes[0]}"
+        if axes == list(range(axes[0], axes[-1] + 1)):
+            first, last = axes[0] - t.rank, axes[-1] - t.rank
+            return f"{name}.shape[{first}:{'' if last == -1 else last + 1}] != ({', '.join(sizes)})"
+        return " or ".join(f"{name}.shape[{i - t.rank}] != {size}" for i, size in zip(axes, sizes))
+
+    def shape_check(self, what: str, name: str, t: TensorType, expected: list, axes: str, dtype: str, at: str) -> str:
+        """The helper call that reports a wrong shape (the axes sizes are read off spelt as such)."""
+        shape = [e if e is not None else self.size(a.size)[0] for e, a in zip(expected, t.axes)]
+        self.gen.helpers.add("_check_shape")
+        return f'_check_shape("{what}", {name}, ({", ".join(shape)}{"," if len(shape) == 1 else ""}), "{axes}"{dtype}){at}'
 
     def at(self, p: ir.Param) -> str:
         """A check's comment: the parameter's line in the spec, shown beside it in tracebacks."""
@@ -497,6 +528,36 @@ class Emitter:
 
 
 # ---- lowerings of expressions -------------------------------------------------------------------
+
+
+def _size_reads(wires, named: list[tuple]) -> list[str]:
+    """The lines reading the named sizes: adjacent axes of one wire in one line."""
+    lines: list[str] = []
+    run: list[tuple] = []
+
+    def flush():
+        if not run:
+            return
+        wire, t = wires[run[0][0].wire]
+        targets = [name for _, name, _ in run]
+        first, last = run[0][0].axis - t.rank, run[-1][0].axis - t.rank
+        if len(run) == 1:
+            lines.append(f"{targets[0]} = {wire}.shape[{first}]")
+        else:
+            lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
+        run.clear()
+
+    for source, name, divisor in named:
+        if divisor is not None:
+            flush()
+            wire, t = wires[source.wire]
+            lines.append(f"{name} = {wire}.shape[{source.axis - t.rank}] // {divisor}")
+            continue
+        if run and (run[-1][0].wire != source.wire or run[-1][0].axis != source.axis - 1):
+            flush()
+        run.append((source, name, divisor))
+    flush()
+    return lines
 
 
 def _in_order(t: TensorType, order: tuple[int, ...] | None) -> TensorType:

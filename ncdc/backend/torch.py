@@ -428,7 +428,7 @@ class Emitter:
         named = self.gen.name_sizes(params, self.f.generics, self.names, self.ns)
         checks = []
         for name, t, unread, expected, what, axes, dtype, at, wrong in late:  # now that the sizes have names
-            cond = ([self.sizes_differ(name, t, unread)] if unread else []) + ([wrong] if wrong else [])
+            cond = ([self.sizes_differ(name, t, unread, wrong is None)] if unread else []) + ([wrong] if wrong else [])
             checks += _check_lines(cond, [self.shape_check(what, name, t, expected, axes, dtype, at)])
         for pre in self.f.preconditions:
             self.used |= pre.symbols()
@@ -450,15 +450,16 @@ class Emitter:
             lines.extend("    " + c for c in checks)
         return lines + statements
 
-    def sizes_differ(self, name: str, t: TensorType, axes: list[int]) -> str:
+    def sizes_differ(self, name: str, t: TensorType, axes: list[int], ranked: bool = True) -> str:
         """Python that is true when some of the trailing `axes` of `name` differ from their sizes in `t`:
-        one comparison of a slice of its shape where they are adjacent."""
+        one comparison of a slice of its shape where they are adjacent; `ranked`: its rank is checked."""
         sizes = [self.size(t.axes[i].size)[0] for i in axes]
-        if len(axes) == 1:
+        if len(axes) == 1 and ranked:
             return f"{name}.shape[{axes[0] - t.rank}] != {sizes[0]}"
-        if axes == list(range(axes[0], axes[-1] + 1)):
+        if axes == list(range(axes[0], axes[-1] + 1)):  # a slice is shorter where axes are missing
             first, last = axes[0] - t.rank, axes[-1] - t.rank
-            return f"{name}.shape[{first}:{'' if last == -1 else last + 1}] != ({', '.join(sizes)})"
+            tail = "," if len(sizes) == 1 else ""
+            return f"{name}.shape[{first}:{'' if last == -1 else last + 1}] != ({', '.join(sizes)}{tail})"
         return " or ".join(f"{name}.shape[{i - t.rank}] != {size}" for i, size in zip(axes, sizes))
 
     def shape_check(self, what: str, name: str, t: TensorType, expected: list, axes: str, dtype: str, at: str) -> str:

@@ -22,6 +22,7 @@ from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
 from ..sizes import Size, Symbol
 from ..resources import data_dir
+from . import einsum_path
 from .fuse import fuse_attention
 from .layout import Plan, is_linear, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
@@ -796,10 +797,26 @@ def _einsum(em: Emitter, node: ir.Einsum):
         all_labels.extend(flat)
     out_flat = ir.leaves(node.output)
     letters = _letters(all_labels + out_flat)
-    equation = ",".join("..." + "".join(letters[l] for l in spec) for spec in specs)
-    equation += "->..." + "".join(letters[l] for l in out_flat)
-    code = f'torch.einsum("{equation}", {", ".join(operands)})'
-    return _merge_groups(code, node.output), ATOM
+
+    def call(inputs: list, output: list, codes: list[str]) -> str:
+        equation = ",".join("..." + "".join(letters[l] for l in spec) for spec in inputs)
+        equation += "->..." + "".join(letters[l] for l in output)
+        return f'torch.einsum("{equation}", {", ".join(codes)})'
+
+    if len(operands) < 3:
+        return _merge_groups(call(specs, out_flat, operands), node.output), ATOM
+    # Two operands at a time, in the cheapest order (chosen here rather than searched at run time).
+    steps, cost = einsum_path.choose(specs, out_flat, node.sizes)
+    pending = list(zip(specs, operands, [str(n + 1) for n in range(len(operands))]))
+    order = []
+    for i, j in steps:
+        (a, x, p), (b, y, q) = pending[i], pending[j]
+        rest = [o for n, o in enumerate(pending) if n not in (i, j)]
+        kept = einsum_path.kept(a + b, [r[0] for r in rest], out_flat)
+        order.append(f"({p} {q})")
+        pending = rest + [(kept, call([a, b], kept, [x, y]), f"({p} {q})")]
+    em.notes.append(f"einsum path: operands {' then '.join(order)}, {safe_text(str(cost))} multiplications")
+    return _merge_groups(pending[0][1], node.output), ATOM
 
 
 def _merge_groups(code: str, out) -> str:

@@ -88,13 +88,14 @@ def plan_layouts(body: list, attention: Callable[[ir.Call], bool]) -> Plan:
             for arg, layout in zip(node.arguments, node.layouts):
                 target = arranged(node, layout)
                 value, local = source(arg)
-                if target is None or not is_linear(value) or value.after or not isinstance(value.type, ir.TensorType):
+                if target is None or not isinstance(value, ir.Call) or not is_linear(value) or value.after \
+                        or not isinstance(value.type, ir.TensorType):
                     continue
                 rank, n_out = value.type.rank, value.target.attrs.outputs.rank
                 outs = range(rank - n_out, rank)
                 if n_out > 1 and target[-1] in outs and target[-1] != rank - 1:
                     choose(value, local, tuple(range(rank - n_out)) + tuple(a for a in target if a in outs))
-        elif is_linear(node) and node.target.attrs.inputs.rank > 1:
+        elif is_linear(node) and node.target.attrs.inputs.rank > 1:  # a Linear takes its inputs in any order
             value, local = source(node.arguments[0])
             if isinstance(value, ir.Call) and value.after and not is_linear(value):
                 choose(value, local, raw_order(value))

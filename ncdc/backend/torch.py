@@ -89,12 +89,13 @@ class Generator:
             if len(body) == 1 and isinstance(body[0], ir.Return) and len(body[0].values) == 1 \
                     and not f.preconditions and not f.boxes:
                 node = body[0].values[0]
-                params = [p for p in f.params]
-                reads = [node.query, node.key, node.value] if isinstance(node, ir.Attention) else []
-                if reads and all(isinstance(r, ir.Read) and r.local in params for r in reads) \
-                        and node.scale in (None, ("*", None)):
-                    which = tuple(params.index(r.local) for r in reads)
-                    self.attention_defs[f.name] = (which, "" if node.scale is None else ", scale=1.0")  # type: ignore
+                params: list[ir.Local] = list(f.params)
+                if isinstance(node, ir.Attention) and node.scale in (None, ("*", None)):
+                    reads = [node.query, node.key, node.value]
+                    locals_ = [r.local for r in reads if isinstance(r, ir.Read) and r.local in params]
+                    if len(locals_) == 3:
+                        q, k, v = (params.index(local) for local in locals_)
+                        self.attention_defs[f.name] = ((q, k, v), "" if node.scale is None else ", scale=1.0")
         return self.attention_defs[f.name]
 
     def is_attention(self, call: ir.Call) -> bool:
@@ -407,7 +408,9 @@ class Emitter:
         sources = ir.size_sources(types, [g for g in self.f.generics if g not in self.names], set(self.names))
         read = {(s.wire, s.axis) for s in sources if s.divisor is None}
         known = set(self.names)  # sizes known before any is read off the inputs
-        early, late = [], []  # the checks before the sizes are read (so that a missing axis is reported as such), after
+        # The checks before the sizes are read (so that a missing axis is reported as such), and after.
+        early: list[tuple[list[str], list[str]]] = []
+        late: list[tuple] = []
         for w, ((name, t), p) in enumerate(zip(params, self.f.params)):
             ranked = any(s.wire == w for s in sources)
             unread = [i for i in range(t.rank) if (w, i) not in read]
@@ -467,7 +470,8 @@ class Emitter:
         """The helper call that reports a wrong shape (the axes sizes are read off spelt as such)."""
         shape = [e if e is not None else self.size(a.size)[0] for e, a in zip(expected, t.axes)]
         self.gen.helpers.add("_check_shape")
-        return f'_check_shape("{what}", {name}, ({", ".join(shape)}{"," if len(shape) == 1 else ""}), "{axes}"{dtype}){at}'
+        spelt = ", ".join(shape) + ("," if len(shape) == 1 else "")
+        return f'_check_shape("{what}", {name}, ({spelt}), "{axes}"{dtype}){at}'
 
     def at(self, p: ir.Param) -> str:
         """A check's comment: the parameter's line in the spec, shown beside it in tracebacks."""
@@ -475,13 +479,14 @@ class Emitter:
         return f"  # {where}" if where else ""
 
     def block(self, stmts) -> list[str]:
-        lines = []
+        lines: list[str] = []
         for stmt in stmts:
             if isinstance(stmt, ir.Assign):
-                order = None
+                order: tuple[int, ...] | None = None
                 if len(stmt.targets) == 1 and stmt.targets[0] in self.plan.stored:
                     code, _, order = self.physical(stmt.value)
-                    self.orders[stmt.targets[0]] = order
+                    if order is not None:
+                        self.orders[stmt.targets[0]] = order
                 else:
                     code, _ = self.expr(stmt.value)
                 targets = ", ".join(self.ns(t) for t in stmt.names)
@@ -934,15 +939,19 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
         sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
         moved = []
         if columns != sorted(columns):
-            weight = _permute(f"{weight}.unflatten(-1, ({sizes_in}))", list(range(n_in)), columns) + f".flatten({-n_in})"
-            moved.append("columns in the order its input arrives, (" + " ".join(str(attrs.inputs.axes[i]) for i in columns) + ")")
+            weight = _permute(f"{weight}.unflatten(-1, ({sizes_in}))", list(range(n_in)), columns)
+            weight += f".flatten({-n_in})"
+            axes = " ".join(str(attrs.inputs.axes[i]) for i in columns)
+            moved.append(f"columns in the order its input arrives, ({axes})")
         if rows != sorted(rows):
             weight = _permute(f"{weight}.unflatten(0, ({sizes_out}))", list(range(n_out)) + ["in"], rows + ["in"])
             weight += f".flatten(0, {n_out - 1})"
             if bias is not None:
                 bias = _permute(f"{bias}.unflatten(0, ({sizes_out}))", list(range(n_out)), rows) + ".flatten()"
-            moved.append("rows in (" + " ".join(str(attrs.outputs.axes[i]) for i in rows) + ") order, which its reader takes without a copy")
-        em.notes.append(f"layout: {safe_text(node.part or '')}'s weight permuted, not the activations: {'; '.join(moved)}")
+            axes = " ".join(str(attrs.outputs.axes[i]) for i in rows)
+            moved.append(f"rows in ({axes}) order, which its reader takes without a copy")
+        part = safe_text(node.part or "")
+        em.notes.append(f"layout: {part}'s weight permuted, not the activations: {'; '.join(moved)}")
         code = f"nn.functional.linear({code}, {weight}{'' if bias is None else ', ' + bias})"
     if n_out > 1:
         sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)

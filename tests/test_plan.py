@@ -47,7 +47,7 @@ def test_the_plan_permutes_weights_not_activations():
     forward = source[source.index("class MultiHeadAttention"):]
     assert ".contiguous()" not in forward
     assert forward.count("# layout: ") == 4  # Lq, Lk, Lv rows; Lo columns
-    assert "nn.functional.scaled_dot_product_attention(Q.movedim(-3, -2), K.movedim(-3, -2), V.movedim(-3, -2))" \
+    assert "nn.functional.scaled_dot_product_attention(Q.transpose(-3, -2), K.transpose(-3, -2), V.transpose(-3, -2))" \
         in forward
 
 

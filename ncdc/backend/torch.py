@@ -653,11 +653,13 @@ def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
 def _permute(code: str, current: list, target: list) -> str:
     """Move the trailing axes of `code` from order `current` to order `target` (same items)."""
     n = len(current)
-    for item in current:  # one axis moving reads best as one movedim
+    for item in current:  # one axis moving reads best as one movedim (a transpose where it swaps two)
         rest = [c for c in current if c != item]
         t_index = target.index(item)
-        if rest[:t_index] + [item] + rest[t_index:] == target and current.index(item) != t_index:
-            return f"{code}.movedim({current.index(item) - n}, {t_index - n})"
+        c_index = current.index(item)
+        if rest[:t_index] + [item] + rest[t_index:] == target and c_index != t_index:
+            verb = "transpose" if abs(c_index - t_index) == 1 else "movedim"
+            return f"{code}.{verb}({c_index - n}, {t_index - n})"
     src, dst = [], []
     for t_index, item in enumerate(target):
         c_index = current.index(item)
@@ -917,7 +919,7 @@ def _restore(code: str, node: ir.Call) -> str:
     src = tuple(range(-(out_rank + n), -out_rank))
     dst = tuple(range(-n, 0))
     if n == 1:
-        return f"{code}.movedim({src[0]}, {dst[0]})"
+        return f"{code}.{'transpose' if out_rank == 1 else 'movedim'}({src[0]}, {dst[0]})"
     return f"{code}.movedim({src}, {dst})"
 
 

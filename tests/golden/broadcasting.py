@@ -78,7 +78,7 @@ def Gc(X: Tensor, *, G: Callable) -> Tensor:
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "a c")  # [broadcasting.ncd:7]
     a = X.shape[-2]
-    return _apply_box(G, "G", (X.movedim(-2, -1),), ((a,),), ((None,),)).movedim(-2, -1)  # b c  [broadcasting.ncd:8]
+    return _apply_box(G, "G", (X.transpose(-2, -1),), ((a,),), ((None,),)).transpose(-2, -1)  # b c  [broadcasting.ncd:8]
 
 
 def Hc0(X: Tensor, D: Tensor, *, H: Callable) -> Tensor:

@@ -68,7 +68,7 @@ def transpose(M: Tensor) -> Tensor:
     if CHECK_SHAPES:
         if M.dim() < 2 or M.dtype != torch.bool:
             _check_rank("M", M, 2, "bool y x", "bool")  # [element_types.ncd:12]
-    return M.movedim(-2, -1)  # bool x y  [element_types.ncd:13]
+    return M.transpose(-2, -1)  # bool x y  [element_types.ncd:13]
 
 
 def both(A: Tensor, B: Tensor) -> Tensor:

@@ -101,9 +101,9 @@ class MultiHeadAttention(nn.Module):
         # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-        O = nn.functional.scaled_dot_product_attention(nn.functional.linear(E, self.Lq.weight.unflatten(0, (self.k, self.h)).movedim(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).movedim(-3, -2), nn.functional.linear(X, self.Lk.weight.unflatten(0, (self.k, self.h)).movedim(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).movedim(-3, -2), nn.functional.linear(X, self.Lv.weight.unflatten(0, (self.k, self.h)).movedim(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).movedim(-3, -2))  # y k h, laid out h y k  [vit.ncd:17]
+        O = nn.functional.scaled_dot_product_attention(nn.functional.linear(E, self.Lq.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.Lk.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.Lv.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2))  # y k h, laid out h y k  [vit.ncd:17]
         # layout: Lo's weight permuted, not the activations: columns in the order its input arrives, (h k)
-        return nn.functional.linear(O.movedim(-3, -2).flatten(-2), self.Lo.weight.unflatten(-1, (self.k, self.h)).movedim(-2, -1).flatten(-2))  # y m  [vit.ncd:18]
+        return nn.functional.linear(O.transpose(-3, -2).flatten(-2), self.Lo.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [vit.ncd:18]
 
 
 class EncoderLayer(nn.Module):

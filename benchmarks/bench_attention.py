@@ -66,6 +66,7 @@ def bench_mha(cfg: Config) -> list[Row]:
 
 # (B, S, m, h): the model width m = k h; from large batches of short sequences to one long one.
 HAND_SIZES = ((8, 256, 256, 8), (4, 512, 512, 16), (32, 64, 128, 4), (1, 1024, 256, 4), (64, 16, 64, 4))
+QUICK_SIZES = ((2, 16, 32, 4), (64, 16, 64, 4))  # smoke mode: that it runs, not its numbers
 
 
 @benchmark("mha_hand", "Multi-head attention, generated vs hand-written (h k) plain torch (benchmarks/handwritten.py),"
@@ -79,12 +80,12 @@ def bench_mha_hand(cfg: Config) -> list[Row]:
 
     spec = ncdc.load(ROOT / "specs" / "attention.ncd")
     rows: list[Row] = []
-    for b, s, m, h in HAND_SIZES:
+    for b, s, m, h in QUICK_SIZES if cfg.quick else HAND_SIZES:
         torch.manual_seed(0)
         generated = spec.MultiHeadAttention(m, m // h, h)
         reference = handwritten.MultiHeadAttention(m, m // h, h)
         handwritten.load_from(reference, generated)
         x = torch.randn(b, s, m)
         rows += compare_models(cfg, f"MHA B={b} S={s} m={m} h={h}", reference, generated, (x, x),
-                               rounds=cfg.reps(25, 2), warmup=cfg.reps(3, 1))
+                               rounds=cfg.reps(25, 2), warmup=cfg.reps(3, 0))
     return rows

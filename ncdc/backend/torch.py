@@ -873,7 +873,7 @@ def _call_code(em: Emitter, node: ir.Call) -> str:
         code = _box_call(em, node, [a.code for a in args])
     else:
         code = _component_call(em, node, args)
-    if linear or id(node) in em.plan.orders:  # a Linear lays out its own output; a planned call stays raw
+    if id(node) in em.plan.orders and not linear:  # left as the callee returns it (a planned Linear lays out its own)
         return code
     return _restore(code, node)
 

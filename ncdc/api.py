@@ -86,6 +86,29 @@ def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None 
 
     path = Path(path)
     text = read_spec(path)
-    source = compile_source(text, str(path), stubs=stubs, sizes=sizes)
+    program = check_source(text, str(path), sizes)
+    source = generate_source(program, str(path), stubs=stubs)
     name = module_name(text, str(path), {"stubs": stubs, "sizes": sorted((sizes or {}).items())}, source)
-    return import_generated(name, source)
+    module = import_generated(name, source)
+    attach_drawings(module, program)
+    return module
+
+
+def attach_drawings(module: types.ModuleType, program: ir.Program) -> None:
+    """In a notebook, a loaded spec, its classes and their models, and its functions display as
+    their diagrams (`_repr_svg_`, drawn when first asked for)."""
+    from .backend.draw import draw
+
+    def drawing(name: str | None):
+        def _repr_svg_(*_) -> str:
+            return draw(program, name)
+        return _repr_svg_
+
+    module._repr_svg_ = drawing(None)  # type: ignore[attr-defined]
+    for name in [f.name for f in program.functions] + [m.name for m in program.modules]:
+        target = getattr(module, name, None)
+        if target is not None:
+            try:
+                target._repr_svg_ = drawing(name)
+            except (AttributeError, TypeError):  # an object that takes no attributes
+                pass

@@ -306,6 +306,29 @@ class Binary(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class Compare(Value):
+    """An elementwise comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`) of tensors and numbers, lined up
+    as arithmetic is: a `bool` wire."""
+
+    op: str
+    left: Value
+    right: Value
+    left_align: Alignment | None = None
+    right_align: Alignment | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Where(Value):
+    """`where(C, A, B)`: A where the `bool` wire C holds, else B, elementwise.  `aligns` line up
+    each of the three with the result (None: it has the result's axes, or it is a number)."""
+
+    condition: Value
+    left: Value
+    right: Value
+    aligns: tuple[Alignment | None, ...] = (None, None, None)
+
+
+@dataclass(frozen=True, eq=False)
 class ScalarBinary(Value):
     """Arithmetic of two numbers."""
 
@@ -417,6 +440,15 @@ class Eye(Value):
     size: Size
 
 
+@dataclass(frozen=True, eq=False)
+class Tril(Value):
+    """The causal mask `tril(y, x)`: a `bool y x` wire, true where the position along x is at most
+    the position along y (the lower triangle, diagonal included, from the top-left corner)."""
+
+    rows: Size
+    cols: Size
+
+
 @dataclass(frozen=True)
 class IndexAll:
     """`:`, an axis kept whole."""
@@ -499,12 +531,48 @@ class Call(Value):
 @dataclass(frozen=True, eq=False)
 class Attention(Value):
     """Scaled dot-product attention (a back-end rewrite of the pattern of Figure 20): `scale` is
-    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling."""
+    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling.  `mask` is a
+    `bool` mask (true: attend) or a float mask added to the scores, lined up with the `y x` scores
+    by `mask_align`; `causal` is the mask `tril(y, x)`; `dropout` names the module's `Dropout` part
+    applied to the attention weights."""
 
     query: Value
     key: Value
     value: Value
     scale: tuple[str, Value | None] | None
+    mask: Value | None = None
+    mask_align: Alignment | None = None
+    causal: bool = False
+    dropout: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TopK(Value):
+    """The `k` largest entries along the axis at `dim` of the operand, largest first: a tuple of
+    their values and their positions (an `int` wire), in which that axis has become one of `k`."""
+
+    operand: Value
+    dim: int
+    k: Size
+
+
+@dataclass(frozen=True, eq=False)
+class Route(Value):
+    """A sparse mixture of experts: the def `expert` applied to each token once per slot of `index`
+    (its last axis; the axes before it are the tokens), with the expert that slot selects, and only
+    with it.  `arguments` are the def's inputs: a "token" argument has the index's token axes before
+    the def's, and gives each call its rows; an "expert" argument holds every expert's weights
+    along the axis at `dims` (counted from its end) and gives each call that expert's slice.  The
+    result has the index's axes, then the def's result."""
+
+    expert: str
+    signature: Signature
+    index: Value
+    arguments: tuple[Value, ...]
+    kinds: tuple[str, ...]
+    dims: tuple[int, ...]
+    experts: Size
+    instance: dict[Symbol, Size]
 
 
 # ---- statements and definitions -------------------------------------------------------------

@@ -13,6 +13,9 @@ from .sizes import Size, Symbol
 GENERIC_SIZE = 16  # every size a signature leaves open (sequence lengths, image sides)
 HYPERPARAMETER = 8  # hyperparameters without a default
 BATCH = 2  # one leading batch axis, to show that every model takes one
+# Models with more parameters (at their default sizes: a published configuration such as Mixtral's)
+# are built on the meta device, which allocates nothing, and are not run.
+RUN_LIMIT = 2 ** 27
 
 
 def run_specs(files: list[Path]) -> int:
@@ -111,12 +114,23 @@ def _run_module(namespace, m: ir.Module, values: dict, report: Callable[[str], N
     for member in m.members:
         if isinstance(member, ir.SizeMember):
             values[member.symbol] = _evaluate(member.value, values)
-    model = getattr(namespace, m.name)(**args).eval()
-    count = sum(p.numel() for p in model.parameters())
-    inputs = _inputs(m.forward.params, values)
-    with torch.no_grad():
-        out = model(*inputs)
+    count = parameter_count(getattr(namespace, m.name), args)
     settings = ", ".join(f"{k}={v}" for k, v in args.items())
     report(f"  {m.name}({settings}) : {ir.signature_text(m.forward.inputs, m.forward.outputs)}"
            f"    {count:,} parameters")
+    if count > RUN_LIMIT:
+        report(f"      built on the meta device only: too large to run here (over {RUN_LIMIT:,} parameters)")
+        return
+    model = getattr(namespace, m.name)(**args).eval()
+    inputs = _inputs(m.forward.params, values)
+    with torch.no_grad():
+        out = model(*inputs)
     report(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
+
+
+def parameter_count(cls, args: dict) -> int:
+    """The parameters of a generated module built with `args`, counted on the meta device."""
+    import torch
+
+    with torch.device("meta"):
+        return sum(p.numel() for p in cls(**args).parameters())

@@ -305,6 +305,7 @@ class _ToTree(Transformer):
 
     add, sub, mul, div = _binop("+"), _binop("-"), _binop("*"), _binop("/")
     floordiv, pow = _binop("//"), _binop("**")
+    lt, le, gt, ge, eq, ne = _binop("<"), _binop("<="), _binop(">"), _binop(">="), _binop("=="), _binop("!=")
 
     def neg(self, meta, children):
         return tree.Neg(children[0], self._span(meta))

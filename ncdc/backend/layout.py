@@ -25,15 +25,69 @@ The plan is the back end's alone: it reads the typed IR and leaves it as it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .. import ir
+from .fuse import fuse_attention
 
 
 @dataclass
 class Plan:
     orders: dict[int, tuple[int, ...]] = field(default_factory=dict)  # id(value) -> its physical order
     stored: set[ir.Local] = field(default_factory=set)  # wires held in their value's physical order
+    wires: dict[ir.Local, tuple[int, ...]] = field(default_factory=dict)  # a stored wire -> its physical order
+
+
+def attention_kernel(f: ir.Function) -> tuple[tuple[int, int, int], str] | None:
+    """For a def whose body is one plain attention over its three inputs: which inputs are Q, K and
+    V, and the kernel's scale option.  Its calls become the kernel's call: the checker has proved
+    the arguments' types at the call, so the def's own checks are redundant there.  Masked, causal
+    and dropout attention keep the def's own call (and are not planned)."""
+    body = fuse_attention(f.body)
+    if len(body) != 1 or not isinstance(body[0], ir.Return) or len(body[0].values) != 1 \
+            or f.preconditions or f.boxes or len(f.params) != 3:
+        return None
+    node = body[0].values[0]
+    if not isinstance(node, ir.Attention) or node.mask is not None or node.causal or node.dropout is not None \
+            or node.scale not in (None, ("*", None)):
+        return None
+    params: list[ir.Local] = list(f.params)
+    reads = [node.query, node.key, node.value]
+    locals_ = [r.local for r in reads if isinstance(r, ir.Read) and r.local in params]
+    if len(locals_) != 3:
+        return None
+    q, k, v = (params.index(local) for local in locals_)
+    return (q, k, v), "" if node.scale is None else ", scale=1.0"
+
+
+def is_attention(call: ir.Call) -> bool:
+    return call.callee_kind == "def" and attention_kernel(call.target) is not None
+
+
+def physical_order(plan: Plan, arg: ir.Value) -> tuple[int, ...] | None:
+    """The physical order in which the generated code holds an argument (None: the logical one)."""
+    if isinstance(arg, ir.Read):
+        return plan.wires.get(arg.local)
+    return plan.orders.get(id(arg)) if isinstance(arg, ir.Call) else None
+
+
+def linear_weight_order(plan: Plan, call: ir.Call) -> tuple[list[int], list[int]]:
+    """For a Linear call: the order of its input axes as its input arrives (its weight's columns)
+    and of its output axes as the plan lays them out (its rows).  Where either is not sorted, the
+    generated code applies a permuted copy of the weight, which autograd keeps for backward."""
+    layout = call.layouts[0]
+    order = physical_order(plan, call.arguments[0])
+    current = list(order) if order is not None else list(range(layout.rank))
+    columns = [layout.own.index(a) for a in current if a in layout.own]
+    assert isinstance(call.type, ir.TensorType)
+    n_out = call.target.attrs.outputs.rank
+    planned = plan.orders.get(id(call))
+    rows = list(range(n_out)) if planned is None else [i - (call.type.rank - n_out) for i in planned[-n_out:]]
+    return columns, rows
+
+
+def weight_permuted(plan: Plan, call: ir.Call) -> bool:
+    columns, rows = linear_weight_order(plan, call)
+    return columns != sorted(columns) or rows != sorted(rows)
 
 
 def is_linear(node: ir.Value) -> bool:
@@ -59,9 +113,9 @@ def raw_order(call: ir.Call) -> tuple[int, ...]:
     return tuple(range(start)) + tuple(range(start + own, rank)) + tuple(range(start, start + own))
 
 
-def plan_layouts(body: list, attention: Callable[[ir.Call], bool]) -> Plan:
-    """The plan for one (fused) body; `attention(call)` tells the calls that lower to the attention
-    kernel.  Loop bodies are left as written: their wires may carry values between turns."""
+def plan_layouts(body: list) -> Plan:
+    """The plan for one (fused) body; the back end and the cost model both read it.  Loop bodies
+    are left as written: their wires may carry values between turns."""
     plan = Plan()
     top = [stmt for stmt in body if not isinstance(stmt, ir.For)]
     readers = ir.readers(body)
@@ -80,11 +134,12 @@ def plan_layouts(body: list, attention: Callable[[ir.Call], bool]) -> Plan:
             plan.orders[id(node)] = order
             if local is not None:
                 plan.stored.add(local)
+                plan.wires[local] = order
 
     for node in ir.walk(top):
         if not isinstance(node, ir.Call):
             continue
-        if attention(node):
+        if is_attention(node):
             for arg, layout in zip(node.arguments, node.layouts):
                 target = arranged(node, layout)
                 value, local = source(arg)

@@ -8,6 +8,7 @@ static axis order of every wire: axis names never reach run time.
 
 from __future__ import annotations
 
+import math
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -23,14 +24,15 @@ from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
 from ..sizes import Size, Symbol
 from ..resources import data_dir
 from . import einsum_path
-from .fuse import fuse_attention
-from .layout import Plan, is_linear, plan_layouts
+from .fuse import fuse_attention, grouped_attention
+from .layout import Plan, attention_kernel, is_linear, linear_weight_order, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
-from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
+from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
-HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
+HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat",
+                "_route")
 
 
 @lru_cache(maxsize=1)
@@ -80,26 +82,9 @@ class Generator:
         self.attention_defs: dict[str, tuple[tuple[int, int, int], str] | None] = {}
 
     def attention_def(self, f: ir.Function) -> tuple[tuple[int, int, int], str] | None:
-        """For a def whose body is one attention over its inputs: which inputs are Q, K and V, and the
-        kernel's scale option.  Its calls become the kernel's call: the checker has proved the
-        arguments' types at the call, so the def's own checks are redundant there."""
         if f.name not in self.attention_defs:
-            self.attention_defs[f.name] = None
-            body = fuse_attention(f.body)
-            if len(body) == 1 and isinstance(body[0], ir.Return) and len(body[0].values) == 1 \
-                    and not f.preconditions and not f.boxes:
-                node = body[0].values[0]
-                params: list[ir.Local] = list(f.params)
-                if isinstance(node, ir.Attention) and node.scale in (None, ("*", None)):
-                    reads = [node.query, node.key, node.value]
-                    locals_ = [r.local for r in reads if isinstance(r, ir.Read) and r.local in params]
-                    if len(locals_) == 3:
-                        q, k, v = (params.index(local) for local in locals_)
-                        self.attention_defs[f.name] = ((q, k, v), "" if node.scale is None else ", scale=1.0")
+            self.attention_defs[f.name] = attention_kernel(f)
         return self.attention_defs[f.name]
-
-    def is_attention(self, call: ir.Call) -> bool:
-        return call.callee_kind == "def" and self.attention_def(call.target) is not None
 
     def where(self, span) -> str:
         if span is None:
@@ -438,7 +423,7 @@ class Emitter:
             self.used |= pre.symbols()
             checks += self.gen.precondition(pre, self.names, self.ns)
         body = fuse_attention(self.f.body)
-        self.plan = plan_layouts(body, self.gen.is_attention)
+        self.plan = plan_layouts(body)
         statements = self.block(body)
         keep = set(self.used)
         for source, _, _ in reversed(named):  # a size read divided by others needs those
@@ -591,6 +576,9 @@ def _parameter(em: Emitter, node: ir.LearnedTensor):
 
 @lowering(ir.Const)
 def _const(em: Emitter, node: ir.Const):
+    if node.value == math.inf:
+        em.gen.uses_math = True
+        return "math.inf", ATOM
     return repr(node.value), ATOM
 
 
@@ -622,14 +610,39 @@ def _scalar_binary(em: Emitter, node: ir.ScalarBinary):
 
 @lowering(ir.Binary)
 def _binary(em: Emitter, node: ir.Binary):
-    codes = []
+    return _binary_code(em, node.op, *_lined_up(em, node.left, node.left_align, node),
+                        *_lined_up(em, node.right, node.right_align, node))
+
+
+def _lined_up(em: Emitter, arg: ir.Value, align: ir.Alignment | None, node: ir.Value) -> tuple[str, int]:
+    """An operand of an elementwise operation, reshaped to broadcast against its result."""
     assert isinstance(node.type, TensorType)
-    for arg, align in ((node.left, node.left_align), (node.right, node.right_align)):
-        code, prec = em.expr(arg)
-        if align is not None:
-            code, prec = _aligned(code, prec, align, node.type.rank), ATOM
-        codes.append((code, prec))
-    return _binary_code(em, node.op, *codes[0], *codes[1])
+    code, prec = em.expr(arg)
+    return (_aligned(code, prec, align, node.type.rank), ATOM) if align is not None else (code, prec)
+
+
+COMPARE = ADD - 10  # Python's comparisons bind looser than arithmetic
+
+
+@lowering(ir.Compare)
+def _compare(em: Emitter, node: ir.Compare):
+    (left, lprec), (right, rprec) = (_lined_up(em, arg, align, node) for arg, align in
+                                     ((node.left, node.left_align), (node.right, node.right_align)))
+    return f"{wrap(left, lprec, COMPARE + 1)} {COMPARISONS[node.op]} {wrap(right, rprec, COMPARE + 1)}", COMPARE
+
+
+@lowering(ir.Where)
+def _where(em: Emitter, node: ir.Where):
+    args = ", ".join(_lined_up(em, arg, align, node)[0] for arg, align in zip(node.args, node.aligns))
+    return f"torch.where({args})", ATOM
+
+
+@lowering(ir.Tril)
+def _tril(em: Emitter, node: ir.Tril):
+    like = em.ns(em.f.params[0].name) if em.f.params else None
+    device = f", device={like}.device" if like else ""
+    rows, cols = em.size(node.rows)[0], em.size(node.cols)[0]
+    return f"torch.ones({rows}, {cols}, dtype=torch.bool{device}).tril()", ATOM
 
 
 def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
@@ -743,6 +756,13 @@ def _attention(em: Emitter, node: ir.Attention):
         else:
             code, prec = em.expr(factor)
             option = f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
+    if node.mask is not None:
+        code, prec = em.expr(node.mask)
+        option += f", attn_mask={_aligned(code, prec, node.mask_align, 2) if node.mask_align else code}"
+    if node.dropout is not None:  # nn.Dropout's probability, in training only
+        option += f", dropout_p=self.{python_name(node.dropout)}.p if self.training else 0.0"
+    if node.causal:
+        option += ", is_causal=True"
     return f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{option})", ATOM
 
 
@@ -846,18 +866,45 @@ def _rearrange(em: Emitter, node: ir.Rearrange):
     return _merge_groups(code, node.output), ATOM
 
 
+@lowering(ir.TopK)
+def _topk(em: Emitter, node: ir.TopK):
+    rank = node.operand.type.rank  # type: ignore[union-attr]
+    return f"torch.topk({em.expr(node.operand)[0]}, {em.size(node.k)[0]}, dim={node.dim - rank})", ATOM
+
+
+@lowering(ir.Route)
+def _route(em: Emitter, node: ir.Route):
+    """Each token through only its chosen experts (`_route`): the expert def is called once per
+    expert that some token chose, on those tokens' rows."""
+    em.gen.helpers.add("_route")
+    em.gen.uses_callable = True  # the helper's signature
+    target: ir.Function = node.signature.target
+    expert = python_name(target.name)
+    if target.boxes:
+        boxes = ", ".join(f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes)
+        expert = f"lambda *args: {expert}(*args, {boxes})"
+    args = ", ".join(em.expr(a)[0] for a in node.arguments)
+    dims = ", ".join("None" if kind == "token" else str(d) for kind, d in zip(node.kinds, node.dims))
+    comma = "," if len(node.arguments) == 1 else ""
+    return (f"_route({expert}, {em.size(node.experts)[0]}, {em.expr(node.index)[0]}, ({args}{comma}), "
+            f"({dims}{comma}))"), ATOM
+
+
 # ---- calls ----------------------------------------------------------------------------------------
 
 
 @lowering(ir.Call)
 def _call(em: Emitter, node: ir.Call):
-    code = _call_code(em, node)
-    return _logical(code, ATOM, em.plan.orders.get(id(node)))
+    return _logical(_call_code(em, node), ATOM, em.plan.orders.get(id(node)))
 
 
 def _call_code(em: Emitter, node: ir.Call) -> str:
     """The call, its result in the physical order the plan gave it."""
     linear = is_linear(node)
+    grouped = grouped_attention(node)
+    if grouped is not None:
+        code = _grouped_attention(em, node, *grouped)
+        return code if id(node) in em.plan.orders else _restore(code, node)
     args = [_arrange(em, arg, layout, node, any_own_order=linear) for arg, layout in zip(node.arguments, node.layouts)]
     if node.callee_kind == "def":
         target: ir.Function = node.target
@@ -885,9 +932,36 @@ class Arranged:
     inner_moved: bool  # whether the innermost axis is not the one the argument had innermost (a copy for kernels)
 
 
-def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, any_own_order: bool = False) -> Arranged:
+def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, roles: list, order: list,
+                       kept: int) -> str:
+    """One kernel call for grouped-query attention: the queries' lifted axes are one head axis, the
+    keys' and values' (the leading `kept` of them) another, which the kernel repeats (`enable_gqa`)."""
+    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False).code for i in roles[:3])
+    n, sizes = len(order), ", ".join(em.size(node.lift_sizes[label])[0] for label in order)
+    q = f"{q}.flatten({-2 - n}, -3)" if n > 1 else q
+    k, v = ((f"{x}.flatten({-2 - kept}, -3)" if kept > 1 else x) for x in (k, v))
+    option = ""
+    if attention.scale is not None:
+        op, factor = attention.scale
+        option = ", scale=1.0" if factor is None else \
+            f", scale={'1 / ' if op == '/' else ''}{wrap(*em.expr(factor), MUL + 1)}"
+    if attention.mask is not None:  # the same mask for every head
+        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False).code
+        if attention.mask_align is not None:
+            mask = _aligned(mask, ATOM, attention.mask_align, 2)
+        option += f", attn_mask={mask}.unsqueeze(-3)"
+    if attention.causal:
+        option += ", is_causal=True"
+    code = (f"nn.functional.scaled_dot_product_attention({q}.contiguous(), {k}.contiguous(), {v}.contiguous()"
+            f"{option}, enable_gqa=True)")
+    return f"{code}.unflatten(-3, ({sizes}))" if n > 1 else code
+
+
+def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, any_own_order: bool = False,
+             insert: bool = True) -> Arranged:
     """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on,
-    from the argument's physical order; `any_own_order`: the callee takes its own axes in any order."""
+    from the argument's physical order; `any_own_order`: the callee takes its own axes in any order;
+    `insert` the lifted axes it lacks (inner broadcasting), or leave them out."""
     code, prec, order = em.physical(arg)
     code = wrap(code, prec, ATOM)
     current = list(order) if order is not None else list(range(layout.rank))
@@ -895,6 +969,8 @@ def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, any_o
     positions = layout.lifted
     target: list = [positions.get(l, ir.NewAxis(l)) for l in call.before] + list(layout.lead) + \
         [positions.get(l, ir.NewAxis(l)) for l in call.after] + own
+    if not insert:
+        target = [t for t in target if not isinstance(t, ir.NewAxis)]
     existing = [t for t in target if not isinstance(t, ir.NewAxis)]
     code = _permute(code, current, existing)
     inner_moved = bool(target) and (isinstance(target[-1], ir.NewAxis) or current[-1] != target[-1])
@@ -929,9 +1005,7 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
     attrs = node.target.attrs
     n_in, n_out = attrs.inputs.rank, attrs.outputs.rank
     assert isinstance(node.type, TensorType)
-    columns = [node.layouts[0].own.index(a) for a in x.own]  # the input axes, in the order they come
-    order = em.plan.orders.get(id(node))
-    rows = list(range(n_out)) if order is None else [i - (node.type.rank - n_out) for i in order[-n_out:]]
+    columns, rows = linear_weight_order(em.plan, node)
     code = x.code if n_in == 1 else f"{x.code}.flatten({-n_in})"
     if columns == sorted(columns) and rows == sorted(rows):
         code = f"{ref}({code})"

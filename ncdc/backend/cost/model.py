@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ... import ir
-from ..fuse import fuse_attention
+from ..fuse import fuse_attention, grouped_attention
+from ..layout import is_linear, plan_layouts, weight_permuted
 from ...ir import TensorType
-from ...sizes import FloorDiv, Size, Symbol, product
+from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
 from .rules import ATTENTION, CONTRACTION, ELEMENTWISE, FLOAT, NORMALISATION, ZERO, ONE
 
@@ -118,6 +119,9 @@ class Key:
         self.size, self.dtype, self.grad, self.what = size, dtype, grad, what
 
 
+UNBATCHED = "permuted weight"  # a Key's `what` for a saved tensor made once per call, not per sample
+
+
 @dataclass
 class BodyResult:
     """A body costed in its own names: `saved` holds every tensor kept for backward (the body's inputs
@@ -127,6 +131,7 @@ class BodyResult:
     saved: dict[Any, tuple[str, Size]]
     outputs: list[Any]
     out_grads: list[bool]
+    unbatched: frozenset = frozenset()  # the saved tensors made once, not per sample (permuted weights)
 
 
 def _dtype_of(t) -> str:
@@ -196,10 +201,13 @@ class Model:
         return _repeat_sum(body, c.index, c.start, c.stop)
 
     # ---- bodies
-    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None) -> BodyResult:
-        key = (id(f), grads)
+    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
+             learned: frozenset[int] = frozenset()) -> BodyResult:
+        """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
+        expert's slice of stacked parameters), kept neither for backward nor in its memory."""
+        key = (id(f), grads, learned)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module).run()
+            self._bodies[key] = Body(self, f, grads, module, learned).run()
         return self._bodies[key]
 
 
@@ -263,13 +271,16 @@ def match_generics(sig: ir.Signature, own: list[TensorType]) -> dict:
 class Body:
     """One def or forward, costed in its own names."""
 
-    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None):
+    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
+                 learned: frozenset[int] = frozenset()):
         self.model, self.f, self.module = model, f, module
         self.grads = grads
+        self.learned = learned
         self.derived = derived(module)
         self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
         self.locals: dict[ir.Local, Key] = {}
         self.saved: dict[Any, tuple[str, Size]] = {}
+        self.unbatched: set = set()  # the idents in `saved` of tensors made once, not per sample
         self.inputs: dict[Key, int] = {}
         self.counter = itertools.count()
         # memory: per statement, the keys read and the keys created
@@ -297,15 +308,19 @@ class Body:
         if ident in self.saved:
             return
         self.saved[ident] = (key.dtype, key.size)
+        if key.what == UNBATCHED:
+            self.unbatched.add(ident)
         row.add_saved(key.dtype, key.size)
 
     def run(self) -> BodyResult:
         for i, p in enumerate(self.f.params):
-            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i], "input")
+            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i],
+                      "learned" if i in self.learned else "input")
             self.inputs[key] = i
             self.locals[p] = key
         outputs: list[Key] = []
         body = fuse_attention(self.f.body)
+        self.plan = plan_layouts(body)  # the back end's: the Linear weights it permutes are copies autograd keeps
         for stmt in body:
             self.reads.append(set())
             self.created.append([])
@@ -318,7 +333,7 @@ class Body:
             self.row.absorb(r)
             for d, n in r.saved.items():
                 self.row.add_saved(d, n)
-        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs])
+        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs], frozenset(self.unbatched))
 
     def statement(self, stmt, mult: Size) -> list[Key] | None:
         if isinstance(stmt, ir.Assign):
@@ -390,6 +405,8 @@ class Body:
 
     def v_Neg(self, node: ir.Neg):
         x = self.value(node.operand)
+        if node.type is ir.SCALAR:  # `-inf`, `-k`: a number
+            return None
         row = self.op_row("neg", node)
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         return self.new(node.type, bool(x and x.grad))
@@ -418,6 +435,25 @@ class Body:
         if node.op == "**" and gb:
             self.keep(result, row)
         return result
+
+    def v_Compare(self, node: ir.Compare):
+        self.value(node.left)
+        self.value(node.right)
+        row = self.op_row(node.op, node)
+        row.add_flops(ELEMENTWISE, rules.COMPARISONS[node.op].flops * self.size(_elements(node.type)))
+        return self.new(node.type, False)  # booleans carry no gradient
+
+    def v_Where(self, node: ir.Where):
+        c, a, b = (self.value(v) for v in node.args)
+        row = self.op_row("where", node)
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
+        grad = bool(a and a.grad) or bool(b and b.grad)
+        if grad:  # the backward pass routes each gradient by the condition
+            self.keep(c, row)
+        return self.new(node.type, grad)
+
+    def v_Tril(self, node: ir.Tril):
+        return self.new(node.type, False)
 
     def _element(self, rule: rules.ElementRule, label: str, node, x: Key | None, category: str, per):
         row = self.op_row(label, node)
@@ -518,6 +554,9 @@ class Body:
         row.add_flops(NORMALISATION, rules.NORMALISERS["softmax"].flops * y * x)
         if node.scale != ("*", None):
             row.add_flops(ELEMENTWISE, y * x)
+        if node.mask is not None:
+            self.value(node.mask)
+            row.add_flops(ELEMENTWISE, y * x)
         row.attention.append(AttentionShape(y, x, d, ONE))
         grad = any(t is not None and t.grad for t in (q, k, v))
         if grad:  # PyTorch's attention keeps the scaled queries and keys, the probabilities and the values
@@ -527,6 +566,29 @@ class Body:
                 self.keep(scratch, row)
             self.keep(v, row)
         return self.new(node.type, grad)
+
+    def v_TopK(self, node: ir.TopK):
+        x = self.value(node.operand)
+        axis = node.operand.type.axes[node.dim]  # type: ignore[union-attr]
+        row = self.op_row(f"topk[{axis}]", node)
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.operand.type)))
+        values, positions = ir.types_of(node.type)
+        grad = bool(x and x.grad)
+        result = (self.new(values, grad), self.new(positions, False))
+        if grad:  # the gradient of the values is scattered back to their positions
+            self.keep(result[1], row)
+        return result
+
+    def v_Route(self, node: ir.Route):
+        """The expert's def costed once per token and slot: `mult` calls of one token each."""
+        self.value(node.index)
+        args = [self.value(a) for a in node.arguments]
+        mult = product(self.size(s) for s in node.index.type.sizes)  # type: ignore[union-attr]
+        fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
+        weights = frozenset(i for i, kind in enumerate(node.kinds) if kind == "expert")
+        result = self.model.body(node.signature.target, tuple(bool(a and a.grad) for a in args), None, weights)
+        return self._apply(result, fn, mult, args, [node.type], f"route[{format_size(node.experts)}] {node.expert}",
+                           "def", node)
 
     # ---- calls
     def v_Call(self, node: ir.Call):
@@ -550,15 +612,22 @@ class Body:
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
             result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
-            return self._apply(result, fn, mult, args, out_types, label, "def", node)
+            kept: dict[int, Key] = {}
+            grouped = grouped_attention(node)
+            if grouped is not None:  # the kernel repeats the values for every query head, and keeps the repeats
+                value = grouped[1][2]
+                kept[value] = Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")
+                self.created[self.stmt].append(kept[value])
+            return self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
         return self.component(node.target, node, args, own, mult, out_types, node.callee)
 
     def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:
         return lambda s: self.size(fn(s))
 
     def _apply(self, result: BodyResult, fn, mult: Size, args: list, out_types, label: str, kind: str, node,
-               params: Size = ZERO) -> Any:
-        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed."""
+               params: Size = ZERO, kept: dict | None = None) -> Any:
+        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed;
+        `kept` replaces inputs that the callee keeps by what the generated code keeps instead."""
         row = result.row.mapped(fn, mult, label)
         row.kind, row.line, row.params = kind, _line(node), params
         row.saved = {}
@@ -576,10 +645,13 @@ class Body:
         for ident, (dtype, size) in result.saved.items():
             key = rename(ident)
             if isinstance(ident, tuple) and ident and ident[0] == "in":
-                self.keep(key, row)
+                self.keep((kept or {}).get(ident[1], key), row)
             else:
-                self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), mult))
-                row.add_saved(dtype, rules.multiplied(dtype, fn(size), mult))
+                once = ident in result.unbatched
+                if once:
+                    self.unbatched.add((token, ident))
+                self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), ONE if once else mult))
+                row.add_saved(dtype, rules.multiplied(dtype, fn(size), ONE if once else mult))
         outs = []
         for ident, t, g in zip(result.outputs, out_types, result.out_grads):
             if isinstance(ident, tuple) and ident and ident[0] == "in":
@@ -615,6 +687,10 @@ class Body:
             grad = row.params != ZERO or bool(x and x.grad)
             result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result")
             self.created[self.stmt].append(result)
+            if node is not None and cost.matmul is not None and x is not None and x.grad and is_linear(node) \
+                    and weight_permuted(self.plan, node):
+                n_in, n_out = cost.matmul
+                self.keep(Key(self.size(n_in * n_out), _dtype_of(t_out), True, UNBATCHED), row)
             if not cost.needs_grad_input or (x is not None and x.grad):
                 for what, extra in cost.saves:
                     if what == "input":
@@ -712,15 +788,19 @@ class Body:
         new = {k: v for k, v in self.saved.items() if k not in saved_before}
         boundary = self.size(_elements(own[0])) * mult
         kept_ends = (x in new) or (args[0] in new)
-        extras: dict[str, Size] = {}
+        extras: dict[tuple[str, bool], Size] = {}  # by element type and whether made once (not per sample)
         for k, (dtype, n) in new.items():
             if k is not x and k is not args[0]:
-                extras[dtype] = extras.get(dtype, ZERO) + (count - 1) * n
+                kind = (dtype, k in self.unbatched)
+                extras[kind] = extras.get(kind, ZERO) + (count - 1) * n
         if kept_ends:
-            extras[FLOAT] = extras.get(FLOAT, ZERO) + (count - 1) * boundary
-        for dtype, n in extras.items():
+            extras[FLOAT, False] = extras.get((FLOAT, False), ZERO) + (count - 1) * boundary
+        for (dtype, once), n in extras.items():
             if n != ZERO:
-                self.saved[object()] = (dtype, n)
+                ident = object()
+                self.saved[ident] = (dtype, n)
+                if once:
+                    self.unbatched.add(ident)
         body = group.children[0]
         if c.index in {a for v in body.flops.values() for a in v.symbols()}:
             body.notes.append(f"the cost of `{label}` depends on its index: the first repetition is counted")
@@ -730,7 +810,7 @@ class Body:
         row.attention = [dataclasses.replace(a, count=a.count * count) for a in body.attention]
         row.params = body.params * count
         row.saved = dict(body.saved)
-        for dtype, n in extras.items():
+        for (dtype, _), n in extras.items():
             row.add_saved(dtype, n)
         row.peak = body.peak
         outer.children.append(row)
@@ -746,7 +826,7 @@ class Body:
         for k in outputs:
             if k is not None:
                 last[k] = end
-        defined: list[Key] = list(self.inputs)
+        defined: list[Key] = [k for k in self.inputs if k.what != "learned"]
         candidates: list[tuple[Size, str]] = []
         for i in range(end):
             live = [k for k in defined if last.get(k, -1) >= i]

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository root
 
 @dataclass(frozen=True)
 class Config:
-    quick: bool = False  # smoke mode: fewer repetitions, same problem sizes
+    quick: bool = False  # smoke mode: one or two rounds on tiny problems (that it runs, not its numbers)
     compile: bool = False  # model benchmarks compare torch.compile'd candidates (compiled vs compiled)
 
     def reps(self, full: int, quick: int) -> int:

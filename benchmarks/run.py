@@ -47,7 +47,7 @@ def discover() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke mode: fewer repetitions, same sizes")
+    parser.add_argument("--quick", action="store_true", help="smoke mode: one or two rounds on tiny problems")
     parser.add_argument("--only", action="append", default=[], metavar="NAME[,NAME]",
                         help="run only these benchmarks (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")

@@ -6,11 +6,11 @@ import sys
 
 from harness import ROOT, Config, Row, benchmark, interleave
 
-B, S = 8, 256  # batch, sequence length (self-attention: y = x = S)
-M, K, H = 256, 32, 8  # model width, head width, heads (k * h == m, as torch requires)
+SIZES = (8, 256, 256, 32, 8)  # (B, S, m, k, h): batch, sequence length (y = x = S), width, head width, heads
+QUICK = (2, 16, 32, 8, 4)  # smoke mode: that it runs, not its numbers
 
 
-@benchmark("mha", f"Multi-head attention forward+backward, B={B} S={S} m={M} k={K} h={H}, float32, CPU")
+@benchmark("mha", "Multi-head attention forward+backward, B={} S={} m={} k={} h={}, float32, CPU".format(*SIZES))
 def bench_mha(cfg: Config) -> list[Row]:
     import torch
     from torch import nn
@@ -21,6 +21,7 @@ def bench_mha(cfg: Config) -> list[Row]:
     import notebook
 
     torch.manual_seed(0)
+    B, S, M, K, H = QUICK if cfg.quick else SIZES  # k * h == m, as torch requires
     generated = ncdc.load(ROOT / "specs" / "attention.ncd").MultiHeadAttention(M, K, H)
     reference = notebook.MultiHeadAttention(M, K, H)
     torch_mha = nn.MultiheadAttention(M, H, bias=False, batch_first=True)
@@ -54,7 +55,7 @@ def bench_mha(cfg: Config) -> list[Row]:
         "notebook": step(reference, lambda: reference(x, x)),
         "generated": step(generated, lambda: generated(x, x)),
     }
-    s = interleave(candidates, cfg.reps(60, 3), warmup=cfg.reps(5, 1))
+    s = interleave(candidates, cfg.reps(60, 2), warmup=cfg.reps(5, 0))
     return [
         s.row("torch", "torch", label="torch.nn.MultiheadAttention, need_weights=False"),
         s.row("torch_weights", "torch", label="torch.nn.MultiheadAttention, need_weights=True (default)"),
@@ -62,3 +63,30 @@ def bench_mha(cfg: Config) -> list[Row]:
         s.row("generated", "torch", label="ncdc generated MHA", target=1.0),
         s.row("generated", "notebook", label="ncdc generated MHA / notebook"),
     ]
+
+
+# (B, S, m, h): the model width m = k h; from large batches of short sequences to one long one.
+HAND_SIZES = ((8, 256, 256, 8), (4, 512, 512, 16), (32, 64, 128, 4), (1, 1024, 256, 4), (64, 16, 64, 4))
+QUICK_SIZES = ((2, 16, 32, 4), (8, 8, 16, 2))  # smoke mode: that it runs, not its numbers
+
+
+@benchmark("mha_hand", "Multi-head attention, generated vs hand-written (h k) plain torch (benchmarks/handwritten.py),"
+           " at (B, S, m, h) = " + ", ".join(map(str, HAND_SIZES)) + ", float32, CPU")
+def bench_mha_hand(cfg: Config) -> list[Row]:
+    import torch
+
+    import handwritten
+    import ncdc
+    from compare import compare_models
+
+    spec = ncdc.load(ROOT / "specs" / "attention.ncd")
+    rows: list[Row] = []
+    for b, s, m, h in QUICK_SIZES if cfg.quick else HAND_SIZES:
+        torch.manual_seed(0)
+        generated = spec.MultiHeadAttention(m, m // h, h)
+        reference = handwritten.MultiHeadAttention(m, m // h, h)
+        handwritten.load_from(reference, generated)
+        x = torch.randn(b, s, m)
+        rows += compare_models(cfg, f"MHA B={b} S={s} m={m} h={h}", reference, generated, (x, x),
+                               rounds=cfg.reps(25, 2), warmup=cfg.reps(3, 0))
+    return rows

@@ -75,7 +75,7 @@ def bench_specs(cfg: Config) -> list[Row]:
             continue
         candidates[f"{path.name} check"] = lambda path=path: ncdc.check_file(path)
         candidates[f"{path.name} compile"] = lambda path=path: ncdc.compile_file(path)
-    s = interleave(candidates, cfg.reps(30, 3), warmup=1, inner=3)
+    s = interleave(candidates, cfg.reps(30, 1), warmup=cfg.reps(1, 0), inner=cfg.reps(3, 1))
     for key in candidates:
         spec, kind = key.rsplit(" ", 1)
         rows.append(s.row(key, f"{spec} check" if kind == "compile" else None, ref_label="check",
@@ -120,7 +120,7 @@ def bench_cli(cfg: Config) -> list[Row]:
 
     candidates = {"python": python("pass"), "lark": python("import lark"), "import": python("import ncdc.cli"),
                   "check": ncdc_check}
-    s = interleave(candidates, cfg.reps(15, 3), warmup=1)
+    s = interleave(candidates, cfg.reps(15, 1), warmup=cfg.reps(1, 0), wall=True)
     check = s.row("check", "import", ref_label="import ncdc.cli", label=f"{shown} check specs/")
     check.target, check.ok = f"< {CHECK_BUDGET_S * 1e3:.0f} ms", check.median_s < CHECK_BUDGET_S
     if any(status):
@@ -154,12 +154,12 @@ SCALING_CHECK_BUDGET_S = 2.0  # checking the larger spec of every family, in-pro
                       f"10k check < {SCALING_CHECK_BUDGET_S:.0f} s")
 def bench_scaling(cfg: Config) -> list[Row]:
     """Per family (one def's statements, defs, chained modules, lifted calls, size constants): the
-    median CPU time for N and for 10 N units, and their ratio.  N is 1,000 (200 in --quick mode, where
+    median CPU time for N and for 10 N units, and their ratio.  N is 1,000 (50 in --quick mode, where
     the 2 s budget is not applied: it is for 10,000)."""
     import ncdc
     from scaling_specs import FAMILIES
 
-    small = 200 if cfg.quick else 1000
+    small = 50 if cfg.quick else 1000
     big = 10 * small
     rows = []
     for family, make in FAMILIES.items():

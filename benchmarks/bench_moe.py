@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from harness import ROOT, Config, Row, benchmark, interleave
 
-B, T = 4, 128  # batch, tokens
-M, F, E, K = 256, 512, 8, 2  # hidden_size, intermediate_size, num_local_experts, num_experts_per_tok
+SIZES = (4, 128, 256, 512, 8, 2)  # B, T (batch, tokens), hidden_size, intermediate_size, experts, experts per token
+QUICK = (2, 8, 16, 32, 4, 2)  # smoke mode: that it runs, not its numbers
 
 
-@benchmark("moe", f"Mixtral sparse MoE block, B={B} T={T} hidden={M} intermediate={F}, top-{K} of {E}, "
-                  "float32, CPU")
+@benchmark("moe", "Mixtral sparse MoE block, B={} T={} hidden={} intermediate={}, top-{} of {}, float32, CPU".format(
+    *SIZES[:4], SIZES[5], SIZES[4]))
 def bench_moe(cfg: Config) -> list[Row]:
     import torch
 
@@ -21,6 +21,7 @@ def bench_moe(cfg: Config) -> list[Row]:
     except ImportError:  # transformers is a test-only dependency
         return [Row("transformers is not installed", note="pip install -e '.[test]'")]
 
+    B, T, M, F, E, K = QUICK if cfg.quick else SIZES
     config = MixtralConfig(hidden_size=M, intermediate_size=F, num_local_experts=E, num_experts_per_tok=K)
     config._experts_implementation = "eager"  # transformers' default loop over the experts
     torch.manual_seed(0)
@@ -49,7 +50,7 @@ def bench_moe(cfg: Config) -> list[Row]:
             model.zero_grad(set_to_none=True)
         return run
 
-    rounds, warmup = cfg.reps(40, 3), cfg.reps(5, 1)
+    rounds, warmup = cfg.reps(40, 2), cfg.reps(5, 0)
     s = interleave({"hf_step": step(reference), "ncdc_step": step(generated),
                     "hf_fwd": forward(reference), "ncdc_fwd": forward(generated)}, rounds, warmup=warmup)
     return [

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository root
 
 @dataclass(frozen=True)
 class Config:
-    quick: bool = False  # smoke mode: fewer repetitions, same problem sizes
+    quick: bool = False  # smoke mode: one or two rounds on tiny problems (that it runs, not its numbers)
+    compile: bool = False  # model benchmarks compare torch.compile'd candidates (compiled vs compiled)
 
     def reps(self, full: int, quick: int) -> int:
         return quick if self.quick else full
@@ -33,7 +34,7 @@ class Row:
     name: str
     median_s: float | None = None  # median time of one call, in seconds
     ratio: float | None = None  # median of the per-round ratios to `ref` (<1: faster than ref)
-    spread: tuple[float, float] | None = None  # 25th and 75th percentile of those ratios
+    spread: tuple[float, float] | None = None  # the smallest and the largest of those ratios
     ref: str = ""  # the reference the ratio is against
     target: str = ""  # what this row should meet, in words ("<= 1.00", "< 500 ms", ...)
     ok: bool | None = None  # PASS / MISS, or None where the row has no target
@@ -86,7 +87,7 @@ class Samples:
         row = Row(label or name, median_s=self.median(name), note=note)
         if ref is not None and ref != name:
             ratios = self.ratios(name, ref)
-            row.ratio, row.spread, row.ref = statistics.median(ratios), quartiles(ratios), ref_label or ref
+            row.ratio, row.spread, row.ref = statistics.median(ratios), (min(ratios), max(ratios)), ref_label or ref
             if target is not None:
                 row.target, row.ok = f"<= {target:.2f}", row.ratio <= target
         elif ref == name:
@@ -94,22 +95,29 @@ class Samples:
         return row
 
 
-def quartiles(values: list[float]) -> tuple[float, float] | None:
-    if len(values) < 3:
-        return None
-    q = statistics.quantiles(values, n=4, method="inclusive")
-    return q[0], q[2]
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
+_clock: Callable[[], float] = time.perf_counter
+
+
+def use_clock(name: str) -> None:
+    """Time samples by `name` in CLOCKS: `wall` (perf_counter) or `thread` (this thread's CPU time,
+    which other processes on a shared machine do not inflate; use it with one torch thread)."""
+    global _clock
+    _clock = CLOCKS[name]
 
 
 def interleave(candidates: dict[str, Callable[[], object]], rounds: int, *, warmup: int = 1,
-               inner: int = 1) -> Samples:
+               inner: int = 1, wall: bool = False) -> Samples:
     """Time each candidate once per round, the candidates interleaved: A B C, B C A, C A B, ...
 
     Every candidate first runs `warmup` times (also interleaved).  A sample is the mean of `inner`
     back-to-back calls (for calls too short to time singly).  The starting candidate rotates every
     round, so no candidate always runs first after another one.  Noise that lasts a round or
-    longer hits every candidate alike; per-round ratios (`Samples.ratios`) cancel it.
+    longer hits every candidate alike; per-round ratios (`Samples.ratios`) cancel it.  Samples are
+    taken on the clock `use_clock` chose, or on the wall clock with `wall` (for candidates that wait
+    on subprocesses, whose work this thread's CPU time does not see).
     """
+    clock = time.perf_counter if wall else _clock
     names = list(candidates)
     for _ in range(warmup):
         for name in names:
@@ -119,10 +127,10 @@ def interleave(candidates: dict[str, Callable[[], object]], rounds: int, *, warm
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             fn = candidates[name]
-            start = time.perf_counter()
+            start = clock()
             for _ in range(inner):
                 fn()
-            samples.times[name].append((time.perf_counter() - start) / inner)
+            samples.times[name].append((clock() - start) / inner)
     return samples
 
 
@@ -160,7 +168,7 @@ def format_time(seconds: float | None) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    header = ("name", "median", "ratio [IQR]", "vs", "target", "result")
+    header = ("name", "median", "ratio [min-max]", "vs", "target", "result")
     table = [header]
     for row in rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.3f}"

@@ -3,6 +3,7 @@
     python benchmarks/run.py                  # everything (a few minutes)
     python benchmarks/run.py --quick          # smoke mode: fewer repetitions (the test suite runs this)
     python benchmarks/run.py --only mha,cli   # some of them; --list names them
+    python benchmarks/run.py --threads 1 --clock thread --only mha_hand,vit   # CPU time of one thread
 
 Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, here or in a sibling
 ``bench_*.py`` (imported in name order, so the tables come out in that order):
@@ -11,7 +12,8 @@ Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, he
     bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
                          cli     `ncdc check specs/` wall time; whether checking imports torch or Lark
     bench_moe.py         moe     generated Mixtral MoE block vs transformers' MixtralSparseMoeBlock
-    bench_vision.py      resnet, unet, unet_fig27: generated ResNet / U-Nets vs tests/reference/vision.py
+                         mha_hand generated MultiHeadAttention vs hand-written (benchmarks/handwritten.py), 5 sizes
+    bench_vision.py      resnet, vit, unet, unet_fig27: generated models vs hand-written ones
 
 Timings are only comparable within one run.  Ratios cancel most noise, not all: when other work
 loads the machine (the header and footer print the load average), torch's threads contend and
@@ -45,14 +47,20 @@ def discover() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke mode: fewer repetitions, same sizes")
+    parser.add_argument("--quick", action="store_true", help="smoke mode: one or two rounds on tiny problems")
     parser.add_argument("--only", action="append", default=[], metavar="NAME[,NAME]",
                         help="run only these benchmarks (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any row misses its target")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch.set_num_threads(N) first (default: leave torch's default)")
+    parser.add_argument("--clock", choices=sorted(harness.CLOCKS), default="wall",
+                        help="time samples by the wall clock (default), or by this thread's CPU time (`thread`:"
+                             " what other processes do on a shared machine does not count; use with --threads 1)")
+    parser.add_argument("--compile", action="store_true",
+                        help="model benchmarks compare torch.compile'd candidates (slow to compile on few cores)")
     args = parser.parse_args(argv)
+    harness.use_clock(args.clock)
     if args.threads is not None:
         if args.threads < 1:
             parser.error("--threads must be at least 1")
@@ -71,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(harness.REGISTRY)}")
     selected = [b for b in harness.REGISTRY.values() if not only or b.name in only]
 
-    cfg = harness.Config(quick=args.quick)
+    cfg = harness.Config(quick=args.quick, compile=args.compile)
     print(_environment(cfg))
     if _busy():
         print("warning: the machine is busy (load average above the CPU count): torch's threads contend,"
@@ -93,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nload average at the end: {_load()}")
     print("ratios are medians of per-round ratios (candidates interleaved, order rotated each round);"
-          " <1 means faster than `vs`; [IQR] is their 25th-75th percentile")
+          " <1 means faster than `vs`; [min-max] is their range")
     if missed:
         print("MISS: " + "; ".join(missed))
     if failed:
@@ -111,6 +119,7 @@ def _environment(cfg: harness.Config) -> str:
         parts.insert(1, "no torch")
     parts.append(f"load average {_load()}")
     mode = "quick (smoke: few repetitions, do not quote)" if cfg.quick else "full"
+    mode += ", torch.compile'd" if cfg.compile else ""
     return f"ncdc benchmarks, {mode} mode: " + ", ".join(parts)
 
 

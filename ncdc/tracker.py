@@ -3,6 +3,10 @@ and out beside the axes the spec declared for it, so code can be checked against
 
     with ncdc.Tracker(model, "specs/unet.ncd"):
         model(x)
+
+Parts are followed by forward hooks, except the Linear parts that the generated code applies
+through their weights (`nn.functional.linear` with the weight's rows or columns permuted, where the
+layout plan put the copy on the weight): those are recognised by their weight, as it is used.
 """
 
 from __future__ import annotations
@@ -25,18 +29,27 @@ class Tracker:
         self.out = out or sys.stdout
         self.declared = _declared_parts(spec, type(model).__name__)
         self.handles = []
+        self.mode = None
 
     def __enter__(self):
+        weights = {}
         for name, module in self.model.named_modules():
             declared = _lookup(self.declared, name)
             if declared is not None:
                 self.handles.append(module.register_forward_hook(self._hook(name, module, declared)))
+                if module._get_name() == "Linear":
+                    weights[id(module.weight)] = self._hook(name, module, declared)
+        self.mode = _linear_weights(weights)
+        self.mode.__enter__()
         return self
 
     def __exit__(self, *exc):
         for handle in self.handles:
             handle.remove()
         self.handles.clear()
+        if self.mode is not None:
+            self.mode.__exit__(*exc)
+            self.mode = None
         return False
 
     def _hook(self, name: str, module, declared: str):
@@ -46,6 +59,34 @@ class Tracker:
             print(f"{name} ({module._get_name()}): {sizes_in} -> {sizes_out}    spec: {declared}",
                   file=self.out)
         return report
+
+
+def _linear_weights(weights: dict):
+    """A torch function mode that reports `nn.functional.linear` calls whose weight is computed from
+    a tracked Linear's by reshapes and permutations (the layout plan's permuted weights); a Linear
+    called as a module is reported by its hook instead."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    reshapes = {torch.Tensor.unflatten, torch.Tensor.flatten, torch.Tensor.movedim, torch.Tensor.permute,
+                torch.Tensor.transpose, torch.Tensor.reshape, torch.Tensor.view, torch.Tensor.t}
+
+    class LinearWeights(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.made: dict[int, tuple] = {}  # id(tensor made from a weight) -> (tensor, its part's report)
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func is torch.nn.functional.linear and len(args) > 1 and id(args[1]) in self.made:
+                self.made[id(args[1])][1](None, (args[0],), out)
+            elif func in reshapes and args:
+                report = weights.get(id(args[0])) or self.made.get(id(args[0]), (None, None))[1]
+                if report is not None:
+                    self.made[id(out)] = (out, report)  # kept alive while tracked: its id is not reused
+            return out
+
+    return LinearWeights()
 
 
 def _sizes(tensor) -> str:

@@ -23,7 +23,9 @@ from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
 from ..sizes import Size, Symbol, format_size
 from ..resources import data_dir
+from . import einsum_path
 from .fuse import fuse_attention, grouped_attention
+from .layout import Plan, attention_kernel, is_linear, linear_weight_order, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
 
@@ -84,6 +86,12 @@ class Generator:
         self.boxes = {b.name: b for b in program.boxes}
         self.functions = {f.name: f for f in program.functions}
         self.modules = {m.name: m for m in program.modules}
+        self.attention_defs: dict[str, tuple[tuple[int, int, int], str] | None] = {}
+
+    def attention_def(self, f: ir.Function) -> tuple[tuple[int, int, int], str] | None:
+        if f.name not in self.attention_defs:
+            self.attention_defs[f.name] = attention_kernel(f)
+        return self.attention_defs[f.name]
 
     def where(self, span) -> str:
         if span is None:
@@ -110,43 +118,20 @@ class Generator:
 
     def bind_sizes(self, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[str]:
         """Read generic sizes off the shapes of wires: `y, k = Q.shape[-2:]`, `h = X.shape[-1] // 16`."""
+        return _size_reads(wires, self.name_sizes(wires, generics, names, ns, only_new))
+
+    def name_sizes(self, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[tuple]:
+        """Name the generic sizes read off the shapes of wires: (source, divisor code or None) each."""
         wanted = [g for g in generics if g not in names]
         if only_new:  # sizes that only a box's output fixes are read where they first appear
             wanted += [a.size.atom for _, t in wires for a in t.axes
                        if isinstance(a.size.atom, Symbol) and a.size.atom not in names and a.size.atom not in wanted]
-        sources = ir.size_sources([t for _, t in wires], wanted, set(names))
-        lines = []
-        run: list[ir.SizeSource] = []
-
-        def flush():
-            if not run:
-                return
-            wire, t = wires[run[0].wire]
-            targets = []
-            for source in run:
-                names[source.symbol] = ns(source.symbol.name)
-                targets.append(names[source.symbol])
-            first, last = run[0].axis - t.rank, run[-1].axis - t.rank
-            if len(run) == 1:
-                lines.append(f"{targets[0]} = {wire}.shape[{first}]")
-            else:
-                lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
-            run.clear()
-
-        for source in sources:
-            if source.divisor is not None:
-                flush()
-                wire, t = wires[source.wire]
-                divisor = size_code(source.divisor, names.__getitem__)
-                names[source.symbol] = ns(source.symbol.name)
-                lines.append(f"{names[source.symbol]} = {wire}.shape[{source.axis - t.rank}] // "
-                             f"{wrap(*divisor, MUL + 1)}")
-                continue
-            if run and (run[-1].wire != source.wire or run[-1].axis != source.axis - 1):
-                flush()
-            run.append(source)
-        flush()
-        return lines
+        named = []
+        for source in ir.size_sources([t for _, t in wires], wanted, set(names)):
+            divisor = None if source.divisor is None else wrap(*size_code(source.divisor, names.__getitem__), MUL + 1)
+            names[source.symbol] = ns(source.symbol.name)
+            named.append((source, names[source.symbol], divisor))
+        return named
 
     # ---- preconditions -------------------------------------------------------------------------
 
@@ -346,6 +331,20 @@ def _violated(c: ir.Comparison, names: dict) -> str:
     return f"{left} {_NEGATED[c.op]} {right}"
 
 
+def _wrong_dtype(name: str, dtype: str) -> str:
+    """Python that is true when the elements of `name` are not of the spec's element type."""
+    if dtype == ir.FLOAT:
+        return f"not {name}.is_floating_point()"
+    if dtype == ir.BOOL:
+        return f"{name}.dtype != torch.bool"
+    return f"{name}.is_floating_point() or {name}.dtype == torch.bool"
+
+
+def _check_lines(conditions: list[str], calls: list[str]) -> list[str]:
+    """`if <any condition>:` then the helper calls that raise the right error."""
+    return [f"if {' or '.join(conditions)}:"] + ["    " + call for call in calls]
+
+
 def _dtype_option(t: TensorType) -> str:
     """The element type argument of a shape check, where it is not the default (float)."""
     return "" if t.dtype == ir.FLOAT else f', "{t.dtype}"'
@@ -387,6 +386,10 @@ class Emitter:
         self.module = module
         self.ns = Namespace({"self"} | {python_name(b) for b in f.boxes}, base=gen.reserved)
         self.names: dict[Symbol, str] = dict(gen.constants)
+        self.plan = Plan()
+        self.orders: dict[ir.Local, tuple[int, ...]] = {}  # wires held in another physical order
+        self.notes: list[str] = []  # the layout decisions of the statement being emitted, as comments
+        self.used: set[Symbol] = set()  # the sizes the code spells: those read off the inputs are read
         if module is not None:
             for hp in module.hparams:
                 self.names[hp.symbol] = f"self.{python_name(hp.name)}"
@@ -398,6 +401,7 @@ class Emitter:
         def name_of(symbol):
             if symbol not in self.names:
                 raise AssertionError(f"size `{symbol.name}` is used before it is known")
+            self.used.add(symbol)
             return self.names[symbol]
         return size_code(s, name_of)
 
@@ -405,36 +409,80 @@ class Emitter:
         return f"self.{python_name(name)}" if self.module is not None else python_name(name)
 
     def body(self) -> list[str]:
-        """Read the generic sizes off the inputs, check the inputs' shapes, then the statements."""
+        """Check the inputs, read the generic sizes off them, check the rest, then the statements.
+
+        Each input is checked by one condition (its rank, its element type, the sizes of the axes
+        that no size is read off), inline; only a failing input calls a helper, for the message.
+        Sizes the body never uses are not read."""
         params = [(self.ns(p.name), p.type) for p in self.f.params]
         types = [t for _, t in params]
         sources = ir.size_sources(types, [g for g in self.f.generics if g not in self.names], set(self.names))
         read = {(s.wire, s.axis) for s in sources if s.divisor is None}
-        lines = []
-        ranks = [(w, name, t) for w, (name, t) in enumerate(params) if any(s.wire == w for s in sources)]
-        if ranks:  # before sizes are read, so that a missing axis is reported as such
-            self.gen.helpers.add("_check_rank")
-            lines.append("if CHECK_SHAPES:")
-            lines += [f'    _check_rank("{safe_text(self.f.params[w].name)}", {name}, {t.rank}, "{safe_text(str(t))}"'
-                      f'{_dtype_option(t)}){self.at(self.f.params[w])}' for w, name, t in ranks]
-        lines += self.gen.bind_sizes(params, self.f.generics, self.names, self.ns)
-        checks = []
+        known = set(self.names)  # sizes known before any is read off the inputs
+        # The checks before the sizes are read (so that a missing axis is reported as such), and after.
+        early: list[tuple[list[str], list[str]]] = []
+        late: list[tuple] = []
         for w, ((name, t), p) in enumerate(zip(params, self.f.params)):
-            if all((w, i) in read for i in range(t.rank)):
-                continue  # every size was just read off this input
-            shape = ", ".join(self.size(a.size)[0] for a in t.axes)
-            shape = f"({shape}{',' if len(t.axes) == 1 else ''})"
-            checks.append(f'_check_shape("{safe_text(p.name)}", {name}, {shape}, "{safe_text(str(t))}"'
-                          f'{_dtype_option(t)}){self.at(p)}')
-        if checks:
-            self.gen.helpers.add("_check_shape")
+            ranked = any(s.wire == w for s in sources)
+            unread = [i for i in range(t.rank) if (w, i) not in read]
+            now = ranked and all(t.axes[i].size.symbols() <= known for i in unread)
+            what, axes, at = safe_text(p.name), safe_text(str(t)), self.at(p)
+            expected = [f"{name}.shape[{i - t.rank}]" if (w, i) in read else None for i in range(t.rank)]
+            if ranked:
+                self.gen.helpers.add("_check_rank")
+                cond = [f"{name}.dim() < {t.rank}", _wrong_dtype(name, t.dtype)]
+                calls = [f'_check_rank("{what}", {name}, {t.rank}, "{axes}"{_dtype_option(t)}){at}']
+                if unread and now:
+                    cond.append(self.sizes_differ(name, t, unread))
+                    calls.append(self.shape_check(what, name, t, expected, axes, ", None", at))
+                early.append((cond, calls))
+                if unread and not now:
+                    late.append((name, t, unread, expected, what, axes, ", None", at, None))
+            else:
+                late.append((name, t, unread, expected, what, axes, _dtype_option(t), at, _wrong_dtype(name, t.dtype)))
+        named = self.gen.name_sizes(params, self.f.generics, self.names, self.ns)
+        checks = []
+        for name, t, unread, expected, what, axes, dtype, at, wrong in late:  # now that the sizes have names
+            cond = ([self.sizes_differ(name, t, unread, wrong is None)] if unread else []) + ([wrong] if wrong else [])
+            checks += _check_lines(cond, [self.shape_check(what, name, t, expected, axes, dtype, at)])
         for pre in self.f.preconditions:
+            self.used |= pre.symbols()
             checks += self.gen.precondition(pre, self.names, self.ns)
+        body = fuse_attention(self.f.body)
+        self.plan = plan_layouts(body)
+        statements = self.block(body)
+        keep = set(self.used)
+        for source, _, _ in reversed(named):  # a size read divided by others needs those
+            if source.symbol in keep and source.divisor is not None:
+                keep |= source.divisor.symbols()
+        lines = []
+        if early:
+            lines.append("if CHECK_SHAPES:")
+            lines += ["    " + line for cond, calls in early for line in _check_lines(cond, calls)]
+        lines += _size_reads(params, [n for n in named if n[0].symbol in keep])
         if checks:
             lines.append("if CHECK_SHAPES:")
             lines.extend("    " + c for c in checks)
-        lines.extend(self.block(fuse_attention(self.f.body)))
-        return lines
+        return lines + statements
+
+    def sizes_differ(self, name: str, t: TensorType, axes: list[int], ranked: bool = True) -> str:
+        """Python that is true when some of the trailing `axes` of `name` differ from their sizes in `t`:
+        one comparison of a slice of its shape where they are adjacent; `ranked`: its rank is checked."""
+        sizes = [self.size(t.axes[i].size)[0] for i in axes]
+        if len(axes) == 1 and ranked:
+            return f"{name}.shape[{axes[0] - t.rank}] != {sizes[0]}"
+        if axes == list(range(axes[0], axes[-1] + 1)):  # a slice is shorter where axes are missing
+            first, last = axes[0] - t.rank, axes[-1] - t.rank
+            tail = "," if len(sizes) == 1 else ""
+            return f"{name}.shape[{first}:{'' if last == -1 else last + 1}] != ({', '.join(sizes)}{tail})"
+        return " or ".join(f"{name}.shape[{i - t.rank}] != {size}" for i, size in zip(axes, sizes))
+
+    def shape_check(self, what: str, name: str, t: TensorType, expected: list, axes: str, dtype: str, at: str) -> str:
+        """The helper call that reports a wrong shape (the axes sizes are read off spelt as such)."""
+        shape = [e if e is not None else self.size(a.size)[0] for e, a in zip(expected, t.axes)]
+        self.gen.helpers.add("_check_shape")
+        spelt = ", ".join(shape) + ("," if len(shape) == 1 else "")
+        return f'_check_shape("{what}", {name}, ({spelt}), "{axes}"{dtype}){at}'
 
     def at(self, p: ir.Param) -> str:
         """A check's comment: the parameter's line in the spec, shown beside it in tracebacks."""
@@ -442,19 +490,33 @@ class Emitter:
         return f"  # {where}" if where else ""
 
     def block(self, stmts) -> list[str]:
-        lines = []
+        lines: list[str] = []
         for stmt in stmts:
             if isinstance(stmt, ir.Assign):
-                code, _ = self.expr(stmt.value)
+                order: tuple[int, ...] | None = None
+                if len(stmt.targets) == 1 and stmt.targets[0] in self.plan.stored:
+                    code, _, order = self.physical(stmt.value)
+                    if order is not None:
+                        self.orders[stmt.targets[0]] = order
+                else:
+                    code, _ = self.expr(stmt.value)
                 targets = ", ".join(self.ns(t) for t in stmt.names)
                 types = ", ".join(str(t) for t in stmt.types)
+                if order is not None:
+                    t = stmt.types[0]
+                    types += ", laid out " + " ".join(str(t.axes[i]) for i in order)
+                lines.extend(f"# {note}" for note in self.notes)
+                self.notes.clear()
                 lines.append(f"{targets} = {code}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
-                bound = [(self.ns(t), ty) for t, ty in zip(stmt.names, stmt.types) if isinstance(ty, TensorType)]
+                bound = [(self.ns(t), _in_order(ty, self.orders.get(local)))
+                         for t, ty, local in zip(stmt.names, stmt.types, stmt.targets) if isinstance(ty, TensorType)]
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
             elif isinstance(stmt, ir.Return):
                 codes = [self.expr(v)[0] for v in stmt.values]
                 types = ", ".join(str(t) for v in stmt.values
                                   for t in ir.types_of(v.type))
+                lines.extend(f"# {note}" for note in self.notes)
+                self.notes.clear()
                 lines.append(f"return {', '.join(codes)}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
             else:
                 index = self.ns(stmt.var.name)
@@ -467,6 +529,15 @@ class Emitter:
     def expr(self, node: ir.Value) -> tuple[str, int]:
         return LOWERINGS[type(node)](self, node)
 
+    def physical(self, node: ir.Value) -> tuple[str, int, tuple[int, ...] | None]:
+        """`node` in the physical order the plan gave it, and that order (None: the logical one)."""
+        if isinstance(node, ir.Read) and node.local in self.orders:
+            return self.ns(node.name), ATOM, self.orders[node.local]
+        if isinstance(node, ir.Call) and id(node) in self.plan.orders:
+            return _call_code(self, node), ATOM, self.plan.orders[id(node)]
+        code, prec = self.expr(node)
+        return code, prec, None
+
     def operand(self, node: ir.Value, needed: int) -> str:
         code, prec = self.expr(node)
         return wrap(code, prec, needed)
@@ -477,9 +548,51 @@ class Emitter:
 # ---- lowerings of expressions -------------------------------------------------------------------
 
 
+def _size_reads(wires, named: list[tuple]) -> list[str]:
+    """The lines reading the named sizes: adjacent axes of one wire in one line."""
+    lines: list[str] = []
+    run: list[tuple] = []
+
+    def flush():
+        if not run:
+            return
+        wire, t = wires[run[0][0].wire]
+        targets = [name for _, name, _ in run]
+        first, last = run[0][0].axis - t.rank, run[-1][0].axis - t.rank
+        if len(run) == 1:
+            lines.append(f"{targets[0]} = {wire}.shape[{first}]")
+        else:
+            lines.append(f"{', '.join(targets)} = {wire}.shape[{first}:{'' if last == -1 else last + 1}]")
+        run.clear()
+
+    for source, name, divisor in named:
+        if divisor is not None:
+            flush()
+            wire, t = wires[source.wire]
+            lines.append(f"{name} = {wire}.shape[{source.axis - t.rank}] // {divisor}")
+            continue
+        if run and (run[-1][0].wire != source.wire or run[-1][0].axis != source.axis - 1):
+            flush()
+        run.append((source, name, divisor))
+    flush()
+    return lines
+
+
+def _in_order(t: TensorType, order: tuple[int, ...] | None) -> TensorType:
+    """`t` with its axes in a physical order."""
+    return t if order is None else TensorType(tuple(t.axes[i] for i in order), t.dtype)
+
+
+def _logical(code: str, prec: int, order: tuple[int, ...] | None) -> tuple[str, int]:
+    """Code in a physical order, moved to the logical one."""
+    if order is None:
+        return code, prec
+    return _permute(wrap(code, prec, ATOM), list(order), sorted(order)), ATOM
+
+
 @lowering(ir.Read)
 def _wire(em: Emitter, node: ir.Read):
-    return em.ns(node.name), ATOM
+    return _logical(em.ns(node.name), ATOM, em.orders.get(node.local))
 
 
 @lowering(ir.LearnedTensor)
@@ -579,11 +692,13 @@ def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
 def _permute(code: str, current: list, target: list) -> str:
     """Move the trailing axes of `code` from order `current` to order `target` (same items)."""
     n = len(current)
-    for item in current:  # one axis moving reads best as one movedim
+    for item in current:  # one axis moving reads best as one movedim (a transpose where it swaps two)
         rest = [c for c in current if c != item]
         t_index = target.index(item)
-        if rest[:t_index] + [item] + rest[t_index:] == target and current.index(item) != t_index:
-            return f"{code}.movedim({current.index(item) - n}, {t_index - n})"
+        c_index = current.index(item)
+        if rest[:t_index] + [item] + rest[t_index:] == target and c_index != t_index:
+            verb = "transpose" if abs(c_index - t_index) == 1 else "movedim"
+            return f"{code}.{verb}({c_index - n}, {t_index - n})"
     src, dst = [], []
     for t_index, item in enumerate(target):
         c_index = current.index(item)
@@ -735,10 +850,26 @@ def _einsum(em: Emitter, node: ir.Einsum):
         all_labels.extend(flat)
     out_flat = ir.leaves(node.output)
     letters = _letters(all_labels + out_flat)
-    equation = ",".join("..." + "".join(letters[l] for l in spec) for spec in specs)
-    equation += "->..." + "".join(letters[l] for l in out_flat)
-    code = f'torch.einsum("{equation}", {", ".join(operands)})'
-    return _merge_groups(code, node.output), ATOM
+
+    def call(inputs: list, output: list, codes: list[str]) -> str:
+        equation = ",".join("..." + "".join(letters[l] for l in spec) for spec in inputs)
+        equation += "->..." + "".join(letters[l] for l in output)
+        return f'torch.einsum("{equation}", {", ".join(codes)})'
+
+    if len(operands) < 3:
+        return _merge_groups(call(specs, out_flat, operands), node.output), ATOM
+    # Two operands at a time, in the cheapest order (chosen here rather than searched at run time).
+    steps, cost = einsum_path.choose(specs, out_flat, node.sizes)
+    pending = list(zip(specs, operands, [str(n + 1) for n in range(len(operands))]))
+    order = []
+    for i, j in steps:
+        (a, x, p), (b, y, q) = pending[i], pending[j]
+        rest = [o for n, o in enumerate(pending) if n not in (i, j)]
+        kept = einsum_path.kept(a + b, [r[0] for r in rest], out_flat)
+        order.append(f"({p} {q})")
+        pending = rest + [(kept, call([a, b], kept, [x, y]), f"({p} {q})")]
+    em.notes.append(f"einsum path: operands {' then '.join(order)}, {safe_text(str(cost))} multiplications")
+    return _merge_groups(pending[0][1], node.output), ATOM
 
 
 def _merge_groups(code: str, out) -> str:
@@ -790,26 +921,48 @@ def _route(em: Emitter, node: ir.Route):
 
 @lowering(ir.Call)
 def _call(em: Emitter, node: ir.Call):
+    return _logical(_call_code(em, node), ATOM, em.plan.orders.get(id(node)))
+
+
+def _call_code(em: Emitter, node: ir.Call) -> str:
+    """The call, its result in the physical order the plan gave it."""
+    linear = is_linear(node)
     grouped = grouped_attention(node)
     if grouped is not None:
-        return _restore(_grouped_attention(em, node, *grouped), node), ATOM
-    args = [_arrange(em, arg, layout, node) for arg, layout in zip(node.arguments, node.layouts)]
+        code = _grouped_attention(em, node, *grouped)
+        return code if id(node) in em.plan.orders else _restore(code, node)
+    args = [_arrange(em, arg, layout, node, any_own_order=linear) for arg, layout in zip(node.arguments, node.layouts)]
     if node.callee_kind == "def":
         target: ir.Function = node.target
-        boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
-        code = f"{python_name(target.name)}({', '.join(args + boxes)})"
+        attention = em.gen.attention_def(target)
+        if attention is not None:
+            which, option = attention
+            qkv = ", ".join(args[i].code + (".contiguous()" if args[i].inner_moved else "") for i in which)
+            code = f"nn.functional.scaled_dot_product_attention({qkv}{option})"
+        else:
+            boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
+            code = f"{python_name(target.name)}({', '.join([a.code for a in args] + boxes)})"
     elif node.callee_kind == "box":
-        code = _box_call(em, node, args)
+        code = _box_call(em, node, [a.code for a in args])
     else:
         code = _component_call(em, node, args)
-    return _restore(code, node), ATOM
+    if id(node) in em.plan.orders and not linear:  # left as the callee returns it (a planned Linear lays out its own)
+        return code
+    return _restore(code, node)
+
+
+@dataclass(frozen=True)
+class Arranged:
+    code: str
+    own: list[int]  # the axes the callee acts on, in the order they are passed
+    inner_moved: bool  # whether the innermost axis is not the one the argument had innermost (a copy for kernels)
 
 
 def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, roles: list, order: list,
                        kept: int) -> str:
     """One kernel call for grouped-query attention: the queries' lifted axes are one head axis, the
     keys' and values' (the leading `kept` of them) another, which the kernel repeats (`enable_gqa`)."""
-    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False) for i in roles[:3])
+    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False).code for i in roles[:3])
     n, sizes = len(order), ", ".join(em.size(node.lift_sizes[label])[0] for label in order)
     q = f"{q}.flatten({-2 - n}, -3)" if n > 1 else q
     k, v = ((f"{x}.flatten({-2 - kept}, -3)" if kept > 1 else x) for x in (k, v))
@@ -819,7 +972,7 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
         option = ", scale=1.0" if factor is None else \
             f", scale={'1 / ' if op == '/' else ''}{wrap(*em.expr(factor), MUL + 1)}"
     if attention.mask is not None:  # the same mask for every head
-        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False)
+        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False).code
         if attention.mask_align is not None:
             mask = _aligned(mask, ATOM, attention.mask_align, 2)
         option += f", attn_mask={mask}.unsqueeze(-3)"
@@ -830,17 +983,23 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
     return f"{code}.unflatten(-3, ({sizes}))" if n > 1 else code
 
 
-def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, insert: bool = True) -> str:
-    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on;
+def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, any_own_order: bool = False,
+             insert: bool = True) -> Arranged:
+    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on,
+    from the argument's physical order; `any_own_order`: the callee takes its own axes in any order;
     `insert` the lifted axes it lacks (inner broadcasting), or leave them out."""
-    code = em.operand(arg, ATOM)
+    code, prec, order = em.physical(arg)
+    code = wrap(code, prec, ATOM)
+    current = list(order) if order is not None else list(range(layout.rank))
+    own = [a for a in current if a in layout.own] if any_own_order else list(layout.own)
     positions = layout.lifted
     target: list = [positions.get(l, ir.NewAxis(l)) for l in call.before] + list(layout.lead) + \
-        [positions.get(l, ir.NewAxis(l)) for l in call.after] + list(layout.own)
+        [positions.get(l, ir.NewAxis(l)) for l in call.after] + own
     if not insert:
         target = [t for t in target if not isinstance(t, ir.NewAxis)]
     existing = [t for t in target if not isinstance(t, ir.NewAxis)]
-    code = _permute(code, list(range(layout.rank)), existing)
+    code = _permute(code, current, existing)
+    inner_moved = bool(target) and (isinstance(target[-1], ir.NewAxis) or current[-1] != target[-1])
     total = len(target)
     for index in reversed(range(total)):
         item = target[index]
@@ -848,7 +1007,7 @@ def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, inser
             size = em.size(call.lift_sizes[item.label])[0]
             em.gen.helpers.add("_insert_axis")
             code = f"_insert_axis({code}, {index - total}, {size})"
-    return code
+    return Arranged(code, own, inner_moved)
 
 
 def _restore(code: str, node: ir.Call) -> str:
@@ -862,8 +1021,44 @@ def _restore(code: str, node: ir.Call) -> str:
     src = tuple(range(-(out_rank + n), -out_rank))
     dst = tuple(range(-n, 0))
     if n == 1:
-        return f"{code}.movedim({src[0]}, {dst[0]})"
+        return f"{code}.{'transpose' if out_rank == 1 else 'movedim'}({src[0]}, {dst[0]})"
     return f"{code}.movedim({src}, {dst})"
+
+
+def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
+    """A Linear part; where the plan gave its input or its output axes another order, as
+    `nn.functional.linear` with its weight's columns or rows permuted to match."""
+    attrs = node.target.attrs
+    n_in, n_out = attrs.inputs.rank, attrs.outputs.rank
+    assert isinstance(node.type, TensorType)
+    columns, rows = linear_weight_order(em.plan, node)
+    code = x.code if n_in == 1 else f"{x.code}.flatten({-n_in})"
+    if columns == sorted(columns) and rows == sorted(rows):
+        code = f"{ref}({code})"
+    else:
+        weight, bias = f"{ref}.weight", f"{ref}.bias" if attrs.bias else None
+        sizes_in = ", ".join(em.size(s)[0] for s in attrs.inputs.sizes)
+        sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
+        moved = []
+        if columns != sorted(columns):
+            weight = _permute(f"{weight}.unflatten(-1, ({sizes_in}))", list(range(n_in)), columns)
+            weight += f".flatten({-n_in})"
+            axes = " ".join(str(attrs.inputs.axes[i]) for i in columns)
+            moved.append(f"columns in the order its input arrives, ({axes})")
+        if rows != sorted(rows):
+            weight = _permute(f"{weight}.unflatten(0, ({sizes_out}))", list(range(n_out)) + ["in"], rows + ["in"])
+            weight += f".flatten(0, {n_out - 1})"
+            if bias is not None:
+                bias = _permute(f"{bias}.unflatten(0, ({sizes_out}))", list(range(n_out)), rows) + ".flatten()"
+            axes = " ".join(str(attrs.outputs.axes[i]) for i in rows)
+            moved.append(f"rows in ({axes}) order, which its reader takes without a copy")
+        part = safe_text(node.part or "")
+        em.notes.append(f"layout: {part}'s weight permuted, not the activations: {'; '.join(moved)}")
+        code = f"nn.functional.linear({code}, {weight}{'' if bias is None else ', ' + bias})"
+    if n_out > 1:
+        sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
+        code = f"{code}.unflatten(-1, ({sizes}))"
+    return code
 
 
 def _box_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
@@ -893,22 +1088,15 @@ def _shape_tuple(em: Emitter, axes, unknown_ok: bool = False) -> str:
     return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
 
 
-def _component_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
+def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str:
     component: ir.Component = node.target
     assert node.part is not None
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"
     if isinstance(component, ir.Layer) and component.op == "Linear":
-        n_in, n_out = component.attrs.inputs.rank, component.attrs.outputs.rank
-        x = args[0]
-        if n_in > 1:
-            x = f"{x}.flatten({-n_in})"
-        code = f"{ref}({x})"
-        if n_out > 1:
-            sizes = ", ".join(em.size(s)[0] for s in component.attrs.outputs.sizes)
-            code = f"{code}.unflatten(-1, ({sizes}))"
-        return code
+        return _linear(em, node, ref, arranged[0])
+    args = [a.code for a in arranged]
     if _needs_fixed_rank(component):
         em.gen.helpers.add("_over_batch")
         rank = node.signature.inputs[0].rank

@@ -44,13 +44,17 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttentionStepwise : y k, x k, x k -> y k    [attention.ncd:4]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [attention.ncd:4]
-        _check_rank("K", K, 2, "x k")  # [attention.ncd:4]
-    y, k = Q.shape[-2:]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [attention.ncd:4]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [attention.ncd:4]
+    k = Q.shape[-1]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [attention.ncd:4]
-        _check_shape("V", V, (x, k), "x k")  # [attention.ncd:4]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [attention.ncd:4]
+        if V.shape[-2:] != (x, k) or not V.is_floating_point():
+            _check_shape("V", V, (x, k), "x k")  # [attention.ncd:4]
     Kt = torch.einsum("...xk->...kx", K)  # k x  [attention.ncd:5]
     S = torch.einsum("...yk,...kx->...yx", Q, Kt) / math.sqrt(k)  # y x  [attention.ncd:6]
     P = torch.softmax(S, dim=-1)  # y x  [attention.ncd:7]
@@ -60,13 +64,17 @@ def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor
 def ScaledDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttention : y k, x k, x k -> y k    [attention.ncd:11]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [attention.ncd:11]
-        _check_rank("K", K, 2, "x k")  # [attention.ncd:11]
-    y, k = Q.shape[-2:]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [attention.ncd:11]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [attention.ncd:11]
+    k = Q.shape[-1]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [attention.ncd:11]
-        _check_shape("V", V, (x, k), "x k")  # [attention.ncd:11]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [attention.ncd:11]
+        if V.shape[-2:] != (x, k) or not V.is_floating_point():
+            _check_shape("V", V, (x, k), "x k")  # [attention.ncd:11]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # y k  [attention.ncd:12-13]
 
 
@@ -84,15 +92,18 @@ class MultiHeadAttention(nn.Module):
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : y m, x m -> y m    [attention.ncd:23]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [attention.ncd:23]
-            _check_rank("X", X, 2, "x m")  # [attention.ncd:23]
-        y = E.shape[-2]
-        x = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [attention.ncd:23]
-            _check_shape("X", X, (x, self.m), "x m")  # [attention.ncd:23]
-        Q = self.Lq(E).unflatten(-1, (self.k, self.h))  # y k h  [attention.ncd:24]
-        K = self.Lk(X).unflatten(-1, (self.k, self.h))  # x k h  [attention.ncd:25]
-        V = self.Lv(X).unflatten(-1, (self.k, self.h))  # x k h  [attention.ncd:26]
-        O = ScaledDotProductAttention(Q.movedim(-1, -3), K.movedim(-1, -3), V.movedim(-1, -3)).movedim(-3, -1)  # y k h  [attention.ncd:27]
-        return self.Lo(O.flatten(-2))  # y m  [attention.ncd:28]
+            if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
+                _check_rank("E", E, 2, "y m")  # [attention.ncd:23]
+                _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [attention.ncd:23]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "x m")  # [attention.ncd:23]
+                _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [attention.ncd:23]
+        # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        Q = nn.functional.linear(E, self.Lq.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # y k h, laid out y h k  [attention.ncd:24]
+        # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        K = nn.functional.linear(X, self.Lk.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:25]
+        # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        V = nn.functional.linear(X, self.Lv.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:26]
+        O = nn.functional.scaled_dot_product_attention(Q.transpose(-3, -2), K.transpose(-3, -2), V.transpose(-3, -2))  # y k h, laid out h y k  [attention.ncd:27]
+        # layout: Lo's weight permuted, not the activations: columns in the order its input arrives, (h k)
+        return nn.functional.linear(O.transpose(-3, -2).flatten(-2), self.Lo.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [attention.ncd:28]

@@ -79,16 +79,19 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
 def Gc(X: Tensor, *, G: Callable) -> Tensor:
     """Gc : a c -> b c    [broadcasting.ncd:7]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "a c")  # [broadcasting.ncd:7]
-    a, c = X.shape[-2:]
-    return _apply_box(G, "G", (X.movedim(-2, -1),), ((a,),), ((None,),)).movedim(-2, -1)  # b c  [broadcasting.ncd:8]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "a c")  # [broadcasting.ncd:7]
+    a = X.shape[-2]
+    return _apply_box(G, "G", (X.transpose(-2, -1),), ((a,),), ((None,),)).transpose(-2, -1)  # b c  [broadcasting.ncd:8]
 
 
 def Hc0(X: Tensor, D: Tensor, *, H: Callable) -> Tensor:
     """Hc0 : c a, d -> c b    [broadcasting.ncd:11]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "c a")  # [broadcasting.ncd:11]
-        _check_rank("D", D, 1, "d")  # [broadcasting.ncd:11]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "c a")  # [broadcasting.ncd:11]
+        if D.dim() < 1 or not D.is_floating_point():
+            _check_rank("D", D, 1, "d")  # [broadcasting.ncd:11]
     c, a = X.shape[-2:]
     d = D.shape[-1]
     return _apply_box(H, "H", (X, _insert_axis(D, -2, c)), ((a,), (d,)), ((None,),))  # c b  [broadcasting.ncd:12]

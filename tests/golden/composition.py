@@ -61,7 +61,10 @@ def _apply_box(box: Callable, name: str, args: tuple, in_shapes: tuple, out_shap
 def h(x0: Tensor, x1: Tensor, x2: Tensor, *, f: Callable, g: Callable) -> Tensor:
     """h : 3, 4 2, 6 -> 1 2    [composition.ncd:8]"""
     if CHECK_SHAPES:
-        _check_shape("x0", x0, (3,), "3")  # [composition.ncd:8]
-        _check_shape("x1", x1, (4, 2), "4 2")  # [composition.ncd:8]
-        _check_shape("x2", x2, (6,), "6")  # [composition.ncd:8]
+        if x0.shape[-1:] != (3,) or not x0.is_floating_point():
+            _check_shape("x0", x0, (3,), "3")  # [composition.ncd:8]
+        if x1.shape[-2:] != (4, 2) or not x1.is_floating_point():
+            _check_shape("x1", x1, (4, 2), "4 2")  # [composition.ncd:8]
+        if x2.shape[-1:] != (6,) or not x2.is_floating_point():
+            _check_shape("x2", x2, (6,), "6")  # [composition.ncd:8]
     return _apply_box(g, "g", (x0, _apply_box(f, "f", (x1, x2), ((4, 2), (6,)), ((3, 3),))), ((3,), (3, 3)), ((1, 2),))  # 1 2  [composition.ncd:9]

@@ -44,12 +44,14 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def scores_stepwise(Q: Tensor, K: Tensor) -> Tensor:
     """scores_stepwise : y k h, x k h -> y x h    [einsum.ncd:6]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 3, "y k h")  # [einsum.ncd:6]
-        _check_rank("K", K, 3, "x k h")  # [einsum.ncd:6]
-    y, k, h = Q.shape[-3:]
-    x = K.shape[-3]
+        if Q.dim() < 3 or not Q.is_floating_point():
+            _check_rank("Q", Q, 3, "y k h")  # [einsum.ncd:6]
+        if K.dim() < 3 or not K.is_floating_point():
+            _check_rank("K", K, 3, "x k h")  # [einsum.ncd:6]
+    k, h = Q.shape[-2:]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k, h), "x k h")  # [einsum.ncd:6]
+        if K.shape[-2:] != (k, h):
+            _check_shape("K", K, (K.shape[-3], k, h), "x k h", None)  # [einsum.ncd:6]
     Kt = torch.einsum("...xkh->...kxh", K)  # k x h  [einsum.ncd:7]
     P = torch.einsum("...ykh,...axh->...ykaxh", Q, Kt)  # y k k x h  [einsum.ncd:8]
     S = torch.einsum("...ykkxh->...yxh", P)  # y x h  [einsum.ncd:9]
@@ -59,10 +61,12 @@ def scores_stepwise(Q: Tensor, K: Tensor) -> Tensor:
 def scores(Q: Tensor, K: Tensor) -> Tensor:
     """scores : y k h, x k h -> y x h    [einsum.ncd:13]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 3, "y k h")  # [einsum.ncd:13]
-        _check_rank("K", K, 3, "x k h")  # [einsum.ncd:13]
-    y, k, h = Q.shape[-3:]
-    x = K.shape[-3]
+        if Q.dim() < 3 or not Q.is_floating_point():
+            _check_rank("Q", Q, 3, "y k h")  # [einsum.ncd:13]
+        if K.dim() < 3 or not K.is_floating_point():
+            _check_rank("K", K, 3, "x k h")  # [einsum.ncd:13]
+    k, h = Q.shape[-2:]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k, h), "x k h")  # [einsum.ncd:13]
+        if K.shape[-2:] != (k, h):
+            _check_shape("K", K, (K.shape[-3], k, h), "x k h", None)  # [einsum.ncd:13]
     return torch.einsum("...ykh,...xkh->...yxh", Q, K) / math.sqrt(k)  # y x h  [einsum.ncd:14]

@@ -42,42 +42,46 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def total(T: Tensor) -> Tensor:
     """total : int t -> int    [element_types.ncd:3]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:3]
-    t = T.shape[-1]
+        if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
+            _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:3]
     return T.sum(dim=-1)  # int  [element_types.ncd:4]
 
 
 def halves(T: Tensor) -> Tensor:
     """halves : int t -> t    [element_types.ncd:6]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:6]
-    t = T.shape[-1]
+        if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
+            _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:6]
     return T / 2  # t  [element_types.ncd:7]
 
 
 def weigh(T: Tensor, X: Tensor) -> Tensor:
     """weigh : int t, t -> t    [element_types.ncd:9]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:9]
+        if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
+            _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:9]
     t = T.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("X", X, (t,), "t")  # [element_types.ncd:9]
+        if X.shape[-1:] != (t,) or not X.is_floating_point():
+            _check_shape("X", X, (t,), "t")  # [element_types.ncd:9]
     return X * (T * 3 + 1) / 4  # t  [element_types.ncd:10]
 
 
 def transpose(M: Tensor) -> Tensor:
     """transpose : bool y x -> bool x y    [element_types.ncd:12]"""
     if CHECK_SHAPES:
-        _check_rank("M", M, 2, "bool y x", "bool")  # [element_types.ncd:12]
-    y, x = M.shape[-2:]
-    return M.movedim(-2, -1)  # bool x y  [element_types.ncd:13]
+        if M.dim() < 2 or M.dtype != torch.bool:
+            _check_rank("M", M, 2, "bool y x", "bool")  # [element_types.ncd:12]
+    return M.transpose(-2, -1)  # bool x y  [element_types.ncd:13]
 
 
 def both(A: Tensor, B: Tensor) -> Tensor:
     """both : bool t, bool t -> bool (2*t)    [element_types.ncd:15]"""
     if CHECK_SHAPES:
-        _check_rank("A", A, 1, "bool t", "bool")  # [element_types.ncd:15]
+        if A.dim() < 1 or A.dtype != torch.bool:
+            _check_rank("A", A, 1, "bool t", "bool")  # [element_types.ncd:15]
     t = A.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("B", B, (t,), "bool t", "bool")  # [element_types.ncd:15]
+        if B.shape[-1:] != (t,) or B.dtype != torch.bool:
+            _check_shape("B", B, (t,), "bool t", "bool")  # [element_types.ncd:15]
     return torch.cat((A, B), dim=-1)  # bool (2*t)  [element_types.ncd:16]

@@ -27,22 +27,40 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
         raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
+def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
+    """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
+    `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
+    if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
+        raise ValueError(
+            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
+        )
+    if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
+                              or tensor.is_floating_point() != (dtype == "float")):
+        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+
+
 def f(x: Tensor) -> Tensor:
     """f : () -> ()    [elementwise.ncd:4]"""
+    if CHECK_SHAPES:
+        if not x.is_floating_point():
+            _check_shape("x", x, (), "()")  # [elementwise.ncd:4]
     return x ** 2  # ()  [elementwise.ncd:5]
 
 
 def fs(X: Tensor) -> Tensor:
     """fs : a -> a    [elementwise.ncd:8]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 1, "a")  # [elementwise.ncd:8]
-    a = X.shape[-1]
+        if X.dim() < 1 or not X.is_floating_point():
+            _check_rank("X", X, 1, "a")  # [elementwise.ncd:8]
     return X ** 2  # a  [elementwise.ncd:9]
 
 
 def scaled_relu(X: Tensor) -> Tensor:
     """scaled_relu : a b -> a b    [elementwise.ncd:12]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "a b")  # [elementwise.ncd:12]
-    a, b = X.shape[-2:]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "a b")  # [elementwise.ncd:12]
+    b = X.shape[-1]
     return torch.relu(X - 0.5) * 2 / math.sqrt(b)  # a b  [elementwise.ncd:13]

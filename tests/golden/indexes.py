@@ -36,33 +36,38 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def row(table: Tensor) -> Tensor:
     """row : 4 3 -> 3    [indexes.ncd:4]"""
     if CHECK_SHAPES:
-        _check_shape("table", table, (4, 3), "4 3")  # [indexes.ncd:4]
+        if table.shape[-2:] != (4, 3) or not table.is_floating_point():
+            _check_shape("table", table, (4, 3), "4 3")  # [indexes.ncd:4]
     return table[..., 2, :]  # 3  [indexes.ncd:5]
 
 
 def entry(X: Tensor) -> Tensor:
     """entry : a b -> ()    [indexes.ncd:10]"""
     if CHECK_SHAPES:
-        _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:10]
+        if X.shape[-2:] != (a, b) or not X.is_floating_point():
+            _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:10]
     return X[..., 2, 3]  # ()  [indexes.ncd:11]
 
 
 def entry_row_first(X: Tensor) -> Tensor:
     """entry_row_first : a b -> ()    [indexes.ncd:13]"""
     if CHECK_SHAPES:
-        _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:13]
+        if X.shape[-2:] != (a, b) or not X.is_floating_point():
+            _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:13]
     return X[..., 2, :][..., 3]  # ()  [indexes.ncd:14]
 
 
 def entry_column_first(X: Tensor) -> Tensor:
     """entry_column_first : a b -> ()    [indexes.ncd:16]"""
     if CHECK_SHAPES:
-        _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:16]
+        if X.shape[-2:] != (a, b) or not X.is_floating_point():
+            _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:16]
     return X[..., :, 3][..., 2]  # ()  [indexes.ncd:17]
 
 
 def middle_rows(X: Tensor) -> Tensor:
     """middle_rows : a b -> 3 b    [indexes.ncd:20]"""
     if CHECK_SHAPES:
-        _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:20]
+        if X.shape[-2:] != (a, b) or not X.is_floating_point():
+            _check_shape("X", X, (a, b), "a b")  # [indexes.ncd:20]
     return X[..., 1:4, :]  # 3 b  [indexes.ncd:21]

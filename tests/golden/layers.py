@@ -77,16 +77,18 @@ class Convolutions(nn.Module):
     def forward(self, S: Tensor, I: Tensor, V: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """forward : c L, c H W, c D H W -> c (2*L), c (2*((H + 1)//2)) (2*((W + 1)//2)), c D H W    [layers.ncd:12]"""
         if CHECK_SHAPES:
-            _check_rank("S", S, 2, "c L")  # [layers.ncd:12]
-            _check_rank("I", I, 3, "c H W")  # [layers.ncd:12]
-            _check_rank("V", V, 4, "c D H W")  # [layers.ncd:12]
-        L = S.shape[-1]
+            if S.dim() < 2 or not S.is_floating_point() or S.shape[-2] != self.c:
+                _check_rank("S", S, 2, "c L")  # [layers.ncd:12]
+                _check_shape("S", S, (self.c, S.shape[-1]), "c L", None)  # [layers.ncd:12]
+            if I.dim() < 3 or not I.is_floating_point() or I.shape[-3] != self.c:
+                _check_rank("I", I, 3, "c H W")  # [layers.ncd:12]
+                _check_shape("I", I, (self.c, I.shape[-2], I.shape[-1]), "c H W", None)  # [layers.ncd:12]
+            if V.dim() < 4 or not V.is_floating_point():
+                _check_rank("V", V, 4, "c D H W")  # [layers.ncd:12]
         H, W = I.shape[-2:]
-        D = V.shape[-3]
         if CHECK_SHAPES:
-            _check_shape("S", S, (self.c, L), "c L")  # [layers.ncd:12]
-            _check_shape("I", I, (self.c, H, W), "c H W")  # [layers.ncd:12]
-            _check_shape("V", V, (self.c, D, H, W), "c D H W")  # [layers.ncd:12]
+            if V.shape[-4] != self.c or V.shape[-2] != H or V.shape[-1] != W:
+                _check_shape("V", V, (self.c, V.shape[-3], H, W), "c D H W", None)  # [layers.ncd:12]
         return _over_batch(self.up1, _over_batch(self.conv1, S, 2), 2), _over_batch(self.up2, _over_batch(self.grouped, _over_batch(self.conv2, I, 3), 3), 3), _over_batch(self.up3, _over_batch(self.conv3, V, 4), 4)  # c (2*L), c (2*((H + 1)//2)) (2*((W + 1)//2)), c D H W  [layers.ncd:13]
 
 
@@ -104,16 +106,21 @@ class Pools(nn.Module):
     def forward(self, S: Tensor, I: Tensor, V: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """forward : c (2*L), c H W, c (2*D) (2*H) (2*W) -> c L, c 4 4, c D H W    [layers.ncd:21]"""
         if CHECK_SHAPES:
-            _check_rank("S", S, 2, "c (2*L)")  # [layers.ncd:21]
-            _check_rank("I", I, 3, "c H W")  # [layers.ncd:21]
-            _check_rank("V", V, 4, "c (2*D) (2*H) (2*W)")  # [layers.ncd:21]
+            if S.dim() < 2 or not S.is_floating_point():
+                _check_rank("S", S, 2, "c (2*L)")  # [layers.ncd:21]
+            if I.dim() < 3 or not I.is_floating_point() or I.shape[-3] != self.c:
+                _check_rank("I", I, 3, "c H W")  # [layers.ncd:21]
+                _check_shape("I", I, (self.c, I.shape[-2], I.shape[-1]), "c H W", None)  # [layers.ncd:21]
+            if V.dim() < 4 or not V.is_floating_point():
+                _check_rank("V", V, 4, "c (2*D) (2*H) (2*W)")  # [layers.ncd:21]
         L = S.shape[-1] // 2
         H, W = I.shape[-2:]
         D = V.shape[-3] // 2
         if CHECK_SHAPES:
-            _check_shape("S", S, (self.c, 2 * L), "c (2*L)")  # [layers.ncd:21]
-            _check_shape("I", I, (self.c, H, W), "c H W")  # [layers.ncd:21]
-            _check_shape("V", V, (self.c, 2 * D, 2 * H, 2 * W), "c (2*D) (2*H) (2*W)")  # [layers.ncd:21]
+            if S.shape[-2:] != (self.c, 2 * L):
+                _check_shape("S", S, (self.c, 2 * L), "c (2*L)", None)  # [layers.ncd:21]
+            if V.shape[-4:] != (self.c, 2 * D, 2 * H, 2 * W):
+                _check_shape("V", V, (self.c, 2 * D, 2 * H, 2 * W), "c (2*D) (2*H) (2*W)", None)  # [layers.ncd:21]
         return _over_batch(self.max1, S, 2), _over_batch(self.adaptive, _over_batch(self.avg2, I, 3), 3), _over_batch(self.max3, V, 4)  # c L, c 4 4, c D H W  [layers.ncd:22]
 
 
@@ -137,16 +144,20 @@ class Norms(nn.Module):
     def forward(self, B: Tensor, V: Tensor, T: Tensor, U: Tensor, I: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """forward : c, c D H W, t m, 2 m, c H W -> c, c D H W, t m, 2 m, c H W    [layers.ncd:34]"""
         if CHECK_SHAPES:
-            _check_rank("V", V, 4, "c D H W")  # [layers.ncd:34]
-            _check_rank("T", T, 2, "t m")  # [layers.ncd:34]
-        D, H, W = V.shape[-3:]
-        t = T.shape[-2]
+            if V.dim() < 4 or not V.is_floating_point() or V.shape[-4] != self.c:
+                _check_rank("V", V, 4, "c D H W")  # [layers.ncd:34]
+                _check_shape("V", V, (self.c, V.shape[-3], V.shape[-2], V.shape[-1]), "c D H W", None)  # [layers.ncd:34]
+            if T.dim() < 2 or not T.is_floating_point() or T.shape[-1] != self.m:
+                _check_rank("T", T, 2, "t m")  # [layers.ncd:34]
+                _check_shape("T", T, (T.shape[-2], self.m), "t m", None)  # [layers.ncd:34]
+        H, W = V.shape[-2:]
         if CHECK_SHAPES:
-            _check_shape("B", B, (self.c,), "c")  # [layers.ncd:34]
-            _check_shape("V", V, (self.c, D, H, W), "c D H W")  # [layers.ncd:34]
-            _check_shape("T", T, (t, self.m), "t m")  # [layers.ncd:34]
-            _check_shape("U", U, (2, self.m), "2 m")  # [layers.ncd:34]
-            _check_shape("I", I, (self.c, H, W), "c H W")  # [layers.ncd:34]
+            if B.shape[-1:] != (self.c,) or not B.is_floating_point():
+                _check_shape("B", B, (self.c,), "c")  # [layers.ncd:34]
+            if U.shape[-2:] != (2, self.m) or not U.is_floating_point():
+                _check_shape("U", U, (2, self.m), "2 m")  # [layers.ncd:34]
+            if I.shape[-3:] != (self.c, H, W) or not I.is_floating_point():
+                _check_shape("I", I, (self.c, H, W), "c H W")  # [layers.ncd:34]
         return _over_batch(self.bn1, B, 1), _over_batch(self.bn3, V, 4), self.drop(self.rms(self.ln(T))), self.rms2(self.ln2(U)), _over_batch(self.gn, I, 3)  # c, c D H W, t m, 2 m, c H W  [layers.ncd:35]
 
 
@@ -163,8 +174,7 @@ class Parts(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : t m -> t m    [layers.ncd:43]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [layers.ncd:43]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [layers.ncd:43]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "t m")  # [layers.ncd:43]
+                _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [layers.ncd:43]
         return _in_turn(self.blocks, self.mlp(X)) * self.scale  # t m  [layers.ncd:44]

@@ -42,24 +42,28 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def F_apply(X: Tensor, F: Tensor) -> Tensor:
     """F_apply : a, a b c -> b c    [linear_algebra.ncd:5]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 1, "a")  # [linear_algebra.ncd:5]
-        _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:5]
+        if X.dim() < 1 or not X.is_floating_point():
+            _check_rank("X", X, 1, "a")  # [linear_algebra.ncd:5]
+        if F.dim() < 3 or not F.is_floating_point():
+            _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:5]
     a = X.shape[-1]
-    b, c = F.shape[-2:]
     if CHECK_SHAPES:
-        _check_shape("F", F, (a, b, c), "a b c")  # [linear_algebra.ncd:5]
+        if F.shape[-3] != a:
+            _check_shape("F", F, (a, F.shape[-2], F.shape[-1]), "a b c", None)  # [linear_algebra.ncd:5]
     return torch.einsum("...a,...abc->...bc", X, F)  # b c  [linear_algebra.ncd:6]
 
 
 def F_broadcast_transpose(X: Tensor, F: Tensor) -> Tensor:
     """F_broadcast_transpose : b a, a b c -> c    [linear_algebra.ncd:9]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "b a")  # [linear_algebra.ncd:9]
-        _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:9]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "b a")  # [linear_algebra.ncd:9]
+        if F.dim() < 3 or not F.is_floating_point():
+            _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:9]
     b, a = X.shape[-2:]
-    c = F.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("F", F, (a, b, c), "a b c")  # [linear_algebra.ncd:9]
+        if F.shape[-3:-1] != (a, b):
+            _check_shape("F", F, (a, b, F.shape[-1]), "a b c", None)  # [linear_algebra.ncd:9]
     Y = torch.einsum("...ba,...adc->...bdc", X, F)  # b b c  [linear_algebra.ncd:10]
     return torch.einsum("...bbc->...c", Y)  # c  [linear_algebra.ncd:11]
 
@@ -67,8 +71,9 @@ def F_broadcast_transpose(X: Tensor, F: Tensor) -> Tensor:
 def F_linear_transpose(F: Tensor) -> Tensor:
     """F_linear_transpose : a b c -> b a c    [linear_algebra.ncd:14]"""
     if CHECK_SHAPES:
-        _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:14]
-    a, b, c = F.shape[-3:]
+        if F.dim() < 3 or not F.is_floating_point():
+            _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:14]
+    b = F.shape[-2]
     T = torch.einsum("...bd,...aec->...bdaec", torch.eye(b, dtype=F.dtype, device=F.device), F)  # b b a b c  [linear_algebra.ncd:15]
     return torch.einsum("...bBaBc->...bac", T)  # b a c  [linear_algebra.ncd:16]
 
@@ -76,19 +81,22 @@ def F_linear_transpose(F: Tensor) -> Tensor:
 def apply_transposed(X: Tensor, Ft: Tensor) -> Tensor:
     """apply_transposed : b a, b a c -> c    [linear_algebra.ncd:19]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "b a")  # [linear_algebra.ncd:19]
-        _check_rank("Ft", Ft, 3, "b a c")  # [linear_algebra.ncd:19]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "b a")  # [linear_algebra.ncd:19]
+        if Ft.dim() < 3 or not Ft.is_floating_point():
+            _check_rank("Ft", Ft, 3, "b a c")  # [linear_algebra.ncd:19]
     b, a = X.shape[-2:]
-    c = Ft.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("Ft", Ft, (b, a, c), "b a c")  # [linear_algebra.ncd:19]
+        if Ft.shape[-3:-1] != (b, a):
+            _check_shape("Ft", Ft, (b, a, Ft.shape[-1]), "b a c", None)  # [linear_algebra.ncd:19]
     return torch.einsum("...ba,...bac->...c", X, Ft)  # c  [linear_algebra.ncd:20]
 
 
 def outer_unit(X: Tensor) -> Tensor:
     """outer_unit : b -> b b b    [linear_algebra.ncd:23]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 1, "b")  # [linear_algebra.ncd:23]
+        if X.dim() < 1 or not X.is_floating_point():
+            _check_rank("X", X, 1, "b")  # [linear_algebra.ncd:23]
     b = X.shape[-1]
     return torch.einsum("...b,...ac->...bac", X, torch.eye(b, dtype=X.dtype, device=X.device))  # b b b  [linear_algebra.ncd:24]
 
@@ -96,8 +104,10 @@ def outer_unit(X: Tensor) -> Tensor:
 def dot_outer(T: Tensor) -> Tensor:
     """dot_outer : b b b -> b    [linear_algebra.ncd:26]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 3, "b b b")  # [linear_algebra.ncd:26]
+        if T.dim() < 3 or not T.is_floating_point():
+            _check_rank("T", T, 3, "b b b")  # [linear_algebra.ncd:26]
     b = T.shape[-3]
     if CHECK_SHAPES:
-        _check_shape("T", T, (b, b, b), "b b b")  # [linear_algebra.ncd:26]
+        if T.shape[-2:] != (b, b):
+            _check_shape("T", T, (T.shape[-3], b, b), "b b b", None)  # [linear_algebra.ncd:26]
     return torch.einsum("...bba->...a", T)  # b  [linear_algebra.ncd:27]

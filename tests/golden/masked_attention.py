@@ -42,13 +42,17 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """CausalAttention : y k, x k, x k -> y k    [masked_attention.ncd:6]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masked_attention.ncd:6]
-        _check_rank("K", K, 2, "x k")  # [masked_attention.ncd:6]
-    y, k = Q.shape[-2:]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [masked_attention.ncd:6]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [masked_attention.ncd:6]
+    k = Q.shape[-1]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masked_attention.ncd:6]
-        _check_shape("V", V, (x, k), "x k")  # [masked_attention.ncd:6]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [masked_attention.ncd:6]
+        if V.shape[-2:] != (x, k) or not V.is_floating_point():
+            _check_shape("V", V, (x, k), "x k")  # [masked_attention.ncd:6]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), is_causal=True)  # y k  [masked_attention.ncd:7-8]
 
 
@@ -66,12 +70,11 @@ class CausalSelfAttention(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : t m -> t m    [masked_attention.ncd:17]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:17]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [masked_attention.ncd:17]
-        O = CausalAttention(self.Lq(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2)).movedim(-3, -1)  # t k h  [masked_attention.ncd:18]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # t m  [masked_attention.ncd:19]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:17]
+                _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:17]
+        O = CausalAttention(self.Lq(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2)).movedim(-3, -1)  # t k h  [masked_attention.ncd:18]
+        return self.Lo(O.transpose(-2, -1).flatten(-2))  # t m  [masked_attention.ncd:19]
 
 
 class GroupedQueryAttention(nn.Module):
@@ -88,9 +91,8 @@ class GroupedQueryAttention(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : t m -> t m    [masked_attention.ncd:29]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:29]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [masked_attention.ncd:29]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masked_attention.ncd:30]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:29]
+                _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:29]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masked_attention.ncd:30]
         return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masked_attention.ncd:31]

@@ -52,126 +52,157 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
 def below(X: Tensor, T: Tensor) -> Tensor:
     """below : y x, x -> bool y x    [masks.ncd:4]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "y x")  # [masks.ncd:4]
-    y, x = X.shape[-2:]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "y x")  # [masks.ncd:4]
+    x = X.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("T", T, (x,), "x")  # [masks.ncd:4]
+        if T.shape[-1:] != (x,) or not T.is_floating_point():
+            _check_shape("T", T, (x,), "x")  # [masks.ncd:4]
     return X < T[..., None, :]  # bool y x  [masks.ncd:5]
 
 
 def nonzero(T: Tensor) -> Tensor:
     """nonzero : int t -> bool t    [masks.ncd:7]"""
     if CHECK_SHAPES:
-        _check_rank("T", T, 1, "int t", "int")  # [masks.ncd:7]
-    t = T.shape[-1]
+        if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
+            _check_rank("T", T, 1, "int t", "int")  # [masks.ncd:7]
     return T != 0  # bool t  [masks.ncd:8]
 
 
 def clamp_low(X: Tensor) -> Tensor:
     """clamp_low : y x -> y x    [masks.ncd:10]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 2, "y x")  # [masks.ncd:10]
-    y, x = X.shape[-2:]
+        if X.dim() < 2 or not X.is_floating_point():
+            _check_rank("X", X, 2, "y x")  # [masks.ncd:10]
     return torch.where(X > 0.0, X, 0.0)  # y x  [masks.ncd:11]
 
 
 def keep_valid(S: Tensor, P: Tensor) -> Tensor:
     """keep_valid : h y x, bool x -> h y x    [masks.ncd:13]"""
     if CHECK_SHAPES:
-        _check_rank("S", S, 3, "h y x")  # [masks.ncd:13]
-    h, y, x = S.shape[-3:]
+        if S.dim() < 3 or not S.is_floating_point():
+            _check_rank("S", S, 3, "h y x")  # [masks.ncd:13]
+    x = S.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:13]
+        if P.shape[-1:] != (x,) or P.dtype != torch.bool:
+            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:13]
     return torch.where(P[..., None, None, :], S, -math.inf)  # h y x  [masks.ncd:14]
 
 
 def add_mask(S: Tensor, M: Tensor) -> Tensor:
     """add_mask : h t t, t t -> h t t    [masks.ncd:16]"""
     if CHECK_SHAPES:
-        _check_rank("S", S, 3, "h t t")  # [masks.ncd:16]
-    h, t = S.shape[-3:-1]
+        if S.dim() < 3 or not S.is_floating_point():
+            _check_rank("S", S, 3, "h t t")  # [masks.ncd:16]
+    t = S.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("S", S, (h, t, t), "h t t")  # [masks.ncd:16]
-        _check_shape("M", M, (t, t), "t t")  # [masks.ncd:16]
+        if S.shape[-1] != t:
+            _check_shape("S", S, (S.shape[-3], S.shape[-2], t), "h t t", None)  # [masks.ncd:16]
+        if M.shape[-2:] != (t, t) or not M.is_floating_point():
+            _check_shape("M", M, (t, t), "t t")  # [masks.ncd:16]
     return S + M[..., None, :, :]  # h t t  [masks.ncd:17]
 
 
 def MaskedAttention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
     """MaskedAttention : y k, x k, x v, bool y x -> y v    [masks.ncd:19]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:19]
-        _check_rank("K", K, 2, "x k")  # [masks.ncd:19]
-        _check_rank("V", V, 2, "x v")  # [masks.ncd:19]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:19]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:19]
+        if V.dim() < 2 or not V.is_floating_point():
+            _check_rank("V", V, 2, "x v")  # [masks.ncd:19]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
-    v = V.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:19]
-        _check_shape("V", V, (x, v), "x v")  # [masks.ncd:19]
-        _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:19]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [masks.ncd:19]
+        if V.shape[-2] != x:
+            _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [masks.ncd:19]
+        if M.shape[-2:] != (y, x) or M.dtype != torch.bool:
+            _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:19]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=M)  # y v  [masks.ncd:20-21]
 
 
 def PaddedAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
     """PaddedAttention : y k, x k, x v, bool x -> y v    [masks.ncd:23]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:23]
-        _check_rank("K", K, 2, "x k")  # [masks.ncd:23]
-        _check_rank("V", V, 2, "x v")  # [masks.ncd:23]
-    y, k = Q.shape[-2:]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:23]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:23]
+        if V.dim() < 2 or not V.is_floating_point():
+            _check_rank("V", V, 2, "x v")  # [masks.ncd:23]
+    k = Q.shape[-1]
     x = K.shape[-2]
-    v = V.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:23]
-        _check_shape("V", V, (x, v), "x v")  # [masks.ncd:23]
-        _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:23]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [masks.ncd:23]
+        if V.shape[-2] != x:
+            _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [masks.ncd:23]
+        if P.shape[-1:] != (x,) or P.dtype != torch.bool:
+            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:23]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=P[..., None, :])  # y v  [masks.ncd:24-25]
 
 
 def BiasedAttention(Q: Tensor, K: Tensor, V: Tensor, B: Tensor) -> Tensor:
     """BiasedAttention : y k, x k, x v, y x -> y v    [masks.ncd:27]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:27]
-        _check_rank("K", K, 2, "x k")  # [masks.ncd:27]
-        _check_rank("V", V, 2, "x v")  # [masks.ncd:27]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:27]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:27]
+        if V.dim() < 2 or not V.is_floating_point():
+            _check_rank("V", V, 2, "x v")  # [masks.ncd:27]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
-    v = V.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:27]
-        _check_shape("V", V, (x, v), "x v")  # [masks.ncd:27]
-        _check_shape("B", B, (y, x), "y x")  # [masks.ncd:27]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [masks.ncd:27]
+        if V.shape[-2] != x:
+            _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [masks.ncd:27]
+        if B.shape[-2:] != (y, x) or not B.is_floating_point():
+            _check_shape("B", B, (y, x), "y x")  # [masks.ncd:27]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=B)  # y v  [masks.ncd:28-29]
 
 
 def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """CausalAttention : y k, x k, x v -> y v    [masks.ncd:31]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:31]
-        _check_rank("K", K, 2, "x k")  # [masks.ncd:31]
-        _check_rank("V", V, 2, "x v")  # [masks.ncd:31]
-    y, k = Q.shape[-2:]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:31]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:31]
+        if V.dim() < 2 or not V.is_floating_point():
+            _check_rank("V", V, 2, "x v")  # [masks.ncd:31]
+    k = Q.shape[-1]
     x = K.shape[-2]
-    v = V.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:31]
-        _check_shape("V", V, (x, v), "x v")  # [masks.ncd:31]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [masks.ncd:31]
+        if V.shape[-2] != x:
+            _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [masks.ncd:31]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), is_causal=True)  # y v  [masks.ncd:32-33]
 
 
 def CausalPaddedAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
     """CausalPaddedAttention : y k, x k, x v, bool x -> y v    [masks.ncd:36]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [masks.ncd:36]
-        _check_rank("K", K, 2, "x k")  # [masks.ncd:36]
-        _check_rank("V", V, 2, "x v")  # [masks.ncd:36]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:36]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [masks.ncd:36]
+        if V.dim() < 2 or not V.is_floating_point():
+            _check_rank("V", V, 2, "x v")  # [masks.ncd:36]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
-    v = V.shape[-1]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [masks.ncd:36]
-        _check_shape("V", V, (x, v), "x v")  # [masks.ncd:36]
-        _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:36]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [masks.ncd:36]
+        if V.shape[-2] != x:
+            _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [masks.ncd:36]
+        if P.shape[-1:] != (x,) or P.dtype != torch.bool:
+            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:36]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=torch.where(P[..., None, :], torch.ones(y, x, dtype=torch.bool, device=Q.device).tril(), P[..., None, :]))  # y v  [masks.ncd:37-39]
 
 
@@ -189,16 +220,18 @@ class PaddedMHA(nn.Module):
     def forward(self, E: Tensor, X: Tensor, P: Tensor) -> Tensor:
         """forward : y m, x m, bool x -> y m    [masks.ncd:47]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [masks.ncd:47]
-            _check_rank("X", X, 2, "x m")  # [masks.ncd:47]
-        y = E.shape[-2]
+            if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
+                _check_rank("E", E, 2, "y m")  # [masks.ncd:47]
+                _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [masks.ncd:47]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "x m")  # [masks.ncd:47]
+                _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [masks.ncd:47]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:47]
-            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:47]
-            _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:47]
-        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(P, -2, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:48]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:49]
+            if P.shape[-1:] != (x,) or P.dtype != torch.bool:
+                _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:47]
+        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _insert_axis(P, -2, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:48]
+        return self.Lo(O.transpose(-2, -1).flatten(-2))  # y m  [masks.ncd:49]
 
 
 class MaskedMHA(nn.Module):
@@ -215,16 +248,19 @@ class MaskedMHA(nn.Module):
     def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
         """forward : y m, x m, bool y x -> y m    [masks.ncd:57]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [masks.ncd:57]
-            _check_rank("X", X, 2, "x m")  # [masks.ncd:57]
+            if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
+                _check_rank("E", E, 2, "y m")  # [masks.ncd:57]
+                _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [masks.ncd:57]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "x m")  # [masks.ncd:57]
+                _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [masks.ncd:57]
         y = E.shape[-2]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [masks.ncd:57]
-            _check_shape("X", X, (x, self.m), "x m")  # [masks.ncd:57]
-            _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:57]
-        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).movedim(-3, -2), _insert_axis(M, -3, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:58]
-        return self.Lo(O.movedim(-2, -1).flatten(-2))  # y m  [masks.ncd:59]
+            if M.shape[-2:] != (y, x) or M.dtype != torch.bool:
+                _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:57]
+        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _insert_axis(M, -3, self.h)).movedim(-3, -1)  # y k h  [masks.ncd:58]
+        return self.Lo(O.transpose(-2, -1).flatten(-2))  # y m  [masks.ncd:59]
 
 
 class DropoutAttention(nn.Module):
@@ -238,14 +274,16 @@ class DropoutAttention(nn.Module):
     def forward(self, Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
         """forward : y k, x k, x k -> y k    [masks.ncd:64]"""
         if CHECK_SHAPES:
-            _check_rank("Q", Q, 2, "y k")  # [masks.ncd:64]
-            _check_rank("K", K, 2, "x k")  # [masks.ncd:64]
-        y = Q.shape[-2]
+            if Q.dim() < 2 or not Q.is_floating_point() or Q.shape[-1] != self.k:
+                _check_rank("Q", Q, 2, "y k")  # [masks.ncd:64]
+                _check_shape("Q", Q, (Q.shape[-2], self.k), "y k", None)  # [masks.ncd:64]
+            if K.dim() < 2 or not K.is_floating_point() or K.shape[-1] != self.k:
+                _check_rank("K", K, 2, "x k")  # [masks.ncd:64]
+                _check_shape("K", K, (K.shape[-2], self.k), "x k", None)  # [masks.ncd:64]
         x = K.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("Q", Q, (y, self.k), "y k")  # [masks.ncd:64]
-            _check_shape("K", K, (x, self.k), "x k")  # [masks.ncd:64]
-            _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:64]
+            if V.shape[-2:] != (x, self.k) or not V.is_floating_point():
+                _check_shape("V", V, (x, self.k), "x k")  # [masks.ncd:64]
         return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), dropout_p=self.drop.p if self.training else 0.0, is_causal=True)  # y k  [masks.ncd:65-67]
 
 
@@ -263,10 +301,12 @@ class PaddedGQA(nn.Module):
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
         """forward : t m, bool t -> t m    [masks.ncd:76]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t m")  # [masks.ncd:76]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "t m")  # [masks.ncd:76]
+                _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masks.ncd:76]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.m), "t m")  # [masks.ncd:76]
-            _check_shape("P", P, (t,), "bool t", "bool")  # [masks.ncd:76]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).movedim(-3, -2).contiguous(), attn_mask=P[..., None, :].unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:77]
+            if P.shape[-1:] != (t,) or P.dtype != torch.bool:
+                _check_shape("P", P, (t,), "bool t", "bool")  # [masks.ncd:76]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), attn_mask=P[..., None, :].unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masks.ncd:77]
         return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masks.ncd:78]

@@ -77,13 +77,17 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
 def SwiGLU(X: Tensor, gate_up: Tensor, down: Tensor) -> Tensor:
     """SwiGLU : m, (2*f) m, m f -> m    [mixtral.ncd:10]"""
     if CHECK_SHAPES:
-        _check_rank("X", X, 1, "m")  # [mixtral.ncd:10]
-        _check_rank("gate_up", gate_up, 2, "(2*f) m")  # [mixtral.ncd:10]
+        if X.dim() < 1 or not X.is_floating_point():
+            _check_rank("X", X, 1, "m")  # [mixtral.ncd:10]
+        if gate_up.dim() < 2 or not gate_up.is_floating_point():
+            _check_rank("gate_up", gate_up, 2, "(2*f) m")  # [mixtral.ncd:10]
     m = X.shape[-1]
     f = gate_up.shape[-2] // 2
     if CHECK_SHAPES:
-        _check_shape("gate_up", gate_up, (2 * f, m), "(2*f) m")  # [mixtral.ncd:10]
-        _check_shape("down", down, (m, f), "m f")  # [mixtral.ncd:10]
+        if gate_up.shape[-2:] != (2 * f, m):
+            _check_shape("gate_up", gate_up, (2 * f, m), "(2*f) m", None)  # [mixtral.ncd:10]
+        if down.shape[-2:] != (m, f) or not down.is_floating_point():
+            _check_shape("down", down, (m, f), "m f")  # [mixtral.ncd:10]
     H = torch.einsum("...m,...gm->...g", X, gate_up)  # (2*f)  [mixtral.ncd:11]
     return torch.einsum("...f,...mf->...m", (nn.functional.silu(H[..., :f]) * H[..., f:2 * f]), down)  # m  [mixtral.ncd:12]
 
@@ -102,11 +106,13 @@ class MixtralExperts(nn.Module):
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
         """forward : t hidden_size, t num_local_experts -> t hidden_size    [mixtral.ncd:20]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:20]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.hidden_size:
+                _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:20]
+                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [mixtral.ncd:20]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.hidden_size), "t hidden_size")  # [mixtral.ncd:20]
-            _check_shape("P", P, (t, self.num_local_experts), "t num_local_experts")  # [mixtral.ncd:20]
+            if P.shape[-2:] != (t, self.num_local_experts) or not P.is_floating_point():
+                _check_shape("P", P, (t, self.num_local_experts), "t num_local_experts")  # [mixtral.ncd:20]
         W, I = torch.topk(P, self.num_experts_per_tok, dim=-1)  # t num_experts_per_tok, int t num_experts_per_tok  [mixtral.ncd:21]
         Y = _route(SwiGLU, self.num_local_experts, I, (X, self.gate_up_proj, self.down_proj), (None, -3, -3))  # t num_experts_per_tok hidden_size  [mixtral.ncd:22]
         return (Y * (W / W.sum(dim=-1)[..., :, None])[..., :, :, None]).sum(dim=-2)  # t hidden_size  [mixtral.ncd:23]
@@ -124,8 +130,7 @@ class MixtralSparseMoeBlock(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : t hidden_size -> t hidden_size    [mixtral.ncd:30]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:30]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.hidden_size), "t hidden_size")  # [mixtral.ncd:30]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.hidden_size:
+                _check_rank("X", X, 2, "t hidden_size")  # [mixtral.ncd:30]
+                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [mixtral.ncd:30]
         return self.experts(X, torch.softmax(self.gate(X), dim=-1))  # t hidden_size  [mixtral.ncd:31]

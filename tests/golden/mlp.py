@@ -42,7 +42,8 @@ class BasicImageRecogniser(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : w w -> classes    [mlp.ncd:9]"""
         if CHECK_SHAPES:
-            _check_shape("X", X, (self.w, self.w), "w w")  # [mlp.ncd:9]
+            if X.shape[-2:] != (self.w, self.w) or not X.is_floating_point():
+                _check_shape("X", X, (self.w, self.w), "w w")  # [mlp.ncd:9]
         X = X.flatten(-2)  # (w w)  [mlp.ncd:10]
         X = torch.relu(self.L0(X))  # hidden  [mlp.ncd:11]
         X = torch.relu(self.L1(X))  # hidden  [mlp.ncd:12]

@@ -69,10 +69,9 @@ class NormActivate(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : n H W -> n H W    [resnet.ncd:8]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "n H W")  # [resnet.ncd:8]
-        H, W = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (self.n, H, W), "n H W")  # [resnet.ncd:8]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n:
+                _check_rank("X", X, 3, "n H W")  # [resnet.ncd:8]
+                _check_shape("X", X, (self.n, X.shape[-2], X.shape[-1]), "n H W", None)  # [resnet.ncd:8]
         return torch.relu(_over_batch(self.bn, X, 3))  # n H W  [resnet.ncd:9]
 
 
@@ -95,10 +94,9 @@ class ProjectionResidual(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:19]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:19]
-        H, W = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (self.n0, H, W), "n0 H W")  # [resnet.ncd:19]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n0:
+                _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:19]
+                _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:19]
         return _over_batch(self.main, X, 3) + _over_batch(self.shortcut, X, 3)  # n1 ((H - 1)//s + 1) ((W - 1)//s + 1)  [resnet.ncd:20]
 
 
@@ -121,10 +119,9 @@ class IdentityResidual(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : n1 H W -> n1 H W    [resnet.ncd:29]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "n1 H W")  # [resnet.ncd:29]
-        H, W = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (self.n1, H, W), "n1 H W")  # [resnet.ncd:29]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n1:
+                _check_rank("X", X, 3, "n1 H W")  # [resnet.ncd:29]
+                _check_shape("X", X, (self.n1, X.shape[-2], X.shape[-1]), "n1 H W", None)  # [resnet.ncd:29]
         return _over_batch(self.main, X, 3) + X  # n1 H W  [resnet.ncd:30]
 
 
@@ -141,10 +138,9 @@ class Block(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:38]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:38]
-        H, W = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (self.n0, H, W), "n0 H W")  # [resnet.ncd:38]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n0:
+                _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:38]
+                _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:38]
         return _in_turn(self.identities, self.projection(self.norm(X)))  # n1 ((H - 1)//s + 1) ((W - 1)//s + 1)  [resnet.ncd:39]
 
 
@@ -165,10 +161,9 @@ class IdentityResNet(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : 3 H W -> classes    [resnet.ncd:50]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "3 H W")  # [resnet.ncd:50]
-        H, W = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (3, H, W), "3 H W")  # [resnet.ncd:50]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != 3:
+                _check_rank("X", X, 3, "3 H W")  # [resnet.ncd:50]
+                _check_shape("X", X, (3, X.shape[-2], X.shape[-1]), "3 H W", None)  # [resnet.ncd:50]
         X = self.block3(self.block2(self.block1(_over_batch(self.stem, X, 3))))  # n3 (((H + 1)//2 + 1)//2) (((W + 1)//2 + 1)//2)  [resnet.ncd:51]
         X = _over_batch(self.pool, self.norm(X), 3).flatten(-3)  # (n3 1 1)  [resnet.ncd:52]
         return torch.softmax(self.head(X), dim=-1)  # classes  [resnet.ncd:53]

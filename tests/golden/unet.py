@@ -63,10 +63,9 @@ class DoubleConvolution(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : c0 H W -> c1 H W    [unet.ncd:10]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "c0 H W")  # [unet.ncd:10]
-        H, W = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (self.c0, H, W), "c0 H W")  # [unet.ncd:10]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c0:
+                _check_rank("X", X, 3, "c0 H W")  # [unet.ncd:10]
+                _check_shape("X", X, (self.c0, X.shape[-2], X.shape[-1]), "c0 H W", None)  # [unet.ncd:10]
         return torch.relu(_over_batch(self.conv2, torch.relu(_over_batch(self.conv1, X, 3)), 3))  # c1 H W  [unet.ncd:11]
 
 
@@ -82,10 +81,11 @@ class DownScaleBlock(nn.Module):
     def forward(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """forward : c0 H W -> c1 (H//2) (W//2), c1 H W    [unet.ncd:18]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "c0 H W")  # [unet.ncd:18]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c0:
+                _check_rank("X", X, 3, "c0 H W")  # [unet.ncd:18]
+                _check_shape("X", X, (self.c0, X.shape[-2], X.shape[-1]), "c0 H W", None)  # [unet.ncd:18]
         H, W = X.shape[-2:]
         if CHECK_SHAPES:
-            _check_shape("X", X, (self.c0, H, W), "c0 H W")  # [unet.ncd:18]
             if H < 2:
                 raise ValueError(f"[unet.ncd:20] needs H >= 2 (`pool`: the pooling kernel must fit in each padded side of its input, in `pool(C)`), got H = {H}")
             if W < 2:
@@ -106,11 +106,13 @@ class UpScaleBlock(nn.Module):
     def forward(self, X: Tensor, C: Tensor) -> Tensor:
         """forward : c1 H W, c1 H W -> c0 (2*H) (2*W)    [unet.ncd:27]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "c1 H W")  # [unet.ncd:27]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c1:
+                _check_rank("X", X, 3, "c1 H W")  # [unet.ncd:27]
+                _check_shape("X", X, (self.c1, X.shape[-2], X.shape[-1]), "c1 H W", None)  # [unet.ncd:27]
         H, W = X.shape[-2:]
         if CHECK_SHAPES:
-            _check_shape("X", X, (self.c1, H, W), "c1 H W")  # [unet.ncd:27]
-            _check_shape("C", C, (self.c1, H, W), "c1 H W")  # [unet.ncd:27]
+            if C.shape[-3:] != (self.c1, H, W) or not C.is_floating_point():
+                _check_shape("C", C, (self.c1, H, W), "c1 H W")  # [unet.ncd:27]
         return _over_batch(self.up, self.convs(torch.cat((X, C), dim=-3)), 3)  # c0 (2*H) (2*W)  [unet.ncd:28]
 
 
@@ -138,11 +140,13 @@ class UNetFig27(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : 1 (16*h) (16*w) -> classes (16*h) (16*w)    [unet.ncd:40]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "1 (16*h) (16*w)")  # [unet.ncd:40]
+            if X.dim() < 3 or not X.is_floating_point():
+                _check_rank("X", X, 3, "1 (16*h) (16*w)")  # [unet.ncd:40]
         h = X.shape[-2] // 16
         w = X.shape[-1] // 16
         if CHECK_SHAPES:
-            _check_shape("X", X, (1, 16 * h, 16 * w), "1 (16*h) (16*w)")  # [unet.ncd:40]
+            if X.shape[-3:] != (1, 16 * h, 16 * w):
+                _check_shape("X", X, (1, 16 * h, 16 * w), "1 (16*h) (16*w)", None)  # [unet.ncd:40]
         X, C1 = self.first(X)  # 128 (8*h) (8*w), 128 (16*h) (16*w)  [unet.ncd:41]
         X, C2 = self.down[0](X)  # 256 (4*h) (4*w), 256 (8*h) (8*w)  [unet.ncd:42]
         X, C3 = self.down[1](X)  # 512 (2*h) (2*w), 512 (4*h) (4*w)  [unet.ncd:43]
@@ -166,11 +170,13 @@ class UpStep(nn.Module):
     def forward(self, X: Tensor, C: Tensor) -> Tensor:
         """forward : c1 H W, c0 (2*H) (2*W) -> c0 (2*H) (2*W)    [unet.ncd:56]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "c1 H W")  # [unet.ncd:56]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c1:
+                _check_rank("X", X, 3, "c1 H W")  # [unet.ncd:56]
+                _check_shape("X", X, (self.c1, X.shape[-2], X.shape[-1]), "c1 H W", None)  # [unet.ncd:56]
         H, W = X.shape[-2:]
         if CHECK_SHAPES:
-            _check_shape("X", X, (self.c1, H, W), "c1 H W")  # [unet.ncd:56]
-            _check_shape("C", C, (self.c0, 2 * H, 2 * W), "c0 (2*H) (2*W)")  # [unet.ncd:56]
+            if C.shape[-3:] != (self.c0, 2 * H, 2 * W) or not C.is_floating_point():
+                _check_shape("C", C, (self.c0, 2 * H, 2 * W), "c0 (2*H) (2*W)")  # [unet.ncd:56]
         return self.convs(torch.cat((_over_batch(self.up, X, 3), C), dim=-3))  # c0 (2*H) (2*W)  [unet.ncd:57]
 
 
@@ -199,11 +205,13 @@ class UNetOriginal(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : channels (16*h) (16*w) -> classes (16*h) (16*w)    [unet.ncd:69]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 3, "channels (16*h) (16*w)")  # [unet.ncd:69]
+            if X.dim() < 3 or not X.is_floating_point():
+                _check_rank("X", X, 3, "channels (16*h) (16*w)")  # [unet.ncd:69]
         h = X.shape[-2] // 16
         w = X.shape[-1] // 16
         if CHECK_SHAPES:
-            _check_shape("X", X, (self.channels, 16 * h, 16 * w), "channels (16*h) (16*w)")  # [unet.ncd:69]
+            if X.shape[-3:] != (self.channels, 16 * h, 16 * w):
+                _check_shape("X", X, (self.channels, 16 * h, 16 * w), "channels (16*h) (16*w)", None)  # [unet.ncd:69]
         C1 = self.first(X)  # 64 (16*h) (16*w)  [unet.ncd:70]
         C2 = self.encoder[0](_over_batch(self.pool, C1, 3))  # 128 (8*h) (8*w)  [unet.ncd:71]
         C3 = self.encoder[1](_over_batch(self.pool, C2, 3))  # 256 (4*h) (4*w)  [unet.ncd:72]

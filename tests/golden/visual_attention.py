@@ -56,13 +56,17 @@ def _over_batch(layer: nn.Module, x: Tensor, rank: int) -> Tensor:
 def MultiHeadDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """MultiHeadDotProductAttention : y k h, x k h, x k h -> y k h    [visual_attention.ncd:6]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 3, "y k h")  # [visual_attention.ncd:6]
-        _check_rank("K", K, 3, "x k h")  # [visual_attention.ncd:6]
-    y, k, h = Q.shape[-3:]
+        if Q.dim() < 3 or not Q.is_floating_point():
+            _check_rank("Q", Q, 3, "y k h")  # [visual_attention.ncd:6]
+        if K.dim() < 3 or not K.is_floating_point():
+            _check_rank("K", K, 3, "x k h")  # [visual_attention.ncd:6]
+    k, h = Q.shape[-2:]
     x = K.shape[-3]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k, h), "x k h")  # [visual_attention.ncd:6]
-        _check_shape("V", V, (x, k, h), "x k h")  # [visual_attention.ncd:6]
+        if K.shape[-2:] != (k, h):
+            _check_shape("K", K, (K.shape[-3], k, h), "x k h", None)  # [visual_attention.ncd:6]
+        if V.shape[-3:] != (x, k, h) or not V.is_floating_point():
+            _check_shape("V", V, (x, k, h), "x k h")  # [visual_attention.ncd:6]
     S = torch.einsum("...ykh,...xkh->...yxh", Q, K) / math.sqrt(k)  # y x h  [visual_attention.ncd:7]
     return torch.einsum("...yxh,...xkh->...ykh", torch.softmax(S, dim=-2), V)  # y k h  [visual_attention.ncd:8]
 
@@ -81,13 +85,15 @@ class VisualAttention(nn.Module):
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : c Y1 Y2, c X1 X2 -> c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)    [visual_attention.ncd:19]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:19]
-            _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:19]
+            if E.dim() < 3 or not E.is_floating_point() or E.shape[-3] != self.c:
+                _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:19]
+                _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:19]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c:
+                _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:19]
+                _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:19]
         Y1, Y2 = E.shape[-2:]
         X1, X2 = X.shape[-2:]
         if CHECK_SHAPES:
-            _check_shape("E", E, (self.c, Y1, Y2), "c Y1 Y2")  # [visual_attention.ncd:19]
-            _check_shape("X", X, (self.c, X1, X2), "c X1 X2")  # [visual_attention.ncd:19]
             if Y1 < self.kernel:
                 raise ValueError(f"[visual_attention.ncd:20] needs Y1 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y1 = {Y1}, kernel = {self.kernel}")
             if Y2 < self.kernel:
@@ -117,13 +123,13 @@ class VisualAttentionSingleHead(nn.Module):
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : c Y1 Y2, c X1 X2 -> c Y1 Y2    [visual_attention.ncd:33]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:33]
-            _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:33]
+            if E.dim() < 3 or not E.is_floating_point() or E.shape[-3] != self.c:
+                _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:33]
+                _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:33]
+            if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c:
+                _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:33]
+                _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:33]
         Y1, Y2 = E.shape[-2:]
-        X1, X2 = X.shape[-2:]
-        if CHECK_SHAPES:
-            _check_shape("E", E, (self.c, Y1, Y2), "c Y1 Y2")  # [visual_attention.ncd:33]
-            _check_shape("X", X, (self.c, X1, X2), "c X1 X2")  # [visual_attention.ncd:33]
         Q = _over_batch(self.Cq, E, 3).movedim(-3, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:34]
         K = _over_batch(self.Ck, X, 3).movedim(-3, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:35]
         V = _over_batch(self.Cv, X, 3).movedim(-3, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:36]

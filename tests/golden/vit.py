@@ -68,13 +68,17 @@ def _cat(parts: tuple, dim: int, rank: int) -> Tensor:
 def ScaledDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttention : y k, x k, x k -> y k    [vit.ncd:5]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [vit.ncd:5]
-        _check_rank("K", K, 2, "x k")  # [vit.ncd:5]
-    y, k = Q.shape[-2:]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [vit.ncd:5]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [vit.ncd:5]
+    k = Q.shape[-1]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [vit.ncd:5]
-        _check_shape("V", V, (x, k), "x k")  # [vit.ncd:5]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [vit.ncd:5]
+        if V.shape[-2:] != (x, k) or not V.is_floating_point():
+            _check_shape("V", V, (x, k), "x k")  # [vit.ncd:5]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # y k  [vit.ncd:6-7]
 
 
@@ -92,15 +96,18 @@ class MultiHeadAttention(nn.Module):
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : y m, x m -> y m    [vit.ncd:16]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [vit.ncd:16]
-            _check_rank("X", X, 2, "x m")  # [vit.ncd:16]
-        y = E.shape[-2]
-        x = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [vit.ncd:16]
-            _check_shape("X", X, (x, self.m), "x m")  # [vit.ncd:16]
-        O = ScaledDotProductAttention(self.Lq(E).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.Lk(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.Lv(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3)).movedim(-3, -1)  # y k h  [vit.ncd:17]
-        return self.Lo(O.flatten(-2))  # y m  [vit.ncd:18]
+            if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
+                _check_rank("E", E, 2, "y m")  # [vit.ncd:16]
+                _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [vit.ncd:16]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "x m")  # [vit.ncd:16]
+                _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [vit.ncd:16]
+        # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        O = nn.functional.scaled_dot_product_attention(nn.functional.linear(E, self.Lq.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.Lk.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.Lv.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2))  # y k h, laid out h y k  [vit.ncd:17]
+        # layout: Lo's weight permuted, not the activations: columns in the order its input arrives, (h k)
+        return nn.functional.linear(O.transpose(-3, -2).flatten(-2), self.Lo.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [vit.ncd:18]
 
 
 class EncoderLayer(nn.Module):
@@ -118,10 +125,9 @@ class EncoderLayer(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : t dim -> t dim    [vit.ncd:28]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t dim")  # [vit.ncd:28]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.dim), "t dim")  # [vit.ncd:28]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.dim:
+                _check_rank("X", X, 2, "t dim")  # [vit.ncd:28]
+                _check_shape("X", X, (X.shape[-2], self.dim), "t dim", None)  # [vit.ncd:28]
         Z = self.norm1(X)  # t dim  [vit.ncd:29]
         X = X + self.attn(Z, Z)  # t dim  [vit.ncd:30]
         return X + self.down(nn.functional.gelu(self.up(self.norm2(X))))  # t dim  [vit.ncd:31]
@@ -146,7 +152,8 @@ class ViT(nn.Module):
     def forward(self, X: Tensor) -> Tensor:
         """forward : channels image image -> classes    [vit.ncd:42]"""
         if CHECK_SHAPES:
-            _check_shape("X", X, (self.channels, self.image, self.image), "channels image image")  # [vit.ncd:42]
+            if X.shape[-3:] != (self.channels, self.image, self.image) or not X.is_floating_point():
+                _check_shape("X", X, (self.channels, self.image, self.image), "channels image image")  # [vit.ncd:42]
         P = _over_batch(self.embed, X, 3).movedim(-3, -1).flatten(-3, -2)  # ((image//patch) (image//patch)) dim  [vit.ncd:43]
         T = _cat((self.cls, P), dim=-2, rank=2) + self.pos  # ((image//patch)**2 + 1) dim  [vit.ncd:44]
         T = self.norm(_in_turn(self.layers, T))  # ((image//patch)**2 + 1) dim  [vit.ncd:45]

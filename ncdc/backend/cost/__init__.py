@@ -113,8 +113,8 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
     row.kind = "module" if module else "def"
     row.params = model.module_params(module) if module else ZERO
     row.saved = {}
-    for dtype, n in result.saved.values():
-        row.add_saved(dtype, rules.multiplied(dtype, n, Size.of(B)))
+    for ident, (dtype, n) in result.saved.items():  # per sample, but for the weight copies made once
+        row.add_saved(dtype, n if ident in result.unbatched else rules.multiplied(dtype, n, Size.of(B)))
     env: dict[str, int] = {c.name: c.value.constant for c in program.constants
                            if c.value.constant is not None}
     for hp in getattr(d, "hparams", []):

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ... import ir
 from ..fuse import fuse_attention, grouped_attention
+from ..layout import is_linear, plan_layouts, weight_permuted
 from ...ir import TensorType
 from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
@@ -122,6 +123,9 @@ class Key:
         self.size, self.dtype, self.grad, self.what = size, dtype, grad, what
 
 
+UNBATCHED = "permuted weight"  # a Key's `what` for a saved tensor made once per call, not per sample
+
+
 @dataclass
 class Event:
     """An operation of a statement: the tensors it reads, those it makes, and for a call the callee's peak."""
@@ -143,6 +147,7 @@ class BodyResult:
     saved: dict[Any, tuple[str, Size]]
     outputs: list[Any]
     out_grads: list[bool]
+    unbatched: frozenset = frozenset()  # the saved tensors made once, not per sample (permuted weights)
 
 
 def _dtype_of(t) -> str:
@@ -291,6 +296,7 @@ class Body:
         self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
         self.locals: dict[ir.Local, Key] = {}
         self.saved: dict[Any, tuple[str, Size]] = {}
+        self.unbatched: set = set()  # the idents in `saved` of tensors made once, not per sample
         self.inputs: dict[Key, int] = {}
         self.counter = itertools.count()
         # memory: per statement, the keys read, the keys bound to names, and in the order they happen
@@ -345,6 +351,8 @@ class Body:
         if ident in self.saved:
             return
         self.saved[ident] = (key.dtype, key.size)
+        if key.what == UNBATCHED:
+            self.unbatched.add(ident)
         row.add_saved(key.dtype, key.size)
 
     def run(self) -> BodyResult:
@@ -356,6 +364,7 @@ class Body:
             self.bind(p.name, key)
         outputs: list[Key] = []
         body = fuse_attention(self.f.body)
+        self.plan = plan_layouts(body)  # the back end's: the Linear weights it permutes are copies autograd keeps
         for stmt in body:
             self.reads.append(set())
             self.events.append([])
@@ -368,7 +377,7 @@ class Body:
             self.row.absorb(r)
             for d, n in r.saved.items():
                 self.row.add_saved(d, n)
-        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs])
+        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs], frozenset(self.unbatched))
 
     def statement(self, stmt, mult: Size) -> list[Key] | None:
         if isinstance(stmt, ir.Assign):
@@ -693,8 +702,11 @@ class Body:
             if isinstance(ident, tuple) and ident and ident[0] == "in":
                 self.keep((kept or {}).get(ident[1], key), row)
             else:
-                self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), mult))
-                row.add_saved(dtype, rules.multiplied(dtype, fn(size), mult))
+                once = ident in result.unbatched
+                if once:
+                    self.unbatched.add((token, ident))
+                self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), ONE if once else mult))
+                row.add_saved(dtype, rules.multiplied(dtype, fn(size), ONE if once else mult))
         outs = []
         for ident, t, g in zip(result.outputs, out_types, result.out_grads):
             if isinstance(ident, tuple) and ident and ident[0] == "in":
@@ -729,6 +741,10 @@ class Body:
             x = args[0] if args else None
             grad = row.params != ZERO or bool(x and x.grad)
             result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result")
+            if node is not None and cost.matmul is not None and x is not None and x.grad and is_linear(node) \
+                    and weight_permuted(self.plan, node):
+                n_in, n_out = cost.matmul
+                self.keep(Key(self.size(n_in * n_out), _dtype_of(t_out), True, UNBATCHED), row)
             if not cost.needs_grad_input or (x is not None and x.grad):
                 for what, extra in cost.saves:
                     if what == "input":
@@ -834,15 +850,19 @@ class Body:
         new = {k: v for k, v in self.saved.items() if k not in saved_before}
         boundary = self.size(_elements(own[0])) * mult
         kept_ends = (x in new) or (args[0] in new)
-        extras: dict[str, Size] = {}
+        extras: dict[tuple[str, bool], Size] = {}  # by element type and whether made once (not per sample)
         for k, (dtype, n) in new.items():
             if k is not x and k is not args[0]:
-                extras[dtype] = extras.get(dtype, ZERO) + (count - 1) * n
+                kind = (dtype, k in self.unbatched)
+                extras[kind] = extras.get(kind, ZERO) + (count - 1) * n
         if kept_ends:
-            extras[FLOAT] = extras.get(FLOAT, ZERO) + (count - 1) * boundary
-        for dtype, n in extras.items():
+            extras[FLOAT, False] = extras.get((FLOAT, False), ZERO) + (count - 1) * boundary
+        for (dtype, once), n in extras.items():
             if n != ZERO:
-                self.saved[object()] = (dtype, n)
+                ident = object()
+                self.saved[ident] = (dtype, n)
+                if once:
+                    self.unbatched.add(ident)
         body = group.children[0]
         if c.index in {a for v in body.flops.values() for a in v.symbols()}:
             body.notes.append(f"the cost of `{label}` depends on its index: the first repetition is counted")
@@ -852,7 +872,7 @@ class Body:
         row.attention = [dataclasses.replace(a, count=a.count * count) for a in body.attention]
         row.params = body.params * count
         row.saved = dict(body.saved)
-        for dtype, n in extras.items():
+        for (dtype, _), n in extras.items():
             row.add_saved(dtype, n)
         row.peak = body.peak
         outer.children.append(row)

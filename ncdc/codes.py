@@ -44,10 +44,12 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0317": "a precondition that the values of `--sizes` violate",
     "E0318": "axes in another order",
     "E0319": "an einsum over more than 52 distinct axis names",
+    "E0320": "a hyperparameter that is not a size, of the wrong kind or outside its choices",
     "E0401": "a def or forward that does not end with `return`",
     "E0402": "wrong number of values",
     "E0403": "a statement after `return`",
-    "E0404": "`return` inside a `for` loop",
+    "E0404": "`return` inside a `for` loop or an `if` block",
+    "E0405": "a wire read after an `if` that only some of its branches assign",
     "E0501": "a module without exactly one `def forward`, or with another method",
     "W0001": "an einsum output that repeats a name of an input's bound group",
 }

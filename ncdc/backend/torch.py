@@ -24,10 +24,11 @@ from ..sizes import Size, Symbol
 from ..resources import data_dir
 from .fuse import fuse_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
-from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
+from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
+_PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
 HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
 
 
@@ -161,6 +162,31 @@ class Generator:
         lines.append(f"{indent}    raise ValueError({message})")
         return lines
 
+    def value_checks(self, hp: ir.HParam, m: ir.Module) -> list[str]:
+        """`__init__` checks a hyperparameter that is not a size: its kind, its choices, and the
+        bounds its parts need (Dropout's p in [0, 1])."""
+        name = python_name(hp.name)
+        where = self.where(hp.span)
+
+        def message(text: str) -> str:
+            return safe_text(f"{where} {m.name}: {text}").replace("{", "{{").replace("}", "}}")
+
+        if hp.kind == "bool":
+            return [f"if not isinstance({name}, bool):",
+                    f'    raise TypeError(f"{message(f"`{hp.name}` is a bool")}, got {{{name}!r}}")']
+        if hp.kind == "choice":
+            choices = ", ".join(string_code(c) for c in hp.choices)
+            shown = ", ".join(f"'{c}'" for c in hp.choices)
+            return [f"if {name} not in ({choices}{',' if len(hp.choices) == 1 else ''}):",
+                    f'    raise ValueError(f"{message(f"`{hp.name}` is one of {shown}")}, got {{{name}!r}}")']
+        lines = [f"if isinstance({name}, bool) or not isinstance({name}, (int, float)):",
+                 f'    raise TypeError(f"{message(f"`{hp.name}` is a number")}, got {{{name}!r}}")']
+        for low, high, reason in hp.bounds:
+            text = message(f"{reason}: `{hp.name}` must be between {low} and {high}")
+            lines += [f"if not {low!r} <= {name} <= {high!r}:",
+                      f'    raise ValueError(f"{text}, got {{{name}!r}}")']
+        return lines
+
     # ---- boxes --------------------------------------------------------------------------------
 
     def box_parameters(self, boxes: list[str]) -> list[str]:
@@ -204,11 +230,12 @@ class Generator:
     def module(self, m: ir.Module) -> str:
         hparams = []
         for hp in m.hparams:
-            hparams.append(f"{python_name(hp.name)}: int" + (f" = {hp.default}" if hp.default is not None else ""))
+            default = "" if hp.default is None else f" = {value_code(hp.default, str)}"
+            hparams.append(f"{python_name(hp.name)}: {_PYTHON_KINDS[hp.kind]}{default}")
         ctor = ["self", *hparams, *self.box_parameters(m.boxes)]
         init_names: dict[Symbol, str] = dict(self.constants)
-        init_names.update({hp.symbol: python_name(hp.name) for hp in m.hparams})
-        init = []
+        init_names.update({hp.symbol: python_name(hp.name) for hp in m.hparams if hp.kind == "size"})
+        init = [line for hp in m.hparams if hp.kind != "size" for line in self.value_checks(hp, m)]
         if m.hparams:
             names = [python_name(hp.name) for hp in m.hparams]
             init.append(", ".join(f"self.{n}" for n in names) + " = " + ", ".join(names))
@@ -262,7 +289,7 @@ class Generator:
             return CONSTRUCTORS[c.op](c.attrs, size)
         if isinstance(c, ir.Instance):
             target = self.modules[c.module]
-            args = [size(s) for s in c.args]
+            args = [value_code(a, size) for a in c.args]
             args += [f"{python_name(b)}={python_name(b)}" for b in target.boxes]
             return f"{python_name(target.name)}({', '.join(args)})"
         if isinstance(c, ir.Seq):
@@ -423,6 +450,15 @@ class Emitter:
                 lines.append(f"{targets} = {code}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
                 bound = [(self.ns(t), ty) for t, ty in zip(stmt.names, stmt.types) if isinstance(ty, TensorType)]
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
+            elif isinstance(stmt, ir.If):
+                for i, (condition, body) in enumerate(stmt.branches):
+                    keyword = "if" if i == 0 else "elif"
+                    lines.append(f"{keyword} {self.condition(condition)}:  # {self.gen.where(stmt.span)}"
+                                 if i == 0 else f"{keyword} {self.condition(condition)}:")
+                    lines.extend("    " + line for line in self.block(body))
+                if stmt.orelse:
+                    lines.append("else:")
+                    lines.extend("    " + line for line in self.block(stmt.orelse))
             elif isinstance(stmt, ir.Return):
                 codes = [self.expr(v)[0] for v in stmt.values]
                 types = ", ".join(str(t) for v in stmt.values
@@ -435,6 +471,14 @@ class Emitter:
                              f"  # {self.gen.where(stmt.span)}")
                 lines.extend("    " + line for line in self.block(stmt.body))
         return lines
+
+    def condition(self, c: ir.Condition) -> str:
+        attribute = f"self.{python_name(c.name)}"
+        if c.op == "true":
+            return attribute
+        if c.op == "false":
+            return f"not {attribute}"
+        return f"{attribute} {c.op} {string_code(c.value or '')}"
 
     def expr(self, node: ir.Value) -> tuple[str, int]:
         return LOWERINGS[type(node)](self, node)
@@ -462,6 +506,11 @@ def _parameter(em: Emitter, node: ir.LearnedTensor):
 @lowering(ir.Const)
 def _const(em: Emitter, node: ir.Const):
     return repr(node.value), ATOM
+
+
+@lowering(ir.HParamValue)
+def _hparam_value(em: Emitter, node: ir.HParamValue):
+    return f"self.{python_name(node.name)}", ATOM
 
 
 @lowering(ir.SizeValue)

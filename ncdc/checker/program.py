@@ -190,9 +190,14 @@ class ProgramChecker:
             reason = reserved_reason(hp.name.name, module_attribute=True, shadows_builtin=True)
             if reason:
                 fail("E0102", f"`{hp.name.name}` cannot be a hyperparameter: {reason}", hp.name.span, "reserved")
-            if python_name(hp.name.name) in {python_name(n) for n in scope.sizes}:
+            if python_name(hp.name.name) in {python_name(n) for n in [*scope.sizes, *scope.values]}:
                 fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated",
                      notes=["Python folds names (NFKC): names that differ only in form are the same"])
+            if hp.kind != "size":
+                scope.values[hp.name.name] = value_hparam(hp)
+                hparams.append(scope.values[hp.name.name])
+                continue
+            assert not isinstance(hp.default, (float, str))  # the grammar gives a size an integer default
             if hp.default is not None and hp.default > MAX_SIZE:
                 fail("E0313", f"the default of `{hp.name.name}` is too large", hp.span, "more than 2**62")
             if hp.default is not None and hp.default < 1:
@@ -201,7 +206,7 @@ class ProgramChecker:
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
         seen_default = False
-        for hp in hparams:  # type: ignore[assignment]
+        for hp in hparams:
             if hp.default is None and seen_default:
                 fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
                      "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
@@ -238,7 +243,8 @@ class ProgramChecker:
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes)
+        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes) \
+            + list(scope.values)
         if python_name(name.name) in {python_name(n) for n in taken}:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
 
@@ -356,15 +362,20 @@ class ProgramChecker:
         if node.axes_in is not None:
             fail("E0311", f"module `{module.name}` takes hyperparameters, not axes", node.axes_in.span,
                  "remove this")
-        fields = {hp.name: (Size.of(hp.default) if hp.default is not None else REQUIRED, "any", True)
-                  for hp in module.hparams}
+        fields = {hp.name: ((Size.of(hp.default) if hp.kind == "size" else hp.default)  # type: ignore[arg-type]
+                            if hp.default is not None else REQUIRED, "any", True) for hp in module.hparams}
         values, spans = read_values(node, scope, fields)
         mapping = {}
+        args: list = []
         for hp in module.hparams:
             value = values.get(hp.name, fields[hp.name][0])
+            if hp.kind != "size":
+                args.append(value_argument(hp, value, spans.get(hp.name, node.span), module.name))
+                continue
             if not isinstance(value, Size):
-                fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {value!r}")
+                fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {_shown(value)}")
             mapping[hp.symbol] = value
+            args.append(value)
         derived = {m.symbol: m.value for m in module.members if isinstance(m, ir.SizeMember)}
 
         def subst(size: Size) -> Size:
@@ -380,7 +391,7 @@ class ProgramChecker:
         forward = module.forward
         signature = Signature(name, "component", [subst_type(p.type) for p in forward.params],
                               [subst_type(r) for r in forward.results], list(forward.generics))
-        component = ir.Instance(name, node.span, signature, module.name, [mapping[hp.symbol] for hp in module.hparams])
+        component = ir.Instance(name, node.span, signature, module.name, args)
         signature.target = component
         return component
 
@@ -607,6 +618,68 @@ class ProgramChecker:
         targets: list[ir.Function | ir.Module] = [*self.functions, *self.modules]
         for target in targets:
             target.boxes = sorted((b for b in needed.get(target.name, ()) if b in position), key=position.__getitem__)
+
+
+# ---- hyperparameters that are not sizes -------------------------------------------------------------
+
+
+VALUE_KINDS = ("float", "bool", "choice")
+
+
+def value_hparam(hp: tree.HParam) -> ir.HParam:
+    """`p: float = 0.1`, `norm_first: bool = false`, `activation: {"relu", "gelu"} = "relu"`."""
+    name = hp.name.name
+    if hp.kind not in VALUE_KINDS:
+        help = f"a size is written `{name}=...`, with no kind" if hp.kind == "int" else None
+        fail("E0320", f"a hyperparameter is a size, a `float`, a `bool` or a choice `{{\"a\", \"b\"}}`, "
+             f"not `{hp.kind}`", hp.kind_span, "unknown kind", help=help)
+    choices = tuple(hp.choices)
+    if len(set(choices)) != len(choices):
+        fail("E0320", f"the choices of `{name}` repeat a value", hp.kind_span, "repeated choice")
+    default = hp.default
+    if default is not None:
+        ok = {"float": isinstance(default, (int, float)) and not isinstance(default, bool),
+              "bool": isinstance(default, bool), "choice": default in choices}[hp.kind]
+        if not ok:
+            expected = {"float": "a number such as `0.1`", "bool": "`true` or `false`",
+                        "choice": "one of " + ", ".join(f'"{c}"' for c in choices)}[hp.kind]
+            fail("E0320", f"the default of `{name}` must be {expected}", hp.default_span, f"this is {_shown(default)}")
+        if hp.kind == "float":
+            default = float(default)
+    return ir.HParam(name, Symbol(name), default, hp.span, hp.kind, choices)
+
+
+def value_argument(hp: ir.HParam, value, span, module: str):
+    """A submodule's hyperparameter that is not a size: a literal, or one of the caller's of its kind."""
+    if isinstance(value, ir.HParamRef):
+        if value.kind != hp.kind or hp.kind == "choice" and value.choices != hp.choices:
+            fail("E0320", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}; `{value.name}` is {_kind_text(value)}",
+                 span, "another kind")
+        return value
+    ok = {"float": isinstance(value, (int, float)) and not isinstance(value, bool)
+                   or isinstance(value, Size) and value.constant is not None,
+          "bool": isinstance(value, bool), "choice": value in hp.choices}[hp.kind]
+    if not ok:
+        fail("E0320", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}", span, f"this is {_shown(value)}")
+    if hp.kind == "float":
+        return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]
+    return value
+
+
+def _kind_text(hp) -> str:
+    if hp.kind == "choice":
+        return "one of " + ", ".join(f'"{c}"' for c in hp.choices)
+    return {"float": "a number", "bool": "a bool"}[hp.kind]
+
+
+def _shown(value) -> str:
+    if isinstance(value, Size):
+        return f"the size `{value}`"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return f"`{value}`"
 
 
 def _distinct(preconditions: list[ir.Precondition]) -> list[ir.Precondition]:

@@ -338,6 +338,18 @@ class Body:
                 k = self.value(v)
                 keys.extend(k if isinstance(k, tuple) else [k])
             return keys
+        if isinstance(stmt, ir.If):
+            # Branches on hyperparameters: the cost is that of the branch their defaults take.
+            taken = self.taken(stmt)
+            for inner in taken:
+                self.statement(inner, mult)
+            # Later reads may name another branch's definition of a wire: it is the taken one's.
+            chosen = {t.name: self.locals[t] for t in ir.producers(taken) if t in self.locals}
+            for body in stmt.bodies:
+                for target in ir.producers(body):
+                    if target.name in chosen:
+                        self.locals[target] = chosen[target.name]
+            return None
         assert isinstance(stmt, ir.For)
         # A loop: its body costed once and multiplied out by the number of turns.
         before = len(self.row.children)
@@ -354,6 +366,15 @@ class Body:
                 loop.add_saved(d, s)
         self.row.children.append(loop)
         return None
+
+    def taken(self, stmt: ir.If) -> list:
+        """The body of the branch the module's default hyperparameters take (the first without them)."""
+        defaults = {hp.name: hp.default for hp in self.module.hparams} if self.module is not None else {}
+        for condition, body in stmt.branches:
+            if condition.name not in defaults or defaults[condition.name] is None or \
+                    condition.holds(defaults[condition.name]):
+                return body
+        return stmt.orelse
 
     # ---- values: each returns its tensor's key (a tuple of keys for several outputs; None for numbers)
     def value(self, node: ir.Value):
@@ -377,7 +398,7 @@ class Body:
     def v_Const(self, node):
         return None
 
-    v_SizeValue = v_Const
+    v_SizeValue = v_HParamValue = v_Const
 
     def v_ScalarBinary(self, node: ir.ScalarBinary):
         self.value(node.left)

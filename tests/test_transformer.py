@@ -1,0 +1,141 @@
+"""The transformer of specs/transformer.ncd against `torch.nn`'s: hyperparameters that are not sizes
+(floats, bools, choices), static conditionals on them, and what the checker says of their misuse."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import ncdc
+from ncdc import NcdcError, check_source
+
+SPEC = Path(__file__).resolve().parent.parent / "specs" / "transformer.ncd"
+SMALL = dict(d_model=16, nhead=2, dim_feedforward=24)
+
+
+@pytest.fixture(scope="module")
+def transformer():
+    return ncdc.load(SPEC)
+
+
+def _heads_inner(w: torch.Tensor, h: int) -> torch.Tensor:
+    """torch.nn.MultiheadAttention's features are (h k), heads outer; the spec's `Linear[m -> k h]`
+    has them inner: the same rows in the spec's order."""
+    return w.reshape(h, w.shape[0] // h, *w.shape[1:]).transpose(0, 1).reshape(w.shape)
+
+
+def attention_weights(sd: dict, prefix: str, h: int) -> dict:
+    """A torch.nn.MultiheadAttention's weights as the spec's MultiheadAttention names them."""
+    out = {}
+    weights = sd[f"{prefix}.in_proj_weight"].chunk(3)
+    biases = sd[f"{prefix}.in_proj_bias"].chunk(3)
+    for name, w, b in zip(("q_proj", "k_proj", "v_proj"), weights, biases):
+        out[f"{name}.weight"], out[f"{name}.bias"] = _heads_inner(w, h), _heads_inner(b, h)
+    out["out_proj.weight"] = _heads_inner(sd[f"{prefix}.out_proj.weight"].T, h).T
+    out["out_proj.bias"] = sd[f"{prefix}.out_proj.bias"]
+    return out
+
+
+def encoder_layer_weights(sd: dict, h: int, prefix: str = "") -> dict:
+    """A torch.nn.TransformerEncoderLayer's state_dict under the spec's names."""
+    out = {f"self_attn.{k}": v for k, v in attention_weights(sd, f"{prefix}self_attn", h).items()}
+    for name in ("linear1", "linear2", "norm1", "norm2"):
+        for p in ("weight", "bias"):
+            out[f"{name}.{p}"] = sd[f"{prefix}{name}.{p}"]
+    return out
+
+
+@pytest.mark.parametrize("norm_first, activation", list(itertools.product([False, True], ["relu", "gelu"])))
+@pytest.mark.parametrize("batch", [(), (3,)], ids=["no-batch", "batch"])
+def test_encoder_layer_equals_torch(transformer, norm_first, activation, batch):
+    torch.manual_seed(0)
+    reference = nn.TransformerEncoderLayer(16, 2, 24, dropout=0.1, activation=activation, norm_first=norm_first,
+                                           batch_first=True).eval()
+    ours = transformer.TransformerEncoderLayer(**SMALL, dropout=0.1, activation=activation,
+                                               norm_first=norm_first).eval()
+    ours.load_state_dict(encoder_layer_weights(reference.state_dict(), 2), strict=True)
+    X = torch.randn(*batch, 5, 16, requires_grad=True)
+    expected = reference(X if batch else X[None])
+    expected = expected if batch else expected[0]
+    actual = ours(X)
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
+    (g_ours,) = torch.autograd.grad(actual.square().sum(), X)
+    (g_ref,) = torch.autograd.grad(expected.square().sum(), X)
+    torch.testing.assert_close(g_ours, g_ref, atol=1e-5, rtol=1e-5)
+
+
+def test_layer_norm_eps_reaches_the_layer(transformer):
+    layer = transformer.TransformerEncoderLayer(**SMALL, layer_norm_eps=1e-3)
+    assert layer.norm1.eps == layer.norm2.eps == 1e-3
+    assert layer.dropout1.p == 0.1
+
+
+@pytest.mark.parametrize("options, error, words", [
+    (dict(activation="tanh"), ValueError, "`activation` is one of 'relu', 'gelu', got 'tanh'"),
+    (dict(dropout=1.5), ValueError, "`dropout` must be between 0.0 and 1.0, got 1.5"),
+    (dict(dropout="0.1"), TypeError, "`dropout` is a number"),
+    (dict(norm_first=1), TypeError, "`norm_first` is a bool, got 1"),
+])
+def test_the_constructor_checks_its_hyperparameters(transformer, options, error, words):
+    with pytest.raises(error, match=None) as info:
+        transformer.TransformerEncoderLayer(**SMALL, **options)
+    assert words in str(info.value) and "[transformer.ncd:" in str(info.value)
+
+
+# ---- what the checker rejects --------------------------------------------------------------------
+
+BASE = """\
+module M(m=4, p: float = 0.1, act: {"relu", "gelu"} = "relu", first: bool = false):
+    L = Linear[m -> m]()
+    D = Dropout(p=p)
+
+    def forward(X: t m) -> t m:
+        if first:
+            Y = L(X)
+        else:
+            Y = D(X)
+        if act == "gelu":
+            Z = gelu(Y)
+        else:
+            Z = relu(Y) * p
+        return Z
+"""
+
+
+def test_the_base_checks():
+    check_source(BASE)
+
+
+def diagnostic(old: str, new: str):
+    assert BASE.count(old) == 1
+    with pytest.raises(NcdcError) as info:
+        check_source(BASE.replace(old, new), "m.ncd")
+    d = info.value.diagnostics[0]
+    return d.code, d.span.line, d.span.column, d.message
+
+
+@pytest.mark.parametrize("old, new, code, line, column", [
+    ('act == "gelu"', 'act == "tanh"', "E0320", 10, 12),            # not one of its choices
+    ("if first:", "if p:", "E0320", 6, 12),                        # a number is not a condition
+    ("if first:", 'if first == "yes":', "E0320", 6, 12),           # a bool is not compared
+    ("if first:", "if m:", "E0320", 6, 12),                        # a size is not known... as a branch
+    ("Dropout(p=p)", "Dropout(p=first)", "E0320", 3, 17),          # a bool where a number goes
+    ("= relu(Y) * p", "= relu(Y) * act", "E0320", 13, 27),         # a choice is not a number
+    ('= "relu"', '= "tanh"', "E0320", 1, 55),                      # a default outside the choices
+    ("p: float = 0.1", "p: float = true", "E0320", 1, 26),         # a default of the wrong kind
+    ("p: float", "p: double", "E0320", 1, 18),                     # an unknown kind
+    ("            Y = D(X)\n", "            W = D(X)\n", "E0405", 11, 22),  # Y only in one branch...
+    ("            Y = L(X)\n", "            return L(X)\n", "E0404", 7, 13),
+])
+def test_misused_hyperparameters_are_errors(old, new, code, line, column):
+    got = diagnostic(old, new)
+    assert got[:3] == (code, line, column), got
+
+
+def test_a_wire_assigned_in_one_branch_is_named():
+    code, line, column, message = diagnostic("            Y = D(X)\n", "            W = D(X)\n")
+    assert "`Y` is assigned in some branches of an `if` only" in message

@@ -139,3 +139,51 @@ def test_misused_hyperparameters_are_errors(old, new, code, line, column):
 def test_a_wire_assigned_in_one_branch_is_named():
     code, line, column, message = diagnostic("            Y = D(X)\n", "            W = D(X)\n")
     assert "`Y` is assigned in some branches of an `if` only" in message
+
+
+# ---- token ids -------------------------------------------------------------------------------------
+
+TOKENS = """\
+module Tokens(vocab=50, m=8):
+    embed = Embedding[vocab -> m]()
+
+    def forward(T: int t) -> t m:
+        return embed(T) * sqrt(m)
+"""
+
+
+@pytest.fixture(scope="module")
+def tokens():
+    namespace: dict = {}
+    exec(compile(ncdc.compile_source(TOKENS, "tokens.ncd"), "tokens.py", "exec"), namespace)
+    return namespace["Tokens"]
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 5)], ids=["no-batch", "batch"])
+def test_embedding_equals_torch(tokens, shape):
+    torch.manual_seed(0)
+    reference = nn.Embedding(50, 8)
+    ours = tokens()
+    ours.embed.load_state_dict(reference.state_dict(), strict=True)
+    T = torch.randint(0, 50, shape)
+    torch.testing.assert_close(ours(T), reference(T) * 8 ** 0.5)
+
+
+@pytest.mark.parametrize("ids, error, words", [
+    ([3, 50], ValueError, "token ids must be in 0..49, got 50"),
+    ([-1, 2], ValueError, "token ids must be in 0..49, got -1"),
+    ([1.0, 2.0], TypeError, "expected int elements"),
+    ([1, 2], TypeError, "token ids are int64 or int32, got torch.int16"),
+])
+def test_token_ids_out_of_range_are_the_specs_error(tokens, ids, error, words):
+    dtype = torch.int16 if "int16" in words else None
+    with pytest.raises(error) as info:
+        tokens()(torch.tensor(ids, dtype=dtype))
+    assert words in str(info.value)
+
+
+def test_an_embedding_of_floats_is_an_error():
+    with pytest.raises(NcdcError) as info:
+        check_source(TOKENS.replace("T: int t", "T: t"), "tokens.ncd")
+    d = info.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.column) == ("E0321", 5, 22)

@@ -29,7 +29,8 @@ from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 _PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
-HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat")
+HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat",
+                "_token_ids")
 
 
 @lru_cache(maxsize=1)
@@ -830,6 +831,10 @@ def _component_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"
+    if isinstance(component, ir.Layer) and component.op == "Embedding":  # ids out of range are the spec's error
+        em.gen.helpers.add("_token_ids")
+        where = safe_text(f"{em.gen.where(node.span)} `{node.part}`")
+        return f'{ref}(_token_ids({args[0]}, {ref}.num_embeddings, "{where}"))'
     if isinstance(component, ir.Layer) and component.op == "Linear":
         n_in, n_out = component.attrs.inputs.rank, component.attrs.outputs.rank
         x = args[0]

@@ -127,6 +127,10 @@ def dropout(a: L.DropoutAttrs, size) -> str:
     return f"nn.Dropout({value_code(a.p, size)})"
 
 
+def embedding(a: L.EmbeddingAttrs, size) -> str:
+    return f"nn.Embedding({size(a.count)}, {size(a.dim)})"
+
+
 def parameter(a: L.ParameterAttrs, size) -> str:
     shape = ", ".join(size(s) for s in a.type.sizes)
     scale = "" if a.std == 1.0 else f" * {a.std!r}"
@@ -135,7 +139,7 @@ def parameter(a: L.ParameterAttrs, size) -> str:
 
 def _constructors() -> dict[str, Callable]:
     table: dict[str, Callable] = {"Linear": linear, "LayerNorm": layernorm, "RMSNorm": rmsnorm, "GroupNorm": groupnorm,
-                                  "Dropout": dropout, "Parameter": parameter}
+                                  "Dropout": dropout, "Embedding": embedding, "Parameter": parameter}
     for d in (1, 2, 3):
         table |= {f"Conv{d}d": conv(f"Conv{d}d"), f"ConvTranspose{d}d": conv(f"ConvTranspose{d}d"),
                   f"MaxPool{d}d": pool(f"MaxPool{d}d"), f"AvgPool{d}d": pool(f"AvgPool{d}d"),

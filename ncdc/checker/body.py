@@ -730,6 +730,10 @@ class BodyChecker:
             hint = None
             if len(own) > expected.rank:
                 hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
+            if isinstance(sig.target, ir.Layer) and sig.target.op == "Embedding" and own_type.dtype != ir.INT:
+                fail("E0321", f"`{sig.name}` is an Embedding: it looks up int token ids, not {own_type.dtype} elements",
+                     arg.span, f"this is `{self.show(t)}`",
+                     help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
                                  whole=t, own=tuple(own), box=None if position is not None else part or sig.name)

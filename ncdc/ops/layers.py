@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .. import tree
 from ..diagnostics import fail
-from ..ir import Axis, Comparison, HParamRef, Signature, TensorType
+from ..ir import INT, Axis, Comparison, HParamRef, Signature, TensorType
 from ..sizes import Size, Symbol, product
 from ..checker.scope import Scope, checked_size, size_of, type_of
 
@@ -118,6 +118,12 @@ class GroupNormAttrs:
 @dataclass(frozen=True)
 class DropoutAttrs:
     p: float = option(0.5, "number", positional=True)
+
+
+@dataclass(frozen=True)
+class EmbeddingAttrs:
+    count: Size  # the number of token ids (the vocabulary)
+    dim: Size
 
 
 @dataclass(frozen=True)
@@ -373,6 +379,15 @@ def dropout(ctor, scope, name):
     return a, _layer_signature(name, empty, empty)
 
 
+def embedding(ctor, scope, name):
+    """`Embedding[V -> m]()`: an int token id (each element of an int wire) to a learned vector of m."""
+    axes_in, axes_out = _axes(ctor, scope, arrow=True)
+    count = _one_axis(axes_in, "the input of an Embedding (its number of token ids)", ctor.axes_in.span)
+    dim = _one_axis(axes_out, "the output of an Embedding (its vector)", ctor.axes_out.span)
+    a, _ = read_options(ctor, scope, EmbeddingAttrs, count=count.size, dim=dim.size)
+    return a, _layer_signature(name, TensorType((), INT), TensorType((dim,)))
+
+
 def parameter(ctor, scope, name):
     axes_in, _ = _axes(ctor, scope, arrow=False)
     a, _ = read_options(ctor, scope, ParameterAttrs, type=axes_in)
@@ -446,6 +461,7 @@ def _layers() -> dict[str, LayerOp]:
             LayerOp("RMSNorm", RMSNormAttrs, norm_over(RMSNormAttrs)),
             LayerOp("GroupNorm", GroupNormAttrs, groupnorm, fixed_rank=True, requires=groupnorm_requires),
             LayerOp("Dropout", DropoutAttrs, dropout),
+            LayerOp("Embedding", EmbeddingAttrs, embedding),
             LayerOp("Parameter", ParameterAttrs, parameter)]
     return {op.name: op for op in ops}
 

@@ -49,6 +49,11 @@ def encoder_layer_weights(sd: dict, h: int, prefix: str = "") -> dict:
     return out
 
 
+def causal_mask(t: int) -> torch.Tensor:
+    """torch's additive float mask: 0 where a query may attend, -inf after it."""
+    return torch.full((t, t), float("-inf")).triu(1)
+
+
 @pytest.mark.parametrize("norm_first, activation", list(itertools.product([False, True], ["relu", "gelu"])))
 @pytest.mark.parametrize("batch", [(), (3,)], ids=["no-batch", "batch"])
 def test_encoder_layer_equals_torch(transformer, norm_first, activation, batch):
@@ -59,13 +64,32 @@ def test_encoder_layer_equals_torch(transformer, norm_first, activation, batch):
                                                norm_first=norm_first).eval()
     ours.load_state_dict(encoder_layer_weights(reference.state_dict(), 2), strict=True)
     X = torch.randn(*batch, 5, 16, requires_grad=True)
-    expected = reference(X if batch else X[None])
+    mask = causal_mask(5)
+    expected = reference(X if batch else X[None], src_mask=mask)
     expected = expected if batch else expected[0]
-    actual = ours(X)
+    actual = ours(X, mask)
     torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
     (g_ours,) = torch.autograd.grad(actual.square().sum(), X)
     (g_ref,) = torch.autograd.grad(expected.square().sum(), X)
     torch.testing.assert_close(g_ours, g_ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_of_repeated_layers_loads_torchs_weights(transformer, norm_first):
+    """A repetition of a part with two inputs: the wire threads through the layers, the mask reaches
+    each; its state_dict keys are torch.nn.TransformerEncoder's `layers.0.…`."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 2, 24, activation="gelu", norm_first=norm_first, batch_first=True)
+    reference = nn.TransformerEncoder(layer, num_layers=3, enable_nested_tensor=False).eval()
+    ours = transformer.TransformerEncoder(**SMALL, num_layers=3, activation="gelu", norm_first=norm_first).eval()
+    sd = reference.state_dict()
+    weights = {f"layers.{i}.{k}": v for i in range(3)
+               for k, v in encoder_layer_weights(sd, 2, prefix=f"layers.{i}.").items()}
+    assert set(weights) == set(ours.state_dict())
+    ours.load_state_dict(weights, strict=True)
+    X = torch.randn(2, 6, 16)
+    mask = torch.randn(6, 6)  # any additive mask reaches every layer alike
+    torch.testing.assert_close(ours(X, mask), reference(X, mask=mask), atol=1e-5, rtol=1e-5)
 
 
 def test_layer_norm_eps_reaches_the_layer(transformer):
@@ -187,3 +211,47 @@ def test_an_embedding_of_floats_is_an_error():
         check_source(TOKENS.replace("T: int t", "T: t"), "tokens.ncd")
     d = info.value.diagnostics[0]
     assert (d.code, d.span.line, d.span.column) == ("E0321", 5, 22)
+
+
+# ---- repetitions of parts with several inputs ------------------------------------------------------
+
+THREADED = """\
+module Layer(m=8):
+    L = Linear[m -> m]()
+
+    def forward(X: t m, B: t m) -> t m:
+        return relu(L(X)) + B
+
+module Stack(m=8, N=3):
+    layers = [Layer(m) for i in 1..N]
+
+    def forward(X: t m, B: t m) -> t m:
+        return layers(X, B)
+"""
+
+
+def test_repeated_parts_thread_the_first_input():
+    namespace: dict = {}
+    exec(compile(ncdc.compile_source(THREADED, "threaded.ncd"), "threaded.py", "exec"), namespace)
+    stack = namespace["Stack"](8, 3)
+    X, B = torch.randn(4, 8), torch.randn(4, 8)
+    expected = X
+    for layer in stack.layers:
+        expected = torch.relu(layer.L(expected)) + B
+    torch.testing.assert_close(stack(X, B), expected)
+    assert sorted(stack.state_dict()) == [f"layers.{i}.L.{p}" for i in range(3) for p in ("bias", "weight")]
+
+
+@pytest.mark.parametrize("layer", [
+    "    def forward(X: t m, B: t 2) -> t 2:\n        return B\n",                 # gives another type
+    "    def forward(X: t m, B: t m) -> t m, t m:\n        return L(X), B\n",      # gives two wires
+])
+def test_a_repeated_part_must_give_what_it_takes_first(layer):
+    text = THREADED.replace("    def forward(X: t m, B: t m) -> t m:\n        return relu(L(X)) + B\n", layer)
+    if "t 2" in layer:  # the stack takes what its layers take
+        text = text.replace("forward(X: t m, B: t m) -> t m:\n        return layers",
+                            "forward(X: t m, B: t 2) -> t m:\n        return layers")
+    with pytest.raises(NcdcError) as info:
+        check_source(text, "threaded.ncd")
+    d = info.value.diagnostics[0]
+    assert (d.code, d.span.line) == ("E0322", 8)

@@ -856,5 +856,5 @@ def _component_call(em: Emitter, node: ir.Call, args: list[str]) -> str:
         return f"_over_batch({ref}, {args[0]}, {rank})"
     if isinstance(component, ir.Repeat):
         em.gen.helpers.add("_in_turn")
-        return f"_in_turn({ref}, {args[0]})"
+        return f"_in_turn({ref}, {', '.join(args)})"
     return f"{ref}({', '.join(args)})"

@@ -500,7 +500,9 @@ class ProgramChecker:
                 self.repeat_loops.pop()
         try:
             _plain_call(body, node.body.span)
-            if instances:
+            if body.signature is not None and len(body.signature.inputs) > 1:
+                signature = self.threaded(body, instances, node, index)
+            elif instances:
                 signature = self.compose(instances, [node.body.span] * len(instances), name)
             else:
                 signature = self.invariant(body, node, index)
@@ -531,6 +533,36 @@ class ProgramChecker:
                       "parts one by one in `forward`")
         return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch,
                          requires=sig.requires)
+
+    def threaded(self, body: ir.Component, instances: list[ir.Component] | None, node: tree.Repeat,
+                 index: Symbol) -> Signature:
+        """Repetitions of a part with several inputs: the first input is threaded through them (each
+        gives what the next takes first); the others (masks, rotary tables) reach each unchanged."""
+        sig = body.signature
+        assert sig is not None
+        shown = ir.signature_text(sig.inputs, sig.outputs)
+        if len(sig.outputs) != 1:
+            fail("E0322", "a repeated part with several inputs gives one wire, which the next repetition takes first",
+                 node.body.span, f"this is `{shown}`")
+        solver = self.solver()
+        inst = {g: Size.of(Var(g.name)) for g in sig.generics}
+        t_in = sig.inputs[0].map(lambda s: s.substitute(inst.get))
+        t_out = sig.outputs[0].map(lambda s: s.substitute(inst.get))
+        same = t_in.rank == t_out.rank and t_in.dtype == t_out.dtype and \
+            all(solver.unify(a.size, b.size) is None for a, b in zip(t_in.axes, t_out.axes))
+        if not same:
+            fail("E0322", "a repeated part with several inputs must give what it takes first", node.body.span,
+                 f"this is `{shown}`", help="the first input is the wire threaded through the repetitions; "
+                 "the others are given to each unchanged")
+        varying = any(index in a.size.symbols() for t in sig.inputs for a in t.axes)
+        if varying or instances and not all(i.signature is not None and i.signature.same_types(sig)
+                                            for i in instances):
+            fail("E0314", "the repetitions of a part with several inputs must all have the same type",
+                 node.body.span, "its type depends on the index")
+        requires = sig.requires if not instances else _distinct(
+            [pre for i in instances if i.signature is not None for pre in i.signature.requires])
+        return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch,
+                         requires=requires)
 
     def instance_signature(self, component: ir.Repeat, index: Size, span,
                            loop_values=lambda size: []) -> tuple[Signature, Size]:

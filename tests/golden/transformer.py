@@ -9,6 +9,8 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -35,90 +37,137 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
         raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
-def Attention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
-    """Attention : y k, x k, x k -> y k    [transformer.ncd:6]"""
+def _in_turn(parts: nn.ModuleList, x: Tensor, *rest: Tensor) -> Tensor:
+    """Apply repeated parts one after another (each with its own weights), threading `x` through
+    them; the `rest` (masks, tables) reach each part unchanged."""
+    for part in parts:
+        x = part(x, *rest)
+    return x
+
+
+def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
+    """`x` with a new axis of `size` at `dim` (counted from the end), broadcast without copying."""
+    x = x.unsqueeze(dim)
+    shape = list(x.shape)
+    shape[dim] = size
+    return x.expand(shape)
+
+
+def Attention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
+    """Attention : y k, x k, x k, y x -> y k    [transformer.ncd:7]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [transformer.ncd:6]
-        _check_rank("K", K, 2, "x k")  # [transformer.ncd:6]
+        _check_rank("Q", Q, 2, "y k")  # [transformer.ncd:7]
+        _check_rank("K", K, 2, "x k")  # [transformer.ncd:7]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [transformer.ncd:6]
-        _check_shape("V", V, (x, k), "x k")  # [transformer.ncd:6]
-    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # y k  [transformer.ncd:7-8]
+        _check_shape("K", K, (x, k), "x k")  # [transformer.ncd:7]
+        _check_shape("V", V, (x, k), "x k")  # [transformer.ncd:7]
+        _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:7]
+    S = torch.einsum("...yk,...xk->...yx", Q, K) / math.sqrt(k) + M  # y x  [transformer.ncd:8]
+    return torch.einsum("...yx,...xk->...yk", torch.softmax(S, dim=-1), V)  # y k  [transformer.ncd:9]
 
 
 class MultiheadAttention(nn.Module):
-    """MultiheadAttention(m, h) : y m, x m -> y m    [transformer.ncd:11]"""
+    """MultiheadAttention(m, h) : y m, x m, y x -> y m    [transformer.ncd:13]"""
 
     def __init__(self, m: int = 512, h: int = 8) -> None:
         super().__init__()
         self.m, self.h = m, h
         self.k = k = m // h
-        self.q_proj = nn.Linear(m, h * k)  # [transformer.ncd:13]
-        self.k_proj = nn.Linear(m, h * k)  # [transformer.ncd:14]
-        self.v_proj = nn.Linear(m, h * k)  # [transformer.ncd:15]
-        self.out_proj = nn.Linear(h * k, m)  # [transformer.ncd:16]
+        self.q_proj = nn.Linear(m, h * k)  # [transformer.ncd:15]
+        self.k_proj = nn.Linear(m, h * k)  # [transformer.ncd:16]
+        self.v_proj = nn.Linear(m, h * k)  # [transformer.ncd:17]
+        self.out_proj = nn.Linear(h * k, m)  # [transformer.ncd:18]
 
-    def forward(self, E: Tensor, X: Tensor) -> Tensor:
-        """forward : y m, x m -> y m    [transformer.ncd:18]"""
+    def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
+        """forward : y m, x m, y x -> y m    [transformer.ncd:20]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [transformer.ncd:18]
-            _check_rank("X", X, 2, "x m")  # [transformer.ncd:18]
+            _check_rank("E", E, 2, "y m")  # [transformer.ncd:20]
+            _check_rank("X", X, 2, "x m")  # [transformer.ncd:20]
         y = E.shape[-2]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [transformer.ncd:18]
-            _check_shape("X", X, (x, self.m), "x m")  # [transformer.ncd:18]
-        return self.out_proj(Attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.k_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.v_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3)).movedim(-3, -1).flatten(-2))  # y m  [transformer.ncd:19]
+            _check_shape("E", E, (y, self.m), "y m")  # [transformer.ncd:20]
+            _check_shape("X", X, (x, self.m), "x m")  # [transformer.ncd:20]
+            _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:20]
+        return self.out_proj(Attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.k_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.v_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), _insert_axis(M, -3, self.h)).movedim(-3, -1).flatten(-2))  # y m  [transformer.ncd:21]
 
 
 class TransformerEncoderLayer(nn.Module):
-    """TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : t d_model -> t d_model    [transformer.ncd:23]"""
+    """TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : t d_model, t t -> t d_model    [transformer.ncd:25]"""
 
     def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
         super().__init__()
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:23] TransformerEncoderLayer: `dropout` is a number, got {dropout!r}")
+            raise TypeError(f"[transformer.ncd:25] TransformerEncoderLayer: `dropout` is a number, got {dropout!r}")
         if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"[transformer.ncd:23] TransformerEncoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
+            raise ValueError(f"[transformer.ncd:25] TransformerEncoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"[transformer.ncd:24] TransformerEncoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
+            raise ValueError(f"[transformer.ncd:26] TransformerEncoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
         if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
-            raise TypeError(f"[transformer.ncd:24] TransformerEncoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+            raise TypeError(f"[transformer.ncd:26] TransformerEncoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
         if not isinstance(norm_first, bool):
-            raise TypeError(f"[transformer.ncd:25] TransformerEncoderLayer: `norm_first` is a bool, got {norm_first!r}")
+            raise TypeError(f"[transformer.ncd:27] TransformerEncoderLayer: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
-        self.self_attn = MultiheadAttention(d_model, nhead)  # [transformer.ncd:26]
-        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:27]
-        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:28]
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:29]
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:30]
-        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:31]
-        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:32]
-        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:33]
+        self.self_attn = MultiheadAttention(d_model, nhead)  # [transformer.ncd:28]
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:29]
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:30]
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:31]
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:32]
+        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:33]
+        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:34]
+        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:35]
 
-    def forward(self, X: Tensor) -> Tensor:
-        """forward : t d_model -> t d_model    [transformer.ncd:35]"""
+    def forward(self, X: Tensor, mask: Tensor) -> Tensor:
+        """forward : t d_model, t t -> t d_model    [transformer.ncd:37]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:35]
+            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:37]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:35]
-        if self.norm_first:  # [transformer.ncd:36-42]
-            A = self.norm1(X)  # t d_model  [transformer.ncd:37]
-            X = X + self.dropout1(self.self_attn(A, A))  # t d_model  [transformer.ncd:38]
-            B = self.norm2(X)  # t d_model  [transformer.ncd:39]
+            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:37]
+            _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:37]
+        if self.norm_first:  # [transformer.ncd:38-44]
+            A = self.norm1(X)  # t d_model  [transformer.ncd:39]
+            X = X + self.dropout1(self.self_attn(A, A, mask))  # t d_model  [transformer.ncd:40]
+            B = self.norm2(X)  # t d_model  [transformer.ncd:41]
         else:
-            X = self.norm1((X + self.dropout1(self.self_attn(X, X))))  # t d_model  [transformer.ncd:41]
-            B = X  # t d_model  [transformer.ncd:42]
-        if self.activation == "relu":  # [transformer.ncd:43-46]
-            H = torch.relu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:44]
+            X = self.norm1((X + self.dropout1(self.self_attn(X, X, mask))))  # t d_model  [transformer.ncd:43]
+            B = X  # t d_model  [transformer.ncd:44]
+        if self.activation == "relu":  # [transformer.ncd:45-48]
+            H = torch.relu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:46]
         else:
-            H = nn.functional.gelu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:46]
-        F = self.dropout2(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:47]
-        if self.norm_first:  # [transformer.ncd:48-51]
-            Y = X + F  # t d_model  [transformer.ncd:49]
+            H = nn.functional.gelu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:48]
+        F = self.dropout2(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:49]
+        if self.norm_first:  # [transformer.ncd:50-53]
+            Y = X + F  # t d_model  [transformer.ncd:51]
         else:
-            Y = self.norm2((X + F))  # t d_model  [transformer.ncd:51]
-        return Y  # t d_model  [transformer.ncd:52]
+            Y = self.norm2((X + F))  # t d_model  [transformer.ncd:53]
+        return Y  # t d_model  [transformer.ncd:54]
+
+
+class TransformerEncoder(nn.Module):
+    """TransformerEncoder(d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first) : t d_model, t t -> t d_model    [transformer.ncd:58]"""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, num_layers: int = 6, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
+        super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"[transformer.ncd:58] TransformerEncoder: `dropout` is a number, got {dropout!r}")
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"[transformer.ncd:59] TransformerEncoder: `activation` is one of 'relu', 'gelu', got {activation!r}")
+        if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
+            raise TypeError(f"[transformer.ncd:59] TransformerEncoder: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+        if not isinstance(norm_first, bool):
+            raise TypeError(f"[transformer.ncd:60] TransformerEncoder: `norm_first` is a bool, got {norm_first!r}")
+        self.d_model, self.nhead, self.dim_feedforward, self.num_layers, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first
+        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # [transformer.ncd:61-62]
+
+    def forward(self, X: Tensor, mask: Tensor) -> Tensor:
+        """forward : t d_model, t t -> t d_model    [transformer.ncd:64]"""
+        if CHECK_SHAPES:
+            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:64]
+        t = X.shape[-2]
+        if CHECK_SHAPES:
+            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:64]
+            _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:64]
+        return _in_turn(self.layers, X, mask)  # t d_model  [transformer.ncd:65]

@@ -22,6 +22,8 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0104": "unknown size",
     "E0105": "a name used as the wrong kind of thing",
     "E0106": "a def or module defined in terms of itself (recursion)",
+    "E0107": "an import of a spec that does not exist, or of a name it does not define",
+    "E0108": "imports that form a cycle, or nest too deeply",
     "E0201": "wrong number of arguments, positional options or repetitions",
     "E0202": "wrong number of axes",
     "E0203": "an unknown option, an option given twice, or options where none are taken",

@@ -447,11 +447,21 @@ class _ToTree(Transformer):
                               [m for m in members if isinstance(m, tree.Member)],
                               [m for m in members if isinstance(m, tree.DefDecl)], self._span(meta), header)
 
+    def import_path(self, meta, children):
+        return [self._name(c) for c in children]
+
+    def import_decl(self, meta, children):
+        path, *tokens = children
+        names = [self._name(n) for n in tokens if n is not None]
+        return tree.Import(path, names, self._until(meta, names[-1]))
+
     def start(self, meta, children):
-        items = []
+        items, imports = [], []
         for child in children:
             if isinstance(child, list):
                 items.extend(child)
+            elif isinstance(child, tree.Import):
+                imports.append(child)
             elif child is not None and not isinstance(child, Token):
                 items.append(child)
-        return tree.Program(items)
+        return tree.Program(items, imports)

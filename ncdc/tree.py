@@ -276,5 +276,15 @@ class ModuleDecl:
 
 
 @dataclass
+class Import:
+    """`from lib.attention import MultiHeadAttention, Attention`: definitions of another spec."""
+
+    module: list[Name]  # the path of the spec, `lib/attention.ncd`, beside the importing one
+    names: list[Name]
+    span: Span
+
+
+@dataclass
 class Program:
     items: list[SizeDecl | BoxDecl | DefDecl | ModuleDecl] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)

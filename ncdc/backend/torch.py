@@ -82,7 +82,10 @@ class Generator:
         if span is None:
             return ""
         lines = str(span.line) if span.end_line == span.line else f"{span.line}-{span.end_line}"
-        return f"[{self.short_name}:{lines}]"
+        source = getattr(span, "source", None)
+        name = self.short_name if source is None or source.path == self.program.path else \
+            safe_text(os.path.basename(source.path))  # an imported definition's own spec
+        return f"[{name}:{lines}]"
 
     def source(self) -> str:
         definitions = []

@@ -49,6 +49,7 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0320": "a hyperparameter that is not a size, of the wrong kind or outside its choices",
     "E0321": "an Embedding applied to a wire that does not hold int token ids",
     "E0322": "a repeated part with several inputs that does not give one wire of its first input's type",
+    "E0323": "a size hyperparameter's pattern that is not a multiple of a new size, or a default it does not fit",
     "E0401": "a def or forward that does not end with `return`",
     "E0402": "wrong number of values",
     "E0403": "a statement after `return`",

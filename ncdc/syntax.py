@@ -388,6 +388,13 @@ class _ToTree(Transformer):
         return tree.HParam(self._name(name), default.value if default is not None else None, self._span(meta),
                            kind, choices, kind_span, default.span if default is not None else None)
 
+    def pattern_hparam(self, meta, children):
+        name, pattern, default = children
+        if default is not None and len(default) > 30:
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._tok(default), "out of range"))
+        return tree.HParam(self._name(name), int(default) if default is not None else None, self._span(meta),
+                           pattern=pattern, kind_span=pattern.span)
+
     def named_kind(self, meta, children):
         return str(children[0]), [], self._span(meta)
 

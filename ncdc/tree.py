@@ -231,6 +231,7 @@ class HParam:
     choices: list[str] = field(default_factory=list)
     kind_span: Span | None = None
     default_span: Span | None = None
+    pattern: SizeNode | None = None  # `m: (2 * n)`: the size is this multiple of a new size
 
 
 @dataclass

@@ -255,3 +255,52 @@ def test_a_repeated_part_must_give_what_it_takes_first(layer):
         check_source(text, "threaded.ncd")
     d = info.value.diagnostics[0]
     assert (d.code, d.span.line) == ("E0322", 8)
+
+
+# ---- size hyperparameters given by a pattern ---------------------------------------------------------
+
+HALVES = """\
+module Halves(m: (2 * n) = 8):
+    down = Linear[m -> n]()
+
+    def forward(X: t m) -> t m:
+        H = down(X)
+        return concat[n](H, relu(H))
+
+module Outer(d=6):
+    inner = Halves(d)
+
+    def forward(X: t d) -> t d:
+        return inner(X)
+"""
+
+
+@pytest.fixture(scope="module")
+def halves():
+    namespace: dict = {}
+    exec(compile(ncdc.compile_source(HALVES, "halves.ncd"), "halves.py", "exec"), namespace)
+    return namespace
+
+
+def test_a_pattern_names_the_half_and_the_constructor_checks_it(halves):
+    model = halves["Halves"](12)
+    assert model.n == 6 and model.down.out_features == 6
+    X = torch.randn(3, 12)
+    H = model.down(X)
+    torch.testing.assert_close(model(X), torch.cat((H, torch.relu(H)), -1))
+    for build in (lambda: halves["Halves"](7), lambda: halves["Outer"](7)):
+        with pytest.raises(ValueError, match=r"needs (m|d) % 2 == 0"):
+            build()
+
+
+@pytest.mark.parametrize("old, new, code, line, column", [
+    ("m: (2 * n) = 8", "m: (2 * n) = 7", "E0323", 1, 15),
+    ("m: (2 * n) = 8", "m: (n + 1) = 8", "E0323", 1, 19),
+    ("m: (2 * n) = 8", "m: (2 * m) = 8", "E0323", 1, 23),  # the half is a new size
+    ("inner = Halves(d)", "inner = Halves(5)", "E0313", 9, 20),
+])
+def test_bad_patterns_are_errors(old, new, code, line, column):
+    with pytest.raises(NcdcError) as info:
+        check_source(HALVES.replace(old, new), "halves.ncd")
+    d = info.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.column) == (code, line, column), d.render()

@@ -10,7 +10,7 @@ from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, option_spans, read_values
-from ..sizes import Size, Symbol, Var
+from ..sizes import FloorDiv, Size, Symbol, Var
 from ..source import Span
 from .body import BodyChecker, did_you_mean, finalize_types
 from .bounds import FALSE, TRUE, Decider
@@ -186,6 +186,7 @@ class ProgramChecker:
     def declare_module(self, item: tree.ModuleDecl):
         scope = self.scope.child()
         hparams = []
+        patterns: list[ir.SizeMember] = []
         for hp in item.hparams:
             reason = reserved_reason(hp.name.name, module_attribute=True, shadows_builtin=True)
             if reason:
@@ -205,13 +206,16 @@ class ProgramChecker:
             symbol = Symbol(hp.name.name)
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
+            if hp.pattern is not None:
+                patterns.append(self.pattern(hp, symbol, scope))
+                hparams[-1].multiple = _factor(patterns[-1])
         seen_default = False
         for hp in hparams:
             if hp.default is None and seen_default:
                 fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
                      "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
             seen_default |= hp.default is not None
-        members: list = []
+        members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         for member in item.members:
             self.check_member_name(member.name, scope, members)
             if isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
@@ -233,10 +237,39 @@ class ProgramChecker:
                  "missing `forward`" if not forwards else "a second `forward`")
         forward, fscope = self.declare_def(forwards[0], scope, claim=False)
         module = ir.Module(item.name.name, hparams, members, forward, item.span, item.header)
+        for half in patterns:  # checked when the module is built, whatever the solver can prove
+            factor = _factor(half)
+            whole = next(iter(half.value.symbols()))
+            module.preconditions.append(ir.Precondition(
+                (ir.Comparison(Size.of(whole), "%", Size.of(factor)),), half.span,
+                f"`{whole.name}: ({factor} * {half.name})` is a multiple of {factor}"))
         self.claim(item.name, "module", module)
         self.order.append(module.name)
         self.modules.append(module)
         return module, scope, fscope
+
+    def pattern(self, hp: tree.HParam, symbol: Symbol, scope: Scope) -> ir.SizeMember:
+        """`m: (2 * n)`: `n` is a new size, `m // 2`, and `m` is known to be `2 * n` wherever sizes are
+        compared; the constructor checks that `m` is a multiple of 2."""
+        node = hp.pattern
+        while isinstance(node, tree.SizeGroup) and len(node.items) == 1:
+            node = node.items[0]
+        operands = [node.left, node.right] if isinstance(node, tree.SizeBinary) and node.op == "*" else []
+        names = [o for o in operands if isinstance(o, tree.SizeName)]
+        numbers = [o for o in operands if isinstance(o, tree.SizeInt)]
+        if len(names) != 1 or len(numbers) != 1 or numbers[0].value < 2:
+            fail("E0323", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)`",
+                 hp.pattern.span if hp.pattern is not None else hp.span, "not a multiple of one name")
+        name, factor = names[0], numbers[0].value
+        if scope.lookup_size(name.name) is not None or name.name in scope.values:
+            fail("E0323", f"the pattern names a new size; `{name.name}` is already one", name.span, "not new")
+        if hp.default is not None and isinstance(hp.default, int) and hp.default % factor:
+            fail("E0323", f"the default of `{hp.name.name}` must be a multiple of {factor}", hp.span,
+                 f"{hp.default} is not", help=f"`{hp.name.name}: ({factor} * {name.name})` says it is")
+        half = Symbol(name.name)
+        self.definitions[symbol] = factor * Size.of(half)
+        scope.sizes[name.name] = SizeBinding(Size.of(half), name.span, "derived size")
+        return ir.SizeMember(name.name, half, Size.of(symbol) // factor, hp.span)
 
     def check_member_name(self, name: tree.Name, scope: Scope, members) -> None:
         reason = reserved_reason(name.name, module_attribute=True)
@@ -374,6 +407,10 @@ class ProgramChecker:
                 continue
             if not isinstance(value, Size):
                 fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {_shown(value)}")
+            if hp.multiple is not None:
+                self.construction_rule(ir.Precondition(
+                    (ir.Comparison(value, "%", Size.of(hp.multiple)),), spans.get(hp.name, node.span),
+                    f"`{module.name}`'s `{hp.name}` is a multiple of {hp.multiple}"))
             mapping[hp.symbol] = value
             args.append(value)
         derived = {m.symbol: m.value for m in module.members if isinstance(m, ir.SizeMember)}
@@ -696,6 +733,13 @@ def value_argument(hp: ir.HParam, value, span, module: str):
     if hp.kind == "float":
         return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]
     return value
+
+
+def _factor(member: ir.SizeMember) -> int:
+    """The factor of the size a pattern names: `m // 2` gives 2."""
+    atom = member.value.atom
+    assert isinstance(atom, FloorDiv) and atom.den.constant is not None
+    return atom.den.constant
 
 
 def _kind_text(hp) -> str:

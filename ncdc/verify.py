@@ -269,8 +269,17 @@ class _BodyVerifier:
         if len(types) != len(self.f.results):
             self.fail(f"returns {len(types)} values, the signature says {len(self.f.results)}", stmt.span)
         for i, (t, expected) in enumerate(zip(types, self.f.results)):
-            if not _same_sizes(t, expected):
+            if not _same_sizes(self.patterned(t), self.patterned(expected)):
                 self.fail(f"returned value {i + 1} is `{t}`, the signature says `{expected}`", stmt.span)
+
+    def patterned(self, t):
+        """`t` with each size hyperparameter given by a pattern (`m: (2 * n)`) spelt as its multiple."""
+        if self.module is None or not isinstance(t, ir.TensorType):
+            return t
+        halves = {m.value: m.symbol for m in self.module.members if isinstance(m, ir.SizeMember)}
+        mapping = {hp.symbol: hp.multiple * Size.of(halves[Size.of(hp.symbol) // hp.multiple])
+                   for hp in self.module.hparams if hp.multiple is not None}
+        return t.map(lambda s: s.substitute(mapping.get)) if mapping else t
 
     def if_(self, stmt: ir.If) -> None:
         values = {hp.name: hp for hp in self.module.hparams if hp.kind != "size"} if self.module is not None else {}

@@ -92,6 +92,56 @@ def test_encoder_of_repeated_layers_loads_torchs_weights(transformer, norm_first
     torch.testing.assert_close(ours(X, mask), reference(X, mask=mask), atol=1e-5, rtol=1e-5)
 
 
+def decoder_layer_weights(sd: dict, h: int, prefix: str = "") -> dict:
+    """A torch.nn.TransformerDecoderLayer's state_dict under the spec's names."""
+    out = {f"{a}.{k}": v for a in ("self_attn", "multihead_attn")
+           for k, v in attention_weights(sd, f"{prefix}{a}", h).items()}
+    for name in ("linear1", "linear2", "norm1", "norm2", "norm3"):
+        for p in ("weight", "bias"):
+            out[f"{name}.{p}"] = sd[f"{prefix}{name}.{p}"]
+    return out
+
+
+@pytest.mark.parametrize("norm_first, activation", [(False, "relu"), (True, "gelu")])
+def test_decoder_of_repeated_layers_equals_torch(transformer, norm_first, activation):
+    """Masked self-attention and attention over the memory; the repetition threads the target and
+    gives the memory and both masks to every layer."""
+    torch.manual_seed(0)
+    layer = nn.TransformerDecoderLayer(16, 2, 24, activation=activation, norm_first=norm_first, batch_first=True)
+    reference = nn.TransformerDecoder(layer, num_layers=2).eval()
+    ours = transformer.TransformerDecoder(**SMALL, num_layers=2, activation=activation, norm_first=norm_first).eval()
+    sd = reference.state_dict()
+    ours.load_state_dict({f"layers.{i}.{k}": v for i in range(2)
+                          for k, v in decoder_layer_weights(sd, 2, prefix=f"layers.{i}.").items()}, strict=True)
+    X, memory = torch.randn(2, 5, 16, requires_grad=True), torch.randn(2, 7, 16)
+    tgt_mask, memory_mask = causal_mask(5), torch.randn(5, 7)
+    expected = reference(X, memory, tgt_mask=tgt_mask, memory_mask=memory_mask)
+    actual = ours(X, memory, tgt_mask, memory_mask)
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
+    (g_ours,) = torch.autograd.grad(actual.sum(), X)
+    (g_ref,) = torch.autograd.grad(expected.sum(), X)
+    torch.testing.assert_close(g_ours, g_ref, atol=1e-5, rtol=1e-5)
+
+
+def test_transformer_equals_torch(transformer):
+    """torch.nn.Transformer: the encoder, its final norm, and the decoder over its memory."""
+    torch.manual_seed(0)
+    reference = nn.Transformer(16, 2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=24,
+                               batch_first=True).eval()
+    ours = transformer.Transformer(16, 2, 2, 1, 24).eval()
+    sd = reference.state_dict()
+    weights = {f"encoder_layers.{i}.{k}": v for i in range(2)
+               for k, v in encoder_layer_weights(sd, 2, prefix=f"encoder.layers.{i}.").items()}
+    weights |= {f"decoder_layers.0.{k}": v for k, v in decoder_layer_weights(sd, 2, prefix="decoder.layers.0.").items()}
+    for ours_name, torch_name in (("encoder_norm", "encoder.norm"), ("decoder_norm", "decoder.norm")):
+        weights |= {f"{ours_name}.{p}": sd[f"{torch_name}.{p}"] for p in ("weight", "bias")}
+    ours.load_state_dict(weights, strict=True)
+    src, tgt = torch.randn(2, 7, 16), torch.randn(2, 5, 16)
+    src_mask, tgt_mask, memory_mask = torch.zeros(7, 7), causal_mask(5), torch.zeros(5, 7)
+    expected = reference(src, tgt, src_mask=src_mask, tgt_mask=tgt_mask, memory_mask=memory_mask)
+    torch.testing.assert_close(ours(src, tgt, src_mask, tgt_mask, memory_mask), expected, atol=1e-5, rtol=1e-5)
+
+
 def test_layer_norm_eps_reaches_the_layer(transformer):
     layer = transformer.TransformerEncoderLayer(**SMALL, layer_norm_eps=1e-3)
     assert layer.norm1.eps == layer.norm2.eps == 1e-3

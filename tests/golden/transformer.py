@@ -171,3 +171,132 @@ class TransformerEncoder(nn.Module):
             _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:64]
             _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:64]
         return _in_turn(self.layers, X, mask)  # t d_model  [transformer.ncd:65]
+
+
+class TransformerDecoderLayer(nn.Module):
+    """TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:69]"""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
+        super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"[transformer.ncd:69] TransformerDecoderLayer: `dropout` is a number, got {dropout!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"[transformer.ncd:69] TransformerDecoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"[transformer.ncd:70] TransformerDecoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
+        if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
+            raise TypeError(f"[transformer.ncd:70] TransformerDecoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+        if not isinstance(norm_first, bool):
+            raise TypeError(f"[transformer.ncd:71] TransformerDecoderLayer: `norm_first` is a bool, got {norm_first!r}")
+        self.d_model, self.nhead, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
+        self.self_attn = MultiheadAttention(d_model, nhead)  # [transformer.ncd:72]
+        self.multihead_attn = MultiheadAttention(d_model, nhead)  # [transformer.ncd:73]
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:74]
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:75]
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:76]
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:77]
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:78]
+        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:79]
+        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:80]
+        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:81]
+        self.dropout3 = nn.Dropout(dropout)  # [transformer.ncd:82]
+
+    def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
+        """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:84]"""
+        if CHECK_SHAPES:
+            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:84]
+            _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:84]
+        t = X.shape[-2]
+        s = memory.shape[-2]
+        if CHECK_SHAPES:
+            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:84]
+            _check_shape("memory", memory, (s, self.d_model), "s d_model")  # [transformer.ncd:84]
+            _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:84]
+            _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:84]
+        if self.norm_first:  # [transformer.ncd:85-94]
+            A = self.norm1(X)  # t d_model  [transformer.ncd:86]
+            X = X + self.dropout1(self.self_attn(A, A, tgt_mask))  # t d_model  [transformer.ncd:87]
+            B = self.norm2(X)  # t d_model  [transformer.ncd:88]
+            X = X + self.dropout2(self.multihead_attn(B, memory, memory_mask))  # t d_model  [transformer.ncd:89]
+            C = self.norm3(X)  # t d_model  [transformer.ncd:90]
+        else:
+            X = self.norm1((X + self.dropout1(self.self_attn(X, X, tgt_mask))))  # t d_model  [transformer.ncd:92]
+            X = self.norm2((X + self.dropout2(self.multihead_attn(X, memory, memory_mask))))  # t d_model  [transformer.ncd:93]
+            C = X  # t d_model  [transformer.ncd:94]
+        if self.activation == "relu":  # [transformer.ncd:95-98]
+            H = torch.relu(self.linear1(C))  # t dim_feedforward  [transformer.ncd:96]
+        else:
+            H = nn.functional.gelu(self.linear1(C))  # t dim_feedforward  [transformer.ncd:98]
+        F = self.dropout3(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:99]
+        if self.norm_first:  # [transformer.ncd:100-103]
+            Y = X + F  # t d_model  [transformer.ncd:101]
+        else:
+            Y = self.norm3((X + F))  # t d_model  [transformer.ncd:103]
+        return Y  # t d_model  [transformer.ncd:104]
+
+
+class TransformerDecoder(nn.Module):
+    """TransformerDecoder(d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first) : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:107]"""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, num_layers: int = 6, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
+        super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"[transformer.ncd:107] TransformerDecoder: `dropout` is a number, got {dropout!r}")
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"[transformer.ncd:108] TransformerDecoder: `activation` is one of 'relu', 'gelu', got {activation!r}")
+        if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
+            raise TypeError(f"[transformer.ncd:108] TransformerDecoder: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+        if not isinstance(norm_first, bool):
+            raise TypeError(f"[transformer.ncd:109] TransformerDecoder: `norm_first` is a bool, got {norm_first!r}")
+        self.d_model, self.nhead, self.dim_feedforward, self.num_layers, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first
+        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # [transformer.ncd:110-111]
+
+    def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
+        """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:113]"""
+        if CHECK_SHAPES:
+            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:113]
+            _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:113]
+        t = X.shape[-2]
+        s = memory.shape[-2]
+        if CHECK_SHAPES:
+            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:113]
+            _check_shape("memory", memory, (s, self.d_model), "s d_model")  # [transformer.ncd:113]
+            _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:113]
+            _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:113]
+        return _in_turn(self.layers, X, memory, tgt_mask, memory_mask)  # t d_model  [transformer.ncd:114]
+
+
+class Transformer(nn.Module):
+    """Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : s d_model, t d_model, s s, t t, t s -> t d_model    [transformer.ncd:117]"""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
+        super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"[transformer.ncd:118] Transformer: `dropout` is a number, got {dropout!r}")
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"[transformer.ncd:118] Transformer: `activation` is one of 'relu', 'gelu', got {activation!r}")
+        if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
+            raise TypeError(f"[transformer.ncd:118] Transformer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+        if not isinstance(norm_first, bool):
+            raise TypeError(f"[transformer.ncd:119] Transformer: `norm_first` is a bool, got {norm_first!r}")
+        self.d_model, self.nhead, self.num_encoder_layers, self.num_decoder_layers, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
+        self.encoder_layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_encoder_layers + 1))  # [transformer.ncd:120-121]
+        self.encoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:122]
+        self.decoder_layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_decoder_layers + 1))  # [transformer.ncd:123-124]
+        self.decoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:125]
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
+        """forward : s d_model, t d_model, s s, t t, t s -> t d_model    [transformer.ncd:127]"""
+        if CHECK_SHAPES:
+            _check_rank("src", src, 2, "s d_model")  # [transformer.ncd:127]
+            _check_rank("tgt", tgt, 2, "t d_model")  # [transformer.ncd:127]
+        s = src.shape[-2]
+        t = tgt.shape[-2]
+        if CHECK_SHAPES:
+            _check_shape("src", src, (s, self.d_model), "s d_model")  # [transformer.ncd:127]
+            _check_shape("tgt", tgt, (t, self.d_model), "t d_model")  # [transformer.ncd:127]
+            _check_shape("src_mask", src_mask, (s, s), "s s")  # [transformer.ncd:127]
+            _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:127]
+            _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:127]
+        memory = self.encoder_norm(_in_turn(self.encoder_layers, src, src_mask))  # s d_model  [transformer.ncd:128]
+        return self.decoder_norm(_in_turn(self.decoder_layers, tgt, memory, tgt_mask, memory_mask))  # t d_model  [transformer.ncd:129]

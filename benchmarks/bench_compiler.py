@@ -98,7 +98,7 @@ def _ncdc_argv() -> tuple[list[str], str]:
     return [sys.executable, "-m", "ncdc"], "python -m ncdc"
 
 
-_TORCH_PROBES = {
+_IMPORT_PROBES = {
     "check_file(attention.ncd)": "import sys, ncdc; ncdc.check_file('specs/attention.ncd')",
     "ncdc check specs/ (cli.main)": "import sys, ncdc.cli; ncdc.cli.main(['check', 'specs/'])",
     "compile_file(attention.ncd)": "import sys, ncdc; ncdc.compile_file('specs/attention.ncd')",
@@ -133,11 +133,12 @@ def bench_cli(cfg: Config) -> list[Row]:
         s.row("check", "lark", ref_label="import lark", label=f"{shown} check specs/ vs import lark",
               target=CHECK_VS_LARK),
     ]
-    for what, code in _TORCH_PROBES.items():
-        out = python_output(code + "; print('torch' in sys.modules)").strip().splitlines()[-1]
-        checking = "compile" not in what  # only checking promises not to need torch
-        rows.append(Row(f"imports torch: {what}", value=out,
-                        target="False" if checking else "", ok=(out == "False") if checking else None))
+    for module in ("torch", "lark"):
+        for what, code in _IMPORT_PROBES.items():
+            out = python_output(code + f"; print({module!r} in sys.modules)").strip().splitlines()[-1]
+            checking = "compile" not in what  # only checking valid specs promises to need neither
+            rows.append(Row(f"imports {module}: {what}", value=out,
+                            target="False" if checking else "", ok=(out == "False") if checking else None))
     return rows
 
 

@@ -9,7 +9,8 @@ Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, he
 
     bench_attention.py   mha     generated MultiHeadAttention vs torch.nn.MultiheadAttention vs notebook
     bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
-                         cli     `ncdc check specs/` wall time; whether checking imports torch
+                         cli     `ncdc check specs/` wall time; whether checking imports torch or Lark
+    bench_moe.py         moe     generated Mixtral MoE block vs transformers' MixtralSparseMoeBlock
     bench_vision.py      resnet, unet, unet_fig27: generated ResNet / U-Nets vs tests/reference/vision.py
 
 Timings are only comparable within one run.  Ratios cancel most noise, not all: when other work

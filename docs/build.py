@@ -1,7 +1,7 @@
-"""Build docs/language.md from docs/language.src.md, pasting in what the compiler really prints.
+"""Build docs/language.md and docs/cost.md from their .src.md sources, pasting in what ncdc really prints.
 
-    python docs/build.py            # rewrite docs/language.md
-    python docs/build.py --check    # exit 1 with a diff if docs/language.md is out of date
+    python docs/build.py            # rewrite docs/language.md and docs/cost.md
+    python docs/build.py --check    # exit 1 with a diff if either is out of date
 
 The source is Markdown. Every ```ncd block must compile cleanly. A directive, on a line of its own,
 becomes a fenced block of output:
@@ -13,8 +13,11 @@ becomes a fenced block of output:
     @@helper NAME   one generated helper function of the last ```ncd block
     @@err           the diagnostics of `ncdc check` on the last ```text block, which must fail
     @@run COMMAND   the standard output of a shell command, run where the last ```ncd, ```text and
-                    ```python blocks are x.ncd, bad.ncd and x.py; `ncdc` and `python` are this
-                    interpreter's (write `2>&1` in COMMAND to show what it prints on standard error)
+                    ```python blocks are x.ncd, bad.ncd and x.py, and specs/ is the shipped specs;
+                    `ncdc` and `python` are this interpreter's (write `2>&1` in COMMAND to show what it
+                    prints on standard error)
+    @@published [machines]  a Markdown table of docs/published.py: published costs beside ncdc's, or
+                    the shipped machines of `ncdc cost --machine`
 
 Nothing a tool prints on standard error reaches the reference unasked: a warning there (a library's,
 say) fails the build, and the diagnostics of @@err are ncdc's own rendering, which the command's
@@ -34,8 +37,10 @@ import tempfile
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
+PAGES = [(DOCS / "language.src.md", DOCS / "language.md"), (DOCS / "cost.src.md", DOCS / "cost.md")]
 NCDC = [sys.executable, "-m", "ncdc"]
 sys.path.insert(0, str(DOCS.parent))
+sys.path.insert(0, str(DOCS))
 
 
 class Builder:
@@ -46,6 +51,7 @@ class Builder:
         self.failures: list[str] = []
         bin_dir = work / "bin"
         bin_dir.mkdir()
+        (work / "specs").symlink_to(DOCS.parent / "specs", target_is_directory=True)
         for name, args in (("ncdc", " -m ncdc"), ("python", "")):  # what commands in @@run call
             (bin_dir / name).write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)}{args} "$@"\n')
             (bin_dir / name).chmod(0o755)
@@ -68,7 +74,10 @@ class Builder:
                 i = end + 1
                 continue
             directive = re.fullmatch(r"@@(\w+) ?(.*)", line)
-            if directive:
+            if directive and directive.group(1) == "published":
+                from published import table  # docs/published.py
+                out.append(table(directive.group(2)))
+            elif directive:
                 language, text = self.expand(*directive.groups())
                 if out and out[-1] == "```":
                     out.append("")
@@ -168,22 +177,31 @@ def definitions(source: str) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("source", nargs="?", type=Path, default=DOCS / "language.src.md")
-    parser.add_argument("-o", "--output", type=Path, default=DOCS / "language.md")
+    parser.add_argument("source", nargs="?", type=Path, help="one source (default: every page)")
+    parser.add_argument("-o", "--output", type=Path, help="where its page goes")
     parser.add_argument("--check", action="store_true", help="only compare with the output; exit 1 if it differs")
     args = parser.parse_args(argv)
+    if args.source is not None and args.output is None:
+        parser.error("name the output of a source with -o")
+    status = 0
+    for source, output in [(args.source, args.output)] if args.source else PAGES:
+        status = max(status, build_page(source, output, args.check))
+    return status
+
+
+def build_page(source: Path, output: Path, check: bool) -> int:
     with tempfile.TemporaryDirectory() as work:
         builder = Builder(Path(work))
-        text = builder.build(args.source.read_text(encoding="utf-8"))
+        text = builder.build(source.read_text(encoding="utf-8"))
     if builder.failures:
         print("\n\n".join(builder.failures), file=sys.stderr)
         return 1
-    if args.check:
-        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        diff = difflib.unified_diff(old.splitlines(True), text.splitlines(True), str(args.output), "rebuilt")
+    if check:
+        old = output.read_text(encoding="utf-8") if output.exists() else ""
+        diff = difflib.unified_diff(old.splitlines(True), text.splitlines(True), str(output), "rebuilt")
         sys.stdout.writelines(diff)
         return int(old != text)
-    args.output.write_text(text, encoding="utf-8")
+    output.write_text(text, encoding="utf-8")
     return 0
 
 

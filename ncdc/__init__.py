@@ -15,9 +15,10 @@ __all__ = ["check_source", "check_file", "compile_source", "compile_file", "load
            "cost", "__version__"]
 
 
-def cost(spec, module=None, sizes=None, batch=None, dtype="float32", fast_memory=None):
-    """Parameters, FLOPs, memory and transfers of a spec's modules and defs: see docs/cost.md and
-    `ncdc.backend.cost.cost` (imported here only when called: `import ncdc` stays light)."""
+def cost(spec, module=None, sizes=None, batch=None, dtype="float32", fast_memory=None, machine=None,
+         machine_file=None):
+    """Parameters, FLOPs, memory, transfers and the roofline bound of a spec's modules and defs: see
+    docs/cost.md and `ncdc.backend.cost.cost` (imported here only when called: `import ncdc` stays light)."""
     from .backend.cost import cost as run
 
-    return run(spec, module, sizes, batch, dtype, fast_memory)
+    return run(spec, module, sizes, batch, dtype, fast_memory, machine, machine_file)

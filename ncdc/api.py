@@ -59,21 +59,24 @@ def check_file(path: str | Path, sizes: dict[str, int] | None = None) -> ir.Prog
 
 
 def compile_source(text: str, path: str = "<string>", *, stubs: bool = False,
-                   sizes: dict[str, int] | None = None) -> str:
-    """PyTorch source for spec text (deterministic: the same text gives the same bytes)."""
-    return generate_source(check_source(text, path, sizes), path, stubs=stubs)
+                   sizes: dict[str, int] | None = None, cost_docstrings: bool = False) -> str:
+    """PyTorch source for spec text (deterministic: the same text gives the same bytes); with
+    `cost_docstrings`, each module's and def's docstring gives its cost formulas."""
+    return generate_source(check_source(text, path, sizes), path, stubs=stubs, cost_docstrings=cost_docstrings)
 
 
-def generate_source(program: ir.Program, path: str = "<string>", *, stubs: bool = False) -> str:
+def generate_source(program: ir.Program, path: str = "<string>", *, stubs: bool = False,
+                    cost_docstrings: bool = False) -> str:
     """PyTorch source for a checked program (`check_source`'s result)."""
     from .backend.torch import generate
 
     with _nesting_guard(path), _fewer_collections():
-        return generate(program, stubs=stubs)
+        return generate(program, stubs=stubs, cost_docstrings=cost_docstrings)
 
 
-def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> str:
-    return compile_source(read_spec(path), str(path), stubs=stubs, sizes=sizes)
+def compile_file(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None,
+                 cost_docstrings: bool = False) -> str:
+    return compile_source(read_spec(path), str(path), stubs=stubs, sizes=sizes, cost_docstrings=cost_docstrings)
 
 
 def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None = None) -> types.ModuleType:
@@ -87,6 +90,29 @@ def load(path: str | Path, *, stubs: bool = False, sizes: dict[str, int] | None 
 
     path = Path(path)
     text = read_spec(path)
-    source = compile_source(text, str(path), stubs=stubs, sizes=sizes)
+    program = check_source(text, str(path), sizes)
+    source = generate_source(program, str(path), stubs=stubs)
     name = module_name(text, str(path), {"stubs": stubs, "sizes": sorted((sizes or {}).items())}, source)
-    return import_generated(name, source)
+    module = import_generated(name, source)
+    attach_drawings(module, program)
+    return module
+
+
+def attach_drawings(module: types.ModuleType, program: ir.Program) -> None:
+    """In a notebook, a loaded spec, its classes and their models, and its functions display as
+    their diagrams (`_repr_svg_`, drawn when first asked for)."""
+    from .backend.draw import draw
+
+    def drawing(name: str | None):
+        def _repr_svg_(*_) -> str:
+            return draw(program, name)
+        return _repr_svg_
+
+    module._repr_svg_ = drawing(None)  # type: ignore[attr-defined]
+    for name in [f.name for f in program.functions] + [m.name for m in program.modules]:
+        target = getattr(module, name, None)
+        if target is not None:
+            try:
+                target._repr_svg_ = drawing(name)
+            except (AttributeError, TypeError):  # an object that takes no attributes
+                pass

@@ -40,7 +40,13 @@ class Axis:
 
     def map(self, fn: Callable[[Size], Size]) -> Axis:
         """The same axis with `fn` applied to its size and to the sizes of its parts."""
-        return Axis(fn(self.size), self.origin, tuple(p.map(fn) for p in self.parts))
+        size = fn(self.size)
+        if not self.parts:
+            return self if size is self.size else Axis(size, self.origin)
+        parts = tuple(p.map(fn) for p in self.parts)
+        if size is self.size and all(new is old for new, old in zip(parts, self.parts)):
+            return self  # unchanged (the common case): no copy
+        return Axis(size, self.origin, parts)
 
     def __str__(self) -> str:
         if self.parts:
@@ -64,7 +70,10 @@ class TensorType:
         return tuple(a.size for a in self.axes)
 
     def map(self, fn: Callable[[Size], Size]) -> TensorType:
-        return TensorType(tuple(a.map(fn) for a in self.axes), self.dtype)
+        axes = tuple(a.map(fn) for a in self.axes)
+        if all(new is old for new, old in zip(axes, self.axes)):
+            return self  # unchanged (the common case): no copy
+        return TensorType(axes, self.dtype)
 
     def with_axes(self, axes) -> TensorType:
         return TensorType(tuple(axes), self.dtype)
@@ -326,6 +335,29 @@ class Binary(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class Compare(Value):
+    """An elementwise comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`) of tensors and numbers, lined up
+    as arithmetic is: a `bool` wire."""
+
+    op: str
+    left: Value
+    right: Value
+    left_align: Alignment | None = None
+    right_align: Alignment | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Where(Value):
+    """`where(C, A, B)`: A where the `bool` wire C holds, else B, elementwise.  `aligns` line up
+    each of the three with the result (None: it has the result's axes, or it is a number)."""
+
+    condition: Value
+    left: Value
+    right: Value
+    aligns: tuple[Alignment | None, ...] = (None, None, None)
+
+
+@dataclass(frozen=True, eq=False)
 class ScalarBinary(Value):
     """Arithmetic of two numbers."""
 
@@ -437,6 +469,15 @@ class Eye(Value):
     size: Size
 
 
+@dataclass(frozen=True, eq=False)
+class Tril(Value):
+    """The causal mask `tril(y, x)`: a `bool y x` wire, true where the position along x is at most
+    the position along y (the lower triangle, diagonal included, from the top-left corner)."""
+
+    rows: Size
+    cols: Size
+
+
 @dataclass(frozen=True)
 class IndexAll:
     """`:`, an axis kept whole."""
@@ -519,12 +560,48 @@ class Call(Value):
 @dataclass(frozen=True, eq=False)
 class Attention(Value):
     """Scaled dot-product attention (a back-end rewrite of the pattern of Figure 20): `scale` is
-    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling."""
+    None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling.  `mask` is a
+    `bool` mask (true: attend) or a float mask added to the scores, lined up with the `y x` scores
+    by `mask_align`; `causal` is the mask `tril(y, x)`; `dropout` names the module's `Dropout` part
+    applied to the attention weights."""
 
     query: Value
     key: Value
     value: Value
     scale: tuple[str, Value | None] | None
+    mask: Value | None = None
+    mask_align: Alignment | None = None
+    causal: bool = False
+    dropout: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TopK(Value):
+    """The `k` largest entries along the axis at `dim` of the operand, largest first: a tuple of
+    their values and their positions (an `int` wire), in which that axis has become one of `k`."""
+
+    operand: Value
+    dim: int
+    k: Size
+
+
+@dataclass(frozen=True, eq=False)
+class Route(Value):
+    """A sparse mixture of experts: the def `expert` applied to each token once per slot of `index`
+    (its last axis; the axes before it are the tokens), with the expert that slot selects, and only
+    with it.  `arguments` are the def's inputs: a "token" argument has the index's token axes before
+    the def's, and gives each call its rows; an "expert" argument holds every expert's weights
+    along the axis at `dims` (counted from its end) and gives each call that expert's slice.  The
+    result has the index's axes, then the def's result."""
+
+    expert: str
+    signature: Signature
+    index: Value
+    arguments: tuple[Value, ...]
+    kinds: tuple[str, ...]
+    dims: tuple[int, ...]
+    experts: Size
+    instance: dict[Symbol, Size]
 
 
 # ---- statements and definitions -------------------------------------------------------------
@@ -593,6 +670,14 @@ class If:
     @property
     def bodies(self) -> list[list]:
         return [body for _, body in self.branches] + [self.orelse]
+
+    def taken(self, defaults: dict) -> list:
+        """The body of the branch that the hyperparameters' `defaults` take (the first branch whose
+        hyperparameter has no default)."""
+        for condition, body in self.branches:
+            if defaults.get(condition.name) is None or condition.holds(defaults[condition.name]):
+                return body
+        return self.orelse
 
 
 Statement = Union[Assign, Return, For, If]
@@ -771,13 +856,18 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
         if isinstance(item, (IndexAt, IndexSlice)):
             return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
         if isinstance(item, tuple):
-            return tuple(convert(x) for x in item)
+            new = tuple(convert(x) for x in item)
+            return item if all(a is b for a, b in zip(new, item)) else new
         if isinstance(item, dict):
-            return {k: convert(v) for k, v in item.items()}
+            new_dict = {k: convert(v) for k, v in item.items()}
+            return item if all(new_dict[k] is v for k, v in item.items()) else new_dict
         return item
 
     changes = {f: convert(getattr(node, f)) for f in _fields(type(node))}
-    return dataclasses.replace(node, type=node.type.map(size), **changes)
+    new_type = node.type.map(size)
+    if new_type is node.type and all(value is getattr(node, f) for f, value in changes.items()):
+        return node  # nothing to replace (the common case): the node itself, not a copy
+    return dataclasses.replace(node, type=new_type, **changes)
 
 
 def walk(stmts: list) -> Iterator[Value]:

@@ -13,6 +13,9 @@ from .sizes import Size, Symbol
 GENERIC_SIZE = 16  # every size a signature leaves open (sequence lengths, image sides)
 HYPERPARAMETER = 8  # hyperparameters without a default
 BATCH = 2  # one leading batch axis, to show that every model takes one
+# Models with more parameters (at their default sizes: a published configuration such as Mixtral's)
+# are built on the meta device, which allocates nothing, and are not run.
+RUN_LIMIT = 2 ** 27
 
 
 def run_specs(files: list[Path]) -> int:
@@ -21,8 +24,12 @@ def run_specs(files: list[Path]) -> int:
     from .api import check_source, read_spec
     from .diagnostics import NcdcError
 
+    import time
+
     torch.manual_seed(0)
     failures = 0
+    start = time.perf_counter()
+    totals = {"built": 0, "parameters": 0}
     for path in files:
         try:
             program = check_source(read_spec(path), str(path))
@@ -34,15 +41,28 @@ def run_specs(files: list[Path]) -> int:
             print(f"ncdc: error: cannot read {path}: {error.strerror}", file=sys.stderr)
             failures += 1
             continue
-        failures += len(run_program(program, path))
+        failures += len(run_program(program, path, totals=totals))
+    seconds = time.perf_counter() - start
+    print(f"ran {len(files)} spec{'s' if len(files) != 1 else ''}: {totals['built']} built "
+          f"({totals['parameters']:,} parameters), {failures} failed")
+    if _on_terminal():  # for a person waiting; never in a log that should read the same each run
+        print(f"in {seconds:.1f} s", file=sys.stderr)
     return 1 if failures else 0
 
 
-def run_program(program: ir.Program, path: Path,
-                report: Callable[[str], None] = print) -> list[tuple[str, Exception]]:
+def _on_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def run_program(program: ir.Program, path: Path, report: Callable[[str], None] = print,
+                totals: dict[str, int] | None = None) -> list[tuple[str, Exception]]:
     """Compile a checked spec with stubs, build each def and module with its default sizes and run it
-    on random inputs; `report` gets each line that `ncdc run` prints.  The defs and modules that
-    failed to run, with what they raised (a bug in ncdc, not in the spec)."""
+    on random inputs; `report` gets each line that `ncdc run` prints, with what it assumed (the batch
+    axis, the sizes it chose); `totals` counts what was built and its parameters.  The defs and
+    modules that failed to run, with what they raised (a bug in ncdc, not in the spec)."""
     from .backend.torch import generate
 
     namespace = types.ModuleType(f"ncdc_run.{path.stem}")
@@ -54,10 +74,14 @@ def run_program(program: ir.Program, path: Path,
     failed: list[tuple[str, Exception]] = []
     for name in program.order:
         try:
+            parameters = None
             if name in functions:
-                _run_function(namespace, functions[name], dict(values), report)
+                parameters = _run_function(namespace, functions[name], dict(values), report)
             elif name in modules:
-                _run_module(namespace, modules[name], dict(values), report)
+                parameters = _run_module(namespace, modules[name], dict(values), report)
+            if totals is not None and parameters is not None:
+                totals["built"] = totals.get("built", 0) + 1
+                totals["parameters"] = totals.get("parameters", 0) + parameters
         except Exception as error:  # say so without a traceback
             report(f"  {name}: failed to run: {type(error).__name__}: {error}")
             failed.append((name, error))
@@ -94,29 +118,56 @@ def _shapes(tensors) -> str:
     return ", ".join(str(tuple(t.shape)) for t in tensors)
 
 
-def _run_function(namespace, f: ir.Function, values: dict, report: Callable[[str], None] = print) -> None:
+def _assumed(values: dict, before: set, filled: dict[str, int]) -> str:
+    """`assumed a batch axis of 2; y = 16, x = 16; m = 8 (no default)`: what ncdc run chose, for its report."""
+    chosen = [f"{s.name} = {v}" for s, v in values.items() if s not in before]
+    parts = [f"a batch axis of {BATCH} before each input"] + ([", ".join(chosen)] if chosen else [])
+    parts += [", ".join(f"{k} = {v}" for k, v in filled.items()) + " (no default)"] if filled else []
+    return f"      assumed {'; '.join(parts)}"
+
+
+def _run_function(namespace, f: ir.Function, values: dict, report: Callable[[str], None] = print) -> int:
+    before = set(values)
     inputs = _inputs(f.params, values)
     out = getattr(namespace, f.name)(*inputs)
     report(f"  {f.name} : {ir.signature_text(f.inputs, f.outputs)}")
     report(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
+    report(_assumed(values, before, {}))
+    return 0
 
 
-def _run_module(namespace, m: ir.Module, values: dict, report: Callable[[str], None] = print) -> None:
+def _run_module(namespace, m: ir.Module, values: dict, report: Callable[[str], None] = print) -> int:
     import torch
 
-    args = {}
+    args, filled = {}, {}
     for hp in m.hparams:
         values[hp.symbol] = hp.default if hp.default is not None else HYPERPARAMETER
         args[hp.name] = values[hp.symbol]
+        if hp.default is None:
+            filled[hp.name] = HYPERPARAMETER
     for member in m.members:
         if isinstance(member, ir.SizeMember):
             values[member.symbol] = _evaluate(member.value, values)
-    model = getattr(namespace, m.name)(**args).eval()
-    count = sum(p.numel() for p in model.parameters())
-    inputs = _inputs(m.forward.params, values)
-    with torch.no_grad():
-        out = model(*inputs)
+    count = parameter_count(getattr(namespace, m.name), args)
     settings = ", ".join(f"{k}={v}" for k, v in args.items())
     report(f"  {m.name}({settings}) : {ir.signature_text(m.forward.inputs, m.forward.outputs)}"
            f"    {count:,} parameters")
+    if count > RUN_LIMIT:
+        report(f"      built on the meta device only: too large to run here (over {RUN_LIMIT:,} parameters)")
+        return count
+    model = getattr(namespace, m.name)(**args).eval()
+    before = set(values)
+    inputs = _inputs(m.forward.params, values)
+    with torch.no_grad():
+        out = model(*inputs)
     report(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
+    report(_assumed(values, before, filled))
+    return count
+
+
+def parameter_count(cls, args: dict) -> int:
+    """The parameters of a generated module built with `args`, counted on the meta device."""
+    import torch
+
+    with torch.device("meta"):
+        return sum(p.numel() for p in cls(**args).parameters())

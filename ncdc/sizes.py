@@ -71,21 +71,32 @@ def _mono_key(mono: Monomial):
 class Size:
     """An immutable polynomial; build with `Size.of`, `+ - * //`."""
 
-    __slots__ = ("terms", "_hash")
+    __slots__ = ("terms", "_hash", "_atoms")
 
     def __init__(self, terms: dict[Monomial, int]):
         items = [(m, c) for m, c in terms.items() if c != 0]
-        items.sort(key=lambda mc: _mono_key(mc[0]))
+        if len(items) > 1:
+            items.sort(key=lambda mc: _mono_key(mc[0]))
         self.terms: tuple[tuple[Monomial, int], ...] = tuple(items)
         self._hash = hash(self.terms)
+        self._atoms: frozenset[Atom] | None = None
 
     @staticmethod
     def of(value: int | Atom | Size) -> Size:
         if isinstance(value, Size):
             return value
         if isinstance(value, int):
-            return Size({(): value})
-        return Size({(value,): 1})
+            return Size._normal(((), value),) if value else Size._normal()
+        return Size._normal(((value,), 1),)
+
+    @staticmethod
+    def _normal(*terms: tuple[Monomial, int]) -> Size:
+        """A size from terms already in normal form (sorted, no zero coefficients)."""
+        size = object.__new__(Size)
+        size.terms = terms
+        size._hash = hash(terms)
+        size._atoms = None
+        return size
 
     # ---- queries
     def __eq__(self, other):
@@ -110,13 +121,16 @@ class Size:
             return self.terms[0][0][0]
         return None
 
-    def atoms(self) -> set[Atom]:
-        found = set()
-        for mono, _ in self.terms:
-            for a in mono:
-                found.add(a)
-                if isinstance(a, FloorDiv):
-                    found |= a.num.atoms() | a.den.atoms()
+    def atoms(self) -> frozenset[Atom]:
+        found = self._atoms
+        if found is None:  # computed once: a size never changes
+            atoms: set[Atom] = set()
+            for mono, _ in self.terms:
+                for a in mono:
+                    atoms.add(a)
+                    if isinstance(a, FloorDiv):
+                        atoms |= a.num.atoms() | a.den.atoms()
+            found = self._atoms = frozenset(atoms)
         return found
 
     def vars(self) -> set[Var]:

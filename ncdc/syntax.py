@@ -1,6 +1,8 @@
-"""Parsing: .ncd text to the syntax tree of `ncdc.tree`, with Lark's LALR parser.
+"""Parsing: .ncd text to the syntax tree of `ncdc.tree`, with the LALR tables Lark makes of the grammar.
 
-Lark's own exceptions never leave this module: they become named syntax errors (E00xx).
+Valid specs are parsed by `ncdc.lalr` from those tables, without importing Lark; a spec that
+does not parse is parsed again by Lark, whose exceptions never leave this module: they become
+named syntax errors (E00xx).
 """
 
 from __future__ import annotations
@@ -8,32 +10,39 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
-from lark.indenter import DedentError, Indenter
-
-from . import tree
+from . import lalr, tree
 from .diagnostics import Diagnostic, NcdcError
+from .lalr import Token
 from .resources import data_dir
 from .source import Source, Span
 
 ELEMENT_TYPES = ("float", "int", "bool")  # written before a type's axes: `T: int t`
 
 
-class _Indenter(Indenter):
-    NL_type = "_NL"
-    OPEN_PAREN_types = ["LPAR", "LSQB"]
-    CLOSE_PAREN_types = ["RPAR", "RSQB"]
-    INDENT_type = "_INDENT"
-    DEDENT_type = "_DEDENT"
-    tab_len = 8
+@lru_cache(maxsize=1)
+def _grammar() -> str:
+    return (data_dir("grammar") / "ncd.lark").read_text(encoding="utf-8")
+
+
+# How Lark reads the grammar: blocks by indentation (Lark's Indenter), positions, `None` for absent `[parts]`.
+_INDENTER = {"NL_type": "_NL", "OPEN_PAREN_types": ["LPAR", "LSQB"], "CLOSE_PAREN_types": ["RPAR", "RSQB"],
+             "INDENT_type": "_INDENT", "DEDENT_type": "_DEDENT", "tab_len": 8}
+_OPTIONS = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": True}
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Lark:
-    grammar = (data_dir("grammar") / "ncd.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", postlex=_Indenter(), propagate_positions=True,
-                maybe_placeholders=True, cache=True)
+def _tables() -> lalr.Tables:
+    return lalr.load_tables(_grammar(), _parser, settings=repr((_INDENTER, _OPTIONS)))
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    """Lark's parser of the grammar: it makes the tables, and it reports syntax errors."""
+    from lark import Lark
+    from lark.indenter import Indenter
+
+    indenter = type("_Indenter", (Indenter,), dict(_INDENTER))
+    return Lark(_grammar(), postlex=indenter(), cache=True, **_OPTIONS)
 
 
 # Token names as a person would say them, for "expected ..." messages.
@@ -103,7 +112,9 @@ def _end_span(source: Source) -> Span:
     return Span(source, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
 
 
-def _syntax_error(source: Source, error: UnexpectedInput) -> Diagnostic:
+def _syntax_error(source: Source, error) -> Diagnostic:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(error, UnexpectedCharacters):
         span = Span(source, error.line, error.column, error.line, error.column + 1)
         char = source.line(error.line)[error.column - 1 : error.column] or "?"
@@ -143,7 +154,7 @@ _NAMED_ERRORS = {
 }
 
 
-def _named_error(error: UnexpectedInput) -> str | None:
+def _named_error(error) -> str | None:
     try:
         return error.match_examples(_parser().parse, _NAMED_ERRORS, use_accepts=True)
     except Exception:  # a failed match only loses the name, never the error itself
@@ -165,7 +176,25 @@ def parse(text: str, path: str = "<string>") -> tree.Program:
     if not text.endswith("\n"):
         text += "\n"
     try:
-        parsed = _parser().parse(text)
+        return _tables().parse(text, _ToTree(source))
+    except lalr.ParseFailed:
+        pass
+    except NcdcError:  # the builder's (a number too large, ...): unless the spec does not even parse
+        _syntax_check(source, text)
+        raise
+    except RecursionError:
+        raise NcdcError(nesting_error(path)) from None
+    _syntax_check(source, text)
+    raise AssertionError("ncdc.lalr refused a spec that Lark parses")  # a bug in ncdc.lalr, never the spec's
+
+
+def _syntax_check(source: Source, text: str) -> None:
+    """Parse with Lark, and raise NcdcError with the syntax diagnostic if the text does not parse."""
+    from lark.exceptions import UnexpectedInput
+    from lark.indenter import DedentError
+
+    try:
+        _parser().parse(text)
     except UnexpectedInput as error:
         raise NcdcError(_syntax_error(source, error)) from None
     except DedentError:
@@ -174,19 +203,6 @@ def parse(text: str, path: str = "<string>") -> tree.Program:
         raise NcdcError(Diagnostic("E0004", "inconsistent indentation", span,
                                    "this line lines up with no enclosing block",
                                    help="indent it like the lines of the block it belongs to")) from None
-    try:
-        return _ToTree(source).transform(parsed)
-    except VisitError as error:  # Lark wraps what a rule's callback raises
-        if isinstance(error.orig_exc, NcdcError):
-            raise error.orig_exc from None
-        if isinstance(error.orig_exc, RecursionError):
-            meta = getattr(error.obj, "meta", None)
-            where = (Span(source, meta.line, meta.column, meta.line, meta.column + 1)
-                     if meta is not None and not meta.empty else None)
-            raise NcdcError(nesting_error(path, where)) from None
-        raise
-    except RecursionError:
-        raise NcdcError(nesting_error(path)) from None
 
 
 def nesting_error(path: str, span: Span | None = None) -> Diagnostic:
@@ -213,15 +229,12 @@ def _dedent_line(source: Source) -> int:
     return 1
 
 
-@v_args(meta=True)
-class _ToTree(Transformer):
+class _ToTree:
+    """The syntax tree's builder: one method per grammar rule (or alias), called with the rule's
+    region of text (`meta`) and its children, as a Lark transformer with `v_args(meta=True)` is."""
+
     def __init__(self, source: Source):
-        super().__init__()
         self.source = source
-        # Bind each rule's callback once: looked up on the class, v_args makes a new wrapper per node.
-        for name, value in vars(type(self)).items():
-            if getattr(value, "visit_wrapper", None) is not None:
-                setattr(self, name, getattr(self, name))
 
     def _span(self, meta) -> Span:
         return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)
@@ -305,6 +318,7 @@ class _ToTree(Transformer):
 
     add, sub, mul, div = _binop("+"), _binop("-"), _binop("*"), _binop("/")
     floordiv, pow = _binop("//"), _binop("**")
+    lt, le, gt, ge, eq, ne = _binop("<"), _binop("<="), _binop(">"), _binop(">="), _binop("=="), _binop("!=")
 
     def neg(self, meta, children):
         return tree.Neg(children[0], self._span(meta))

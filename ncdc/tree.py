@@ -76,7 +76,7 @@ class Bool:
 
 @dataclass
 class BinOp:
-    op: str  # + - * / // **
+    op: str  # + - * / // ** and the comparisons < <= > >= == !=
     left: Expr
     right: Expr
     span: Span

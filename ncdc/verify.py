@@ -313,14 +313,14 @@ class _BodyVerifier:
         _span_ok(node.span, f"a {type(node).__name__} node", self.fail)
         for arg in node.args:
             self.value(arg)
-        if isinstance(node, ir.Call):  # sizes only a callee's outputs fix appear here first
+        if isinstance(node, (ir.Call, ir.Route)):  # sizes only a callee's outputs fix appear here first
             for size in node.instance.values():
                 self.introduced |= size.symbols() - self.known
         t = node.type
         if isinstance(t, ir.TupleType):
             if not whole:
                 self.fail(f"a {type(node).__name__} of several outputs (`{t}`) is used as one value", node.span)
-            if not isinstance(node, ir.Call) or len(t.items) < 2:
+            if not isinstance(node, (ir.Call, ir.TopK)) or len(t.items) < 2:
                 self.fail(f"a tuple type `{t}` on a {type(node).__name__}", node.span)
             for item in t.items:
                 _check_type(item, f"a {type(node).__name__} node", node.span, self.known | self.introduced,
@@ -375,6 +375,8 @@ class _BodyVerifier:
                 self.fail_at(node, f"an operand has type `{x.type}`, not a number")
 
     def node_Neg(self, node: ir.Neg) -> None:
+        if node.type is ir.SCALAR and node.operand.type is ir.SCALAR:  # `-inf`, `-k`
+            return
         if not _same_sizes(node.type, node.operand.type):
             self.fail_at(node, f"has type `{node.type}`, its operand `{node.operand.type}`")
 
@@ -396,8 +398,39 @@ class _BodyVerifier:
         self.op(node, node.op)
         if not isinstance(node.type, ir.TensorType):
             self.fail_at(node, f"has type `{node.type}`: arithmetic of numbers is a ScalarBinary")
+        self.aligned(node, (("left", node.left, node.left_align), ("right", node.right, node.right_align)))
+        if node.left_align is not None and node.right_align is not None:
+            self.fail_at(node, "both operands have alignments")
+        if node.op == "**" and node.right.type is not ir.SCALAR:
+            self.fail_at(node, "the exponent is not a number")
+
+    def node_Compare(self, node: ir.Compare) -> None:
+        op = ops.operation(node.op)
+        if op is None or op.node is not ir.Compare:
+            self.fail_at(node, f"`{node.op}` is not a comparison of the registry")
+        if not isinstance(node.type, ir.TensorType) or node.type.dtype != ir.BOOL:
+            self.fail_at(node, f"has type `{node.type}`, not a bool wire")
+        if node.left.type is ir.SCALAR and node.right.type is ir.SCALAR:
+            self.fail_at(node, "compares two numbers")
+        self.aligned(node, (("left", node.left, node.left_align), ("right", node.right, node.right_align)))
+
+    def node_Where(self, node: ir.Where) -> None:
+        if not isinstance(node.type, ir.TensorType) or len(node.aligns) != 3:
+            self.fail_at(node, f"has type `{node.type}` and {len(node.aligns)} alignments")
+        if node.condition.type is ir.SCALAR or node.condition.type.dtype != ir.BOOL:
+            self.fail_at(node, f"the condition has type `{node.condition.type}`, not a bool wire")
+        self.aligned(node, tuple(zip(("condition", "left", "right"), node.args, node.aligns)))
+
+    def node_Tril(self, node: ir.Tril) -> None:
+        self.computed(node.rows, "the size of a mask", node.span)
+        self.computed(node.cols, "the size of a mask", node.span)
+        if node.type.sizes != (node.rows, node.cols) or node.type.dtype != ir.BOOL:
+            self.fail_at(node, f"has type `{node.type}`, not `bool {node.rows} {node.cols}`")
+
+    def aligned(self, node, operands) -> None:
+        """Each operand of an elementwise operation sits in the result as its alignment says."""
         rank = node.type.rank
-        for side, operand, align in (("left", node.left, node.left_align), ("right", node.right, node.right_align)):
+        for side, operand, align in operands:
             r = self.rank_of(operand)
             if operand.type is ir.SCALAR:
                 if align is not None:
@@ -415,10 +448,6 @@ class _BodyVerifier:
                 if node.type.axes[p].size != axis.size:
                     self.fail_at(node, f"the {side} operand's axis `{axis}` sits at result axis "
                                        f"`{node.type.axes[p]}`")
-        if node.left_align is not None and node.right_align is not None:
-            self.fail_at(node, "both operands have alignments")
-        if node.op == "**" and node.right.type is not ir.SCALAR:
-            self.fail_at(node, "the exponent is not a number")
 
     def registered(self, node, family: str) -> None:
         op = ops.operation(node.fn)

@@ -666,3 +666,17 @@ def test_a_symbolic_link_to_the_spec_is_refused(work):
     result = guarded_cli(work, "compile", "good.ncd", "-o", "model.py", "--force", cwd=work)
     assert result.returncode == 2 and "the spec itself" in result.stderr
     assert (work / "good.ncd").read_text(encoding="utf-8") == GOOD
+
+
+def test_ncdc_run_says_what_it_assumed_and_sums_up(tmp_path, capsys):
+    from ncdc.cli import main as ncdc_main
+
+    spec = tmp_path / "m.ncd"
+    spec.write_text("module M(m, k=3):\n    L = Linear[m -> k]()\n\n    def forward(X: y m) -> y k:\n"
+                    "        return L(X)\n", encoding="utf-8")
+    assert ncdc_main(["run", str(spec)]) == 0
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert out[1:4] == ["  M(m=8, k=3) : y m -> y k    27 parameters", "      (2, 16, 8) -> (2, 16, 3)",
+                        "      assumed a batch axis of 2 before each input; y = 16; m = 8 (no default)"]
+    assert out[-1] == "ran 1 spec: 1 built (27 parameters), 0 failed" and captured.err == ""

@@ -15,20 +15,25 @@ against their rules in closed form below instead):
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import math
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 import ncdc
 from ncdc import ir
 from ncdc.backend.cost import attention_transfers, cost, evaluate, matmul_transfers
-from ncdc.backend.cost.report import saved_bytes
-from ncdc.runner import random_tensor
+from ncdc.backend.cost.report import peak_of, saved_bytes
+from ncdc.runner import RUN_LIMIT, random_tensor
 from ncdc.sizes import Symbol
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +49,7 @@ SETTINGS = {
     "vit": {"dim": 32, "depth": 1, "heads": 2, "hidden": 48},
     "visual_attention": {"c": 5, "k": 4, "heads": 2},
     "unet": {"channels": 2, "classes": 3},
+    "mixtral": {"hidden_size": 16, "intermediate_size": 24, "num_local_experts": 4, "num_experts_per_tok": 2},
 }
 # Sizes of a definition's inputs where the defaults would be slow on two CPU cores.
 INPUTS = {"IdentityResNet": {"H": 16, "W": 12}, "UNetFig27": {"h": 1, "w": 1}, "UNetOriginal": {"h": 1, "w": 2}}
@@ -53,12 +59,21 @@ def _programs():
     return [(p.stem, p) for p in sorted(SPECS.glob("*.ncd"))]
 
 
+@functools.cache
+def _parameters_at_defaults(path: Path, name: str) -> int:
+    """What `ncdc cost` counts (0 where a hyperparameter has no default: those are built small)."""
+    d = cost(path, name).definition(name)
+    return evaluate(d.row.params, d.env) or 0
+
+
 def _modules(with_settings: bool = True):
     cases = []
     for stem, path in _programs():
         program = ncdc.check_file(path)
         for m in program.modules:
-            cases.append(pytest.param(path, m.name, {}, id=f"{stem}-{m.name}"))
+            large = [pytest.mark.skip(reason="too large to build here at its default sizes")] \
+                if _parameters_at_defaults(path, m.name) > RUN_LIMIT else []
+            cases.append(pytest.param(path, m.name, {}, id=f"{stem}-{m.name}", marks=large))
             if with_settings and stem in SETTINGS and {hp.name for hp in m.hparams} & set(SETTINGS[stem]):
                 given = {k: v for k, v in SETTINGS[stem].items() if k in {hp.name for hp in m.hparams}}
                 cases.append(pytest.param(path, m.name, given, id=f"{stem}-{m.name}-other"))
@@ -114,7 +129,7 @@ def test_parameters_equal_pytorch(path, name, given):
 COUNTED = ("contraction", "convolution", "attention")
 
 
-@pytest.mark.parametrize("path, name, given", [c for c in _modules() if "UNetFig27" not in c.id])
+@pytest.mark.parametrize("path, name, given", _modules())
 def test_forward_flops_equal_the_flop_counter(path, name, given):
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
@@ -147,14 +162,10 @@ def _saved_by_autograd(model, inputs) -> int:
     return sum(seen.values())
 
 
-# Specs whose saved memory is compared; the tolerance is the brief's 10%.
-SAVED = [c for c in _modules(with_settings=False)
-         if any(k in c.id for k in ("mlp", "attention-", "resnet", "vit", "unet-DoubleConvolution",
-                                    "unet-DownScaleBlock", "unet-UpScaleBlock", "unet-UpStep", "VisualAttention"))]
-
-
-@pytest.mark.parametrize("path, name, given", SAVED)
+@pytest.mark.parametrize("path, name, given", _modules())
 def test_memory_saved_for_backward_matches_autograd(path, name, given):
+    """Within 10% of autograd's saved tensors for every shipped module, at two size settings (the
+    issue's tolerance; every case is in fact exact today)."""
     model, inputs, sizes = _build(path, name, given)
     report = cost(path, name, sizes=sizes, batch=BATCH)
     d = report.definition(name)
@@ -162,6 +173,76 @@ def test_memory_saved_for_backward_matches_autograd(path, name, given):
     theirs = _saved_by_autograd(model, inputs)
     assert ours is not None
     assert abs(ours - theirs) <= 0.1 * theirs, f"cost says {ours} bytes, autograd saves {theirs}"
+
+
+class _LiveStorages(TorchDispatchMode):
+    """The most bytes of tensor storages alive at once while a forward pass runs: every storage an
+    operation makes counts from that operation until the last tensor viewing it dies (weak references:
+    CPython frees a tensor as soon as nothing holds it).  The inputs count throughout (the caller holds
+    them); parameters and buffers not at all; `aten.clone` (what `.contiguous()` and the reshape of a
+    permuted tensor do) makes no new wire, only a copy in another layout, so its storage counts 0."""
+
+    def __init__(self, held: int, state: set[int]):
+        super().__init__()
+        self.live: dict[int, list[int]] = {}  # data pointer -> [bytes, tensors viewing it]
+        self.now = self.peak = held
+        self.state = state
+
+    def _release(self, ptr: int) -> None:
+        entry = self.live[ptr]
+        entry[1] -= 1
+        if entry[1] == 0:
+            self.now -= entry[0]
+            del self.live[ptr]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else [out]:
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            ptr = storage.data_ptr()
+            if ptr == 0 or ptr in self.state:
+                continue
+            if ptr in self.live:
+                self.live[ptr][1] += 1
+            else:
+                n = 0 if func is torch.ops.aten.clone.default else storage.nbytes()
+                self.live[ptr] = [n, 1]
+                self.now += n
+                self.peak = max(self.peak, self.now)
+            weakref.finalize(t, self._release, ptr)
+        return out
+
+
+def _measured_peak(model, inputs) -> int:
+    state = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), *inputs]}
+    mode = _LiveStorages(sum(t.untyped_storage().nbytes() for t in inputs), state)
+    with torch.no_grad(), mode:
+        model.eval()(*inputs)
+    return mode.peak
+
+
+# PyTorch's CPU attention takes its math path for inputs without a heads axis (3 axes): it materialises
+# the scaled queries and keys, the scores and the probabilities, where the model counts the fused kernel
+# (the result and one log-sum-exp a query).
+MATH_PATH = {"VisualAttentionSingleHead"}
+
+
+@pytest.mark.parametrize("path, name, given", _modules())
+def test_memory_peak_is_what_pytorch_holds(path, name, given):
+    """The peak of a forward pass (no gradients), exactly: wires held from their statement until their
+    name is bound again, temporaries until the operation that consumes them returns."""
+    model, inputs, sizes = _build(path, name, given)
+    d = cost(path, name, sizes=sizes, batch=BATCH).definition(name)
+    ours = peak_of(d.row, d.env)[2]
+    assert ours is not None
+    theirs = _measured_peak(model, inputs)
+    if name not in MATH_PATH:
+        assert 4 * ours == theirs
+    else:
+        y, x, k = (math.prod(d.env[n] for n in names) for names in (("Y1", "Y2"), ("X1", "X2"), ("k",)))
+        assert 4 * ours < theirs <= 4 * (ours + BATCH * (2 * y * x + y * k + x * k))
 
 
 # ---- symbolic formulas ------------------------------------------------------------------------------
@@ -175,6 +256,31 @@ def test_formulas_are_in_the_specs_names():
     assert d.missing == ["x", "y"]
 
 
+@pytest.mark.parametrize("stem", [stem for stem, _ in _programs()])
+def test_every_formula_gives_its_number(stem):
+    """Every formula of the JSON, read as Python arithmetic, gives the number beside it, at two settings."""
+    program = ncdc.check_file(SPECS / f"{stem}.ncd")
+    free = {s.name for d in [*program.functions, *(m.forward for m in program.modules)]
+            for p in d.params for a in p.type.axes for s in a.size.symbols()}
+    checked = 0
+    for scale in (1, 2):
+        sizes = {name: 4 + 3 * scale + i for i, name in enumerate(sorted(free))}
+        for d in cost(program, sizes=sizes, batch=scale + 1).json()["definitions"]:
+            env = {**d["sizes"], "B": scale + 1}
+
+            def check(row, env=env):
+                nonlocal checked
+                for key, number in (("params", "value"), ("flops_forward", "value"), ("flops_backward", "value"),
+                                    ("memory_saved", "elements")):
+                    if row[key][number] is not None:
+                        assert eval(row[key]["formula"], {}, dict(env)) == row[key][number], (row["name"], key)
+                        checked += 1
+                for child in row["children"]:
+                    check(child, env)
+            check(d)
+    assert checked
+
+
 def test_batch_is_substituted_when_given():
     d = cost(SPECS / "mlp.ncd", batch=3).definition("BasicImageRecogniser")
     assert "B" not in {s.name for s in d.row.flops_forward.symbols()}
@@ -185,12 +291,9 @@ def test_repetitions_are_multiplied_out():
     d = cost(SPECS / "vit.ncd", "ViT").definition("ViT")
     layers = next(r for r in d.row.children if r.label.startswith("layers"))
     assert "depth" in str(layers.flops_forward)
-    one = cost(SPECS / "vit.ncd", "ViT", sizes={"depth": 1}).definition("ViT")
-    two = cost(SPECS / "vit.ncd", "ViT", sizes={"depth": 2}).definition("ViT")
-    per_layer = evaluate(two.row.params, two.env) - evaluate(one.row.params, one.env)
-    assert per_layer > 0 and evaluate(one.row.params, one.env) + per_layer * 2 == \
-        evaluate(cost(SPECS / "vit.ncd", "ViT", sizes={"depth": 3}).definition("ViT").row.params, {"depth": 3,
-                                                                                               **one.env} | {"depth": 3})
+    params = [evaluate(d.row.params, d.env) for d in
+              (cost(SPECS / "vit.ncd", "ViT", sizes={"depth": n}).definition("ViT") for n in (1, 2, 3))]
+    assert params[1] - params[0] == params[2] - params[1] > 0
 
 
 def test_backward_rule():
@@ -286,22 +389,134 @@ def test_python_api_returns_the_same_numbers():
     assert a == b and a["definitions"][0]["params"]["value"] == 32768
 
 
-def test_the_cost_page_is_current():
-    """docs/cost.md names every heading, and its MHA example is what `ncdc cost` prints now."""
+def test_the_cost_page_names_every_heading_and_key():
+    """docs/cost.md (generated: tests/test_docs.py checks it is current) documents every FLOP heading and
+    every key of the JSON schema."""
     from ncdc.backend.cost import CATEGORIES
 
     text = (ROOT / "docs" / "cost.md").read_text(encoding="utf-8")
     for heading in CATEGORIES:
         assert f"`{heading}`" in text
-    for key in ("params", "flops_forward", "flops_backward", "memory_peak", "memory_saved", "transfers"):
-        assert f'"{key}"' in text
-    done = _ncdc("cost", "specs/attention.ncd", "--module", "MultiHeadAttention", "--sizes", "y=20,x=22",
-                 "--fast-memory", "65536")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout in text, "update the example in docs/cost.md"
+    data = cost(SPECS / "attention.ncd", "MultiHeadAttention", sizes={"y": 4, "x": 5}, fast_memory=64,
+                machine="h100").json()
+    keys = set(data) | set(data["machine"]) | set(data["definitions"][0])
+    for row in (data["definitions"][0], data["definitions"][0]["children"][0]):
+        for name, value in row.items():  # (not the keys of maps: size names, headings, element types)
+            if isinstance(value, dict) and name != "sizes":
+                keys |= set(value)
+    for key in sorted(keys):
+        assert f'"{key}"' in text, f"docs/cost.src.md does not document the key {key}"
 
 
 def test_memory_peak_of_the_mlp():
+    """At `X = relu(L1(X))`: the input (its caller holds it), the hidden wire X, and L1's and relu's results."""
     d = cost(SPECS / "mlp.ncd").definition("BasicImageRecogniser")
-    assert str(d.row.peak[0][0]) == "w**2*B + 2*hidden*B" or any(
-        str(p) == "w**2*B + 2*hidden*B" for p, _ in d.row.peak)  # the input and two hidden wires
+    assert str(peak_of(d.row, d.env)[0]) == "w**2*B + 3*hidden*B"
+
+
+# ---- the roofline bound -------------------------------------------------------------------------------
+
+
+def _mlp_bytes(B: int, w=28, hidden=512, classes=10) -> int:
+    """What the MLP's operations read and write, each run on its own, in float32: every Linear its input,
+    result, weight and bias; every relu and the softmax their input and result."""
+    n_in = w * w
+    linears = [(n_in, hidden), (hidden, hidden), (hidden, classes)]
+    elements = sum(B * i + B * o + i * o + o for i, o in linears) + 2 * (2 * B * hidden) + 2 * B * classes
+    return 4 * elements
+
+
+@pytest.mark.parametrize("key", ["a100", "h100", "h200", "apple-m1", "epyc-9654"])
+def test_roofline_follows_from_the_machine_table(key):
+    import tomllib
+
+    from ncdc.backend.cost.roofline import MACHINES
+
+    entry = tomllib.loads(MACHINES.read_text(encoding="utf-8"))[key]
+    assert entry["source"].startswith(("NVIDIA", "Apple", "AMD")) and "https://" in entry["source"] and entry["quote"]
+    B = 64
+    data = cost(SPECS / "mlp.ncd", batch=B, machine=key).json()
+    r = data["definitions"][0]["roofline"]
+    flops = data["definitions"][0]["flops_forward"]["value"]
+    nbytes = _mlp_bytes(B)
+    assert r["bytes"] == nbytes
+    assert r["compute_seconds"] == flops / entry["peak"]["float32"]
+    assert r["memory_seconds"] == nbytes / entry["bandwidth"]
+    assert r["seconds"] == max(flops / entry["peak"]["float32"], nbytes / entry["bandwidth"])
+    assert data["machine"]["key"] == key and data["machine"]["source"] == entry["source"]
+    ops = data["definitions"][0]["children"]
+    assert r["operations_seconds"] == pytest.approx(sum(o["roofline"]["seconds"] for o in ops), rel=1e-12)
+    assert r["operations_seconds"] >= r["seconds"] * (1 - 1e-12)
+
+
+def test_roofline_per_operation_and_dtype():
+    data = cost(SPECS / "mlp.ncd", batch=8, dtype="bfloat16", machine="h100").json()
+    L0 = data["definitions"][0]["children"][0]
+    assert L0["name"] == "L0: Linear"
+    flops = 2 * 8 * 784 * 512 + 8 * 512
+    nbytes = 2 * (8 * 784 + 8 * 512 + 784 * 512 + 512)
+    assert L0["roofline"]["seconds"] == max(flops / 989.5e12, nbytes / 3.35e12)
+    assert L0["roofline"]["bound"] == "memory"
+    with pytest.raises(ncdc.backend.cost.CostError, match="no peak rate for bfloat16"):
+        cost(SPECS / "mlp.ncd", dtype="bfloat16", machine="epyc-9654")
+
+
+def test_a_machine_of_ones_own(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[lab]\nname = "the lab box"\nbandwidth = 1e11\npeak = { float32 = 2e12 }\n', encoding="utf-8")
+    a = cost(SPECS / "mlp.ncd", batch=2, machine="lab", machine_file=mine).json()["definitions"][0]["roofline"]
+    b = cost(SPECS / "mlp.ncd", batch=2, machine="peak.float32=2e12,bandwidth=1e11").json()["definitions"][0]
+    assert a["seconds"] == b["roofline"]["seconds"] == max(b["flops_forward"]["value"] / 2e12, _mlp_bytes(2) / 1e11)
+    done = _ncdc("cost", "specs/mlp.ncd", "--machine", "lab", "--machine-file", str(mine))
+    assert done.returncode == 0 and "roofline of the forward pass on the lab box" in done.stdout
+    mine.write_text('[lab]\nbandwidth = -1\npeak = { float32 = 2e12 }\n', encoding="utf-8")
+    done = _ncdc("cost", "specs/mlp.ncd", "--machine", "lab", "--machine-file", str(mine))
+    assert done.returncode == 2 and "bandwidth must be a positive number" in done.stderr
+    done = _ncdc("cost", "specs/mlp.ncd", "--machine", "nope")
+    assert done.returncode == 2 and "no machine `nope`: one of a100, h100" in done.stderr
+
+
+# ---- formulas in the generated code's docstrings ------------------------------------------------------
+
+
+def _docstring_formulas(doc: str) -> dict[str, str]:
+    """`label: formula` lines of a cost docstring, continuation lines joined."""
+    found: dict[str, str] = {}
+    label = None
+    for line in inspect.cleandoc(doc).split("Costs (", 1)[1].splitlines()[1:]:
+        if line.startswith("      ") and label:
+            found[label] += " " + line.strip()
+        elif ":" in line:
+            label, _, text = line.strip().partition(": ")
+            found[label] = text
+    return found
+
+
+@pytest.mark.parametrize("stem", [stem for stem, _ in _programs()])
+def test_cost_docstrings_give_the_formulas_of_ncdc_cost(stem):
+    path = SPECS / f"{stem}.ncd"
+    plain = ncdc.compile_file(path)
+    source = ncdc.compile_file(path, cost_docstrings=True)
+    assert source != plain and plain == ncdc.compile_file(path, cost_docstrings=False)
+    namespace: dict = {}
+    exec(compile(source, f"{stem}.py", "exec"), namespace)
+    report = cost(path)
+    for d in report.definitions:
+        doc = namespace[d.name].__doc__
+        formulas = _docstring_formulas(doc)
+        row = d.row
+        assert formulas["forward FLOPs"] == str(row.flops_forward)
+        assert formulas["backward FLOPs"] == str(row.flops_backward)
+        if d.kind == "module":
+            assert formulas["parameters"] == str(row.params)
+        # The text is Python arithmetic: at any sizes it gives the numbers ncdc cost gives.
+        for scale in (1, 3):
+            env = {k: v * scale for k, v in d.env.items()} | {m: 5 + scale for m in d.missing}
+            for label, size in (("forward FLOPs", row.flops_forward), ("backward FLOPs", row.flops_backward)):
+                assert eval(formulas[label], {}, dict(env)) == evaluate(size, env), (d.name, label)
+
+
+def test_compile_cost_docstrings_on_the_command_line():
+    done = _ncdc("compile", "specs/mlp.ncd", "--cost-docstrings")
+    assert done.returncode == 0, done.stderr
+    assert "      parameters: w**2*hidden + hidden**2 + hidden*classes + 2*hidden + classes\n" in done.stdout

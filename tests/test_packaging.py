@@ -1,4 +1,4 @@
-"""An installed wheel works on its own: the grammar and the templates travel with it."""
+"""An installed wheel works on its own: the grammar, the templates and the table of machines travel with it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def test_installed_wheel_checks_compiles_and_runs(wheel_env, tmp_path):
     assert str(wheel_env) in where.stdout
     checked = run(wheel_env, "ncdc", "check", str(SPECS), cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
+    costed = run(wheel_env, "ncdc", "cost", str(SPECS / "mlp.ncd"), "--machine", "h100", cwd=tmp_path)
+    assert costed.returncode == 0 and "roofline of the forward pass on NVIDIA H100" in costed.stdout, costed.stderr
     out = tmp_path / "attention.py"
     compiled = run(wheel_env, "ncdc", "compile", str(SPECS / "attention.ncd"), "-o", str(out), cwd=tmp_path)
     assert compiled.returncode == 0, compiled.stderr

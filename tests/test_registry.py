@@ -81,3 +81,29 @@ def test_the_cost_coverage_check_can_fail():
 
     assert not rules.covers(ops.Operation("frobnicate", "map", ir.Map, lambda *a: None))
     assert not rules.covers(LayerOp("Frobnicate", LAYERS["Linear"].attrs, LAYERS["Linear"].check))
+
+
+# ---- the drawing back end (`ncdc draw`) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", EVERY_OPERATION, ids=lambda op: op.name)
+def test_every_operation_has_a_glyph(op):
+    from ncdc.backend.draw import glyphs
+
+    assert glyphs.covers(op), f"the drawing back end has no glyph for `{op.name}`"
+    shape, _text = glyphs.glyph(op)
+    assert shape in glyphs.SHAPES
+
+
+@pytest.mark.parametrize("node", list(_node_classes()), ids=lambda c: c.__name__)
+def test_every_node_class_is_drawn(node):
+    from ncdc.backend.draw.diagram import Body
+
+    assert hasattr(Body, "v_" + node.__name__), f"no drawing for IR nodes of class `{node.__name__}`"
+
+
+def test_the_glyph_coverage_check_can_fail():
+    from ncdc.backend.draw import glyphs
+
+    assert not glyphs.covers(ops.Operation("frobnicate", "map", ir.Map, lambda *a: None))
+    assert not glyphs.covers(LayerOp("Frobnicate", LAYERS["Linear"].attrs, LAYERS["Linear"].check))

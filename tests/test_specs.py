@@ -26,7 +26,7 @@ import torch
 
 import ncdc
 from ncdc import ir
-from ncdc.runner import random_tensor
+from ncdc.runner import RUN_LIMIT, parameter_count, random_tensor
 from ncdc.sizes import Size, Symbol
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,14 +56,14 @@ def base_sizes(program: ir.Program) -> dict[Symbol, int]:
     return {c.symbol: c.value.evaluate({}) for c in program.constants}
 
 
-def module_sizes(module: ir.Module, values: dict) -> tuple[dict, dict]:
-    """Hyperparameter values (defaults, else 8) and the constructor arguments to pass.
+def module_sizes(module: ir.Module, values: dict, small: bool = False) -> tuple[dict, dict]:
+    """Hyperparameter values (defaults, else 8; all 8 when `small`) and the constructor arguments to pass.
 
     Hyperparameters with a default are not passed: the module is built with its own defaults."""
     values = dict(values)
     kwargs = {}
     for hp in module.hparams:
-        if hp.default is not None:
+        if hp.default is not None and not small:
             values[hp.symbol] = hp.default
         else:
             values[hp.symbol] = HYPERPARAMETER
@@ -140,7 +140,10 @@ def prepare(name: str, definition, program: ir.Program, loaded):
     """(callable, its IR signature, sizes) for one function or module of a loaded spec."""
     values = base_sizes(program)
     if isinstance(definition, ir.Module):
-        values, kwargs = module_sizes(definition, values)
+        sizes, kwargs = module_sizes(definition, values)
+        if parameter_count(getattr(loaded, name), kwargs) > RUN_LIMIT:  # a published size: too large here
+            sizes, kwargs = module_sizes(definition, values, small=True)
+        values = sizes
         target = getattr(loaded, name)(**kwargs).eval()
         signature = definition.forward
     else:

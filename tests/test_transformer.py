@@ -193,15 +193,15 @@ def diagnostic(old: str, new: str):
 
 
 @pytest.mark.parametrize("old, new, code, line, column", [
-    ('act == "gelu"', 'act == "tanh"', "E0320", 10, 12),            # not one of its choices
-    ("if first:", "if p:", "E0320", 6, 12),                        # a number is not a condition
-    ("if first:", 'if first == "yes":', "E0320", 6, 12),           # a bool is not compared
-    ("if first:", "if m:", "E0320", 6, 12),                        # a size is not known... as a branch
-    ("Dropout(p=p)", "Dropout(p=first)", "E0320", 3, 17),          # a bool where a number goes
-    ("= relu(Y) * p", "= relu(Y) * act", "E0320", 13, 27),         # a choice is not a number
-    ('= "relu"', '= "tanh"', "E0320", 1, 55),                      # a default outside the choices
-    ("p: float = 0.1", "p: float = true", "E0320", 1, 26),         # a default of the wrong kind
-    ("p: float", "p: double", "E0320", 1, 18),                     # an unknown kind
+    ('act == "gelu"', 'act == "tanh"', "E0324", 10, 12),            # not one of its choices
+    ("if first:", "if p:", "E0324", 6, 12),                        # a number is not a condition
+    ("if first:", 'if first == "yes":', "E0324", 6, 12),           # a bool is not compared
+    ("if first:", "if m:", "E0324", 6, 12),                        # a size is not known... as a branch
+    ("Dropout(p=p)", "Dropout(p=first)", "E0324", 3, 17),          # a bool where a number goes
+    ("= relu(Y) * p", "= relu(Y) * act", "E0324", 13, 27),         # a choice is not a number
+    ('= "relu"', '= "tanh"', "E0324", 1, 55),                      # a default outside the choices
+    ("p: float = 0.1", "p: float = true", "E0324", 1, 26),         # a default of the wrong kind
+    ("p: float", "p: double", "E0324", 1, 18),                     # an unknown kind
     ("            Y = D(X)\n", "            W = D(X)\n", "E0405", 11, 22),  # Y only in one branch...
     ("            Y = L(X)\n", "            return L(X)\n", "E0404", 7, 13),
 ])
@@ -260,7 +260,7 @@ def test_an_embedding_of_floats_is_an_error():
     with pytest.raises(NcdcError) as info:
         check_source(TOKENS.replace("T: int t", "T: t"), "tokens.ncd")
     d = info.value.diagnostics[0]
-    assert (d.code, d.span.line, d.span.column) == ("E0321", 5, 22)
+    assert (d.code, d.span.line, d.span.column) == ("E0325", 5, 22)
 
 
 # ---- repetitions of parts with several inputs ------------------------------------------------------
@@ -304,7 +304,7 @@ def test_a_repeated_part_must_give_what_it_takes_first(layer):
     with pytest.raises(NcdcError) as info:
         check_source(text, "threaded.ncd")
     d = info.value.diagnostics[0]
-    assert (d.code, d.span.line) == ("E0322", 8)
+    assert (d.code, d.span.line) == ("E0326", 8)
 
 
 # ---- size hyperparameters given by a pattern ---------------------------------------------------------
@@ -344,9 +344,9 @@ def test_a_pattern_names_the_half_and_the_constructor_checks_it(halves):
 
 
 @pytest.mark.parametrize("old, new, code, line, column", [
-    ("m: (2 * n) = 8", "m: (2 * n) = 7", "E0323", 1, 15),
-    ("m: (2 * n) = 8", "m: (n + 1) = 8", "E0323", 1, 19),
-    ("m: (2 * n) = 8", "m: (2 * m) = 8", "E0323", 1, 23),  # the half is a new size
+    ("m: (2 * n) = 8", "m: (2 * n) = 7", "E0327", 1, 15),
+    ("m: (2 * n) = 8", "m: (n + 1) = 8", "E0327", 1, 19),
+    ("m: (2 * n) = 8", "m: (2 * m) = 8", "E0327", 1, 23),  # the half is a new size
     ("inner = Halves(d)", "inner = Halves(5)", "E0313", 9, 20),
 ])
 def test_bad_patterns_are_errors(old, new, code, line, column):

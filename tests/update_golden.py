@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIRS = ("specs", "tests/constructs")  # the paper's models, and a gallery of every layer
 GOLDEN = Path(__file__).resolve().parent / "golden"
 GOLDEN_IR = GOLDEN / "ir"
+GOLDEN_DRAW = GOLDEN / "draw"
+DRAWN = ("composition", "broadcasting", "attention")  # small specs whose SVG (`ncdc draw`) is golden
 
 
 def golden_path(spec: str | Path) -> Path:
@@ -60,6 +62,28 @@ def generate_ir(spec: str) -> str:
         os.chdir(cwd)
 
 
+def generate_svg(spec: str) -> str:
+    """`ncdc draw` of one spec, from the repository root."""
+    import ncdc
+    from ncdc.backend.draw import draw
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return draw(ncdc.check_file(spec))
+    finally:
+        os.chdir(cwd)
+
+
+def _refresh(path: Path, text: str) -> int:
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    if old == text:
+        return 0
+    path.write_text(text, encoding="utf-8", newline="\n")
+    print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
+    return 1
+
+
 def main() -> int:
     GOLDEN.mkdir(exist_ok=True)
     GOLDEN_IR.mkdir(exist_ok=True)
@@ -80,7 +104,10 @@ def main() -> int:
                 path.unlink()
                 print(f"removed {path.relative_to(ROOT)} (no spec)")
                 changed += 1
-    print(f"{len(specs)} specs, {2 * len(specs)} golden files, {changed} changed")
+    GOLDEN_DRAW.mkdir(exist_ok=True)
+    for stem in DRAWN:
+        changed += _refresh(GOLDEN_DRAW / f"{stem}.svg", generate_svg(f"specs/{stem}.ncd"))
+    print(f"{len(specs)} specs, {2 * len(specs) + len(DRAWN)} golden files, {changed} changed")
     return 0
 
 

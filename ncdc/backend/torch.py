@@ -8,6 +8,7 @@ static axis order of every wire: axis names never reach run time.
 
 from __future__ import annotations
 
+import math
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -20,17 +21,17 @@ from .. import __version__, ir
 from ..ir import TensorType
 from ..names import GENERATED_GLOBALS, Namespace, python_name
 from ..ops.layers import LAYERS, AdaptivePoolAttrs, PoolAttrs
-from ..sizes import Size, Symbol
+from ..sizes import Size, Symbol, format_size
 from ..resources import data_dir
-from .fuse import fuse_attention
+from .fuse import fuse_attention, grouped_attention
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
-from .torch_ops import CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
+from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 _PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
 HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat",
-                "_token_ids")
+                "_token_ids", "_route")
 
 
 @lru_cache(maxsize=1)
@@ -57,14 +58,21 @@ def safe_text(text: str) -> str:
     return "".join(out).replace('"', '\\"')
 
 
-def generate(program: ir.Program, *, stubs: bool = False) -> str:
-    return Generator(program, stubs).source()
+def generate(program: ir.Program, *, stubs: bool = False, cost_docstrings: bool = False) -> str:
+    """PyTorch source for a checked program; with `cost_docstrings`, each module's and def's docstring
+    also gives its cost formulas (docs/cost.md)."""
+    costs = None
+    if cost_docstrings:
+        from .cost.docstrings import cost_lines
+        costs = cost_lines(program)
+    return Generator(program, stubs, costs).source()
 
 
 class Generator:
-    def __init__(self, program: ir.Program, stubs: bool):
+    def __init__(self, program: ir.Program, stubs: bool, costs: dict[str, list[str]] | None = None):
         self.program = program
         self.stubs = stubs
+        self.costs = costs or {}
         self.source_name = safe_text(program.path)
         self.short_name = safe_text(os.path.basename(program.path))
         self.helpers: set[str] = set()
@@ -229,7 +237,15 @@ class Generator:
         params = [f"{emitter.ns(p.name)}: Tensor" for p in f.params] + self.box_parameters(f.boxes)
         doc = f"{f.name} : {ir.signature_text(f.inputs, f.outputs)}    {self.where(f.header)}"
         return _render("function.py.j2", name=python_name(f.name), params=", ".join(params),
-                       returns=_returns(len(f.results)), doc=safe_text(doc), body=body)
+                       returns=_returns(len(f.results)), doc=self.docstring(f.name, doc), body=body)
+
+    def docstring(self, name: str, first: str) -> str:
+        """A definition's docstring text: its first line, then its costs when asked for (indented for
+        a docstring at 4 spaces)."""
+        if name not in self.costs:
+            return safe_text(first)
+        lines = [safe_text(first), "", *("    " + safe_text(line) for line in self.costs[name])]
+        return "\n".join(lines) + "\n    "
 
     def module(self, m: ir.Module) -> str:
         hparams = []
@@ -268,9 +284,12 @@ class Generator:
             else:
                 code = self.constructor(member, init_names, m)
                 target = f"self.{python_name(member.name)}"
-                line = f"{target} = {code}  # {self.where(member.span)}"
+                where = self.where(member.span)
+                if isinstance(member, ir.Repeat) and member.start.constant != 0:
+                    where = f"{_numbering(member)}  {where}".rstrip()
+                line = f"{target} = {code}  # {where}"
                 if len(line) > LINE_LENGTH and isinstance(code, Parts):
-                    line = code.lines(target, self.where(member.span))
+                    line = code.lines(target, where)
                 init.append(line)
         check_known()
         emitter = Emitter(self, m.forward, m)
@@ -279,8 +298,9 @@ class Generator:
         signature = ir.signature_text(m.forward.inputs, m.forward.outputs)
         args = ", ".join(hp.name for hp in m.hparams)
         doc = f"{m.name}({args}) : {signature}    {self.where(m.header)}"
-        return _render("class.py.j2", name=python_name(m.name), doc=safe_text(doc), ctor_params=", ".join(ctor),
-                       init=init or ["pass"], params=", ".join(params), returns=_returns(len(m.forward.results)),
+        return _render("class.py.j2", name=python_name(m.name), doc=self.docstring(m.name, doc),
+                       ctor_params=", ".join(ctor), init=init or ["pass"], params=", ".join(params),
+                       returns=_returns(len(m.forward.results)),
                        forward_doc=safe_text(f"forward : {signature}    {self.where(m.forward.header)}"), body=body)
 
     # ---- learned parts: constructors ----------------------------------------------------------
@@ -336,6 +356,13 @@ class Parts:
         indented for the __init__ body)."""
         inner = "".join(f"\n{' ' * 12}{part}," for part in self.parts)
         return f"{target} = {self.opening}  # {where}{inner}\n{' ' * 8}{self.closing}"
+
+
+def _numbering(r: ir.Repeat) -> str:
+    """How the spec's numbers of repetitions map to the ModuleList's (which count from 0)."""
+    name, start, stop = r.name, format_size(r.start), format_size(r.stop)
+    last = format_size(r.stop - r.start)
+    return safe_text(f"{name}[{start}..{stop}] of the spec are {name}[0..{last}] here")
 
 
 _NEGATED = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
@@ -509,6 +536,9 @@ def _parameter(em: Emitter, node: ir.LearnedTensor):
 
 @lowering(ir.Const)
 def _const(em: Emitter, node: ir.Const):
+    if node.value == math.inf:
+        em.gen.uses_math = True
+        return "math.inf", ATOM
     return repr(node.value), ATOM
 
 
@@ -545,14 +575,39 @@ def _scalar_binary(em: Emitter, node: ir.ScalarBinary):
 
 @lowering(ir.Binary)
 def _binary(em: Emitter, node: ir.Binary):
-    codes = []
+    return _binary_code(em, node.op, *_lined_up(em, node.left, node.left_align, node),
+                        *_lined_up(em, node.right, node.right_align, node))
+
+
+def _lined_up(em: Emitter, arg: ir.Value, align: ir.Alignment | None, node: ir.Value) -> tuple[str, int]:
+    """An operand of an elementwise operation, reshaped to broadcast against its result."""
     assert isinstance(node.type, TensorType)
-    for arg, align in ((node.left, node.left_align), (node.right, node.right_align)):
-        code, prec = em.expr(arg)
-        if align is not None:
-            code, prec = _aligned(code, prec, align, node.type.rank), ATOM
-        codes.append((code, prec))
-    return _binary_code(em, node.op, *codes[0], *codes[1])
+    code, prec = em.expr(arg)
+    return (_aligned(code, prec, align, node.type.rank), ATOM) if align is not None else (code, prec)
+
+
+COMPARE = ADD - 10  # Python's comparisons bind looser than arithmetic
+
+
+@lowering(ir.Compare)
+def _compare(em: Emitter, node: ir.Compare):
+    (left, lprec), (right, rprec) = (_lined_up(em, arg, align, node) for arg, align in
+                                     ((node.left, node.left_align), (node.right, node.right_align)))
+    return f"{wrap(left, lprec, COMPARE + 1)} {COMPARISONS[node.op]} {wrap(right, rprec, COMPARE + 1)}", COMPARE
+
+
+@lowering(ir.Where)
+def _where(em: Emitter, node: ir.Where):
+    args = ", ".join(_lined_up(em, arg, align, node)[0] for arg, align in zip(node.args, node.aligns))
+    return f"torch.where({args})", ATOM
+
+
+@lowering(ir.Tril)
+def _tril(em: Emitter, node: ir.Tril):
+    like = em.ns(em.f.params[0].name) if em.f.params else None
+    device = f", device={like}.device" if like else ""
+    rows, cols = em.size(node.rows)[0], em.size(node.cols)[0]
+    return f"torch.ones({rows}, {cols}, dtype=torch.bool{device}).tril()", ATOM
 
 
 def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
@@ -664,6 +719,13 @@ def _attention(em: Emitter, node: ir.Attention):
         else:
             code, prec = em.expr(factor)
             option = f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
+    if node.mask is not None:
+        code, prec = em.expr(node.mask)
+        option += f", attn_mask={_aligned(code, prec, node.mask_align, 2) if node.mask_align else code}"
+    if node.dropout is not None:  # nn.Dropout's probability, in training only
+        option += f", dropout_p=self.{python_name(node.dropout)}.p if self.training else 0.0"
+    if node.causal:
+        option += ", is_causal=True"
     return f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{option})", ATOM
 
 
@@ -751,11 +813,38 @@ def _rearrange(em: Emitter, node: ir.Rearrange):
     return _merge_groups(code, node.output), ATOM
 
 
+@lowering(ir.TopK)
+def _topk(em: Emitter, node: ir.TopK):
+    rank = node.operand.type.rank  # type: ignore[union-attr]
+    return f"torch.topk({em.expr(node.operand)[0]}, {em.size(node.k)[0]}, dim={node.dim - rank})", ATOM
+
+
+@lowering(ir.Route)
+def _route(em: Emitter, node: ir.Route):
+    """Each token through only its chosen experts (`_route`): the expert def is called once per
+    expert that some token chose, on those tokens' rows."""
+    em.gen.helpers.add("_route")
+    em.gen.uses_callable = True  # the helper's signature
+    target: ir.Function = node.signature.target
+    expert = python_name(target.name)
+    if target.boxes:
+        boxes = ", ".join(f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes)
+        expert = f"lambda *args: {expert}(*args, {boxes})"
+    args = ", ".join(em.expr(a)[0] for a in node.arguments)
+    dims = ", ".join("None" if kind == "token" else str(d) for kind, d in zip(node.kinds, node.dims))
+    comma = "," if len(node.arguments) == 1 else ""
+    return (f"_route({expert}, {em.size(node.experts)[0]}, {em.expr(node.index)[0]}, ({args}{comma}), "
+            f"({dims}{comma}))"), ATOM
+
+
 # ---- calls ----------------------------------------------------------------------------------------
 
 
 @lowering(ir.Call)
 def _call(em: Emitter, node: ir.Call):
+    grouped = grouped_attention(node)
+    if grouped is not None:
+        return _restore(_grouped_attention(em, node, *grouped), node), ATOM
     args = [_arrange(em, arg, layout, node) for arg, layout in zip(node.arguments, node.layouts)]
     if node.callee_kind == "def":
         target: ir.Function = node.target
@@ -768,12 +857,40 @@ def _call(em: Emitter, node: ir.Call):
     return _restore(code, node), ATOM
 
 
-def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call) -> str:
-    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on."""
+def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, roles: list, order: list,
+                       kept: int) -> str:
+    """One kernel call for grouped-query attention: the queries' lifted axes are one head axis, the
+    keys' and values' (the leading `kept` of them) another, which the kernel repeats (`enable_gqa`)."""
+    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False) for i in roles[:3])
+    n, sizes = len(order), ", ".join(em.size(node.lift_sizes[label])[0] for label in order)
+    q = f"{q}.flatten({-2 - n}, -3)" if n > 1 else q
+    k, v = ((f"{x}.flatten({-2 - kept}, -3)" if kept > 1 else x) for x in (k, v))
+    option = ""
+    if attention.scale is not None:
+        op, factor = attention.scale
+        option = ", scale=1.0" if factor is None else \
+            f", scale={'1 / ' if op == '/' else ''}{wrap(*em.expr(factor), MUL + 1)}"
+    if attention.mask is not None:  # the same mask for every head
+        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False)
+        if attention.mask_align is not None:
+            mask = _aligned(mask, ATOM, attention.mask_align, 2)
+        option += f", attn_mask={mask}.unsqueeze(-3)"
+    if attention.causal:
+        option += ", is_causal=True"
+    code = (f"nn.functional.scaled_dot_product_attention({q}.contiguous(), {k}.contiguous(), {v}.contiguous()"
+            f"{option}, enable_gqa=True)")
+    return f"{code}.unflatten(-3, ({sizes}))" if n > 1 else code
+
+
+def _arrange(em: Emitter, arg: ir.Value, layout: ir.Layout, call: ir.Call, insert: bool = True) -> str:
+    """Put an argument's lifted axes (and extra leading axes) before the axes the callee acts on;
+    `insert` the lifted axes it lacks (inner broadcasting), or leave them out."""
     code = em.operand(arg, ATOM)
     positions = layout.lifted
     target: list = [positions.get(l, ir.NewAxis(l)) for l in call.before] + list(layout.lead) + \
         [positions.get(l, ir.NewAxis(l)) for l in call.after] + list(layout.own)
+    if not insert:
+        target = [t for t in target if not isinstance(t, ir.NewAxis)]
     existing = [t for t in target if not isinstance(t, ir.NewAxis)]
     code = _permute(code, list(range(layout.rank)), existing)
     total = len(target)

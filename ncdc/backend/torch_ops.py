@@ -38,6 +38,8 @@ ON_NUMBERS = {
     "tanh": "math.tanh",
 }
 NORMALISERS = {"softmax": "torch.softmax", "log_softmax": "torch.log_softmax"}
+# Comparisons are Python's operators on tensors.
+COMPARISONS = {op: op for op in ("<", "<=", ">", ">=", "==", "!=")}
 REDUCTIONS = {"sum": "sum", "mean": "mean", "max": "amax", "min": "amin", "prod": "prod", "logsumexp": "logsumexp"}
 
 
@@ -157,7 +159,7 @@ def lowers(op) -> bool:
 
     if isinstance(op, L.LayerOp):
         return op.name in CONSTRUCTORS
-    table = {"map": MAPS, "normalise": NORMALISERS, "reduce": REDUCTIONS}.get(op.family)
+    table = {"map": MAPS, "normalise": NORMALISERS, "reduce": REDUCTIONS, "compare": COMPARISONS}.get(op.family)
     if table is not None:
         return op.name in table and (op.on_numbers is None or op.name in ON_NUMBERS) \
             and op.node in LOWERINGS and (op.on_numbers is None or op.on_numbers in LOWERINGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Label, NcdcError, fail
@@ -12,6 +13,7 @@ from ..source import Span
 from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, size_of
 from .numbers import check_constant
 from .bounds import FALSE, TRUE, Decider
+from ..ops.masks import COMPARISONS
 from .solver import Solver, fresh_symbols
 
 
@@ -196,20 +198,20 @@ class BodyChecker:
             if what is None:
                 fail("E0101", f"unknown hyperparameter `{name}`", cond.name.span, "not defined here",
                      help=did_you_mean(name, sorted(_all_values(self.scope))))
-            fail("E0320", f"an `if` tests a bool or choice hyperparameter; `{name}` is {what}", cond.name.span,
+            fail("E0324", f"an `if` tests a bool or choice hyperparameter; `{name}` is {what}", cond.name.span,
                  "not known when the module is built" if what == "a wire" else "a size",
                  help="the branches are chosen when the module is built, from its hyperparameters")
         if hp.kind == "bool" and cond.op in ("==", "!="):
-            fail("E0320", f"`{name}` is a bool: test it as `if {name}:` or `if not {name}:`", cond.span,
+            fail("E0324", f"`{name}` is a bool: test it as `if {name}:` or `if not {name}:`", cond.span,
                  "compared with a string")
         if hp.kind == "choice" and cond.op in ("true", "false"):
-            fail("E0320", f"`{name}` is one of {_choices(hp)}: compare it, `if {name} == \"{hp.choices[0]}\":`",
+            fail("E0324", f"`{name}` is one of {_choices(hp)}: compare it, `if {name} == \"{hp.choices[0]}\":`",
                  cond.span, "not a bool")
         if hp.kind == "float":
-            fail("E0320", f"`{name}` is a number; an `if` tests a bool or choice hyperparameter", cond.name.span,
+            fail("E0324", f"`{name}` is a number; an `if` tests a bool or choice hyperparameter", cond.name.span,
                  "a number")
         if hp.kind == "choice" and cond.value not in hp.choices:
-            fail("E0320", f"`{name}` is never \"{cond.value}\"", cond.span, f"`{name}` is one of {_choices(hp)}",
+            fail("E0324", f"`{name}` is never \"{cond.value}\"", cond.span, f"`{name}` is one of {_choices(hp)}",
                  help=did_you_mean(cond.value or "", list(hp.choices)))
         return ir.Condition(name, cond.op, cond.value)
 
@@ -351,7 +353,7 @@ class BodyChecker:
         hp = self.scope.lookup_value(e.name)
         if hp is not None:
             if hp.kind != "float":
-                fail("E0320", f"`{e.name}` is a {hp.kind} hyperparameter, not a number", e.span, "used as a value",
+                fail("E0324", f"`{e.name}` is a {hp.kind} hyperparameter, not a number", e.span, "used as a value",
                      help=f"choose between branches with `if {e.name}{'' if hp.kind == 'bool' else ' == ...'}:`")
             return ir.HParamValue(SCALAR, e.span, e.name)
         if e.name in self.partial_wires:
@@ -361,6 +363,8 @@ class BodyChecker:
         component = self.scope.lookup_component(e.name)
         if isinstance(component, ir.Layer) and component.op == "Parameter":
             return ir.LearnedTensor(component.attrs.type, e.span, e.name)
+        if e.name == "inf" and component is None:  # infinity, unless a wire or size has the name
+            return ir.Const(SCALAR, e.span, math.inf)
         if component is not None or e.name in self.program.globals or ops.operation(e.name) is not None:
             fail("E0105", f"`{e.name}` is a box, not a wire", e.span, "used as a value",
                  help=f"call it: `{e.name}(...)`")
@@ -377,6 +381,8 @@ class BodyChecker:
         return node
 
     def binop(self, e: tree.BinOp) -> Value:
+        if e.op in COMPARISONS:
+            return ops.operation(e.op).check(self, e.op, None, e)  # type: ignore[union-attr]
         left, right = self.tensor(e.left, "operand"), self.tensor(e.right, "operand")
         lt, rt = left.type, right.type
         assert not isinstance(lt, TupleType) and not isinstance(rt, TupleType)  # `tensor` rejects tuples
@@ -405,6 +411,34 @@ class BodyChecker:
     def align(self, left: Value, right: Value, e) -> tuple[TensorType, tuple]:
         """Elementwise arithmetic on two wires: axes are matched by name, or by position when equal."""
         lt, rt = self.solver.resolve_type(left.type), self.solver.resolve_type(right.type)
+        return self.align_types(lt, rt, self.unbatched(left), self.unbatched(right), e.span, e.right.span,
+                                f"`{e.op}`")
+
+    def line_up(self, nodes: list[Value], span: Span, spans: list[Span], what: str):
+        """The result of an elementwise operation of several operands (numbers among them), and each
+        operand's alignment with it: the operands are lined up two by two, left to right."""
+        result: TensorType | None = None
+        aligns: list[ir.Alignment | None] = []
+        for node, at in zip(nodes, spans):
+            t = self.solver.resolve_type(node.type)
+            if isinstance(t, ScalarType):
+                aligns.append(None)
+                continue
+            if result is None:
+                result = t
+                aligns.append(None)
+                continue
+            result, (old, new) = self.align_types(result, t, False, self.unbatched(node), span, at, what)
+            if old is not None:  # the new operand is larger: the earlier ones move with the result
+                aligns = [a if n.type is SCALAR else ir.Alignment(
+                          old.positions if a is None else tuple(old.positions[p] for p in a.positions),
+                          self.unbatched(n)) for a, n in zip(aligns, nodes)]
+            aligns.append(new)
+        assert result is not None
+        return result, aligns
+
+    def align_types(self, lt: TensorType, rt: TensorType, l_unbatched: bool, r_unbatched: bool, span: Span,
+                    right_span: Span, what: str) -> tuple[TensorType, tuple]:
         if lt.rank == rt.rank and all(a.label == b.label or a.label is None or b.label is None
                                       for a, b in zip(lt.axes, rt.axes)):
             axes = []
@@ -412,26 +446,36 @@ class BodyChecker:
                 if self.unit(a) != self.unit(b):  # an axis of size 1 broadcasts against any axis
                     axes.append(b if self.unit(a) else a)
                     continue
-                outcome = self.solver.unify(a.size, b.size, e.span)
+                outcome = self.solver.unify(a.size, b.size, span)
                 if outcome is not None:
-                    self.size_error(outcome, a, b, e.right.span, f"`{e.op}`, axis {i + 1}", lt, rt)
+                    self.size_error(outcome, a, b, right_span, f"{what}, axis {i + 1}", lt, rt)
                 axes.append(a)
             return lt.with_axes(axes), (None, None)
         big, small, big_first = (lt, rt, True) if lt.rank >= rt.rank else (rt, lt, False)
         labels = [a.label for a in big.axes]
-        positions = []
         small_labels = [a.label for a in small.axes]
-        for axis in small.axes:
-            if axis.label is None or labels.count(axis.label) != 1 or small_labels.count(axis.label) != 1:
-                fail("E0309", f"cannot line up `{self.show(small)}` with `{self.show(big)}`", e.span,
-                     "elementwise operands", help="elementwise operands need the same axes, or named axes that "
-                     "all appear once in the other operand; use einsum or rearrange to line them up")
-            j = labels.index(axis.label)
-            outcome = self.solver.unify(big.axes[j].size, axis.size, e.span)
+        lead = big.rank - small.rank
+        if all(l is not None and labels.count(l) == 1 and small_labels.count(l) == 1 for l in small_labels):
+            positions = [labels.index(l) for l in small_labels]
+        elif None not in small_labels and small_labels == labels[lead:] and not set(small_labels) & set(labels[:lead]):
+            positions = list(range(lead, big.rank))  # a trailing suffix whose names occur nowhere before it
+        elif any(l is not None and (labels.count(l) > 1 or small_labels.count(l) > 1) for l in small_labels):
+            repeated = next(l for l in small_labels
+                            if l is not None and (labels.count(l) > 1 or small_labels.count(l) > 1))
+            fail("E0323", f"cannot tell how `{self.show(small)}` lines up with `{self.show(big)}`: "
+                 f"`{repeated}` names several axes", span, "ambiguous elementwise operands",
+                 notes=[("an operand with fewer axes lines up by name, or with the other's trailing axes when "
+                         "it has exactly those, in order, and none of their names occurs before them")],
+                 help="give the axes distinct names (`einsum`, a pattern) or line them up with `rearrange`")
+        else:
+            fail("E0309", f"cannot line up `{self.show(small)}` with `{self.show(big)}`", span,
+                 "elementwise operands", help="elementwise operands need the same axes, or named axes that "
+                 "all appear once in the other operand; use einsum or rearrange to line them up")
+        for axis, j in zip(small.axes, positions):
+            outcome = self.solver.unify(big.axes[j].size, axis.size, span)
             if outcome is not None:
-                self.size_error(outcome, big.axes[j], axis, e.span, f"`{e.op}`")
-            positions.append(j)
-        entry = ir.Alignment(tuple(positions), self.unbatched(right if big_first else left))
+                self.size_error(outcome, big.axes[j], axis, span, what)
+        entry = ir.Alignment(tuple(positions), r_unbatched if big_first else l_unbatched)
         return big, ((None, entry) if big_first else (entry, None))
 
     def unit(self, axis: Axis) -> bool:
@@ -731,7 +775,7 @@ class BodyChecker:
             if len(own) > expected.rank:
                 hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
             if isinstance(sig.target, ir.Layer) and sig.target.op == "Embedding" and own_type.dtype != ir.INT:
-                fail("E0321", f"`{sig.name}` is an Embedding: it looks up int token ids, not {own_type.dtype} elements",
+                fail("E0325", f"`{sig.name}` is an Embedding: it looks up int token ids, not {own_type.dtype} elements",
                      arg.span, f"this is `{self.show(t)}`",
                      help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
             try:
@@ -826,7 +870,7 @@ class BodyChecker:
 
     def unbatched(self, node: Value) -> bool:
         """True for values with no leading batch axes at run time: learned tensors, the unit, numbers."""
-        if isinstance(node, (ir.LearnedTensor, ir.Eye, ir.Const, ir.SizeValue, ir.HParamValue)):
+        if isinstance(node, (ir.LearnedTensor, ir.Eye, ir.Tril, ir.Const, ir.SizeValue, ir.HParamValue)):
             return True
         if isinstance(node, ir.Read):
             return node.name in self.unbatched_wires

@@ -258,13 +258,13 @@ class ProgramChecker:
         names = [o for o in operands if isinstance(o, tree.SizeName)]
         numbers = [o for o in operands if isinstance(o, tree.SizeInt)]
         if len(names) != 1 or len(numbers) != 1 or numbers[0].value < 2:
-            fail("E0323", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)`",
+            fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)`",
                  hp.pattern.span if hp.pattern is not None else hp.span, "not a multiple of one name")
         name, factor = names[0], numbers[0].value
         if scope.lookup_size(name.name) is not None or name.name in scope.values:
-            fail("E0323", f"the pattern names a new size; `{name.name}` is already one", name.span, "not new")
+            fail("E0327", f"the pattern names a new size; `{name.name}` is already one", name.span, "not new")
         if hp.default is not None and isinstance(hp.default, int) and hp.default % factor:
-            fail("E0323", f"the default of `{hp.name.name}` must be a multiple of {factor}", hp.span,
+            fail("E0327", f"the default of `{hp.name.name}` must be a multiple of {factor}", hp.span,
                  f"{hp.default} is not", help=f"`{hp.name.name}: ({factor} * {name.name})` says it is")
         half = Symbol(name.name)
         self.definitions[symbol] = factor * Size.of(half)
@@ -579,7 +579,7 @@ class ProgramChecker:
         assert sig is not None
         shown = ir.signature_text(sig.inputs, sig.outputs)
         if len(sig.outputs) != 1:
-            fail("E0322", "a repeated part with several inputs gives one wire, which the next repetition takes first",
+            fail("E0326", "a repeated part with several inputs gives one wire, which the next repetition takes first",
                  node.body.span, f"this is `{shown}`")
         solver = self.solver()
         inst = {g: Size.of(Var(g.name)) for g in sig.generics}
@@ -588,7 +588,7 @@ class ProgramChecker:
         same = t_in.rank == t_out.rank and t_in.dtype == t_out.dtype and \
             all(solver.unify(a.size, b.size) is None for a, b in zip(t_in.axes, t_out.axes))
         if not same:
-            fail("E0322", "a repeated part with several inputs must give what it takes first", node.body.span,
+            fail("E0326", "a repeated part with several inputs must give what it takes first", node.body.span,
                  f"this is `{shown}`", help="the first input is the wire threaded through the repetitions; "
                  "the others are given to each unchanged")
         varying = any(index in a.size.symbols() for t in sig.inputs for a in t.axes)
@@ -700,11 +700,11 @@ def value_hparam(hp: tree.HParam) -> ir.HParam:
     name = hp.name.name
     if hp.kind not in VALUE_KINDS:
         help = f"a size is written `{name}=...`, with no kind" if hp.kind == "int" else None
-        fail("E0320", f"a hyperparameter is a size, a `float`, a `bool` or a choice `{{\"a\", \"b\"}}`, "
+        fail("E0324", f"a hyperparameter is a size, a `float`, a `bool` or a choice `{{\"a\", \"b\"}}`, "
              f"not `{hp.kind}`", hp.kind_span, "unknown kind", help=help)
     choices = tuple(hp.choices)
     if len(set(choices)) != len(choices):
-        fail("E0320", f"the choices of `{name}` repeat a value", hp.kind_span, "repeated choice")
+        fail("E0324", f"the choices of `{name}` repeat a value", hp.kind_span, "repeated choice")
     default = hp.default
     if default is not None:
         ok = {"float": isinstance(default, (int, float)) and not isinstance(default, bool),
@@ -712,7 +712,7 @@ def value_hparam(hp: tree.HParam) -> ir.HParam:
         if not ok:
             expected = {"float": "a number such as `0.1`", "bool": "`true` or `false`",
                         "choice": "one of " + ", ".join(f'"{c}"' for c in choices)}[hp.kind]
-            fail("E0320", f"the default of `{name}` must be {expected}", hp.default_span, f"this is {_shown(default)}")
+            fail("E0324", f"the default of `{name}` must be {expected}", hp.default_span, f"this is {_shown(default)}")
         if hp.kind == "float":
             default = float(default)
     return ir.HParam(name, Symbol(name), default, hp.span, hp.kind, choices)
@@ -722,14 +722,14 @@ def value_argument(hp: ir.HParam, value, span, module: str):
     """A submodule's hyperparameter that is not a size: a literal, or one of the caller's of its kind."""
     if isinstance(value, ir.HParamRef):
         if value.kind != hp.kind or hp.kind == "choice" and value.choices != hp.choices:
-            fail("E0320", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}; `{value.name}` is {_kind_text(value)}",
+            fail("E0324", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}; `{value.name}` is {_kind_text(value)}",
                  span, "another kind")
         return value
     ok = {"float": isinstance(value, (int, float)) and not isinstance(value, bool)
                    or isinstance(value, Size) and value.constant is not None,
           "bool": isinstance(value, bool), "choice": value in hp.choices}[hp.kind]
     if not ok:
-        fail("E0320", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}", span, f"this is {_shown(value)}")
+        fail("E0324", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}", span, f"this is {_shown(value)}")
     if hp.kind == "float":
         return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]
     return value

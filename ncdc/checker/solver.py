@@ -33,8 +33,9 @@ class Solver:
         self.concrete = concrete or {}
 
     def resolve(self, size: Size) -> Size:
+        bindings = self.bindings
         for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
-            if not (size.vars() & self.bindings.keys()):
+            if not bindings or bindings.keys().isdisjoint(size.atoms()):
                 return size
             size = size.substitute(lambda a: self.bindings.get(a) if isinstance(a, Var) else None)
         return size

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir
-from . import functions, structural
+from . import experts, functions, masks, structural
 from .layers import LAYERS, LayerOp
 
 
@@ -23,7 +23,7 @@ class Operation:
     applied to a number, for maps that also apply to numbers (`sqrt(k)`)."""
 
     name: str
-    family: str  # "map", "normalise", "reduce", "structural"
+    family: str  # "map", "normalise", "reduce", "compare", "structural"
     node: type
     check: Callable
     on_numbers: type | None = None
@@ -44,6 +44,13 @@ def _operations() -> dict[str, Operation]:
             Operation("flatten", "structural", ir.Flatten, structural.check_flatten, accepts=every),
             Operation("concat", "structural", ir.Concat, structural.check_concat, accepts=every),
             Operation("eye", "structural", ir.Eye, structural.check_eye)]
+    # Comparisons are operators (`A < B`), named by their symbol; `where` and `tril` are called.
+    ops += [Operation(op, "compare", ir.Compare, masks.check_compare,
+                      accepts=every if op in masks.EQUALITIES else numeric) for op in masks.COMPARISONS]
+    ops += [Operation("where", "structural", ir.Where, masks.check_where, accepts=every),
+            Operation("tril", "structural", ir.Tril, masks.check_tril)]
+    ops += [Operation("topk", "structural", ir.TopK, experts.check_topk, accepts=numeric),
+            Operation("route", "structural", ir.Route, experts.check_route, accepts=every)]
     return {op.name: op for op in ops}
 
 

@@ -227,7 +227,7 @@ def _require(value, kind: str, name: str, span):
         return value
     if isinstance(value, HParamRef):  # a hyperparameter of its kind: its value is known when the module is built
         if (kind, value.kind) not in (("bool", "bool"), ("number", "float")):
-            fail("E0320", f"option `{name}` must be a {'size' if kind in ('offset', 'padding') else kind}", span,
+            fail("E0324", f"option `{name}` must be a {'size' if kind in ('offset', 'padding') else kind}", span,
                  f"`{value.name}` is a {value.kind} hyperparameter")
         return value
     ok = {

@@ -22,6 +22,8 @@ b = 7
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"

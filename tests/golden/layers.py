@@ -17,6 +17,8 @@ CHECK_SHAPES = True
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
@@ -26,6 +28,8 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
@@ -154,7 +158,7 @@ class Parts(nn.Module):
         super().__init__()
         self.m, self.depth = m, depth
         self.mlp = nn.Sequential(nn.Linear(m, 2 * m), nn.Linear(2 * m, m, bias=False))  # [layers.ncd:39]
-        self.blocks = nn.ModuleList(nn.Linear(m, m) for _ in range(1, depth + 1))  # [layers.ncd:40]
+        self.blocks = nn.ModuleList(nn.Linear(m, m) for _ in range(1, depth + 1))  # blocks[1..depth] of the spec are blocks[0..depth - 1] here  [layers.ncd:40]
         self.scale = nn.Parameter(torch.randn(m))  # [layers.ncd:41]
 
     def forward(self, X: Tensor) -> Tensor:

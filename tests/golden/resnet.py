@@ -17,6 +17,8 @@ CHECK_SHAPES = True
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
@@ -26,6 +28,8 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
@@ -133,7 +137,7 @@ class Block(nn.Module):
         self.s, self.N, self.n0, self.n1 = s, N, n0, n1
         self.norm = NormActivate(n0)  # [resnet.ncd:34]
         self.projection = ProjectionResidual(n0, n1, s)  # [resnet.ncd:35]
-        self.identities = nn.ModuleList(IdentityResidual(n1) for _ in range(2, N + 1))  # [resnet.ncd:36]
+        self.identities = nn.ModuleList(IdentityResidual(n1) for _ in range(2, N + 1))  # identities[2..N] of the spec are identities[0..N - 2] here  [resnet.ncd:36]
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:38]"""

@@ -9,8 +9,6 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -19,6 +17,8 @@ CHECK_SHAPES = True
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
@@ -28,6 +28,8 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
@@ -64,8 +66,7 @@ def Attention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
         _check_shape("K", K, (x, k), "x k")  # [transformer.ncd:7]
         _check_shape("V", V, (x, k), "x k")  # [transformer.ncd:7]
         _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:7]
-    S = torch.einsum("...yk,...xk->...yx", Q, K) / math.sqrt(k) + M  # y x  [transformer.ncd:8]
-    return torch.einsum("...yx,...xk->...yk", torch.softmax(S, dim=-1), V)  # y k  [transformer.ncd:9]
+    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=M)  # y k  [transformer.ncd:8-9]
 
 
 class MultiheadAttention(nn.Module):
@@ -160,7 +161,7 @@ class TransformerEncoder(nn.Module):
         if not isinstance(norm_first, bool):
             raise TypeError(f"[transformer.ncd:60] TransformerEncoder: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.dim_feedforward, self.num_layers, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first
-        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # [transformer.ncd:61-62]
+        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # layers[1..num_layers] of the spec are layers[0..num_layers - 1] here  [transformer.ncd:61-62]
 
     def forward(self, X: Tensor, mask: Tensor) -> Tensor:
         """forward : t d_model, t t -> t d_model    [transformer.ncd:64]"""
@@ -249,7 +250,7 @@ class TransformerDecoder(nn.Module):
         if not isinstance(norm_first, bool):
             raise TypeError(f"[transformer.ncd:109] TransformerDecoder: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.dim_feedforward, self.num_layers, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first
-        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # [transformer.ncd:110-111]
+        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # layers[1..num_layers] of the spec are layers[0..num_layers - 1] here  [transformer.ncd:110-111]
 
     def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:113]"""
@@ -280,9 +281,9 @@ class Transformer(nn.Module):
         if not isinstance(norm_first, bool):
             raise TypeError(f"[transformer.ncd:119] Transformer: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.num_encoder_layers, self.num_decoder_layers, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
-        self.encoder_layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_encoder_layers + 1))  # [transformer.ncd:120-121]
+        self.encoder_layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_encoder_layers + 1))  # encoder_layers[1..num_encoder_layers] of the spec are encoder_layers[0..num_encoder_layers - 1] here  [transformer.ncd:120-121]
         self.encoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:122]
-        self.decoder_layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_decoder_layers + 1))  # [transformer.ncd:123-124]
+        self.decoder_layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_decoder_layers + 1))  # decoder_layers[1..num_decoder_layers] of the spec are decoder_layers[0..num_decoder_layers - 1] here  [transformer.ncd:123-124]
         self.decoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:125]
 
     def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:

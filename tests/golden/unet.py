@@ -17,6 +17,8 @@ CHECK_SHAPES = True
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
@@ -26,6 +28,8 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
@@ -117,14 +121,14 @@ class UNetFig27(nn.Module):
         super().__init__()
         self.classes = classes
         self.first = DownScaleBlock(1, 128)  # [unet.ncd:33]
-        self.down = nn.ModuleList([  # [unet.ncd:34]
+        self.down = nn.ModuleList([  # down[2..4] of the spec are down[0..2] here  [unet.ncd:34]
             DownScaleBlock(128, 256),
             DownScaleBlock(256, 512),
             DownScaleBlock(512, 1024),
         ])
         self.middle = DoubleConvolution(1024, 2048)  # [unet.ncd:35]
         self.middle_up = nn.ConvTranspose2d(2048, 1024, 2, stride=2)  # [unet.ncd:36]
-        self.up = nn.ModuleList([  # [unet.ncd:37]
+        self.up = nn.ModuleList([  # up[1..3] of the spec are up[0..2] here  [unet.ncd:37]
             UpScaleBlock(1024, 512),
             UpScaleBlock(512, 256),
             UpScaleBlock(256, 128),
@@ -177,14 +181,14 @@ class UNetOriginal(nn.Module):
         super().__init__()
         self.channels, self.classes = channels, classes
         self.first = DoubleConvolution(channels, 64)  # [unet.ncd:62]
-        self.encoder = nn.ModuleList([  # [unet.ncd:63]
+        self.encoder = nn.ModuleList([  # encoder[1..3] of the spec are encoder[0..2] here  [unet.ncd:63]
             DoubleConvolution(64, 128),
             DoubleConvolution(128, 256),
             DoubleConvolution(256, 512),
         ])
         self.pool = nn.MaxPool2d(2)  # [unet.ncd:64]
         self.bottleneck = DoubleConvolution(512, 1024)  # [unet.ncd:65]
-        self.decoder = nn.ModuleList([  # [unet.ncd:66]
+        self.decoder = nn.ModuleList([  # decoder[1..4] of the spec are decoder[0..3] here  [unet.ncd:66]
             UpStep(1024, 512),
             UpStep(512, 256),
             UpStep(256, 128),

@@ -19,6 +19,8 @@ CHECK_SHAPES = True
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
@@ -28,6 +30,8 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"

@@ -17,6 +17,8 @@ CHECK_SHAPES = True
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < rank:
         raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
@@ -26,6 +28,8 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
     """Raise unless the trailing axes of `tensor` have the sizes `shape` (the spec's `axes`), with
     `dtype` elements (None: any)."""
+    if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
+        return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
         raise ValueError(
             f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
@@ -136,7 +140,7 @@ class ViT(nn.Module):
         self.cls = nn.Parameter(torch.randn(1, dim) * 0.02)  # [vit.ncd:35]
         self.pos = nn.Parameter(torch.randn(n + 1, dim) * 0.02)  # [vit.ncd:36]
         self.embed = nn.Conv2d(channels, dim, patch, stride=patch)  # [vit.ncd:37]
-        self.layers = nn.ModuleList(EncoderLayer(dim, heads, hidden) for _ in range(1, depth + 1))  # [vit.ncd:38]
+        self.layers = nn.ModuleList(EncoderLayer(dim, heads, hidden) for _ in range(1, depth + 1))  # layers[1..depth] of the spec are layers[0..depth - 1] here  [vit.ncd:38]
         self.norm = nn.LayerNorm(dim)  # [vit.ncd:39]
         self.head = nn.Linear(dim, classes)  # [vit.ncd:40]
 

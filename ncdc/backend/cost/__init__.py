@@ -18,6 +18,7 @@ from ... import ir
 from ...sizes import Size, Symbol, format_size
 from . import rules
 from .model import CostError, Model, Row
+from .roofline import Machine, machine as find_machine, machines
 from .rules import CATEGORIES, FLOAT, ZERO
 
 SCHEMA_VERSION = 1
@@ -42,6 +43,7 @@ class Report:
     dtype: str
     batch: int | None
     fast_memory: int | None
+    machine: Machine | None = None
     definitions: list[Definition] = field(default_factory=list)
 
     @property
@@ -64,16 +66,22 @@ class Report:
 
 
 def cost(spec: str | Path | ir.Program, module: str | None = None, sizes: dict[str, int] | None = None,
-         batch: int | None = None, dtype: str = "float32", fast_memory: int | None = None) -> Report:
-    """The costs of the modules (and defs) of a spec, or of the one named `module`."""
+         batch: int | None = None, dtype: str = "float32", fast_memory: int | None = None,
+         machine: str | Machine | None = None, machine_file: str | Path | None = None) -> Report:
+    """The costs of the modules (and defs) of a spec, or of the one named `module`; with `machine` (a key
+    of machines.toml or `machine_file`, or `peak=...,bandwidth=...`) also the roofline bound."""
     from ...api import check_file
 
     sizes = dict(sizes or {})
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype `{dtype}`: one of {', '.join(DTYPES)}")
+    found_machine = None
+    if machine is not None:
+        found_machine = find_machine(machine, machine_file)
+        found_machine.peak_for(dtype)
     program = spec if isinstance(spec, ir.Program) else check_file(spec, sizes)
     model = Model(program)
-    report = Report(program.path, dtype, batch, fast_memory)
+    report = Report(program.path, dtype, batch, fast_memory, found_machine)
     found = {f.name: f for f in program.functions} | {m.name: m for m in program.modules}
     names = [n for n in program.order if n in found]
     if module is not None:
@@ -124,7 +132,7 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
 
 
 def _symbols(row: Row) -> set[Symbol]:
-    found: set[Symbol] = set(row.params.symbols())
+    found: set[Symbol] = set(row.params.symbols()) | row.io.symbols()
     for v in [*row.flops.values(), *row.saved.values(), *(p for p, _ in row.peak)]:
         found |= v.symbols()
     for c in row.children:
@@ -203,5 +211,5 @@ def attention_transfers(q: int, x: int, d: int, M: int) -> float:
     return 2 * q * d + 4 * q * x * d * d / M
 
 
-__all__ = ["cost", "Report", "Definition", "CostError", "CATEGORIES", "FLOAT", "SCHEMA_VERSION", "evaluate",
-           "formula", "transfers", "matmul_transfers", "attention_transfers"]
+__all__ = ["cost", "Report", "Machine", "machines", "Definition", "CostError", "CATEGORIES", "FLOAT",
+           "SCHEMA_VERSION", "evaluate", "formula", "transfers", "matmul_transfers", "attention_transfers"]

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ... import ir
-from ..fuse import fuse_attention
+from ..fuse import fuse_attention, grouped_attention
 from ...ir import TensorType
-from ...sizes import FloorDiv, Size, Symbol, product
+from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
 from .rules import ATTENTION, CONTRACTION, ELEMENTWISE, FLOAT, NORMALISATION, ZERO, ONE
 
@@ -63,6 +63,9 @@ class Row:
     flops: dict[str, Size] = field(default_factory=dict)
     saved: dict[str, Size] = field(default_factory=dict)  # elements kept for backward, by element type
     peak: list[tuple[Size, str]] = field(default_factory=list)  # candidates for the peak: (elements, where)
+    # Elements an operation reads and writes in slow memory when run on its own (unfused): its tensor
+    # operands and its result; parameters apart (`params`: read once, however often a layer is applied).
+    io: Size = ZERO
     matmuls: list[Matmul] = field(default_factory=list)
     attention: list[AttentionShape] = field(default_factory=list)
     children: list[Row] = field(default_factory=list)
@@ -88,6 +91,7 @@ class Row:
         """Add another row's FLOPs, transfers and notes (not its saved memory or peak: those are per tensor)."""
         for c, f in other.flops.items():
             self.add_flops(c, f)
+        self.io = self.io + other.io
         self.matmuls += other.matmuls
         self.attention += other.attention
         self.notes += [n for n in other.notes if n not in self.notes]
@@ -97,7 +101,7 @@ class Row:
         return Row(label or self.label, self.kind, self.line, fn(self.params),
                    {c: fn(f) * mult for c, f in self.flops.items()},
                    {d: rules.multiplied(d, fn(s), mult) for d, s in self.saved.items()},
-                   [(fn(s) * mult, w) for s, w in self.peak],
+                   [(fn(s) * mult, w) for s, w in self.peak], fn(self.io) * mult,
                    [m.map(fn, mult) for m in self.matmuls], [a.map(fn, mult) for a in self.attention],
                    [c.mapped(fn, mult) for c in self.children], list(self.notes))
 
@@ -116,6 +120,18 @@ class Key:
 
     def __init__(self, size: Size, dtype: str, grad: bool, what: str = ""):
         self.size, self.dtype, self.grad, self.what = size, dtype, grad, what
+
+
+@dataclass
+class Event:
+    """An operation of a statement: the tensors it reads, those it makes, and for a call the callee's peak."""
+
+    operands: list[Key]
+    keys: list[Key]
+    inner: list[tuple[Size, str]]
+    scratch: Size = ZERO
+    # A repetition: the callee's peak is also reached without its arguments (times `again`: 0 or 1).
+    again: Size | None = None
 
 
 @dataclass
@@ -146,7 +162,7 @@ def _line(node) -> int | None:
     return span.line if span is not None else None
 
 
-def prune(candidates: list[tuple[Size, str]], limit: int = 12) -> list[tuple[Size, str]]:
+def prune(candidates: list[tuple[Size, str]], limit: int = 64) -> list[tuple[Size, str]]:
     """Candidates for a maximum, without those another provably exceeds (or equals)."""
     kept: list[tuple[Size, str]] = []
     for size, where in candidates:
@@ -196,10 +212,13 @@ class Model:
         return _repeat_sum(body, c.index, c.start, c.stop)
 
     # ---- bodies
-    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None) -> BodyResult:
-        key = (id(f), grads)
+    def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
+             learned: frozenset[int] = frozenset()) -> BodyResult:
+        """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
+        expert's slice of stacked parameters), kept neither for backward nor in its memory."""
+        key = (id(f), grads, learned)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module).run()
+            self._bodies[key] = Body(self, f, grads, module, learned).run()
         return self._bodies[key]
 
 
@@ -263,29 +282,58 @@ def match_generics(sig: ir.Signature, own: list[TensorType]) -> dict:
 class Body:
     """One def or forward, costed in its own names."""
 
-    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None):
+    def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
+                 learned: frozenset[int] = frozenset()):
         self.model, self.f, self.module = model, f, module
         self.grads = grads
+        self.learned = learned
         self.derived = derived(module)
         self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
         self.locals: dict[ir.Local, Key] = {}
         self.saved: dict[Any, tuple[str, Size]] = {}
         self.inputs: dict[Key, int] = {}
         self.counter = itertools.count()
-        # memory: per statement, the keys read and the keys created
+        # memory: per statement, the keys read, the keys bound to names, and in the order they happen
+        # the operations that make tensors (`Event`s)
         self.reads: list[set[Key]] = []
-        self.created: list[list[Key]] = []
+        self.events: list[list[Event]] = []
         self.bound: list[set[Key]] = []
-        self.call_peaks: list[tuple[int, list[tuple[Size, str]], list[Key], Key | None]] = []
+        self.operands: list[Key] = []  # what the operation being costed reads (set by `op_row`)
+        self.names: dict[str, Key] = {}  # what each name holds now
+        self.holders: dict[Key, set[str]] = {}
+        self.released: dict[Key, int] = {}  # the statement at which no name holds a tensor any more
         self.stmt = 0
 
     def size(self, s: Size) -> Size:
         return self.derived(s)
 
+    def bind(self, name: str, key: Key | None) -> None:
+        """A name now holds `key`: the tensor it held before is released at this statement, unless
+        another name still holds it (as the generated code's locals do)."""
+        old = self.names.get(name)
+        if old is not None:
+            self.holders[old].discard(name)
+            if not self.holders[old]:
+                self.released[old] = self.stmt
+        if key is not None:
+            self.names[name] = key
+            self.holders.setdefault(key, set()).add(name)
+            self.released.pop(key, None)
+        else:
+            self.names.pop(name, None)
+
     def new(self, t, grad: bool, what: str = "") -> Key:
+        """The result of the operation being costed (which reads `self.operands`)."""
         key = Key(self.size(_elements(t)), _dtype_of(t) if not isinstance(t, ir.TupleType) else FLOAT, grad, what)
-        self.created[self.stmt].append(key)
+        self.made(self.operands, [key])
+        self.operands = []
         return key
+
+    def made(self, operands: list, keys: list[Key], inner: list[tuple[Size, str]] | None = None,
+             scratch: Size = ZERO) -> None:
+        """An operation of this statement read `operands` and made `keys` (and `scratch` elements held only
+        while it runs); a call, with its own peak."""
+        self.events[self.stmt].append(Event([k for k in operands if k is not None], keys, inner or [], scratch))
 
     def keep(self, key: Key | None, row: Row) -> None:
         """The backward pass keeps this tensor (once, however many operations keep it)."""
@@ -301,14 +349,16 @@ class Body:
 
     def run(self) -> BodyResult:
         for i, p in enumerate(self.f.params):
-            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i], "input")
+            key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i],
+                      "learned" if i in self.learned else "input")
             self.inputs[key] = i
             self.locals[p] = key
+            self.bind(p.name, key)
         outputs: list[Key] = []
         body = fuse_attention(self.f.body)
         for stmt in body:
             self.reads.append(set())
-            self.created.append([])
+            self.events.append([])
             self.bound.append(set())
             outputs = self.statement(stmt, ONE) or outputs
             self.stmt += 1
@@ -323,14 +373,12 @@ class Body:
     def statement(self, stmt, mult: Size) -> list[Key] | None:
         if isinstance(stmt, ir.Assign):
             key = self.value(stmt.value)
-            if isinstance(key, tuple):
-                for target, k in zip(stmt.targets, key):
+            values = key if isinstance(key, tuple) else (key,) if len(stmt.targets) == 1 else ()
+            for target, k in zip(stmt.targets, values):
+                if k is not None:
                     self.locals[target] = k
                     self.bound[self.stmt].add(k)
-            elif len(stmt.targets) == 1:
-                if key is not None:
-                    self.locals[stmt.targets[0]] = key
-                    self.bound[self.stmt].add(key)
+                self.bind(target.name, k)
             return None
         if isinstance(stmt, ir.Return):
             keys: list = []
@@ -368,21 +416,19 @@ class Body:
         return None
 
     def taken(self, stmt: ir.If) -> list:
-        """The body of the branch the module's default hyperparameters take (the first without them)."""
-        defaults = {hp.name: hp.default for hp in self.module.hparams} if self.module is not None else {}
-        for condition, body in stmt.branches:
-            if condition.name not in defaults or defaults[condition.name] is None or \
-                    condition.holds(defaults[condition.name]):
-                return body
-        return stmt.orelse
+        """The body of the branch the module's default hyperparameters take."""
+        return stmt.taken({hp.name: hp.default for hp in self.module.hparams} if self.module is not None else {})
 
     # ---- values: each returns its tensor's key (a tuple of keys for several outputs; None for numbers)
     def value(self, node: ir.Value):
         method = getattr(self, "v_" + type(node).__name__)
         return method(node)
 
-    def op_row(self, label: str, node: ir.Value) -> Row:
+    def op_row(self, label: str, node: ir.Value, reads=()) -> Row:
+        """The row of one operation that reads the tensors `reads` and writes a result of `node`'s type."""
         row = Row(label, "operation", _line(node))
+        row.io = sum({id(k): k.size for k in reads if k is not None}.values(), ZERO) + self.size(_elements(node.type))
+        self.operands = list(reads)
         self.row.children.append(row)
         return row
 
@@ -411,13 +457,15 @@ class Body:
 
     def v_Neg(self, node: ir.Neg):
         x = self.value(node.operand)
-        row = self.op_row("neg", node)
+        if node.type is ir.SCALAR:  # `-inf`, `-k`: a number
+            return None
+        row = self.op_row("neg", node, [x])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         return self.new(node.type, bool(x and x.grad))
 
     def v_Binary(self, node: ir.Binary):
         a, b = self.value(node.left), self.value(node.right)
-        row = self.op_row(node.op, node)
+        row = self.op_row(node.op, node, [a, b])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         ga, gb = bool(a and a.grad), bool(b and b.grad)
         if node.op == "*":  # each factor is kept for the other's gradient
@@ -440,8 +488,26 @@ class Body:
             self.keep(result, row)
         return result
 
+    def v_Compare(self, node: ir.Compare):
+        operands = [self.value(node.left), self.value(node.right)]
+        row = self.op_row(node.op, node, operands)
+        row.add_flops(ELEMENTWISE, rules.COMPARISONS[node.op].flops * self.size(_elements(node.type)))
+        return self.new(node.type, False)  # booleans carry no gradient
+
+    def v_Where(self, node: ir.Where):
+        c, a, b = (self.value(v) for v in node.args)
+        row = self.op_row("where", node, [c, a, b])
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
+        grad = bool(a and a.grad) or bool(b and b.grad)
+        if grad:  # the backward pass routes each gradient by the condition
+            self.keep(c, row)
+        return self.new(node.type, grad)
+
+    def v_Tril(self, node: ir.Tril):
+        return self.new(node.type, False)
+
     def _element(self, rule: rules.ElementRule, label: str, node, x: Key | None, category: str, per):
-        row = self.op_row(label, node)
+        row = self.op_row(label, node, [x])
         row.add_flops(category, rule.flops * per)
         result = self.new(node.type, bool(x and x.grad))
         if x is not None and x.grad:
@@ -480,7 +546,7 @@ class Body:
 
     def v_Concat(self, node: ir.Concat):
         keys = [self.value(v) for v in node.operands]
-        self.op_row(f"concat[{node.type.axes[node.dim]}]", node)  # type: ignore[union-attr]
+        self.op_row(f"concat[{node.type.axes[node.dim]}]", node, keys)  # type: ignore[union-attr]
         return self.new(node.type, any(k is not None and k.grad for k in keys))
 
     def v_Eye(self, node: ir.Eye):
@@ -490,13 +556,15 @@ class Body:
         keys = [self.value(v) for v in node.operands]
         out = ir.leaves(node.output)
         label = "einsum[" + " ".join(str(o) for o in node.output) + "]"
-        row = self.op_row(label, node)
+        row = self.op_row(label, node, keys)
         sizes = {k: self.size(v) for k, v in node.sizes.items()}
         groups = [ir.leaves(labels) for labels in node.inputs]
         grad = any(k is not None and k.grad for k in keys)
         if len(groups) == 1:  # a transpose, a diagonal or a sum over axes
             if set(groups[0]) - set(out):
                 row.add_flops(ELEMENTWISE, product(sizes[l] for l in set(groups[0])))
+            else:
+                row.io = ZERO  # a view
             return self.new(node.type, grad) if set(groups[0]) - set(out) else keys[0]
         # Contracted left to right, as torch.einsum does; an axis only one operand has is summed first.
         acc, acc_key = list(dict.fromkeys(groups[0])), keys[0]
@@ -518,6 +586,7 @@ class Body:
             row.matmuls.append(Matmul(product(sizes[l] for l in a_only), product(sizes[l] for l in summed),
                                       product(sizes[l] for l in c_only), product(sizes[l] for l in batch)))
             right_key = keys[i]
+            operands = [acc_key, right_key]
             a_grad, b_grad = bool(acc_key and acc_key.grad), bool(right_key and right_key.grad)
             if b_grad:
                 self.keep(acc_key, row)
@@ -526,7 +595,8 @@ class Body:
             acc = [l for l in every if l in later]
             if i < len(groups) - 1:
                 acc_key = Key(product(sizes[l] for l in acc), FLOAT, a_grad or b_grad, "temporary")
-                self.created[self.stmt].append(acc_key)
+                self.made(operands, [acc_key])
+        self.operands = operands
         return self.new(node.type, grad)
 
     def v_Attention(self, node: ir.Attention):
@@ -534,20 +604,53 @@ class Body:
         qt, kt, vt = (a.type for a in (node.query, node.key, node.value))
         y, d = (self.size(s) for s in qt.sizes)  # type: ignore[union-attr]
         x, dv = (self.size(s) for s in vt.sizes)  # type: ignore[union-attr]
-        row = self.op_row("attention", node)
+        row = self.op_row("attention", node, [q, k, v])
         row.add_flops(ATTENTION, 2 * y * x * d + 2 * y * x * dv)
         row.add_flops(NORMALISATION, rules.NORMALISERS["softmax"].flops * y * x)
         if node.scale != ("*", None):
+            row.add_flops(ELEMENTWISE, y * x)
+        if node.mask is not None:
+            self.value(node.mask)
             row.add_flops(ELEMENTWISE, y * x)
         row.attention.append(AttentionShape(y, x, d, ONE))
         grad = any(t is not None and t.grad for t in (q, k, v))
         if grad:  # PyTorch's attention keeps the scaled queries and keys, the probabilities and the values
             for n in (y * d, x * d, y * x):
                 scratch = Key(n, FLOAT, True, "attention")
-                self.created[self.stmt].append(scratch)
                 self.keep(scratch, row)
             self.keep(v, row)
-        return self.new(node.type, grad)
+        # The fused kernel also returns the log-sum-exp of each query's scores (dropped at once, unless kept
+        # for backward).
+        result = Key(self.size(_elements(node.type)), FLOAT, grad, "result")
+        self.made(self.operands, [result], scratch=y)
+        self.operands = []
+        return result
+
+    def v_TopK(self, node: ir.TopK):
+        x = self.value(node.operand)
+        axis = node.operand.type.axes[node.dim]  # type: ignore[union-attr]
+        row = self.op_row(f"topk[{axis}]", node, [x])
+        row.add_flops(ELEMENTWISE, self.size(_elements(node.operand.type)))
+        values, positions = ir.types_of(node.type)
+        grad = bool(x and x.grad)
+        result = (Key(self.size(_elements(values)), FLOAT, grad, "result"),
+                  Key(self.size(_elements(positions)), _dtype_of(positions), False, "result"))
+        self.made(self.operands, list(result))
+        self.operands = []
+        if grad:  # the gradient of the values is scattered back to their positions
+            self.keep(result[1], row)
+        return result
+
+    def v_Route(self, node: ir.Route):
+        """The expert's def costed once per token and slot: `mult` calls of one token each."""
+        self.value(node.index)
+        args = [self.value(a) for a in node.arguments]
+        mult = product(self.size(s) for s in node.index.type.sizes)  # type: ignore[union-attr]
+        fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
+        weights = frozenset(i for i, kind in enumerate(node.kinds) if kind == "expert")
+        result = self.model.body(node.signature.target, tuple(bool(a and a.grad) for a in args), None, weights)
+        return self._apply(result, fn, mult, args, [node.type], f"route[{format_size(node.experts)}] {node.expert}",
+                           "def", node)
 
     # ---- calls
     def v_Call(self, node: ir.Call):
@@ -562,7 +665,7 @@ class Body:
                for a, layout in zip(node.arguments, node.layouts)]
         kind = node.callee_kind
         if kind == "box":
-            row = self.op_row(f"box {node.callee}", node)
+            row = self.op_row(f"box {node.callee}", node, args)
             row.notes.append(f"`{node.callee}` is an abstract box: its cost is not known")
             outs = [self.new(t, any(a is not None and a.grad for a in args)) for t in out_types]
             return tuple(outs) if len(outs) > 1 else outs[0]
@@ -571,15 +674,22 @@ class Body:
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
             result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
-            return self._apply(result, fn, mult, args, out_types, label, "def", node)
+            kept: dict[int, Key] = {}
+            grouped = grouped_attention(node)
+            if grouped is not None:  # the kernel repeats the values for every query head, and keeps the repeats
+                value = grouped[1][2]
+                kept[value] = Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")
+                self.made([], [kept[value]])
+            return self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
         return self.component(node.target, node, args, own, mult, out_types, node.callee)
 
     def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:
         return lambda s: self.size(fn(s))
 
     def _apply(self, result: BodyResult, fn, mult: Size, args: list, out_types, label: str, kind: str, node,
-               params: Size = ZERO) -> Any:
-        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed."""
+               params: Size = ZERO, kept: dict | None = None) -> Any:
+        """Bring a callee's costs into this body: its names mapped, multiplied out, its tensors renamed;
+        `kept` replaces inputs that the callee keeps by what the generated code keeps instead."""
         row = result.row.mapped(fn, mult, label)
         row.kind, row.line, row.params = kind, _line(node), params
         row.saved = {}
@@ -597,7 +707,7 @@ class Body:
         for ident, (dtype, size) in result.saved.items():
             key = rename(ident)
             if isinstance(ident, tuple) and ident and ident[0] == "in":
-                self.keep(key, row)
+                self.keep((kept or {}).get(ident[1], key), row)
             else:
                 self.saved[(token, ident)] = (dtype, rules.multiplied(dtype, fn(size), mult))
                 row.add_saved(dtype, rules.multiplied(dtype, fn(size), mult))
@@ -607,12 +717,11 @@ class Body:
                 outs.append(args[ident[1]])
                 continue
             key = Key(self.size(_elements(t)), _dtype_of(t), g, "result")
-            self.created[self.stmt].append(key)
             if (token, ident) in self.saved:  # the callee keeps its result: the same tensor here
                 self.saved[key] = self.saved.pop((token, ident))
             outs.append(key)
         self.row.children.append(row)
-        self.call_peaks.append((self.stmt, row.peak, [a for a in args if a is not None], outs[0] if outs else None))
+        self.made(args, [k for k in outs if k not in args], row.peak)
         return tuple(outs) if len(outs) > 1 else outs[0]
 
     def component(self, c: ir.Component, node, args: list, own: list[TensorType], mult: Size, out_types,
@@ -627,6 +736,7 @@ class Body:
             cost = rules.LAYER_RULES[c.op](c.attrs, t_in, t_out)
             row = Row(f"{label}: {c.op}", "layer", _line(node) if node is not None else _line(c))
             row.params = self.size(cost.params)
+            row.io = (self.size(_elements(t_in)) + self.size(_elements(t_out))) * mult
             for cat, f in cost.flops.items():
                 row.add_flops(cat, self.size(f) * mult)
             if cost.matmul is not None:
@@ -635,7 +745,6 @@ class Body:
             x = args[0] if args else None
             grad = row.params != ZERO or bool(x and x.grad)
             result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result")
-            self.created[self.stmt].append(result)
             if not cost.needs_grad_input or (x is not None and x.grad):
                 for what, extra in cost.saves:
                     if what == "input":
@@ -648,7 +757,7 @@ class Body:
                         scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
                         self.keep(scratch, row)
             self.row.children.append(row)
-            self.call_peaks.append((self.stmt, [], [], None))
+            self.made([x], [result])
             return result
         if isinstance(c, ir.Instance):
             target = self.model.modules[c.module]
@@ -682,7 +791,7 @@ class Body:
         outer = self.row
         self.row = group
         x, t = args[0], own[0]
-        first_peak, first_created = len(self.call_peaks), len(self.created[self.stmt])
+        first_event = len(self.events[self.stmt])
         steps = []
         try:
             for part, name in zip(parts, labels):
@@ -699,15 +808,14 @@ class Body:
                 t = out_type
         finally:
             self.row = outer
-        # Held while the chain runs: its input, one part's input and output (or its own peak), then its result.
-        del self.call_peaks[first_peak:]
-        made = self.created[self.stmt]
-        self.created[self.stmt] = made[:first_created] + [k for k in made[first_created:] if k is x]
+        # Held while the chain runs: its input (the caller holds it), and one part's input and output (or
+        # that part's own peak).
+        del self.events[self.stmt][first_event:]
         candidates = []
         for i, (x_in, x_out, peak, name) in enumerate(steps):
-            base = (args[0].size if i and args[0] is not None else ZERO) + (x.size if i < len(steps) - 1 else ZERO)
+            base = args[0].size if i and args[0] is not None else ZERO
             candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.size + x_out.size, name)]
-        self.call_peaks.append((self.stmt, prune(candidates), [args[0]], x))
+        self.made([args[0]], [x], prune(candidates))
         for r in group.children:
             group.absorb(r)
             group.params = group.params + r.params
@@ -724,10 +832,19 @@ class Body:
         group = Row(f"{label} x {count}", "repeat", _line(node) if node is not None else None)
         outer, saved_before = self.row, dict(self.saved)
         self.row = group
+        events = self.events[self.stmt]
+        first_event = len(events)
         try:
             x = self.component(c.body, None, args, own, mult, [own[0]], f"{label}[{c.index.name}]")
         finally:
             self.row = outer
+        # From the second repetition on, the parts no longer hold the first one's input (`_in_turn` lets
+        # it go), but the caller may: a name there still holds it.
+        if count.constant != 1 and len(events) == first_event + 1:
+            e = events.pop()
+            inner = e.inner or [(sum((k.size for k in [*e.operands, *e.keys]), e.scratch), label)]
+            again = ONE if count.constant is not None else ONE - ONE // count
+            events.append(dataclasses.replace(e, inner=inner, again=again))
         # What one repetition keeps, apart from its input and its result, is kept by each of them; the
         # tensors between repetitions once each.
         new = {k: v for k, v in self.saved.items() if k not in saved_before}
@@ -759,30 +876,40 @@ class Body:
 
     # ---- memory held: the vertical sections of the body
     def memory(self, outputs: list[Key]) -> None:
-        last: dict[Key, int] = {}
+        """The peak: at each operation, the wires held at its statement, the temporaries of the statement
+        not yet consumed, and what the operation makes (or, for a call, the callee's own peak).  A wire is
+        held from the statement that names it until its name is bound again (or the body returns), as
+        the generated code's locals hold it; the body's inputs throughout, as its caller holds them."""
+        end = len(self.reads)
+        last: dict[Key, int] = {k: self.released.get(k, end) for k in self.holders}
+        last |= {k: end for k in self.inputs}
         for i, keys in enumerate(self.reads):
             for k in keys:
-                last[k] = i
-        end = len(self.reads)
+                last[k] = max(last.get(k, -1), i)
         for k in outputs:
             if k is not None:
                 last[k] = end
-        defined: list[Key] = list(self.inputs)
+        defined: list[Key] = [k for k in self.inputs if k.what != "learned"]
         candidates: list[tuple[Size, str]] = []
         for i in range(end):
-            live = [k for k in defined if last.get(k, -1) >= i]
-            held = sum((k.size for k in live), ZERO)
-            temporaries = sum((k.size for k in self.created[i] if k not in live), ZERO)
+            wires = [k for k in defined if last.get(k, -1) >= i]
+            held = sum((k.size for k in wires), ZERO)
             where = f"{self.f.name}, statement {i + 1}"
-            candidates.append((held + temporaries, where))
-            for stmt, peak, args, out in self.call_peaks:
-                if stmt != i or not peak:
-                    continue
-                around = held + temporaries - sum({id(a): a.size for a in args
-                                                   if a in live or a in self.created[i]}.values(), ZERO) \
-                    - (out.size if out is not None else ZERO)
-                candidates += [(around + p, w) for p, w in peak]
-            defined += [k for k in self.created[i] if k in self.bound[i] or k in outputs]
+            candidates.append((held, where))
+            pending: list[Key] = []  # made in this statement and not yet consumed
+            for e in self.events[i]:
+                now = held + sum((k.size for k in pending), ZERO)
+                if e.inner:  # the callee's peak counts its arguments, one passed twice twice
+                    around = now - sum((a.size for a in e.operands if a in wires or a in pending), ZERO)
+                    candidates += [(around + p, w) for p, w in e.inner]
+                    if e.again is not None:
+                        named = sum((a.size for a in e.operands if a in wires and a not in pending), ZERO)
+                        candidates += [(around + p + e.again * named, w) for p, w in e.inner]
+                else:
+                    candidates.append((now + sum((k.size for k in e.keys), e.scratch), where))
+                pending = [k for k in pending if k not in e.operands] + [k for k in e.keys if k not in wires]
+            made = [k for e in self.events[i] for k in e.keys]
+            defined += [k for k in made if k in self.bound[i] or k in outputs]
         self.row.peak = prune(candidates)
 
 

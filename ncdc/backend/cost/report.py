@@ -40,7 +40,9 @@ def peak_of(row: Row, env: dict) -> tuple[Size, str, int | None]:
     return best
 
 
-def _peak_formula(row: Row, env: dict) -> str:
+def peak_formula(row: Row, env: dict | None = None) -> str:
+    """The peak's formula: at the given sizes, the largest candidate; else a `max(...)` of those left."""
+    env = env or {}
     _, _, value = peak_of(row, env)
     if value is None and len(row.peak) > 1:
         return "max(" + ", ".join(format_size(s) for s, _ in row.peak) + ")"
@@ -62,8 +64,39 @@ def saved_bytes(row: Row, env: dict, dtype_bytes: int) -> int | None:
     return total
 
 
-def row_json(row: Row, env: dict, dtype_bytes: int, fast_memory: int | None) -> dict:
+def io_bytes(row: Row, env: dict, dtype_bytes: int) -> int | None:
+    """Bytes a row reads and writes in main memory, each operation run on its own (every element at the
+    dtype's size): its tensors' elements and its parameters."""
+    v = _value(row.io + row.params, env)
+    return None if v is None else v * dtype_bytes
+
+
+def roofline(row: Row, env: dict, report: Report) -> dict | None:
+    """The roofline bound of a row's forward pass on the report's machine: the bound of its totals, and
+    the sum of the bounds of its operations (each limited by compute or memory on its own)."""
+    machine = report.machine
+    if machine is None:
+        return None
+    flops, nbytes = _value(row.flops_forward, env), io_bytes(row, env, report.dtype_bytes)
+    out: dict = {"elements": _value(row.io + row.params, env), "bytes": nbytes,
+                 "formula": format_size(row.io + row.params)}
+    if flops is None or nbytes is None:
+        return out | {"seconds": None, "compute_seconds": None, "memory_seconds": None, "bound": None,
+                      "operations_seconds": None}
+    out |= machine.seconds(flops, nbytes, report.dtype)
+    if row.children:
+        parts = [roofline(c, env, report) for c in row.children]
+        out["operations_seconds"] = None if any(p is None or p["operations_seconds"] is None for p in parts) \
+            else sum(p["operations_seconds"] for p in parts)  # type: ignore[index]
+    else:
+        out["operations_seconds"] = out["seconds"]
+    return out
+
+
+def row_json(row: Row, env: dict, report: Report) -> dict:
     from . import transfers
+
+    dtype_bytes, fast_memory = report.dtype_bytes, report.fast_memory
 
     params = _value(row.params, env)
     peak, where, peak_value = peak_of(row, env)
@@ -75,7 +108,7 @@ def row_json(row: Row, env: dict, dtype_bytes: int, fast_memory: int | None) -> 
                                          for c in CATEGORIES if c in row.flops}},
         "flops_backward": {"value": _value(row.flops_backward, env), "formula": format_size(row.flops_backward)},
         "memory_peak": {"elements": peak_value, "bytes": _bytes(peak_value, dtype_bytes),
-                        "formula": _peak_formula(row, env), "where": where},
+                        "formula": peak_formula(row, env), "where": where},
         "memory_saved": {"elements": _value(saved_elements(row), env),
                          "bytes": saved_bytes(row, env, dtype_bytes),
                          "formula": format_size(saved_elements(row)),
@@ -83,18 +116,23 @@ def row_json(row: Row, env: dict, dtype_bytes: int, fast_memory: int | None) -> 
     }
     if fast_memory is not None:
         out["transfers"] = transfers(row, fast_memory, env)
+    if report.machine is not None:
+        out["roofline"] = roofline(row, env, report)
     if row.notes:
         out["notes"] = list(row.notes)
-    out["children"] = [row_json(c, env, dtype_bytes, fast_memory) for c in row.children]
+    out["children"] = [row_json(c, env, report) for c in row.children]
     return out
 
 
 def to_json(report: Report) -> dict:
     from . import SCHEMA_VERSION
+    m = report.machine
+    machine = None if m is None else {"key": m.key, "name": m.name, "peak": m.peak, "bandwidth": m.bandwidth,
+                                      "source": m.source, "quote": m.quote, "derived": m.derived}
     return {"schema": SCHEMA_VERSION, "spec": report.spec, "dtype": report.dtype, "dtype_bytes": report.dtype_bytes,
-            "batch": report.batch, "fast_memory": report.fast_memory,
+            "batch": report.batch, "fast_memory": report.fast_memory, "machine": machine,
             "definitions": [{"name": d.name, "kind": d.kind, "sizes": d.env, "missing_sizes": d.missing,
-                             **row_json(d.row, d.env, report.dtype_bytes, report.fast_memory)}
+                             **row_json(d.row, d.env, report)}
                             for d in report.definitions]}
 
 
@@ -107,6 +145,16 @@ def _num(v) -> str:
     if isinstance(v, float):
         v = round(v)
     return f"{v:,}"
+
+
+def _time(seconds: float | None) -> str:
+    """Seconds, to three significant digits in a readable unit."""
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
 
 
 def _cell(size: Size, env: dict, width: int = 60) -> str:
@@ -130,13 +178,18 @@ def _definition_table(d: Definition, report: Report) -> str:
     lines = [f"{d.kind} {d.name}    sizes: {shown or 'none'}{batch}"]
     if d.missing:
         lines.append(f"  no value for {', '.join(d.missing)}: give them with --sizes; numbers show as -")
+    bound = report.machine is not None
     lines.append(f"  {'operation':<44}{'params':>16}  {'forward FLOPs':>16}  {'backward FLOPs':>16}  "
-                 f"{'saved (elements)':>16}")
+                 f"{'saved (elements)':>16}" + (f"  {'roofline':>10}" if bound else ""))
 
     def walk(row: Row, depth: int) -> None:
         label = ("  " * depth + row.label)[:44]
-        lines.append(f"  {label:<44}{_num(_value(row.params, env)):>16}  {_num(_value(row.flops_forward, env)):>16}  "
-                     f"{_num(_value(row.flops_backward, env)):>16}  {_num(_value(saved_elements(row), env)):>16}")
+        line = (f"  {label:<44}{_num(_value(row.params, env)):>16}  {_num(_value(row.flops_forward, env)):>16}  "
+                f"{_num(_value(row.flops_backward, env)):>16}  {_num(_value(saved_elements(row), env)):>16}")
+        if bound:
+            r = roofline(row, env, report)
+            line += f"  {_time(r['operations_seconds'] if r else None):>10}"
+        lines.append(line)
         for c in row.children:
             walk(c, depth + 1)
 
@@ -152,7 +205,7 @@ def _definition_table(d: Definition, report: Report) -> str:
             lines.append(f"      {heading:<22}{_cell(row.flops[heading], env)}")
     lines.append(f"    {'backward FLOPs':<24}{_cell(row.flops_backward, env)}")
     peak, where, value = peak_of(row, env)
-    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {_peak_formula(row, env)[:60]}")
+    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {peak_formula(row, env)[:60]}")
     lines.append(f"    {'saved for backward':<24}{_cell(saved_elements(row), env)}")
     b = saved_bytes(row, env, report.dtype_bytes)
     lines.append(f"    {'  in bytes':<24}{_num(b):>16}")
@@ -162,6 +215,18 @@ def _definition_table(d: Definition, report: Report) -> str:
         lines.append(f"    transfers, fast memory M = {report.fast_memory:,} elements")
         lines.append(f"      {'naive':<22}{_num(t['naive']['value']):>16}  {t['naive']['formula'][:60]}")
         lines.append(f"      {'tiled':<22}{_num(t['tiled']['value']):>16}  {t['tiled']['formula'][:60]}")
+    if report.machine is not None:
+        m, r = report.machine, roofline(row, env, report)
+        assert r is not None
+        lines.append(f"    roofline of the forward pass on {m.name} ({report.dtype} peak "
+                     f"{m.peak_for(report.dtype):.4g} FLOP/s, bandwidth {m.bandwidth:.4g} bytes/s)")
+        lines.append(f"      {'elements moved':<22}{_num(r['elements']):>16}  {r['formula'][:60]}")
+        lines.append(f"      {'  in bytes':<22}{_num(r['bytes']):>16}")
+        lines.append(f"      {'compute (FLOPs/peak)':<22}{_time(r['compute_seconds']):>16}")
+        lines.append(f"      {'memory (bytes/bw)':<22}{_time(r['memory_seconds']):>16}")
+        lines.append(f"      {'bound':<22}{_time(r['seconds']):>16}  {r['bound'] or ''}")
+        lines.append(f"      {'sum over operations':<22}{_time(r['operations_seconds']):>16}  "
+                     f"(each operation run on its own)")
     for note in row.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

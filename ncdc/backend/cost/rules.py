@@ -61,11 +61,19 @@ NORMALISERS = {"softmax": ElementRule(5, ("result",), NORMALISATION),
 REDUCTIONS = {"sum": ElementRule(1, ()), "mean": ElementRule(1, ()),
               "max": ElementRule(1, ("input", "result")), "min": ElementRule(1, ("input", "result")),
               "prod": ElementRule(1, ("input", "result")), "logsumexp": ElementRule(3, ("input", "result"))}
+# Comparisons: one per element of the result; a bool result keeps nothing for the backward pass.
+COMPARISONS = {op: ElementRule(1, ()) for op in ("<", "<=", ">", ">=", "==", "!=")}
 # The structural operations: einsum has its own rule (in the model); the others move data only.
 STRUCTURAL = {"einsum": "contraction of the sizes of every distinct axis, x2",
               "rearrange": "a view: no FLOPs", "flatten": "a view: no FLOPs",
-              "concat": "a copy: no FLOPs", "eye": "a constant: no FLOPs"}
-TABLES: dict[str, dict] = {"map": MAPS, "normalise": NORMALISERS, "reduce": REDUCTIONS, "structural": STRUCTURAL}
+              "concat": "a copy: no FLOPs", "eye": "a constant: no FLOPs",
+              "where": "a selection: 1 per element; keeps the condition for the backward pass",
+              "tril": "a constant: no FLOPs",
+              "topk": "one comparison per entry; the backward pass keeps the int64 positions",
+              "route": "the expert's def once per token and slot (the top-k compute, however the tokens "
+                       "are spread over the experts); gathering rows and scattering results: no FLOPs"}
+TABLES: dict[str, dict] = {"map": MAPS, "normalise": NORMALISERS, "reduce": REDUCTIONS, "compare": COMPARISONS,
+                           "structural": STRUCTURAL}
 
 # ---- learned layers ---------------------------------------------------------------------------
 

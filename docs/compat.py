@@ -1,0 +1,199 @@
+"""Write docs/compat.md: what each shipped model does under each of PyTorch's ways to run a model.
+
+    python docs/compat.py            # a few minutes: every def and module of specs/, ONNX included
+
+Each cell is measured, not claimed: eager; torch.compile(fullgraph=True) (no graph break); torch.export
+with the example's sizes and with `ncdc.export.dynamic_shapes`, run on new sizes; ONNX through the
+dynamo exporter with those dynamic shapes, run by onnxruntime on new sizes; torch.jit.trace (its
+TracerWarnings); torch.save/torch.load of a model from `ncdc.load`.  Numbers compare with eager
+PyTorch (maximum absolute difference); a spec with abstract boxes runs random stubs, so only shapes
+are compared there.  tests/test_export.py checks that the table covers every shipped model.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import tempfile
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import ncdc  # noqa: E402
+from ncdc import export, ir  # noqa: E402
+from ncdc.runner import HYPERPARAMETER  # noqa: E402
+
+COLUMNS = ["eager", "compile", "export", "export (dynamic)", "ONNX (dynamic)", "jit.trace", "torch.save"]
+
+
+class Call(torch.nn.Module):
+    """A def as a module."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, *inputs):
+        return self.function(*inputs)
+
+
+def _outputs(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _compare(got, want, shapes_only: bool) -> str:
+    got, want = _outputs(got), _outputs(want)
+    if [tuple(g.shape) for g in got] != [tuple(w.shape) for w in want]:
+        return "wrong shape"
+    if shapes_only:
+        return "ok (shapes)"
+    error = max(float((torch.as_tensor(g) - w).abs().max()) if w.numel() else 0.0 for g, w in zip(got, want))
+    return "ok" if error <= 1e-4 else f"differs by {error:.1e}"
+
+
+def _why(error: Exception) -> str:
+    """The error in a line: the root cause of the ONNX exporter's long reports."""
+    message = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    if "## Exception summary" in message:
+        message = message.split("## Exception summary", 1)[1].strip()
+        message = message.split(">: ", 1)[-1]
+    text = f"{type(error).__name__}: {message.splitlines()[0] if message else ''}"
+    return text[:90].replace("|", "/")
+
+
+def measure(spec: Path, item) -> dict[str, str]:
+    program = ncdc.check_file(spec)
+    name = item.name
+    module = ncdc.load(spec, stubs=True)
+    hparams = {h.name: HYPERPARAMETER for h in getattr(item, "hparams", []) if h.default is None}
+    made = getattr(module, name)
+    model = made(**hparams).eval() if isinstance(item, ir.Module) else Call(made)
+    params = item.forward.params if isinstance(item, ir.Module) else item.params
+    shapes_only = bool(item.boxes)
+    if any(p.type.dtype != ir.FLOAT for p in params):
+        return {c: "float inputs only here" for c in COLUMNS}
+    torch.manual_seed(0)
+    inputs = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams))
+    new = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams, batch=5, offset=3))
+    cells: dict[str, str] = {}
+
+    def cell(column, run):
+        try:
+            with warnings.catch_warnings(), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
+                cells[column] = run()
+        except Exception as error:  # the table says what failed
+            cells[column] = _why(error)
+
+    with torch.no_grad():
+        want, want_new = model(*inputs), model(*new)
+    cells["eager"] = "ok"
+
+    def compiled():
+        torch._dynamo.reset()
+        with torch.no_grad():
+            return _compare(torch.compile(model, fullgraph=True, backend="eager")(*inputs), want, shapes_only)
+
+    def static():
+        return _compare(torch.export.export(model, inputs).module()(*inputs), want, shapes_only)
+
+    dynamic = export.dynamic_shapes(program, name, hparams)
+    dynamic = dynamic if isinstance(item, ir.Module) else (dynamic,)
+
+    def exported():
+        return _compare(torch.export.export(model, inputs, dynamic_shapes=dynamic).module()(*new), want_new,
+                        shapes_only)
+
+    def onnx():
+        import onnxruntime
+
+        program_ = torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic)
+        session = onnxruntime.InferenceSession(program_.model_proto.SerializeToString(),
+                                               providers=["CPUExecutionProvider"])
+        feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), new)}
+        return _compare(tuple(torch.from_numpy(o) for o in session.run(None, feed)), want_new, shapes_only)
+
+    def trace():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            traced = torch.jit.trace(model, inputs, check_trace=False)
+        tracer = [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+        result = _compare(traced(*inputs), want, shapes_only)
+        if not tracer:
+            return result
+        kinds = sorted({"a size as a number" if "Python float" in str(w.message) else "a precondition's test"
+                        for w in tracer})
+        return f"{result}, {len(tracer)} TracerWarnings ({', '.join(kinds)})"
+
+    def save():
+        if isinstance(item, ir.Function):
+            return "n/a (a def)"
+        with tempfile.TemporaryFile() as file:
+            torch.save(model, file)
+            file.seek(0)
+            loaded = torch.load(file, weights_only=False)
+        with torch.no_grad():
+            return _compare(loaded(*inputs), want, shapes_only)
+
+    for column, run in zip(COLUMNS[1:], [compiled, static, exported, onnx, trace, save]):
+        cell(column, run)
+    return cells
+
+
+def models() -> list[tuple[Path, object]]:
+    found = []
+    for spec in sorted((ROOT / "specs").glob("*.ncd")):
+        program = ncdc.check_file(spec)
+        items = {m.name: m for m in [*program.modules, *program.functions]}
+        found += [(spec, items[n]) for n in program.order if n in items]
+    return found
+
+
+HEADER = """# Where generated models go
+
+Generated by `python docs/compat.py` (it measures every cell; tests/test_export.py checks a sample
+of them in CI).  Every def and module of `specs/`, built with its default sizes (hyperparameters
+without one: {hp}), on random inputs; columns as in the script's docstring.  `ok` means the same
+numbers as eager PyTorch (within 1e-4), `ok (shapes)` a spec with abstract boxes, run with random
+stubs.
+
+TorchScript (`torch.jit.script`) is not supported: the generated code is plain modern Python that
+TorchScript's subset rejects (module-level `CHECK_SHAPES`, f-string messages, tuple unpacking of
+shapes, helpers that take a submodule as an argument), and TorchScript is deprecated in PyTorch 2.
+Use torch.export (above, with `ncdc.export.dynamic_shapes`) for a serialised graph, torch.compile for
+speed, or torch.jit.trace, under which the shape checks stand aside.
+
+What does not pass, and why:
+
+- ONNX of `ScaledDotProductAttention` and `VisualAttentionSingleHead` (fused attention on 3-D inputs:
+  a batch axis, no heads): the exporter's fused attention takes only 4-D query, key and value (`only 4D
+  query, key, and value are supported`); with heads (`MultiHeadAttention`, `VisualAttention`) the
+  inputs are 4-D and it exports.
+- ONNX of `F_linear_transpose` and `outer_unit`: their einsums repeat an index in one operand (a
+  diagonal), which onnxruntime's Einsum rejects in its shape inference.
+- jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
+- TracerWarnings that remain: a precondition checked at each call (`needs H >= 2`) compares a traced
+  size, and `sqrt(k)` turns a traced size into a Python number; a trace fixes both to the example's sizes.
+
+"""
+
+
+def main() -> None:
+    rows = []
+    for spec, item in models():
+        cells = measure(spec, item)
+        rows.append(f"| {spec.name} | {item.name} | " + " | ".join(cells[c] for c in COLUMNS) + " |")
+        print(rows[-1], flush=True)
+    table = ["| spec | model | " + " | ".join(COLUMNS) + " |", "|" + "---|" * (len(COLUMNS) + 2)] + rows
+    (ROOT / "docs" / "compat.md").write_text(HEADER.format(hp=HYPERPARAMETER) + "\n".join(table) + "\n",
+                                            encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""torch.export's `dynamic_shapes` for a checked def or module, read off its typed signature.
+
+Every axis whose size is `c * s + b` in one free size `s` (a sequence length `y`, an image side
+`16*h`) becomes a dimension of torch.export, `s` a `Dim` shared by every axis that uses it and the
+axis a derived dimension of it; a leading batch axis is a `Dim` of its own.  The least value of each
+`Dim` is 2 (torch specialises sizes 0 and 1), or more where a precondition of the spec says so
+(`H >= 3`: a kernel must fit).  Sizes that hyperparameters fix, products of free sizes (`(h w)`) and
+sizes given to a function of numbers (`sqrt(k)`, which torch.export specialises) stay as the example
+inputs have them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from . import ir
+from .sizes import Size, Symbol
+
+LEAST = 2  # torch.export specialises a dimension of size 0 or 1
+
+
+@dataclass
+class Signature:
+    """What export needs of a def or module: its inputs' sizes, the values of fixed sizes, the free ones."""
+
+    params: list[ir.Param]
+    fixed: dict[Symbol, int]
+    least: dict[Symbol, int]  # the least value of each free size
+    static: set[Symbol]  # free sizes that export specialises (used as numbers)
+
+
+def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = None) -> Signature:
+    """The def or module `name` of a checked program, its module built with `hparams` (else its defaults)."""
+    fixed: dict[Symbol, int] = {c.symbol: c.value.constant for c in program.constants}  # type: ignore[misc]
+    functions = {f.name: f for f in program.functions}
+    modules = {m.name: m for m in program.modules}
+    if name in modules:
+        module = modules[name]
+        given = dict(hparams or {})
+        for hp in module.hparams:
+            value = given.pop(hp.name, hp.default)
+            if value is None:
+                raise ValueError(f"{name} needs a value for its hyperparameter `{hp.name}`")
+            if hp.kind == "size":  # the others (a dropout p, a bool) are no sizes of any shape
+                assert isinstance(value, int)
+                fixed[hp.symbol] = value
+        if given:
+            raise ValueError(f"{name} has no hyperparameter `{next(iter(given))}`")
+        for member in module.members:
+            if isinstance(member, ir.SizeMember):
+                value = member.value.evaluate(fixed)
+                if value is not None:
+                    fixed[member.symbol] = value
+        function = module.forward
+    elif name in functions:
+        function = functions[name]
+    else:
+        raise ValueError(f"no def or module `{name}` in {program.path if hasattr(program, 'path') else 'the spec'}")
+    free = {s for p in function.params for a in p.type.axes for s in a.size.symbols()} - set(fixed)
+    # A size given to a function of numbers (`sqrt(k)`: math.sqrt in the generated code) is one that
+    # torch.export specialises: it stays as the example input has it.
+    numbers = {s for fn in _walk(function, set()) if isinstance(fn, ir.ScalarFn)
+               for v in _walk(fn.operand, set()) if isinstance(v, ir.SizeValue) for s in v.size.symbols()}
+    free -= numbers
+    least = {s: LEAST for s in free}
+    for pre in function.preconditions:
+        if len(pre.conditions) != 1 or pre.over:
+            continue
+        c = pre.conditions[0]
+        symbols = c.left.symbols() - set(fixed)
+        if c.op in (">=", ">") and len(symbols) == 1 and c.left == Size.of(next(iter(symbols))):
+            bound = c.right.evaluate(fixed)
+            if bound is not None:
+                symbol = next(iter(symbols))
+                least[symbol] = max(least[symbol], bound + (c.op == ">"))
+    _widen(function, fixed, least)
+    return Signature(function.params, fixed, least, numbers - set(fixed))
+
+
+def _walk(node, seen: set[int]):
+    """Every IR node within a def (its inputs, statements and results), not entering other defs or modules."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _walk(item, seen)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, (ir.Module, ir.Component, Size)):
+        if isinstance(node, ir.Function) and len(seen) > 1:
+            return
+        yield node
+        for f in dataclasses.fields(node):
+            yield from _walk(getattr(node, f.name), seen)
+
+
+def _widen(function: ir.Function, fixed: dict[Symbol, int], least: dict[Symbol, int]) -> None:
+    """Raise each free size's least value until every axis that depends on it, inside the def, is at
+    least LEAST too (a strided convolution halves an image side: torch would specialise a side of 1)."""
+    sizes = [a.size for node in _walk(function, set()) if isinstance(node, ir.TensorType) for a in node.axes]
+    for symbol in least:
+        mine = [s for s in sizes if symbol in s.symbols()]
+        others = {s: max(least[s], 64) for s in least if s is not symbol}
+        for value in range(least[symbol], 4097):
+            env = {**fixed, **others, symbol: value}
+            values = [s.evaluate(env) for s in mine]
+            if all(v is None or v >= LEAST for v in values):
+                least[symbol] = value
+                break
+
+
+def _linear(size: Size, fixed: dict[Symbol, int]) -> tuple[Symbol, int, int] | None:
+    """`(s, c, b)` where `size` is `c * s + b` in one free size `s`, else None."""
+    size = size.substitute(lambda atom: Size.of(fixed[atom]) if atom in fixed else None)
+    symbols = size.symbols()
+    if len(symbols) != 1:
+        return None
+    symbol = next(iter(symbols))
+    coefficient = constant = 0
+    for mono, c in size.terms:
+        if mono == ():
+            constant = c
+        elif mono == (symbol,):
+            coefficient = c
+        else:
+            return None
+    return (symbol, coefficient, constant) if coefficient > 0 else None
+
+
+def dynamic_shapes(program: ir.Program, name: str, hparams: dict[str, int] | None = None,
+                   batch: bool = True) -> tuple[dict, ...]:
+    """For `torch.export.export(model, inputs, dynamic_shapes=...)`: one dict per input, axis
+    index to `torch.export.Dim` (a leading batch axis first, if `batch`)."""
+    from torch.export import Dim
+
+    sig = signature(program, name, hparams)
+    dims: dict[Symbol, object] = {}
+    batch_dim = Dim("batch", min=LEAST) if batch else None
+    shapes = []
+    for p in sig.params:
+        shape: dict = {0: batch_dim} if batch_dim is not None else {}
+        for i, axis in enumerate(p.type.axes):
+            found = _linear(axis.size, sig.fixed)
+            if found is None:
+                continue
+            symbol, c, b = found
+            if symbol in sig.static:
+                continue
+            if symbol not in dims:
+                dims[symbol] = Dim(_dim_name(symbol.name, dims), min=sig.least[symbol])
+            dim = dims[symbol]
+            if c != 1:
+                dim = c * dim  # type: ignore[operator]
+            if b:
+                dim = dim + b  # type: ignore[operator]
+            shape[i + int(batch)] = dim
+        shapes.append(shape)
+    return tuple(shapes)
+
+
+def _dim_name(name: str, taken: dict) -> str:
+    """A Dim's name: the size's, unless another size took it (two defs' `x`) or it is `batch`."""
+    names = {getattr(d, "__name__", "") for d in taken.values()} | {"batch"}
+    candidate, n = name, 1
+    while candidate in names:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
+
+
+def example_sizes(program: ir.Program, name: str, hparams: dict[str, int] | None = None,
+                  batch: int = 3, offset: int = 1) -> list[tuple[int, ...]]:
+    """Shapes of inputs that `dynamic_shapes` admits: each free size a distinct value above its least
+    (`offset` moves them all, for a second set of sizes), hyperparameters as given."""
+    sig = signature(program, name, hparams)
+    values = dict(sig.fixed) | {s: 4 for s in sig.static}  # the same in every set: export fixed them
+    for i, symbol in enumerate(sorted(sig.least, key=lambda s: s.uid)):
+        values[symbol] = sig.least[symbol] + offset + 2 * i  # distinct: export must not see two sizes as one
+    shapes = []
+    for p in sig.params:
+        axes = []
+        for axis in p.type.axes:
+            value = axis.size.evaluate(values)
+            if value is None:
+                raise ValueError(f"the size {axis.size} of `{p.name}` depends on more than its inputs")
+            axes.append(value)
+        shapes.append(((batch,) if batch else ()) + tuple(axes))
+    return shapes

@@ -1,0 +1,125 @@
+"""Generated models go where PyTorch models go: torch.export with the spec's dynamic shapes, and ONNX
+(the dynamo exporter), checked by running the exported programs on new sizes against eager PyTorch
+and, for ONNX, against onnxruntime."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from contextlib import redirect_stdout
+
+import pytest
+import torch
+
+import ncdc
+from ncdc import export
+
+# Small models that cover the kinds of axes: sequences (attention), a strided image side (resnet's
+# projection: least 9), a multiple (`2*H` of the U-Net's up step), a precondition (a kernel must fit).
+CASES = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2}),
+         ("resnet.ncd", "ProjectionResidual", {"n0": 4, "n1": 8, "s": 2}),
+         ("unet.ncd", "UpStep", {"c1": 4, "c0": 2}),
+         ("visual_attention.ncd", "VisualAttention", {}),
+         ("einsum.ncd", "scores", {})]
+
+
+class _Call(torch.nn.Module):
+    """A def as a module, for export."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, *inputs):
+        return self.function(*inputs)
+
+
+@pytest.fixture(scope="module")
+def built(spec_path):
+    """Each case's program, eager model and example inputs, built once."""
+    torch.manual_seed(0)
+    found = {}
+    for spec, name, hparams in CASES:
+        program = ncdc.check_file(spec_path(spec))
+        made = getattr(ncdc.load(spec_path(spec)), name)
+        model = made(**hparams).eval() if isinstance(made, type) else _Call(made)
+        inputs = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams))
+        found[name] = (program, model, inputs, hparams)
+    return found
+
+
+def _outputs(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+@pytest.mark.parametrize("name", [c[1] for c in CASES])
+def test_export_with_the_specs_dynamic_shapes_runs_on_new_sizes(built, name):
+    program, model, inputs, hparams = built[name]
+    shapes = export.dynamic_shapes(program, name, hparams)
+    exported = torch.export.export(model, inputs, dynamic_shapes=shapes if not isinstance(model, _Call) else (shapes,))
+    for batch, offset in [(2, 0), (5, 3)]:
+        new = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams, batch=batch, offset=offset))
+        assert [t.shape for t in new] != [t.shape for t in inputs]
+        with torch.no_grad():
+            for got, want in zip(_outputs(exported.module()(*new)), _outputs(model(*new))):
+                torch.testing.assert_close(got, want)
+
+
+def test_dynamic_shapes_follow_the_spec(built):
+    from torch.export import Dim
+
+    program, *_ = built["UpStep"]
+    (x, c) = export.dynamic_shapes(program, "UpStep", {"c1": 4, "c0": 2})
+    assert set(x) == {0, 2, 3} and set(c) == {0, 2, 3}  # the channels are fixed by the hyperparameters
+    assert str(c[2]) == str(2 * Dim("H", min=2))  # `c0 (2 * H) (2 * W)`: derived from the first input's H
+    program, *_ = built["ProjectionResidual"]
+    (x,) = export.dynamic_shapes(program, "ProjectionResidual", {"n0": 4, "n1": 8, "s": 2})
+    assert x[2].min == 3  # a stride-2 convolution: (H - 1) // 2 + 1 >= 2 (torch would specialise a side of 1)
+    program, *_ = built["scores"]
+    q, _ = export.dynamic_shapes(program, "scores")
+    assert 2 not in q  # `/ sqrt(k)`: export specialises k, so it stays static
+
+
+@pytest.mark.parametrize("name", ["MultiHeadAttention", "VisualAttention"])
+def test_onnx_export_matches_onnxruntime(built, name):
+    import onnxruntime
+
+    program, model, inputs, hparams = built[name]
+    with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's own deprecation notices
+        onnx_program = torch.onnx.export(model, inputs, dynamo=True,
+                                         dynamic_shapes=export.dynamic_shapes(program, name, hparams))
+    session = onnxruntime.InferenceSession(onnx_program.model_proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    new = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams, offset=2))
+    got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), new)})
+    with torch.no_grad():
+        for g, want in zip(got, _outputs(model(*new))):
+            torch.testing.assert_close(torch.from_numpy(g), want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_trace_is_clean(built):
+    """The shape checks stand aside under torch.jit.trace (which fixes the example's sizes anyway)."""
+    _, model, inputs, _ = built["MultiHeadAttention"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(model, inputs)
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+    torch.testing.assert_close(traced(*inputs), model(*inputs))
+
+
+def test_the_compatibility_table_covers_every_shipped_model(spec_path):
+    """docs/compat.md (written by docs/compat.py, which measures each cell) names every def and module
+    of specs/, and every cell passes or says why not."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    rows = [line.split("|")[1:-1] for line in (root / "docs" / "compat.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| spec ")]
+    listed = {(r[0].strip(), r[1].strip()) for r in rows}
+    shipped = set()
+    for spec in sorted((root / "specs").glob("*.ncd")):
+        program = ncdc.check_file(spec)
+        shipped |= {(spec.name, item.name) for item in [*program.modules, *program.functions]}
+    assert listed == shipped, "run `python docs/compat.py` to refresh docs/compat.md"
+    assert all(len(r) == 9 and all(c.strip() for c in r) for r in rows)

@@ -1,0 +1,138 @@
+"""ncdc.lalr, the parser of valid specs, against Lark itself: the same syntax trees (spans included)
+for every shipped spec, construct and documentation example and for mutations of them, the same
+inputs refused; its cached tables; and that checking valid specs imports neither Lark nor the back end."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lark import Transformer
+from lark.exceptions import UnexpectedInput
+from lark.indenter import DedentError
+from test_mutation_fuzz import CORPUS, mutate
+
+from ncdc import lalr, syntax
+from ncdc.diagnostics import NcdcError
+from ncdc.source import Source
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTATIONS = 300
+
+
+class _LarkReference(Transformer):
+    """The syntax tree made the old way: Lark's parse tree, then the builder's methods over it."""
+
+    def __init__(self, source: Source):
+        super().__init__()
+        self.builder = syntax._ToTree(source)
+
+    def __default__(self, data, children, meta):
+        return getattr(self.builder, data)(meta, children)
+
+
+def _prepared(text: str) -> str:
+    text = text.removeprefix("\ufeff")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _both(text: str):
+    """(ncdc.lalr's tree or the exception it raised, Lark's tree or the exception it raised)."""
+    text = _prepared(text)
+    source = Source("t.ncd", text)
+    try:
+        ours = syntax._tables().parse(text, syntax._ToTree(source))
+    except Exception as error:  # compared below: ParseFailed where Lark refuses the text
+        ours = error
+    try:
+        theirs = _LarkReference(source).transform(syntax._parser().parse(text))
+    except (UnexpectedInput, DedentError) as error:
+        theirs = error
+    except Exception as error:  # the builder's own errors (E0006, ...), raised inside Lark's VisitError
+        theirs = getattr(error, "orig_exc", error)
+    return ours, theirs
+
+
+def _inputs() -> list[str]:
+    r = random.Random(20261201)
+    return CORPUS + [mutate(r.choice(CORPUS), r) for _ in range(MUTATIONS)]
+
+
+def test_the_same_trees_and_the_same_refusals_as_lark():
+    parsed = refused = 0
+    for text in _inputs():
+        ours, theirs = _both(text)
+        if isinstance(theirs, (UnexpectedInput, DedentError)):
+            # refused, or stopped earlier by the builder (`syntax.parse` then asks Lark for the syntax error)
+            assert isinstance(ours, (lalr.ParseFailed, NcdcError)), (text, ours)
+            refused += 1
+        elif isinstance(theirs, Exception):
+            assert type(ours) is type(theirs) and str(ours) == str(theirs), text
+        else:
+            assert ours == theirs, text  # dataclass equality: every node, every span's lines and columns
+            parsed += 1
+    assert parsed >= len(CORPUS) and refused > MUTATIONS // 4  # both kinds are exercised
+
+
+def test_every_rule_that_builds_has_a_method():
+    for name in syntax._tables().method_names:
+        assert callable(getattr(syntax._ToTree, name, None)), f"grammar rule `{name}` has no builder method"
+
+
+def test_tables_are_deterministic_and_keyed_by_the_grammar():
+    grammar = syntax._grammar()
+    first = json.dumps(lalr.build_tables(syntax._parser()), sort_keys=True)
+    assert first == json.dumps(lalr.build_tables(syntax._parser()), sort_keys=True)
+    assert lalr.cache_file(grammar) != lalr.cache_file(grammar + "\n// an edit\n")
+    assert lalr.cache_file(grammar, "tab_len 8") != lalr.cache_file(grammar, "tab_len 4")
+
+
+def test_a_damaged_or_unwritable_cache_still_parses(tmp_path, monkeypatch):
+    grammar = syntax._grammar()
+    monkeypatch.setenv("NCDC_CACHE_DIR", str(tmp_path / "cache"))
+    settings = "test"
+    path = lalr.cache_file(grammar, settings)
+    text = "def f(X: a) -> a:\n    return relu(X)\n"
+    expected = syntax.parse(text)
+
+    def parse():
+        tables = lalr.load_tables(grammar, syntax._parser, settings)
+        return tables.parse(text, syntax._ToTree(Source("<string>", text)))
+
+    assert parse() == expected
+    with open(path, "w") as file:
+        file.write('{"format": 1, "states": [')  # cut short, as by a full disk
+    assert parse() == expected
+    assert json.load(open(path))["format"] == lalr.FORMAT  # written again, whole
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("NCDC_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be created
+    assert parse() == expected
+
+
+_PROBE = """
+import sys, ncdc.cli
+try:
+    ncdc.cli.main(["check", "specs/"])
+except SystemExit as stop:
+    assert not stop.code, stop.code
+print(sorted(m for m in ("lark", "torch", "jinja2", "einops", "ncdc.backend") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_checking_valid_specs_imports_neither_lark_nor_the_back_end(tmp_path, warm):
+    env = {**os.environ, "NCDC_CACHE_DIR": str(tmp_path)}
+    run = lambda: subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,  # noqa: E731
+                                 cwd=ROOT, env=env)
+    first = run()  # a cold cache: Lark builds the tables
+    assert first.returncode == 0, first.stderr
+    result = run() if warm else first
+    assert result.returncode == 0, result.stderr
+    imported = json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"'))
+    assert imported == ([] if warm else ["lark"])

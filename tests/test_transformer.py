@@ -142,6 +142,26 @@ def test_transformer_equals_torch(transformer):
     torch.testing.assert_close(ours(src, tgt, src_mask, tgt_mask, memory_mask), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_masked_attention_is_one_fused_call_a_head(transformer, monkeypatch):
+    """Under their float masks, the decoder layer's self- and cross-attention each run as one
+    scaled_dot_product_attention (attn_mask): no scores or softmax are materialised."""
+    calls = []
+    fused = nn.functional.scaled_dot_product_attention
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("attn_mask") is not None)
+        return fused(*args, **kwargs)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("attention materialised its scores")
+
+    monkeypatch.setattr(nn.functional, "scaled_dot_product_attention", counted)
+    monkeypatch.setattr(torch, "softmax", refused)
+    layer = transformer.TransformerDecoderLayer(**SMALL, dropout=0.0).eval()
+    layer(torch.randn(5, 16), torch.randn(7, 16), causal_mask(5), torch.zeros(5, 7))
+    assert calls == [True, True]
+
+
 def test_layer_norm_eps_reaches_the_layer(transformer):
     layer = transformer.TransformerEncoderLayer(**SMALL, layer_norm_eps=1e-3)
     assert layer.norm1.eps == layer.norm2.eps == 1e-3

@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from . import ir
 from .checker import check
 from .diagnostics import Diagnostic, NcdcError
+from .imports import resolve
 from .syntax import nesting_error, parse
 
 
 def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None = None) -> ir.Program:
     """Parse and check spec text; raises NcdcError with diagnostics on errors in it."""
     with _nesting_guard(path), _fewer_collections():
-        return check(parse(text, path), path, sizes)
+        return check(resolve(parse(text, path), path), path, sizes)
 
 
 @contextmanager

@@ -42,7 +42,9 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
             value = given.pop(hp.name, hp.default)
             if value is None:
                 raise ValueError(f"{name} needs a value for its hyperparameter `{hp.name}`")
-            fixed[hp.symbol] = value
+            if hp.kind == "size":  # the others (a dropout p, a bool) are no sizes of any shape
+                assert isinstance(value, int)
+                fixed[hp.symbol] = value
         if given:
             raise ValueError(f"{name} has no hyperparameter `{next(iter(given))}`")
         for member in module.members:

@@ -42,13 +42,16 @@ _FIELDS: dict[type, tuple[str, ...]] = {
     tree.Bracket: ("base", "items"), tree.Relabel: ("value", "type"), tree.Option: ("name", "value"),
     tree.Call: ("func", "args", "options"),
     tree.Assign: ("targets", "value"), tree.Return: ("values",), tree.For: ("var", "start", "stop", "body"),
+    tree.Condition: ("name", "op", "value"), tree.If: ("branches", "orelse"),
     tree.SizeDecl: ("name", "value"), tree.Signature: ("inputs", "outputs"), tree.BoxDecl: ("name", "signature"),
     tree.Param: ("name", "type"), tree.DefDecl: ("name", "params", "results", "body"),
-    tree.HParam: ("name", "default"), tree.Constructor: ("name", "axes_in", "axes_out", "args", "options"),
+    tree.HParam: ("name", "default", "kind", "choices", "pattern"),
+    tree.Constructor: ("name", "axes_in", "axes_out", "args", "options"),
     tree.Repeat: ("body", "var", "start", "stop"), tree.Member: ("name", "value"),
-    tree.ModuleDecl: ("name", "hparams", "members", "methods"), tree.Program: ("items",),
+    tree.ModuleDecl: ("name", "hparams", "members", "methods"),
+    tree.Import: ("module", "names"), tree.Program: ("items", "imports"),
 }
-_SPANS = ("span", "header")
+_SPANS = ("span", "header", "kind_span", "default_span")
 
 
 def format_source(text: str, path: str = "<string>") -> str:
@@ -72,7 +75,7 @@ def format_source(text: str, path: str = "<string>") -> str:
 
 def _shape(node):
     """A node without its spans, as nested tuples: what two parses of the same spec share."""
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):  # tuples: an `if`'s (condition, body) branches
         return [_shape(n) for n in node]
     if dataclasses.is_dataclass(node):
         return (type(node).__name__,) + tuple(
@@ -190,7 +193,7 @@ class _Layout:
 
     # ---- the output, from the entries and the comments
     def program(self, program: tree.Program) -> str:
-        self._items(program.items)
+        self._items(sorted(program.items + program.imports, key=lambda item: (item.span.line, item.span.column)))
         return self._assemble()
 
     def _assemble(self) -> str:
@@ -298,6 +301,13 @@ class _Layout:
         previous = None
         for item in items:
             big = isinstance(item, (tree.DefDecl, tree.ModuleDecl))
+            if isinstance(item, tree.Import):
+                path = ".".join(n.name for n in item.module)
+                self._entry(item.span.line, item.span.end_line, 0,
+                            ["from ", path, " import ", ", ".join(n.name for n in item.names)],
+                            separate=isinstance(previous, (tree.DefDecl, tree.ModuleDecl)))
+                previous = item
+                continue
             separate = big or isinstance(previous, (tree.DefDecl, tree.ModuleDecl))
             if isinstance(item, tree.SizeDecl):
                 if isinstance(previous, tree.SizeDecl) and self._same_statement(previous, item):
@@ -336,8 +346,7 @@ class _Layout:
         self._body(item.body, level + 1)
 
     def _module(self, item: tree.ModuleDecl, separate: bool) -> None:
-        hparams = _Group("(", [h.name.name if h.default is None else f"{h.name.name}={h.default}"
-                               for h in item.hparams], ")")
+        hparams = _Group("(", [self._hparam(h) for h in item.hparams], ")")
         last = max([item.header.end_line] + [h.span.end_line for h in item.hparams])
         self._entry(item.header.line, last, 0, ["module ", item.name.name, hparams, ":"], separate=separate)
         members: list = sorted(item.members + item.methods, key=lambda m: (m.span.line, m.span.column))
@@ -354,6 +363,42 @@ class _Layout:
                 raise _unknown(member)
             previous = member
 
+    def _hparam(self, h: tree.HParam) -> str:
+        """`m`, `m=512`, `m: (2 * n) = 8`, `p: float = 0.1`, `act: {"relu", "gelu"} = "relu"`."""
+        if h.pattern is not None:
+            kind = f": ({self._size(h.pattern)})"
+        elif h.kind == "choice":
+            kind = ": {" + ", ".join(f'"{c}"' for c in h.choices) + "}"
+        elif h.kind != "size":
+            kind = f": {h.kind}"
+        else:
+            kind = ""
+        if h.default is None:
+            return h.name.name + kind
+        default = h.default_span.text if h.default_span is not None else str(h.default)
+        return f"{h.name.name}{kind} = {default}" if kind else f"{h.name.name}={default}"
+
+    def _condition(self, c: tree.Condition) -> str:
+        if c.op == "true":
+            return c.name.name
+        if c.op == "false":
+            return f"not {c.name.name}"
+        return f'{c.name.name} {c.op} "{c.value}"'
+
+    def _if(self, stmt: tree.If, level: int, start: bool) -> None:
+        for i, (condition, body) in enumerate(stmt.branches):
+            first = stmt.span.line if i == 0 else condition.span.line
+            self._entry(first, condition.span.end_line, level,
+                        f"{'if' if i == 0 else 'elif'} {self._condition(condition)}:", block_start=start and i == 0)
+            self._body(body, level + 1)
+        if stmt.orelse:
+            # The tree keeps no span of `else`: it is the last line before the block that starts with it.
+            line = stmt.orelse[0].span.line - 1
+            while line > 1 and not self.lines[line - 1].lstrip().startswith("else"):
+                line -= 1
+            self._entry(line, line, level, "else:")
+            self._body(stmt.orelse, level + 1)
+
     def _body(self, body: list, level: int) -> None:
         for i, stmt in enumerate(body):
             start = i == 0
@@ -368,6 +413,8 @@ class _Layout:
                 header = f"for {stmt.var.name} in {self._range(stmt.start, stmt.stop)}:"
                 self._entry(stmt.span.line, stmt.stop.span.end_line, level, header, block_start=start)
                 self._body(stmt.body, level + 1)
+            elif isinstance(stmt, tree.If):
+                self._if(stmt, level, start)
             else:
                 raise _unknown(stmt)
 

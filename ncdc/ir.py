@@ -282,6 +282,26 @@ class Const(Value):
     value: float | int
 
 
+@dataclass(frozen=True)
+class HParamRef:
+    """A hyperparameter of the enclosing module that is not a size (`p`, `norm_first`), where a
+    layer option or a submodule's hyperparameter takes it: known when the module is built."""
+
+    name: str
+    kind: str  # "float", "bool", "choice"
+    choices: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, eq=False)
+class HParamValue(Value):
+    """A number hyperparameter used as a number in `forward` (`x * scale`)."""
+
+    name: str
+
+
 @dataclass(frozen=True, eq=False)
 class SizeValue(Value):
     """A size used as a number (`sqrt(k)`, `x / n`)."""
@@ -617,7 +637,50 @@ class For:
     span: Span
 
 
-Statement = Union[Assign, Return, For]
+@dataclass(frozen=True)
+class Condition:
+    """A static condition on a hyperparameter (`norm_first`, `activation == "gelu"`): `op` is
+    "true", "false", "==" or "!=", `value` the choice compared with."""
+
+    name: str
+    op: str
+    value: str | None = None
+
+    def holds(self, value) -> bool:
+        return {"true": value is True, "false": value is False, "==": value == self.value,
+                "!=": value != self.value}[self.op]
+
+    def __str__(self) -> str:
+        if self.op == "true":
+            return self.name
+        if self.op == "false":
+            return f"not {self.name}"
+        return f'{self.name} {self.op} "{self.value}"'
+
+
+@dataclass
+class If:
+    """Branches decided by hyperparameters, each (condition, body); `orelse` when none holds.
+    Every branch is checked; the built module runs one."""
+
+    branches: list[tuple[Condition, list]]
+    orelse: list
+    span: Span
+
+    @property
+    def bodies(self) -> list[list]:
+        return [body for _, body in self.branches] + [self.orelse]
+
+    def taken(self, defaults: dict) -> list:
+        """The body of the branch that the hyperparameters' `defaults` take (the first branch whose
+        hyperparameter has no default)."""
+        for condition, body in self.branches:
+            if defaults.get(condition.name) is None or condition.holds(defaults[condition.name]):
+                return body
+        return self.orelse
+
+
+Statement = Union[Assign, Return, For, If]
 
 
 @dataclass(eq=False)
@@ -659,10 +722,18 @@ class Function:
 
 @dataclass
 class HParam:
+    """A hyperparameter: a size (`kind` "size", its symbol used in sizes), or a number ("float"), a
+    boolean ("bool") or one of `choices` ("choice"), known when the module is built."""
+
     name: str
     symbol: Symbol
-    default: int | None
+    default: int | float | bool | str | None
     span: Span
+    kind: str = "size"
+    choices: tuple[str, ...] = ()
+    # What the module's parts need of a number hyperparameter: (low, high, reason) bounds, inclusive.
+    bounds: list[tuple[float, float, str]] = field(default_factory=list)
+    multiple: int | None = None  # `m: (2 * n)`: a size that is a multiple of 2
 
 
 # ---- learned parts (bold boxes) ----------------------------------------------------------------
@@ -806,6 +877,10 @@ def walk(stmts: list) -> Iterator[Value]:
         if isinstance(stmt, For):
             yield from walk(stmt.body)
             continue
+        if isinstance(stmt, If):
+            for body in stmt.bodies:
+                yield from walk(body)
+            continue
         stack.extend(reversed([stmt.value] if isinstance(stmt, Assign) else stmt.values))
         while stack:
             node = stack.pop()
@@ -831,6 +906,9 @@ def producers(stmts: list) -> dict[Local, Assign]:
                 found[target] = stmt
         elif isinstance(stmt, For):
             found.update(producers(stmt.body))
+        elif isinstance(stmt, If):
+            for body in stmt.bodies:
+                found.update(producers(body))
     return found
 
 

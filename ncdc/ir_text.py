@@ -121,6 +121,13 @@ class _BodyPrinter:
                 lines.append(f"{indent}for {stmt.var.name} in {_size(stmt.start)}..{_size(stmt.stop)}:"
                              f"{_at(stmt.span)}")
                 lines += self.block(stmt.body, indent + "  ")
+            elif isinstance(stmt, ir.If):
+                for i, (condition, body) in enumerate(stmt.branches):
+                    lines.append(f"{indent}{'if' if i == 0 else 'elif'} {condition}:{_at(stmt.span) if i == 0 else ''}")
+                    lines += self.block(body, indent + "  ")
+                if stmt.orelse:
+                    lines.append(f"{indent}else:")
+                    lines += self.block(stmt.orelse, indent + "  ")
             else:
                 lines.append(f"{indent}<{type(stmt).__name__}>")
         return lines
@@ -201,7 +208,7 @@ def _text(item, inner=None) -> str:
         return repr(item) if isinstance(item, float) else str(item)
     if isinstance(item, Size):
         return _size(item)
-    if isinstance(item, (Symbol, Var)):
+    if isinstance(item, (Symbol, Var, ir.HParamRef)):
         return item.name
     if isinstance(item, FloorDiv):
         return _size(Size.of(item))
@@ -256,8 +263,16 @@ def _at(span: Span | None) -> str:
 # ---- modules ------------------------------------------------------------------------------------
 
 
+def _hparam(hp: ir.HParam) -> str:
+    kind = "" if hp.kind == "size" else ": " + (hp.kind if hp.kind != "choice" else
+                                                 "{" + ", ".join(f'"{c}"' for c in hp.choices) + "}")
+    default = "" if hp.default is None else ("=" if hp.kind == "size" else " = ") + \
+        (f'"{hp.default}"' if isinstance(hp.default, str) else _text(hp.default))
+    return hp.name + kind + default
+
+
 def _module(module: ir.Module, modules: dict) -> list[str]:
-    hparams = ", ".join(hp.name if hp.default is None else f"{hp.name}={hp.default}" for hp in module.hparams)
+    hparams = ", ".join(_hparam(hp) for hp in module.hparams)
     head = f"module {module.name}({hparams})"
     if module.boxes:
         head += f"  boxes=[{', '.join(module.boxes)}]"
@@ -288,7 +303,7 @@ def _component(part: ir.Component, modules: dict, indent: str, prefix: str) -> l
         kind = f"instance {part.module}"
         target = modules.get(part.module)
         names = [hp.name for hp in target.hparams] if target is not None else []
-        attrs = [f"{names[i] if i < len(names) else i}={_size(a)}" for i, a in enumerate(part.args)]
+        attrs = [f"{names[i] if i < len(names) else i}={_text(a)}" for i, a in enumerate(part.args)]
     else:
         kind = _kind(type(part))
         for f in dataclasses.fields(part):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
-KEYWORDS = ("size", "box", "def", "module", "return", "for", "in")
+KEYWORDS = ("size", "box", "def", "module", "return", "for", "in", "if", "elif", "else", "not", "from", "import")
 CONSTANTS = ("true", "false")
 ELEMENT_TYPES = ("float", "int", "bool")  # written before a type's axes: `T: int t`
 
@@ -34,7 +34,7 @@ class NcdLexer(RegexLexer):
             (r"\d+\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+", Number.Float),
             (r"\d+", Number.Integer),
             (r"->|\.\.|\*\*|//|[<>=!]=|[-+*/=<>]", Operator),
-            (r"[()\[\],:]", Punctuation),
+            (r"[()\[\]{},:.]", Punctuation),  # braces: a choice hyperparameter; a dot: an import path
             (r"(?!\d)\w+", Name),
         ],
     }

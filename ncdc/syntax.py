@@ -120,7 +120,7 @@ def _syntax_error(source: Source, error) -> Diagnostic:
         char = source.line(error.line)[error.column - 1 : error.column] or "?"
         help = "names are letters, digits and `_`; comments start with `#`"
         if char == "." and source.line(error.line).lstrip().startswith("module"):
-            help = "hyperparameters are integers (sizes); write numbers such as a dropout rate in the layer"
+            help = "a hyperparameter that is a number says so: `p: float = 0.1`"
         return Diagnostic("E0001", f"unexpected character `{char}`", span, "not part of the language", help=help)
     if isinstance(error, UnexpectedToken) and not _at_end(source, error.token):
         expected = sorted({_describe(t) for t in error.expected})
@@ -397,6 +397,46 @@ class _ToTree:
         return tree.HParam(self._name(children[0]), int(default) if default is not None else None,
                           self._span(meta))
 
+    def value_hparam(self, meta, children):
+        name, (kind, choices, kind_span), default = children
+        return tree.HParam(self._name(name), default.value if default is not None else None, self._span(meta),
+                           kind, choices, kind_span, default.span if default is not None else None)
+
+    def pattern_hparam(self, meta, children):
+        name, pattern, default = children
+        if default is not None and len(default) > 30:
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._tok(default), "out of range"))
+        return tree.HParam(self._name(name), int(default) if default is not None else None, self._span(meta),
+                           pattern=pattern, kind_span=pattern.span)
+
+    def named_kind(self, meta, children):
+        return str(children[0]), [], self._span(meta)
+
+    def choice_kind(self, meta, children):
+        return "choice", [str(c)[1:-1] for c in children if c is not None], self._span(meta)
+
+    def cond_true(self, meta, children):
+        return tree.Condition(self._name(children[0]), "true", None, self._span(meta))
+
+    def cond_false(self, meta, children):
+        return tree.Condition(self._name(children[0]), "false", None, self._span(meta))
+
+    def cond_eq(self, meta, children):
+        return tree.Condition(self._name(children[0]), "==", str(children[1])[1:-1], self._span(meta))
+
+    def cond_ne(self, meta, children):
+        return tree.Condition(self._name(children[0]), "!=", str(children[1])[1:-1], self._span(meta))
+
+    def elif_clause(self, meta, children):
+        return children[0], children[1]
+
+    def if_stmt(self, meta, children):
+        condition, body, *rest = children
+        orelse = rest.pop() if rest and not isinstance(rest[-1], tuple) else None
+        branches = [(condition, body), *rest]
+        last = (orelse or branches[-1][1])[-1]
+        return tree.If(branches, orelse or [], self._until(meta, last))
+
     def hparams(self, meta, children):
         return [c for c in children if c is not None]
 
@@ -428,11 +468,21 @@ class _ToTree:
                               [m for m in members if isinstance(m, tree.Member)],
                               [m for m in members if isinstance(m, tree.DefDecl)], self._span(meta), header)
 
+    def import_path(self, meta, children):
+        return [self._name(c) for c in children]
+
+    def import_decl(self, meta, children):
+        path, *tokens = children
+        names = [self._name(n) for n in tokens if n is not None]
+        return tree.Import(path, names, self._until(meta, names[-1]))
+
     def start(self, meta, children):
-        items = []
+        items, imports = [], []
         for child in children:
             if isinstance(child, list):
                 items.extend(child)
+            elif isinstance(child, tree.Import):
+                imports.append(child)
             elif child is not None and not isinstance(child, Token):
                 items.append(child)
-        return tree.Program(items)
+        return tree.Program(items, imports)

@@ -156,7 +156,26 @@ class For:
     span: Span
 
 
-Stmt = Assign | Return | For
+@dataclass
+class Condition:
+    """A static condition on a hyperparameter: `norm_first`, `not norm_first`, `norm == "pre"`."""
+
+    name: Name
+    op: str  # "true", "false", "==", "!="
+    value: str | None
+    span: Span
+
+
+@dataclass
+class If:
+    """`if cond: ... elif cond: ... else: ...`: branches as (condition, body), then `orelse`."""
+
+    branches: list[tuple[Condition, list[Stmt]]]
+    orelse: list[Stmt]
+    span: Span
+
+
+Stmt = Assign | Return | For | If
 
 
 # ---- declarations ---------------------------------------------------------------------------
@@ -202,9 +221,17 @@ class DefDecl:
 
 @dataclass
 class HParam:
+    """A hyperparameter: a size (`m=512`) or a value of a `kind` ("float", "bool", "choice", or
+    whatever name was written, for the checker to reject), with its choices."""
+
     name: Name
-    default: int | None
+    default: int | float | bool | str | None
     span: Span
+    kind: str = "size"
+    choices: list[str] = field(default_factory=list)
+    kind_span: Span | None = None
+    default_span: Span | None = None
+    pattern: SizeNode | None = None  # `m: (2 * n)`: the size is this multiple of a new size
 
 
 @dataclass
@@ -250,5 +277,15 @@ class ModuleDecl:
 
 
 @dataclass
+class Import:
+    """`from lib.attention import MultiHeadAttention, Attention`: definitions of another spec."""
+
+    module: list[Name]  # the path of the spec, `lib/attention.ncd`, beside the importing one
+    names: list[Name]
+    span: Span
+
+
+@dataclass
 class Program:
     items: list[SizeDecl | BoxDecl | DefDecl | ModuleDecl] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)

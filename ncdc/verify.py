@@ -120,7 +120,7 @@ class _ProgramVerifier:
             if hp.name in seen:
                 self.fail(f"{what}: hyperparameter `{hp.name}` is declared twice", hp.span)
             seen.add(hp.name)
-            if hp.default is not None and (not isinstance(hp.default, int) or hp.default <= 0):
+            if hp.kind == "size" and hp.default is not None and (not isinstance(hp.default, int) or hp.default <= 0):
                 self.fail(f"{what}: the default of `{hp.name}` is {hp.default!r}", hp.span)
             scope.add(hp.symbol)
         if module.forward.name != "forward":
@@ -237,6 +237,8 @@ class _BodyVerifier:
                 self.return_(stmt)
             elif isinstance(stmt, ir.For):
                 self.for_(stmt)
+            elif isinstance(stmt, ir.If):
+                self.if_(stmt)
             else:
                 self.fail(f"a {type(stmt).__name__} is not a statement", span)
 
@@ -267,8 +269,27 @@ class _BodyVerifier:
         if len(types) != len(self.f.results):
             self.fail(f"returns {len(types)} values, the signature says {len(self.f.results)}", stmt.span)
         for i, (t, expected) in enumerate(zip(types, self.f.results)):
-            if not _same_sizes(t, expected):
+            if not _same_sizes(self.patterned(t), self.patterned(expected)):
                 self.fail(f"returned value {i + 1} is `{t}`, the signature says `{expected}`", stmt.span)
+
+    def patterned(self, t):
+        """`t` with each size hyperparameter given by a pattern (`m: (2 * n)`) spelt as its multiple."""
+        if self.module is None or not isinstance(t, ir.TensorType):
+            return t
+        halves = {m.value: m.symbol for m in self.module.members if isinstance(m, ir.SizeMember)}
+        mapping = {hp.symbol: hp.multiple * Size.of(halves[Size.of(hp.symbol) // hp.multiple])
+                   for hp in self.module.hparams if hp.multiple is not None}
+        return t.map(lambda s: s.substitute(mapping.get)) if mapping else t
+
+    def if_(self, stmt: ir.If) -> None:
+        values = {hp.name: hp for hp in self.module.hparams if hp.kind != "size"} if self.module is not None else {}
+        for condition, _ in stmt.branches:
+            hp = values.get(condition.name)
+            if hp is None or (hp.kind == "bool") != (condition.op in ("true", "false")) \
+                    or hp.kind == "choice" and condition.value not in hp.choices:
+                self.fail(f"the condition `{condition}` does not test a bool or choice hyperparameter", stmt.span)
+        for body in stmt.bodies:
+            self.block(body, top=False)
 
     def for_(self, stmt: ir.For) -> None:
         for size in (stmt.start, stmt.stop):

@@ -24,7 +24,7 @@ def fuse_attention(body: list) -> list:
     removed: set[int] = set()
     position = {id(stmt): i for i, stmt in enumerate(body)}
     for i, stmt in enumerate(body):
-        if isinstance(stmt, ir.For):
+        if isinstance(stmt, (ir.For, ir.If)):
             continue
         values = [stmt.value] if isinstance(stmt, ir.Assign) else stmt.values
         fused, spans, changed = [], [], False

@@ -27,12 +27,13 @@ from . import einsum_path
 from .fuse import fuse_attention, grouped_attention
 from .layout import Plan, attention_kernel, is_linear, linear_weight_order, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
-from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS
+from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
 
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
+_PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
 HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat",
-                "_route")
+                "_token_ids", "_route")
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +98,10 @@ class Generator:
         if span is None:
             return ""
         lines = str(span.line) if span.end_line == span.line else f"{span.line}-{span.end_line}"
-        return f"[{self.short_name}:{lines}]"
+        source = getattr(span, "source", None)
+        name = self.short_name if source is None or source.path == self.program.path else \
+            safe_text(os.path.basename(source.path))  # an imported definition's own spec
+        return f"[{name}:{lines}]"
 
     def source(self) -> str:
         definitions = []
@@ -155,6 +159,31 @@ class Generator:
         lines.append(f"{indent}    raise ValueError({message})")
         return lines
 
+    def value_checks(self, hp: ir.HParam, m: ir.Module) -> list[str]:
+        """`__init__` checks a hyperparameter that is not a size: its kind, its choices, and the
+        bounds its parts need (Dropout's p in [0, 1])."""
+        name = python_name(hp.name)
+        where = self.where(hp.span)
+
+        def message(text: str) -> str:
+            return safe_text(f"{where} {m.name}: {text}").replace("{", "{{").replace("}", "}}")
+
+        if hp.kind == "bool":
+            return [f"if not isinstance({name}, bool):",
+                    f'    raise TypeError(f"{message(f"`{hp.name}` is a bool")}, got {{{name}!r}}")']
+        if hp.kind == "choice":
+            choices = ", ".join(string_code(c) for c in hp.choices)
+            shown = ", ".join(f"'{c}'" for c in hp.choices)
+            return [f"if {name} not in ({choices}{',' if len(hp.choices) == 1 else ''}):",
+                    f'    raise ValueError(f"{message(f"`{hp.name}` is one of {shown}")}, got {{{name}!r}}")']
+        lines = [f"if isinstance({name}, bool) or not isinstance({name}, (int, float)):",
+                 f'    raise TypeError(f"{message(f"`{hp.name}` is a number")}, got {{{name}!r}}")']
+        for low, high, reason in hp.bounds:
+            text = message(f"{reason}: `{hp.name}` must be between {low} and {high}")
+            lines += [f"if not {low!r} <= {name} <= {high!r}:",
+                      f'    raise ValueError(f"{text}, got {{{name}!r}}")']
+        return lines
+
     # ---- boxes --------------------------------------------------------------------------------
 
     def box_parameters(self, boxes: list[str]) -> list[str]:
@@ -206,11 +235,12 @@ class Generator:
     def module(self, m: ir.Module) -> str:
         hparams = []
         for hp in m.hparams:
-            hparams.append(f"{python_name(hp.name)}: int" + (f" = {hp.default}" if hp.default is not None else ""))
+            default = "" if hp.default is None else f" = {value_code(hp.default, str)}"
+            hparams.append(f"{python_name(hp.name)}: {_PYTHON_KINDS[hp.kind]}{default}")
         ctor = ["self", *hparams, *self.box_parameters(m.boxes)]
         init_names: dict[Symbol, str] = dict(self.constants)
-        init_names.update({hp.symbol: python_name(hp.name) for hp in m.hparams})
-        init = []
+        init_names.update({hp.symbol: python_name(hp.name) for hp in m.hparams if hp.kind == "size"})
+        init = [line for hp in m.hparams if hp.kind != "size" for line in self.value_checks(hp, m)]
         if m.hparams:
             names = [python_name(hp.name) for hp in m.hparams]
             init.append(", ".join(f"self.{n}" for n in names) + " = " + ", ".join(names))
@@ -268,7 +298,7 @@ class Generator:
             return CONSTRUCTORS[c.op](c.attrs, size)
         if isinstance(c, ir.Instance):
             target = self.modules[c.module]
-            args = [size(s) for s in c.args]
+            args = [value_code(a, size) for a in c.args]
             args += [f"{python_name(b)}={python_name(b)}" for b in target.boxes]
             return f"{python_name(target.name)}({', '.join(args)})"
         if isinstance(c, ir.Seq):
@@ -511,6 +541,15 @@ class Emitter:
                 bound = [(self.ns(t), _in_order(ty, self.orders.get(local)))
                          for t, ty, local in zip(stmt.names, stmt.types, stmt.targets) if isinstance(ty, TensorType)]
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
+            elif isinstance(stmt, ir.If):
+                for i, (condition, body) in enumerate(stmt.branches):
+                    keyword = "if" if i == 0 else "elif"
+                    lines.append(f"{keyword} {self.condition(condition)}:  # {self.gen.where(stmt.span)}"
+                                 if i == 0 else f"{keyword} {self.condition(condition)}:")
+                    lines.extend("    " + line for line in self.block(body))
+                if stmt.orelse:
+                    lines.append("else:")
+                    lines.extend("    " + line for line in self.block(stmt.orelse))
             elif isinstance(stmt, ir.Return):
                 codes = [self.expr(v)[0] for v in stmt.values]
                 types = ", ".join(str(t) for v in stmt.values
@@ -525,6 +564,14 @@ class Emitter:
                              f"  # {self.gen.where(stmt.span)}")
                 lines.extend("    " + line for line in self.block(stmt.body))
         return lines
+
+    def condition(self, c: ir.Condition) -> str:
+        attribute = f"self.{python_name(c.name)}"
+        if c.op == "true":
+            return attribute
+        if c.op == "false":
+            return f"not {attribute}"
+        return f"{attribute} {c.op} {string_code(c.value or '')}"
 
     def expr(self, node: ir.Value) -> tuple[str, int]:
         return LOWERINGS[type(node)](self, node)
@@ -606,6 +653,11 @@ def _const(em: Emitter, node: ir.Const):
         em.gen.uses_math = True
         return "math.inf", ATOM
     return repr(node.value), ATOM
+
+
+@lowering(ir.HParamValue)
+def _hparam_value(em: Emitter, node: ir.HParamValue):
+    return f"self.{python_name(node.name)}", ATOM
 
 
 @lowering(ir.SizeValue)
@@ -1094,6 +1146,10 @@ def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"
+    if isinstance(component, ir.Layer) and component.op == "Embedding":  # ids out of range are the spec's error
+        em.gen.helpers.add("_token_ids")
+        where = safe_text(f"{em.gen.where(node.span)} `{node.part}`")
+        return f'{ref}(_token_ids({args[0]}, {ref}.num_embeddings, "{where}"))'
     if isinstance(component, ir.Layer) and component.op == "Linear":
         return _linear(em, node, ref, arranged[0])
     args = [a.code for a in arranged]
@@ -1108,5 +1164,5 @@ def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str
         return f"_over_batch({ref}, {args[0]}, {rank})"
     if isinstance(component, ir.Repeat):
         em.gen.helpers.add("_in_turn")
-        return f"_in_turn({ref}, {args[0]})"
+        return f"_in_turn({ref}, {', '.join(args)})"
     return f"{ref}({', '.join(args)})"

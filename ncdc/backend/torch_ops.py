@@ -6,8 +6,11 @@ writes the options that differ from their defaults (the defaults are the registr
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
+from ..ir import HParamRef
+from ..names import python_name
 from ..ops import layers as L
 from ..sizes import Size, product
 
@@ -44,6 +47,23 @@ REDUCTIONS = {"sum": "sum", "mean": "mean", "max": "amax", "min": "amin", "prod"
 # Each takes the layer's attrs and `size`, which spells a size in the constructor's scope.
 
 
+def value_code(value, size: Callable[[Size], str]) -> str:
+    """An option's or hyperparameter's value in Python: a size, a number, a bool, a string, or the
+    enclosing module's hyperparameter of that name (a local of `__init__`)."""
+    if isinstance(value, HParamRef):
+        return python_name(value.name)
+    if isinstance(value, Size):
+        return size(value)
+    if isinstance(value, str):
+        return string_code(value)
+    return repr(value)
+
+
+def string_code(text: str) -> str:
+    """A Python string literal of `text` (which the grammar keeps free of quotes and backslashes)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _options(attrs, size: Callable[[Size], str], order=None) -> list[str]:
     """`key=value` for every option that differs from its default (sizes and numbers alike)."""
     changed = dict(L.non_defaults(attrs))
@@ -51,15 +71,7 @@ def _options(attrs, size: Callable[[Size], str], order=None) -> list[str]:
     for key in order or list(changed):
         if key not in changed:
             continue
-        value = changed[key]
-        if value == "same":
-            out.append(f'{key}="same"')
-        elif isinstance(value, bool):
-            out.append(f"{key}={value}")
-        elif isinstance(value, Size):
-            out.append(f"{key}={size(value)}")
-        else:
-            out.append(f"{key}={value!r}")
+        out.append(f"{key}={value_code(changed[key], size)}")
     return out
 
 
@@ -114,7 +126,11 @@ def groupnorm(a: L.GroupNormAttrs, size) -> str:
 
 
 def dropout(a: L.DropoutAttrs, size) -> str:
-    return f"nn.Dropout({a.p!r})"
+    return f"nn.Dropout({value_code(a.p, size)})"
+
+
+def embedding(a: L.EmbeddingAttrs, size) -> str:
+    return f"nn.Embedding({size(a.count)}, {size(a.dim)})"
 
 
 def parameter(a: L.ParameterAttrs, size) -> str:
@@ -125,7 +141,7 @@ def parameter(a: L.ParameterAttrs, size) -> str:
 
 def _constructors() -> dict[str, Callable]:
     table: dict[str, Callable] = {"Linear": linear, "LayerNorm": layernorm, "RMSNorm": rmsnorm, "GroupNorm": groupnorm,
-                                  "Dropout": dropout, "Parameter": parameter}
+                                  "Dropout": dropout, "Embedding": embedding, "Parameter": parameter}
     for d in (1, 2, 3):
         table |= {f"Conv{d}d": conv(f"Conv{d}d"), f"ConvTranspose{d}d": conv(f"ConvTranspose{d}d"),
                   f"MaxPool{d}d": pool(f"MaxPool{d}d"), f"AvgPool{d}d": pool(f"AvgPool{d}d"),

@@ -33,13 +33,14 @@ class BodyChecker:
         self.fixed_ranges: dict[Symbol, tuple[int, int]] = {}  # ranges that constants alone fix
         self.loops: list[ir.LoopRange] = []  # the loops around the statement being checked
         self.pending: list[tuple] = []  # (precondition, what a refutation says, its code): undecided yet
+        self.partial_wires: dict[str, Span] = {}  # wires some branches of an `if` assign, and others not
         self.decider = Decider(solver)
         sources = ir.size_sources([p.type for p in function.params], list(function.generics), set(known))
         self.readable = {s.symbol for s in sources}  # generic sizes the generated code reads off inputs
 
     # ---- statements -------------------------------------------------------------------------
 
-    def block(self, stmts: list, *, top: bool) -> list:
+    def block(self, stmts: list, *, top: bool, inside: str = "loop") -> list:
         out: list[ir.Statement] = []
         returned = None
         for stmt in stmts:
@@ -50,10 +51,14 @@ class BodyChecker:
                 out.append(self.assign(stmt))
             elif isinstance(stmt, tree.Return):
                 if not top:
-                    fail("E0404", "`return` inside a `for` loop", stmt.span, "not allowed here",
-                         help="assign to a wire in the loop and return it after the loop")
+                    where = "a `for` loop" if inside == "loop" else "an `if` block"
+                    fail("E0404", f"`return` inside {where}", stmt.span, "not allowed here",
+                         help=f"assign to a wire in the {'loop' if inside == 'loop' else 'branches'} and return it "
+                              f"after the {'loop' if inside == 'loop' else '`if`'}")
                 out.append(self.return_(stmt))
                 returned = stmt.span
+            elif isinstance(stmt, tree.If):
+                out.append(self.if_(stmt))
             else:
                 out.append(self.for_(stmt))
         if top and returned is None:
@@ -80,7 +85,8 @@ class BodyChecker:
     def bind_wire(self, target: tree.Name, t) -> ir.Local:
         name = target.name
         check_wire_name(target, self.scope)
-        if self.scope.lookup_component(name) is not None or name in self.program.globals:
+        if self.scope.lookup_component(name) is not None or name in self.program.globals \
+                or self.scope.lookup_value(name) is not None:
             fail("E0105", f"`{name}` already names a box, a def or a learned part", target.span,
                  "a wire cannot reuse it")
         if isinstance(t, ScalarType):
@@ -142,6 +148,72 @@ class BodyChecker:
                                  declared=True)
                 saved.wires[name] = (local, before[name])
         return ir.For(var, start, stop, body, stmt.span)
+
+    def if_(self, stmt: tree.If) -> ir.If:
+        """Branches on hyperparameters: each is checked.  A wire assigned before keeps its type in
+        every branch; a new wire is a wire after the `if` when every branch assigns it, alike."""
+        saved = self.scope
+        before = {name: t for name, (_, t) in _all_wires(saved).items()}
+        assigned = _assigned([stmt])
+        self.unbatched_wires -= assigned
+        self.uncertain_wires |= assigned
+        branches, scopes = [], []
+        for cond, body in [*stmt.branches, (None, stmt.orelse)]:
+            condition = self.condition(cond) if cond is not None else None
+            inner = saved.child()
+            self.scope = inner
+            try:
+                checked = self.block(body, top=False, inside="if")
+            finally:
+                self.scope = saved
+            scopes.append(inner)
+            branches.append((condition, checked))
+        for inner in scopes:
+            for name, (local, t) in inner.wires.items():
+                if name in before:
+                    self.expect_type(before[name], t, local.span, f"`{name}` at the end of this branch", declared=True)
+                    saved.wires[name] = (local, before[name])
+        for name, (local, t) in scopes[0].wires.items():
+            if name in before:
+                continue
+            if all(name in inner.wires for inner in scopes[1:]):
+                for inner in scopes[1:]:
+                    other, u = inner.wires[name]
+                    self.expect_type(t, u, other.span, f"`{name}` in this branch", declared=True,
+                                     callee=f"the first branch gives `{self.show(t)}`")
+                saved.wires[name] = (local, t)
+        for inner in scopes:
+            for name, (local, _) in inner.wires.items():
+                if name not in saved.wires:
+                    self.partial_wires.setdefault(name, local.span)
+        return ir.If([(c, b) for c, b in branches[:-1]], branches[-1][1], stmt.span)  # type: ignore[misc]
+
+    def condition(self, cond: tree.Condition) -> ir.Condition:
+        """`norm_first`, `not norm_first`, `norm == "pre"`: a test of a bool or choice hyperparameter."""
+        name = cond.name.name
+        hp = self.scope.lookup_value(name)
+        if hp is None:
+            what = "a size" if self.scope.lookup_size(name) is not None else \
+                "a wire" if self.scope.lookup_wire(name) is not None else None
+            if what is None:
+                fail("E0101", f"unknown hyperparameter `{name}`", cond.name.span, "not defined here",
+                     help=did_you_mean(name, sorted(_all_values(self.scope))))
+            fail("E0324", f"an `if` tests a bool or choice hyperparameter; `{name}` is {what}", cond.name.span,
+                 "not known when the module is built" if what == "a wire" else "a size",
+                 help="the branches are chosen when the module is built, from its hyperparameters")
+        if hp.kind == "bool" and cond.op in ("==", "!="):
+            fail("E0324", f"`{name}` is a bool: test it as `if {name}:` or `if not {name}:`", cond.span,
+                 "compared with a string")
+        if hp.kind == "choice" and cond.op in ("true", "false"):
+            fail("E0324", f"`{name}` is one of {_choices(hp)}: compare it, `if {name} == \"{hp.choices[0]}\":`",
+                 cond.span, "not a bool")
+        if hp.kind == "float":
+            fail("E0324", f"`{name}` is a number; an `if` tests a bool or choice hyperparameter", cond.name.span,
+                 "a number")
+        if hp.kind == "choice" and cond.value not in hp.choices:
+            fail("E0324", f"`{name}` is never \"{cond.value}\"", cond.span, f"`{name}` is one of {_choices(hp)}",
+                 help=did_you_mean(cond.value or "", list(hp.choices)))
+        return ir.Condition(name, cond.op, cond.value)
 
     # ---- types --------------------------------------------------------------------------------
 
@@ -278,6 +350,16 @@ class BodyChecker:
         size = self.scope.lookup_size(e.name)
         if size is not None:
             return ir.SizeValue(SCALAR, e.span, size.value)
+        hp = self.scope.lookup_value(e.name)
+        if hp is not None:
+            if hp.kind != "float":
+                fail("E0324", f"`{e.name}` is a {hp.kind} hyperparameter, not a number", e.span, "used as a value",
+                     help=f"choose between branches with `if {e.name}{'' if hp.kind == 'bool' else ' == ...'}:`")
+            return ir.HParamValue(SCALAR, e.span, e.name)
+        if e.name in self.partial_wires:
+            fail("E0405", f"`{e.name}` is assigned in some branches of an `if` only", e.span, "read after the `if`",
+                 labels=[Label(self.partial_wires[e.name], f"`{e.name}` is assigned here")],
+                 help=f"assign `{e.name}` in every branch, or add an `else:` that does")
         component = self.scope.lookup_component(e.name)
         if isinstance(component, ir.Layer) and component.op == "Parameter":
             return ir.LearnedTensor(component.attrs.type, e.span, e.name)
@@ -692,6 +774,10 @@ class BodyChecker:
             hint = None
             if len(own) > expected.rank:
                 hint = self.lift_hint(sig.name, arg_labels, len(own) - expected.rank, sig.inputs[i])
+            if isinstance(sig.target, ir.Layer) and sig.target.op == "Embedding" and own_type.dtype != ir.INT:
+                fail("E0325", f"`{sig.name}` is an Embedding: it looks up int token ids, not {own_type.dtype} elements",
+                     arg.span, f"this is `{self.show(t)}`",
+                     help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
                                  whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
@@ -784,7 +870,7 @@ class BodyChecker:
 
     def unbatched(self, node: Value) -> bool:
         """True for values with no leading batch axes at run time: learned tensors, the unit, numbers."""
-        if isinstance(node, (ir.LearnedTensor, ir.Eye, ir.Tril, ir.Const, ir.SizeValue)):
+        if isinstance(node, (ir.LearnedTensor, ir.Eye, ir.Tril, ir.Const, ir.SizeValue, ir.HParamValue)):
             return True
         if isinstance(node, ir.Read):
             return node.name in self.unbatched_wires
@@ -834,7 +920,23 @@ def _assigned(stmts) -> set[str]:
             names.update(t.name for t in stmt.targets)
         elif isinstance(stmt, tree.For):
             names |= _assigned(stmt.body)
+        elif isinstance(stmt, tree.If):
+            for _, body in stmt.branches:
+                names |= _assigned(body)
+            names |= _assigned(stmt.orelse)
     return names
+
+
+def _all_values(scope: Scope | None) -> dict:
+    found: dict = {}
+    while scope is not None:
+        found = {**scope.values, **found}
+        scope = scope.parent
+    return found
+
+
+def _choices(hp: ir.HParam) -> str:
+    return ", ".join(f'"{c}"' for c in hp.choices)
 
 
 def finalize_types(function: ir.Function, solver: Solver):
@@ -856,6 +958,9 @@ def finalize_types(function: ir.Function, solver: Solver):
                     target.type = target.type.map(fix_size)
             elif isinstance(stmt, ir.Return):
                 stmt.values = [fix_node(v) for v in stmt.values]
+            elif isinstance(stmt, ir.If):
+                for body in stmt.bodies:
+                    fix_block(body)
             else:
                 fix_block(stmt.body)
 

@@ -10,7 +10,7 @@ from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, option_spans, read_values
-from ..sizes import Size, Symbol, Var
+from ..sizes import FloorDiv, Size, Symbol, Var
 from ..source import Span
 from .body import BodyChecker, did_you_mean, finalize_types
 from .bounds import FALSE, TRUE, Decider
@@ -186,13 +186,19 @@ class ProgramChecker:
     def declare_module(self, item: tree.ModuleDecl):
         scope = self.scope.child()
         hparams = []
+        patterns: list[ir.SizeMember] = []
         for hp in item.hparams:
             reason = reserved_reason(hp.name.name, module_attribute=True, shadows_builtin=True)
             if reason:
                 fail("E0102", f"`{hp.name.name}` cannot be a hyperparameter: {reason}", hp.name.span, "reserved")
-            if python_name(hp.name.name) in {python_name(n) for n in scope.sizes}:
+            if python_name(hp.name.name) in {python_name(n) for n in [*scope.sizes, *scope.values]}:
                 fail("E0103", f"hyperparameter `{hp.name.name}` is declared twice", hp.name.span, "repeated",
                      notes=["Python folds names (NFKC): names that differ only in form are the same"])
+            if hp.kind != "size":
+                scope.values[hp.name.name] = value_hparam(hp)
+                hparams.append(scope.values[hp.name.name])
+                continue
+            assert not isinstance(hp.default, (float, str))  # the grammar gives a size an integer default
             if hp.default is not None and hp.default > MAX_SIZE:
                 fail("E0313", f"the default of `{hp.name.name}` is too large", hp.span, "more than 2**62")
             if hp.default is not None and hp.default < 1:
@@ -200,13 +206,16 @@ class ProgramChecker:
             symbol = Symbol(hp.name.name)
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
+            if hp.pattern is not None:
+                patterns.append(self.pattern(hp, symbol, scope))
+                hparams[-1].multiple = _factor(patterns[-1])
         seen_default = False
-        for hp in hparams:  # type: ignore[assignment]
+        for hp in hparams:
             if hp.default is None and seen_default:
                 fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
                      "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
             seen_default |= hp.default is not None
-        members: list = []
+        members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         for member in item.members:
             self.check_member_name(member.name, scope, members)
             if isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
@@ -228,17 +237,47 @@ class ProgramChecker:
                  "missing `forward`" if not forwards else "a second `forward`")
         forward, fscope = self.declare_def(forwards[0], scope, claim=False)
         module = ir.Module(item.name.name, hparams, members, forward, item.span, item.header)
+        for half in patterns:  # checked when the module is built, whatever the solver can prove
+            factor = _factor(half)
+            whole = next(iter(half.value.symbols()))
+            module.preconditions.append(ir.Precondition(
+                (ir.Comparison(Size.of(whole), "%", Size.of(factor)),), half.span,
+                f"`{whole.name}: ({factor} * {half.name})` is a multiple of {factor}"))
         self.claim(item.name, "module", module)
         self.order.append(module.name)
         self.modules.append(module)
         return module, scope, fscope
+
+    def pattern(self, hp: tree.HParam, symbol: Symbol, scope: Scope) -> ir.SizeMember:
+        """`m: (2 * n)`: `n` is a new size, `m // 2`, and `m` is known to be `2 * n` wherever sizes are
+        compared; the constructor checks that `m` is a multiple of 2."""
+        node = hp.pattern
+        while isinstance(node, tree.SizeGroup) and len(node.items) == 1:
+            node = node.items[0]
+        operands = [node.left, node.right] if isinstance(node, tree.SizeBinary) and node.op == "*" else []
+        names = [o for o in operands if isinstance(o, tree.SizeName)]
+        numbers = [o for o in operands if isinstance(o, tree.SizeInt)]
+        if len(names) != 1 or len(numbers) != 1 or numbers[0].value < 2:
+            fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)`",
+                 hp.pattern.span if hp.pattern is not None else hp.span, "not a multiple of one name")
+        name, factor = names[0], numbers[0].value
+        if scope.lookup_size(name.name) is not None or name.name in scope.values:
+            fail("E0327", f"the pattern names a new size; `{name.name}` is already one", name.span, "not new")
+        if hp.default is not None and isinstance(hp.default, int) and hp.default % factor:
+            fail("E0327", f"the default of `{hp.name.name}` must be a multiple of {factor}", hp.span,
+                 f"{hp.default} is not", help=f"`{hp.name.name}: ({factor} * {name.name})` says it is")
+        half = Symbol(name.name)
+        self.definitions[symbol] = factor * Size.of(half)
+        scope.sizes[name.name] = SizeBinding(Size.of(half), name.span, "derived size")
+        return ir.SizeMember(name.name, half, Size.of(symbol) // factor, hp.span)
 
     def check_member_name(self, name: tree.Name, scope: Scope, members) -> None:
         reason = reserved_reason(name.name, module_attribute=True)
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes)
+        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes) \
+            + list(scope.values)
         if python_name(name.name) in {python_name(n) for n in taken}:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
 
@@ -356,15 +395,24 @@ class ProgramChecker:
         if node.axes_in is not None:
             fail("E0311", f"module `{module.name}` takes hyperparameters, not axes", node.axes_in.span,
                  "remove this")
-        fields = {hp.name: (Size.of(hp.default) if hp.default is not None else REQUIRED, "any", True)
-                  for hp in module.hparams}
+        fields = {hp.name: ((Size.of(hp.default) if hp.kind == "size" else hp.default)  # type: ignore[arg-type]
+                            if hp.default is not None else REQUIRED, "any", True) for hp in module.hparams}
         values, spans = read_values(node, scope, fields)
         mapping = {}
+        args: list = []
         for hp in module.hparams:
             value = values.get(hp.name, fields[hp.name][0])
+            if hp.kind != "size":
+                args.append(value_argument(hp, value, spans.get(hp.name, node.span), module.name))
+                continue
             if not isinstance(value, Size):
-                fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {value!r}")
+                fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {_shown(value)}")
+            if hp.multiple is not None:
+                self.construction_rule(ir.Precondition(
+                    (ir.Comparison(value, "%", Size.of(hp.multiple)),), spans.get(hp.name, node.span),
+                    f"`{module.name}`'s `{hp.name}` is a multiple of {hp.multiple}"))
             mapping[hp.symbol] = value
+            args.append(value)
         derived = {m.symbol: m.value for m in module.members if isinstance(m, ir.SizeMember)}
 
         def subst(size: Size) -> Size:
@@ -380,7 +428,7 @@ class ProgramChecker:
         forward = module.forward
         signature = Signature(name, "component", [subst_type(p.type) for p in forward.params],
                               [subst_type(r) for r in forward.results], list(forward.generics))
-        component = ir.Instance(name, node.span, signature, module.name, [mapping[hp.symbol] for hp in module.hparams])
+        component = ir.Instance(name, node.span, signature, module.name, args)
         signature.target = component
         return component
 
@@ -489,7 +537,9 @@ class ProgramChecker:
                 self.repeat_loops.pop()
         try:
             _plain_call(body, node.body.span)
-            if instances:
+            if body.signature is not None and len(body.signature.inputs) > 1:
+                signature = self.threaded(body, instances, node, index)
+            elif instances:
                 signature = self.compose(instances, [node.body.span] * len(instances), name)
             else:
                 signature = self.invariant(body, node, index)
@@ -520,6 +570,36 @@ class ProgramChecker:
                       "parts one by one in `forward`")
         return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch,
                          requires=sig.requires)
+
+    def threaded(self, body: ir.Component, instances: list[ir.Component] | None, node: tree.Repeat,
+                 index: Symbol) -> Signature:
+        """Repetitions of a part with several inputs: the first input is threaded through them (each
+        gives what the next takes first); the others (masks, rotary tables) reach each unchanged."""
+        sig = body.signature
+        assert sig is not None
+        shown = ir.signature_text(sig.inputs, sig.outputs)
+        if len(sig.outputs) != 1:
+            fail("E0326", "a repeated part with several inputs gives one wire, which the next repetition takes first",
+                 node.body.span, f"this is `{shown}`")
+        solver = self.solver()
+        inst = {g: Size.of(Var(g.name)) for g in sig.generics}
+        t_in = sig.inputs[0].map(lambda s: s.substitute(inst.get))
+        t_out = sig.outputs[0].map(lambda s: s.substitute(inst.get))
+        same = t_in.rank == t_out.rank and t_in.dtype == t_out.dtype and \
+            all(solver.unify(a.size, b.size) is None for a, b in zip(t_in.axes, t_out.axes))
+        if not same:
+            fail("E0326", "a repeated part with several inputs must give what it takes first", node.body.span,
+                 f"this is `{shown}`", help="the first input is the wire threaded through the repetitions; "
+                 "the others are given to each unchanged")
+        varying = any(index in a.size.symbols() for t in sig.inputs for a in t.axes)
+        if varying or instances and not all(i.signature is not None and i.signature.same_types(sig)
+                                            for i in instances):
+            fail("E0314", "the repetitions of a part with several inputs must all have the same type",
+                 node.body.span, "its type depends on the index")
+        requires = sig.requires if not instances else _distinct(
+            [pre for i in instances if i.signature is not None for pre in i.signature.requires])
+        return Signature(sig.name, "component", sig.inputs, sig.outputs, sig.generics, batch=sig.batch,
+                         requires=requires)
 
     def instance_signature(self, component: ir.Repeat, index: Size, span,
                            loop_values=lambda size: []) -> tuple[Signature, Size]:
@@ -607,6 +687,75 @@ class ProgramChecker:
         targets: list[ir.Function | ir.Module] = [*self.functions, *self.modules]
         for target in targets:
             target.boxes = sorted((b for b in needed.get(target.name, ()) if b in position), key=position.__getitem__)
+
+
+# ---- hyperparameters that are not sizes -------------------------------------------------------------
+
+
+VALUE_KINDS = ("float", "bool", "choice")
+
+
+def value_hparam(hp: tree.HParam) -> ir.HParam:
+    """`p: float = 0.1`, `norm_first: bool = false`, `activation: {"relu", "gelu"} = "relu"`."""
+    name = hp.name.name
+    if hp.kind not in VALUE_KINDS:
+        help = f"a size is written `{name}=...`, with no kind" if hp.kind == "int" else None
+        fail("E0324", f"a hyperparameter is a size, a `float`, a `bool` or a choice `{{\"a\", \"b\"}}`, "
+             f"not `{hp.kind}`", hp.kind_span, "unknown kind", help=help)
+    choices = tuple(hp.choices)
+    if len(set(choices)) != len(choices):
+        fail("E0324", f"the choices of `{name}` repeat a value", hp.kind_span, "repeated choice")
+    default = hp.default
+    if default is not None:
+        ok = {"float": isinstance(default, (int, float)) and not isinstance(default, bool),
+              "bool": isinstance(default, bool), "choice": default in choices}[hp.kind]
+        if not ok:
+            expected = {"float": "a number such as `0.1`", "bool": "`true` or `false`",
+                        "choice": "one of " + ", ".join(f'"{c}"' for c in choices)}[hp.kind]
+            fail("E0324", f"the default of `{name}` must be {expected}", hp.default_span, f"this is {_shown(default)}")
+        if hp.kind == "float":
+            default = float(default)
+    return ir.HParam(name, Symbol(name), default, hp.span, hp.kind, choices)
+
+
+def value_argument(hp: ir.HParam, value, span, module: str):
+    """A submodule's hyperparameter that is not a size: a literal, or one of the caller's of its kind."""
+    if isinstance(value, ir.HParamRef):
+        if value.kind != hp.kind or hp.kind == "choice" and value.choices != hp.choices:
+            fail("E0324", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}; `{value.name}` is {_kind_text(value)}",
+                 span, "another kind")
+        return value
+    ok = {"float": isinstance(value, (int, float)) and not isinstance(value, bool)
+                   or isinstance(value, Size) and value.constant is not None,
+          "bool": isinstance(value, bool), "choice": value in hp.choices}[hp.kind]
+    if not ok:
+        fail("E0324", f"`{module}`'s `{hp.name}` is {_kind_text(hp)}", span, f"this is {_shown(value)}")
+    if hp.kind == "float":
+        return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]
+    return value
+
+
+def _factor(member: ir.SizeMember) -> int:
+    """The factor of the size a pattern names: `m // 2` gives 2."""
+    atom = member.value.atom
+    assert isinstance(atom, FloorDiv) and atom.den.constant is not None
+    return atom.den.constant
+
+
+def _kind_text(hp) -> str:
+    if hp.kind == "choice":
+        return "one of " + ", ".join(f'"{c}"' for c in hp.choices)
+    return {"float": "a number", "bool": "a bool"}[hp.kind]
+
+
+def _shown(value) -> str:
+    if isinstance(value, Size):
+        return f"the size `{value}`"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return f"`{value}`"
 
 
 def _distinct(preconditions: list[ir.Precondition]) -> list[ir.Precondition]:

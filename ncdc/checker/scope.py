@@ -25,6 +25,7 @@ class Scope:
     sizes: dict[str, SizeBinding] = field(default_factory=dict)
     wires: dict[str, tuple] = field(default_factory=dict)  # name -> (type, span)
     components: dict = field(default_factory=dict)  # name -> ir.Component
+    values: dict = field(default_factory=dict)  # name -> ir.HParam: hyperparameters that are not sizes
 
     def child(self) -> Scope:
         return Scope(parent=self)
@@ -34,6 +35,15 @@ class Scope:
         while scope is not None:
             if name in scope.sizes:
                 return scope.sizes[name]
+            scope = scope.parent
+        return None
+
+    def lookup_value(self, name: str):
+        """The hyperparameter that is not a size (`p: float`, `norm_first: bool`) called `name`."""
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.values:
+                return scope.values[name]
             scope = scope.parent
         return None
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .. import tree
 from ..diagnostics import fail
-from ..ir import Axis, Comparison, Signature, TensorType
+from ..ir import INT, Axis, Comparison, HParamRef, Signature, TensorType
 from ..sizes import Size, Symbol, product
 from ..checker.scope import Scope, checked_size, size_of, type_of
 
@@ -121,6 +121,12 @@ class DropoutAttrs:
 
 
 @dataclass(frozen=True)
+class EmbeddingAttrs:
+    count: Size  # the number of token ids (the vocabulary)
+    dim: Size
+
+
+@dataclass(frozen=True)
 class ParameterAttrs:
     type: TensorType
     std: float = option(0.02, "number")
@@ -207,6 +213,9 @@ def _option_value(node, scope: Scope):
              help=f"write `{node.name.lower()}`")
     if isinstance(node, (tree.Bool, tree.String, tree.Number)):
         return node.value
+    if isinstance(node, tree.SizeName) and scope.lookup_value(node.name) is not None:
+        hp = scope.lookup_value(node.name)
+        return HParamRef(hp.name, hp.kind, hp.choices)
     if isinstance(node, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
         return size_of(node, scope)
     fail("E0204", "expected a size, a number, `true`, `false` or a string", getattr(node, "span", None),
@@ -215,6 +224,11 @@ def _option_value(node, scope: Scope):
 
 def _require(value, kind: str, name: str, span):
     if kind == "padding" and value == "same":
+        return value
+    if isinstance(value, HParamRef):  # a hyperparameter of its kind: its value is known when the module is built
+        if (kind, value.kind) not in (("bool", "bool"), ("number", "float")):
+            fail("E0324", f"option `{name}` must be a {'size' if kind in ('offset', 'padding') else kind}", span,
+                 f"`{value.name}` is a {value.kind} hyperparameter")
         return value
     ok = {
         "size": isinstance(value, Size), "offset": isinstance(value, Size), "padding": isinstance(value, Size),
@@ -354,10 +368,24 @@ def groupnorm(ctor, scope, name):
 def dropout(ctor, scope, name):
     _no_axes(ctor, "every axis")
     a, spans = read_options(ctor, scope, DropoutAttrs)
-    if not 0.0 <= a.p <= 1.0:
+    if isinstance(a.p, HParamRef):  # checked when the module is built
+        bound = (0.0, 1.0, "Dropout's p is a probability")
+        hp = scope.lookup_value(a.p.name)
+        if bound not in hp.bounds:
+            hp.bounds.append(bound)
+    elif not 0.0 <= a.p <= 1.0:
         fail("E0204", "`p` is a probability such as `0.1`", spans["p"], "not between 0 and 1")
     empty = TensorType(())
     return a, _layer_signature(name, empty, empty)
+
+
+def embedding(ctor, scope, name):
+    """`Embedding[V -> m]()`: an int token id (each element of an int wire) to a learned vector of m."""
+    axes_in, axes_out = _axes(ctor, scope, arrow=True)
+    count = _one_axis(axes_in, "the input of an Embedding (its number of token ids)", ctor.axes_in.span)
+    dim = _one_axis(axes_out, "the output of an Embedding (its vector)", ctor.axes_out.span)
+    a, _ = read_options(ctor, scope, EmbeddingAttrs, count=count.size, dim=dim.size)
+    return a, _layer_signature(name, TensorType((), INT), TensorType((dim,)))
 
 
 def parameter(ctor, scope, name):
@@ -433,6 +461,7 @@ def _layers() -> dict[str, LayerOp]:
             LayerOp("RMSNorm", RMSNormAttrs, norm_over(RMSNormAttrs)),
             LayerOp("GroupNorm", GroupNormAttrs, groupnorm, fixed_rank=True, requires=groupnorm_requires),
             LayerOp("Dropout", DropoutAttrs, dropout),
+            LayerOp("Embedding", EmbeddingAttrs, embedding),
             LayerOp("Parameter", ParameterAttrs, parameter)]
     return {op.name: op for op in ops}
 

@@ -51,10 +51,11 @@ def _over_batch(layer: nn.Module, x: Tensor, rank: int) -> Tensor:
     return layer(x.reshape(-1, *x.shape[x.dim() - rank:])).unflatten(0, x.shape[: x.dim() - rank])
 
 
-def _in_turn(parts: nn.ModuleList, x: Tensor) -> Tensor:
-    """Apply repeated parts one after another (each with its own weights)."""
+def _in_turn(parts: nn.ModuleList, x: Tensor, *rest: Tensor) -> Tensor:
+    """Apply repeated parts one after another (each with its own weights), threading `x` through
+    them; the `rest` (masks, tables) reach each part unchanged."""
     for part in parts:
-        x = part(x)
+        x = part(x, *rest)
     return x
 
 

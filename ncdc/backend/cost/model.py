@@ -395,6 +395,18 @@ class Body:
                 k = self.value(v)
                 keys.extend(k if isinstance(k, tuple) else [k])
             return keys
+        if isinstance(stmt, ir.If):
+            # Branches on hyperparameters: the cost is that of the branch their defaults take.
+            taken = self.taken(stmt)
+            for inner in taken:
+                self.statement(inner, mult)
+            # Later reads may name another branch's definition of a wire: it is the taken one's.
+            chosen = {t.name: self.locals[t] for t in ir.producers(taken) if t in self.locals}
+            for body in stmt.bodies:
+                for target in ir.producers(body):
+                    if target.name in chosen:
+                        self.locals[target] = chosen[target.name]
+            return None
         assert isinstance(stmt, ir.For)
         # A loop: its body costed once and multiplied out by the number of turns.
         before = len(self.row.children)
@@ -411,6 +423,10 @@ class Body:
                 loop.add_saved(d, s)
         self.row.children.append(loop)
         return None
+
+    def taken(self, stmt: ir.If) -> list:
+        """The body of the branch the module's default hyperparameters take."""
+        return stmt.taken({hp.name: hp.default for hp in self.module.hparams} if self.module is not None else {})
 
     # ---- values: each returns its tensor's key (a tuple of keys for several outputs; None for numbers)
     def value(self, node: ir.Value):
@@ -437,7 +453,7 @@ class Body:
     def v_Const(self, node):
         return None
 
-    v_SizeValue = v_Const
+    v_SizeValue = v_HParamValue = v_Const
 
     def v_ScalarBinary(self, node: ir.ScalarBinary):
         self.value(node.left)

@@ -170,6 +170,11 @@ def dropout(a: L.DropoutAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost
     return LayerCost(ZERO, {ELEMENTWISE: ONE}, [("extra", (BOOL, ONE))], needs_grad_input=True)  # the mask
 
 
+def embedding(a: L.EmbeddingAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
+    # A lookup: no FLOPs; the backward pass scatters into the rows of the ids, which it keeps.
+    return LayerCost(a.count * a.dim, {}, [("extra", (INT64, ONE))])
+
+
 def parameter(a: L.ParameterAttrs, t_in, t_out) -> LayerCost:
     return LayerCost(_elements(a.type))
 
@@ -177,7 +182,7 @@ def parameter(a: L.ParameterAttrs, t_in, t_out) -> LayerCost:
 def _layer_rules() -> dict[str, Callable[..., LayerCost]]:
     table: dict[str, Callable[..., LayerCost]] = {
         "Linear": linear, "LayerNorm": layernorm, "RMSNorm": rmsnorm, "GroupNorm": groupnorm,
-        "Dropout": dropout, "Parameter": parameter}
+        "Dropout": dropout, "Embedding": embedding, "Parameter": parameter}
     for d in (1, 2, 3):
         table |= {f"Conv{d}d": conv, f"ConvTranspose{d}d": conv_transpose, f"MaxPool{d}d": max_pool,
                   f"AvgPool{d}d": avg_pool, f"AdaptiveAvgPool{d}d": adaptive_pool, f"BatchNorm{d}d": batchnorm}

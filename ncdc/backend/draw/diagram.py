@@ -89,6 +89,19 @@ class Body:
                     self.results.extend(seg if isinstance(seg, list) else [seg])
             elif isinstance(stmt, ir.For):
                 self.statements(stmt.body)  # drawn once: the loop's body, as the paper's λ
+            elif isinstance(stmt, ir.If):
+                self.branch(stmt)
+
+    def branch(self, stmt: ir.If) -> None:
+        """Branches on hyperparameters: drawn is the one that their defaults take, as `ncdc cost`
+        counts it; a later read of a wire that another branch assigns is the taken branch's wire."""
+        taken = stmt.taken({hp.name: hp.default for hp in self.module.hparams} if self.module else {})
+        self.statements(taken)
+        chosen = {t.name: self.env[t] for t in ir.producers(taken) if t in self.env}
+        for body in stmt.bodies:
+            for target in ir.producers(body):
+                if target.name in chosen:
+                    self.env[target] = chosen[target.name]
 
     def add(self, block: Block, inputs: list[Seg], node: ir.Value) -> Seg | list[Seg]:
         title = f"{node.type}  [{where(node.span)}]"
@@ -122,7 +135,7 @@ class Body:
     def v_Const(self, v):  # a tensor constant does not type; numbers are handled above
         return self.add(source_block(str(v.value), rank(v.type), False, where(v.span)), [], v)
 
-    v_SizeValue = v_Const
+    v_SizeValue = v_HParamValue = v_Const
 
     def v_Neg(self, v: ir.Neg):
         x = self.tensor(v.operand)
@@ -305,11 +318,24 @@ class Body:
         return layout(params, steps, current)
 
 
+def arg_text(arg) -> str:
+    """A submodule's hyperparameter as the spec spells it: a size, a hyperparameter passed on, a literal."""
+    if isinstance(arg, Size):
+        return size_text(arg)
+    if isinstance(arg, ir.HParamRef):
+        return arg.name
+    if isinstance(arg, bool):
+        return "true" if arg else "false"
+    return f'"{arg}"' if isinstance(arg, str) else repr(arg)
+
+
 def scalar_text(v: ir.Value) -> str:
     if isinstance(v, ir.Const):
         return repr(v.value)
     if isinstance(v, ir.SizeValue):
         return size_text(v.size)
+    if isinstance(v, ir.HParamValue):
+        return v.name
     if isinstance(v, ir.ScalarFn):
         inner = scalar_text(v.operand)
         return f"√{inner}" if v.fn == "sqrt" else f"{v.fn}({inner})"
@@ -358,7 +384,7 @@ def instance_caption(target, module: ir.Module | None) -> Runs:
     if not isinstance(target, ir.Instance):
         return [(getattr(target, "name", "?"), "b")]
     names = [h.name for h in module.hparams] if module else []
-    args = ", ".join(f"{n}={size_text(a)}" if n else size_text(a) for n, a in zip(names, target.args))
+    args = ", ".join(f"{n}={arg_text(a)}" if n else arg_text(a) for n, a in zip(names, target.args))
     return [(target.module, "b"), (f"({args})" if args else "", "")]
 
 

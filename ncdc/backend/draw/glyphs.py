@@ -38,7 +38,7 @@ STRUCTURAL = {"einsum": "cups", "rearrange": "cups", "flatten": "bar", "concat":
 def _layers() -> dict[str, tuple[str, str]]:
     table = {"Linear": ("linear", "L"), "LayerNorm": ("norm", "LayerNorm"), "RMSNorm": ("norm", "RMSNorm"),
              "GroupNorm": ("norm", "GroupNorm"), "Dropout": ("dropout", "Dropout"),
-             "Parameter": ("parameter", "")}
+             "Parameter": ("parameter", ""), "Embedding": ("parameter", "Embedding")}
     for d in (1, 2, 3):
         table[f"Conv{d}d"] = ("conv", "★")
         table[f"ConvTranspose{d}d"] = ("conv", "★T")

@@ -1149,7 +1149,7 @@ def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str
     if isinstance(component, ir.Layer) and component.op == "Embedding":  # ids out of range are the spec's error
         em.gen.helpers.add("_token_ids")
         where = safe_text(f"{em.gen.where(node.span)} `{node.part}`")
-        return f'{ref}(_token_ids({args[0]}, {ref}.num_embeddings, "{where}"))'
+        return f'{ref}(_token_ids({arranged[0].code}, {ref}.num_embeddings, "{where}"))'
     if isinstance(component, ir.Layer) and component.op == "Linear":
         return _linear(em, node, ref, arranged[0])
     args = [a.code for a in arranged]

@@ -58,14 +58,19 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
 def Attention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
     """Attention : y k, x k, x k, y x -> y k    [transformer.ncd:7]"""
     if CHECK_SHAPES:
-        _check_rank("Q", Q, 2, "y k")  # [transformer.ncd:7]
-        _check_rank("K", K, 2, "x k")  # [transformer.ncd:7]
+        if Q.dim() < 2 or not Q.is_floating_point():
+            _check_rank("Q", Q, 2, "y k")  # [transformer.ncd:7]
+        if K.dim() < 2 or not K.is_floating_point():
+            _check_rank("K", K, 2, "x k")  # [transformer.ncd:7]
     y, k = Q.shape[-2:]
     x = K.shape[-2]
     if CHECK_SHAPES:
-        _check_shape("K", K, (x, k), "x k")  # [transformer.ncd:7]
-        _check_shape("V", V, (x, k), "x k")  # [transformer.ncd:7]
-        _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:7]
+        if K.shape[-1] != k:
+            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [transformer.ncd:7]
+        if V.shape[-2:] != (x, k) or not V.is_floating_point():
+            _check_shape("V", V, (x, k), "x k")  # [transformer.ncd:7]
+        if M.shape[-2:] != (y, x) or not M.is_floating_point():
+            _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:7]
     return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=M)  # y k  [transformer.ncd:8-9]
 
 
@@ -84,15 +89,19 @@ class MultiheadAttention(nn.Module):
     def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
         """forward : y m, x m, y x -> y m    [transformer.ncd:20]"""
         if CHECK_SHAPES:
-            _check_rank("E", E, 2, "y m")  # [transformer.ncd:20]
-            _check_rank("X", X, 2, "x m")  # [transformer.ncd:20]
+            if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
+                _check_rank("E", E, 2, "y m")  # [transformer.ncd:20]
+                _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [transformer.ncd:20]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
+                _check_rank("X", X, 2, "x m")  # [transformer.ncd:20]
+                _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [transformer.ncd:20]
         y = E.shape[-2]
         x = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("E", E, (y, self.m), "y m")  # [transformer.ncd:20]
-            _check_shape("X", X, (x, self.m), "x m")  # [transformer.ncd:20]
-            _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:20]
-        return self.out_proj(Attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.k_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.v_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), _insert_axis(M, -3, self.h)).movedim(-3, -1).flatten(-2))  # y m  [transformer.ncd:21]
+            if M.shape[-2:] != (y, x) or not M.is_floating_point():
+                _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:20]
+        # layout: out_proj's weight permuted, not the activations: columns in the order its input arrives, (h k)
+        return nn.functional.linear(Attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.k_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.v_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), _insert_axis(M, -3, self.h)).transpose(-3, -2).flatten(-2), self.out_proj.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.out_proj.bias)  # y m  [transformer.ncd:21]
 
 
 class TransformerEncoderLayer(nn.Module):
@@ -123,11 +132,13 @@ class TransformerEncoderLayer(nn.Module):
     def forward(self, X: Tensor, mask: Tensor) -> Tensor:
         """forward : t d_model, t t -> t d_model    [transformer.ncd:37]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:37]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:37]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:37]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:37]
-            _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:37]
+            if mask.shape[-2:] != (t, t) or not mask.is_floating_point():
+                _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:37]
         if self.norm_first:  # [transformer.ncd:38-44]
             A = self.norm1(X)  # t d_model  [transformer.ncd:39]
             X = X + self.dropout1(self.self_attn(A, A, mask))  # t d_model  [transformer.ncd:40]
@@ -166,11 +177,13 @@ class TransformerEncoder(nn.Module):
     def forward(self, X: Tensor, mask: Tensor) -> Tensor:
         """forward : t d_model, t t -> t d_model    [transformer.ncd:64]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:64]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:64]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:64]
         t = X.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:64]
-            _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:64]
+            if mask.shape[-2:] != (t, t) or not mask.is_floating_point():
+                _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:64]
         return _in_turn(self.layers, X, mask)  # t d_model  [transformer.ncd:65]
 
 
@@ -205,15 +218,19 @@ class TransformerDecoderLayer(nn.Module):
     def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:84]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:84]
-            _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:84]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:84]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:84]
+            if memory.dim() < 2 or not memory.is_floating_point() or memory.shape[-1] != self.d_model:
+                _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:84]
+                _check_shape("memory", memory, (memory.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:84]
         t = X.shape[-2]
         s = memory.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:84]
-            _check_shape("memory", memory, (s, self.d_model), "s d_model")  # [transformer.ncd:84]
-            _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:84]
-            _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:84]
+            if tgt_mask.shape[-2:] != (t, t) or not tgt_mask.is_floating_point():
+                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:84]
+            if memory_mask.shape[-2:] != (t, s) or not memory_mask.is_floating_point():
+                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:84]
         if self.norm_first:  # [transformer.ncd:85-94]
             A = self.norm1(X)  # t d_model  [transformer.ncd:86]
             X = X + self.dropout1(self.self_attn(A, A, tgt_mask))  # t d_model  [transformer.ncd:87]
@@ -255,15 +272,19 @@ class TransformerDecoder(nn.Module):
     def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:113]"""
         if CHECK_SHAPES:
-            _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:113]
-            _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:113]
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:113]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:113]
+            if memory.dim() < 2 or not memory.is_floating_point() or memory.shape[-1] != self.d_model:
+                _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:113]
+                _check_shape("memory", memory, (memory.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:113]
         t = X.shape[-2]
         s = memory.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("X", X, (t, self.d_model), "t d_model")  # [transformer.ncd:113]
-            _check_shape("memory", memory, (s, self.d_model), "s d_model")  # [transformer.ncd:113]
-            _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:113]
-            _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:113]
+            if tgt_mask.shape[-2:] != (t, t) or not tgt_mask.is_floating_point():
+                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:113]
+            if memory_mask.shape[-2:] != (t, s) or not memory_mask.is_floating_point():
+                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:113]
         return _in_turn(self.layers, X, memory, tgt_mask, memory_mask)  # t d_model  [transformer.ncd:114]
 
 
@@ -289,15 +310,20 @@ class Transformer(nn.Module):
     def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : s d_model, t d_model, s s, t t, t s -> t d_model    [transformer.ncd:127]"""
         if CHECK_SHAPES:
-            _check_rank("src", src, 2, "s d_model")  # [transformer.ncd:127]
-            _check_rank("tgt", tgt, 2, "t d_model")  # [transformer.ncd:127]
+            if src.dim() < 2 or not src.is_floating_point() or src.shape[-1] != self.d_model:
+                _check_rank("src", src, 2, "s d_model")  # [transformer.ncd:127]
+                _check_shape("src", src, (src.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:127]
+            if tgt.dim() < 2 or not tgt.is_floating_point() or tgt.shape[-1] != self.d_model:
+                _check_rank("tgt", tgt, 2, "t d_model")  # [transformer.ncd:127]
+                _check_shape("tgt", tgt, (tgt.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:127]
         s = src.shape[-2]
         t = tgt.shape[-2]
         if CHECK_SHAPES:
-            _check_shape("src", src, (s, self.d_model), "s d_model")  # [transformer.ncd:127]
-            _check_shape("tgt", tgt, (t, self.d_model), "t d_model")  # [transformer.ncd:127]
-            _check_shape("src_mask", src_mask, (s, s), "s s")  # [transformer.ncd:127]
-            _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:127]
-            _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:127]
+            if src_mask.shape[-2:] != (s, s) or not src_mask.is_floating_point():
+                _check_shape("src_mask", src_mask, (s, s), "s s")  # [transformer.ncd:127]
+            if tgt_mask.shape[-2:] != (t, t) or not tgt_mask.is_floating_point():
+                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:127]
+            if memory_mask.shape[-2:] != (t, s) or not memory_mask.is_floating_point():
+                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:127]
         memory = self.encoder_norm(_in_turn(self.encoder_layers, src, src_mask))  # s d_model  [transformer.ncd:128]
         return self.decoder_norm(_in_turn(self.decoder_layers, tgt, memory, tgt_mask, memory_mask))  # t d_model  [transformer.ncd:129]

@@ -183,20 +183,25 @@ class _LiveStorages(TorchDispatchMode):
     operation makes counts from that operation until the last tensor viewing it dies (weak references:
     CPython frees a tensor as soon as nothing holds it).  The inputs count throughout (the caller holds
     them); parameters and buffers not at all; `aten.clone` (what `.contiguous()` and the reshape of a
-    permuted tensor do) makes no new wire, only a copy in another layout, so its storage counts 0."""
+    permuted tensor do) makes no new wire, only a copy in another layout: it counts as the tensor it copies,
+    alive until both are dead."""
 
     def __init__(self, held: int, state: set[int]):
         super().__init__()
-        self.live: dict[int, list[int]] = {}  # data pointer -> [bytes, tensors viewing it]
+        # data pointer -> [its wire, tensors viewing it]; a wire: [bytes, tensors viewing it or a copy of it]
+        self.live: dict[int, list] = {}
         self.now = self.peak = held
         self.state = state
 
     def _release(self, ptr: int) -> None:
         entry = self.live[ptr]
+        wire = entry[0]
         entry[1] -= 1
+        wire[1] -= 1
         if entry[1] == 0:
-            self.now -= entry[0]
             del self.live[ptr]
+        if wire[1] == 0:
+            self.now -= wire[0]
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -207,13 +212,18 @@ class _LiveStorages(TorchDispatchMode):
             ptr = storage.data_ptr()
             if ptr == 0 or ptr in self.state:
                 continue
-            if ptr in self.live:
-                self.live[ptr][1] += 1
-            else:
-                n = 0 if func is torch.ops.aten.clone.default else storage.nbytes()
-                self.live[ptr] = [n, 1]
-                self.now += n
-                self.peak = max(self.peak, self.now)
+            if ptr not in self.live:
+                source = self.live.get(args[0].untyped_storage().data_ptr()) \
+                    if func is torch.ops.aten.clone.default else None
+                if source is not None:
+                    wire = source[0]
+                else:
+                    wire = [storage.nbytes(), 0]
+                    self.now += storage.nbytes()
+                    self.peak = max(self.peak, self.now)
+                self.live[ptr] = [wire, 0]
+            self.live[ptr][1] += 1
+            self.live[ptr][0][1] += 1
             weakref.finalize(t, self._release, ptr)
         return out
 
@@ -230,6 +240,9 @@ def _measured_peak(model, inputs) -> int:
 # the scaled queries and keys, the scores and the probabilities, where the model counts the fused kernel
 # (the result and one log-sum-exp a query).
 MATH_PATH = {"VisualAttentionSingleHead"}
+# A sparse mixture of experts holds what its experts make for the slots each expert takes, one expert
+# after another: the model counts one expert taking every slot, the most that routing can give.
+ROUTED = {"MixtralExperts", "MixtralSparseMoeBlock"}
 
 
 @pytest.mark.parametrize("path, name, given", _modules())
@@ -241,7 +254,9 @@ def test_memory_peak_is_what_pytorch_holds(path, name, given):
     ours = peak_of(d.row, d.env)[2]
     assert ours is not None
     theirs = _measured_peak(model, inputs)
-    if name not in MATH_PATH:
+    if name in ROUTED:
+        assert theirs <= 4 * ours
+    elif name not in MATH_PATH:
         assert 4 * ours == theirs
     else:
         y, x, k = (math.prod(d.env[n] for n in names) for names in (("Y1", "Y2"), ("X1", "X2"), ("k",)))

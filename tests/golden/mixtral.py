@@ -70,8 +70,9 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
             start += n
     if not outs:  # no tokens: an empty result of the expert's shape
         outs.append(expert(*(x[:0] if d is None else x[0] for x, d in zip(inputs, dims))))
-    out = torch.cat(outs)
-    return torch.empty_like(out).index_copy(0, order, out).reshape(*index.shape, *out.shape[1:])
+    # Back to token order by a gather: its backward keeps only the index, where a scatter would keep `out`.
+    out = torch.cat(outs).index_select(0, order.argsort())
+    return out.reshape(*index.shape, *out.shape[1:])
 
 
 def SwiGLU(X: Tensor, gate_up: Tensor, down: Tensor) -> Tensor:

@@ -651,15 +651,37 @@ class Body:
         return result
 
     def v_Route(self, node: ir.Route):
-        """The expert's def costed once per token and slot: `mult` calls of one token each."""
+        """The expert's def costed once per token and slot: `mult` calls of one token each, as `_route`
+        runs them: each token argument's rows gathered in the experts' order (by two int64 indexes of
+        the slots: their order, and their tokens), the experts run, their results concatenated and
+        gathered back into token order (by a third index, the order's inverse)."""
         self.value(node.index)
         args = [self.value(a) for a in node.arguments]
         mult = product(self.size(s) for s in node.index.type.sizes)  # type: ignore[union-attr]
         fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
         weights = frozenset(i for i, kind in enumerate(node.kinds) if kind == "expert")
         result = self.model.body(node.signature.target, tuple(bool(a and a.grad) for a in args), None, weights)
-        return self._apply(result, fn, mult, args, [node.type], f"route[{format_size(node.experts)}] {node.expert}",
-                           "def", node)
+        params = node.signature.target.params
+        rows = [a if i in weights else Key(fn(_elements(p.type)) * mult, FLOAT, bool(a and a.grad), "route")
+                for i, (p, a) in enumerate(zip(params, args))]
+        gathered = sum((rows[i].size for i in range(len(rows)) if i not in weights), ZERO)
+        out = self._apply(result, fn, mult, rows, [node.type], f"route[{format_size(node.experts)}] {node.expert}",
+                          "def", node)
+        # Held while it runs, besides its arguments: the indexes and the gathered rows throughout, then the
+        # experts' results, their concatenation and the result.  The experts' peak is counted as if one
+        # expert took every slot (the most it can be: it depends on the routing).
+        experts = self.events[self.stmt].pop()
+        indexes = 2 * mult
+        self.made([], experts.keys, [(indexes + gathered, node.expert)]
+                  + [(indexes + p, w) for p, w in experts.inner]
+                  + [(indexes + mult + gathered + 3 * out.size, node.expert)])
+        row = self.row.children[-1]
+        tokens, back = (Key(mult, rules.INT64, False, "route") for _ in range(2))
+        if any(rows[i].grad for i in range(len(rows)) if i not in weights):  # a gather keeps its index
+            self.keep(tokens, row)
+        if out.grad:
+            self.keep(back, row)
+        return out
 
     # ---- calls
     def v_Call(self, node: ir.Call):
@@ -683,13 +705,19 @@ class Body:
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
             result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
-            kept: dict[int, Key] = {}
             grouped = grouped_attention(node)
-            if grouped is not None:  # the kernel repeats the values for every query head, and keeps the repeats
-                value = grouped[1][2]
-                kept[value] = Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")
-                self.made([], [kept[value]])
-            return self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
+            if grouped is None:
+                return self._apply(result, fn, mult, args, out_types, label, "def", node)
+            # One kernel call: its backward repeats the values for every query head, and keeps the repeats;
+            # its forward reads the keys and values as they are, not once per query head.
+            value = grouped[1][2]
+            kept = {value: Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")}
+            out = self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
+            call = self.events[self.stmt][-1]
+            lifted = sum((fn(_elements(p.type)) * mult for p in target.params), ZERO)
+            real = sum((a.size for a in args if a is not None), ZERO)
+            call.inner = [(p - lifted + real, w) for p, w in call.inner]
+            return out
         return self.component(node.target, node, args, own, mult, out_types, node.callee)
 
     def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:

@@ -37,6 +37,10 @@ class Solver:
         for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
             if not bindings or bindings.keys().isdisjoint(size.atoms()):
                 return size
+            bound = bindings.get(size.atom)  # a single unknown (the common case): its binding
+            if bound is not None:
+                size = bound
+                continue
             size = size.substitute(lambda a: self.bindings.get(a) if isinstance(a, Var) else None)
         return size
 
@@ -65,8 +69,20 @@ class Solver:
 
     def unify(self, expected: Size, actual: Size, origin: Span | None = None, why: str = "") -> Outcome | None:
         """Make `expected` equal `actual` by solving unknowns; None on success."""
-        if self.resolve(expected) == self.resolve(actual):
+        resolved = self.resolve(expected), self.resolve(actual)
+        if resolved[0] == resolved[1]:
             return None
+        for unknown, other in (resolved, resolved[::-1]):  # an unknown against a size without any:
+            var = unknown.atom  # what solving their difference below gives, without the arithmetic
+            if isinstance(var, Var):
+                value = self.expand(other)
+                if value.vars():
+                    break
+                if value.constant is not None and value.constant <= 0:
+                    return Outcome("mismatch", expected, actual)
+                self.bindings[var] = other
+                self.origins[var] = (origin, why)
+                return None
         difference = self.expand(expected) - self.expand(actual)
         if difference.constant == 0:
             return None

@@ -37,7 +37,8 @@ class Solver:
         for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
             if not bindings or bindings.keys().isdisjoint(size.atoms()):
                 return size
-            bound = bindings.get(size.atom)  # a single unknown (the common case): its binding
+            atom = size.atom
+            bound = bindings.get(atom) if isinstance(atom, Var) else None  # one unknown (the common case)
             if bound is not None:
                 size = bound
                 continue
@@ -73,15 +74,15 @@ class Solver:
         if resolved[0] == resolved[1]:
             return None
         for unknown, other in (resolved, resolved[::-1]):  # an unknown against a size without any:
-            var = unknown.atom  # what solving their difference below gives, without the arithmetic
-            if isinstance(var, Var):
-                value = self.expand(other)
-                if value.vars():
+            one = unknown.atom  # what solving their difference below gives, without the arithmetic
+            if isinstance(one, Var):
+                known = self.expand(other)
+                if known.vars():
                     break
-                if value.constant is not None and value.constant <= 0:
+                if known.constant is not None and known.constant <= 0:
                     return Outcome("mismatch", expected, actual)
-                self.bindings[var] = other
-                self.origins[var] = (origin, why)
+                self.bindings[one] = other
+                self.origins[one] = (origin, why)
                 return None
         difference = self.expand(expected) - self.expand(actual)
         if difference.constant == 0:

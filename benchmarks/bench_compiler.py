@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import shutil
 import statistics
@@ -118,6 +119,9 @@ def bench_cli(cfg: Config) -> list[Row]:
     def python(code: str):
         return lambda: subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
+    # Bytecode first, as an installed package has it (pip compiles Lark's): where PYTHONDONTWRITEBYTECODE
+    # is set, an editable checkout is otherwise compiled from source on every run, Lark never.
+    compileall.compile_dir(str(ROOT / "ncdc"), quiet=1)
     candidates = {"python": python("pass"), "lark": python("import lark"), "import": python("import ncdc.cli"),
                   "check": ncdc_check}
     s = interleave(candidates, cfg.reps(15, 1), warmup=cfg.reps(1, 0), wall=True)

@@ -842,11 +842,16 @@ def _collect_values(item, out: list) -> None:
             _collect_values(x, out)
 
 
+_KEPT = frozenset({str, int, float, bool, type(None), Span})
+
+
 def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value], Value]) -> Value:
     """The node with `size` applied to every size in its type and fields, and `child` to every
     value it is computed from.  Signatures and learned parts are the callee's, and stay."""
 
     def convert(item):
+        if item.__class__ in _KEPT:  # most fields: names, numbers, spans (by exact type: no subclass is a node)
+            return item
         if isinstance(item, Value):
             return child(item)
         if isinstance(item, Size):

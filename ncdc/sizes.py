@@ -217,6 +217,14 @@ class Size:
     # ---- substitution and evaluation
     def substitute(self, mapping) -> Size:
         """Replace atoms: `mapping(atom)` returns a Size or None to keep the atom."""
+        terms = self.terms
+        if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1 \
+                and not isinstance(terms[0][0][0], FloorDiv):  # one atom (the common case): its replacement
+            replaced = mapping(terms[0][0][0])
+            if replaced is None:
+                return self
+            if isinstance(replaced, Size):
+                return replaced
         if not any(isinstance(a, FloorDiv) or mapping(a) is not None for mono, _ in self.terms for a in mono):
             return self  # nothing to replace (the common case): no new polynomial
         result = Size.of(0)

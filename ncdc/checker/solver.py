@@ -37,6 +37,11 @@ class Solver:
         for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
             if not bindings or bindings.keys().isdisjoint(size.atoms()):
                 return size
+            atom = size.atom
+            bound = bindings.get(atom) if isinstance(atom, Var) else None  # one unknown (the common case)
+            if bound is not None:
+                size = bound
+                continue
             size = size.substitute(lambda a: self.bindings.get(a) if isinstance(a, Var) else None)
         return size
 
@@ -65,8 +70,20 @@ class Solver:
 
     def unify(self, expected: Size, actual: Size, origin: Span | None = None, why: str = "") -> Outcome | None:
         """Make `expected` equal `actual` by solving unknowns; None on success."""
-        if self.resolve(expected) == self.resolve(actual):
+        resolved = self.resolve(expected), self.resolve(actual)
+        if resolved[0] == resolved[1]:
             return None
+        for unknown, other in (resolved, resolved[::-1]):  # an unknown against a size without any:
+            one = unknown.atom  # what solving their difference below gives, without the arithmetic
+            if isinstance(one, Var):
+                known = self.expand(other)
+                if known.vars():
+                    break
+                if known.constant is not None and known.constant <= 0:
+                    return Outcome("mismatch", expected, actual)
+                self.bindings[one] = other
+                self.origins[one] = (origin, why)
+                return None
         difference = self.expand(expected) - self.expand(actual)
         if difference.constant == 0:
             return None

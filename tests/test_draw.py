@@ -260,6 +260,36 @@ def test_repetitions_collapse_with_their_range(programs):
     assert "i = 2 … N" in svg and "× N - 1" in svg
 
 
+def test_for_loops_draw_as_a_repetition():
+    program = ncdc.check_source("def powers(X: n) -> n:\n    Y = X\n    for i in 2..4:\n        Y = Y * X\n"
+                                "    return Y\n", "loop.ncd")
+    svg = draw(program)
+    assert "i = 2 … 4" in svg and "× 3" in svg
+    assert sum(1 for e in elements(svg) if "repeat" in classes(e)) == 2  # the two parentheses
+    drawings = {("loop", 0): svg}
+    test_every_wire_has_its_label(drawings)
+    test_no_two_boxes_or_labels_overlap(drawings)
+    test_no_wire_runs_through_a_box(drawings)
+    test_every_wire_ends_at_a_port_or_the_edge(drawings)
+
+
+def wire_labels(svg: str) -> list[str]:
+    return ["".join(e.itertext()).split("]")[-1] for e in elements(svg) if e.tag == NS + "text"
+            and "label" in classes(e)]
+
+
+def test_sizes_put_numbers_on_the_wires(programs, tmp_path, capsys):
+    assert "hidden" in wire_labels(draw(programs["mlp"]))
+    labels = wire_labels(draw(programs["mlp"], sizes={}))  # the hyperparameters' defaults: Fig 19
+    assert {"28", "512", "10"} <= set(labels) and "hidden" not in labels
+    assert "7" in wire_labels(draw(programs["mlp"], sizes={"w": 7}))
+    out = tmp_path / "mlp.svg"
+    assert main(["draw", str(ROOT / "specs/mlp.ncd"), "--sizes", "hidden=64", "-o", str(out)]) == 0
+    assert ">64<" in out.read_text() and ">28<" in out.read_text()
+    assert main(["draw", str(ROOT / "specs/mlp.ncd"), "--sizes", "hiden=64"]) == 2
+    assert "did you mean `hidden`" in capsys.readouterr().err
+
+
 # ---- golden files, size, the command -------------------------------------------------------------------
 
 @pytest.mark.parametrize("stem", DRAWN)

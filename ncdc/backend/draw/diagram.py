@@ -38,15 +38,20 @@ def where(span) -> str:
     return f"{span.source.path}:{span.line}" if span is not None else ""
 
 
-def seg_of(t, title: str, name: str | None = None) -> Seg:
-    labels = [axis_runs(a) for a in t.axes] if isinstance(t, ir.TensorType) else []
-    return Seg(labels, title, name)
-
-
 @dataclass
 class Context:
     program: ir.Program
     depth: int
+    sizes: dict[str, int] | None = None  # numbers for size names, shown on the wires (`--sizes`)
+
+    def seg(self, t, title: str, name: str | None = None) -> Seg:
+        """A tensor's wires, labelled with its axes (their numbers where `sizes` gives them); its
+        title keeps the type as the spec writes it."""
+        axes = t.axes if isinstance(t, ir.TensorType) else ()
+        if self.sizes:
+            known = {k: Size.of(v) for k, v in self.sizes.items()}
+            axes = tuple(a.map(lambda s: s.substitute(lambda atom: known.get(getattr(atom, "name", "")))) for a in axes)
+        return Seg([axis_runs(a) for a in axes], title, name)
 
     def function(self, name: str) -> ir.Function | None:
         return next((f for f in self.program.functions if f.name == name), None)
@@ -67,7 +72,7 @@ class Body:
         self.env: dict[ir.Local, Seg] = {}
         self.params = []
         for p in fn.params:
-            seg = seg_of(p.type, f"{p.name} : {p.type}  [{where(p.span)}]", p.name)
+            seg = self.cx.seg(p.type, f"{p.name} : {p.type}  [{where(p.span)}]", p.name)
             self.env[p] = seg
             self.params.append(seg)
         self.results: list[Seg] = []
@@ -88,11 +93,38 @@ class Body:
                     seg = self.value(v)
                     self.results.extend(seg if isinstance(seg, list) else [seg])
             elif isinstance(stmt, ir.For):
-                self.statements(stmt.body)  # drawn once: the loop's body, as the paper's λ
+                self.loop(stmt)
+
+    def loop(self, stmt: ir.For) -> None:
+        """A `for` loop: its body drawn once, in the paper's big parentheses with λ's range.  It
+        takes the wires its body reads and gives back those it carries to the next turn."""
+        read = list(dict.fromkeys(n.local for n in ir.walk(stmt.body)
+                                  if isinstance(n, ir.Read) and n.local in self.env))
+        before = {local.name for local in self.env}
+        last = {t.name: t for t in ir.producers(stmt.body)}  # what a name is at the end of a turn
+        carried = [t for name, t in last.items() if name in before]
+        sub = Body.__new__(Body)
+        sub.cx, sub.fn, sub.module, sub.depth = self.cx, self.fn, self.module, self.depth
+        sub.steps, sub.results = [], []
+        sub.env = {local: Seg(list(self.env[local].labels), self.env[local].title, local.name) for local in read}
+        sub.params = [sub.env[local] for local in read]
+        sub.statements(stmt.body)
+        inner = layout(sub.params, sub.steps, [sub.env[t] for t in carried])
+        inputs = [self.env[local] for local in read]
+        ins, outs = [x.count for x in inputs], [sub.env[t].count for t in carried]
+        line = where(stmt.span)
+        rng = [(f"{stmt.var.name} = {size_text(stmt.start)} … {size_text(stmt.stop)}", "")]
+        times = [("× " + size_text(Size.of(1) + stmt.stop - stmt.start), "")]
+        lift = Lift.plain([len(x.labels) for x in inputs], [len(sub.env[t].labels) for t in carried])
+        block = repeat_block(frame_block(None, inner, ins, outs, lift, line), rng, times)
+        made = [Seg(list(sub.env[t].labels), f"{t.name} : {t.type}  [{line}]", t.name) for t in carried]
+        self.steps.append(Step(block, inputs, made))
+        for target, seg in zip(carried, made):
+            self.env[target] = seg
 
     def add(self, block: Block, inputs: list[Seg], node: ir.Value) -> Seg | list[Seg]:
         title = f"{node.type}  [{where(node.span)}]"
-        outs = [seg_of(t, title) for t in ir.types_of(node.type)]
+        outs = [self.cx.seg(t, title) for t in ir.types_of(node.type)]
         self.steps.append(Step(block, inputs, outs))
         return outs if isinstance(node.type, ir.TupleType) else outs[0]
 
@@ -277,26 +309,26 @@ class Body:
         """A learned part applied alone, as a body of one step (a repetition's body)."""
         sig = part.signature
         assert sig is not None
-        params = [seg_of(t, f"{t}  [{where(part.span)}]") for t in sig.inputs]
+        params = [self.cx.seg(t, f"{t}  [{where(part.span)}]") for t in sig.inputs]
         sub = Body.__new__(Body)
         sub.cx, sub.fn, sub.module, sub.depth = self.cx, self.fn, self.module, depth - 1
         sub.steps = []
         block = sub.call_block(part.name, part, [p.count for p in params], [len(t.axes) for t in sig.outputs],
                                Lift.plain([len(p.labels) for p in params], [len(t.axes) for t in sig.outputs]),
                                where(part.span))
-        outs = [seg_of(t, f"{t}  [{where(part.span)}]") for t in sig.outputs]
+        outs = [self.cx.seg(t, f"{t}  [{where(part.span)}]") for t in sig.outputs]
         return layout(params, [Step(block, params, outs)], outs)
 
     def seq_fragment(self, seq: ir.Seq) -> Fragment:
         sig = seq.signature
         assert sig is not None
-        current = [seg_of(t, f"{t}  [{where(seq.span)}]") for t in sig.inputs]
+        current = [self.cx.seg(t, f"{t}  [{where(seq.span)}]") for t in sig.inputs]
         params = current
         steps = []
         for part in seq.parts:
             psig = part.signature
             assert psig is not None
-            outs = [seg_of(t, f"{t}  [{where(part.span)}]") for t in psig.outputs]
+            outs = [self.cx.seg(t, f"{t}  [{where(part.span)}]") for t in psig.outputs]
             block = self.call_block(part.name, part, [c.count for c in current], [len(t.axes) for t in psig.outputs],
                                     Lift.plain([len(c.labels) for c in current], [len(t.axes) for t in psig.outputs]),
                                     where(part.span))
@@ -431,17 +463,19 @@ def repeat_block(inner: Block, rng: Runs, times: Runs) -> Block:
     return Block(width, inner.ins, inner.outs, draw, inner.caption, inner.body + 28, kind="repeat")
 
 
-def frame_block(caption: Runs, inner: Fragment, ins, outs, lift: Lift, line: str) -> Block:
+def frame_block(caption: Runs | None, inner: Fragment, ins, outs, lift: Lift, line: str) -> Block:
     """An expanded call: a named frame around the callee's own diagram; broadcast wires run along
-    the frame's foot and meet at a dot where several arguments share them."""
+    the frame's foot and meet at a dot where several arguments share them.  Without a caption (a
+    loop's body, inside its parentheses) there is no frame."""
     lifted = len(lift.passing)
     band = lifted * PITCH + (6 if lifted else 0)
     width = max(inner.width + 2 * CONNECT, caption_width(caption))
     left = (width - inner.width) / 2
 
     def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
-        title = f"{''.join(t for t, _ in caption)}  [{line}]"
-        cv.rect(x, top - CAPTION + 2, width, bottom - top + CAPTION - 2, "frame", title, rx=4)
+        title = f"{''.join(t for t, _ in caption or [])}  [{line}]"
+        if caption:
+            cv.rect(x, top - CAPTION + 2, width, bottom - top + CAPTION - 2, "frame", title, rx=4)
         body_top = top + 4
         inner.draw(cv, x + left, body_top)
         for i, seg in enumerate(_own_ys(in_ys, lift.own)):
@@ -463,7 +497,7 @@ def frame_block(caption: Runs, inner: Fragment, ins, outs, lift: Lift, line: str
                 cv.circle(xa, yb, 3.2, "dot", title)
             for o, a in targets:
                 link(cv, xb, yb, x + width, out_ys[o][a], title)
-    return Block(width, ins, outs, draw, caption, inner.height + band + 8, kind="frame")
+    return Block(width, ins, outs, draw, caption, inner.height + band + 8, kind="frame" if caption else "loop")
 
 
 def source_block(name: str, count: int, learned: bool, line: str) -> Block:

@@ -194,6 +194,52 @@ def test_every_wire_ends_at_a_port_or_the_edge(drawings):
                 assert ok, f"{key}: a wire ends nowhere, at {p}"
 
 
+def segments(d: str) -> list:
+    points = path_points(d, 8)
+    return [(a, b) for a, b in zip(points, points[1:]) if a != b]
+
+
+def crossing(p, q, r, s) -> bool:
+    """Whether segments pq and rs cross properly (touching, as a copy leaving its wire does, is not)."""
+    def side(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return side(p, q, r) * side(p, q, s) < -1e-6 and side(r, s, p) * side(r, s, q) < -1e-6
+
+
+def crossings(svg: str) -> int:
+    """How many times two wires cross between the columns, counted on the SVG's own paths."""
+    wires = [w for w in (segments(e.get("d")) for e in elements(svg) if e.tag == NS + "path"
+                         and "wire" in classes(e)) if w]
+    spans = [(min(min(a[0], b[0]) for a, b in w), max(max(a[0], b[0]) for a, b in w)) for w in wires]
+    found = 0
+    for i, w in enumerate(wires):
+        for j in range(i + 1, len(wires)):
+            if spans[i][0] > spans[j][1] or spans[j][0] > spans[i][1]:
+                continue
+            found += sum(crossing(p, q, r, s) for p, q in w for r, s in wires[j]
+                         if min(p[0], q[0]) <= max(r[0], s[0]) and min(r[0], s[0]) <= max(p[0], q[0]))
+    return found
+
+
+# Crossings of each spec at depths 0, 1 and 10: a bound that a layout change must not exceed.
+CROSSINGS = {"attention": (1, 1, 1), "linear_algebra": (0, 0, 0), "masked_attention": (6, 6, 6),
+             "mixtral": (32, 59, 59), "resnet": (6, 12, 30), "unet": (15, 27, 27), "visual_attention": (6, 6, 6),
+             "vit": (12, 24, 25)}
+
+
+def test_crossings_stay_within_their_bound(drawings):
+    for (stem, depth), svg in drawings.items():
+        bound = CROSSINGS.get(stem, (0, 0, 0))[DEPTHS.index(depth)]
+        assert crossings(svg) <= bound, f"{stem} at depth {depth}: more crossings than {bound}"
+
+
+def test_crossings_are_counted():
+    a, b = "M0 0L10 10", "M0 10L10 0"
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg"><path class="wire" d="{a}"/><path class="wire" d="{b}"/>'
+           '<path class="wire" d="M0 0L10 0"/></svg>')
+    assert crossings(svg) == 1  # the two diagonals; the wire they touch at its end is no crossing
+
+
 # ---- counts the IR implies ---------------------------------------------------------------------------
 
 

@@ -301,6 +301,14 @@ def test_attention_draws_the_papers_glyphs(programs):
     assert "L" in mha and mha.count('class="learned"') == 4
 
 
+def test_long_wires_are_labelled_again(programs):
+    """V runs alongside three columns to the last contraction: labelled again there, as in Fig 20."""
+    svg = draw(programs["attention"], "ScaledDotProductAttention")
+    v = [e for e in elements(svg) if e.tag == NS + "text" and "label" in classes(e)
+         and e.find(NS + "title").text.startswith("V :")]
+    assert len(v) == 4 and len({e.get("id") for e in v}) == 4
+
+
 def test_repetitions_collapse_with_their_range(programs):
     svg = draw(programs["resnet"], "Block", depth=0)
     assert "i = 2 … N" in svg and "× N - 1" in svg

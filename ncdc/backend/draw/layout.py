@@ -19,6 +19,7 @@ MARGIN = 8.0
 CURVE = 30.0  # width of a gap's curves
 SKIP = 4  # a tensor next used this many steps on or more is saved (-> C) and loaded (C ->), as the paper's C_λ
 SKIP_SIZE = 15.0
+RELABEL = 3  # a wire that has run alongside this many columns without a label is labelled again
 
 
 @dataclass(eq=False)
@@ -51,6 +52,7 @@ class _Inst:
     d: list[list[tuple]] = field(default_factory=list)  # the path commands of each wire so far
     label_at: float | None = None  # where its labels go (x), if it gets labels
     label_id: str = ""
+    labelled: int = 0  # the column where its labels were last drawn
 
 
 @dataclass
@@ -116,16 +118,20 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     saved: dict[int, str] = {}  # tensors saved to memory (C_λ) until a step far on loads them
     skips: list = []  # (x, y, runs, title): the -> C and C -> markers
 
-    def label_zone(born: list[_Inst], x: float, k: int) -> float:
+    def label_zone(born: list[_Inst], x: float, k: int, c: int) -> float:
         width = 0.0
         for inst in list(state):
             w = 0.0
-            if inst in born:
-                counter[0] += 1
-                inst.label_id = f"w{counter[0]}"
+            again = inst not in born and c - inst.labelled >= RELABEL and inst.label_id
+            if inst in born or again:
+                if not again:
+                    counter[0] += 1
+                    inst.label_id = f"w{counter[0]}"
+                inst.labelled = c
                 for j, y in enumerate(inst.ys):
                     runs = inst.seg.labels[j] if j < len(inst.seg.labels) else [("1", "")]
-                    labels.append((x + 4, y - 4, runs, inst.seg.title, f"{inst.label_id}-{j}"))
+                    ident = f"{inst.label_id}-{j}" + (f"c{c}" if again else "")
+                    labels.append((x + 4, y - 4, runs, inst.seg.title, ident))
                 w = _label_width(inst.seg) + 10
             later = [u for u in uses.get(id(inst.seg), []) if u >= k]
             if later and later[0] - k >= SKIP and later[0] < len(steps) and inst.seg not in params:
@@ -146,7 +152,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     for c in range(len(columns) + 1):
         indexes = list(range(starts[c], starts[c + 1])) if c < len(columns) else [len(steps)]
         k = indexes[0]
-        x += max(label_zone(born, x, k), 10.0)
+        x += max(label_zone(born, x, k, c), 10.0)
         # The next state: drop what is never used again; for each step of the column, gather its
         # inputs where the first of them is (copying what is used again) into a group.
         items: list = [i for i in state if needed_after(i.seg, k - 1) > 0]
@@ -361,6 +367,7 @@ def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved, near=(N
             copy = _Inst(seg)
             copy.ys = list(source.ys)
             copy.label_id = source.label_id
+            copy.labelled = source.labelled
             copy.copy_of = source  # type: ignore[attr-defined]
             run.append(copy)
     at = _nearest(items, present, moved) if present else 0

@@ -736,9 +736,13 @@ def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:
     shape, text = glyphs.LAYERS[layer.op]
     attrs = layer.attrs
     title = f"{layer.name} = {layer.op}  [{line}]"
-    if shape == "linear":
-        inner = [("L", "b")] + ([("+", "sub")] if attrs.bias else [])
-        return box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
+    if shape == "linear":  # the paper's L^Q: a part named L-something is written by its superscript
+        named = len(layer.name) > 1 and layer.name[0] == "L"
+        inner = [("L", "b")] + ([(layer.name[1:], "sup")] if named else []) + ([("+", "sub")] if attrs.bias else [])
+        block = box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
+        if named:
+            block.caption = None
+        return block
     plain = (None, Size.of(1), getattr(attrs, "kernel", None))  # a stride that keeps the size, or the kernel's
     strided = getattr(attrs, "stride", None) not in plain
     if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or strided):

@@ -27,6 +27,10 @@ def size_text(size: Size) -> str:
 
 
 def axis_runs(axis: ir.Axis) -> Runs:
+    """An axis's label; equal axes bound into one are a power, as the paper writes 28²."""
+    parts = {str(p) for p in axis.parts}
+    if len(axis.parts) > 1 and len(parts) == 1:
+        return text_runs(parts.pop()) + [(str(len(axis.parts)), "sup")]
     return text_runs(str(axis))
 
 

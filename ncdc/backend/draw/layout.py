@@ -167,7 +167,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
             group.step = step
             groups.append(group)
         # Where everything is in this column: each tensor stays where it was, unless pushed down.
-        y: float = top - CAPTION  # a block's caption may use the band above the first wires
+        y: float = top - CAPTION - 2  # a block's caption may use the band above the first wires (its body pads 2)
         moves: list = []
         spans: list = []
         for item in items:

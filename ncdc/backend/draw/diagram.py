@@ -715,7 +715,11 @@ def merge_block(op: str, positions: list[list[int]], counts: list[int], rank: in
             ys = [in_ys[i][p.index(a)] for i, p in enumerate(positions) if a in p]
             through(cv, x, x + width, ys, out_ys[0][a], title)
         cv.text(x + width / 2, top - 3, [(sign, "")], 15, "middle", cls="plus", title=title)
-    return Block(width, counts, [rank], draw, [("", "")], kind="merge")
+
+    def swapped() -> Block:
+        return merge_block(op, positions[::-1], counts[::-1], rank, line)
+    return Block(width, counts, [rank], draw, [("", "")], kind="merge",
+                 swapped=swapped if op in ("+", "*") and len(counts) == 2 else None)
 
 
 def index_block(v: ir.Index, count: int) -> Block:

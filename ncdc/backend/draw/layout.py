@@ -162,6 +162,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         groups: list[_Group] = []
         for k in indexes:
             step = steps[k] if k < len(steps) else None
+            if step is not None and step.block.swapped is not None:
+                _in_place_order(step, items)
             near = (None, None) if step is None or step.inputs else _neighbours(steps, k)
             group = _gather(items, step.inputs if step else results, k, needed_after, saved, near)
             group.step = step
@@ -319,6 +321,16 @@ def _made(item) -> list[Seg]:
     if isinstance(item, _Inst):
         return [item.seg]
     return item.step.outputs if item.step else []
+
+
+def _in_place_order(step: Step, items: list) -> None:
+    """A commutative step takes its two inputs in the order they lie, top first (no crossing)."""
+    def place(seg: Seg) -> int:
+        return next((n for n, i in enumerate(items) if any(seg is s for s in _made(i))), len(items))
+    a, b = step.inputs
+    if place(b) < place(a):
+        step.block = step.block.swapped()  # type: ignore[misc]
+        step.inputs = [b, a]
 
 
 def _neighbours(steps: list[Step], k: int) -> tuple[Seg | None, Seg | None]:

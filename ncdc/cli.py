@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--def", dest="def_", metavar="NAME", help="only this def")
     draw.add_argument("--depth", type=_depth, default=1, metavar="N",
                       help="expand calls of defs and modules N levels deep (default 1; 0: all collapsed)")
+    draw.add_argument("--sizes", type=_sizes, default=None, metavar="NAME=VALUE,...",
+                      help="numbers on the wires instead of size names (hyperparameters default to "
+                           "theirs; `--sizes ''` shows just those), e.g. w=28")
     draw.add_argument("-o", "--output", metavar="OUT.svg", help="write here (default: standard output)")
     draw.add_argument("--force", action="store_true", help="overwrite a file that ncdc did not write")
     draw.set_defaults(run=_draw)
@@ -605,14 +608,17 @@ def _draw(args) -> int:
         raise UsageError(f"no such file: {args.spec}")
     if args.output and os.path.realpath(args.output) == os.path.realpath(spec):
         raise UsageError("the output would overwrite the spec itself")
+    text = _read(spec)
+    if args.sizes:
+        _known_sizes(args.sizes, [text])
     try:
-        program = _check_text(_read(spec), str(spec), {})
+        program = _check_text(text, str(spec), args.sizes or {})
     except NcdcError as error:
         _report(error.diagnostics, "text")
         return 1
     name, kind = (args.module, "module") if args.module else (args.def_, "def") if args.def_ else (None, None)
     try:
-        svg = draw(program, name, args.depth, kind)
+        svg = draw(program, name, args.depth, kind, args.sizes)
     except DrawError as error:
         raise UsageError(str(error)) from None
     if not args.output:

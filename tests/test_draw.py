@@ -194,6 +194,52 @@ def test_every_wire_ends_at_a_port_or_the_edge(drawings):
                 assert ok, f"{key}: a wire ends nowhere, at {p}"
 
 
+def segments(d: str) -> list:
+    points = path_points(d, 8)
+    return [(a, b) for a, b in zip(points, points[1:]) if a != b]
+
+
+def crossing(p, q, r, s) -> bool:
+    """Whether segments pq and rs cross properly (touching, as a copy leaving its wire does, is not)."""
+    def side(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return side(p, q, r) * side(p, q, s) < -1e-6 and side(r, s, p) * side(r, s, q) < -1e-6
+
+
+def crossings(svg: str) -> int:
+    """How many times two wires cross between the columns, counted on the SVG's own paths."""
+    wires = [w for w in (segments(e.get("d")) for e in elements(svg) if e.tag == NS + "path"
+                         and "wire" in classes(e)) if w]
+    spans = [(min(min(a[0], b[0]) for a, b in w), max(max(a[0], b[0]) for a, b in w)) for w in wires]
+    found = 0
+    for i, w in enumerate(wires):
+        for j in range(i + 1, len(wires)):
+            if spans[i][0] > spans[j][1] or spans[j][0] > spans[i][1]:
+                continue
+            found += sum(crossing(p, q, r, s) for p, q in w for r, s in wires[j]
+                         if min(p[0], q[0]) <= max(r[0], s[0]) and min(r[0], s[0]) <= max(p[0], q[0]))
+    return found
+
+
+# Crossings of each spec at depths 0, 1 and 10: a bound that a layout change must not exceed.
+CROSSINGS = {"attention": (1, 1, 1), "linear_algebra": (0, 0, 0), "masked_attention": (6, 6, 6),
+             "mixtral": (32, 59, 59), "resnet": (6, 12, 30), "unet": (15, 27, 27), "visual_attention": (6, 6, 6),
+             "vit": (4, 8, 9)}
+
+
+def test_crossings_stay_within_their_bound(drawings):
+    for (stem, depth), svg in drawings.items():
+        bound = CROSSINGS.get(stem, (0, 0, 0))[DEPTHS.index(depth)]
+        assert crossings(svg) <= bound, f"{stem} at depth {depth}: more crossings than {bound}"
+
+
+def test_crossings_are_counted():
+    a, b = "M0 0L10 10", "M0 10L10 0"
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg"><path class="wire" d="{a}"/><path class="wire" d="{b}"/>'
+           '<path class="wire" d="M0 0L10 0"/></svg>')
+    assert crossings(svg) == 1  # the two diagonals; the wire they touch at its end is no crossing
+
+
 # ---- counts the IR implies ---------------------------------------------------------------------------
 
 
@@ -255,9 +301,47 @@ def test_attention_draws_the_papers_glyphs(programs):
     assert "L" in mha and mha.count('class="learned"') == 4
 
 
+def test_long_wires_are_labelled_again(programs):
+    """V runs alongside three columns to the last contraction: labelled again there, as in Fig 20."""
+    svg = draw(programs["attention"], "ScaledDotProductAttention")
+    v = [e for e in elements(svg) if e.tag == NS + "text" and "label" in classes(e)
+         and e.find(NS + "title").text.startswith("V :")]
+    assert len(v) == 4 and len({e.get("id") for e in v}) == 4
+
+
 def test_repetitions_collapse_with_their_range(programs):
     svg = draw(programs["resnet"], "Block", depth=0)
     assert "i = 2 … N" in svg and "× N - 1" in svg
+
+
+def test_for_loops_draw_as_a_repetition():
+    program = ncdc.check_source("def powers(X: n) -> n:\n    Y = X\n    for i in 2..4:\n        Y = Y * X\n"
+                                "    return Y\n", "loop.ncd")
+    svg = draw(program)
+    assert "i = 2 … 4" in svg and "× 3" in svg
+    assert sum(1 for e in elements(svg) if "repeat" in classes(e)) == 2  # the two parentheses
+    drawings = {("loop", 0): svg}
+    test_every_wire_has_its_label(drawings)
+    test_no_two_boxes_or_labels_overlap(drawings)
+    test_no_wire_runs_through_a_box(drawings)
+    test_every_wire_ends_at_a_port_or_the_edge(drawings)
+
+
+def wire_labels(svg: str) -> list[str]:
+    return ["".join(e.itertext()).split("]")[-1] for e in elements(svg) if e.tag == NS + "text"
+            and "label" in classes(e)]
+
+
+def test_sizes_put_numbers_on_the_wires(programs, tmp_path, capsys):
+    assert "hidden" in wire_labels(draw(programs["mlp"]))
+    labels = wire_labels(draw(programs["mlp"], sizes={}))  # the hyperparameters' defaults: Fig 19
+    assert {"28", "512", "10"} <= set(labels) and "hidden" not in labels
+    assert "7" in wire_labels(draw(programs["mlp"], sizes={"w": 7}))
+    out = tmp_path / "mlp.svg"
+    assert main(["draw", str(ROOT / "specs/mlp.ncd"), "--sizes", "hidden=64", "-o", str(out)]) == 0
+    assert ">64<" in out.read_text() and ">28<" in out.read_text()
+    assert main(["draw", str(ROOT / "specs/mlp.ncd"), "--sizes", "hiden=64"]) == 2
+    assert "did you mean `hidden`" in capsys.readouterr().err
 
 
 # ---- golden files, size, the command -------------------------------------------------------------------

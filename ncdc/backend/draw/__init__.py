@@ -28,9 +28,11 @@ def definitions(program: ir.Program) -> list:
     return [found[n] for n in program.order if n in found]
 
 
-def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str | None = None) -> str:
+def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str | None = None,
+         sizes: dict[str, int] | None = None) -> str:
     """The SVG of the named def or module (`kind` "def" or "module" restricts the name), else of
-    every one in spec order; calls are expanded `depth` levels deep."""
+    every one in spec order; calls are expanded `depth` levels deep.  With `sizes`, wires show
+    numbers instead of size names: those given, else a module's hyperparameters' defaults."""
     chosen = definitions(program)
     if name is not None:
         chosen = [d for d in chosen if d.name == name and
@@ -39,11 +41,12 @@ def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str
             what = {"def": "def", "module": "module"}.get(kind or "", "def or module")
             have = ", ".join(d.name for d in definitions(program)) or "none"
             raise DrawError(f"no {what} `{name}` in {program.path} (it has: {have})")
-    cx = Context(program, depth)
     cv = Canvas()
     y, width = 8.0, 0.0
     for d in chosen:
         fn, module = (d.forward, d) if isinstance(d, ir.Module) else (d, None)
+        defaults = {h.name: h.default for h in getattr(d, "hparams", []) if h.default is not None}
+        cx = Context(program, depth, None if sizes is None else defaults | sizes)
         frag = draw_body(cx, fn, module, 0)
         title = _title(d)
         cv.text(8, y + TITLE, [(title, "")], TITLE, cls="title")

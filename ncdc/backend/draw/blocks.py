@@ -83,6 +83,7 @@ class Block:
     caption: Runs | None = None
     body: float = 0.0  # least body height
     kind: str = ""  # what it is, for the diagram's counts
+    swapped: Callable | None = None  # a commutative step of two inputs: the block taking them swapped
 
     def body_height(self) -> float:
         return max(stack_height(self.ins) if self.ins else 0, stack_height(self.outs) if self.outs else 0,

@@ -27,6 +27,10 @@ def size_text(size: Size) -> str:
 
 
 def axis_runs(axis: ir.Axis) -> Runs:
+    """An axis's label; equal axes bound into one are a power, as the paper writes 28²."""
+    parts = {str(p) for p in axis.parts}
+    if len(axis.parts) > 1 and len(parts) == 1:
+        return text_runs(parts.pop()) + [(str(len(axis.parts)), "sup")]
     return text_runs(str(axis))
 
 
@@ -38,15 +42,20 @@ def where(span) -> str:
     return f"{span.source.path}:{span.line}" if span is not None else ""
 
 
-def seg_of(t, title: str, name: str | None = None) -> Seg:
-    labels = [axis_runs(a) for a in t.axes] if isinstance(t, ir.TensorType) else []
-    return Seg(labels, title, name)
-
-
 @dataclass
 class Context:
     program: ir.Program
     depth: int
+    sizes: dict[str, int] | None = None  # numbers for size names, shown on the wires (`--sizes`)
+
+    def seg(self, t, title: str, name: str | None = None) -> Seg:
+        """A tensor's wires, labelled with its axes (their numbers where `sizes` gives them); its
+        title keeps the type as the spec writes it."""
+        axes = t.axes if isinstance(t, ir.TensorType) else ()
+        if self.sizes:
+            known = {k: Size.of(v) for k, v in self.sizes.items()}
+            axes = tuple(a.map(lambda s: s.substitute(lambda atom: known.get(getattr(atom, "name", "")))) for a in axes)
+        return Seg([axis_runs(a) for a in axes], title, name)
 
     def function(self, name: str) -> ir.Function | None:
         return next((f for f in self.program.functions if f.name == name), None)
@@ -67,7 +76,7 @@ class Body:
         self.env: dict[ir.Local, Seg] = {}
         self.params = []
         for p in fn.params:
-            seg = seg_of(p.type, f"{p.name} : {p.type}  [{where(p.span)}]", p.name)
+            seg = self.cx.seg(p.type, f"{p.name} : {p.type}  [{where(p.span)}]", p.name)
             self.env[p] = seg
             self.params.append(seg)
         self.results: list[Seg] = []
@@ -88,7 +97,7 @@ class Body:
                     seg = self.value(v)
                     self.results.extend(seg if isinstance(seg, list) else [seg])
             elif isinstance(stmt, ir.For):
-                self.statements(stmt.body)  # drawn once: the loop's body, as the paper's λ
+                self.loop(stmt)
             elif isinstance(stmt, ir.If):
                 self.branch(stmt)
 
@@ -103,9 +112,36 @@ class Body:
                 if target.name in chosen:
                     self.env[target] = chosen[target.name]
 
+    def loop(self, stmt: ir.For) -> None:
+        """A `for` loop: its body drawn once, in the paper's big parentheses with λ's range.  It
+        takes the wires its body reads and gives back those it carries to the next turn."""
+        read = list(dict.fromkeys(n.local for n in ir.walk(stmt.body)
+                                  if isinstance(n, ir.Read) and n.local in self.env))
+        before = {local.name for local in self.env}
+        last = {t.name: t for t in ir.producers(stmt.body)}  # what a name is at the end of a turn
+        carried = [t for name, t in last.items() if name in before]
+        sub = Body.__new__(Body)
+        sub.cx, sub.fn, sub.module, sub.depth = self.cx, self.fn, self.module, self.depth
+        sub.steps, sub.results = [], []
+        sub.env = {local: Seg(list(self.env[local].labels), self.env[local].title, local.name) for local in read}
+        sub.params = [sub.env[local] for local in read]
+        sub.statements(stmt.body)
+        inner = layout(sub.params, sub.steps, [sub.env[t] for t in carried])
+        inputs = [self.env[local] for local in read]
+        ins, outs = [x.count for x in inputs], [sub.env[t].count for t in carried]
+        line = where(stmt.span)
+        rng = [(f"{stmt.var.name} = {size_text(stmt.start)} … {size_text(stmt.stop)}", "")]
+        times = [("× " + size_text(Size.of(1) + stmt.stop - stmt.start), "")]
+        lift = Lift.plain([len(x.labels) for x in inputs], [len(sub.env[t].labels) for t in carried])
+        block = repeat_block(frame_block(None, inner, ins, outs, lift, line), rng, times)
+        made = [Seg(list(sub.env[t].labels), f"{t.name} : {t.type}  [{line}]", t.name) for t in carried]
+        self.steps.append(Step(block, inputs, made))
+        for target, seg in zip(carried, made):
+            self.env[target] = seg
+
     def add(self, block: Block, inputs: list[Seg], node: ir.Value) -> Seg | list[Seg]:
         title = f"{node.type}  [{where(node.span)}]"
-        outs = [seg_of(t, title) for t in ir.types_of(node.type)]
+        outs = [self.cx.seg(t, title) for t in ir.types_of(node.type)]
         self.steps.append(Step(block, inputs, outs))
         return outs if isinstance(node.type, ir.TupleType) else outs[0]
 
@@ -290,26 +326,26 @@ class Body:
         """A learned part applied alone, as a body of one step (a repetition's body)."""
         sig = part.signature
         assert sig is not None
-        params = [seg_of(t, f"{t}  [{where(part.span)}]") for t in sig.inputs]
+        params = [self.cx.seg(t, f"{t}  [{where(part.span)}]") for t in sig.inputs]
         sub = Body.__new__(Body)
         sub.cx, sub.fn, sub.module, sub.depth = self.cx, self.fn, self.module, depth - 1
         sub.steps = []
         block = sub.call_block(part.name, part, [p.count for p in params], [len(t.axes) for t in sig.outputs],
                                Lift.plain([len(p.labels) for p in params], [len(t.axes) for t in sig.outputs]),
                                where(part.span))
-        outs = [seg_of(t, f"{t}  [{where(part.span)}]") for t in sig.outputs]
+        outs = [self.cx.seg(t, f"{t}  [{where(part.span)}]") for t in sig.outputs]
         return layout(params, [Step(block, params, outs)], outs)
 
     def seq_fragment(self, seq: ir.Seq) -> Fragment:
         sig = seq.signature
         assert sig is not None
-        current = [seg_of(t, f"{t}  [{where(seq.span)}]") for t in sig.inputs]
+        current = [self.cx.seg(t, f"{t}  [{where(seq.span)}]") for t in sig.inputs]
         params = current
         steps = []
         for part in seq.parts:
             psig = part.signature
             assert psig is not None
-            outs = [seg_of(t, f"{t}  [{where(part.span)}]") for t in psig.outputs]
+            outs = [self.cx.seg(t, f"{t}  [{where(part.span)}]") for t in psig.outputs]
             block = self.call_block(part.name, part, [c.count for c in current], [len(t.axes) for t in psig.outputs],
                                     Lift.plain([len(c.labels) for c in current], [len(t.axes) for t in psig.outputs]),
                                     where(part.span))
@@ -457,17 +493,19 @@ def repeat_block(inner: Block, rng: Runs, times: Runs) -> Block:
     return Block(width, inner.ins, inner.outs, draw, inner.caption, inner.body + 28, kind="repeat")
 
 
-def frame_block(caption: Runs, inner: Fragment, ins, outs, lift: Lift, line: str) -> Block:
+def frame_block(caption: Runs | None, inner: Fragment, ins, outs, lift: Lift, line: str) -> Block:
     """An expanded call: a named frame around the callee's own diagram; broadcast wires run along
-    the frame's foot and meet at a dot where several arguments share them."""
+    the frame's foot and meet at a dot where several arguments share them.  Without a caption (a
+    loop's body, inside its parentheses) there is no frame."""
     lifted = len(lift.passing)
     band = lifted * PITCH + (6 if lifted else 0)
     width = max(inner.width + 2 * CONNECT, caption_width(caption))
     left = (width - inner.width) / 2
 
     def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
-        title = f"{''.join(t for t, _ in caption)}  [{line}]"
-        cv.rect(x, top - CAPTION + 2, width, bottom - top + CAPTION - 2, "frame", title, rx=4)
+        title = f"{''.join(t for t, _ in caption or [])}  [{line}]"
+        if caption:
+            cv.rect(x, top - CAPTION + 2, width, bottom - top + CAPTION - 2, "frame", title, rx=4)
         body_top = top + 4
         inner.draw(cv, x + left, body_top)
         for i, seg in enumerate(_own_ys(in_ys, lift.own)):
@@ -489,7 +527,7 @@ def frame_block(caption: Runs, inner: Fragment, ins, outs, lift: Lift, line: str
                 cv.circle(xa, yb, 3.2, "dot", title)
             for o, a in targets:
                 link(cv, xb, yb, x + width, out_ys[o][a], title)
-    return Block(width, ins, outs, draw, caption, inner.height + band + 8, kind="frame")
+    return Block(width, ins, outs, draw, caption, inner.height + band + 8, kind="frame" if caption else "loop")
 
 
 def source_block(name: str, count: int, learned: bool, line: str) -> Block:
@@ -703,7 +741,11 @@ def merge_block(op: str, positions: list[list[int]], counts: list[int], rank: in
             ys = [in_ys[i][p.index(a)] for i, p in enumerate(positions) if a in p]
             through(cv, x, x + width, ys, out_ys[0][a], title)
         cv.text(x + width / 2, top - 3, [(sign, "")], 15, "middle", cls="plus", title=title)
-    return Block(width, counts, [rank], draw, [("", "")], kind="merge")
+
+    def swapped() -> Block:
+        return merge_block(op, positions[::-1], counts[::-1], rank, line)
+    return Block(width, counts, [rank], draw, [("", "")], kind="merge",
+                 swapped=swapped if op in ("+", "*") and len(counts) == 2 else None)
 
 
 def index_block(v: ir.Index, count: int) -> Block:
@@ -728,9 +770,13 @@ def layer_block(layer: ir.Layer, ins, outs, lift: Lift, line: str) -> Block:
     shape, text = glyphs.LAYERS[layer.op]
     attrs = layer.attrs
     title = f"{layer.name} = {layer.op}  [{line}]"
-    if shape == "linear":
-        inner = [("L", "b")] + ([("+", "sub")] if attrs.bias else [])
-        return box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
+    if shape == "linear":  # the paper's L^Q: a part named L-something is written by its superscript
+        named = len(layer.name) > 1 and layer.name[0] == "L"
+        inner = [("L", "b")] + ([(layer.name[1:], "sup")] if named else []) + ([("+", "sub")] if attrs.bias else [])
+        block = box_block([(layer.name, "")], ins, outs, "learned", lift, line, inner, kind="learned", size=20)
+        if named:
+            block.caption = None
+        return block
     plain = (None, Size.of(1), getattr(attrs, "kernel", None))  # a stride that keeps the size, or the kernel's
     strided = getattr(attrs, "stride", None) not in plain
     if shape in ("conv", "pool") and (layer.op.startswith("ConvTranspose") or strided):

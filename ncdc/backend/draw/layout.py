@@ -19,6 +19,7 @@ MARGIN = 8.0
 CURVE = 30.0  # width of a gap's curves
 SKIP = 4  # a tensor next used this many steps on or more is saved (-> C) and loaded (C ->), as the paper's C_λ
 SKIP_SIZE = 15.0
+RELABEL = 3  # a wire that has run alongside this many columns without a label is labelled again
 
 
 @dataclass(eq=False)
@@ -51,6 +52,7 @@ class _Inst:
     d: list[list[tuple]] = field(default_factory=list)  # the path commands of each wire so far
     label_at: float | None = None  # where its labels go (x), if it gets labels
     label_id: str = ""
+    labelled: int = 0  # the column where its labels were last drawn
 
 
 @dataclass
@@ -116,16 +118,20 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     saved: dict[int, str] = {}  # tensors saved to memory (C_λ) until a step far on loads them
     skips: list = []  # (x, y, runs, title): the -> C and C -> markers
 
-    def label_zone(born: list[_Inst], x: float, k: int) -> float:
+    def label_zone(born: list[_Inst], x: float, k: int, c: int) -> float:
         width = 0.0
         for inst in list(state):
             w = 0.0
-            if inst in born:
-                counter[0] += 1
-                inst.label_id = f"w{counter[0]}"
+            again = inst not in born and c - inst.labelled >= RELABEL and inst.label_id
+            if inst in born or again:
+                if not again:
+                    counter[0] += 1
+                    inst.label_id = f"w{counter[0]}"
+                inst.labelled = c
                 for j, y in enumerate(inst.ys):
                     runs = inst.seg.labels[j] if j < len(inst.seg.labels) else [("1", "")]
-                    labels.append((x + 4, y - 4, runs, inst.seg.title, f"{inst.label_id}-{j}"))
+                    ident = f"{inst.label_id}-{j}" + (f"c{c}" if again else "")
+                    labels.append((x + 4, y - 4, runs, inst.seg.title, ident))
                 w = _label_width(inst.seg) + 10
             later = [u for u in uses.get(id(inst.seg), []) if u >= k]
             if later and later[0] - k >= SKIP and later[0] < len(steps) and inst.seg not in params:
@@ -146,7 +152,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     for c in range(len(columns) + 1):
         indexes = list(range(starts[c], starts[c + 1])) if c < len(columns) else [len(steps)]
         k = indexes[0]
-        x += max(label_zone(born, x, k), 10.0)
+        x += max(label_zone(born, x, k, c), 10.0)
         # The next state: drop what is never used again; for each step of the column, gather its
         # inputs where the first of them is (copying what is used again) into a group.
         items: list = [i for i in state if needed_after(i.seg, k - 1) > 0]
@@ -156,11 +162,14 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         groups: list[_Group] = []
         for k in indexes:
             step = steps[k] if k < len(steps) else None
-            group = _gather(items, step.inputs if step else results, k, needed_after, saved)
+            if step is not None and step.block.swapped is not None:
+                _in_place_order(step, items)
+            near = (None, None) if step is None or step.inputs else _neighbours(steps, k)
+            group = _gather(items, step.inputs if step else results, k, needed_after, saved, near)
             group.step = step
             groups.append(group)
         # Where everything is in this column: each tensor stays where it was, unless pushed down.
-        y: float = top - CAPTION  # a block's caption may use the band above the first wires
+        y: float = top - CAPTION - 2  # a block's caption may use the band above the first wires (its body pads 2)
         moves: list = []
         spans: list = []
         for item in items:
@@ -307,15 +316,45 @@ def _columns(steps: list[Step]) -> list[list[Step]]:
     return [columns[c] for c in sorted(columns)]
 
 
-def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved) -> _Group:
+def _made(item) -> list[Seg]:
+    """The tensors an item of a column leaves to the next: itself, or its step's results."""
+    if isinstance(item, _Inst):
+        return [item.seg]
+    return item.step.outputs if item.step else []
+
+
+def _in_place_order(step: Step, items: list) -> None:
+    """A commutative step takes its two inputs in the order they lie, top first (no crossing)."""
+    def place(seg: Seg) -> int:
+        return next((n for n, i in enumerate(items) if any(seg is s for s in _made(i))), len(items))
+    a, b = step.inputs
+    if place(b) < place(a):
+        step.block = step.block.swapped()  # type: ignore[misc]
+        step.inputs = [b, a]
+
+
+def _neighbours(steps: list[Step], k: int) -> tuple[Seg | None, Seg | None]:
+    """The inputs of the first reader of a source step's result just before and after it."""
+    made = {id(s) for s in steps[k].outputs}
+    reader = next((s for s in steps[k + 1:] if any(id(i) in made for i in s.inputs)), None)
+    if reader is None:
+        return None, None
+    port = next(j for j, i in enumerate(reader.inputs) if id(i) in made)
+    before = [i for i in reader.inputs[:port] if id(i) not in made]
+    after = [i for i in reader.inputs[port + 1:] if id(i) not in made]
+    return (before[-1] if before else None), (after[0] if after else None)
+
+
+def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved, near=(None, None)) -> _Group:
     """Take a step's inputs out of `items` (copies of those used again later) and put the step's
-    group where the first of them was."""
+    group where the fewest wires lie between it and them; a source goes next to what its reader
+    takes just before it (or after it), `near`."""
     run: list = []
     moved: set[int] = set()
     taken: dict[int, int] = {}
     for seg in wanted:
         taken[id(seg)] = taken.get(id(seg), 0) + 1
-    anchor = None
+    present: list = []  # the inputs as they lie in `items`
     used_here: dict[int, int] = {}
     for seg in wanted:
         used_here[id(seg)] = used_here.get(id(seg), 0) + 1
@@ -330,8 +369,8 @@ def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved) -> _Gro
             continue
         if source is None:
             raise ValueError("a step reads a tensor that is not there")
-        if anchor is None and source in items:
-            anchor = source
+        if source in items:
+            present.append(source)
         last = needed_after(seg, k) == 0 and used_here[id(seg)] == taken[id(seg)] and source in items
         if last and id(source) not in moved:
             moved.add(id(source))
@@ -340,13 +379,29 @@ def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved) -> _Gro
             copy = _Inst(seg)
             copy.ys = list(source.ys)
             copy.label_id = source.label_id
+            copy.labelled = source.labelled
             copy.copy_of = source  # type: ignore[attr-defined]
             run.append(copy)
-    at = items.index(anchor) if anchor is not None else len(items) if not wanted else 0
+    at = _nearest(items, present, moved) if present else 0
+    if not wanted:
+        holders = [[n for n, i in enumerate(items) if any(seg is s for s in _made(i))] for seg in near]
+        at = holders[0][0] + 1 if holders[0] else holders[1][0] if holders[1] else len(items)
     group = _Group(None, run)
     items.insert(at, group)
     items[:] = [i for i in items if not (isinstance(i, _Inst) and id(i) in moved)]
     return group
+
+
+def _nearest(items: list, present: list, moved: set[int]) -> int:
+    """The place among the inputs' that the fewest other wires lie between (the first, on a tie)."""
+    def wires(item) -> int:
+        return item.seg.count if isinstance(item, _Inst) else sum(i.seg.count for i in item.run)
+    stay = [0 if isinstance(i, _Inst) and id(i) in moved else wires(i) for i in items]
+    where = [items.index(p) for p in present]
+
+    def cost(a: int) -> int:
+        return sum(sum(stay[min(q, a) + 1:max(q, a)]) for q in where)
+    return min(dict.fromkeys(where), key=cost)
 
 
 def path_text(cmds, ox: float = 0.0, oy: float = 0.0) -> str:

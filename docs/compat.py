@@ -113,7 +113,8 @@ def measure(spec: Path, item) -> dict[str, str]:
     def onnx():
         import onnxruntime
 
-        program_ = torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic)
+        program_ = torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic,
+                                     custom_translation_table=export.onnx_translations())
         session = onnxruntime.InferenceSession(program_.model_proto.SerializeToString(),
                                                providers=["CPUExecutionProvider"])
         feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), new)}

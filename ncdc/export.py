@@ -184,3 +184,42 @@ def example_sizes(program: ir.Program, name: str, hparams: dict[str, int] | None
             axes.append(value)
         shapes.append(((batch,) if batch else ()) + tuple(axes))
     return shapes
+
+
+def onnx_translations() -> dict:
+    """A `custom_translation_table` for `torch.onnx.export(..., dynamo=True)`: how to write in ONNX
+    what its own translations reject in generated code, for export only (eager code is unchanged).
+
+    Fused attention (`scaled_dot_product_attention`) on inputs of any rank: the exporter's
+    translation takes only 4-D query, key and value, while generated code calls it on the spec's
+    axes (`y k`, with a batch: 3-D).  ONNX's MatMul broadcasts over leading axes, so attention is
+    written for every rank as its definition reads: softmax(Q K^T * scale + mask) V.
+    """
+    import onnx_ir
+    import torch
+    from onnxscript import opset18 as op
+
+    bool_, float_ = onnx_ir.DataType.BOOL, onnx_ir.DataType.FLOAT
+
+    def attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False,
+                  scale: float | None = None, enable_gqa: bool = False):
+        if dropout_p != 0.0 or enable_gqa:
+            raise NotImplementedError("ONNX export of attention with dropout or grouped heads: export in eval mode")
+        rank = len(query.shape)
+        if scale is None:
+            scale = op.Div(op.Constant(value_float=1.0),
+                           op.Sqrt(op.Cast(op.Shape(query, start=-1), to=float_)))
+        scores = op.Mul(op.MatMul(query, op.Transpose(key, perm=[*range(rank - 2), rank - 1, rank - 2])),
+                        op.CastLike(scale, query))
+        keep = attn_mask if attn_mask is not None and attn_mask.dtype == bool_ else None
+        if is_causal:  # the lower triangle of a (query length, key length) grid
+            grid = op.Concat(op.Shape(query, start=-2, end=-1), op.Shape(key, start=-2, end=-1), axis=0)
+            ones = op.ConstantOfShape(grid, value=onnx_ir.tensor([1.0], dtype=float_))
+            keep = op.Cast(op.Trilu(ones, upper=0), to=bool_)
+        if keep is not None:
+            scores = op.Where(keep, scores, op.CastLike(op.Constant(value_float=float("-inf")), scores))
+        elif attn_mask is not None:  # a float mask: added to the scores
+            scores = op.Add(scores, attn_mask)
+        return op.MatMul(op.Softmax(scores, axis=-1), value)
+
+    return {torch.ops.aten.scaled_dot_product_attention.default: attention}

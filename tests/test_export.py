@@ -20,6 +20,8 @@ CASES = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2}),
          ("resnet.ncd", "ProjectionResidual", {"n0": 4, "n1": 8, "s": 2}),
          ("unet.ncd", "UpStep", {"c1": 4, "c0": 2}),
          ("visual_attention.ncd", "VisualAttention", {}),
+         ("visual_attention.ncd", "VisualAttentionSingleHead", {}),
+         ("attention.ncd", "ScaledDotProductAttention", {}),
          ("einsum.ncd", "scores", {})]
 
 
@@ -80,15 +82,20 @@ def test_dynamic_shapes_follow_the_spec(built):
     assert 2 not in q  # `/ sqrt(k)`: export specialises k, so it stays static
 
 
-@pytest.mark.parametrize("name", ["MultiHeadAttention", "VisualAttention"])
+# Fused attention on 4-D inputs (heads) and on 3-D ones (a batch, no heads: written by
+# `export.onnx_translations`, as the exporter's own translation takes only 4-D).
+@pytest.mark.parametrize("name", ["MultiHeadAttention", "VisualAttention", "VisualAttentionSingleHead",
+                                  "ScaledDotProductAttention"])
 def test_onnx_export_matches_onnxruntime(built, name):
     import onnxruntime
 
     program, model, inputs, hparams = built[name]
     with redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's own deprecation notices
+        shapes = export.dynamic_shapes(program, name, hparams)
         onnx_program = torch.onnx.export(model, inputs, dynamo=True,
-                                         dynamic_shapes=export.dynamic_shapes(program, name, hparams))
+                                         dynamic_shapes=shapes if not isinstance(model, _Call) else (shapes,),
+                                         custom_translation_table=export.onnx_translations())
     session = onnxruntime.InferenceSession(onnx_program.model_proto.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
     new = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams, offset=2))

@@ -170,14 +170,13 @@ shapes, helpers that take a submodule as an argument), and TorchScript is deprec
 Use torch.export (above, with `ncdc.export.dynamic_shapes`) for a serialised graph, torch.compile for
 speed, or torch.jit.trace, under which the shape checks stand aside.
 
-What does not pass, and why:
+Notes, and what does not pass, and why:
 
-- ONNX of `ScaledDotProductAttention` and `VisualAttentionSingleHead` (fused attention on 3-D inputs:
-  a batch axis, no heads): the exporter's fused attention takes only 4-D query, key and value (`only 4D
-  query, key, and value are supported`); with heads (`MultiHeadAttention`, `VisualAttention`) the
-  inputs are 4-D and it exports.
-- ONNX of `F_linear_transpose` and `outer_unit`: their einsums repeat an index in one operand (a
-  diagonal), which onnxruntime's Einsum rejects in its shape inference.
+- ONNX goes through `ncdc.export.onnx_translations()` (pass it as `custom_translation_table`): the
+  exporter's own translations take fused attention only on 4-D query, key and value (generated code
+  calls it on the spec's axes: 3-D for `ScaledDotProductAttention` with a batch), and onnxruntime's
+  Einsum rejects `...` that stand for different numbers of axes (`outer_unit`'s unbatched `eye`
+  beside a batched input), which torch broadcasts.  The translations apply at export only.
 - jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
 - TracerWarnings that remain: a precondition checked at each call (`needs H >= 2`) compares a traced
   size, and `sqrt(k)` turns a traced size into a Python number; a trace fixes both to the example's sizes.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from . import ir
 from .sizes import Size, Symbol
@@ -194,11 +195,16 @@ def onnx_translations() -> dict:
     translation takes only 4-D query, key and value, while generated code calls it on the spec's
     axes (`y k`, with a batch: 3-D).  ONNX's MatMul broadcasts over leading axes, so attention is
     written for every rank as its definition reads: softmax(Q K^T * scale + mask) V.
+
+    Einsum whose `...` stand for different numbers of axes in different operands (an unbatched
+    `eye` beside a batched input), which torch broadcasts and onnxruntime rejects: the shorter ones
+    get leading axes of 1.
     """
     import onnx_ir
     import torch
-    from onnxscript import opset18 as op
+    from onnxscript import opset18
 
+    op: Any = opset18  # onnxscript's operator stubs do not type-check traced values
     bool_, float_ = onnx_ir.DataType.BOOL, onnx_ir.DataType.FLOAT
 
     def attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False,
@@ -222,4 +228,14 @@ def onnx_translations() -> dict:
             scores = op.Add(scores, attn_mask)
         return op.MatMul(op.Softmax(scores, axis=-1), value)
 
-    return {torch.ops.aten.scaled_dot_product_attention.default: attention}
+    def einsum(equation: str, tensors, path=None):
+        # onnxruntime's Einsum needs every `...` to stand for as many axes; torch broadcasts them
+        # (`...b,...ac` of a batched X and an unbatched eye), so pad the shorter ones with axes of 1.
+        inputs = equation.split("->")[0].split(",")
+        lead = [len(t.shape) - len(term.replace("...", "")) for t, term in zip(tensors, inputs)]
+        most = max((n for n, term in zip(lead, inputs) if "..." in term), default=0)
+        padded = [op.Unsqueeze(t, op.Constant(value_ints=list(range(most - n))))
+                  if "..." in term and n < most else t for t, n, term in zip(tensors, lead, inputs)]
+        return op.Einsum(*padded, equation=equation)
+
+    return {torch.ops.aten.scaled_dot_product_attention.default: attention, torch.ops.aten.einsum.default: einsum}

@@ -22,6 +22,7 @@ CASES = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2}),
          ("visual_attention.ncd", "VisualAttention", {}),
          ("visual_attention.ncd", "VisualAttentionSingleHead", {}),
          ("attention.ncd", "ScaledDotProductAttention", {}),
+         ("linear_algebra.ncd", "outer_unit", {}),
          ("einsum.ncd", "scores", {})]
 
 
@@ -82,10 +83,11 @@ def test_dynamic_shapes_follow_the_spec(built):
     assert 2 not in q  # `/ sqrt(k)`: export specialises k, so it stays static
 
 
-# Fused attention on 4-D inputs (heads) and on 3-D ones (a batch, no heads: written by
-# `export.onnx_translations`, as the exporter's own translation takes only 4-D).
+# Fused attention on 4-D inputs (heads) and on 3-D ones (a batch, no heads), and an einsum of a
+# batched input with an unbatched eye: written by `export.onnx_translations`, as the exporter's
+# own translations take attention only in 4-D and onnxruntime's Einsum does not broadcast `...`.
 @pytest.mark.parametrize("name", ["MultiHeadAttention", "VisualAttention", "VisualAttentionSingleHead",
-                                  "ScaledDotProductAttention"])
+                                  "ScaledDotProductAttention", "outer_unit"])
 def test_onnx_export_matches_onnxruntime(built, name):
     import onnxruntime
 
@@ -103,6 +105,31 @@ def test_onnx_export_matches_onnxruntime(built, name):
     with torch.no_grad():
         for g, want in zip(got, _outputs(model(*new))):
             torch.testing.assert_close(torch.from_numpy(g), want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask", ["causal", "bool"])
+def test_onnx_attention_on_3d_inputs_with_a_mask(mask):
+    import onnxruntime
+
+    class Attend(torch.nn.Module):
+        def forward(self, q, k, v, m):
+            if mask == "causal":
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m)
+
+    torch.manual_seed(0)
+    q, k, v = torch.rand(2, 5, 4), torch.rand(2, 6, 4), torch.rand(2, 6, 4)
+    m = torch.rand(5, 6) > 0.5
+    m[:, 0] = True  # every query sees a key
+    with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx_program = torch.onnx.export(Attend(), (q, k, v, m), dynamo=True,
+                                         custom_translation_table=export.onnx_translations())
+    session = onnxruntime.InferenceSession(onnx_program.model_proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), (q, k, v, m))}
+    (got,) = session.run(None, feed)
+    torch.testing.assert_close(torch.from_numpy(got), Attend()(q, k, v, m), rtol=1e-4, atol=1e-5)
 
 
 def test_a_trace_is_clean(built):

@@ -194,7 +194,8 @@ def onnx_translations() -> dict:
     Fused attention (`scaled_dot_product_attention`) on inputs of any rank: the exporter's
     translation takes only 4-D query, key and value, while generated code calls it on the spec's
     axes (`y k`, with a batch: 3-D).  ONNX's MatMul broadcasts over leading axes, so attention is
-    written for every rank as its definition reads: softmax(Q K^T * scale + mask) V.
+    written for every rank as its definition reads: softmax(Q K^T * scale + mask) V (grouped
+    heads, `enable_gqa`, repeat each key and value head for its group).
 
     Einsum whose `...` stand for different numbers of axes in different operands (an unbatched
     `eye` beside a batched input), which torch broadcasts and onnxruntime rejects: the shorter ones
@@ -209,9 +210,11 @@ def onnx_translations() -> dict:
 
     def attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False,
                   scale: float | None = None, enable_gqa: bool = False):
-        if dropout_p != 0.0 or enable_gqa:
-            raise NotImplementedError("ONNX export of attention with dropout or grouped heads: export in eval mode")
+        if dropout_p != 0.0:
+            raise NotImplementedError("ONNX export of attention with dropout: export in eval mode")
         rank = len(query.shape)
+        if enable_gqa:  # each key and value head serves a group of query heads: repeat it for each
+            key, value = (_repeat_heads(query, t) for t in (key, value))
         if scale is None:
             scale = op.Div(op.Constant(value_float=1.0),
                            op.Sqrt(op.Cast(op.Shape(query, start=-1), to=float_)))
@@ -227,6 +230,14 @@ def onnx_translations() -> dict:
         elif attn_mask is not None:  # a float mask: added to the scores
             scores = op.Add(scores, attn_mask)
         return op.MatMul(op.Softmax(scores, axis=-1), value)
+
+    def _repeat_heads(query, t):
+        """`t` (..., g, x, k) as (..., h, x, k), each of its g heads repeated h / g times in place."""
+        heads, groups = op.Shape(query, start=-3, end=-2), op.Shape(t, start=-3, end=-2)
+        lead, tail = op.Shape(t, start=0, end=-3), op.Shape(t, start=-2)
+        grown = op.Expand(op.Unsqueeze(t, op.Constant(value_ints=[-3])),
+                          op.Concat(lead, groups, op.Div(heads, groups), tail, axis=0))
+        return op.Reshape(grown, op.Concat(lead, heads, tail, axis=0))
 
     def einsum(equation: str, tensors, path=None):
         # onnxruntime's Einsum needs every `...` to stand for as many axes; torch broadcasts them

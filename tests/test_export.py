@@ -107,7 +107,7 @@ def test_onnx_export_matches_onnxruntime(built, name):
             torch.testing.assert_close(torch.from_numpy(g), want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("mask", ["causal", "bool"])
+@pytest.mark.parametrize("mask", ["causal", "bool", "grouped"])
 def test_onnx_attention_on_3d_inputs_with_a_mask(mask):
     import onnxruntime
 
@@ -115,10 +115,14 @@ def test_onnx_attention_on_3d_inputs_with_a_mask(mask):
         def forward(self, q, k, v, m):
             if mask == "causal":
                 return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            if mask == "grouped":  # 6 query heads, 2 key and value heads
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
             return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m)
 
     torch.manual_seed(0)
     q, k, v = torch.rand(2, 5, 4), torch.rand(2, 6, 4), torch.rand(2, 6, 4)
+    if mask == "grouped":
+        q, k, v = torch.rand(6, 5, 4), torch.rand(2, 6, 4), torch.rand(2, 6, 4)
     m = torch.rand(5, 6) > 0.5
     m[:, 0] = True  # every query sees a key
     with redirect_stdout(io.StringIO()), warnings.catch_warnings():

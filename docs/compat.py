@@ -177,6 +177,9 @@ Notes, and what does not pass, and why:
   calls it on the spec's axes: 3-D for `ScaledDotProductAttention` with a batch), and onnxruntime's
   Einsum rejects `...` that stand for different numbers of axes (`outer_unit`'s unbatched `eye`
   beside a batched input), which torch broadcasts.  The translations apply at export only.
+- torch.compile (fullgraph), torch.export and ONNX of `MixtralExperts` and `MixtralSparseMoeBlock`:
+  the routing loops over the experts each token chose, a data-dependent number of tokens per expert
+  (`GuardOnDataDependentSymNode`), as in Hugging Face's Mixtral; eager, jit.trace and torch.save work.
 - jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
 - TracerWarnings that remain: a precondition checked at each call (`needs H >= 2`) compares a traced
   size, and `sqrt(k)` turns a traced size into a Python number; a trace fixes both to the example's sizes.

@@ -113,7 +113,8 @@ def measure(spec: Path, item) -> dict[str, str]:
     def onnx():
         import onnxruntime
 
-        program_ = torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic)
+        program_ = torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic,
+                                     custom_translation_table=export.onnx_translations())
         session = onnxruntime.InferenceSession(program_.model_proto.SerializeToString(),
                                                providers=["CPUExecutionProvider"])
         feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), new)}
@@ -169,14 +170,16 @@ shapes, helpers that take a submodule as an argument), and TorchScript is deprec
 Use torch.export (above, with `ncdc.export.dynamic_shapes`) for a serialised graph, torch.compile for
 speed, or torch.jit.trace, under which the shape checks stand aside.
 
-What does not pass, and why:
+Notes, and what does not pass, and why:
 
-- ONNX of `ScaledDotProductAttention` and `VisualAttentionSingleHead` (fused attention on 3-D inputs:
-  a batch axis, no heads): the exporter's fused attention takes only 4-D query, key and value (`only 4D
-  query, key, and value are supported`); with heads (`MultiHeadAttention`, `VisualAttention`) the
-  inputs are 4-D and it exports.
-- ONNX of `F_linear_transpose` and `outer_unit`: their einsums repeat an index in one operand (a
-  diagonal), which onnxruntime's Einsum rejects in its shape inference.
+- ONNX goes through `ncdc.export.onnx_translations()` (pass it as `custom_translation_table`): the
+  exporter's own translations take fused attention only on 4-D query, key and value (generated code
+  calls it on the spec's axes: 3-D for `ScaledDotProductAttention` with a batch), and onnxruntime's
+  Einsum rejects `...` that stand for different numbers of axes (`outer_unit`'s unbatched `eye`
+  beside a batched input), which torch broadcasts.  The translations apply at export only.
+- torch.compile (fullgraph), torch.export and ONNX of `MixtralExperts` and `MixtralSparseMoeBlock`:
+  the routing loops over the experts each token chose, a data-dependent number of tokens per expert
+  (`GuardOnDataDependentSymNode`), as in Hugging Face's Mixtral; eager, jit.trace and torch.save work.
 - jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
 - TracerWarnings that remain: a precondition checked at each call (`needs H >= 2`) compares a traced
   size, and `sqrt(k)` turns a traced size into a Python number; a trace fixes both to the example's sizes.

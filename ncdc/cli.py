@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                             "NO_COLOR is not set")
     check.add_argument("--sizes", type=_sizes, default={}, metavar="NAME=VALUE,...",
                        help="concrete sizes for what cannot be proved symbolically, e.g. H=572,W=572")
-    check.add_argument("--emit", choices=("ir",), help="also print the typed IR of each spec that checks")
+    check.add_argument("--emit", choices=("ir",), help="also print the typed IR of each spec that checks "
+                                                     "(as JSON with --format json: docs/ir-json.md)")
     check.add_argument("--deny-warnings", action="store_true", help="fail (exit 1) on warnings too")
     check.add_argument("--preconditions", action="store_true",
                        help="list what the generated code checks of sizes (at each call of a def, at "
@@ -313,14 +314,15 @@ def _check_text(text: str, name: str, sizes: dict[str, int]):
 
 def _check(args) -> int:
     diagnostics: list[Diagnostic] = []
-    if args.emit and args.format != "text":
-        raise UsageError(f"--emit ir prints text: it cannot be combined with --format {args.format}")
+    if args.emit and args.format not in ("text", "json"):
+        raise UsageError(f"--emit ir prints text or JSON: it cannot be combined with --format {args.format}")
     if args.emit and args.preconditions:
         raise UsageError("--emit ir and --preconditions both print: choose one")
     if args.preconditions and args.format in ("sarif", "github"):
         raise UsageError(f"--preconditions prints a listing: it cannot be combined with --format {args.format}")
     files = _inputs(args.paths)
     listed: list[dict] = []
+    programs: list[dict] = []
     texts = {}
     for name in files:
         try:
@@ -332,18 +334,25 @@ def _check(args) -> int:
         try:
             program = _check_text(text, name, args.sizes)
             diagnostics.extend(program.warnings)
-            if args.emit == "ir":
+            if args.emit == "ir" and args.format == "json":
+                from .ir_json import program_json
+                programs.append(program_json(program))
+            elif args.emit == "ir":
                 from .ir_text import format_program
                 sys.stdout.write(format_program(program))
             if args.preconditions:
                 listed += _preconditions(program)
         except NcdcError as error:
             diagnostics.extend(error.diagnostics)
-    if args.preconditions and args.format == "json":
+    if (args.preconditions or args.emit) and args.format == "json":
         import json
         data = json.loads(render_json(diagnostics))
-        data["preconditions"] = listed
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        if args.emit:
+            from .ir_json import VERSION
+            data.update(format="ncdc-ir", version=VERSION, programs=programs)
+        else:
+            data["preconditions"] = listed
+        print(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
         errors = sum(d.severity != "warning" for d in diagnostics)
         return 1 if errors or (len(diagnostics) > errors and args.deny_warnings) else 0
     if args.preconditions:

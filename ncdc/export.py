@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from . import ir
 from .sizes import Size, Symbol
@@ -186,3 +187,68 @@ def example_sizes(program: ir.Program, name: str, hparams: dict[str, int] | None
             axes.append(value)
         shapes.append(((batch,) if batch else ()) + tuple(axes))
     return shapes
+
+
+def onnx_translations() -> dict:
+    """A `custom_translation_table` for `torch.onnx.export(..., dynamo=True)`: how to write in ONNX
+    what its own translations reject in generated code, for export only (eager code is unchanged).
+
+    Fused attention (`scaled_dot_product_attention`) on inputs of any rank: the exporter's
+    translation takes only 4-D query, key and value, while generated code calls it on the spec's
+    axes (`y k`, with a batch: 3-D).  ONNX's MatMul broadcasts over leading axes, so attention is
+    written for every rank as its definition reads: softmax(Q K^T * scale + mask) V (grouped
+    heads, `enable_gqa`, repeat each key and value head for its group).
+
+    Einsum whose `...` stand for different numbers of axes in different operands (an unbatched
+    `eye` beside a batched input), which torch broadcasts and onnxruntime rejects: the shorter ones
+    get leading axes of 1.
+    """
+    import onnx_ir
+    import torch
+    from onnxscript import opset18
+
+    op: Any = opset18  # onnxscript's operator stubs do not type-check traced values
+    bool_, float_ = onnx_ir.DataType.BOOL, onnx_ir.DataType.FLOAT
+
+    def attention(query, key, value, attn_mask=None, dropout_p: float = 0.0, is_causal: bool = False,
+                  scale: float | None = None, enable_gqa: bool = False):
+        if dropout_p != 0.0:
+            raise NotImplementedError("ONNX export of attention with dropout: export in eval mode")
+        rank = len(query.shape)
+        if enable_gqa:  # each key and value head serves a group of query heads: repeat it for each
+            key, value = (_repeat_heads(query, t) for t in (key, value))
+        if scale is None:
+            scale = op.Div(op.Constant(value_float=1.0),
+                           op.Sqrt(op.Cast(op.Shape(query, start=-1), to=float_)))
+        scores = op.Mul(op.MatMul(query, op.Transpose(key, perm=[*range(rank - 2), rank - 1, rank - 2])),
+                        op.CastLike(scale, query))
+        keep = attn_mask if attn_mask is not None and attn_mask.dtype == bool_ else None
+        if is_causal:  # the lower triangle of a (query length, key length) grid
+            grid = op.Concat(op.Shape(query, start=-2, end=-1), op.Shape(key, start=-2, end=-1), axis=0)
+            ones = op.ConstantOfShape(grid, value=onnx_ir.tensor([1.0], dtype=float_))
+            keep = op.Cast(op.Trilu(ones, upper=0), to=bool_)
+        if keep is not None:
+            scores = op.Where(keep, scores, op.CastLike(op.Constant(value_float=float("-inf")), scores))
+        elif attn_mask is not None:  # a float mask: added to the scores
+            scores = op.Add(scores, attn_mask)
+        return op.MatMul(op.Softmax(scores, axis=-1), value)
+
+    def _repeat_heads(query, t):
+        """`t` (..., g, x, k) as (..., h, x, k), each of its g heads repeated h / g times in place."""
+        heads, groups = op.Shape(query, start=-3, end=-2), op.Shape(t, start=-3, end=-2)
+        lead, tail = op.Shape(t, start=0, end=-3), op.Shape(t, start=-2)
+        grown = op.Expand(op.Unsqueeze(t, op.Constant(value_ints=[-3])),
+                          op.Concat(lead, groups, op.Div(heads, groups), tail, axis=0))
+        return op.Reshape(grown, op.Concat(lead, heads, tail, axis=0))
+
+    def einsum(equation: str, tensors, path=None):
+        # onnxruntime's Einsum needs every `...` to stand for as many axes; torch broadcasts them
+        # (`...b,...ac` of a batched X and an unbatched eye), so pad the shorter ones with axes of 1.
+        inputs = equation.split("->")[0].split(",")
+        lead = [len(t.shape) - len(term.replace("...", "")) for t, term in zip(tensors, inputs)]
+        most = max((n for n, term in zip(lead, inputs) if "..." in term), default=0)
+        padded = [op.Unsqueeze(t, op.Constant(value_ints=list(range(most - n))))
+                  if "..." in term and n < most else t for t, n, term in zip(tensors, lead, inputs)]
+        return op.Einsum(*padded, equation=equation)
+
+    return {torch.ops.aten.scaled_dot_product_attention.default: attention, torch.ops.aten.einsum.default: einsum}

@@ -20,6 +20,9 @@ CASES = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2}),
          ("resnet.ncd", "ProjectionResidual", {"n0": 4, "n1": 8, "s": 2}),
          ("unet.ncd", "UpStep", {"c1": 4, "c0": 2}),
          ("visual_attention.ncd", "VisualAttention", {}),
+         ("visual_attention.ncd", "VisualAttentionSingleHead", {}),
+         ("attention.ncd", "ScaledDotProductAttention", {}),
+         ("linear_algebra.ncd", "outer_unit", {}),
          ("einsum.ncd", "scores", {})]
 
 
@@ -80,15 +83,21 @@ def test_dynamic_shapes_follow_the_spec(built):
     assert 2 not in q  # `/ sqrt(k)`: export specialises k, so it stays static
 
 
-@pytest.mark.parametrize("name", ["MultiHeadAttention", "VisualAttention"])
+# Fused attention on 4-D inputs (heads) and on 3-D ones (a batch, no heads), and an einsum of a
+# batched input with an unbatched eye: written by `export.onnx_translations`, as the exporter's
+# own translations take attention only in 4-D and onnxruntime's Einsum does not broadcast `...`.
+@pytest.mark.parametrize("name", ["MultiHeadAttention", "VisualAttention", "VisualAttentionSingleHead",
+                                  "ScaledDotProductAttention", "outer_unit"])
 def test_onnx_export_matches_onnxruntime(built, name):
     import onnxruntime
 
     program, model, inputs, hparams = built[name]
     with redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's own deprecation notices
+        shapes = export.dynamic_shapes(program, name, hparams)
         onnx_program = torch.onnx.export(model, inputs, dynamo=True,
-                                         dynamic_shapes=export.dynamic_shapes(program, name, hparams))
+                                         dynamic_shapes=shapes if not isinstance(model, _Call) else (shapes,),
+                                         custom_translation_table=export.onnx_translations())
     session = onnxruntime.InferenceSession(onnx_program.model_proto.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
     new = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams, offset=2))
@@ -96,6 +105,35 @@ def test_onnx_export_matches_onnxruntime(built, name):
     with torch.no_grad():
         for g, want in zip(got, _outputs(model(*new))):
             torch.testing.assert_close(torch.from_numpy(g), want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask", ["causal", "bool", "grouped"])
+def test_onnx_attention_on_3d_inputs_with_a_mask(mask):
+    import onnxruntime
+
+    class Attend(torch.nn.Module):
+        def forward(self, q, k, v, m):
+            if mask == "causal":
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            if mask == "grouped":  # 6 query heads, 2 key and value heads
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m)
+
+    torch.manual_seed(0)
+    q, k, v = torch.rand(2, 5, 4), torch.rand(2, 6, 4), torch.rand(2, 6, 4)
+    if mask == "grouped":
+        q, k, v = torch.rand(6, 5, 4), torch.rand(2, 6, 4), torch.rand(2, 6, 4)
+    m = torch.rand(5, 6) > 0.5
+    m[:, 0] = True  # every query sees a key
+    with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx_program = torch.onnx.export(Attend(), (q, k, v, m), dynamo=True,
+                                         custom_translation_table=export.onnx_translations())
+    session = onnxruntime.InferenceSession(onnx_program.model_proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), (q, k, v, m))}
+    (got,) = session.run(None, feed)
+    torch.testing.assert_close(torch.from_numpy(got), Attend()(q, k, v, m), rtol=1e-4, atol=1e-5)
 
 
 def test_a_trace_is_clean(built):

@@ -17,7 +17,7 @@ from pathlib import Path
 from ... import ir
 from ...sizes import Size, Symbol, format_size
 from . import rules
-from .model import CostError, Model, Row
+from .model import ONCE, CostError, Model, Row
 from .roofline import Machine, machine as find_machine, machines
 from .rules import CATEGORIES, FLOAT, ZERO
 
@@ -109,7 +109,10 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
     f = d.forward if isinstance(d, ir.Module) else d
     module = d if isinstance(d, ir.Module) else None
     result = model.body(f, tuple(False for _ in f.params), module)
+    # per sample times the batch, but what is made once per call (`ONCE`)
     row = result.row.mapped(lambda s: s, Size.of(B), d.name)
+    row.__dict__.update(row.mapped(lambda s: s.substitute(lambda a: Size.of(1) if a is ONCE else None),
+                                   Size.of(1)).__dict__)
     row.kind = "module" if module else "def"
     row.params = model.module_params(module) if module else ZERO
     row.saved = {}

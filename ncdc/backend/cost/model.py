@@ -102,7 +102,7 @@ class Row:
         return Row(label or self.label, self.kind, self.line, fn(self.params),
                    {c: fn(f) * mult for c, f in self.flops.items()},
                    {d: rules.multiplied(d, fn(s), mult) for d, s in self.saved.items()},
-                   [(fn(s) * mult, w) for s, w in self.peak], fn(self.io) * mult,
+                   [(per_sample(fn(s), mult), w) for s, w in self.peak], fn(self.io) * mult,
                    [m.map(fn, mult) for m in self.matmuls], [a.map(fn, mult) for a in self.attention],
                    [c.mapped(fn, mult) for c in self.children], list(self.notes))
 
@@ -124,6 +124,15 @@ class Key:
 
 
 UNBATCHED = "permuted weight"  # a Key's `what` for a saved tensor made once per call, not per sample
+# Marks the part of a peak made once per call, not per sample (a permuted weight): multiplying a peak by the
+# batch, or by the axes a call is lifted over, leaves that part as it is; the report sets it to 1.
+ONCE = Symbol("once")
+
+
+def per_sample(size: Size, mult: Size) -> Size:
+    """A peak times `mult`, but for its part made once per call."""
+    once = Size({m: c for m, c in size.terms if ONCE in m})
+    return (size - once) * mult + once if once != ZERO else size * mult
 
 
 @dataclass
@@ -134,7 +143,8 @@ class Event:
     keys: list[Key]
     inner: list[tuple[Size, str]]
     scratch: Size = ZERO
-    # A repetition: the callee's peak is also reached without its arguments (times `again`: 0 or 1).
+    # A repetition: the callee's peak is also reached with the threaded argument no longer its input
+    # (times `again`: 0 or 1).
     again: Size | None = None
 
 
@@ -706,13 +716,15 @@ class Body:
             result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
             grouped = grouped_attention(node)
-            if grouped is None:
-                return self._apply(result, fn, mult, args, out_types, label, "def", node)
-            # One kernel call: its backward repeats the values for every query head, and keeps the repeats;
-            # its forward reads the keys and values as they are, not once per query head.
-            value = grouped[1][2]
-            kept = {value: Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")}
+            kept = None
+            if grouped is not None:
+                # One kernel call: its backward repeats the values for every query head, and keeps the repeats.
+                value = grouped[1][2]
+                kept = {value: Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")}
             out = self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
+            # The callee's peak counts its inputs lifted; the generated code passes them as they are: an
+            # argument without a lifted axis is broadcast without copying (`_insert_axis`), and grouped
+            # attention reads its keys and values once, not once per query head.
             call = self.events[self.stmt][-1]
             lifted = sum((fn(_elements(p.type)) * mult for p in target.params), ZERO)
             real = sum((a.size for a in args if a is not None), ZERO)
@@ -785,10 +797,12 @@ class Body:
             x = args[0] if args else None
             grad = row.params != ZERO or bool(x and x.grad)
             result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result")
-            if node is not None and cost.matmul is not None and x is not None and x.grad and is_linear(node) \
-                    and weight_permuted(self.plan, node):
+            copy = ZERO  # a weight the layout plan permutes: a copy made at each call, held while it runs
+            if node is not None and cost.matmul is not None and is_linear(node) and weight_permuted(self.plan, node):
                 n_in, n_out = cost.matmul
-                self.keep(Key(self.size(n_in * n_out), _dtype_of(t_out), True, UNBATCHED), row)
+                copy = self.size(n_in * n_out)
+                if x is not None and x.grad:  # kept for the input's gradient
+                    self.keep(Key(copy, _dtype_of(t_out), True, UNBATCHED), row)
             if not cost.needs_grad_input or (x is not None and x.grad):
                 for what, extra in cost.saves:
                     if what == "input":
@@ -801,7 +815,7 @@ class Body:
                         scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
                         self.keep(scratch, row)
             self.row.children.append(row)
-            self.made([x], [result])
+            self.made([x], [result], scratch=copy * ONCE)
             return result
         if isinstance(c, ir.Instance):
             target = self.model.modules[c.module]
@@ -951,7 +965,8 @@ class Body:
                     around = now - sum((a.size for a in e.operands if a in wires or a in pending), ZERO)
                     candidates += [(around + p, w) for p, w in e.inner]
                     if e.again is not None:
-                        named = sum((a.size for a in e.operands if a in wires and a not in pending), ZERO)
+                        # only the threaded wire (the first): the other arguments reach every repetition
+                        named = sum((a.size for a in e.operands[:1] if a in wires and a not in pending), ZERO)
                         candidates += [(around + p + e.again * named, w) for p, w in e.inner]
                 else:
                     candidates.append((now + sum((k.size for k in e.keys), e.scratch), where))

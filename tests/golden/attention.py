@@ -43,7 +43,7 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 
 def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttentionStepwise : y k, x k, x k -> y k    [attention.ncd:4]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [attention.ncd:4]
         if K.dim() < 2 or not K.is_floating_point():
@@ -63,7 +63,7 @@ def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor
 
 def ScaledDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttention : y k, x k, x k -> y k    [attention.ncd:11]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [attention.ncd:11]
         if K.dim() < 2 or not K.is_floating_point():
@@ -91,7 +91,7 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : y m, x m -> y m    [attention.ncd:23]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
                 _check_rank("E", E, 2, "y m")  # [attention.ncd:23]
                 _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [attention.ncd:23]

@@ -78,7 +78,7 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
 
 def Gc(X: Tensor, *, G: Callable) -> Tensor:
     """Gc : a c -> b c    [broadcasting.ncd:7]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "a c")  # [broadcasting.ncd:7]
     a = X.shape[-2]
@@ -87,7 +87,7 @@ def Gc(X: Tensor, *, G: Callable) -> Tensor:
 
 def Hc0(X: Tensor, D: Tensor, *, H: Callable) -> Tensor:
     """Hc0 : c a, d -> c b    [broadcasting.ncd:11]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "c a")  # [broadcasting.ncd:11]
         if D.dim() < 1 or not D.is_floating_point():

@@ -43,7 +43,7 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 
 def scores_stepwise(Q: Tensor, K: Tensor) -> Tensor:
     """scores_stepwise : y k h, x k h -> y x h    [einsum.ncd:6]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 3 or not Q.is_floating_point():
             _check_rank("Q", Q, 3, "y k h")  # [einsum.ncd:6]
         if K.dim() < 3 or not K.is_floating_point():
@@ -60,7 +60,7 @@ def scores_stepwise(Q: Tensor, K: Tensor) -> Tensor:
 
 def scores(Q: Tensor, K: Tensor) -> Tensor:
     """scores : y k h, x k h -> y x h    [einsum.ncd:13]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 3 or not Q.is_floating_point():
             _check_rank("Q", Q, 3, "y k h")  # [einsum.ncd:13]
         if K.dim() < 3 or not K.is_floating_point():

@@ -41,7 +41,7 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 
 def total(T: Tensor) -> Tensor:
     """total : int t -> int    [element_types.ncd:3]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
             _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:3]
     return T.sum(dim=-1)  # int  [element_types.ncd:4]
@@ -49,7 +49,7 @@ def total(T: Tensor) -> Tensor:
 
 def halves(T: Tensor) -> Tensor:
     """halves : int t -> t    [element_types.ncd:6]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
             _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:6]
     return T / 2  # t  [element_types.ncd:7]
@@ -57,7 +57,7 @@ def halves(T: Tensor) -> Tensor:
 
 def weigh(T: Tensor, X: Tensor) -> Tensor:
     """weigh : int t, t -> t    [element_types.ncd:9]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
             _check_rank("T", T, 1, "int t", "int")  # [element_types.ncd:9]
     t = T.shape[-1]
@@ -69,7 +69,7 @@ def weigh(T: Tensor, X: Tensor) -> Tensor:
 
 def transpose(M: Tensor) -> Tensor:
     """transpose : bool y x -> bool x y    [element_types.ncd:12]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if M.dim() < 2 or M.dtype != torch.bool:
             _check_rank("M", M, 2, "bool y x", "bool")  # [element_types.ncd:12]
     return M.transpose(-2, -1)  # bool x y  [element_types.ncd:13]
@@ -77,7 +77,7 @@ def transpose(M: Tensor) -> Tensor:
 
 def both(A: Tensor, B: Tensor) -> Tensor:
     """both : bool t, bool t -> bool (2*t)    [element_types.ncd:15]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if A.dim() < 1 or A.dtype != torch.bool:
             _check_rank("A", A, 1, "bool t", "bool")  # [element_types.ncd:15]
     t = A.shape[-1]

@@ -77,7 +77,7 @@ class Convolutions(nn.Module):
 
     def forward(self, S: Tensor, I: Tensor, V: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """forward : c L, c H W, c D H W -> c (2*L), c (2*((H + 1)//2)) (2*((W + 1)//2)), c D H W    [layers.ncd:12]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if S.dim() < 2 or not S.is_floating_point() or S.shape[-2] != self.c:
                 _check_rank("S", S, 2, "c L")  # [layers.ncd:12]
                 _check_shape("S", S, (self.c, S.shape[-1]), "c L", None)  # [layers.ncd:12]
@@ -106,7 +106,7 @@ class Pools(nn.Module):
 
     def forward(self, S: Tensor, I: Tensor, V: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """forward : c (2*L), c H W, c (2*D) (2*H) (2*W) -> c L, c 4 4, c D H W    [layers.ncd:21]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if S.dim() < 2 or not S.is_floating_point():
                 _check_rank("S", S, 2, "c (2*L)")  # [layers.ncd:21]
             if I.dim() < 3 or not I.is_floating_point() or I.shape[-3] != self.c:
@@ -144,7 +144,7 @@ class Norms(nn.Module):
 
     def forward(self, B: Tensor, V: Tensor, T: Tensor, U: Tensor, I: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """forward : c, c D H W, t m, 2 m, c H W -> c, c D H W, t m, 2 m, c H W    [layers.ncd:34]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if V.dim() < 4 or not V.is_floating_point() or V.shape[-4] != self.c:
                 _check_rank("V", V, 4, "c D H W")  # [layers.ncd:34]
                 _check_shape("V", V, (self.c, V.shape[-3], V.shape[-2], V.shape[-1]), "c D H W", None)  # [layers.ncd:34]
@@ -174,7 +174,7 @@ class Parts(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : t m -> t m    [layers.ncd:43]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [layers.ncd:43]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [layers.ncd:43]

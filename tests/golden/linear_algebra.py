@@ -41,7 +41,7 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 
 def F_apply(X: Tensor, F: Tensor) -> Tensor:
     """F_apply : a, a b c -> b c    [linear_algebra.ncd:5]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 1 or not X.is_floating_point():
             _check_rank("X", X, 1, "a")  # [linear_algebra.ncd:5]
         if F.dim() < 3 or not F.is_floating_point():
@@ -55,7 +55,7 @@ def F_apply(X: Tensor, F: Tensor) -> Tensor:
 
 def F_broadcast_transpose(X: Tensor, F: Tensor) -> Tensor:
     """F_broadcast_transpose : b a, a b c -> c    [linear_algebra.ncd:9]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "b a")  # [linear_algebra.ncd:9]
         if F.dim() < 3 or not F.is_floating_point():
@@ -70,7 +70,7 @@ def F_broadcast_transpose(X: Tensor, F: Tensor) -> Tensor:
 
 def F_linear_transpose(F: Tensor) -> Tensor:
     """F_linear_transpose : a b c -> b a c    [linear_algebra.ncd:14]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if F.dim() < 3 or not F.is_floating_point():
             _check_rank("F", F, 3, "a b c")  # [linear_algebra.ncd:14]
     b = F.shape[-2]
@@ -80,7 +80,7 @@ def F_linear_transpose(F: Tensor) -> Tensor:
 
 def apply_transposed(X: Tensor, Ft: Tensor) -> Tensor:
     """apply_transposed : b a, b a c -> c    [linear_algebra.ncd:19]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "b a")  # [linear_algebra.ncd:19]
         if Ft.dim() < 3 or not Ft.is_floating_point():
@@ -94,7 +94,7 @@ def apply_transposed(X: Tensor, Ft: Tensor) -> Tensor:
 
 def outer_unit(X: Tensor) -> Tensor:
     """outer_unit : b -> b b b    [linear_algebra.ncd:23]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 1 or not X.is_floating_point():
             _check_rank("X", X, 1, "b")  # [linear_algebra.ncd:23]
     b = X.shape[-1]
@@ -103,7 +103,7 @@ def outer_unit(X: Tensor) -> Tensor:
 
 def dot_outer(T: Tensor) -> Tensor:
     """dot_outer : b b b -> b    [linear_algebra.ncd:26]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if T.dim() < 3 or not T.is_floating_point():
             _check_rank("T", T, 3, "b b b")  # [linear_algebra.ncd:26]
     b = T.shape[-3]

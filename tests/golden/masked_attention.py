@@ -41,7 +41,7 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 
 def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """CausalAttention : y k, x k, x k -> y k    [masked_attention.ncd:6]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [masked_attention.ncd:6]
         if K.dim() < 2 or not K.is_floating_point():
@@ -69,7 +69,7 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : t m -> t m    [masked_attention.ncd:17]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:17]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:17]
@@ -90,7 +90,7 @@ class GroupedQueryAttention(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : t m -> t m    [masked_attention.ncd:29]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:29]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:29]

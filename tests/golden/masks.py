@@ -51,7 +51,7 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
 
 def below(X: Tensor, T: Tensor) -> Tensor:
     """below : y x, x -> bool y x    [masks.ncd:4]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "y x")  # [masks.ncd:4]
     x = X.shape[-1]
@@ -63,7 +63,7 @@ def below(X: Tensor, T: Tensor) -> Tensor:
 
 def nonzero(T: Tensor) -> Tensor:
     """nonzero : int t -> bool t    [masks.ncd:7]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if T.dim() < 1 or T.is_floating_point() or T.dtype == torch.bool:
             _check_rank("T", T, 1, "int t", "int")  # [masks.ncd:7]
     return T != 0  # bool t  [masks.ncd:8]
@@ -71,7 +71,7 @@ def nonzero(T: Tensor) -> Tensor:
 
 def clamp_low(X: Tensor) -> Tensor:
     """clamp_low : y x -> y x    [masks.ncd:10]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if X.dim() < 2 or not X.is_floating_point():
             _check_rank("X", X, 2, "y x")  # [masks.ncd:10]
     return torch.where(X > 0.0, X, 0.0)  # y x  [masks.ncd:11]
@@ -79,7 +79,7 @@ def clamp_low(X: Tensor) -> Tensor:
 
 def keep_valid(S: Tensor, P: Tensor) -> Tensor:
     """keep_valid : h y x, bool x -> h y x    [masks.ncd:13]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if S.dim() < 3 or not S.is_floating_point():
             _check_rank("S", S, 3, "h y x")  # [masks.ncd:13]
     x = S.shape[-1]
@@ -91,7 +91,7 @@ def keep_valid(S: Tensor, P: Tensor) -> Tensor:
 
 def add_mask(S: Tensor, M: Tensor) -> Tensor:
     """add_mask : h t t, t t -> h t t    [masks.ncd:16]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if S.dim() < 3 or not S.is_floating_point():
             _check_rank("S", S, 3, "h t t")  # [masks.ncd:16]
     t = S.shape[-2]
@@ -105,7 +105,7 @@ def add_mask(S: Tensor, M: Tensor) -> Tensor:
 
 def MaskedAttention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
     """MaskedAttention : y k, x k, x v, bool y x -> y v    [masks.ncd:19]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [masks.ncd:19]
         if K.dim() < 2 or not K.is_floating_point():
@@ -126,7 +126,7 @@ def MaskedAttention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
 
 def PaddedAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
     """PaddedAttention : y k, x k, x v, bool x -> y v    [masks.ncd:23]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [masks.ncd:23]
         if K.dim() < 2 or not K.is_floating_point():
@@ -147,7 +147,7 @@ def PaddedAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
 
 def BiasedAttention(Q: Tensor, K: Tensor, V: Tensor, B: Tensor) -> Tensor:
     """BiasedAttention : y k, x k, x v, y x -> y v    [masks.ncd:27]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [masks.ncd:27]
         if K.dim() < 2 or not K.is_floating_point():
@@ -168,7 +168,7 @@ def BiasedAttention(Q: Tensor, K: Tensor, V: Tensor, B: Tensor) -> Tensor:
 
 def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """CausalAttention : y k, x k, x v -> y v    [masks.ncd:31]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [masks.ncd:31]
         if K.dim() < 2 or not K.is_floating_point():
@@ -187,7 +187,7 @@ def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
 
 def CausalPaddedAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
     """CausalPaddedAttention : y k, x k, x v, bool x -> y v    [masks.ncd:36]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [masks.ncd:36]
         if K.dim() < 2 or not K.is_floating_point():
@@ -219,7 +219,7 @@ class PaddedMHA(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor, P: Tensor) -> Tensor:
         """forward : y m, x m, bool x -> y m    [masks.ncd:47]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
                 _check_rank("E", E, 2, "y m")  # [masks.ncd:47]
                 _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [masks.ncd:47]
@@ -247,7 +247,7 @@ class MaskedMHA(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
         """forward : y m, x m, bool y x -> y m    [masks.ncd:57]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
                 _check_rank("E", E, 2, "y m")  # [masks.ncd:57]
                 _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [masks.ncd:57]
@@ -273,7 +273,7 @@ class DropoutAttention(nn.Module):
 
     def forward(self, Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
         """forward : y k, x k, x k -> y k    [masks.ncd:64]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if Q.dim() < 2 or not Q.is_floating_point() or Q.shape[-1] != self.k:
                 _check_rank("Q", Q, 2, "y k")  # [masks.ncd:64]
                 _check_shape("Q", Q, (Q.shape[-2], self.k), "y k", None)  # [masks.ncd:64]
@@ -300,7 +300,7 @@ class PaddedGQA(nn.Module):
 
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
         """forward : t m, bool t -> t m    [masks.ncd:76]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masks.ncd:76]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masks.ncd:76]

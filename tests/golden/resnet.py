@@ -69,7 +69,7 @@ class NormActivate(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n H W -> n H W    [resnet.ncd:8]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n:
                 _check_rank("X", X, 3, "n H W")  # [resnet.ncd:8]
                 _check_shape("X", X, (self.n, X.shape[-2], X.shape[-1]), "n H W", None)  # [resnet.ncd:8]
@@ -94,7 +94,7 @@ class ProjectionResidual(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:19]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n0:
                 _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:19]
                 _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:19]
@@ -119,7 +119,7 @@ class IdentityResidual(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n1 H W -> n1 H W    [resnet.ncd:29]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n1:
                 _check_rank("X", X, 3, "n1 H W")  # [resnet.ncd:29]
                 _check_shape("X", X, (self.n1, X.shape[-2], X.shape[-1]), "n1 H W", None)  # [resnet.ncd:29]
@@ -138,7 +138,7 @@ class Block(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:38]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n0:
                 _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:38]
                 _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:38]
@@ -161,7 +161,7 @@ class IdentityResNet(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : 3 H W -> classes    [resnet.ncd:50]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != 3:
                 _check_rank("X", X, 3, "3 H W")  # [resnet.ncd:50]
                 _check_shape("X", X, (3, X.shape[-2], X.shape[-1]), "3 H W", None)  # [resnet.ncd:50]

@@ -57,7 +57,7 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
 
 def Attention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:
     """Attention : y k, x k, x k, y x -> y k    [transformer.ncd:7]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [transformer.ncd:7]
         if K.dim() < 2 or not K.is_floating_point():
@@ -88,7 +88,7 @@ class MultiheadAttention(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor, M: Tensor) -> Tensor:
         """forward : y m, x m, y x -> y m    [transformer.ncd:20]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
                 _check_rank("E", E, 2, "y m")  # [transformer.ncd:20]
                 _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [transformer.ncd:20]
@@ -131,7 +131,7 @@ class TransformerEncoderLayer(nn.Module):
 
     def forward(self, X: Tensor, mask: Tensor) -> Tensor:
         """forward : t d_model, t t -> t d_model    [transformer.ncd:37]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
                 _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:37]
                 _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:37]
@@ -176,7 +176,7 @@ class TransformerEncoder(nn.Module):
 
     def forward(self, X: Tensor, mask: Tensor) -> Tensor:
         """forward : t d_model, t t -> t d_model    [transformer.ncd:64]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
                 _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:64]
                 _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:64]
@@ -217,7 +217,7 @@ class TransformerDecoderLayer(nn.Module):
 
     def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:84]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
                 _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:84]
                 _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:84]
@@ -271,7 +271,7 @@ class TransformerDecoder(nn.Module):
 
     def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : t d_model, s d_model, t t, t s -> t d_model    [transformer.ncd:113]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
                 _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:113]
                 _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:113]
@@ -309,7 +309,7 @@ class Transformer(nn.Module):
 
     def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor, tgt_mask: Tensor, memory_mask: Tensor) -> Tensor:
         """forward : s d_model, t d_model, s s, t t, t s -> t d_model    [transformer.ncd:127]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if src.dim() < 2 or not src.is_floating_point() or src.shape[-1] != self.d_model:
                 _check_rank("src", src, 2, "s d_model")  # [transformer.ncd:127]
                 _check_shape("src", src, (src.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:127]

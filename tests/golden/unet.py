@@ -62,7 +62,7 @@ class DoubleConvolution(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : c0 H W -> c1 H W    [unet.ncd:10]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c0:
                 _check_rank("X", X, 3, "c0 H W")  # [unet.ncd:10]
                 _check_shape("X", X, (self.c0, X.shape[-2], X.shape[-1]), "c0 H W", None)  # [unet.ncd:10]
@@ -80,7 +80,7 @@ class DownScaleBlock(nn.Module):
 
     def forward(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """forward : c0 H W -> c1 (H//2) (W//2), c1 H W    [unet.ncd:18]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c0:
                 _check_rank("X", X, 3, "c0 H W")  # [unet.ncd:18]
                 _check_shape("X", X, (self.c0, X.shape[-2], X.shape[-1]), "c0 H W", None)  # [unet.ncd:18]
@@ -105,7 +105,7 @@ class UpScaleBlock(nn.Module):
 
     def forward(self, X: Tensor, C: Tensor) -> Tensor:
         """forward : c1 H W, c1 H W -> c0 (2*H) (2*W)    [unet.ncd:27]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c1:
                 _check_rank("X", X, 3, "c1 H W")  # [unet.ncd:27]
                 _check_shape("X", X, (self.c1, X.shape[-2], X.shape[-1]), "c1 H W", None)  # [unet.ncd:27]
@@ -139,7 +139,7 @@ class UNetFig27(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : 1 (16*h) (16*w) -> classes (16*h) (16*w)    [unet.ncd:40]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point():
                 _check_rank("X", X, 3, "1 (16*h) (16*w)")  # [unet.ncd:40]
         h = X.shape[-2] // 16
@@ -169,7 +169,7 @@ class UpStep(nn.Module):
 
     def forward(self, X: Tensor, C: Tensor) -> Tensor:
         """forward : c1 H W, c0 (2*H) (2*W) -> c0 (2*H) (2*W)    [unet.ncd:56]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c1:
                 _check_rank("X", X, 3, "c1 H W")  # [unet.ncd:56]
                 _check_shape("X", X, (self.c1, X.shape[-2], X.shape[-1]), "c1 H W", None)  # [unet.ncd:56]
@@ -204,7 +204,7 @@ class UNetOriginal(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : channels (16*h) (16*w) -> classes (16*h) (16*w)    [unet.ncd:69]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point():
                 _check_rank("X", X, 3, "channels (16*h) (16*w)")  # [unet.ncd:69]
         h = X.shape[-2] // 16

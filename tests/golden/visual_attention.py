@@ -55,7 +55,7 @@ def _over_batch(layer: nn.Module, x: Tensor, rank: int) -> Tensor:
 
 def MultiHeadDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """MultiHeadDotProductAttention : y k h, x k h, x k h -> y k h    [visual_attention.ncd:6]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 3 or not Q.is_floating_point():
             _check_rank("Q", Q, 3, "y k h")  # [visual_attention.ncd:6]
         if K.dim() < 3 or not K.is_floating_point():
@@ -84,7 +84,7 @@ class VisualAttention(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : c Y1 Y2, c X1 X2 -> c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)    [visual_attention.ncd:19]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 3 or not E.is_floating_point() or E.shape[-3] != self.c:
                 _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:19]
                 _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:19]
@@ -122,7 +122,7 @@ class VisualAttentionSingleHead(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : c Y1 Y2, c X1 X2 -> c Y1 Y2    [visual_attention.ncd:33]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 3 or not E.is_floating_point() or E.shape[-3] != self.c:
                 _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:33]
                 _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:33]

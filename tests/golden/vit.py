@@ -68,7 +68,7 @@ def _cat(parts: tuple, dim: int, rank: int) -> Tensor:
 
 def ScaledDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttention : y k, x k, x k -> y k    [vit.ncd:5]"""
-    if CHECK_SHAPES:
+    if CHECK_SHAPES and not torch.jit.is_tracing():
         if Q.dim() < 2 or not Q.is_floating_point():
             _check_rank("Q", Q, 2, "y k")  # [vit.ncd:5]
         if K.dim() < 2 or not K.is_floating_point():
@@ -96,7 +96,7 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
         """forward : y m, x m -> y m    [vit.ncd:16]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 2 or not E.is_floating_point() or E.shape[-1] != self.m:
                 _check_rank("E", E, 2, "y m")  # [vit.ncd:16]
                 _check_shape("E", E, (E.shape[-2], self.m), "y m", None)  # [vit.ncd:16]
@@ -125,7 +125,7 @@ class EncoderLayer(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """forward : t dim -> t dim    [vit.ncd:28]"""
-        if CHECK_SHAPES:
+        if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.dim:
                 _check_rank("X", X, 2, "t dim")  # [vit.ncd:28]
                 _check_shape("X", X, (X.shape[-2], self.dim), "t dim", None)  # [vit.ncd:28]

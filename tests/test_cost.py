@@ -285,6 +285,10 @@ def test_every_formula_gives_its_number(stem):
         sizes = {name: 4 + 3 * scale + i for i, name in enumerate(sorted(free))}
         for d in cost(program, sizes=sizes, batch=scale + 1).json()["definitions"]:
             env = {**d["sizes"], "B": scale + 1}
+            for name, named in d["names"].items():  # each from the sizes and the names before it
+                if named["value"] is not None:
+                    assert eval(named["formula"], {}, dict(env)) == named["value"]
+                    env[name] = named["value"]
 
             def check(row, env=env):
                 nonlocal checked
@@ -420,7 +424,7 @@ def test_the_cost_page_names_every_heading_and_key():
     keys = set(data) | set(data["machine"]) | set(data["definitions"][0])
     for row in (data["definitions"][0], data["definitions"][0]["children"][0]):
         for name, value in row.items():  # (not the keys of maps: size names, headings, element types)
-            if isinstance(value, dict) and name != "sizes":
+            if isinstance(value, dict) and name not in ("sizes", "names"):
                 keys |= set(value)
     for key in sorted(keys):
         assert f'"{key}"' in text, f"docs/cost.src.md does not document the key {key}"
@@ -523,13 +527,18 @@ def test_cost_docstrings_give_the_formulas_of_ncdc_cost(stem):
         doc = namespace[d.name].__doc__
         formulas = _docstring_formulas(doc)
         row = d.row
-        assert formulas["forward FLOPs"] == str(row.flops_forward)
-        assert formulas["backward FLOPs"] == str(row.flops_backward)
+        assert formulas["forward FLOPs"] == d.text(row.flops_forward)
+        assert formulas["backward FLOPs"] == d.text(row.flops_backward)
         if d.kind == "module":
-            assert formulas["parameters"] == str(row.params)
+            assert formulas["parameters"] == d.text(row.params)
+        names = [line.strip()[len("where "):].split(" = ") for line in doc.splitlines()
+                 if line.strip().startswith("where ")]
+        assert names == [list(n) for n in d.formulas.definitions()]
         # The text is Python arithmetic: at any sizes it gives the numbers ncdc cost gives.
         for scale in (1, 3):
             env = {k: v * scale for k, v in d.env.items()} | {m: 5 + scale for m in d.missing}
+            for name, text in names:
+                env[name] = eval(text, {}, dict(env))
             for label, size in (("forward FLOPs", row.flops_forward), ("backward FLOPs", row.flops_backward)):
                 assert eval(formulas[label], {}, dict(env)) == evaluate(size, env), (d.name, label)
 
@@ -537,4 +546,26 @@ def test_cost_docstrings_give_the_formulas_of_ncdc_cost(stem):
 def test_compile_cost_docstrings_on_the_command_line():
     done = _ncdc("compile", "specs/mlp.ncd", "--cost-docstrings")
     assert done.returncode == 0, done.stderr
-    assert "      parameters: w**2*hidden + hidden**2 + hidden*classes + 2*hidden + classes\n" in done.stdout
+    assert "      parameters: hidden*(w**2 + hidden + classes + 2) + classes\n" in done.stdout
+
+
+def test_strided_sizes_are_named_once_per_module():
+    """A bottleneck's costs in `H_s`, `W_s` (its strided sizes), common factors taken out: the expanded
+    polynomial's 24 terms in one product."""
+    d = cost(SPECS / "resnet.ncd", "ProjectionResidual").definition("ProjectionResidual")
+    assert d.formulas.definitions() == [("H_s", "(H - 1)//s + 1"), ("W_s", "(W - 1)//s + 1")]
+    assert len(d.row.flops_forward.terms) == 24
+    assert d.text(d.row.flops_forward) == "B*H_s*W_s*(2*(n1//4)*(n0 + n1 + 9*(n1//4) + 10) + n1*(2*n0 + 3))"
+    nested = cost(SPECS / "resnet.ncd", "IdentityResNet").definition("IdentityResNet").formulas.definitions()
+    assert nested == [("H_2", "(H + 1)//2"), ("W_2", "(W + 1)//2"), ("H_4", "(H_2 + 1)//2"), ("W_4", "(W_2 + 1)//2")]
+
+
+def test_factored_text_is_the_polynomial():
+    from ncdc.backend.cost.formula import factored
+    from ncdc.sizes import Size
+    a, b, c = (Size.of(Symbol(n)) for n in "abc")
+    size = 6 * a * a * b + 4 * a * b * c - 2 * a * (c // 4) + 2 * b * c * c + 8 * a * c - 2 * c - 3
+    text = factored(size)
+    for values in ({"a": 5, "b": 7, "c": 9}, {"a": 2, "b": 1, "c": 13}):
+        assert eval(text, {}, values) == evaluate(size, values)
+    assert factored(4 * a * b + 4 * a * c) == "4*a*(b + c)" and factored(-a * b - a) == "-a*(b + 1)"

@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ... import ir
 from ...sizes import Size, Symbol, format_size
 from . import rules
+from .formula import Formulas, factored
 from .model import ONCE, CostError, Model, Row
 from .roofline import Machine, machine as find_machine, machines
 from .rules import CATEGORIES, FLOAT, ZERO
@@ -35,6 +37,11 @@ class Definition:
     row: Row
     env: dict[str, int]
     missing: list[str]
+    formulas: Formulas
+
+    def text(self, size: Size) -> str:
+        """A formula of this definition: in its names for strided sizes, common factors taken out."""
+        return self.formulas.text(size)
 
 
 @dataclass
@@ -130,17 +137,21 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
         env.setdefault(B.name, 1)
     if batch is not None:
         _substitute(row, {B.name: batch})
-    missing = sorted({s.name for s in _symbols(row)} - env.keys())
-    return Definition(d.name, row.kind, row, env, missing)
+    every = list(_sizes(row))
+    symbols = {a for s in every for a in s.symbols()}
+    missing = sorted({s.name for s in symbols} - env.keys())
+    return Definition(d.name, row.kind, row, env, missing, Formulas(every, {s.name for s in symbols}))
 
 
-def _symbols(row: Row) -> set[Symbol]:
-    found: set[Symbol] = set(row.params.symbols()) | row.io.symbols()
-    for v in [*row.flops.values(), *row.saved.values(), *(p for p, _ in row.peak)]:
-        found |= v.symbols()
+def _sizes(row: Row) -> Iterator[Size]:
+    """Every size of a row and the rows under it."""
+    yield row.params
+    yield row.io
+    yield from row.flops.values()
+    yield from row.saved.values()
+    yield from (p for p, _ in row.peak)
     for c in row.children:
-        found |= _symbols(c)
-    return found
+        yield from _sizes(c)
 
 
 def _substitute(row: Row, values: dict[str, int]) -> None:
@@ -158,7 +169,8 @@ def evaluate(size: Size, env: dict[str, int]) -> int | None:
 
 
 def formula(size: Size) -> str:
-    return format_size(size)
+    """A size's formula, its common factors taken out (a definition's `text` also names strided sizes)."""
+    return factored(size)
 
 
 # ---- the transfer model of "FlashAttention on a Napkin" --------------------------------------------

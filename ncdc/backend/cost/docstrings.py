@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ... import ir
-from ...sizes import Size, format_size
 from .model import CostError
 from .report import saved_elements
 from .rules import CATEGORIES
@@ -22,10 +21,10 @@ def _terms(text: str) -> list[str]:
     return pieces + [text[start:]]
 
 
-def _wrapped(label: str, size: Size) -> list[str]:
+def _wrapped(label: str, text: str) -> list[str]:
     """`label: formula`, broken between the terms of a long sum."""
     lines, line = [], f"{label}: "
-    for piece in _terms(format_size(size)):
+    for piece in _terms(text):
         if len(line) + len(piece) > WIDTH and len(line) > len(label) + 2:
             lines.append(line.rstrip())
             line = "      " + piece.lstrip(" ")
@@ -44,19 +43,21 @@ def cost_lines(program: ir.Program) -> dict[str, list[str]]:
         if name not in found:
             continue
         try:
-            row = cost(program, name).definition(name).row
+            d = cost(program, name).definition(name)
         except CostError as error:
             out[name] = [f"Costs: not known ({error})."]
             continue
+        row, text = d.row, d.text
         batch = batch_symbol(found[name]).name
         lines = [f"Costs (ncdc cost; {batch} the leading batch size, a multiply-add 2 FLOPs):"]
+        lines += [f"  where {n} = {formula}" for n, formula in d.formulas.definitions()]
         if isinstance(found[name], ir.Module):
-            lines += _wrapped("  parameters", row.params)
-        lines += _wrapped("  forward FLOPs", row.flops_forward)
-        lines += [line for c in CATEGORIES if c in row.flops for line in _wrapped(f"    {c}", row.flops[c])]
-        lines += _wrapped("  backward FLOPs", row.flops_backward)
+            lines += _wrapped("  parameters", text(row.params))
+        lines += _wrapped("  forward FLOPs", text(row.flops_forward))
+        lines += [line for c in CATEGORIES if c in row.flops for line in _wrapped(f"    {c}", text(row.flops[c]))]
+        lines += _wrapped("  backward FLOPs", text(row.flops_backward))
         if len(row.peak) == 1:  # (a maximum of several candidates is too long to read here)
-            lines += _wrapped("  memory peak (elements)", row.peak[0][0])
-        lines += _wrapped("  saved for backward (elements)", saved_elements(row))
+            lines += _wrapped("  memory peak (elements)", text(row.peak[0][0]))
+        lines += _wrapped("  saved for backward (elements)", text(saved_elements(row)))
         out[name] = lines
     return out

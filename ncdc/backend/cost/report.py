@@ -6,7 +6,7 @@ with its value at the given sizes (null when a size is not given) and its formul
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ...sizes import Size, format_size
 from .model import Row
@@ -40,13 +40,16 @@ def peak_of(row: Row, env: dict) -> tuple[Size, str, int | None]:
     return best
 
 
-def peak_formula(row: Row, env: dict | None = None) -> str:
+Text = Callable[[Size], str]  # a definition's formulas (`Definition.text`)
+
+
+def peak_formula(row: Row, env: dict | None = None, text: Text = format_size) -> str:
     """The peak's formula: at the given sizes, the largest candidate; else a `max(...)` of those left."""
     env = env or {}
     _, _, value = peak_of(row, env)
     if value is None and len(row.peak) > 1:
-        return "max(" + ", ".join(format_size(s) for s, _ in row.peak) + ")"
-    return format_size(peak_of(row, env)[0])
+        return "max(" + ", ".join(text(s) for s, _ in row.peak) + ")"
+    return text(peak_of(row, env)[0])
 
 
 def saved_elements(row: Row) -> Size:
@@ -71,7 +74,7 @@ def io_bytes(row: Row, env: dict, dtype_bytes: int) -> int | None:
     return None if v is None else v * dtype_bytes
 
 
-def roofline(row: Row, env: dict, report: Report) -> dict | None:
+def roofline(row: Row, env: dict, report: Report, text: Text = format_size) -> dict | None:
     """The roofline bound of a row's forward pass on the report's machine: the bound of its totals, and
     the sum of the bounds of its operations (each limited by compute or memory on its own)."""
     machine = report.machine
@@ -79,13 +82,13 @@ def roofline(row: Row, env: dict, report: Report) -> dict | None:
         return None
     flops, nbytes = _value(row.flops_forward, env), io_bytes(row, env, report.dtype_bytes)
     out: dict = {"elements": _value(row.io + row.params, env), "bytes": nbytes,
-                 "formula": format_size(row.io + row.params)}
+                 "formula": text(row.io + row.params)}
     if flops is None or nbytes is None:
         return out | {"seconds": None, "compute_seconds": None, "memory_seconds": None, "bound": None,
                       "operations_seconds": None}
     out |= machine.seconds(flops, nbytes, report.dtype)
     if row.children:
-        parts = [roofline(c, env, report) for c in row.children]
+        parts = [roofline(c, env, report, text) for c in row.children]
         out["operations_seconds"] = None if any(p is None or p["operations_seconds"] is None for p in parts) \
             else sum(p["operations_seconds"] for p in parts)  # type: ignore[index]
     else:
@@ -93,7 +96,7 @@ def roofline(row: Row, env: dict, report: Report) -> dict | None:
     return out
 
 
-def row_json(row: Row, env: dict, report: Report) -> dict:
+def row_json(row: Row, env: dict, report: Report, text: Text = format_size) -> dict:
     from . import transfers
 
     dtype_bytes, fast_memory = report.dtype_bytes, report.fast_memory
@@ -102,25 +105,25 @@ def row_json(row: Row, env: dict, report: Report) -> dict:
     peak, where, peak_value = peak_of(row, env)
     out: dict = {
         "name": row.label, "kind": row.kind, "line": row.line,
-        "params": {"value": params, "bytes": _bytes(params, dtype_bytes), "formula": format_size(row.params)},
-        "flops_forward": {"value": _value(row.flops_forward, env), "formula": format_size(row.flops_forward),
-                          "by_heading": {c: {"value": _value(row.flops[c], env), "formula": format_size(row.flops[c])}
+        "params": {"value": params, "bytes": _bytes(params, dtype_bytes), "formula": text(row.params)},
+        "flops_forward": {"value": _value(row.flops_forward, env), "formula": text(row.flops_forward),
+                          "by_heading": {c: {"value": _value(row.flops[c], env), "formula": text(row.flops[c])}
                                          for c in CATEGORIES if c in row.flops}},
-        "flops_backward": {"value": _value(row.flops_backward, env), "formula": format_size(row.flops_backward)},
+        "flops_backward": {"value": _value(row.flops_backward, env), "formula": text(row.flops_backward)},
         "memory_peak": {"elements": peak_value, "bytes": _bytes(peak_value, dtype_bytes),
-                        "formula": peak_formula(row, env), "where": where},
+                        "formula": peak_formula(row, env, text), "where": where},
         "memory_saved": {"elements": _value(saved_elements(row), env),
                          "bytes": saved_bytes(row, env, dtype_bytes),
-                         "formula": format_size(saved_elements(row)),
-                         "by_element_type": {d: format_size(n) for d, n in row.saved.items()}},
+                         "formula": text(saved_elements(row)),
+                         "by_element_type": {d: text(n) for d, n in row.saved.items()}},
     }
     if fast_memory is not None:
         out["transfers"] = transfers(row, fast_memory, env)
     if report.machine is not None:
-        out["roofline"] = roofline(row, env, report)
+        out["roofline"] = roofline(row, env, report, text)
     if row.notes:
         out["notes"] = list(row.notes)
-    out["children"] = [row_json(c, env, report) for c in row.children]
+    out["children"] = [row_json(c, env, report, text) for c in row.children]
     return out
 
 
@@ -132,8 +135,14 @@ def to_json(report: Report) -> dict:
     return {"schema": SCHEMA_VERSION, "spec": report.spec, "dtype": report.dtype, "dtype_bytes": report.dtype_bytes,
             "batch": report.batch, "fast_memory": report.fast_memory, "machine": machine,
             "definitions": [{"name": d.name, "kind": d.kind, "sizes": d.env, "missing_sizes": d.missing,
-                             **row_json(d.row, d.env, report)}
+                             "names": names_json(d), **row_json(d.row, d.env, report, d.text)}
                             for d in report.definitions]}
+
+
+def names_json(d: Definition) -> dict:
+    """The strided sizes a definition's formulas name: each name's formula and value."""
+    values = d.formulas.values(d.env)
+    return {name: {"formula": text, "value": values[name]} for name, text in d.formulas.definitions()}
 
 
 # ---- the table --------------------------------------------------------------------------------
@@ -157,8 +166,8 @@ def _time(seconds: float | None) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def _cell(size: Size, env: dict, width: int = 60) -> str:
-    text = format_size(size)
+def _cell(size: Size, env: dict, show: Text = format_size, width: int = 60) -> str:
+    text = show(size)
     if len(text) > width:
         text = text[: width - 3] + "..."
     return f"{_num(_value(size, env)):>16}  {text}"
@@ -197,16 +206,18 @@ def _definition_table(d: Definition, report: Report) -> str:
         walk(c, 0)
     row = d.row
     lines.append("")
+    for name, text in d.formulas.definitions():
+        lines.append(f"  where {name} = {text}")
     lines.append(f"  total ({report.dtype}, {report.dtype_bytes} bytes an element)")
-    lines.append(f"    {'parameters':<24}{_cell(row.params, env)}")
-    lines.append(f"    {'forward FLOPs':<24}{_cell(row.flops_forward, env)}")
+    lines.append(f"    {'parameters':<24}{_cell(row.params, env, d.text)}")
+    lines.append(f"    {'forward FLOPs':<24}{_cell(row.flops_forward, env, d.text)}")
     for heading in CATEGORIES:
         if heading in row.flops:
-            lines.append(f"      {heading:<22}{_cell(row.flops[heading], env)}")
-    lines.append(f"    {'backward FLOPs':<24}{_cell(row.flops_backward, env)}")
+            lines.append(f"      {heading:<22}{_cell(row.flops[heading], env, d.text)}")
+    lines.append(f"    {'backward FLOPs':<24}{_cell(row.flops_backward, env, d.text)}")
     peak, where, value = peak_of(row, env)
-    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {peak_formula(row, env)[:60]}")
-    lines.append(f"    {'saved for backward':<24}{_cell(saved_elements(row), env)}")
+    lines.append(f"    {'memory peak':<24}{_num(value):>16}  {peak_formula(row, env, d.text)[:60]}")
+    lines.append(f"    {'saved for backward':<24}{_cell(saved_elements(row), env, d.text)}")
     b = saved_bytes(row, env, report.dtype_bytes)
     lines.append(f"    {'  in bytes':<24}{_num(b):>16}")
     if report.fast_memory is not None:

@@ -11,6 +11,9 @@ against their rules in closed form below instead):
 - elementwise: maps (relu, gelu...), arithmetic, bias additions, pooling, reductions, the attention
   scale -- none of them is an aten matrix product or convolution;
 - normalisation: softmax, log_softmax, BatchNorm, LayerNorm, GroupNorm, RMSNorm -- likewise.
+The same holds for the backward pass: the counter counts the matrix products and convolutions of the
+gradients (`mm`, `bmm`, `convolution_backward`), not the backward of maps, norms, softmax, pooling,
+dropout or an embedding's scatter.
 """
 
 from __future__ import annotations
@@ -144,6 +147,24 @@ def test_forward_flops_equal_the_flop_counter(path, name, given):
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
         model.eval()(*inputs)
     expected = sum(evaluate(d.row.flops.get(c, ncdc.sizes.Size.of(0)), d.env) for c in COUNTED)
+    assert expected == counter.get_total_flops()
+
+
+@pytest.mark.parametrize("path, name, given", _modules())
+def test_backward_flops_equal_the_flop_counter(path, name, given):
+    """The gradients each product computes (of a weight, of an input that needs one: not the model's own
+    inputs), against what the counter counts while autograd runs the backward pass."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    model, inputs, sizes = _build(path, name, given)
+    d = cost(path, name, sizes=sizes, batch=BATCH).definition(name)
+    with sdpa_kernel(SDPBackend.MATH):
+        out = model.train()(*inputs)
+    outputs = [o for o in (out if isinstance(out, tuple) else (out,)) if o.requires_grad]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        torch.autograd.backward(outputs, [torch.ones_like(o) for o in outputs])
+    expected = sum(evaluate(d.row.backward.get(c, ncdc.sizes.Size.of(0)), d.env) for c in COUNTED)
     assert expected == counter.get_total_flops()
 
 
@@ -319,9 +340,15 @@ def test_repetitions_are_multiplied_out():
 
 
 def test_backward_rule():
-    d = cost(SPECS / "mlp.ncd").definition("BasicImageRecogniser")
-    f = d.row.flops
-    assert d.row.flops_backward == 2 * f["contraction"] + f["elementwise"] + f["normalisation"]
+    """The first Linear computes its weight's gradient only (the image needs none), the others their
+    input's too; the maps and softmax one pass of their forward FLOPs."""
+    d = cost(SPECS / "mlp.ncd", batch=1).definition("BasicImageRecogniser")
+    forward = {k: evaluate(v, d.env) for k, v in d.row.flops.items()}
+    backward = {k: evaluate(v, d.env) for k, v in d.row.backward.items()}
+    assert backward["contraction"] == 2 * 784 * 512 + 2 * 2 * (512 * 512 + 512 * 10)
+    assert forward["contraction"] == 2 * (784 * 512 + 512 * 512 + 512 * 10)
+    assert {k: backward[k] for k in ("elementwise", "normalisation")} == \
+        {k: forward[k] for k in ("elementwise", "normalisation")}
 
 
 def test_elementwise_and_normalisation_rules():

@@ -62,6 +62,9 @@ class Row:
     line: int | None = None
     params: Size = ZERO
     flops: dict[str, Size] = field(default_factory=dict)
+    # Backward FLOPs by heading: the gradients the operation computes, those of its inputs that need one
+    # and of its parameters (`rules.py` explains each).
+    backward: dict[str, Size] = field(default_factory=dict)
     saved: dict[str, Size] = field(default_factory=dict)  # elements kept for backward, by element type
     peak: list[tuple[Size, str]] = field(default_factory=list)  # candidates for the peak: (elements, where)
     # Elements an operation reads and writes in slow memory when run on its own (unfused): its tensor
@@ -78,11 +81,22 @@ class Row:
 
     @property
     def flops_backward(self) -> Size:
-        return sum((rules.BACKWARD[c] * f for c, f in self.flops.items()), ZERO)
+        return sum(self.backward.values(), ZERO)
 
     def add_flops(self, category: str, amount: Size) -> None:
         if amount != ZERO:
             self.flops[category] = self.flops.get(category, ZERO) + amount
+
+    def add_backward(self, category: str, amount: Size) -> None:
+        if amount != ZERO:
+            self.backward[category] = self.backward.get(category, ZERO) + amount
+
+    def passes_back(self, grad: bool) -> None:
+        """The backward pass of the elementwise maps and normalisations here: one pass of the same FLOPs as
+        forward, when the result needs a gradient (what `FlopCounterMode` does not count)."""
+        if grad:
+            for c in (ELEMENTWISE, NORMALISATION):
+                self.add_backward(c, self.flops.get(c, ZERO))
 
     def add_saved(self, dtype: str, amount: Size) -> None:
         if amount != ZERO:
@@ -92,6 +106,8 @@ class Row:
         """Add another row's FLOPs, transfers and notes (not its saved memory or peak: those are per tensor)."""
         for c, f in other.flops.items():
             self.add_flops(c, f)
+        for c, f in other.backward.items():
+            self.add_backward(c, f)
         self.io = self.io + other.io
         self.matmuls += other.matmuls
         self.attention += other.attention
@@ -101,6 +117,7 @@ class Row:
         """This row (and its children) with `fn` applied to every size and the costs times `mult`."""
         return Row(label or self.label, self.kind, self.line, fn(self.params),
                    {c: fn(f) * mult for c, f in self.flops.items()},
+                   {c: fn(f) * mult for c, f in self.backward.items()},
                    {d: rules.multiplied(d, fn(s), mult) for d, s in self.saved.items()},
                    [(per_sample(fn(s), mult), w) for s, w in self.peak], fn(self.io) * mult,
                    [m.map(fn, mult) for m in self.matmuls], [a.map(fn, mult) for a in self.attention],
@@ -480,6 +497,7 @@ class Body:
             return None
         row = self.op_row("neg", node, [x])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
+        row.passes_back(bool(x and x.grad))
         return self.new(node.type, bool(x and x.grad))
 
     def v_Binary(self, node: ir.Binary):
@@ -487,6 +505,7 @@ class Body:
         row = self.op_row(node.op, node, [a, b])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         ga, gb = bool(a and a.grad), bool(b and b.grad)
+        row.passes_back(ga or gb)
         if node.op == "*":  # each factor is kept for the other's gradient
             if ga:
                 self.keep(b, row)
@@ -518,6 +537,7 @@ class Body:
         row = self.op_row("where", node, [c, a, b])
         row.add_flops(ELEMENTWISE, self.size(_elements(node.type)))
         grad = bool(a and a.grad) or bool(b and b.grad)
+        row.passes_back(grad)
         if grad:  # the backward pass routes each gradient by the condition
             self.keep(c, row)
         return self.new(node.type, grad)
@@ -528,6 +548,7 @@ class Body:
     def _element(self, rule: rules.ElementRule, label: str, node, x: Key | None, category: str, per):
         row = self.op_row(label, node, [x])
         row.add_flops(category, rule.flops * per)
+        row.passes_back(bool(x and x.grad))
         result = self.new(node.type, bool(x and x.grad))
         if x is not None and x.grad:
             for what in rule.saves:
@@ -582,6 +603,7 @@ class Body:
         if len(groups) == 1:  # a transpose, a diagonal or a sum over axes
             if set(groups[0]) - set(out):
                 row.add_flops(ELEMENTWISE, product(sizes[l] for l in set(groups[0])))
+                row.passes_back(grad)
             else:
                 row.io = ZERO  # a view
             return self.new(node.type, grad) if set(groups[0]) - set(out) else keys[0]
@@ -598,15 +620,17 @@ class Body:
                     side[:] = [l for l in side if l not in alone]
             every = list(dict.fromkeys(acc + right))
             row.add_flops(CONTRACTION, 2 * product(sizes[l] for l in every))
+            right_key = keys[i]
+            a_grad, b_grad = bool(acc_key and acc_key.grad), bool(right_key and right_key.grad)
+            # the gradient of each operand that needs one: a product of the same sizes
+            row.add_backward(CONTRACTION, (int(a_grad) + int(b_grad)) * 2 * product(sizes[l] for l in every))
             batch = [l for l in every if l in acc and l in right and l in later]
             summed = [l for l in every if l in acc and l in right and l not in later]
             a_only = [l for l in acc if l not in right]
             c_only = [l for l in right if l not in acc]
             row.matmuls.append(Matmul(product(sizes[l] for l in a_only), product(sizes[l] for l in summed),
                                       product(sizes[l] for l in c_only), product(sizes[l] for l in batch)))
-            right_key = keys[i]
             operands = [acc_key, right_key]
-            a_grad, b_grad = bool(acc_key and acc_key.grad), bool(right_key and right_key.grad)
             if b_grad:
                 self.keep(acc_key, row)
             if a_grad:
@@ -616,6 +640,7 @@ class Body:
                 acc_key = Key(product(sizes[l] for l in acc), FLOAT, a_grad or b_grad, "temporary")
                 self.made(operands, [acc_key])
         self.operands = operands
+        row.passes_back(grad)  # the sums over axes of one operand
         return self.new(node.type, grad)
 
     def v_Attention(self, node: ir.Attention):
@@ -633,6 +658,11 @@ class Body:
             row.add_flops(ELEMENTWISE, y * x)
         row.attention.append(AttentionShape(y, x, d, ONE))
         grad = any(t is not None and t.grad for t in (q, k, v))
+        gq, gk, gv = (bool(t and t.grad) for t in (q, k, v))
+        # The scores' gradient (from the probabilities') when the queries or keys need one; then each
+        # operand's that needs one: products of the same sizes as forward's.
+        row.add_backward(ATTENTION, 2 * y * x * d * (int(gq) + int(gk)) + 2 * y * x * dv * (int(gq or gk) + int(gv)))
+        row.passes_back(grad)
         if grad:  # PyTorch's attention keeps the scaled queries and keys, the probabilities and the values
             for n in (y * d, x * d, y * x):
                 scratch = Key(n, FLOAT, True, "attention")
@@ -652,6 +682,7 @@ class Body:
         row.add_flops(ELEMENTWISE, self.size(_elements(node.operand.type)))
         values, positions = ir.types_of(node.type)
         grad = bool(x and x.grad)
+        row.passes_back(grad)
         result = (Key(self.size(_elements(values)), FLOAT, grad, "result"),
                   Key(self.size(_elements(positions)), _dtype_of(positions), False, "result"))
         self.made(self.operands, list(result))
@@ -791,6 +822,9 @@ class Body:
             row.io = (self.size(_elements(t_in)) + self.size(_elements(t_out))) * mult
             for cat, f in cost.flops.items():
                 row.add_flops(cat, self.size(f) * mult)
+            x_grad = bool(args and args[0] is not None and args[0].grad)
+            for cat, f in cost.backward(x_grad).items():
+                row.add_backward(cat, self.size(f) * mult)
             if cost.matmul is not None:
                 n_in, n_out = cost.matmul
                 row.matmuls.append(Matmul(mult, self.size(n_in), self.size(n_out), ONE))
@@ -926,6 +960,12 @@ class Body:
             body.notes.append(f"the cost of `{label}` depends on its index: the first repetition is counted")
         row = body.mapped(lambda s: s, count, f"{label} x {count}")
         row.kind = "repeat"
+        if count.constant != 1 and args[0] is not None and not args[0].grad and x is not None and x.grad:
+            # From the second repetition on, the threaded input needs a gradient: the products compute it.
+            later = self._with_grad_input(c.body, args, own, mult, label)
+            row.backward = {}
+            for cat in {**body.backward, **later.backward}:
+                row.add_backward(cat, body.backward.get(cat, ZERO) + (count - 1) * later.backward.get(cat, ZERO))
         row.matmuls = [dataclasses.replace(m, count=m.count * count) for m in body.matmuls]
         row.attention = [dataclasses.replace(a, count=a.count * count) for a in body.attention]
         row.params = body.params * count
@@ -935,6 +975,19 @@ class Body:
         row.peak = body.peak
         outer.children.append(row)
         return x
+
+    def _with_grad_input(self, part: ir.Component, args, own, mult, label) -> Row:
+        """The row of a repetition's body were its threaded input to need a gradient, costed aside (what it
+        keeps and holds is not this body's)."""
+        saved, unbatched, events, outer = dict(self.saved), set(self.unbatched), len(self.events[self.stmt]), self.row
+        self.row = Row(label, "repeat")
+        try:
+            x = args[0]
+            self.component(part, None, [Key(x.size, x.dtype, True, x.what), *args[1:]], own, mult, [own[0]], label)
+            return self.row.children[0]
+        finally:
+            self.row, self.saved, self.unbatched = outer, saved, unbatched
+            del self.events[self.stmt][events:]
 
     # ---- memory held: the vertical sections of the body
     def memory(self, outputs: list[Key]) -> None:

@@ -109,7 +109,9 @@ def row_json(row: Row, env: dict, report: Report, text: Text = format_size) -> d
         "flops_forward": {"value": _value(row.flops_forward, env), "formula": text(row.flops_forward),
                           "by_heading": {c: {"value": _value(row.flops[c], env), "formula": text(row.flops[c])}
                                          for c in CATEGORIES if c in row.flops}},
-        "flops_backward": {"value": _value(row.flops_backward, env), "formula": text(row.flops_backward)},
+        "flops_backward": {"value": _value(row.flops_backward, env), "formula": text(row.flops_backward),
+                           "by_heading": {c: {"value": _value(row.backward[c], env), "formula": text(row.backward[c])}
+                                          for c in CATEGORIES if c in row.backward}},
         "memory_peak": {"elements": peak_value, "bytes": _bytes(peak_value, dtype_bytes),
                         "formula": peak_formula(row, env, text), "where": where},
         "memory_saved": {"elements": _value(saved_elements(row), env),

@@ -21,10 +21,11 @@ from ...sizes import Size, product
 CONTRACTION, CONVOLUTION, ATTENTION, ELEMENTWISE, NORMALISATION = (
     "contraction", "convolution", "attention", "elementwise", "normalisation")
 CATEGORIES = (CONTRACTION, CONVOLUTION, ATTENTION, ELEMENTWISE, NORMALISATION)
-# Backward FLOPs, as a multiple of the forward FLOPs of each heading: a contraction needs two of the
-# same size (the gradients of both operands, or of the input and the weight); elementwise maps and
-# normalisations about one pass more.
-BACKWARD = {CONTRACTION: 2, CONVOLUTION: 2, ATTENTION: 2, ELEMENTWISE: 1, NORMALISATION: 1}
+# Backward FLOPs are those of the gradients an operation computes: a product (matmul, einsum,
+# convolution, attention) computes the gradient of each operand that needs one -- a product of the same
+# sizes as forward's, so `dA = dC Bᵀ` costs what `C = A B` did and a weight always has one, an input only
+# when it needs one (not the first layer's).  Elementwise maps and normalisations, which no FLOP counter
+# counts, take one pass of their forward FLOPs when their result needs a gradient.
 
 FLOAT, INT64, BOOL = "float", "int64", "bool"  # element types of saved tensors (float: the chosen dtype)
 # Floats kept once per call whatever the batch (BatchNorm's per-channel statistics).
@@ -88,6 +89,15 @@ class LayerCost:
     saves: list[tuple[str, tuple[str, Size] | None]] = field(default_factory=list)
     matmul: tuple[Size, Size] | None = None  # (in, out) features, for the transfer model
     needs_grad_input: bool = False  # saves only when its input requires grad (no parameters)
+
+    def backward(self, input_grad: bool) -> dict[str, Size]:
+        """Backward FLOPs by heading: a product's weight gradient, and its input's when that needs one; the
+        elementwise and normalisation headings once, when anything needs a gradient."""
+        learned = self.params != ZERO
+        products = int(learned) + int(input_grad)
+        passes = int(learned or input_grad)
+        return {c: (products if c in (CONTRACTION, CONVOLUTION) else passes) * f
+                for c, f in self.flops.items() if (products if c in (CONTRACTION, CONVOLUTION) else passes)}
 
 
 NORM_FLOPS = 8  # per element: mean 1, centred squares 3, normalise 2, affine 2

@@ -144,12 +144,14 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
 
 
 def _sizes(row: Row) -> Iterator[Size]:
-    """Every size of a row and the rows under it."""
+    """Every size of a row and the rows under it (a peak in elements)."""
+    from .report import elements
+
     yield row.params
     yield row.io
     yield from row.flops.values()
     yield from row.saved.values()
-    yield from (p for p, _ in row.peak)
+    yield from (elements(p) for p, _ in row.peak)
     for c in row.children:
         yield from _sizes(c)
 

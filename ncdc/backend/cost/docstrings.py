@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import ir
 from .model import CostError
-from .report import saved_elements
+from .report import elements, saved_elements
 from .rules import CATEGORIES
 
 WIDTH = 106  # a docstring line, after its 4 spaces of indentation
@@ -57,7 +57,7 @@ def cost_lines(program: ir.Program) -> dict[str, list[str]]:
         lines += [line for c in CATEGORIES if c in row.flops for line in _wrapped(f"    {c}", text(row.flops[c]))]
         lines += _wrapped("  backward FLOPs", text(row.flops_backward))
         if len(row.peak) == 1:  # (a maximum of several candidates is too long to read here)
-            lines += _wrapped("  memory peak (elements)", text(row.peak[0][0]))
+            lines += _wrapped("  memory peak (elements)", text(elements(row.peak[0][0])))
         lines += _wrapped("  saved for backward (elements)", text(saved_elements(row)))
         out[name] = lines
     return out

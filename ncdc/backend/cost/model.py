@@ -139,6 +139,21 @@ class Key:
     def __init__(self, size: Size, dtype: str, grad: bool, what: str = ""):
         self.size, self.dtype, self.grad, self.what = size, dtype, grad, what
 
+    @property
+    def held(self) -> Size:
+        """Its elements in a peak, marked by element type when not a float (`WIDE`)."""
+        return held(self.size, self.dtype)
+
+
+# Mark the elements of a peak that are not floats: int64 (torch.long, 8 bytes) and bool (1 byte). The
+# report counts each at its width for bytes, and sets the marks to 1 for elements.
+LONG, BYTE = Symbol("int64"), Symbol("bool")
+WIDE = {rules.INT64: LONG, rules.BOOL: BYTE}
+
+
+def held(size: Size, dtype: str) -> Size:
+    return size * WIDE[dtype] if dtype in WIDE else size
+
 
 UNBATCHED = "permuted weight"  # a Key's `what` for a saved tensor made once per call, not per sample
 # Marks the part of a peak made once per call, not per sample (a permuted weight): multiplying a peak by the
@@ -705,17 +720,17 @@ class Body:
         params = node.signature.target.params
         rows = [a if i in weights else Key(fn(_elements(p.type)) * mult, FLOAT, bool(a and a.grad), "route")
                 for i, (p, a) in enumerate(zip(params, args))]
-        gathered = sum((rows[i].size for i in range(len(rows)) if i not in weights), ZERO)
+        gathered = sum((rows[i].held for i in range(len(rows)) if i not in weights), ZERO)
         out = self._apply(result, fn, mult, rows, [node.type], f"route[{format_size(node.experts)}] {node.expert}",
                           "def", node)
         # Held while it runs, besides its arguments: the indexes and the gathered rows throughout, then the
         # experts' results, their concatenation and the result.  The experts' peak is counted as if one
         # expert took every slot (the most it can be: it depends on the routing).
         experts = self.events[self.stmt].pop()
-        indexes = 2 * mult
+        indexes = held(2 * mult, rules.INT64)
         self.made([], experts.keys, [(indexes + gathered, node.expert)]
                   + [(indexes + p, w) for p, w in experts.inner]
-                  + [(indexes + mult + gathered + 3 * out.size, node.expert)])
+                  + [(indexes + held(mult, rules.INT64) + gathered + 3 * out.held, node.expert)])
         row = self.row.children[-1]
         tokens, back = (Key(mult, rules.INT64, False, "route") for _ in range(2))
         if any(rows[i].grad for i in range(len(rows)) if i not in weights):  # a gather keeps its index
@@ -757,8 +772,8 @@ class Body:
             # argument without a lifted axis is broadcast without copying (`_insert_axis`), and grouped
             # attention reads its keys and values once, not once per query head.
             call = self.events[self.stmt][-1]
-            lifted = sum((fn(_elements(p.type)) * mult for p in target.params), ZERO)
-            real = sum((a.size for a in args if a is not None), ZERO)
+            lifted = sum((held(fn(_elements(p.type)) * mult, _dtype_of(p.type)) for p in target.params), ZERO)
+            real = sum((a.held for a in args if a is not None), ZERO)
             call.inner = [(p - lifted + real, w) for p, w in call.inner]
             return out
         return self.component(node.target, node, args, own, mult, out_types, node.callee)
@@ -905,8 +920,8 @@ class Body:
         del self.events[self.stmt][first_event:]
         candidates = []
         for i, (x_in, x_out, peak, name) in enumerate(steps):
-            base = args[0].size if i and args[0] is not None else ZERO
-            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.size + x_out.size, name)]
+            base = args[0].held if i and args[0] is not None else ZERO
+            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.held + x_out.held, name)]
         self.made([args[0]], [x], prune(candidates))
         for r in group.children:
             group.absorb(r)
@@ -934,7 +949,7 @@ class Body:
         # it go), but the caller may: a name there still holds it.
         if count.constant != 1 and len(events) == first_event + 1:
             e = events.pop()
-            inner = e.inner or [(sum((k.size for k in [*e.operands, *e.keys]), e.scratch), label)]
+            inner = e.inner or [(sum((k.held for k in [*e.operands, *e.keys]), e.scratch), label)]
             again = ONE if count.constant is not None else ONE - ONE // count
             events.append(dataclasses.replace(e, inner=inner, again=again))
         # What one repetition keeps, apart from its input and its result, is kept by each of them; the
@@ -1008,21 +1023,21 @@ class Body:
         candidates: list[tuple[Size, str]] = []
         for i in range(end):
             wires = [k for k in defined if last.get(k, -1) >= i]
-            held = sum((k.size for k in wires), ZERO)
+            holding = sum((k.held for k in wires), ZERO)
             where = f"{self.f.name}, statement {i + 1}"
-            candidates.append((held, where))
+            candidates.append((holding, where))
             pending: list[Key] = []  # made in this statement and not yet consumed
             for e in self.events[i]:
-                now = held + sum((k.size for k in pending), ZERO)
+                now = holding + sum((k.held for k in pending), ZERO)
                 if e.inner:  # the callee's peak counts its arguments, one passed twice twice
-                    around = now - sum((a.size for a in e.operands if a in wires or a in pending), ZERO)
+                    around = now - sum((a.held for a in e.operands if a in wires or a in pending), ZERO)
                     candidates += [(around + p, w) for p, w in e.inner]
                     if e.again is not None:
                         # only the threaded wire (the first): the other arguments reach every repetition
-                        named = sum((a.size for a in e.operands[:1] if a in wires and a not in pending), ZERO)
+                        named = sum((a.held for a in e.operands[:1] if a in wires and a not in pending), ZERO)
                         candidates += [(around + p + e.again * named, w) for p, w in e.inner]
                 else:
-                    candidates.append((now + sum((k.size for k in e.keys), e.scratch), where))
+                    candidates.append((now + sum((k.held for k in e.keys), e.scratch), where))
                 pending = [k for k in pending if k not in e.operands] + [k for k in e.keys if k not in wires]
             made = [k for e in self.events[i] for k in e.keys]
             defined += [k for k in made if k in self.bound[i] or k in outputs]

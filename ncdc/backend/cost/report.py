@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ...sizes import Size, format_size
-from .model import Row
+from .model import BYTE, LONG, Row
 from .rules import CATEGORIES, FLOAT, PER_CALL, ZERO
 
 if TYPE_CHECKING:
@@ -25,19 +25,45 @@ def _bytes(n: int | None, per: int) -> int | None:
     return None if n is None else n * per
 
 
-def peak_of(row: Row, env: dict) -> tuple[Size, str, int | None]:
-    """The largest candidate for the peak at the given sizes (the first, when sizes are missing)."""
-    if not row.peak:
-        return ZERO, "", 0
-    best = None
+def _widths(size: Size, long: int, byte: int) -> Size:
+    return size.substitute(lambda a: Size.of(long) if a is LONG else Size.of(byte) if a is BYTE else None)
+
+
+def elements(size: Size) -> Size:
+    """A peak in elements, whatever their type."""
+    return _widths(size, 1, 1)
+
+
+def in_bytes(size: Size, env: dict, dtype_bytes: int) -> int | None:
+    """A peak in bytes: floats at the dtype's size, int64 at 8, bool at 1."""
+    floats, wide = _value(_widths(size, 0, 0), env), _value(_widths(size, 8, 1), env)
+    return None if floats is None or wide is None else floats * dtype_bytes + wide - floats
+
+
+def _peak(row: Row, env: dict, dtype_bytes: int) -> tuple[Size, str]:
+    """The candidate for the peak with the most bytes at the given sizes (the first, when sizes are missing)."""
+    best: tuple[Size, str, int] | None = None
     for size, where in row.peak:
-        v = _value(size, env)
+        v = in_bytes(size, env, dtype_bytes)
         if v is None:
-            return size if len(row.peak) == 1 else size, where, None
+            return size, where
         if best is None or v > best[2]:
             best = (size, where, v)
     assert best is not None
-    return best
+    return best[0], best[1]
+
+
+def peak_of(row: Row, env: dict, dtype_bytes: int = 4) -> tuple[Size, str, int | None]:
+    """The peak at the given sizes: its elements, where it is reached, and their number."""
+    if not row.peak:
+        return ZERO, "", 0
+    size, where = _peak(row, env, dtype_bytes)
+    return elements(size), where, _value(elements(size), env)
+
+
+def peak_bytes(row: Row, env: dict, dtype_bytes: int) -> int | None:
+    """The peak at the given sizes in bytes, each element at its type's width."""
+    return in_bytes(_peak(row, env, dtype_bytes)[0], env, dtype_bytes) if row.peak else 0
 
 
 Text = Callable[[Size], str]  # a definition's formulas (`Definition.text`)
@@ -48,7 +74,7 @@ def peak_formula(row: Row, env: dict | None = None, text: Text = format_size) ->
     env = env or {}
     _, _, value = peak_of(row, env)
     if value is None and len(row.peak) > 1:
-        return "max(" + ", ".join(text(s) for s, _ in row.peak) + ")"
+        return "max(" + ", ".join(text(elements(s)) for s, _ in row.peak) + ")"
     return text(peak_of(row, env)[0])
 
 
@@ -102,7 +128,7 @@ def row_json(row: Row, env: dict, report: Report, text: Text = format_size) -> d
     dtype_bytes, fast_memory = report.dtype_bytes, report.fast_memory
 
     params = _value(row.params, env)
-    peak, where, peak_value = peak_of(row, env)
+    peak, where, peak_value = peak_of(row, env, dtype_bytes)
     out: dict = {
         "name": row.label, "kind": row.kind, "line": row.line,
         "params": {"value": params, "bytes": _bytes(params, dtype_bytes), "formula": text(row.params)},
@@ -112,7 +138,7 @@ def row_json(row: Row, env: dict, report: Report, text: Text = format_size) -> d
         "flops_backward": {"value": _value(row.flops_backward, env), "formula": text(row.flops_backward),
                            "by_heading": {c: {"value": _value(row.backward[c], env), "formula": text(row.backward[c])}
                                           for c in CATEGORIES if c in row.backward}},
-        "memory_peak": {"elements": peak_value, "bytes": _bytes(peak_value, dtype_bytes),
+        "memory_peak": {"elements": peak_value, "bytes": peak_bytes(row, env, dtype_bytes),
                         "formula": peak_formula(row, env, text), "where": where},
         "memory_saved": {"elements": _value(saved_elements(row), env),
                          "bytes": saved_bytes(row, env, dtype_bytes),
@@ -217,8 +243,9 @@ def _definition_table(d: Definition, report: Report) -> str:
         if heading in row.flops:
             lines.append(f"      {heading:<22}{_cell(row.flops[heading], env, d.text)}")
     lines.append(f"    {'backward FLOPs':<24}{_cell(row.flops_backward, env, d.text)}")
-    peak, where, value = peak_of(row, env)
+    peak, where, value = peak_of(row, env, report.dtype_bytes)
     lines.append(f"    {'memory peak':<24}{_num(value):>16}  {peak_formula(row, env, d.text)[:60]}")
+    lines.append(f"    {'  in bytes':<24}{_num(peak_bytes(row, env, report.dtype_bytes)):>16}")
     lines.append(f"    {'saved for backward':<24}{_cell(saved_elements(row), env, d.text)}")
     b = saved_bytes(row, env, report.dtype_bytes)
     lines.append(f"    {'  in bytes':<24}{_num(b):>16}")

@@ -85,17 +85,13 @@ class Formulas:
         return [(s.name, format_size(v)) for s, v in self.names]
 
     def values(self, env: dict[str, int]) -> dict[str, int | None]:
-        """Each name's value at the given sizes (None where a size is missing)."""
+        """Each name's value at the given sizes (by name; None where a size is missing)."""
+        spelled: dict[Symbol, Size] = {}  # each name in the spec's own names
         out: dict[str, int | None] = {}
-        known = dict(env)
-        for name, text in self.definitions():
-            try:
-                value = eval(text, {"__builtins__": {}}, dict(known))  # noqa: S307 -- our own arithmetic
-            except NameError:
-                value = None
-            out[name] = value
-            if value is not None:
-                known[name] = value
+        for symbol, value in self.names:
+            spelled[symbol] = value = value.substitute(lambda a: spelled.get(a) if isinstance(a, Symbol) else None)
+            out[symbol.name] = value.substitute(
+                lambda a: Size.of(env[a.name]) if isinstance(a, Symbol) and a.name in env else None).constant
         return out
 
 

@@ -94,10 +94,9 @@ class LayerCost:
         """Backward FLOPs by heading: a product's weight gradient, and its input's when that needs one; the
         elementwise and normalisation headings once, when anything needs a gradient."""
         learned = self.params != ZERO
-        products = int(learned) + int(input_grad)
-        passes = int(learned or input_grad)
-        return {c: (products if c in (CONTRACTION, CONVOLUTION) else passes) * f
-                for c, f in self.flops.items() if (products if c in (CONTRACTION, CONVOLUTION) else passes)}
+        times = {c: int(learned) + int(input_grad) if c in (CONTRACTION, CONVOLUTION) else int(learned or input_grad)
+                 for c in self.flops}
+        return {c: n * self.flops[c] for c, n in times.items() if n}
 
 
 NORM_FLOPS = 8  # per element: mean 1, centred squares 3, normalise 2, affine 2

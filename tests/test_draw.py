@@ -221,16 +221,62 @@ def crossings(svg: str) -> int:
     return found
 
 
-# Crossings of each spec at depths 0, 1 and 10: a bound that a layout change must not exceed.
-CROSSINGS = {"attention": (1, 1, 1), "linear_algebra": (0, 0, 0), "masked_attention": (6, 6, 6),
-             "mixtral": (32, 59, 59), "resnet": (6, 12, 30), "unet": (15, 27, 27), "visual_attention": (6, 6, 6),
-             "vit": (4, 8, 9), "transformer": (42, 107, 149)}
+def forced_crossings(program: ir.Program, fn: ir.Function, depth: int, max_depth: int) -> int:
+    """The crossings the data flow forces, from the IR alone.  A tensor of n axes read r times is r
+    bundles of n wires, each but the first leaving the n points of another (a copy is a dot on
+    each wire); two bundles from the same points end apart, one above the other, so they cross
+    n(n-1)/2 times.  (A transpose crosses its wires inside its block, not between columns.)"""
+    reads: dict = {}
+    found = 0
+    for node in ir.walk(fn.body):
+        if isinstance(node, ir.Read):
+            reads[node.local] = reads.get(node.local, 0) + 1
+        elif isinstance(node, ir.Call) and depth < max_depth:
+            found += _forced_in(program, node.target, depth, max_depth)
+    for local, n in reads.items():
+        axes = len(local.type.axes) if isinstance(local.type, ir.TensorType) else 0
+        found += (n - 1) * axes * (axes - 1) // 2
+    return found
+
+
+def _forced_in(program: ir.Program, target, depth: int, max_depth: int) -> int:
+    """The forced crossings inside an expanded call."""
+    if isinstance(target, ir.Function):
+        return forced_crossings(program, target, depth + 1, max_depth)
+    if isinstance(target, ir.Instance):
+        module = next(m for m in program.modules if m.name == target.module)
+        return forced_crossings(program, module.forward, depth + 1, max_depth)
+    if isinstance(target, ir.Seq):
+        return sum(_forced_in(program, part, depth, max_depth) for part in target.parts)
+    if isinstance(target, ir.Repeat):
+        body = target.body or (target.instances[0] if target.instances else None)
+        return _forced_in(program, body, depth, max_depth) if body is not None else 0
+    return 0
+
+
+PAPER = ("attention", "mlp", "resnet", "unet", "visual_attention")  # Figs 19-21, 26-28
+
+
+def test_the_papers_diagrams_cross_only_where_the_data_flow_must(programs, drawings):
+    for stem in PAPER:
+        for depth in DEPTHS:
+            program = programs[stem]
+            forced = sum(forced_crossings(program, d.forward if isinstance(d, ir.Module) else d, 0, depth)
+                         for d in ncdc.backend.draw.definitions(program))
+            assert crossings(drawings[stem, depth]) <= forced, f"{stem} at depth {depth}: more than {forced}"
+
+
+# The other specs at depths 0, 1 and 10: a bound that a layout change must not exceed.  They cross
+# more than `forced_crossings` where a tensor is read several times in one column (three bundles
+# from the same points cross pairwise) and fewer where a skip saves and reloads a tensor.
+CROSSINGS = {"masked_attention": (6, 6, 6), "mixtral": (6, 11, 11), "vit": (4, 8, 9), "transformer": (22, 55, 97)}
 
 
 def test_crossings_stay_within_their_bound(drawings):
     for (stem, depth), svg in drawings.items():
-        bound = CROSSINGS.get(stem, (0, 0, 0))[DEPTHS.index(depth)]
-        assert crossings(svg) <= bound, f"{stem} at depth {depth}: more crossings than {bound}"
+        if stem not in PAPER:
+            bound = CROSSINGS.get(stem, (0, 0, 0))[DEPTHS.index(depth)]
+            assert crossings(svg) <= bound, f"{stem} at depth {depth}: more crossings than {bound}"
 
 
 def test_crossings_are_counted():
@@ -402,3 +448,17 @@ def test_random_specs_draw_with_sound_geometry(seed):
     test_no_two_boxes_or_labels_overlap(drawings)
     test_no_wire_runs_through_a_box(drawings)
     test_every_wire_ends_at_a_port_or_the_edge(drawings)
+
+
+def test_the_order_search_finds_the_fewest_crossings():
+    """Two tensors swap places between the inputs and the results, with a third made in between:
+    one crossing is needed, and the order of the middle column gets it down to that."""
+    from ncdc.backend.draw.order import Node, crossings as counted, minimise
+
+    inputs = [Node("a", [], 1), Node("b", [], 1)]
+    middle = [Node("f", [[("a", 0)]], 1), Node("g", [[("b", 0)]], 1), Node("c", [], 1)]
+    results = [Node("out", [[("g", 0)], [("c", 0)], [("f", 0)]], 0)]
+    layers = [inputs, middle, results]
+    assert counted(layers) == 2
+    orders = minimise(layers)
+    assert counted(layers) == 1 and orders[0] == ["a", "b"] and orders[2] == ["out"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import font
+from . import font, order
 from .blocks import CAPTION, LABEL, PITCH, SEG_GAP, SMALL, WIRE_TOP, Block, Runs, caption_width, stack_ys
 from .svg import Canvas, num
 
@@ -80,8 +80,18 @@ def _label_width(seg: Seg) -> float:
 
 def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float = 0.0,
            left: float = 0.0) -> Fragment:
-    """Lay out a body: `params` enter at the left edge, `results` leave at the right edge."""
+    """Lay out a body: `params` enter at the left edge, `results` leave at the right edge.  A first
+    pass finds what each column holds; its order is then chosen for the fewest crossings."""
     columns = _columns(steps)
+    layers: order.Layers = []
+    _place(params, columns, results, top, left, record=layers)
+    return _place(params, columns, results, top, left, orders=order.minimise(layers)[1:])
+
+
+def _place(params: list[Seg], columns: list[list[Step]], results: list[Seg], top: float, left: float,
+           orders: list[list] | None = None, record: order.Layers | None = None) -> Fragment:
+    """The layout with each column in the given order (`orders`, by `_key`), else as it comes;
+    `record` gets the inputs' layer, then each column's."""
     steps = [step for column in columns for step in column]
     starts = [0]
     for column in columns:
@@ -148,6 +158,9 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         return width
 
     born = list(state)
+    last: list = list(state)  # the column before, for `record`
+    if record is not None:
+        record.append(_nodes(state, []))
     out_ys: list[list[float]] = []
     for c in range(len(columns) + 1):
         indexes = list(range(starts[c], starts[c + 1])) if c < len(columns) else [len(steps)]
@@ -166,8 +179,14 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 _in_place_order(step, items)
             near = (None, None) if step is None or step.inputs else _neighbours(steps, k)
             group = _gather(items, step.inputs if step else results, k, needed_after, saved, near)
-            group.step = step
+            group.step, group.k = step, k
             groups.append(group)
+        if orders is not None:
+            rank = {key: n for n, key in enumerate(orders[c])}
+            items.sort(key=lambda item: rank[_key(item)])
+        if record is not None:
+            record.append(_nodes(items, last))
+            last = list(items)
         # Where everything is in this column: each tensor stays where it was, unless pushed down.
         y: float = top - CAPTION - 2  # a block's caption may use the band above the first wires (its body pads 2)
         moves: list = []
@@ -287,6 +306,7 @@ class _Group:
 
     step: Step | None
     run: list
+    k: int = 0
     cap: float = 0.0
     body_top: float = 0.0
     body_h: float = 0.0
@@ -314,6 +334,31 @@ def _columns(steps: list[Step]) -> list[list[Step]]:
     for k in sorted(range(len(steps)), key=lambda k: (layer[k], k)):
         columns.setdefault(layer[k], []).append(steps[k])
     return [columns[c] for c in sorted(columns)]
+
+
+def _key(item) -> object:
+    """What an item of a column is, the same in both passes of the layout."""
+    return ("step", item.k) if isinstance(item, _Group) else id(item.seg)
+
+
+def _nodes(items: list, last: list) -> list[order.Node]:
+    """A column's items as the order's nodes, their wires coming from the column before (`last`)."""
+    holders: dict[int, tuple] = {}
+    for item in last:
+        at = 0
+        for seg in _made(item):
+            holders[id(seg)] = (_key(item), at)
+            at += seg.count
+    return [_node(item, holders) for item in items]
+
+
+def _node(item, holders: dict) -> order.Node:
+    run = [item] if isinstance(item, _Inst) else item.run
+    inputs = [[None if hasattr(i, "loaded") or id(i.seg) not in holders else
+               (holders[id(i.seg)][0], holders[id(i.seg)][1] + j) for j in range(i.seg.count)] for i in run]
+    step = item.step if isinstance(item, _Group) else None
+    return order.Node(_key(item), inputs, sum(s.count for s in _made(item)),
+                      step is not None and step.block.swapped is not None)
 
 
 def _made(item) -> list[Seg]:

@@ -390,6 +390,14 @@ def test_sizes_put_numbers_on_the_wires(programs, tmp_path, capsys):
     assert "did you mean `hidden`" in capsys.readouterr().err
 
 
+def test_sizes_bind_a_callees_hyperparameters_to_its_arguments(programs):
+    """Inside an expanded MultiheadAttention(m=d_model, h=nhead), m is d_model's number, h nhead's,
+    and its derived k = m // h their quotient; the def it calls shows them too."""
+    svg = draw(programs["transformer"], "TransformerEncoderLayer", depth=2, sizes={"d_model": 64, "nhead": 4, "t": 10})
+    labels = set(wire_labels(svg))
+    assert {"64", "16", "4", "10"} <= labels and not labels & {"m", "k", "h", "d_model", "nhead", "t", "y", "x"}
+
+
 # ---- golden files, size, the command -------------------------------------------------------------------
 
 @pytest.mark.parametrize("stem", DRAWN)

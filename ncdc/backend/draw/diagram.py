@@ -53,15 +53,56 @@ class Context:
         title keeps the type as the spec writes it."""
         axes = t.axes if isinstance(t, ir.TensorType) else ()
         if self.sizes:
-            known = {k: Size.of(v) for k, v in self.sizes.items()}
-            axes = tuple(a.map(lambda s: s.substitute(lambda atom: known.get(getattr(atom, "name", "")))) for a in axes)
+            axes = tuple(a.map(lambda size: with_numbers(size, self.sizes or {})) for a in axes)
         return Seg([axis_runs(a) for a in axes], title, name)
+
+    def inside(self, module: ir.Module | None, instance: dict | None, args: list | None = None) -> Context:
+        """The context of a callee drawn in place: with `sizes`, its own size names get the
+        numbers of this call: its generic sizes those they are instantiated with here, and a
+        module's hyperparameters its arguments' (else their defaults), then its derived sizes."""
+        if self.sizes is None:
+            return self
+        sizes = {sym.name: n for sym, size in (instance or {}).items() if (n := number(size, self.sizes)) is not None}
+        if module is not None:
+            sizes |= bound(module, [number(a, self.sizes) if isinstance(a, Size) else None for a in args or []])
+        return Context(self.program, self.depth, sizes)
 
     def function(self, name: str) -> ir.Function | None:
         return next((f for f in self.program.functions if f.name == name), None)
 
     def module(self, name: str) -> ir.Module | None:
         return next((m for m in self.program.modules if m.name == name), None)
+
+
+def with_numbers(size: Size, sizes: dict[str, int]) -> Size:
+    """A size with the numbers of `sizes` (by name) put in."""
+    numbers = {k: Size.of(v) for k, v in sizes.items()}
+    return size.substitute(lambda atom: numbers.get(getattr(atom, "name", "")))
+
+
+def number(size: Size, sizes: dict[str, int]) -> int | None:
+    got = with_numbers(size, sizes)
+    return got.constant if not got.atoms() else None
+
+
+def bound(module: ir.Module, args: list[int | None] | None, given: dict[str, int] | None = None) -> dict[str, int]:
+    """A module's sizes as numbers: its hyperparameters those of an instance's `args` (by position;
+    None where not a known number), else `given` (at the top), else their defaults; then the sizes
+    it derives from them (`k = m // h`)."""
+    sizes: dict[str, int] = {}
+    for n, h in enumerate(module.hparams):
+        value: object
+        if args is not None and n < len(args):
+            value = args[n]
+        else:
+            value = (given or {}).get(h.name, h.default)
+        if h.kind == "size" and isinstance(value, int) and not isinstance(value, bool):
+            sizes[h.name] = value
+    for member in module.members:
+        if isinstance(member, ir.SizeMember) and member.name not in sizes:
+            if (got := number(member.value, sizes)) is not None:
+                sizes[member.name] = got
+    return sizes
 
 
 # ---- reading a body ---------------------------------------------------------------------------------
@@ -292,7 +333,7 @@ class Body:
             return layer_block(target, ins, outs, lift, line)
         if isinstance(target, ir.Function):
             if expand:
-                inner = draw_body(self.cx, target, None, self.depth + 1)
+                inner = draw_body(self.cx.inside(None, instance), target, None, self.depth + 1)
                 return frame_block([(name, "")], inner, ins, outs, lift, line)
             return box_block([(name, "")], ins, outs, "box", lift, line)
         if isinstance(target, ir.Box):
@@ -301,7 +342,7 @@ class Body:
             module = self.cx.module(target.module)
             caption = instance_caption(target, module)
             if expand and module is not None:
-                inner = draw_body(self.cx, module.forward, module, self.depth + 1)
+                inner = draw_body(self.cx.inside(module, instance, target.args), module.forward, module, self.depth + 1)
                 return frame_block(caption, inner, ins, outs, lift, line)
             return module_block(caption, ins, outs, lift, line)
         if isinstance(target, ir.Seq):

@@ -16,6 +16,8 @@ import pytest
 import ncdc
 from ncdc import ir
 from ncdc.backend.draw import DrawError, draw, font
+from ncdc.backend.draw import diagram
+from ncdc.backend.draw.diagram import joined_run
 from ncdc.cli import main
 from tests.update_golden import DRAWN, generate_svg
 
@@ -221,37 +223,39 @@ def crossings(svg: str) -> int:
     return found
 
 
-def forced_crossings(program: ir.Program, fn: ir.Function, depth: int, max_depth: int) -> int:
-    """The crossings the data flow forces, from the IR alone.  A tensor of n axes read r times is r
-    bundles of n wires, each but the first leaving the n points of another (a copy is a dot on
-    each wire); two bundles from the same points end apart, one above the other, so they cross
-    n(n-1)/2 times.  (A transpose crosses its wires inside its block, not between columns.)"""
+def forced_crossings(program: ir.Program, fn: ir.Function, depth: int, max_depth: int,
+                     inherited: frozenset[str] = frozenset()) -> int:
+    """The crossings the data flow forces, from the IR alone.  A tensor drawn as n wires and read r
+    times is r bundles of n wires, each but the first leaving the n points of another (a copy is a
+    dot on each wire); two bundles from the same points end apart, one above the other, so they
+    cross n(n-1)/2 times.  (A transpose crosses its wires inside its block, not between columns.)"""
+    images = image_axes(program, fn, inherited)
     reads: dict = {}
     found = 0
     for node in ir.walk(fn.body):
         if isinstance(node, ir.Read):
             reads[node.local] = reads.get(node.local, 0) + 1
         elif isinstance(node, ir.Call) and depth < max_depth:
-            found += _forced_in(program, node.target, depth, max_depth)
-    for local, n in reads.items():
-        axes = len(local.type.axes) if isinstance(local.type, ir.TensorType) else 0
-        found += (n - 1) * axes * (axes - 1) // 2
+            found += _forced_in(program, node.target, depth, max_depth, callee_images(node, images), images)
+    for local, r in reads.items():
+        n = wires(local.type, images)
+        found += (r - 1) * n * (n - 1) // 2
     return found
 
 
-def _forced_in(program: ir.Program, target, depth: int, max_depth: int) -> int:
-    """The forced crossings inside an expanded call."""
+def _forced_in(program: ir.Program, target, depth: int, max_depth: int, inherited: frozenset[str],
+               images: frozenset[str]) -> int:
+    """The forced crossings inside an expanded call (a part of a seq or a repetition keeps the image
+    axes of the body that calls it)."""
     if isinstance(target, ir.Function):
-        return forced_crossings(program, target, depth + 1, max_depth)
+        return forced_crossings(program, target, depth + 1, max_depth, inherited)
     if isinstance(target, ir.Instance):
         module = next(m for m in program.modules if m.name == target.module)
-        return forced_crossings(program, module.forward, depth + 1, max_depth)
-    if isinstance(target, ir.Seq):
-        return sum(_forced_in(program, part, depth, max_depth) for part in target.parts)
-    if isinstance(target, ir.Repeat):
-        body = target.body or (target.instances[0] if target.instances else None)
-        return _forced_in(program, body, depth, max_depth) if body is not None else 0
-    return 0
+        return forced_crossings(program, module.forward, depth + 1, max_depth, inherited)
+    parts = target.parts if isinstance(target, ir.Seq) else [target.body or target.instances[0]] \
+        if isinstance(target, ir.Repeat) and (target.body or target.instances) else []
+    return sum(_forced_in(program, part, depth, max_depth, images & {g.name for g in part.signature.generics}, images)
+               for part in parts if part.signature is not None)
 
 
 PAPER = ("attention", "mlp", "resnet", "unet", "visual_attention")  # Figs 19-21, 26-28
@@ -289,8 +293,28 @@ def test_crossings_are_counted():
 # ---- counts the IR implies ---------------------------------------------------------------------------
 
 
-def expected(program: ir.Program, fn: ir.Function, depth: int, max_depth: int, counts: dict) -> None:
+def image_axes(program: ir.Program, fn: ir.Function, inherited: frozenset[str]) -> frozenset[str]:
+    """The sizes of a body that are an image's axes, drawn as one wire: what its caller's image axes
+    are called in it, and those of the convolutions in it (see `diagram.image_axes`)."""
+    return inherited | diagram.image_axes(program, fn)
+
+
+def callee_images(node: ir.Call, images: frozenset[str]) -> frozenset[str]:
+    return frozenset(sym.name for sym, size in node.instance.items() if str(size) in images)
+
+
+def wires(t, images: frozenset[str]) -> int:
+    """How many wires a tensor of this type is drawn as: one per axis, adjacent image axes one."""
+    if not isinstance(t, ir.TensorType):
+        return 1
+    run = joined_run([str(a) for a in t.axes], images)
+    return max(len(t.axes), 1) - (run[1] - run[0] - 1 if run else 0)
+
+
+def expected(program: ir.Program, fn: ir.Function, depth: int, max_depth: int, counts: dict,
+             inherited: frozenset[str] = frozenset()) -> None:
     """The shapes a body's diagram must hold, counted from the IR alone."""
+    images = image_axes(program, fn, inherited)
     reads: dict = {}
     for node in ir.walk(fn.body):
         if isinstance(node, ir.Read):
@@ -309,15 +333,15 @@ def expected(program: ir.Program, fn: ir.Function, depth: int, max_depth: int, c
                 counts["box"] += node.target.op.startswith(("Linear", "Conv", "MaxPool", "AvgPool", "Adaptive"))
             elif isinstance(target, ir.Function) and depth < max_depth:
                 counts["frame"] += 1
-                expected(program, target, depth + 1, max_depth, counts)
+                expected(program, target, depth + 1, max_depth, counts, callee_images(node, images))
             elif isinstance(target, ir.Instance) and depth < max_depth:
                 counts["frame"] += 1
                 module = next(m for m in program.modules if m.name == target.module)
-                expected(program, module.forward, depth + 1, max_depth, counts)
+                expected(program, module.forward, depth + 1, max_depth, counts, callee_images(node, images))
             elif isinstance(target, (ir.Function, ir.Box, ir.Instance)):
                 counts["box"] += 1
     for local, n in reads.items():
-        counts["copy"] += (n - 1) * max(len(local.type.axes), 1)
+        counts["copy"] += (n - 1) * wires(local.type, images)
 
 
 @pytest.mark.parametrize("stem", ["attention", "composition", "broadcasting", "einsum", "linear_algebra",
@@ -396,6 +420,20 @@ def test_sizes_bind_a_callees_hyperparameters_to_its_arguments(programs):
     svg = draw(programs["transformer"], "TransformerEncoderLayer", depth=2, sizes={"d_model": 64, "nhead": 4, "t": 10})
     labels = set(wire_labels(svg))
     assert {"64", "16", "4", "10"} <= labels and not labels & {"m", "k", "h", "d_model", "nhead", "t", "y", "x"}
+
+
+def test_an_images_axes_travel_as_one_wire(programs):
+    """Fig 26's x̄: a residual's image axes H W are one double wire, its sizes in its hover title;
+    with numbers for them, it is labelled as a power, as Fig 19 writes 28²."""
+    svg = draw(programs["resnet"], "IdentityResidual", depth=0)
+    joined = [e for e in elements(svg) if e.tag == NS + "path" and {"wire", "joined"} <= classes(e)]
+    assert joined and all("n1 H W" in e.find(NS + "title").text for e in joined)
+    assert sum(1 for e in elements(svg) if "core" in classes(e)) == len(joined)
+    labels = wire_labels(svg)
+    assert "x̄" in labels and "H" not in labels and "W" not in labels
+    assert "322" in wire_labels(draw(programs["resnet"], "IdentityResidual", depth=0, sizes={"H": 32, "W": 32}))
+    # Without a convolution there is no image: attention's axes stay apart.
+    assert not [e for e in elements(draw(programs["attention"])) if "joined" in classes(e)]
 
 
 # ---- golden files, size, the command -------------------------------------------------------------------

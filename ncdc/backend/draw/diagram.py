@@ -8,7 +8,7 @@ collapsed, as named boxes, or, while `depth` allows, expanded in place as named 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ... import ir
 from ...sizes import Size, format_size
@@ -47,25 +47,28 @@ class Context:
     program: ir.Program
     depth: int
     sizes: dict[str, int] | None = None  # numbers for size names, shown on the wires (`--sizes`)
+    spatial: frozenset[str] = field(default_factory=frozenset)  # an image's axes, drawn as one wire
 
     def seg(self, t, title: str, name: str | None = None) -> Seg:
         """A tensor's wires, labelled with its axes (their numbers where `sizes` gives them); its
         title keeps the type as the spec writes it."""
         axes = t.axes if isinstance(t, ir.TensorType) else ()
+        names = [str(a) for a in axes]
         if self.sizes:
             axes = tuple(a.map(lambda size: with_numbers(size, self.sizes or {})) for a in axes)
-        return Seg([axis_runs(a) for a in axes], title, name)
+        return Seg([axis_runs(a) for a in axes], title, name, names, joined_run(names, self.spatial))
 
     def inside(self, module: ir.Module | None, instance: dict | None, args: list | None = None) -> Context:
         """The context of a callee drawn in place: with `sizes`, its own size names get the
         numbers of this call: its generic sizes those they are instantiated with here, and a
         module's hyperparameters its arguments' (else their defaults), then its derived sizes."""
+        spatial = frozenset(sym.name for sym, size in (instance or {}).items() if str(size) in self.spatial)
         if self.sizes is None:
-            return self
+            return replace(self, spatial=spatial)
         sizes = {sym.name: n for sym, size in (instance or {}).items() if (n := number(size, self.sizes)) is not None}
         if module is not None:
             sizes |= bound(module, [number(a, self.sizes) if isinstance(a, Size) else None for a in args or []])
-        return Context(self.program, self.depth, sizes)
+        return Context(self.program, self.depth, sizes, spatial)
 
     def function(self, name: str) -> ir.Function | None:
         return next((f for f in self.program.functions if f.name == name), None)
@@ -105,6 +108,54 @@ def bound(module: ir.Module, args: list[int | None] | None, given: dict[str, int
     return sizes
 
 
+def joined_run(names: list[str], spatial: frozenset[str]) -> tuple[int, int] | None:
+    """The first run of two or more adjacent image axes, which travel together as one wire."""
+    a = 0
+    while a < len(names):
+        b = a
+        while b < len(names) and names[b] in spatial:
+            b += 1
+        if b - a >= 2:
+            return (a, b)
+        a = b + 1
+    return None
+
+
+def convolves(target, program: ir.Program, seen: frozenset = frozenset()) -> bool:
+    """Whether a call's target is, or holds, a convolution or pooling layer (whose generic sizes are an
+    image's axes)."""
+    if isinstance(target, ir.Layer):
+        return glyphs.LAYERS.get(target.op, ("",))[0] in ("conv", "pool")
+    if isinstance(target, ir.Seq):
+        return any(convolves(p, program, seen) for p in target.parts)
+    if isinstance(target, ir.Repeat):
+        body = target.body or (target.instances[0] if target.instances else None)
+        return body is not None and convolves(body, program, seen)
+    fn = target if isinstance(target, ir.Function) else None
+    if isinstance(target, ir.Instance) and target.module not in seen:
+        module = next((m for m in program.modules if m.name == target.module), None)
+        fn, seen = (module.forward if module else None), seen | {target.module}
+    return fn is not None and any(convolves(n.target, program, seen) for n in ir.walk(fn.body)
+                                  if isinstance(n, ir.Call))
+
+
+def image_axes(program: ir.Program, fn: ir.Function) -> set[str]:
+    """The sizes of a body that are an image's axes: those a convolution's generic sizes take
+    where it is called, and the sizes of its results' axes made of them."""
+    found: set[str] = set()
+    for node in ir.walk(fn.body):
+        if isinstance(node, ir.Call) and convolves(node.target, program):
+            found |= {str(size) for size in node.instance.values()}
+            image = {sym for size in node.instance.values() for sym in size.symbols()}
+            found |= {str(a) for t in ir.types_of(node.type) if isinstance(t, ir.TensorType)
+                      for a in t.axes if a.size.symbols() & image}
+    return found
+
+
+# Blocks that treat an image's axes alike, so that these may stay one wire through them.
+JOINABLE = {"map", "scale", "merge", "norm", "learned", "box", "module", "frame", "repeat", "loop", "bar"}
+
+
 # ---- reading a body ---------------------------------------------------------------------------------
 
 
@@ -112,6 +163,7 @@ class Body:
     """The steps of one body (a def, or a module's forward), at a depth of nesting."""
 
     def __init__(self, cx: Context, fn: ir.Function, module: ir.Module | None, depth: int):
+        cx = replace(cx, spatial=cx.spatial | image_axes(cx.program, fn))
         self.cx, self.fn, self.module, self.depth = cx, fn, module, depth
         self.steps: list[Step] = []
         self.env: dict[ir.Local, Seg] = {}
@@ -122,6 +174,14 @@ class Body:
             self.params.append(seg)
         self.results: list[Seg] = []
         self.statements(fn.body)
+        self.unjoin()
+
+    def unjoin(self) -> None:
+        """An image's axes stay one wire only where every block they meet treats them alike."""
+        for step in self.steps:
+            if step.block.kind not in JOINABLE:
+                for seg in step.inputs + step.outputs:
+                    seg.joined = None
 
     def statements(self, stmts: list) -> None:
         for stmt in stmts:
@@ -329,6 +389,9 @@ class Body:
     def call_block(self, name: str, target, ins: list[int], outs: list[int], lift: Lift, line: str,
                    instance=None) -> Block:
         expand = self.depth < self.cx.depth
+        sig = getattr(target, "signature", None)
+        if instance is None and sig is not None:  # a part of a seq or a repetition: its own sizes
+            instance = {g: Size.of(g) for g in getattr(sig, "generics", [])}
         if isinstance(target, ir.Layer):
             return layer_block(target, ins, outs, lift, line)
         if isinstance(target, ir.Function):

@@ -15,6 +15,8 @@ from . import font
 STYLE = (
     "text{font-family:" + font.FAMILY + ";fill:#111}"
     ".wire,.through{fill:none;stroke:#222;stroke-width:1.3}"
+    ".wire.joined{stroke-width:4.4}"
+    ".core{fill:none;stroke:#fff;stroke-width:1.8}"
     ".sep{stroke:#222;stroke-width:1.4;stroke-dasharray:6 4}"
     ".box{fill:#eef2f7;stroke:#333;stroke-width:1}"
     ".learned{fill:#e8eef0;stroke:#111;stroke-width:2.4}"

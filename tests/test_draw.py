@@ -366,13 +366,18 @@ def test_attention_draws_the_papers_glyphs(programs):
     assert sum(1 for e in els if "cup" in classes(e)) == 2  # k, then x, contracted
     assert sum(1 for e in els if "tri" in classes(e)) == 1  # SoftMax over x
     assert "−1/2" in svg and "∗k" in svg  # the scale arrow *k^-1/2
+    # Fig 20: K's wires cross so that its k lies next to Q's, and the arrow comes out of their cup.
+    cup = next(e for e in els if "cup" in classes(e) and e.find(NS + "title").text.startswith("contract k"))
+    (x0, y0), (_, y1) = path_points(cup.get("d"))
+    arrow = next(e for e in els if "arrow" in classes(e))
+    assert path_points(arrow.get("d"))[0] == pytest.approx((x0 + (y1 - y0) / 2, (y0 + y1) / 2), abs=0.1)
     mha = draw(programs["attention"], "MultiHeadAttention", depth=1)
     assert sum(1 for e in elements(mha) if "frame" in classes(e)) == 1
     assert "L" in mha and mha.count('class="learned"') == 4
 
 
 def test_long_wires_are_labelled_again(programs):
-    """V runs alongside three columns to the last contraction: labelled again there, as in Fig 20."""
+    """V runs alongside two columns to the last contraction: labelled again there, as in Fig 20."""
     svg = draw(programs["attention"], "ScaledDotProductAttention")
     v = [e for e in elements(svg) if e.tag == NS + "text" and "label" in classes(e)
          and e.find(NS + "title").text.startswith("V :")]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from ... import ir
 from ...sizes import Size, format_size
 from . import font, glyphs
-from .blocks import (CAPTION, PITCH, SMALL, Block, Lift, Runs, caption_width, draw_passing, link,
+from .blocks import (CAPTION, PITCH, SEG_GAP, SMALL, Block, Lift, Runs, caption_width, draw_passing, link,
                      text_runs, through)
 from .layout import Fragment, Seg, Step, layout
 from .svg import Canvas, num
@@ -285,8 +285,17 @@ class Body:
         if isinstance(right, str) or isinstance(left, str):
             tensor = left if isinstance(left, Seg) else right
             number = right if isinstance(left, Seg) else left
-            return self.add(scale_block(scale_runs(v.op, number, isinstance(left, Seg)), tensor.count,
-                                        where(v.span)), [tensor], v)
+            runs = scale_runs(v.op, number, isinstance(left, Seg))
+            operand = v.left if isinstance(left, Seg) else v.right
+            last = self.steps[-1] if self.steps else None
+            if isinstance(operand, ir.Einsum) and last is not None and last.outputs[0] is tensor:
+                fused = scaled_contraction_block([[str(lb) for lb in i] for i in operand.inputs],
+                                                 [str(lb) for lb in operand.output], last.block.ins, runs,
+                                                 where(v.span))
+                if fused is not None:  # the scale's arrow comes out of the cup, as in Fig 20
+                    self.steps.pop()
+                    return self.add(fused, last.inputs, v)
+            return self.add(scale_block(runs, tensor.count, where(v.span)), [tensor], v)
         n_out = rank(v.type)
         aligns = [v.left_align, v.right_align]
         positions = []
@@ -805,6 +814,53 @@ def einsum_block(inputs: list[list[str]], output: list[str], counts: list[int], 
             for y in ports[1:-1]:
                 cv.path(f"M{num(x)} {num(y)}L{num(xa + r)} {num(y)}", "through", title)
                 cv.circle(xa + r, y, 3.2, "dot", f"diagonal {lb}  [{line}]")
+    return Block(width, counts, [len(output)], draw, kind="einsum")
+
+
+def scaled_contraction_block(inputs: list[list[str]], output: list[str], counts: list[int], runs: Runs,
+                             line: str) -> Block | None:
+    """Fig 20's `Q K^T / sqrt(k)`: two operands contracted on one axis, then scaled.  The second's
+    wires cross so that the contracted ones lie next to each other, a cup joins them, and the scale's
+    arrow comes out of the cup; the kept wires pass beneath it.  None where the contraction is not
+    that simple (the einsum and the scale are then drawn apart)."""
+    if len(inputs) != 2:
+        return None
+    contracted = [lb for lb in inputs[0] if lb in inputs[1] and lb not in output]
+    kept = [lb for i in inputs for lb in i if lb not in contracted]
+    if len(contracted) != 1 or sorted(kept) != sorted(output) or len(set(kept)) != len(kept) \
+            or any(i.count(contracted[0]) != 1 for i in inputs):
+        return None
+    c = contracted[0]
+    radius = (PITCH + SEG_GAP) / 2  # the two contracted wires are the last of one operand, first of the next
+    arrow = font.width(runs, 13) + 14
+    cross, rise = 24.0, 26.0
+    width = cross + radius + arrow + rise
+
+    def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
+        title = (f"einsum {', '.join(' '.join(i) for i in inputs)} -> {' '.join(output)}, "
+                 f"{''.join(t for t, _ in runs)}  [{line}]")
+        a, b = inputs
+        order = ([(0, j) for j, lb in enumerate(a) if lb != c] + [(0, a.index(c)), (1, b.index(c))]
+                 + [(1, j) for j, lb in enumerate(b) if lb != c])
+        slots = sorted(y for ys in in_ys for y in ys)
+        at = {port: slots[n] for n, port in enumerate(order)}
+        x1 = x + cross
+        for (i, j), y in at.items():  # the second operand's wires cross into place
+            link(cv, x, in_ys[i][j], x1, y, title)
+        ya, yb = at[0, a.index(c)], at[1, b.index(c)]
+        r = (yb - ya) / 2
+        cv.path(f"M{num(x1)} {num(ya)}A{num(r)} {num(r)} 0 0 1 {num(x1)} {num(yb)}", "cup",
+                f"contract {c}  [{line}]")
+        xt, ym = x1 + r, (ya + yb) / 2
+        xe = xt + arrow
+        cv.path(f"M{num(xt)} {num(ym)}L{num(xe - 6)} {num(ym)}", "arrow", title)
+        cv.path(f"M{num(xe)} {num(ym)}l-7 -3.5v7z", "head", title)
+        cv.text((xt + xe) / 2, ym - 5, runs, 13, "middle", cls="scale-label", italic=True)
+        for (i, j), y in at.items():
+            lb = inputs[i][j]
+            if lb != c:
+                cv.path(f"M{num(x1)} {num(y)}L{num(xe + 2)} {num(y)}", "through", title)
+                link(cv, xe + 2, y, x + width, out_ys[0][output.index(lb)], title)
     return Block(width, counts, [len(output)], draw, kind="einsum")
 
 

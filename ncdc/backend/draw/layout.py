@@ -20,7 +20,7 @@ MARGIN = 8.0
 CURVE = 30.0  # width of a gap's curves
 SKIP = 4  # a tensor next used this many steps on or more is saved (-> C) and loaded (C ->), as the paper's C_λ
 SKIP_SIZE = 15.0
-RELABEL = 3  # a wire that has run alongside this many columns without a label is labelled again
+RELABEL = 2  # a wire that has run alongside this many columns without a label is labelled again
 
 
 @dataclass(eq=False)

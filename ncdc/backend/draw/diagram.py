@@ -179,9 +179,13 @@ class Body:
     def unjoin(self) -> None:
         """An image's axes stay one wire only where every block they meet treats them alike."""
         for step in self.steps:
-            if step.block.kind not in JOINABLE:
-                for seg in step.inputs + step.outputs:
-                    seg.joined = None
+            if step.block.kind in JOINABLE:
+                continue
+            joins = step.block.joins
+            for out, segs in ((False, step.inputs), (True, step.outputs)):
+                for seg in segs:
+                    if seg.joined and not (joins and joins(seg.joined, out)):
+                        seg.joined = None
 
     def statements(self, stmts: list) -> None:
         for stmt in stmts:
@@ -757,7 +761,11 @@ def rearrange_block(inputs: list, outputs: list, count: int, line: str) -> Block
             for o in changed_out:
                 cv.path(f"M{num(xm + 2)} {num(out_ys[0][o])}L{num(x + width)} {num(out_ys[0][o])}", "through", title)
             cv.rect(xm - 2.5, min(ys) - 6, 5, max(ys) - min(ys) + 12, "bar", title, back=False)
-    return Block(width, [count], [len(outs)], draw, kind="rearrange")
+
+    def joins(run: tuple[int, int], out: bool) -> bool:  # axes that all meet at the bar
+        mine, other = (outs, ins) if out else (ins, outs)
+        return not any(lb in other for lb in mine[run[0]:run[1]])
+    return Block(width, [count], [len(outs)], draw, kind="rearrange", joins=joins)
 
 
 def einsum_block(inputs: list[list[str]], output: list[str], counts: list[int], line: str) -> Block:

@@ -16,6 +16,8 @@ import pytest
 import ncdc
 from ncdc import ir
 from ncdc.backend.draw import DrawError, draw, font
+from ncdc.backend.draw import diagram
+from ncdc.backend.draw.diagram import joined_run
 from ncdc.cli import main
 from tests.update_golden import DRAWN, generate_svg
 
@@ -221,16 +223,64 @@ def crossings(svg: str) -> int:
     return found
 
 
-# Crossings of each spec at depths 0, 1 and 10: a bound that a layout change must not exceed.
-CROSSINGS = {"attention": (1, 1, 1), "linear_algebra": (0, 0, 0), "masked_attention": (6, 6, 6),
-             "mixtral": (32, 59, 59), "resnet": (6, 12, 30), "unet": (15, 27, 27), "visual_attention": (6, 6, 6),
-             "vit": (4, 8, 9), "transformer": (42, 107, 149)}
+def forced_crossings(program: ir.Program, fn: ir.Function, depth: int, max_depth: int,
+                     inherited: frozenset[str] = frozenset()) -> int:
+    """The crossings the data flow forces, from the IR alone.  A tensor drawn as n wires and read r
+    times is r bundles of n wires, each but the first leaving the n points of another (a copy is a
+    dot on each wire); two bundles from the same points end apart, one above the other, so they
+    cross n(n-1)/2 times.  (A transpose crosses its wires inside its block, not between columns.)"""
+    images = image_axes(program, fn, inherited)
+    reads: dict = {}
+    found = 0
+    for node in ir.walk(fn.body):
+        if isinstance(node, ir.Read):
+            reads[node.local] = reads.get(node.local, 0) + 1
+        elif isinstance(node, ir.Call) and depth < max_depth:
+            found += _forced_in(program, node.target, depth, max_depth, callee_images(node, images), images)
+    for local, r in reads.items():
+        n = wires(local.type, images)
+        found += (r - 1) * n * (n - 1) // 2
+    return found
+
+
+def _forced_in(program: ir.Program, target, depth: int, max_depth: int, inherited: frozenset[str],
+               images: frozenset[str]) -> int:
+    """The forced crossings inside an expanded call (a part of a seq or a repetition keeps the image
+    axes of the body that calls it)."""
+    if isinstance(target, ir.Function):
+        return forced_crossings(program, target, depth + 1, max_depth, inherited)
+    if isinstance(target, ir.Instance):
+        module = next(m for m in program.modules if m.name == target.module)
+        return forced_crossings(program, module.forward, depth + 1, max_depth, inherited)
+    parts = target.parts if isinstance(target, ir.Seq) else [target.body or target.instances[0]] \
+        if isinstance(target, ir.Repeat) and (target.body or target.instances) else []
+    return sum(_forced_in(program, part, depth, max_depth, images & {g.name for g in part.signature.generics}, images)
+               for part in parts if part.signature is not None)
+
+
+PAPER = ("attention", "mlp", "resnet", "unet", "visual_attention")  # Figs 19-21, 26-28
+
+
+def test_the_papers_diagrams_cross_only_where_the_data_flow_must(programs, drawings):
+    for stem in PAPER:
+        for depth in DEPTHS:
+            program = programs[stem]
+            forced = sum(forced_crossings(program, d.forward if isinstance(d, ir.Module) else d, 0, depth)
+                         for d in ncdc.backend.draw.definitions(program))
+            assert crossings(drawings[stem, depth]) <= forced, f"{stem} at depth {depth}: more than {forced}"
+
+
+# The other specs at depths 0, 1 and 10: a bound that a layout change must not exceed.  They cross
+# more than `forced_crossings` where a tensor is read several times in one column (three bundles
+# from the same points cross pairwise) and fewer where a skip saves and reloads a tensor.
+CROSSINGS = {"masked_attention": (6, 6, 6), "mixtral": (6, 11, 11), "vit": (4, 8, 9), "transformer": (22, 55, 97)}
 
 
 def test_crossings_stay_within_their_bound(drawings):
     for (stem, depth), svg in drawings.items():
-        bound = CROSSINGS.get(stem, (0, 0, 0))[DEPTHS.index(depth)]
-        assert crossings(svg) <= bound, f"{stem} at depth {depth}: more crossings than {bound}"
+        if stem not in PAPER:
+            bound = CROSSINGS.get(stem, (0, 0, 0))[DEPTHS.index(depth)]
+            assert crossings(svg) <= bound, f"{stem} at depth {depth}: more crossings than {bound}"
 
 
 def test_crossings_are_counted():
@@ -243,8 +293,28 @@ def test_crossings_are_counted():
 # ---- counts the IR implies ---------------------------------------------------------------------------
 
 
-def expected(program: ir.Program, fn: ir.Function, depth: int, max_depth: int, counts: dict) -> None:
+def image_axes(program: ir.Program, fn: ir.Function, inherited: frozenset[str]) -> frozenset[str]:
+    """The sizes of a body that are an image's axes, drawn as one wire: what its caller's image axes
+    are called in it, and those of the convolutions in it (see `diagram.image_axes`)."""
+    return inherited | diagram.image_axes(program, fn)
+
+
+def callee_images(node: ir.Call, images: frozenset[str]) -> frozenset[str]:
+    return frozenset(sym.name for sym, size in node.instance.items() if str(size) in images)
+
+
+def wires(t, images: frozenset[str]) -> int:
+    """How many wires a tensor of this type is drawn as: one per axis, adjacent image axes one."""
+    if not isinstance(t, ir.TensorType):
+        return 1
+    run = joined_run([str(a) for a in t.axes], images)
+    return max(len(t.axes), 1) - (run[1] - run[0] - 1 if run else 0)
+
+
+def expected(program: ir.Program, fn: ir.Function, depth: int, max_depth: int, counts: dict,
+             inherited: frozenset[str] = frozenset()) -> None:
     """The shapes a body's diagram must hold, counted from the IR alone."""
+    images = image_axes(program, fn, inherited)
     reads: dict = {}
     for node in ir.walk(fn.body):
         if isinstance(node, ir.Read):
@@ -263,15 +333,15 @@ def expected(program: ir.Program, fn: ir.Function, depth: int, max_depth: int, c
                 counts["box"] += node.target.op.startswith(("Linear", "Conv", "MaxPool", "AvgPool", "Adaptive"))
             elif isinstance(target, ir.Function) and depth < max_depth:
                 counts["frame"] += 1
-                expected(program, target, depth + 1, max_depth, counts)
+                expected(program, target, depth + 1, max_depth, counts, callee_images(node, images))
             elif isinstance(target, ir.Instance) and depth < max_depth:
                 counts["frame"] += 1
                 module = next(m for m in program.modules if m.name == target.module)
-                expected(program, module.forward, depth + 1, max_depth, counts)
+                expected(program, module.forward, depth + 1, max_depth, counts, callee_images(node, images))
             elif isinstance(target, (ir.Function, ir.Box, ir.Instance)):
                 counts["box"] += 1
     for local, n in reads.items():
-        counts["copy"] += (n - 1) * max(len(local.type.axes), 1)
+        counts["copy"] += (n - 1) * wires(local.type, images)
 
 
 @pytest.mark.parametrize("stem", ["attention", "composition", "broadcasting", "einsum", "linear_algebra",
@@ -296,13 +366,18 @@ def test_attention_draws_the_papers_glyphs(programs):
     assert sum(1 for e in els if "cup" in classes(e)) == 2  # k, then x, contracted
     assert sum(1 for e in els if "tri" in classes(e)) == 1  # SoftMax over x
     assert "−1/2" in svg and "∗k" in svg  # the scale arrow *k^-1/2
+    # Fig 20: K's wires cross so that its k lies next to Q's, and the arrow comes out of their cup.
+    cup = next(e for e in els if "cup" in classes(e) and e.find(NS + "title").text.startswith("contract k"))
+    (x0, y0), (_, y1) = path_points(cup.get("d"))
+    arrow = next(e for e in els if "arrow" in classes(e))
+    assert path_points(arrow.get("d"))[0] == pytest.approx((x0 + (y1 - y0) / 2, (y0 + y1) / 2), abs=0.1)
     mha = draw(programs["attention"], "MultiHeadAttention", depth=1)
     assert sum(1 for e in elements(mha) if "frame" in classes(e)) == 1
     assert "L" in mha and mha.count('class="learned"') == 4
 
 
 def test_long_wires_are_labelled_again(programs):
-    """V runs alongside three columns to the last contraction: labelled again there, as in Fig 20."""
+    """V runs alongside two columns to the last contraction: labelled again there, as in Fig 20."""
     svg = draw(programs["attention"], "ScaledDotProductAttention")
     v = [e for e in elements(svg) if e.tag == NS + "text" and "label" in classes(e)
          and e.find(NS + "title").text.startswith("V :")]
@@ -342,6 +417,29 @@ def test_sizes_put_numbers_on_the_wires(programs, tmp_path, capsys):
     assert ">64<" in out.read_text() and ">28<" in out.read_text()
     assert main(["draw", str(ROOT / "specs/mlp.ncd"), "--sizes", "hiden=64"]) == 2
     assert "did you mean `hidden`" in capsys.readouterr().err
+
+
+def test_sizes_bind_a_callees_hyperparameters_to_its_arguments(programs):
+    """Inside an expanded MultiheadAttention(m=d_model, h=nhead), m is d_model's number, h nhead's,
+    and its derived k = m // h their quotient; the def it calls shows them too."""
+    svg = draw(programs["transformer"], "TransformerEncoderLayer", depth=2, sizes={"d_model": 64, "nhead": 4, "t": 10})
+    labels = set(wire_labels(svg))
+    assert {"64", "16", "4", "10"} <= labels and not labels & {"m", "k", "h", "d_model", "nhead", "t", "y", "x"}
+
+
+def test_an_images_axes_travel_as_one_wire(programs):
+    """Fig 26's x̄: a residual's image axes H W are one double wire, its sizes in its hover title;
+    with numbers for them, it is labelled as a power, as Fig 19 writes 28²."""
+    svg = draw(programs["resnet"], "IdentityResidual", depth=0)
+    joined = [e for e in elements(svg) if e.tag == NS + "path" and {"wire", "joined"} <= classes(e)]
+    assert joined and all("n1 H W" in e.find(NS + "title").text for e in joined)
+    doubled = [e for e in elements(svg) if e.tag == NS + "path" and "joined" in classes(e)]  # wires, passing lines
+    assert sum(1 for e in elements(svg) if "core" in classes(e)) == len(doubled) > len(joined)
+    labels = wire_labels(svg)
+    assert "x̄" in labels and "H" not in labels and "W" not in labels
+    assert "322" in wire_labels(draw(programs["resnet"], "IdentityResidual", depth=0, sizes={"H": 32, "W": 32}))
+    # Without a convolution there is no image: attention's axes stay apart.
+    assert not [e for e in elements(draw(programs["attention"])) if "joined" in classes(e)]
 
 
 # ---- golden files, size, the command -------------------------------------------------------------------
@@ -402,3 +500,17 @@ def test_random_specs_draw_with_sound_geometry(seed):
     test_no_two_boxes_or_labels_overlap(drawings)
     test_no_wire_runs_through_a_box(drawings)
     test_every_wire_ends_at_a_port_or_the_edge(drawings)
+
+
+def test_the_order_search_finds_the_fewest_crossings():
+    """Two tensors swap places between the inputs and the results, with a third made in between:
+    one crossing is needed, and the order of the middle column gets it down to that."""
+    from ncdc.backend.draw.order import Node, crossings as counted, minimise
+
+    inputs = [Node("a", [], 1), Node("b", [], 1)]
+    middle = [Node("f", [[("a", 0)]], 1), Node("g", [[("b", 0)]], 1), Node("c", [], 1)]
+    results = [Node("out", [[("g", 0)], [("c", 0)], [("f", 0)]], 0)]
+    layers = [inputs, middle, results]
+    assert counted(layers) == 2
+    orders = minimise(layers)
+    assert counted(layers) == 1 and orders[0] == ["a", "b"] and orders[2] == ["out"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ... import ir
 from . import font
-from .diagram import Context, draw_body
+from .diagram import Context, bound, draw_body
 from .svg import Canvas
 
 TITLE = 15.0
@@ -45,8 +45,8 @@ def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str
     y, width = 8.0, 0.0
     for d in chosen:
         fn, module = (d.forward, d) if isinstance(d, ir.Module) else (d, None)
-        defaults = {h.name: h.default for h in getattr(d, "hparams", []) if h.default is not None}
-        cx = Context(program, depth, None if sizes is None else defaults | sizes)
+        numbers = None if sizes is None else bound(module, None, sizes) | sizes if module else dict(sizes)
+        cx = Context(program, depth, numbers)
         frag = draw_body(cx, fn, module, 0)
         title = _title(d)
         cv.text(8, y + TITLE, [(title, "")], TITLE, cls="title")

@@ -84,6 +84,9 @@ class Block:
     body: float = 0.0  # least body height
     kind: str = ""  # what it is, for the diagram's counts
     swapped: Callable | None = None  # a commutative step of two inputs: the block taking them swapped
+    # For a block that meets some axes at one bar: whether the axes [a, b) of its input (or output, with
+    # `out`) may stay one wire there, the paper's x̄; None where the block's kind decides.
+    joins: Callable | None = None
 
     def body_height(self) -> float:
         return max(stack_height(self.ins) if self.ins else 0, stack_height(self.outs) if self.outs else 0,

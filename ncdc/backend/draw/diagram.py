@@ -8,12 +8,12 @@ collapsed, as named boxes, or, while `depth` allows, expanded in place as named 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ... import ir
 from ...sizes import Size, format_size
 from . import font, glyphs
-from .blocks import (CAPTION, PITCH, SMALL, Block, Lift, Runs, caption_width, draw_passing, link,
+from .blocks import (CAPTION, PITCH, SEG_GAP, SMALL, Block, Lift, Runs, caption_width, draw_passing, link,
                      text_runs, through)
 from .layout import Fragment, Seg, Step, layout
 from .svg import Canvas, num
@@ -47,21 +47,113 @@ class Context:
     program: ir.Program
     depth: int
     sizes: dict[str, int] | None = None  # numbers for size names, shown on the wires (`--sizes`)
+    spatial: frozenset[str] = field(default_factory=frozenset)  # an image's axes, drawn as one wire
 
     def seg(self, t, title: str, name: str | None = None) -> Seg:
         """A tensor's wires, labelled with its axes (their numbers where `sizes` gives them); its
         title keeps the type as the spec writes it."""
         axes = t.axes if isinstance(t, ir.TensorType) else ()
+        names = [str(a) for a in axes]
         if self.sizes:
-            known = {k: Size.of(v) for k, v in self.sizes.items()}
-            axes = tuple(a.map(lambda s: s.substitute(lambda atom: known.get(getattr(atom, "name", "")))) for a in axes)
-        return Seg([axis_runs(a) for a in axes], title, name)
+            axes = tuple(a.map(lambda size: with_numbers(size, self.sizes or {})) for a in axes)
+        return Seg([axis_runs(a) for a in axes], title, name, names, joined_run(names, self.spatial))
+
+    def inside(self, module: ir.Module | None, instance: dict | None, args: list | None = None) -> Context:
+        """The context of a callee drawn in place: with `sizes`, its own size names get the
+        numbers of this call: its generic sizes those they are instantiated with here, and a
+        module's hyperparameters its arguments' (else their defaults), then its derived sizes."""
+        spatial = frozenset(sym.name for sym, size in (instance or {}).items() if str(size) in self.spatial)
+        if self.sizes is None:
+            return replace(self, spatial=spatial)
+        sizes = {sym.name: n for sym, size in (instance or {}).items() if (n := number(size, self.sizes)) is not None}
+        if module is not None:
+            sizes |= bound(module, [number(a, self.sizes) if isinstance(a, Size) else None for a in args or []])
+        return Context(self.program, self.depth, sizes, spatial)
 
     def function(self, name: str) -> ir.Function | None:
         return next((f for f in self.program.functions if f.name == name), None)
 
     def module(self, name: str) -> ir.Module | None:
         return next((m for m in self.program.modules if m.name == name), None)
+
+
+def with_numbers(size: Size, sizes: dict[str, int]) -> Size:
+    """A size with the numbers of `sizes` (by name) put in."""
+    numbers = {k: Size.of(v) for k, v in sizes.items()}
+    return size.substitute(lambda atom: numbers.get(getattr(atom, "name", "")))
+
+
+def number(size: Size, sizes: dict[str, int]) -> int | None:
+    got = with_numbers(size, sizes)
+    return got.constant if not got.atoms() else None
+
+
+def bound(module: ir.Module, args: list[int | None] | None, given: dict[str, int] | None = None) -> dict[str, int]:
+    """A module's sizes as numbers: its hyperparameters those of an instance's `args` (by position;
+    None where not a known number), else `given` (at the top), else their defaults; then the sizes
+    it derives from them (`k = m // h`)."""
+    sizes: dict[str, int] = {}
+    for n, h in enumerate(module.hparams):
+        value: object
+        if args is not None and n < len(args):
+            value = args[n]
+        else:
+            value = (given or {}).get(h.name, h.default)
+        if h.kind == "size" and isinstance(value, int) and not isinstance(value, bool):
+            sizes[h.name] = value
+    for member in module.members:
+        if isinstance(member, ir.SizeMember) and member.name not in sizes:
+            if (got := number(member.value, sizes)) is not None:
+                sizes[member.name] = got
+    return sizes
+
+
+def joined_run(names: list[str], spatial: frozenset[str]) -> tuple[int, int] | None:
+    """The first run of two or more adjacent image axes, which travel together as one wire."""
+    a = 0
+    while a < len(names):
+        b = a
+        while b < len(names) and names[b] in spatial:
+            b += 1
+        if b - a >= 2:
+            return (a, b)
+        a = b + 1
+    return None
+
+
+def convolves(target, program: ir.Program, seen: frozenset = frozenset()) -> bool:
+    """Whether a call's target is, or holds, a convolution or pooling layer (whose generic sizes are an
+    image's axes)."""
+    if isinstance(target, ir.Layer):
+        return glyphs.LAYERS.get(target.op, ("",))[0] in ("conv", "pool")
+    if isinstance(target, ir.Seq):
+        return any(convolves(p, program, seen) for p in target.parts)
+    if isinstance(target, ir.Repeat):
+        body = target.body or (target.instances[0] if target.instances else None)
+        return body is not None and convolves(body, program, seen)
+    fn = target if isinstance(target, ir.Function) else None
+    if isinstance(target, ir.Instance) and target.module not in seen:
+        module = next((m for m in program.modules if m.name == target.module), None)
+        fn, seen = (module.forward if module else None), seen | {target.module}
+    return fn is not None and any(convolves(n.target, program, seen) for n in ir.walk(fn.body)
+                                  if isinstance(n, ir.Call))
+
+
+def image_axes(program: ir.Program, fn: ir.Function) -> set[str]:
+    """The sizes of a body that are an image's axes: those a convolution's generic sizes take
+    where it is called, and the sizes of its results' axes made of them."""
+    found: set[str] = set()
+    for node in ir.walk(fn.body):
+        if isinstance(node, ir.Call) and convolves(node.target, program):
+            found |= {str(size) for size in node.instance.values()}
+            image = {sym for size in node.instance.values() for sym in size.symbols()}
+            found |= {str(a) for t in ir.types_of(node.type) if isinstance(t, ir.TensorType)
+                      for a in t.axes if a.size.symbols() & image}
+    return found
+
+
+# Blocks that treat an image's axes alike, so that these may stay one wire through them.
+JOINABLE = {"map", "scale", "merge", "norm", "learned", "box", "module", "frame", "repeat", "loop", "bar"}
 
 
 # ---- reading a body ---------------------------------------------------------------------------------
@@ -71,6 +163,7 @@ class Body:
     """The steps of one body (a def, or a module's forward), at a depth of nesting."""
 
     def __init__(self, cx: Context, fn: ir.Function, module: ir.Module | None, depth: int):
+        cx = replace(cx, spatial=cx.spatial | image_axes(cx.program, fn))
         self.cx, self.fn, self.module, self.depth = cx, fn, module, depth
         self.steps: list[Step] = []
         self.env: dict[ir.Local, Seg] = {}
@@ -81,6 +174,18 @@ class Body:
             self.params.append(seg)
         self.results: list[Seg] = []
         self.statements(fn.body)
+        self.unjoin()
+
+    def unjoin(self) -> None:
+        """An image's axes stay one wire only where every block they meet treats them alike."""
+        for step in self.steps:
+            if step.block.kind in JOINABLE:
+                continue
+            joins = step.block.joins
+            for out, segs in ((False, step.inputs), (True, step.outputs)):
+                for seg in segs:
+                    if seg.joined and not (joins and joins(seg.joined, out)):
+                        seg.joined = None
 
     def statements(self, stmts: list) -> None:
         for stmt in stmts:
@@ -184,8 +289,17 @@ class Body:
         if isinstance(right, str) or isinstance(left, str):
             tensor = left if isinstance(left, Seg) else right
             number = right if isinstance(left, Seg) else left
-            return self.add(scale_block(scale_runs(v.op, number, isinstance(left, Seg)), tensor.count,
-                                        where(v.span)), [tensor], v)
+            runs = scale_runs(v.op, number, isinstance(left, Seg))
+            operand = v.left if isinstance(left, Seg) else v.right
+            last = self.steps[-1] if self.steps else None
+            if isinstance(operand, ir.Einsum) and last is not None and last.outputs[0] is tensor:
+                fused = scaled_contraction_block([[str(lb) for lb in i] for i in operand.inputs],
+                                                 [str(lb) for lb in operand.output], last.block.ins, runs,
+                                                 where(v.span))
+                if fused is not None:  # the scale's arrow comes out of the cup, as in Fig 20
+                    self.steps.pop()
+                    return self.add(fused, last.inputs, v)
+            return self.add(scale_block(runs, tensor.count, where(v.span)), [tensor], v)
         n_out = rank(v.type)
         aligns = [v.left_align, v.right_align]
         positions = []
@@ -288,11 +402,14 @@ class Body:
     def call_block(self, name: str, target, ins: list[int], outs: list[int], lift: Lift, line: str,
                    instance=None) -> Block:
         expand = self.depth < self.cx.depth
+        sig = getattr(target, "signature", None)
+        if instance is None and sig is not None:  # a part of a seq or a repetition: its own sizes
+            instance = {g: Size.of(g) for g in getattr(sig, "generics", [])}
         if isinstance(target, ir.Layer):
             return layer_block(target, ins, outs, lift, line)
         if isinstance(target, ir.Function):
             if expand:
-                inner = draw_body(self.cx, target, None, self.depth + 1)
+                inner = draw_body(self.cx.inside(None, instance), target, None, self.depth + 1)
                 return frame_block([(name, "")], inner, ins, outs, lift, line)
             return box_block([(name, "")], ins, outs, "box", lift, line)
         if isinstance(target, ir.Box):
@@ -301,7 +418,7 @@ class Body:
             module = self.cx.module(target.module)
             caption = instance_caption(target, module)
             if expand and module is not None:
-                inner = draw_body(self.cx, module.forward, module, self.depth + 1)
+                inner = draw_body(self.cx.inside(module, instance, target.args), module.forward, module, self.depth + 1)
                 return frame_block(caption, inner, ins, outs, lift, line)
             return module_block(caption, ins, outs, lift, line)
         if isinstance(target, ir.Seq):
@@ -644,7 +761,11 @@ def rearrange_block(inputs: list, outputs: list, count: int, line: str) -> Block
             for o in changed_out:
                 cv.path(f"M{num(xm + 2)} {num(out_ys[0][o])}L{num(x + width)} {num(out_ys[0][o])}", "through", title)
             cv.rect(xm - 2.5, min(ys) - 6, 5, max(ys) - min(ys) + 12, "bar", title, back=False)
-    return Block(width, [count], [len(outs)], draw, kind="rearrange")
+
+    def joins(run: tuple[int, int], out: bool) -> bool:  # axes that all meet at the bar
+        mine, other = (outs, ins) if out else (ins, outs)
+        return not any(lb in other for lb in mine[run[0]:run[1]])
+    return Block(width, [count], [len(outs)], draw, kind="rearrange", joins=joins)
 
 
 def einsum_block(inputs: list[list[str]], output: list[str], counts: list[int], line: str) -> Block:
@@ -701,6 +822,53 @@ def einsum_block(inputs: list[list[str]], output: list[str], counts: list[int], 
             for y in ports[1:-1]:
                 cv.path(f"M{num(x)} {num(y)}L{num(xa + r)} {num(y)}", "through", title)
                 cv.circle(xa + r, y, 3.2, "dot", f"diagonal {lb}  [{line}]")
+    return Block(width, counts, [len(output)], draw, kind="einsum")
+
+
+def scaled_contraction_block(inputs: list[list[str]], output: list[str], counts: list[int], runs: Runs,
+                             line: str) -> Block | None:
+    """Fig 20's `Q K^T / sqrt(k)`: two operands contracted on one axis, then scaled.  The second's
+    wires cross so that the contracted ones lie next to each other, a cup joins them, and the scale's
+    arrow comes out of the cup; the kept wires pass beneath it.  None where the contraction is not
+    that simple (the einsum and the scale are then drawn apart)."""
+    if len(inputs) != 2:
+        return None
+    contracted = [lb for lb in inputs[0] if lb in inputs[1] and lb not in output]
+    kept = [lb for i in inputs for lb in i if lb not in contracted]
+    if len(contracted) != 1 or sorted(kept) != sorted(output) or len(set(kept)) != len(kept) \
+            or any(i.count(contracted[0]) != 1 for i in inputs):
+        return None
+    c = contracted[0]
+    radius = (PITCH + SEG_GAP) / 2  # the two contracted wires are the last of one operand, first of the next
+    arrow = font.width(runs, 13) + 14
+    cross, rise = 24.0, 26.0
+    width = cross + radius + arrow + rise
+
+    def draw(cv: Canvas, x, top, bottom, in_ys, out_ys):
+        title = (f"einsum {', '.join(' '.join(i) for i in inputs)} -> {' '.join(output)}, "
+                 f"{''.join(t for t, _ in runs)}  [{line}]")
+        a, b = inputs
+        order = ([(0, j) for j, lb in enumerate(a) if lb != c] + [(0, a.index(c)), (1, b.index(c))]
+                 + [(1, j) for j, lb in enumerate(b) if lb != c])
+        slots = sorted(y for ys in in_ys for y in ys)
+        at = {port: slots[n] for n, port in enumerate(order)}
+        x1 = x + cross
+        for (i, j), y in at.items():  # the second operand's wires cross into place
+            link(cv, x, in_ys[i][j], x1, y, title)
+        ya, yb = at[0, a.index(c)], at[1, b.index(c)]
+        r = (yb - ya) / 2
+        cv.path(f"M{num(x1)} {num(ya)}A{num(r)} {num(r)} 0 0 1 {num(x1)} {num(yb)}", "cup",
+                f"contract {c}  [{line}]")
+        xt, ym = x1 + r, (ya + yb) / 2
+        xe = xt + arrow
+        cv.path(f"M{num(xt)} {num(ym)}L{num(xe - 6)} {num(ym)}", "arrow", title)
+        cv.path(f"M{num(xe)} {num(ym)}l-7 -3.5v7z", "head", title)
+        cv.text((xt + xe) / 2, ym - 5, runs, 13, "middle", cls="scale-label", italic=True)
+        for (i, j), y in at.items():
+            lb = inputs[i][j]
+            if lb != c:
+                cv.path(f"M{num(x1)} {num(y)}L{num(xe + 2)} {num(y)}", "through", title)
+                link(cv, xe + 2, y, x + width, out_ys[0][output.index(lb)], title)
     return Block(width, counts, [len(output)], draw, kind="einsum")
 
 

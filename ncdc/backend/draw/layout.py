@@ -9,9 +9,10 @@ cross only where the data flow makes them.  Between columns, wires move on smoot
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from . import font
+from . import font, order
 from .blocks import CAPTION, LABEL, PITCH, SEG_GAP, SMALL, WIRE_TOP, Block, Runs, caption_width, stack_ys
 from .svg import Canvas, num
 
@@ -19,20 +20,52 @@ MARGIN = 8.0
 CURVE = 30.0  # width of a gap's curves
 SKIP = 4  # a tensor next used this many steps on or more is saved (-> C) and loaded (C ->), as the paper's C_λ
 SKIP_SIZE = 15.0
-RELABEL = 3  # a wire that has run alongside this many columns without a label is labelled again
+RELABEL = 2  # a wire that has run alongside this many columns without a label is labelled again
 
 
 @dataclass(eq=False)
 class Seg:
-    """A tensor as drawn: one wire per axis, each with its label; `title` its type and spec line."""
+    """A tensor as drawn: one wire per axis, each with its label; `title` its type and spec line.
+    Axes `joined` (a range) that travel together are one wire, as the paper draws x̄ for an image's
+    axes: blocks still get one port per axis, those of a joined wire at its height."""
 
     labels: list[Runs]
     title: str
     name: str | None = None
+    axes: list[str] = field(default_factory=list)  # the axes' sizes as the spec writes them
+    joined: tuple[int, int] | None = None
 
     @property
     def count(self) -> int:
+        """Its axes (at least one wire, for a number)."""
         return max(len(self.labels), 1)
+
+    @property
+    def wires(self) -> int:
+        return self.count - (self.joined[1] - self.joined[0] - 1 if self.joined else 0)
+
+    def wire_labels(self) -> list[Runs]:
+        if not self.joined:
+            return self.labels
+        a, b = self.joined
+        return self.labels[:a] + [joined_label(self.labels[a:b], self.axes[a:b])] + self.labels[b:]
+
+    def per_axis(self, ys: list[float]) -> list[float]:
+        """The heights of its axes, from those of its wires."""
+        if not self.joined:
+            return list(ys)
+        a, b = self.joined
+        return list(ys[:a]) + [ys[a]] * (b - a) + list(ys[a + 1:])
+
+
+def joined_label(labels: list[Runs], axes: list[str]) -> Runs:
+    """A joined wire's label: a power where its sizes are one number (28²), else the paper's x̄
+    (ȳ where they are numbered y's: Y1 Y2)."""
+    texts = {"".join(t for t, _ in runs) for runs in labels}
+    if len(texts) == 1 and texts.pop().isdigit():
+        return list(labels[0]) + [(str(len(labels)), "sup")]
+    stems = {m.group(1).lower() if (m := re.search(r"([A-Za-z])\d", name)) else "x" for name in axes}
+    return [((stems.pop() if len(stems) == 1 else "x") + "\u0304", "b")]
 
 
 @dataclass
@@ -75,13 +108,23 @@ class Fragment:
 
 
 def _label_width(seg: Seg) -> float:
-    return max((font.width(r, LABEL) for r in seg.labels), default=0.0)
+    return max((font.width(r, LABEL) for r in seg.wire_labels()), default=0.0)
 
 
 def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float = 0.0,
            left: float = 0.0) -> Fragment:
-    """Lay out a body: `params` enter at the left edge, `results` leave at the right edge."""
+    """Lay out a body: `params` enter at the left edge, `results` leave at the right edge.  A first
+    pass finds what each column holds; its order is then chosen for the fewest crossings."""
     columns = _columns(steps)
+    layers: order.Layers = []
+    _place(params, columns, results, top, left, record=layers)
+    return _place(params, columns, results, top, left, orders=order.minimise(layers)[1:])
+
+
+def _place(params: list[Seg], columns: list[list[Step]], results: list[Seg], top: float, left: float,
+           orders: list[list] | None = None, record: order.Layers | None = None) -> Fragment:
+    """The layout with each column in the given order (`orders`, by `_key`), else as it comes;
+    `record` gets the inputs' layer, then each column's."""
     steps = [step for column in columns for step in column]
     starts = [0]
     for column in columns:
@@ -101,12 +144,12 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
     for inst in state:
         inst.label_at = left
     top += CAPTION  # room for the caption of a block on the first wires
-    ys = stack_ys(top, [p.count for p in params])
+    ys = stack_ys(top, [p.wires for p in params])
     for inst, wire_ys in zip(state, ys):
         inst.ys = wire_ys
         inst.start = left
         inst.d = [[("M", left, v)] for v in wire_ys]
-    in_ys = [list(y) for y in ys]
+    in_ys = [p.per_axis(y) for p, y in zip(params, ys)]
     x = left
     bottom = ys[-1][-1] + 10 if ys else top
     labels: list = []  # (x, y, runs, title, id)
@@ -129,7 +172,8 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                     inst.label_id = f"w{counter[0]}"
                 inst.labelled = c
                 for j, y in enumerate(inst.ys):
-                    runs = inst.seg.labels[j] if j < len(inst.seg.labels) else [("1", "")]
+                    wired = inst.seg.wire_labels()
+                    runs = wired[j] if j < len(wired) else [("1", "")]
                     ident = f"{inst.label_id}-{j}" + (f"c{c}" if again else "")
                     labels.append((x + 4, y - 4, runs, inst.seg.title, ident))
                 w = _label_width(inst.seg) + 10
@@ -148,6 +192,9 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         return width
 
     born = list(state)
+    last: list = list(state)  # the column before, for `record`
+    if record is not None:
+        record.append(_nodes(state, []))
     out_ys: list[list[float]] = []
     for c in range(len(columns) + 1):
         indexes = list(range(starts[c], starts[c + 1])) if c < len(columns) else [len(steps)]
@@ -166,8 +213,14 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 _in_place_order(step, items)
             near = (None, None) if step is None or step.inputs else _neighbours(steps, k)
             group = _gather(items, step.inputs if step else results, k, needed_after, saved, near)
-            group.step = step
+            group.step, group.k = step, k
             groups.append(group)
+        if orders is not None:
+            rank = {key: n for n, key in enumerate(orders[c])}
+            items.sort(key=lambda item: rank[_key(item)])
+        if record is not None:
+            record.append(_nodes(items, last))
+            last = list(items)
         # Where everything is in this column: each tensor stays where it was, unless pushed down.
         y: float = top - CAPTION - 2  # a block's caption may use the band above the first wires (its body pads 2)
         moves: list = []
@@ -175,28 +228,28 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
         for item in items:
             if isinstance(item, _Inst):
                 y = max(y, item.ys[0] - WIRE_TOP) if item.ys else y
-                wire_ys = stack_ys(y, [item.seg.count])[0]
+                wire_ys = stack_ys(y, [item.seg.wires])[0]
                 moves.append((item, wire_ys))
                 spans.append((y, wire_ys[-1] + 6))
-                y += item.seg.count * PITCH + SEG_GAP
+                y += item.seg.wires * PITCH + SEG_GAP
                 continue
             first = next((i for i in item.run if i.ys), None)
             block = item.step.block if item.step else None
             if block is None:  # the results, at the right edge
                 for inst in item.run:
                     y = max(y, inst.ys[0] - WIRE_TOP) if inst.ys else y
-                    wire_ys = stack_ys(y, [inst.seg.count])[0]
+                    wire_ys = stack_ys(y, [inst.seg.wires])[0]
                     moves.append((inst, wire_ys))
                     spans.append((y, wire_ys[-1] + 6))
-                    y += inst.seg.count * PITCH + SEG_GAP
+                    y += inst.seg.wires * PITCH + SEG_GAP
                 continue
             item.cap = CAPTION if block.caption else 0.0
             if first is not None:
                 y = max(y, first.ys[0] - WIRE_TOP - 2 - item.cap)
             item.body_top = y + item.cap
             item.body_h = block.body_height()
-            item.ins = stack_ys(item.body_top + 2, [i.seg.count for i in item.run])
-            item.outs = stack_ys(item.body_top + 2, [s.count for s in item.step.outputs])
+            item.ins = stack_ys(item.body_top + 2, [i.seg.wires for i in item.run])
+            item.outs = stack_ys(item.body_top + 2, [s.wires for s in item.step.outputs])
             moves += list(zip(item.run, item.ins))
             spans.append((y, item.body_top + item.body_h))
             y = item.body_top + item.body_h + SEG_GAP
@@ -241,7 +294,7 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 for d, a in zip(inst.d, inst.ys):
                     d.append(("L", x, a))
                 finished.append(inst)
-            out_ys = [list(i.ys) for i in groups[0].run]
+            out_ys = [i.seg.per_axis(i.ys) for i in groups[0].run]
             break
         # The blocks: all start at the column's left; narrower ones' outputs run on to its right.
         bx = x
@@ -259,7 +312,9 @@ def layout(params: list[Seg], steps: list[Step], results: list[Seg], top: float 
                 for d, a in zip(inst.d, inst.ys):
                     d.append(("L", bx, a))
                 finished.append(inst)
-            ops.append(_block_call(block, bx, item.body_top, item.body_top + item.body_h, item.ins, item.outs,
+            ins = [i.seg.per_axis(ys) for i, ys in zip(item.run, item.ins)]
+            outs = [s.per_axis(ys) for s, ys in zip(item.step.outputs, item.outs)]
+            ops.append(_block_call(block, bx, item.body_top, item.body_top + item.body_h, ins, outs,
                                    item.cap, width, [not inst.seg.labels for inst in item.run]))
             made = [_Inst(s) for s in item.step.outputs]
             for inst, wire_ys in zip(made, item.outs):
@@ -287,6 +342,7 @@ class _Group:
 
     step: Step | None
     run: list
+    k: int = 0
     cap: float = 0.0
     body_top: float = 0.0
     body_h: float = 0.0
@@ -314,6 +370,31 @@ def _columns(steps: list[Step]) -> list[list[Step]]:
     for k in sorted(range(len(steps)), key=lambda k: (layer[k], k)):
         columns.setdefault(layer[k], []).append(steps[k])
     return [columns[c] for c in sorted(columns)]
+
+
+def _key(item) -> object:
+    """What an item of a column is, the same in both passes of the layout."""
+    return ("step", item.k) if isinstance(item, _Group) else id(item.seg)
+
+
+def _nodes(items: list, last: list) -> list[order.Node]:
+    """A column's items as the order's nodes, their wires coming from the column before (`last`)."""
+    holders: dict[int, tuple] = {}
+    for item in last:
+        at = 0
+        for seg in _made(item):
+            holders[id(seg)] = (_key(item), at)
+            at += seg.wires
+    return [_node(item, holders) for item in items]
+
+
+def _node(item, holders: dict) -> order.Node:
+    run = [item] if isinstance(item, _Inst) else item.run
+    inputs = [[None if hasattr(i, "loaded") or id(i.seg) not in holders else
+               (holders[id(i.seg)][0], holders[id(i.seg)][1] + j) for j in range(i.seg.wires)] for i in run]
+    step = item.step if isinstance(item, _Group) else None
+    return order.Node(_key(item), inputs, sum(s.wires for s in _made(item)),
+                      step is not None and step.block.swapped is not None)
 
 
 def _made(item) -> list[Seg]:
@@ -395,7 +476,7 @@ def _gather(items: list, wanted: list[Seg], k: int, needed_after, saved, near=(N
 def _nearest(items: list, present: list, moved: set[int]) -> int:
     """The place among the inputs' that the fewest other wires lie between (the first, on a tie)."""
     def wires(item) -> int:
-        return item.seg.count if isinstance(item, _Inst) else sum(i.seg.count for i in item.run)
+        return item.seg.wires if isinstance(item, _Inst) else sum(i.seg.wires for i in item.run)
     stay = [0 if isinstance(i, _Inst) and id(i) in moved else wires(i) for i in items]
     where = [items.index(p) for p in present]
 
@@ -426,10 +507,16 @@ def prev_y(out) -> float:
 
 
 def _wire_call(inst: _Inst):
+    joined = inst.seg.joined[0] if inst.seg.joined else None
+
     def draw(cv: Canvas, ox: float, oy: float, prefix: str) -> None:
         for j, d in enumerate(inst.d):
             label = f"{prefix}{inst.label_id}-{j}" if inst.label_id else ""
-            cv.path(path_text(d, ox, oy), "wire", inst.seg.title, **({"data-label": label} if label else {}))
+            text = path_text(d, ox, oy)
+            cv.path(text, "wire joined" if j == joined else "wire", inst.seg.title,
+                    **({"data-label": label} if label else {}))
+            if j == joined:  # a double line: a white core along the thick wire
+                cv.path(text, "core")
     return draw
 
 

@@ -15,6 +15,8 @@ from . import font
 STYLE = (
     "text{font-family:" + font.FAMILY + ";fill:#111}"
     ".wire,.through{fill:none;stroke:#222;stroke-width:1.3}"
+    ".wire.joined,.through.joined{stroke-width:4.4}"
+    ".core{fill:none;stroke:#fff;stroke-width:1.8}"
     ".sep{stroke:#222;stroke-width:1.4;stroke-dasharray:6 4}"
     ".box{fill:#eef2f7;stroke:#333;stroke-width:1}"
     ".learned{fill:#e8eef0;stroke:#111;stroke-width:2.4}"
@@ -52,6 +54,7 @@ class Canvas:
     front: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     fragments: int = 0  # fragments drawn so far: each names its labels apart
+    _through: dict = field(default_factory=dict)  # where each passing line is, to draw a second one double
 
     def _el(self, layer: list[str], tag: str, cls: str, title: str | None, attrs: dict) -> None:
         a = "".join(f' {k}="{v}"' for k, v in attrs.items())
@@ -67,7 +70,15 @@ class Canvas:
         self._el(self.back if back else self.front, "rect", cls, title, attrs)
 
     def path(self, d: str, cls: str, title=None, back=False, **extra):
-        self._el(self.back if back else self.front, "path", cls, title, {"d": d, **extra})
+        layer = self.back if back else self.front
+        if cls == "through" and (d, back) in self._through:  # two axes of one wire, x̄: a double line
+            at = self._through.pop((d, back))
+            layer[at] = layer[at].replace('class="through"', 'class="through joined"', 1) + \
+                f'<path class="core" d="{d}"/>'
+            return
+        if cls == "through":
+            self._through[d, back] = len(layer)
+        self._el(layer, "path", cls, title, {"d": d, **extra})
 
     def circle(self, x, y, r, cls, title=None):
         self._el(self.front, "circle", cls, title, {"cx": num(x), "cy": num(y), "r": num(r)})

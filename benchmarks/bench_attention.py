@@ -81,7 +81,7 @@ def bench_mha_hand(cfg: Config) -> list[Row]:
 
     spec = ncdc.load(ROOT / "specs" / "attention.ncd")
     rows: list[Row] = []
-    for b, s, m, h in QUICK_SIZES if cfg.quick else HAND_SIZES:
+    for b, s, m, h in cfg.pick(QUICK_SIZES if cfg.quick else HAND_SIZES):
         torch.manual_seed(0)
         generated = spec.MultiHeadAttention(m, m // h, h)
         reference = handwritten.MultiHeadAttention(m, m // h, h)

@@ -24,9 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository root
 class Config:
     quick: bool = False  # smoke mode: one or two rounds on tiny problems (that it runs, not its numbers)
     compile: bool = False  # model benchmarks compare torch.compile'd candidates (compiled vs compiled)
+    cases: tuple[int, ...] = ()  # of a benchmark over several sizes, only these (0-based; empty: all)
 
     def reps(self, full: int, quick: int) -> int:
         return quick if self.quick else full
+
+    def pick(self, sizes: tuple) -> tuple:
+        """The sizes to run: those `--case` names (all without it)."""
+        return tuple(s for i, s in enumerate(sizes) if not self.cases or i in self.cases)
 
 
 @dataclass

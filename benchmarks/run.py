@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
                              " what other processes do on a shared machine does not count; use with --threads 1)")
     parser.add_argument("--compile", action="store_true",
                         help="model benchmarks compare torch.compile'd candidates (slow to compile on few cores)")
+    parser.add_argument("--case", action="append", default=[], metavar="I[,I]",
+                        help="of a benchmark over several sizes (mha_hand), run only these, counted from 0"
+                             " (keeps a --compile run short)")
     args = parser.parse_args(argv)
     harness.use_clock(args.clock)
     if args.threads is not None:
@@ -79,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(harness.REGISTRY)}")
     selected = [b for b in harness.REGISTRY.values() if not only or b.name in only]
 
-    cfg = harness.Config(quick=args.quick, compile=args.compile)
+    try:
+        cases = tuple(int(i) for item in args.case for i in item.split(",") if i)
+    except ValueError:
+        parser.error("--case takes numbers: --case 0,2")
+    cfg = harness.Config(quick=args.quick, compile=args.compile, cases=cases)
     print(_environment(cfg))
     if _busy():
         print("warning: the machine is busy (load average above the CPU count): torch's threads contend,"

@@ -848,31 +848,37 @@ _KEPT = frozenset({str, int, float, bool, type(None), Span})
 def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value], Value]) -> Value:
     """The node with `size` applied to every size in its type and fields, and `child` to every
     value it is computed from.  Signatures and learned parts are the callee's, and stay."""
-
-    def convert(item):
-        if item.__class__ in _KEPT:  # most fields: names, numbers, spans (by exact type: no subclass is a node)
-            return item
-        if isinstance(item, Value):
-            return child(item)
-        if isinstance(item, Size):
-            return size(item)
-        if isinstance(item, (Axis, TensorType, TupleType)):
-            return item.map(size)
-        if isinstance(item, (IndexAt, IndexSlice)):
-            return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
-        if isinstance(item, tuple):
-            new = tuple(convert(x) for x in item)
-            return item if all(a is b for a, b in zip(new, item)) else new
-        if isinstance(item, dict):
-            new_dict = {k: convert(v) for k, v in item.items()}
-            return item if all(new_dict[k] is v for k, v in item.items()) else new_dict
-        return item
-
-    changes = {f: convert(getattr(node, f)) for f in _fields(type(node))}
+    changes = {}
+    for name in _fields(type(node)):
+        old = getattr(node, name)
+        new = old if old.__class__ in _KEPT else _convert(old, size, child)
+        if new is not old:
+            changes[name] = new
     new_type = node.type.map(size)
-    if new_type is node.type and all(value is getattr(node, f) for f, value in changes.items()):
+    if new_type is node.type and not changes:
         return node  # nothing to replace (the common case): the node itself, not a copy
     return dataclasses.replace(node, type=new_type, **changes)
+
+
+def _convert(item, size: Callable[[Size], Size], child: Callable[[Value], Value]):
+    """`map_node` on one field (a module-level function, not a closure: no reference cycle per node)."""
+    if item.__class__ in _KEPT:  # most fields: names, numbers, spans (by exact type: no subclass is a node)
+        return item
+    if isinstance(item, Value):
+        return child(item)
+    if isinstance(item, Size):
+        return size(item)
+    if isinstance(item, (Axis, TensorType, TupleType)):
+        return item.map(size)
+    if isinstance(item, (IndexAt, IndexSlice)):
+        return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
+    if isinstance(item, tuple):
+        new = tuple([_convert(x, size, child) for x in item])
+        return item if all(a is b for a, b in zip(new, item)) else new
+    if isinstance(item, dict):
+        new_dict = {k: _convert(v, size, child) for k, v in item.items()}
+        return item if all(new_dict[k] is v for k, v in item.items()) else new_dict
+    return item
 
 
 def walk(stmts: list) -> Iterator[Value]:

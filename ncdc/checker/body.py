@@ -942,30 +942,42 @@ def _choices(hp: ir.HParam) -> str:
 def finalize_types(function: ir.Function, solver: Solver):
     """Replace solved unknowns everywhere in a checked body; leftovers become run-time sizes.
     Returns the replacement, for sizes kept elsewhere (preconditions)."""
-    memo: dict[Var, Symbol] = {}
+    final = _Final(solver)
+    final.block(function.body)
+    return final.size
 
-    def fix_size(s: Size) -> Size:
-        return fresh_symbols(solver.resolve(s), memo)
 
-    def fix_node(node: Value) -> Value:
-        return ir.map_node(node, fix_size, fix_node)
+class _Final:
+    """`finalize_types`'s walk (bound methods, not nested closures: a closure that calls itself is a
+    reference cycle, garbage only the collector frees, for every body)."""
 
-    def fix_block(stmts) -> None:
+    def __init__(self, solver: Solver) -> None:
+        self.solver = solver
+        self.memo: dict[Var, Symbol] = {}
+        self.done: dict[Size, tuple[Size, Size]] = {}  # size -> (that size, its final form): sizes repeat
+
+    def size(self, s: Size) -> Size:
+        found = self.done.get(s)
+        if found is None:
+            found = self.done[s] = (s, fresh_symbols(self.solver.resolve(s), self.memo))
+        return s if found[1] is found[0] else found[1]  # unchanged stays the very object
+
+    def node(self, node: Value) -> Value:
+        return ir.map_node(node, self.size, self.node)
+
+    def block(self, stmts) -> None:
         for stmt in stmts:
             if isinstance(stmt, ir.Assign):
-                stmt.value = fix_node(stmt.value)
+                stmt.value = self.node(stmt.value)
                 for target in stmt.targets:
-                    target.type = target.type.map(fix_size)
+                    target.type = target.type.map(self.size)
             elif isinstance(stmt, ir.Return):
-                stmt.values = [fix_node(v) for v in stmt.values]
+                stmt.values = [self.node(v) for v in stmt.values]
             elif isinstance(stmt, ir.If):
                 for body in stmt.bodies:
-                    fix_block(body)
+                    self.block(body)
             else:
-                fix_block(stmt.body)
-
-    fix_block(function.body)
-    return fix_size
+                self.block(stmt.body)
 
 
 def _integral(node: Value) -> bool:

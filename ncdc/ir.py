@@ -32,8 +32,8 @@ class Axis:
     def label(self) -> str | None:
         """The name softmax[x], einsum and lifting refer to: the size's symbol, if it is one."""
         atom = self.size.atom
-        if isinstance(atom, (Symbol, Var)):
-            return atom.name
+        if atom.__class__ is Symbol or atom.__class__ is Var:
+            return atom.name  # type: ignore[union-attr]
         if self.parts and all(p.label for p in self.parts):
             return "(" + " ".join(p.label for p in self.parts) + ")"  # type: ignore[misc]
         return None
@@ -70,10 +70,11 @@ class TensorType:
         return tuple(a.size for a in self.axes)
 
     def map(self, fn: Callable[[Size], Size]) -> TensorType:
-        axes = tuple(a.map(fn) for a in self.axes)
-        if all(new is old for new, old in zip(axes, self.axes)):
-            return self  # unchanged (the common case): no copy
-        return TensorType(axes, self.dtype)
+        axes = [a.map(fn) for a in self.axes]
+        for new, old in zip(axes, self.axes):
+            if new is not old:
+                return TensorType(tuple(axes), self.dtype)
+        return self  # unchanged (the common case): no copy
 
     def with_axes(self, axes) -> TensorType:
         return TensorType(tuple(axes), self.dtype)
@@ -842,7 +843,8 @@ def _collect_values(item, out: list) -> None:
             _collect_values(x, out)
 
 
-_KEPT = frozenset({str, int, float, bool, type(None), Span})
+_MAPPED = (Value, Size, Axis, TensorType, TupleType, IndexAt, IndexSlice, tuple, dict)  # what `_convert` maps
+_KEPT: dict[type, bool] = {}  # for each class met in a field: whether `_convert` keeps its values as they are
 
 
 def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value], Value]) -> Value:
@@ -851,7 +853,7 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
     changes = {}
     for name in _fields(type(node)):
         old = getattr(node, name)
-        new = old if old.__class__ in _KEPT else _convert(old, size, child)
+        new = _convert(old, size, child)
         if new is not old:
             changes[name] = new
     new_type = node.type.map(size)
@@ -862,7 +864,10 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
 
 def _convert(item, size: Callable[[Size], Size], child: Callable[[Value], Value]):
     """`map_node` on one field (a module-level function, not a closure: no reference cycle per node)."""
-    if item.__class__ in _KEPT:  # most fields: names, numbers, spans (by exact type: no subclass is a node)
+    kept = _KEPT.get(item.__class__)
+    if kept is None:  # first met: by exact class, so that a subclass of a kept class is looked at too
+        kept = _KEPT[item.__class__] = not issubclass(item.__class__, _MAPPED)
+    if kept:  # most fields: names, numbers, spans, a callee's signature, layouts
         return item
     if isinstance(item, Value):
         return child(item)
@@ -1001,6 +1006,10 @@ def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbo
 def _readable(size: Size, others, pending, known):
     """`size` is `c * s * (known sizes)` for one pending symbol `s` (times the known `others`):
     return (s, divisor)."""
+    if not others:  # the common case, an axis that is the pending size itself: its own divisor-free reading
+        atom = size.atom
+        if atom.__class__ is Symbol and atom in pending:
+            return atom, None
     if len(size.terms) != 1:
         return None
     mono, coeff = size.terms[0]

@@ -117,8 +117,11 @@ class Size:
     @property
     def atom(self) -> Atom | None:
         """The atom if this size is exactly one symbol, var or floor division."""
-        if len(self.terms) == 1 and len(self.terms[0][0]) == 1 and self.terms[0][1] == 1:
-            return self.terms[0][0][0]
+        terms = self.terms
+        if len(terms) == 1:
+            mono, coeff = terms[0]
+            if coeff == 1 and len(mono) == 1:
+                return mono[0]
         return None
 
     def atoms(self) -> frozenset[Atom]:

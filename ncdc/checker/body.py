@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from typing import Callable
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Label, NcdcError, fail
@@ -218,10 +219,11 @@ class BodyChecker:
     # ---- types --------------------------------------------------------------------------------
 
     def expect_type(self, expected: TensorType, actual, span: Span, what: str, declared=False,
-                    callee: str | None = None, whole: TensorType | None = None,
+                    callee: str | Callable[[], str] | None = None, whole: TensorType | None = None,
                     own: tuple[int, ...] | None = None, box: str | None = None) -> None:
         """Check `actual` against `expected`; `whole` is the argument `actual` was taken from (its
-        axes `own`) and `box` the callee, for layout errors."""
+        axes `own`) and `box` the callee, for layout errors.  `callee` says what expects the type (a
+        function making that text where it is dear: only an error needs it)."""
         if isinstance(actual, ScalarType):
             fail("E0204", f"{what} is a number, expected a tensor `{expected}`", span, "a number")
         if isinstance(actual, TupleType):
@@ -230,14 +232,15 @@ class BodyChecker:
         if actual.dtype != expected.dtype:
             fail("E0316", f"{what} holds {actual.dtype} elements, expected {expected.dtype}", span,
                  f"this is `{self.show(actual)}`",
-                 notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
+                 notes=[self.expected(expected, callee)])
         if actual.rank != expected.rank:
             fail("E0202", f"{what} has {actual.rank} ax{'is' if actual.rank == 1 else 'es'}, expected "
                  f"{expected.rank}", span, f"this is `{self.show(actual)}`",
-                 notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
+                 notes=[self.expected(expected, callee)])
         self.check_layout(expected, actual, span, what, whole, own, box, callee)
+        why = f"`{span.text}`" if span.end_line == span.line else ""
         for i, (e, a) in enumerate(zip(expected.axes, actual.axes)):
-            outcome = self.solver.unify(e.size, a.size, span, f"`{span.text}`" if span.end_line == span.line else "")
+            outcome = self.solver.unify(e.size, a.size, span, why)
             if outcome is not None:
                 self.size_error(outcome, e, a, span, f"{what}, axis {i + 1}", expected, actual, callee)
             e_parts = [self.solver.resolve_axis(p).label or "" for p in e.parts]
@@ -252,7 +255,7 @@ class BodyChecker:
 
     def check_layout(self, expected: TensorType, actual: TensorType, span: Span, what: str,
                      whole: TensorType | None, own: tuple[int, ...] | None, box: str | None,
-                     callee: str | None) -> None:
+                     callee: str | Callable[[], str] | None) -> None:
         """Axes in another order are a layout error (E0318), not a size question: where axis i is
         expected to be the named size `m`, is a differently named size `t`, and the argument has an
         axis `m` at a place where `m` is not expected.  Sizes never decide this, so neither
@@ -269,7 +272,7 @@ class BodyChecker:
             if not misplaced:
                 continue
             shown = " ".join(str(w) for w in whole_axes)
-            notes = [f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
+            notes = [self.expected(expected, callee)
                      + f", found `{self.show(actual)}`",
                      "sizes do not decide a layout: giving `" + str(a.label) + "` and `" + str(e.label)
                      + "` one value (`--sizes`, constants) would not make this right"]
@@ -292,12 +295,17 @@ class BodyChecker:
         return (f"lift `{box}` over the axes it does not act on, `{box}[{' '.join(str(l) for l in extra)}]({text})`, "
                 f"or move the axes into place: {moves}")
 
+    def expected(self, expected, callee: str | Callable[[], str] | None) -> str:
+        """`expected `a b` (what expects it)`, for notes."""
+        said = callee() if callable(callee) else callee
+        return f"expected `{self.show(expected)}`" + (f" ({said})" if said else "")
+
     def size_error(self, outcome, e: Axis, a: Axis, span: Span, where: str, expected=None, actual=None,
                    callee=None):
         exp, act = self.solver.describe(e.size), self.solver.describe(a.size)
         notes = []
         if expected is not None:
-            notes.append(f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
+            notes.append(self.expected(expected, callee)
                          + f", found `{self.show(actual)}`")
         solved, labels = self.solver.origins_of(e.size, a.size)
         notes += solved
@@ -779,7 +787,8 @@ class BodyChecker:
                      arg.span, f"this is `{self.show(t)}`",
                      help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
             try:
-                self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
+                self.expect_type(expected, own_type, arg.span, where,
+                                 callee=lambda expected=expected: f"`{sig.name}` takes `{expected}`",
                                  whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
             except NcdcError as error:
                 if hint and error.diagnostics[0].code == "E0202":

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Union
 
+from .frozen import frozen
 from .sizes import FloorDiv, Size, Symbol, Var, format_size
 from .source import Span
 
@@ -22,7 +23,7 @@ FLOAT, INT, BOOL = "float", "int", "bool"
 DTYPES = (FLOAT, INT, BOOL)
 
 
-@dataclass(frozen=True)
+@frozen
 class Axis:
     size: Size
     origin: Span | None = field(default=None, compare=False)
@@ -56,7 +57,7 @@ class Axis:
             or self.size.constant is not None else f"({text})"
 
 
-@dataclass(frozen=True)
+@frozen
 class TensorType:
     axes: tuple[Axis, ...]
     dtype: str = FLOAT
@@ -84,7 +85,7 @@ class TensorType:
         return axes if self.dtype == FLOAT else f"{self.dtype} {axes}" if self.axes else self.dtype
 
 
-@dataclass(frozen=True)
+@frozen
 class TupleType:
     """The type of a value with several outputs (a call of a box or def returning a tuple)."""
 
@@ -153,7 +154,7 @@ class Signature:
 COMPARISONS = ("<=", "<", ">=", ">", "%")
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparison:
     """`left op right` over sizes; `%` reads "left is a multiple of right" (`left % right == 0`)."""
 
@@ -183,7 +184,7 @@ def _operand_text(size: Size) -> str:
     return text if size.atom is not None or size.constant is not None else f"({text})"
 
 
-@dataclass(frozen=True)
+@frozen
 class LoopRange:
     """`var in start..stop` (both ends included): a precondition inside a loop holds for each turn."""
 
@@ -195,7 +196,7 @@ class LoopRange:
         return f"{self.var.name} in {format_size(self.start)}..{format_size(self.stop)}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Precondition:
     """What the checker could not prove about sizes, checked by the generated code: one of
     `conditions` must hold (usually there is one), for every value of the indexes in `over`.
@@ -244,7 +245,7 @@ class Local:
     span: Span
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Value:
     """An expression node: its type and where it is in the spec.  Subclasses add their fields."""
 
@@ -260,7 +261,7 @@ class Value:
         return tuple(out)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Read(Value):
     """A wire read by name: the value its `local` holds here."""
 
@@ -271,19 +272,19 @@ class Read(Value):
         return self.local.name
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class LearnedTensor(Value):
     """A learned tensor of the module (`Parameter[...]`), used as a value."""
 
     name: str
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Const(Value):
     value: float | int
 
 
-@dataclass(frozen=True)
+@frozen
 class HParamRef:
     """A hyperparameter of the enclosing module that is not a size (`p`, `norm_first`), where a
     layer option or a submodule's hyperparameter takes it: known when the module is built."""
@@ -296,26 +297,26 @@ class HParamRef:
         return self.name
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class HParamValue(Value):
     """A number hyperparameter used as a number in `forward` (`x * scale`)."""
 
     name: str
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class SizeValue(Value):
     """A size used as a number (`sqrt(k)`, `x / n`)."""
 
     size: Size
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Neg(Value):
     operand: Value
 
 
-@dataclass(frozen=True)
+@frozen
 class Alignment:
     """How an operand of elementwise arithmetic lines up with the result: its axes sit at these
     positions of the result; `unbatched` operands (learned tensors) have no leading batch axes."""
@@ -324,7 +325,7 @@ class Alignment:
     unbatched: bool
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Binary(Value):
     """Elementwise arithmetic of tensors (and numbers, which broadcast)."""
 
@@ -335,7 +336,7 @@ class Binary(Value):
     right_align: Alignment | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Compare(Value):
     """An elementwise comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`) of tensors and numbers, lined up
     as arithmetic is: a `bool` wire."""
@@ -347,7 +348,7 @@ class Compare(Value):
     right_align: Alignment | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Where(Value):
     """`where(C, A, B)`: A where the `bool` wire C holds, else B, elementwise.  `aligns` line up
     each of the three with the result (None: it has the result's axes, or it is a number)."""
@@ -358,7 +359,7 @@ class Where(Value):
     aligns: tuple[Alignment | None, ...] = (None, None, None)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ScalarBinary(Value):
     """Arithmetic of two numbers."""
 
@@ -367,7 +368,7 @@ class ScalarBinary(Value):
     right: Value
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ScalarFn(Value):
     """A function of the registry applied to a number (`sqrt(k)`)."""
 
@@ -375,7 +376,7 @@ class ScalarFn(Value):
     operand: Value
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Map(Value):
     """An elementwise map of the registry (`relu`), broadcast over every axis."""
 
@@ -383,7 +384,7 @@ class Map(Value):
     operand: Value
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Normalise(Value):
     """A normalising map over one axis (`softmax[x]`), the paper's triangle."""
 
@@ -392,7 +393,7 @@ class Normalise(Value):
     dim: int
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Reduce(Value):
     """A reduction over the axes at `dims` of its operand of `rank` axes (`sum[x]`)."""
 
@@ -402,7 +403,7 @@ class Reduce(Value):
     rank: int
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Flatten(Value):
     """All `count` axes of the operand bound into one."""
 
@@ -410,7 +411,7 @@ class Flatten(Value):
     count: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     """A bound group of axis names in an einsum or rearrange pattern: `(k h)`."""
 
@@ -431,7 +432,7 @@ def leaves(labels) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Einsum(Value):
     """A contraction: each operand's axes named by `inputs`, the result's by `output`; `sizes` is the
     size of every name."""
@@ -442,7 +443,7 @@ class Einsum(Value):
     sizes: dict[str, Size]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Rearrange(Value):
     """A permutation, binding and unbinding of the axes of one operand."""
 
@@ -452,7 +453,7 @@ class Rearrange(Value):
     sizes: dict[str, Size]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Concat(Value):
     """Operands joined along the axis at `dim` (of `rank` axes); `broadcast` when some have no batch
     axes (learned tensors) and the others may."""
@@ -463,14 +464,14 @@ class Concat(Value):
     broadcast: bool
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Eye(Value):
     """The unit η: the identity matrix of a size."""
 
     size: Size
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Tril(Value):
     """The causal mask `tril(y, x)`: a `bool y x` wire, true where the position along x is at most
     the position along y (the lower triangle, diagonal included, from the top-left corner)."""
@@ -479,19 +480,19 @@ class Tril(Value):
     cols: Size
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexAll:
     """`:`, an axis kept whole."""
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexAt:
     """`i`, one position: the axis goes."""
 
     position: Size
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexSlice:
     """`a:b`, the positions a, ..., b - 1."""
 
@@ -502,7 +503,7 @@ class IndexSlice:
 IndexItem = Union[IndexAll, IndexAt, IndexSlice]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Index(Value):
     """Indexes and subtensors, on the leading axes (after any batch) of a wire."""
 
@@ -510,14 +511,14 @@ class Index(Value):
     items: tuple[IndexItem, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class NewAxis:
     """An axis a lifted call inserts into an argument that lacks it (inner broadcasting)."""
 
     label: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Layout:
     """Where an argument's axes go in a call: `lifted` names the positions of lifted axes, `own` the
     axes the callee acts on, `lead` extra leading (batch) axes; the argument has `rank` axes."""
@@ -528,7 +529,7 @@ class Layout:
     rank: int
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Call(Value):
     """A call of a def, an abstract box or a learned part, lifted over the axes `lifted`.
 
@@ -558,7 +559,7 @@ class Call(Value):
         return self.signature.target
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Attention(Value):
     """Scaled dot-product attention (a back-end rewrite of the pattern of Figure 20): `scale` is
     None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling.  `mask` is a
@@ -576,7 +577,7 @@ class Attention(Value):
     dropout: str | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class TopK(Value):
     """The `k` largest entries along the axis at `dim` of the operand, largest first: a tuple of
     their values and their positions (an `int` wire), in which that axis has become one of `k`."""
@@ -586,7 +587,7 @@ class TopK(Value):
     k: Size
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Route(Value):
     """A sparse mixture of experts: the def `expert` applied to each token once per slot of `index`
     (its last axis; the axes before it are the tokens), with the expert that slot selects, and only
@@ -638,7 +639,7 @@ class For:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Condition:
     """A static condition on a hyperparameter (`norm_first`, `activation == "gelu"`): `op` is
     "true", "false", "==" or "!=", `value` the choice compared with."""
@@ -843,10 +844,6 @@ def _collect_values(item, out: list) -> None:
             _collect_values(x, out)
 
 
-_MAPPED = (Value, Size, Axis, TensorType, TupleType, IndexAt, IndexSlice, tuple, dict)  # what `_convert` maps
-_KEPT: dict[type, bool] = {}  # for each class met in a field: whether `_convert` keeps its values as they are
-
-
 def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value], Value]) -> Value:
     """The node with `size` applied to every size in its type and fields, and `child` to every
     value it is computed from.  Signatures and learned parts are the callee's, and stay."""
@@ -864,26 +861,37 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
 
 def _convert(item, size: Callable[[Size], Size], child: Callable[[Value], Value]):
     """`map_node` on one field (a module-level function, not a closure: no reference cycle per node)."""
-    kept = _KEPT.get(item.__class__)
-    if kept is None:  # first met: by exact class, so that a subclass of a kept class is looked at too
-        kept = _KEPT[item.__class__] = not issubclass(item.__class__, _MAPPED)
-    if kept:  # most fields: names, numbers, spans, a callee's signature, layouts
+    kind = _KINDS.get(item.__class__)
+    if kind is None:  # first met: decided by exact class, so that a subclass is looked at on its own
+        kind = _KINDS[item.__class__] = next((k for k, classes in _KIND_OF if issubclass(item.__class__, classes)),
+                                             _KEEP)
+    if kind is _KEEP:  # most fields: names, numbers, spans, a callee's signature, layouts
         return item
-    if isinstance(item, Value):
+    if kind is _VALUE:
         return child(item)
-    if isinstance(item, Size):
+    if kind is _SIZE:
         return size(item)
-    if isinstance(item, (Axis, TensorType, TupleType)):
+    if kind is _TYPE:
         return item.map(size)
-    if isinstance(item, (IndexAt, IndexSlice)):
+    if kind is _INDEX:
         return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
-    if isinstance(item, tuple):
-        new = tuple([_convert(x, size, child) for x in item])
-        return item if all(a is b for a, b in zip(new, item)) else new
-    if isinstance(item, dict):
-        new_dict = {k: _convert(v, size, child) for k, v in item.items()}
-        return item if all(new_dict[k] is v for k, v in item.items()) else new_dict
+    if kind is _TUPLE:
+        new = [_convert(x, size, child) for x in item]
+        for a, b in zip(new, item):
+            if a is not b:
+                return tuple(new)
+        return item
+    new_dict = {k: _convert(v, size, child) for k, v in item.items()}
+    for k, v in item.items():
+        if new_dict[k] is not v:
+            return new_dict
     return item
+
+
+_KEEP, _VALUE, _SIZE, _TYPE, _INDEX, _TUPLE, _DICT = "keep", "value", "size", "type", "index", "tuple", "dict"
+_KIND_OF = ((_VALUE, Value), (_SIZE, Size), (_TYPE, (Axis, TensorType, TupleType)), (_INDEX, (IndexAt, IndexSlice)),
+            (_TUPLE, tuple), (_DICT, dict))
+_KINDS: dict[type, str] = {}  # for each class met in a field: what `_convert` does with its values
 
 
 def walk(stmts: list) -> Iterator[Value]:
@@ -968,7 +976,7 @@ def construction(component: Component) -> tuple:
 # ---- reading sizes off shapes -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class SizeSource:
     """Where a generic size is read at run time: `wire.shape[axis] // divisor`."""
 

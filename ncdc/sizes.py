@@ -7,12 +7,14 @@ are equal.  Symbols stand for positive integers.  `Var`s are unknowns solved by 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from .frozen import frozen
 
 _ids = itertools.count()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Symbol:
     """A named size: a hyperparameter, a generic size of a def, or a spec-wide constant."""
 
@@ -26,7 +28,7 @@ class Symbol:
         return self.name
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Var:
     """An unknown size, created when a generic callee is instantiated at a call."""
 
@@ -41,7 +43,7 @@ class Var:
         return self.name
 
 
-@dataclass(frozen=True)
+@frozen
 class FloorDiv:
     """`num // den`, kept as an atom when it cannot be simplified."""
 

@@ -16,11 +16,26 @@ from __future__ import annotations
 
 import dataclasses
 import reprlib
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+
+if TYPE_CHECKING:  # type checkers read `@frozen` as the dataclass it makes (PEP 681)
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_):
+        return lambda function: function
 
 T = TypeVar("T", bound=type)
 
 _UNSET = object()  # the default of a parameter whose field has a default factory
+
+
+@overload
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def frozen(cls: T, /) -> T: ...
+
+
+@overload
+def frozen(*, eq: bool = True) -> Callable[[T], T]: ...
 
 
 def frozen(cls: T | None = None, /, *, eq: bool = True) -> Any:

@@ -34,7 +34,7 @@ class Axis:
         """The name softmax[x], einsum and lifting refer to: the size's symbol, if it is one."""
         atom = self.size.atom
         if atom.__class__ is Symbol or atom.__class__ is Var:
-            return atom.name  # type: ignore[union-attr]
+            return atom.name
         if self.parts and all(p.label for p in self.parts):
             return "(" + " ".join(p.label for p in self.parts) + ")"  # type: ignore[misc]
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from functools import partial
 from typing import Callable
 
 from .. import ir, ops, tree
@@ -788,7 +789,7 @@ class BodyChecker:
                      help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
             try:
                 self.expect_type(expected, own_type, arg.span, where,
-                                 callee=lambda expected=expected: f"`{sig.name}` takes `{expected}`",
+                                 callee=partial("`{}` takes `{}`".format, sig.name, expected),
                                  whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
             except NcdcError as error:
                 if hint and error.diagnostics[0].code == "E0202":

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from .frozen import frozen
+from .nodes import frozen
 from .source import Span
 
 

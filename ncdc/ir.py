@@ -11,10 +11,10 @@ Values have identity (`eq=False`): a back end asks who produces and who reads a 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Iterator, Union
 
-from .frozen import frozen
+from .nodes import frozen, mutable
 from .sizes import FloorDiv, Size, Symbol, Var, format_size
 from .source import Span
 
@@ -125,7 +125,7 @@ def signature_text(inputs, outputs) -> str:
     return ", ".join(map(str, inputs)) + " -> " + ", ".join(map(str, outputs))
 
 
-@dataclass
+@mutable
 class Signature:
     """How a callable types: its inputs and outputs over generic sizes.
 
@@ -235,7 +235,7 @@ class Precondition:
 # ---- values -----------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@mutable(eq=False)
 class Local:
     """A named wire, as one assignment (or a parameter) defines it: what `Read`s refer to.  Its type
     is final once the checker has solved the body's sizes."""
@@ -609,7 +609,7 @@ class Route(Value):
 # ---- statements and definitions -------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class Assign:
     targets: list[Local]
     value: Value
@@ -624,13 +624,13 @@ class Assign:
         return [t.type for t in self.targets]
 
 
-@dataclass
+@mutable
 class Return:
     values: list[Value]
     span: Span
 
 
-@dataclass
+@mutable
 class For:
     var: Symbol
     start: Size
@@ -660,7 +660,7 @@ class Condition:
         return f'{self.name} {self.op} "{self.value}"'
 
 
-@dataclass
+@mutable
 class If:
     """Branches decided by hyperparameters, each (condition, body); `orelse` when none holds.
     Every branch is checked; the built module runs one."""
@@ -685,12 +685,12 @@ class If:
 Statement = Union[Assign, Return, For, If]
 
 
-@dataclass(eq=False)
+@mutable(eq=False)
 class Param(Local):
     """An input of a def or a forward: the first definition of its wire."""
 
 
-@dataclass
+@mutable
 class Box:
     """An abstract box: only its type is known; an implementation is injected at run time."""
 
@@ -701,7 +701,7 @@ class Box:
     span: Span
 
 
-@dataclass
+@mutable
 class Function:
     name: str
     params: list[Param]
@@ -722,7 +722,7 @@ class Function:
         return self.results
 
 
-@dataclass
+@mutable
 class HParam:
     """A hyperparameter: a size (`kind` "size", its symbol used in sizes), or a number ("float"), a
     boolean ("bool") or one of `choices` ("choice"), known when the module is built."""
@@ -741,7 +741,7 @@ class HParam:
 # ---- learned parts (bold boxes) ----------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class Component:
     """A learned part or a submodule instance declared in a module (bold in the diagram).
     `signature` is None for parts that are not called (learned tensors) or cannot be called whole."""
@@ -751,7 +751,7 @@ class Component:
     signature: Signature | None
 
 
-@dataclass
+@mutable
 class Layer(Component):
     """A built-in learned layer of the operation registry (`Linear`, `Conv2d`, ...), with its typed
     options."""
@@ -760,7 +760,7 @@ class Layer(Component):
     attrs: Any = None
 
 
-@dataclass
+@mutable
 class Instance(Component):
     """A submodule: an instance of a module of the spec with these hyperparameters."""
 
@@ -768,14 +768,14 @@ class Instance(Component):
     args: list[Size] = field(default_factory=list)
 
 
-@dataclass
+@mutable
 class Seq(Component):
     """Parts applied one after another."""
 
     parts: list[Component] = field(default_factory=list)
 
 
-@dataclass
+@mutable
 class Repeat(Component):
     """`[Block(...) for i in start..stop]`: `instances` are the parts of a range of fixed numbers,
     one per index; otherwise `body` stands for every index.  `whole_error` says why the parts cannot
@@ -789,7 +789,7 @@ class Repeat(Component):
     whole_error: Any = None
 
 
-@dataclass
+@mutable
 class SizeMember:
     name: str
     symbol: Symbol
@@ -797,7 +797,7 @@ class SizeMember:
     span: Span
 
 
-@dataclass
+@mutable
 class Module:
     name: str
     hparams: list[HParam]
@@ -812,7 +812,7 @@ class Module:
         return [m for m in self.members if isinstance(m, Component)]
 
 
-@dataclass
+@mutable
 class Program:
     path: str
     constants: list[SizeMember]

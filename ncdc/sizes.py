@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import field
 
-from .frozen import frozen
+from .nodes import frozen
 
 _ids = itertools.count()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .frozen import frozen
+from .nodes import frozen
 
 
 @dataclass(frozen=True, repr=False)

@@ -263,12 +263,14 @@ class BodyChecker:
         constants nor `--sizes` making `t` and `m` equal turn it into an accepted spec."""
         exp = [self.solver.resolve_axis(a) for a in expected.axes]
         act = [self.solver.resolve_axis(a) for a in actual.axes]
+        differ = [i for i, (e, a) in enumerate(zip(exp, act)) if _named(e) and _named(a) and e.label != a.label]
+        if not differ:
+            return  # every named axis is where it is expected (the common case)
         whole_axes = [self.solver.resolve_axis(a) for a in whole.axes] if whole is not None else act
         own = own if own is not None else tuple(range(len(act)))
         expected_at = {own[i]: e.label for i, e in enumerate(exp)}
-        for i, (e, a) in enumerate(zip(exp, act)):
-            if not (_named(e) and _named(a)) or e.label == a.label:
-                continue
+        for i in differ:
+            e, a = exp[i], act[i]
             misplaced = [j for j, w in enumerate(whole_axes) if w.label == e.label and expected_at.get(j) != e.label]
             if not misplaced:
                 continue
@@ -489,6 +491,9 @@ class BodyChecker:
 
     def unit(self, axis: Axis) -> bool:
         """An axis of size 1 in every instance (as written or by constants; not by `--sizes`)."""
+        atom = axis.size.atom
+        if atom.__class__ is Symbol and atom not in self.solver.definitions:
+            return False  # a size of its own, that no definition makes 1 (the common case)
         return self.solver.expand(axis.size) == Size.of(1)
 
     def index(self, e: tree.Bracket) -> Value:
@@ -884,8 +889,10 @@ class BodyChecker:
             return True
         if isinstance(node, ir.Read):
             return node.name in self.unbatched_wires
+        if isinstance(node, ir.Call):
+            return False
         args = node.args
-        return bool(args) and not isinstance(node, ir.Call) and all(self.unbatched(a) for a in args)
+        return bool(args) and all(self.unbatched(a) for a in args)
 
 
 

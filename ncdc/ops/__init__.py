@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..frozen import frozen
+from ..nodes import frozen
 from .. import ir
 from . import experts, functions, masks, structural
 from .layers import LAYERS, LayerOp

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Callable
 
-from ..frozen import frozen
+from ..nodes import frozen
 from .. import tree
 from ..diagnostics import fail
 from ..ir import INT, Axis, Comparison, HParamRef, Signature, TensorType

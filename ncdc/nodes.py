@@ -1,15 +1,16 @@
-"""`@frozen`: a frozen dataclass that is quicker to make, and quicker to define.
+"""`@frozen` and `@mutable`: dataclasses that are quicker to make, and quicker to define.
 
 A frozen dataclass's generated `__init__` sets each field through `object.__setattr__` (its own
 `__setattr__` refuses), which makes building one two to three times dearer than filling its
 instance dictionary; and `@dataclass` compiles each generated method from source when the class
-is defined, which is most of the time `import ncdc` takes.  The checker builds hundreds of
-thousands of spans, axes, types and IR nodes for a large spec.
+is defined, which was most of the time `import ncdc` took.  The parser and the checker build
+hundreds of thousands of syntax nodes, spans, axes, types and IR nodes for a large spec.
 
-`@frozen` is `@dataclass(frozen=True, ...)`: the same fields, parameters and defaults, comparisons,
-hash, text and immutability.  Its `__init__` fills the instance dictionary directly; it, `__eq__`,
-`__hash__` and `__repr__` are made when first called, not when the class is defined (a method
-the class defines itself stays, as with `@dataclass`).
+`@frozen` is `@dataclass(frozen=True)` and `@mutable` is `@dataclass`, with `eq=False` for
+identity: the same fields, parameters and defaults, comparisons, hash, text and (for `@frozen`)
+immutability.  Their `__init__` fills the instance dictionary directly; it, `__eq__`, `__hash__`
+and `__repr__` are made when first called, not when the class is defined (a method the class
+defines itself stays, as with `@dataclass`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 import reprlib
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
-if TYPE_CHECKING:  # type checkers read `@frozen` as the dataclass it makes (PEP 681)
+if TYPE_CHECKING:  # type checkers read `@frozen` and `@mutable` as the dataclasses they make (PEP 681)
     from typing_extensions import dataclass_transform
 else:
     def dataclass_transform(**_):
@@ -39,14 +40,31 @@ def frozen(*, eq: bool = True) -> Callable[[T], T]: ...
 
 
 def frozen(cls: T | None = None, /, *, eq: bool = True) -> Any:
-    """`@dataclass(frozen=True)`, or `@dataclass(frozen=True, eq=False)` (identity), built as described above."""
+    """`@dataclass(frozen=True)`, or `@dataclass(frozen=True, eq=False)`, built as described above."""
+    return _make(cls, eq, True)
 
+
+@overload
+@dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
+def mutable(cls: T, /) -> T: ...
+
+
+@overload
+def mutable(*, eq: bool = True) -> Callable[[T], T]: ...
+
+
+def mutable(cls: T | None = None, /, *, eq: bool = True) -> Any:
+    """`@dataclass`, or `@dataclass(eq=False)`, built as described above."""
+    return _make(cls, eq, False)
+
+
+def _make(cls: T | None, eq: bool, frozen: bool) -> Any:
     def make(cls: T) -> T:
         own = dict(cls.__dict__)
-        cls = dataclasses.dataclass(cls, frozen=True, init=False, repr=False, eq=False)  # type: ignore[assignment]
-        methods: dict[str, Callable] = {"__init__": _first_init, "__repr__": _repr}
-        if eq:
-            methods.update(__eq__=_first_eq, __hash__=_first_hash)
+        cls = dataclasses.dataclass(cls, frozen=frozen, init=False, repr=False, eq=False)  # type: ignore[assignment]
+        methods: dict[str, Any] = {"__init__": _first_init, "__repr__": _repr}
+        if eq:  # a mutable dataclass that compares by value has no hash, as with @dataclass
+            methods.update(__eq__=_first_eq, __hash__=_first_hash if frozen else None)
         for name, method in methods.items():
             if name not in own or (name == "__hash__" and own[name] is None and "__eq__" in own):
                 setattr(cls, name, method)

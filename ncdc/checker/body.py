@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from functools import partial
 from typing import Callable
@@ -925,6 +924,8 @@ def _all_components(scope: Scope | None) -> list[str]:
 
 def did_you_mean(name: str, candidates) -> str | None:
     """`did you mean ...?` for the name closest to a misspelt one, if one is close."""
+    import difflib  # only for an error: checking a valid spec does without it
+
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.75)
     return f"did you mean `{close[0]}`?" if close else None
 

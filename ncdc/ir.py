@@ -257,7 +257,11 @@ class Value:
         """The values this one is computed from, in order."""
         out: list[Value] = []
         for f in _fields(type(self)):
-            _collect_values(getattr(self, f), out)
+            item = getattr(self, f)
+            if isinstance(item, Value):
+                out.append(item)
+            elif isinstance(item, tuple) and item:  # most fields are neither: names, numbers, spans
+                _collect_values(item, out)
         return tuple(out)
 
 

@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from .nodes import frozen
 from .source import Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Label:
     """A secondary span with what it says about the diagnostic: "declared here", "first defined here"."""
 

@@ -12,16 +12,11 @@ files are in its `generated` folder.  Nothing is ever written next to a spec.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.abc
+import importlib
 import importlib.machinery
-import importlib.util
-import json
-import linecache
 import os
 import re
 import sys
-import tempfile
 import types
 from pathlib import Path
 
@@ -41,6 +36,9 @@ def cache_dir() -> Path:
 def module_name(text: str, path: str, options: dict, source: str = "") -> str:
     """`ncdc_generated.<stem>_<hash>`: the hash of the spec's text, path, options and ncdc's version
     (and of the generated source, so that a file in the cache is never stale)."""
+    import hashlib
+    import json
+
     from . import __version__
 
     key = json.dumps({"version": __version__, "path": path, "abspath": os.path.abspath(path),
@@ -60,6 +58,8 @@ def _write_atomically(file: Path, source: str) -> None:
             return
     except OSError:
         pass
+    import tempfile
+
     fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -93,6 +93,8 @@ def import_generated(name: str, source: str) -> types.ModuleType:
 
 
 def _in_memory(name: str, source: str) -> types.ModuleType:
+    import linecache
+
     module = types.ModuleType(name)
     module.__file__ = f"<ncdc:{name}>"
     linecache.cache[module.__file__] = (len(source), None, source.splitlines(keepends=True), module.__file__)
@@ -100,7 +102,7 @@ def _in_memory(name: str, source: str) -> types.ModuleType:
     return module
 
 
-class _PackageLoader(importlib.abc.Loader):
+class _PackageLoader:  # a loader, as importlib.abc.Loader describes (not imported: `import ncdc` stays light)
     """The `ncdc_generated` package itself: empty."""
 
     def create_module(self, spec):
@@ -110,7 +112,7 @@ class _PackageLoader(importlib.abc.Loader):
         module.__doc__ = "Modules that ncdc.load generated from specs (see ncdc.generated)."
 
 
-class GeneratedFinder(importlib.abc.MetaPathFinder):
+class GeneratedFinder:  # a meta path finder, as importlib.abc.MetaPathFinder describes
     """Finds `ncdc_generated` and its modules in the current cache of generated files."""
 
     def find_spec(self, fullname, path=None, target=None):
@@ -124,7 +126,9 @@ class GeneratedFinder(importlib.abc.MetaPathFinder):
         file = cache_dir() / f"{leaf}.py"
         if not file.is_file():
             return None
-        return importlib.util.spec_from_file_location(fullname, file, loader=_SourceLoader(fullname, str(file)))
+        from importlib.util import spec_from_file_location
+
+        return spec_from_file_location(fullname, file, loader=_SourceLoader(fullname, str(file)))
 
 
 class _SourceLoader(importlib.machinery.SourceFileLoader):

@@ -11,9 +11,10 @@ Values have identity (`eq=False`): a back end asks who produces and who reads a 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Iterator, Union
 
+from .nodes import frozen, mutable
 from .sizes import FloorDiv, Size, Symbol, Var, format_size
 from .source import Span
 
@@ -22,7 +23,7 @@ FLOAT, INT, BOOL = "float", "int", "bool"
 DTYPES = (FLOAT, INT, BOOL)
 
 
-@dataclass(frozen=True)
+@frozen
 class Axis:
     size: Size
     origin: Span | None = field(default=None, compare=False)
@@ -32,7 +33,7 @@ class Axis:
     def label(self) -> str | None:
         """The name softmax[x], einsum and lifting refer to: the size's symbol, if it is one."""
         atom = self.size.atom
-        if isinstance(atom, (Symbol, Var)):
+        if atom.__class__ is Symbol or atom.__class__ is Var:
             return atom.name
         if self.parts and all(p.label for p in self.parts):
             return "(" + " ".join(p.label for p in self.parts) + ")"  # type: ignore[misc]
@@ -56,7 +57,7 @@ class Axis:
             or self.size.constant is not None else f"({text})"
 
 
-@dataclass(frozen=True)
+@frozen
 class TensorType:
     axes: tuple[Axis, ...]
     dtype: str = FLOAT
@@ -70,10 +71,11 @@ class TensorType:
         return tuple(a.size for a in self.axes)
 
     def map(self, fn: Callable[[Size], Size]) -> TensorType:
-        axes = tuple(a.map(fn) for a in self.axes)
-        if all(new is old for new, old in zip(axes, self.axes)):
-            return self  # unchanged (the common case): no copy
-        return TensorType(axes, self.dtype)
+        axes = [a.map(fn) for a in self.axes]
+        for new, old in zip(axes, self.axes):
+            if new is not old:
+                return TensorType(tuple(axes), self.dtype)
+        return self  # unchanged (the common case): no copy
 
     def with_axes(self, axes) -> TensorType:
         return TensorType(tuple(axes), self.dtype)
@@ -83,7 +85,7 @@ class TensorType:
         return axes if self.dtype == FLOAT else f"{self.dtype} {axes}" if self.axes else self.dtype
 
 
-@dataclass(frozen=True)
+@frozen
 class TupleType:
     """The type of a value with several outputs (a call of a box or def returning a tuple)."""
 
@@ -123,7 +125,7 @@ def signature_text(inputs, outputs) -> str:
     return ", ".join(map(str, inputs)) + " -> " + ", ".join(map(str, outputs))
 
 
-@dataclass
+@mutable
 class Signature:
     """How a callable types: its inputs and outputs over generic sizes.
 
@@ -152,7 +154,7 @@ class Signature:
 COMPARISONS = ("<=", "<", ">=", ">", "%")
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparison:
     """`left op right` over sizes; `%` reads "left is a multiple of right" (`left % right == 0`)."""
 
@@ -182,7 +184,7 @@ def _operand_text(size: Size) -> str:
     return text if size.atom is not None or size.constant is not None else f"({text})"
 
 
-@dataclass(frozen=True)
+@frozen
 class LoopRange:
     """`var in start..stop` (both ends included): a precondition inside a loop holds for each turn."""
 
@@ -194,7 +196,7 @@ class LoopRange:
         return f"{self.var.name} in {format_size(self.start)}..{format_size(self.stop)}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Precondition:
     """What the checker could not prove about sizes, checked by the generated code: one of
     `conditions` must hold (usually there is one), for every value of the indexes in `over`.
@@ -233,7 +235,7 @@ class Precondition:
 # ---- values -----------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@mutable(eq=False)
 class Local:
     """A named wire, as one assignment (or a parameter) defines it: what `Read`s refer to.  Its type
     is final once the checker has solved the body's sizes."""
@@ -243,7 +245,7 @@ class Local:
     span: Span
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Value:
     """An expression node: its type and where it is in the spec.  Subclasses add their fields."""
 
@@ -255,11 +257,15 @@ class Value:
         """The values this one is computed from, in order."""
         out: list[Value] = []
         for f in _fields(type(self)):
-            _collect_values(getattr(self, f), out)
+            item = getattr(self, f)
+            if isinstance(item, Value):
+                out.append(item)
+            elif isinstance(item, tuple) and item:  # most fields are neither: names, numbers, spans
+                _collect_values(item, out)
         return tuple(out)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Read(Value):
     """A wire read by name: the value its `local` holds here."""
 
@@ -270,19 +276,19 @@ class Read(Value):
         return self.local.name
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class LearnedTensor(Value):
     """A learned tensor of the module (`Parameter[...]`), used as a value."""
 
     name: str
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Const(Value):
     value: float | int
 
 
-@dataclass(frozen=True)
+@frozen
 class HParamRef:
     """A hyperparameter of the enclosing module that is not a size (`p`, `norm_first`), where a
     layer option or a submodule's hyperparameter takes it: known when the module is built."""
@@ -295,26 +301,26 @@ class HParamRef:
         return self.name
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class HParamValue(Value):
     """A number hyperparameter used as a number in `forward` (`x * scale`)."""
 
     name: str
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class SizeValue(Value):
     """A size used as a number (`sqrt(k)`, `x / n`)."""
 
     size: Size
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Neg(Value):
     operand: Value
 
 
-@dataclass(frozen=True)
+@frozen
 class Alignment:
     """How an operand of elementwise arithmetic lines up with the result: its axes sit at these
     positions of the result; `unbatched` operands (learned tensors) have no leading batch axes."""
@@ -323,7 +329,7 @@ class Alignment:
     unbatched: bool
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Binary(Value):
     """Elementwise arithmetic of tensors (and numbers, which broadcast)."""
 
@@ -334,7 +340,7 @@ class Binary(Value):
     right_align: Alignment | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Compare(Value):
     """An elementwise comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`) of tensors and numbers, lined up
     as arithmetic is: a `bool` wire."""
@@ -346,7 +352,7 @@ class Compare(Value):
     right_align: Alignment | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Where(Value):
     """`where(C, A, B)`: A where the `bool` wire C holds, else B, elementwise.  `aligns` line up
     each of the three with the result (None: it has the result's axes, or it is a number)."""
@@ -357,7 +363,7 @@ class Where(Value):
     aligns: tuple[Alignment | None, ...] = (None, None, None)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ScalarBinary(Value):
     """Arithmetic of two numbers."""
 
@@ -366,7 +372,7 @@ class ScalarBinary(Value):
     right: Value
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ScalarFn(Value):
     """A function of the registry applied to a number (`sqrt(k)`)."""
 
@@ -374,7 +380,7 @@ class ScalarFn(Value):
     operand: Value
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Map(Value):
     """An elementwise map of the registry (`relu`), broadcast over every axis."""
 
@@ -382,7 +388,7 @@ class Map(Value):
     operand: Value
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Normalise(Value):
     """A normalising map over one axis (`softmax[x]`), the paper's triangle."""
 
@@ -391,7 +397,7 @@ class Normalise(Value):
     dim: int
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Reduce(Value):
     """A reduction over the axes at `dims` of its operand of `rank` axes (`sum[x]`)."""
 
@@ -401,7 +407,7 @@ class Reduce(Value):
     rank: int
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Flatten(Value):
     """All `count` axes of the operand bound into one."""
 
@@ -409,7 +415,7 @@ class Flatten(Value):
     count: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     """A bound group of axis names in an einsum or rearrange pattern: `(k h)`."""
 
@@ -430,7 +436,7 @@ def leaves(labels) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Einsum(Value):
     """A contraction: each operand's axes named by `inputs`, the result's by `output`; `sizes` is the
     size of every name."""
@@ -441,7 +447,7 @@ class Einsum(Value):
     sizes: dict[str, Size]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Rearrange(Value):
     """A permutation, binding and unbinding of the axes of one operand."""
 
@@ -451,7 +457,7 @@ class Rearrange(Value):
     sizes: dict[str, Size]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Concat(Value):
     """Operands joined along the axis at `dim` (of `rank` axes); `broadcast` when some have no batch
     axes (learned tensors) and the others may."""
@@ -462,14 +468,14 @@ class Concat(Value):
     broadcast: bool
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Eye(Value):
     """The unit η: the identity matrix of a size."""
 
     size: Size
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Tril(Value):
     """The causal mask `tril(y, x)`: a `bool y x` wire, true where the position along x is at most
     the position along y (the lower triangle, diagonal included, from the top-left corner)."""
@@ -478,19 +484,19 @@ class Tril(Value):
     cols: Size
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexAll:
     """`:`, an axis kept whole."""
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexAt:
     """`i`, one position: the axis goes."""
 
     position: Size
 
 
-@dataclass(frozen=True)
+@frozen
 class IndexSlice:
     """`a:b`, the positions a, ..., b - 1."""
 
@@ -501,7 +507,7 @@ class IndexSlice:
 IndexItem = Union[IndexAll, IndexAt, IndexSlice]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Index(Value):
     """Indexes and subtensors, on the leading axes (after any batch) of a wire."""
 
@@ -509,14 +515,14 @@ class Index(Value):
     items: tuple[IndexItem, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class NewAxis:
     """An axis a lifted call inserts into an argument that lacks it (inner broadcasting)."""
 
     label: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Layout:
     """Where an argument's axes go in a call: `lifted` names the positions of lifted axes, `own` the
     axes the callee acts on, `lead` extra leading (batch) axes; the argument has `rank` axes."""
@@ -527,7 +533,7 @@ class Layout:
     rank: int
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Call(Value):
     """A call of a def, an abstract box or a learned part, lifted over the axes `lifted`.
 
@@ -557,7 +563,7 @@ class Call(Value):
         return self.signature.target
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Attention(Value):
     """Scaled dot-product attention (a back-end rewrite of the pattern of Figure 20): `scale` is
     None for the default 1/sqrt(k), else (op, factor) with factor None for no scaling.  `mask` is a
@@ -575,7 +581,7 @@ class Attention(Value):
     dropout: str | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class TopK(Value):
     """The `k` largest entries along the axis at `dim` of the operand, largest first: a tuple of
     their values and their positions (an `int` wire), in which that axis has become one of `k`."""
@@ -585,7 +591,7 @@ class TopK(Value):
     k: Size
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Route(Value):
     """A sparse mixture of experts: the def `expert` applied to each token once per slot of `index`
     (its last axis; the axes before it are the tokens), with the expert that slot selects, and only
@@ -607,7 +613,7 @@ class Route(Value):
 # ---- statements and definitions -------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class Assign:
     targets: list[Local]
     value: Value
@@ -622,13 +628,13 @@ class Assign:
         return [t.type for t in self.targets]
 
 
-@dataclass
+@mutable
 class Return:
     values: list[Value]
     span: Span
 
 
-@dataclass
+@mutable
 class For:
     var: Symbol
     start: Size
@@ -637,7 +643,7 @@ class For:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Condition:
     """A static condition on a hyperparameter (`norm_first`, `activation == "gelu"`): `op` is
     "true", "false", "==" or "!=", `value` the choice compared with."""
@@ -658,7 +664,7 @@ class Condition:
         return f'{self.name} {self.op} "{self.value}"'
 
 
-@dataclass
+@mutable
 class If:
     """Branches decided by hyperparameters, each (condition, body); `orelse` when none holds.
     Every branch is checked; the built module runs one."""
@@ -683,12 +689,12 @@ class If:
 Statement = Union[Assign, Return, For, If]
 
 
-@dataclass(eq=False)
+@mutable(eq=False)
 class Param(Local):
     """An input of a def or a forward: the first definition of its wire."""
 
 
-@dataclass
+@mutable
 class Box:
     """An abstract box: only its type is known; an implementation is injected at run time."""
 
@@ -699,7 +705,7 @@ class Box:
     span: Span
 
 
-@dataclass
+@mutable
 class Function:
     name: str
     params: list[Param]
@@ -720,7 +726,7 @@ class Function:
         return self.results
 
 
-@dataclass
+@mutable
 class HParam:
     """A hyperparameter: a size (`kind` "size", its symbol used in sizes), or a number ("float"), a
     boolean ("bool") or one of `choices` ("choice"), known when the module is built."""
@@ -739,7 +745,7 @@ class HParam:
 # ---- learned parts (bold boxes) ----------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class Component:
     """A learned part or a submodule instance declared in a module (bold in the diagram).
     `signature` is None for parts that are not called (learned tensors) or cannot be called whole."""
@@ -749,7 +755,7 @@ class Component:
     signature: Signature | None
 
 
-@dataclass
+@mutable
 class Layer(Component):
     """A built-in learned layer of the operation registry (`Linear`, `Conv2d`, ...), with its typed
     options."""
@@ -758,7 +764,7 @@ class Layer(Component):
     attrs: Any = None
 
 
-@dataclass
+@mutable
 class Instance(Component):
     """A submodule: an instance of a module of the spec with these hyperparameters."""
 
@@ -766,14 +772,14 @@ class Instance(Component):
     args: list[Size] = field(default_factory=list)
 
 
-@dataclass
+@mutable
 class Seq(Component):
     """Parts applied one after another."""
 
     parts: list[Component] = field(default_factory=list)
 
 
-@dataclass
+@mutable
 class Repeat(Component):
     """`[Block(...) for i in start..stop]`: `instances` are the parts of a range of fixed numbers,
     one per index; otherwise `body` stands for every index.  `whole_error` says why the parts cannot
@@ -787,7 +793,7 @@ class Repeat(Component):
     whole_error: Any = None
 
 
-@dataclass
+@mutable
 class SizeMember:
     name: str
     symbol: Symbol
@@ -795,7 +801,7 @@ class SizeMember:
     span: Span
 
 
-@dataclass
+@mutable
 class Module:
     name: str
     hparams: list[HParam]
@@ -810,7 +816,7 @@ class Module:
         return [m for m in self.members if isinstance(m, Component)]
 
 
-@dataclass
+@mutable
 class Program:
     path: str
     constants: list[SizeMember]
@@ -842,37 +848,54 @@ def _collect_values(item, out: list) -> None:
             _collect_values(x, out)
 
 
-_KEPT = frozenset({str, int, float, bool, type(None), Span})
-
-
 def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value], Value]) -> Value:
     """The node with `size` applied to every size in its type and fields, and `child` to every
     value it is computed from.  Signatures and learned parts are the callee's, and stay."""
-
-    def convert(item):
-        if item.__class__ in _KEPT:  # most fields: names, numbers, spans (by exact type: no subclass is a node)
-            return item
-        if isinstance(item, Value):
-            return child(item)
-        if isinstance(item, Size):
-            return size(item)
-        if isinstance(item, (Axis, TensorType, TupleType)):
-            return item.map(size)
-        if isinstance(item, (IndexAt, IndexSlice)):
-            return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
-        if isinstance(item, tuple):
-            new = tuple(convert(x) for x in item)
-            return item if all(a is b for a, b in zip(new, item)) else new
-        if isinstance(item, dict):
-            new_dict = {k: convert(v) for k, v in item.items()}
-            return item if all(new_dict[k] is v for k, v in item.items()) else new_dict
-        return item
-
-    changes = {f: convert(getattr(node, f)) for f in _fields(type(node))}
+    changes = {}
+    for name in _fields(type(node)):
+        old = getattr(node, name)
+        new = _convert(old, size, child)
+        if new is not old:
+            changes[name] = new
     new_type = node.type.map(size)
-    if new_type is node.type and all(value is getattr(node, f) for f, value in changes.items()):
+    if new_type is node.type and not changes:
         return node  # nothing to replace (the common case): the node itself, not a copy
     return dataclasses.replace(node, type=new_type, **changes)
+
+
+def _convert(item, size: Callable[[Size], Size], child: Callable[[Value], Value]):
+    """`map_node` on one field (a module-level function, not a closure: no reference cycle per node)."""
+    kind = _KINDS.get(item.__class__)
+    if kind is None:  # first met: decided by exact class, so that a subclass is looked at on its own
+        kind = _KINDS[item.__class__] = next((k for k, classes in _KIND_OF if issubclass(item.__class__, classes)),
+                                             _KEEP)
+    if kind is _KEEP:  # most fields: names, numbers, spans, a callee's signature, layouts
+        return item
+    if kind is _VALUE:
+        return child(item)
+    if kind is _SIZE:
+        return size(item)
+    if kind is _TYPE:
+        return item.map(size)
+    if kind is _INDEX:
+        return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
+    if kind is _TUPLE:
+        new = [_convert(x, size, child) for x in item]
+        for a, b in zip(new, item):
+            if a is not b:
+                return tuple(new)
+        return item
+    new_dict = {k: _convert(v, size, child) for k, v in item.items()}
+    for k, v in item.items():
+        if new_dict[k] is not v:
+            return new_dict
+    return item
+
+
+_KEEP, _VALUE, _SIZE, _TYPE, _INDEX, _TUPLE, _DICT = "keep", "value", "size", "type", "index", "tuple", "dict"
+_KIND_OF = ((_VALUE, Value), (_SIZE, Size), (_TYPE, (Axis, TensorType, TupleType)), (_INDEX, (IndexAt, IndexSlice)),
+            (_TUPLE, tuple), (_DICT, dict))
+_KINDS: dict[type, str] = {}  # for each class met in a field: what `_convert` does with its values
 
 
 def walk(stmts: list) -> Iterator[Value]:
@@ -957,7 +980,7 @@ def construction(component: Component) -> tuple:
 # ---- reading sizes off shapes -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class SizeSource:
     """Where a generic size is read at run time: `wire.shape[axis] // divisor`."""
 
@@ -995,6 +1018,10 @@ def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbo
 def _readable(size: Size, others, pending, known):
     """`size` is `c * s * (known sizes)` for one pending symbol `s` (times the known `others`):
     return (s, divisor)."""
+    if not others:  # the common case, an axis that is the pending size itself: its own divisor-free reading
+        atom = size.atom
+        if atom.__class__ is Symbol and atom in pending:
+            return atom, None
     if len(size.terms) != 1:
         return None
     mono, coeff = size.terms[0]

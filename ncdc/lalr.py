@@ -317,6 +317,15 @@ class Tables:
                 if end == pos:
                     raise ParseFailed("an empty match")
                 kind = found.lastgroup or ""  # every alternative is a named group
+                if kind in ignore:  # spaces, comments: only the lines they end count
+                    if kind in newline:
+                        value = found.group()
+                        count = value.count("\n")
+                        if count:
+                            line += count
+                            line_start = pos + value.rindex("\n") + 1
+                    pos = end
+                    continue
                 value = found.group()
                 column = pos - line_start + 1
                 start_line = line
@@ -326,8 +335,6 @@ class Tables:
                         line += count
                         line_start = pos + value.rindex("\n") + 1
                 pos = end
-                if kind in ignore:
-                    continue
                 unless = unlesses[lexer].get(kind)
                 if unless is not None:
                     kind = unless.get(value, kind)

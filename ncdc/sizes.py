@@ -7,12 +7,14 @@ are equal.  Symbols stand for positive integers.  `Var`s are unknowns solved by 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from .nodes import frozen
 
 _ids = itertools.count()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Symbol:
     """A named size: a hyperparameter, a generic size of a def, or a spec-wide constant."""
 
@@ -26,7 +28,7 @@ class Symbol:
         return self.name
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Var:
     """An unknown size, created when a generic callee is instantiated at a call."""
 
@@ -41,7 +43,7 @@ class Var:
         return self.name
 
 
-@dataclass(frozen=True)
+@frozen
 class FloorDiv:
     """`num // den`, kept as an atom when it cannot be simplified."""
 
@@ -117,8 +119,11 @@ class Size:
     @property
     def atom(self) -> Atom | None:
         """The atom if this size is exactly one symbol, var or floor division."""
-        if len(self.terms) == 1 and len(self.terms[0][0]) == 1 and self.terms[0][1] == 1:
-            return self.terms[0][0][0]
+        terms = self.terms
+        if len(terms) == 1:
+            mono, coeff = terms[0]
+            if coeff == 1 and len(mono) == 1:
+                return mono[0]
         return None
 
     def atoms(self) -> frozenset[Atom]:

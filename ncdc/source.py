@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .nodes import frozen
+
 
 @dataclass(frozen=True, repr=False)
 class Source:
@@ -24,7 +26,7 @@ class Source:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Span:
     """A region of a source file; lines and columns are 1-based, `end_column` is exclusive."""
 

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .nodes import mutable
 from .source import Span
 
 # ---- sizes and types ---------------------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class SizeName:
     name: str
     span: Span
 
 
-@dataclass
+@mutable
 class SizeInt:
     value: int
     span: Span
 
 
-@dataclass
+@mutable
 class SizeBinary:
     op: str  # + - * // **
     left: SizeNode
@@ -29,7 +30,7 @@ class SizeBinary:
     span: Span
 
 
-@dataclass
+@mutable
 class SizeGroup:
     """Parenthesised axes: one item is plain grouping, several bind into one axis `(k h)`."""
 
@@ -40,7 +41,7 @@ class SizeGroup:
 SizeNode = SizeName | SizeInt | SizeBinary | SizeGroup
 
 
-@dataclass
+@mutable
 class TensorTypeNode:
     axes: list[SizeNode]
     span: Span
@@ -50,31 +51,31 @@ class TensorTypeNode:
 # ---- expressions ----------------------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class Name:
     name: str
     span: Span
 
 
-@dataclass
+@mutable
 class Number:
     value: int | float
     span: Span
 
 
-@dataclass
+@mutable
 class String:
     value: str
     span: Span
 
 
-@dataclass
+@mutable
 class Bool:
     value: bool
     span: Span
 
 
-@dataclass
+@mutable
 class BinOp:
     op: str  # + - * / // ** and the comparisons < <= > >= == !=
     left: Expr
@@ -82,20 +83,20 @@ class BinOp:
     span: Span
 
 
-@dataclass
+@mutable
 class Neg:
     operand: Expr
     span: Span
 
 
-@dataclass
+@mutable
 class Slice:
     start: SizeNode | None
     stop: SizeNode | None
     span: Span
 
 
-@dataclass
+@mutable
 class Bracket:
     """`base[items]`: axes for an operation (`softmax[x]`, `G[c]`) or indexes of a wire."""
 
@@ -104,7 +105,7 @@ class Bracket:
     span: Span
 
 
-@dataclass
+@mutable
 class Relabel:
     """`X: a b` as an argument: the wire's axes under local names (einsum, rearrange)."""
 
@@ -113,14 +114,14 @@ class Relabel:
     span: Span
 
 
-@dataclass
+@mutable
 class Option:
     name: str
     value: Expr | SizeNode
     span: Span
 
 
-@dataclass
+@mutable
 class Call:
     func: Expr
     args: list[Expr | Relabel]
@@ -134,20 +135,20 @@ Expr = Name | Number | BinOp | Neg | Bracket | Call
 # ---- statements -----------------------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class Assign:
     targets: list[Name]
     value: Expr
     span: Span
 
 
-@dataclass
+@mutable
 class Return:
     values: list[Expr]
     span: Span
 
 
-@dataclass
+@mutable
 class For:
     var: Name
     start: SizeNode
@@ -156,7 +157,7 @@ class For:
     span: Span
 
 
-@dataclass
+@mutable
 class Condition:
     """A static condition on a hyperparameter: `norm_first`, `not norm_first`, `norm == "pre"`."""
 
@@ -166,7 +167,7 @@ class Condition:
     span: Span
 
 
-@dataclass
+@mutable
 class If:
     """`if cond: ... elif cond: ... else: ...`: branches as (condition, body), then `orelse`."""
 
@@ -181,35 +182,35 @@ Stmt = Assign | Return | For | If
 # ---- declarations ---------------------------------------------------------------------------
 
 
-@dataclass
+@mutable
 class SizeDecl:
     name: Name
     value: SizeNode
     span: Span
 
 
-@dataclass
+@mutable
 class Signature:
     inputs: list[TensorTypeNode]
     outputs: list[TensorTypeNode]
     span: Span
 
 
-@dataclass
+@mutable
 class BoxDecl:
     name: Name
     signature: Signature
     span: Span
 
 
-@dataclass
+@mutable
 class Param:
     name: Name
     type: TensorTypeNode
     span: Span
 
 
-@dataclass
+@mutable
 class DefDecl:
     name: Name
     params: list[Param]
@@ -219,7 +220,7 @@ class DefDecl:
     header: Span  # `def name(...) -> ...`, for the docstring and for errors about the whole def
 
 
-@dataclass
+@mutable
 class HParam:
     """A hyperparameter: a size (`m=512`) or a value of a `kind` ("float", "bool", "choice", or
     whatever name was written, for the checker to reject), with its choices."""
@@ -234,7 +235,7 @@ class HParam:
     pattern: SizeNode | None = None  # `m: (2 * n)`: the size is this multiple of a new size
 
 
-@dataclass
+@mutable
 class Constructor:
     """`Linear[m -> k h](bias=false)`, `Bottleneck(n0, n1, 2)`, `seq(a, b)`."""
 
@@ -246,7 +247,7 @@ class Constructor:
     span: Span
 
 
-@dataclass
+@mutable
 class Repeat:
     """`[Block(...) for i in 0..N]`: fresh weights for every repetition."""
 
@@ -257,7 +258,7 @@ class Repeat:
     span: Span
 
 
-@dataclass
+@mutable
 class Member:
     """`name = ...` inside a module: a derived size, a learned part or a submodule."""
 
@@ -266,7 +267,7 @@ class Member:
     span: Span
 
 
-@dataclass
+@mutable
 class ModuleDecl:
     name: Name
     hparams: list[HParam]
@@ -276,7 +277,7 @@ class ModuleDecl:
     header: Span
 
 
-@dataclass
+@mutable
 class Import:
     """`from lib.attention import MultiHeadAttention, Attention`: definitions of another spec."""
 
@@ -285,7 +286,7 @@ class Import:
     span: Span
 
 
-@dataclass
+@mutable
 class Program:
     items: list[SizeDecl | BoxDecl | DefDecl | ModuleDecl] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import math
+from functools import partial
+from typing import Callable
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Label, NcdcError, fail
@@ -218,10 +219,11 @@ class BodyChecker:
     # ---- types --------------------------------------------------------------------------------
 
     def expect_type(self, expected: TensorType, actual, span: Span, what: str, declared=False,
-                    callee: str | None = None, whole: TensorType | None = None,
+                    callee: str | Callable[[], str] | None = None, whole: TensorType | None = None,
                     own: tuple[int, ...] | None = None, box: str | None = None) -> None:
         """Check `actual` against `expected`; `whole` is the argument `actual` was taken from (its
-        axes `own`) and `box` the callee, for layout errors."""
+        axes `own`) and `box` the callee, for layout errors.  `callee` says what expects the type (a
+        function making that text where it is dear: only an error needs it)."""
         if isinstance(actual, ScalarType):
             fail("E0204", f"{what} is a number, expected a tensor `{expected}`", span, "a number")
         if isinstance(actual, TupleType):
@@ -230,14 +232,15 @@ class BodyChecker:
         if actual.dtype != expected.dtype:
             fail("E0316", f"{what} holds {actual.dtype} elements, expected {expected.dtype}", span,
                  f"this is `{self.show(actual)}`",
-                 notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
+                 notes=[self.expected(expected, callee)])
         if actual.rank != expected.rank:
             fail("E0202", f"{what} has {actual.rank} ax{'is' if actual.rank == 1 else 'es'}, expected "
                  f"{expected.rank}", span, f"this is `{self.show(actual)}`",
-                 notes=[f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")])
+                 notes=[self.expected(expected, callee)])
         self.check_layout(expected, actual, span, what, whole, own, box, callee)
+        why = f"`{span.text}`" if span.end_line == span.line else ""
         for i, (e, a) in enumerate(zip(expected.axes, actual.axes)):
-            outcome = self.solver.unify(e.size, a.size, span, f"`{span.text}`" if span.end_line == span.line else "")
+            outcome = self.solver.unify(e.size, a.size, span, why)
             if outcome is not None:
                 self.size_error(outcome, e, a, span, f"{what}, axis {i + 1}", expected, actual, callee)
             e_parts = [self.solver.resolve_axis(p).label or "" for p in e.parts]
@@ -252,24 +255,26 @@ class BodyChecker:
 
     def check_layout(self, expected: TensorType, actual: TensorType, span: Span, what: str,
                      whole: TensorType | None, own: tuple[int, ...] | None, box: str | None,
-                     callee: str | None) -> None:
+                     callee: str | Callable[[], str] | None) -> None:
         """Axes in another order are a layout error (E0318), not a size question: where axis i is
         expected to be the named size `m`, is a differently named size `t`, and the argument has an
         axis `m` at a place where `m` is not expected.  Sizes never decide this, so neither
         constants nor `--sizes` making `t` and `m` equal turn it into an accepted spec."""
         exp = [self.solver.resolve_axis(a) for a in expected.axes]
         act = [self.solver.resolve_axis(a) for a in actual.axes]
+        differ = [i for i, (e, a) in enumerate(zip(exp, act)) if _named(e) and _named(a) and e.label != a.label]
+        if not differ:
+            return  # every named axis is where it is expected (the common case)
         whole_axes = [self.solver.resolve_axis(a) for a in whole.axes] if whole is not None else act
         own = own if own is not None else tuple(range(len(act)))
         expected_at = {own[i]: e.label for i, e in enumerate(exp)}
-        for i, (e, a) in enumerate(zip(exp, act)):
-            if not (_named(e) and _named(a)) or e.label == a.label:
-                continue
+        for i in differ:
+            e, a = exp[i], act[i]
             misplaced = [j for j, w in enumerate(whole_axes) if w.label == e.label and expected_at.get(j) != e.label]
             if not misplaced:
                 continue
             shown = " ".join(str(w) for w in whole_axes)
-            notes = [f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
+            notes = [self.expected(expected, callee)
                      + f", found `{self.show(actual)}`",
                      "sizes do not decide a layout: giving `" + str(a.label) + "` and `" + str(e.label)
                      + "` one value (`--sizes`, constants) would not make this right"]
@@ -292,12 +297,17 @@ class BodyChecker:
         return (f"lift `{box}` over the axes it does not act on, `{box}[{' '.join(str(l) for l in extra)}]({text})`, "
                 f"or move the axes into place: {moves}")
 
+    def expected(self, expected, callee: str | Callable[[], str] | None) -> str:
+        """`expected `a b` (what expects it)`, for notes."""
+        said = callee() if callable(callee) else callee
+        return f"expected `{self.show(expected)}`" + (f" ({said})" if said else "")
+
     def size_error(self, outcome, e: Axis, a: Axis, span: Span, where: str, expected=None, actual=None,
                    callee=None):
         exp, act = self.solver.describe(e.size), self.solver.describe(a.size)
         notes = []
         if expected is not None:
-            notes.append(f"expected `{self.show(expected)}`" + (f" ({callee})" if callee else "")
+            notes.append(self.expected(expected, callee)
                          + f", found `{self.show(actual)}`")
         solved, labels = self.solver.origins_of(e.size, a.size)
         notes += solved
@@ -480,6 +490,9 @@ class BodyChecker:
 
     def unit(self, axis: Axis) -> bool:
         """An axis of size 1 in every instance (as written or by constants; not by `--sizes`)."""
+        atom = axis.size.atom
+        if atom.__class__ is Symbol and atom not in self.solver.definitions:
+            return False  # a size of its own, that no definition makes 1 (the common case)
         return self.solver.expand(axis.size) == Size.of(1)
 
     def index(self, e: tree.Bracket) -> Value:
@@ -779,7 +792,8 @@ class BodyChecker:
                      arg.span, f"this is `{self.show(t)}`",
                      help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
             try:
-                self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
+                self.expect_type(expected, own_type, arg.span, where,
+                                 callee=partial("`{}` takes `{}`".format, sig.name, expected),
                                  whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
             except NcdcError as error:
                 if hint and error.diagnostics[0].code == "E0202":
@@ -874,8 +888,10 @@ class BodyChecker:
             return True
         if isinstance(node, ir.Read):
             return node.name in self.unbatched_wires
+        if isinstance(node, ir.Call):
+            return False
         args = node.args
-        return bool(args) and not isinstance(node, ir.Call) and all(self.unbatched(a) for a in args)
+        return bool(args) and all(self.unbatched(a) for a in args)
 
 
 
@@ -908,6 +924,8 @@ def _all_components(scope: Scope | None) -> list[str]:
 
 def did_you_mean(name: str, candidates) -> str | None:
     """`did you mean ...?` for the name closest to a misspelt one, if one is close."""
+    import difflib  # only for an error: checking a valid spec does without it
+
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.75)
     return f"did you mean `{close[0]}`?" if close else None
 
@@ -942,30 +960,42 @@ def _choices(hp: ir.HParam) -> str:
 def finalize_types(function: ir.Function, solver: Solver):
     """Replace solved unknowns everywhere in a checked body; leftovers become run-time sizes.
     Returns the replacement, for sizes kept elsewhere (preconditions)."""
-    memo: dict[Var, Symbol] = {}
+    final = _Final(solver)
+    final.block(function.body)
+    return final.size
 
-    def fix_size(s: Size) -> Size:
-        return fresh_symbols(solver.resolve(s), memo)
 
-    def fix_node(node: Value) -> Value:
-        return ir.map_node(node, fix_size, fix_node)
+class _Final:
+    """`finalize_types`'s walk (bound methods, not nested closures: a closure that calls itself is a
+    reference cycle, garbage only the collector frees, for every body)."""
 
-    def fix_block(stmts) -> None:
+    def __init__(self, solver: Solver) -> None:
+        self.solver = solver
+        self.memo: dict[Var, Symbol] = {}
+        self.done: dict[Size, tuple[Size, Size]] = {}  # size -> (that size, its final form): sizes repeat
+
+    def size(self, s: Size) -> Size:
+        found = self.done.get(s)
+        if found is None:
+            found = self.done[s] = (s, fresh_symbols(self.solver.resolve(s), self.memo))
+        return s if found[1] is found[0] else found[1]  # unchanged stays the very object
+
+    def node(self, node: Value) -> Value:
+        return ir.map_node(node, self.size, self.node)
+
+    def block(self, stmts) -> None:
         for stmt in stmts:
             if isinstance(stmt, ir.Assign):
-                stmt.value = fix_node(stmt.value)
+                stmt.value = self.node(stmt.value)
                 for target in stmt.targets:
-                    target.type = target.type.map(fix_size)
+                    target.type = target.type.map(self.size)
             elif isinstance(stmt, ir.Return):
-                stmt.values = [fix_node(v) for v in stmt.values]
+                stmt.values = [self.node(v) for v in stmt.values]
             elif isinstance(stmt, ir.If):
                 for body in stmt.bodies:
-                    fix_block(body)
+                    self.block(body)
             else:
-                fix_block(stmt.body)
-
-    fix_block(function.body)
-    return fix_size
+                self.block(stmt.body)
 
 
 def _integral(node: Value) -> bool:

@@ -792,17 +792,19 @@ def _axis_symbols(axis: Axis) -> set[Symbol]:
 
 
 def _module_callees(module: ir.Module) -> set[str]:
-    found = set()
-
-    def walk(component: ir.Component | None):
-        if isinstance(component, ir.Instance):
-            found.add(component.module)
-        elif isinstance(component, ir.Seq):
-            for part in component.parts:
-                walk(part)
-        elif isinstance(component, ir.Repeat):
-            walk(component.body)
-
+    found: set[str] = set()
     for c in module.components():
-        walk(c)
+        _add_callees(c, found)
     return found
+
+
+def _add_callees(component: ir.Component | None, found: set[str]) -> None:
+    """The modules a part instantiates, into `found` (a function, not a closure calling itself: no
+    reference cycle for the collector)."""
+    if isinstance(component, ir.Instance):
+        found.add(component.module)
+    elif isinstance(component, ir.Seq):
+        for part in component.parts:
+            _add_callees(part, found)
+    elif isinstance(component, ir.Repeat):
+        _add_callees(component.body, found)

@@ -34,8 +34,10 @@ class Solver:
 
     def resolve(self, size: Size) -> Size:
         bindings = self.bindings
+        if not bindings:
+            return size
         for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
-            if not bindings or bindings.keys().isdisjoint(size.atoms()):
+            if bindings.keys().isdisjoint(size.atoms()):
                 return size
             atom = size.atom
             bound = bindings.get(atom) if isinstance(atom, Var) else None  # one unknown (the common case)
@@ -56,14 +58,14 @@ class Solver:
         return size
 
     def resolve_type(self, t):
-        if isinstance(t, ScalarType):
+        if not self.bindings or isinstance(t, ScalarType):
             return t
         if isinstance(t, tuple):
             return tuple(self.resolve_type(x) for x in t)
         return t.map(self.resolve)
 
     def resolve_axis(self, axis: Axis) -> Axis:
-        return axis.map(self.resolve)
+        return axis.map(self.resolve) if self.bindings else axis
 
     def equal(self, a: Size, b: Size) -> bool:
         return self.expand(a) == self.expand(b)

@@ -8,15 +8,15 @@ covers every operation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
+from ..nodes import frozen
 from .. import ir
 from . import experts, functions, masks, structural
 from .layers import LAYERS, LayerOp
 
 
-@dataclass(frozen=True)
+@frozen
 class Operation:
     """A built-in operation: `check(cx, name, brackets, call)` types a call of it in a body (`cx` is
     the body's checker).  `node` is the IR class it gives; `on_numbers` is the class it gives when

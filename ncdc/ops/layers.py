@@ -8,9 +8,10 @@ A layer is one `LayerOp` here: its options are the fields of a frozen dataclass 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable
 
+from ..nodes import frozen
 from .. import tree
 from ..diagnostics import fail
 from ..ir import INT, Axis, Comparison, HParamRef, Signature, TensorType
@@ -40,14 +41,14 @@ def non_defaults(attrs) -> list[tuple[str, Any]]:
 # ---- options of each layer ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class LinearAttrs:
     inputs: TensorType
     outputs: TensorType
     bias: bool = option(True, "bool")
 
 
-@dataclass(frozen=True)
+@frozen
 class ConvAttrs:
     channels_in: Size
     channels_out: Size
@@ -60,7 +61,7 @@ class ConvAttrs:
     bias: bool = option(True, "bool")
 
 
-@dataclass(frozen=True)
+@frozen
 class ConvTransposeAttrs:
     channels_in: Size
     channels_out: Size
@@ -74,7 +75,7 @@ class ConvTransposeAttrs:
     output_padding: Size = option(Size.of(0), "offset")
 
 
-@dataclass(frozen=True)
+@frozen
 class PoolAttrs:
     dims: int
     kernel: Size = option(positional=True)
@@ -82,13 +83,13 @@ class PoolAttrs:
     padding: Size = option(Size.of(0), "offset")
 
 
-@dataclass(frozen=True)
+@frozen
 class AdaptivePoolAttrs:
     dims: int
     output: Size = option(positional=True)
 
 
-@dataclass(frozen=True)
+@frozen
 class BatchNormAttrs:
     channels: Size
     dims: int
@@ -96,37 +97,37 @@ class BatchNormAttrs:
     momentum: float = option(0.1, "number")
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerNormAttrs:
     axes: TensorType
     eps: float = option(1e-5, "number")
 
 
-@dataclass(frozen=True)
+@frozen
 class RMSNormAttrs:
     axes: TensorType
     eps: float | None = option(None, "number")  # None: the machine epsilon of the input's dtype
 
 
-@dataclass(frozen=True)
+@frozen
 class GroupNormAttrs:
     channels: Size
     groups: Size = option(positional=True)
     eps: float = option(1e-5, "number")
 
 
-@dataclass(frozen=True)
+@frozen
 class DropoutAttrs:
     p: float = option(0.5, "number", positional=True)
 
 
-@dataclass(frozen=True)
+@frozen
 class EmbeddingAttrs:
     count: Size  # the number of token ids (the vocabulary)
     dim: Size
 
 
-@dataclass(frozen=True)
+@frozen
 class ParameterAttrs:
     type: TensorType
     std: float = option(0.02, "number")
@@ -135,7 +136,7 @@ class ParameterAttrs:
 # ---- the registry entry -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """What PyTorch needs of a layer's sizes: one of `conditions` must hold.  Over its options only,
     it is checked when the layer is built (its span: the option named `option`); over the generic
@@ -146,7 +147,7 @@ class Rule:
     option: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerOp:
     """`check(ctor, scope, name)` reads a constructor and returns (attrs, signature or None);
     `requires(attrs, signature)` gives its `Rule`s.  `fixed_rank` layers take (N, channels,

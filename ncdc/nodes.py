@@ -1,0 +1,163 @@
+"""`@frozen` and `@mutable`: dataclasses that are quicker to make, and quicker to define.
+
+A frozen dataclass's generated `__init__` sets each field through `object.__setattr__` (its own
+`__setattr__` refuses), which makes building one two to three times dearer than filling its
+instance dictionary; and `@dataclass` compiles each generated method from source when the class
+is defined, which was most of the time `import ncdc` took.  The parser and the checker build
+hundreds of thousands of syntax nodes, spans, axes, types and IR nodes for a large spec.
+
+`@frozen` is `@dataclass(frozen=True)` and `@mutable` is `@dataclass`, with `eq=False` for
+identity: the same fields, parameters and defaults, comparisons, hash, text and (for `@frozen`)
+immutability.  Their `__init__` fills the instance dictionary directly; it, `__eq__`, `__hash__`
+and `__repr__` are made when first called, not when the class is defined (a method the class
+defines itself stays, as with `@dataclass`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import reprlib
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+
+if TYPE_CHECKING:  # type checkers read `@frozen` and `@mutable` as the dataclasses they make (PEP 681)
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_):
+        return lambda function: function
+
+T = TypeVar("T", bound=type)
+
+_UNSET = object()  # the default of a parameter whose field has a default factory
+
+
+@overload
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def frozen(cls: T, /) -> T: ...
+
+
+@overload
+def frozen(*, eq: bool = True) -> Callable[[T], T]: ...
+
+
+def frozen(cls: T | None = None, /, *, eq: bool = True) -> Any:
+    """`@dataclass(frozen=True)`, or `@dataclass(frozen=True, eq=False)`, built as described above."""
+    return _make(cls, eq, True)
+
+
+@overload
+@dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
+def mutable(cls: T, /) -> T: ...
+
+
+@overload
+def mutable(*, eq: bool = True) -> Callable[[T], T]: ...
+
+
+def mutable(cls: T | None = None, /, *, eq: bool = True) -> Any:
+    """`@dataclass`, or `@dataclass(eq=False)`, built as described above."""
+    return _make(cls, eq, False)
+
+
+def _make(cls: T | None, eq: bool, frozen: bool) -> Any:
+    def make(cls: T) -> T:
+        own = dict(cls.__dict__)
+        cls = dataclasses.dataclass(cls, frozen=frozen, init=False, repr=False, eq=False)  # type: ignore[assignment]
+        methods: dict[str, Any] = {"__init__": _first_init, "__repr__": _repr}
+        if eq:  # a mutable dataclass that compares by value has no hash, as with @dataclass
+            methods.update(__eq__=_first_eq, __hash__=_first_hash if frozen else None)
+        for name, method in methods.items():
+            if name not in own or (name == "__hash__" and own[name] is None and "__eq__" in own):
+                setattr(cls, name, method)
+        return cls
+
+    return make if cls is None else make(cls)
+
+
+def _owner(cls: type, method: Callable) -> type:
+    """The class that holds `method` itself (a subclass may inherit it): whose fields it is made for."""
+    return next(c for c in cls.__mro__ if c.__dict__.get(method.__name__) is method)
+
+
+def _install(self, stub: Callable, make: Callable[[type], Callable]) -> Callable:
+    owner = _owner(type(self), stub)
+    method = make(owner)
+    method.__qualname__ = f"{owner.__qualname__}.{stub.__name__}"
+    setattr(owner, stub.__name__, method)
+    return method
+
+
+def _first_init(self, *args: Any, **kwargs: Any) -> None:
+    _install(self, _first_init, _make_init)(self, *args, **kwargs)
+
+
+def _first_eq(self, other: Any) -> Any:
+    return _install(self, _first_eq, _make_eq)(self, other)
+
+
+def _first_hash(self) -> int:
+    return _install(self, _first_hash, _make_hash)(self)
+
+
+_first_init.__name__, _first_eq.__name__, _first_hash.__name__ = "__init__", "__eq__", "__hash__"
+
+
+def _compile(source: str, env: dict[str, Any], name: str) -> Callable:
+    exec(source, env)  # as @dataclass makes its methods, once per class, when first needed
+    return env[name]
+
+
+def _make_init(cls: type) -> Callable:
+    params, lines = [], []
+    env: dict[str, Any] = {"_UNSET": _UNSET}
+    for f in dataclasses.fields(cls):
+        if f.name in ("self", "fields_"):
+            raise TypeError(f"@frozen: a field may not be called `{f.name}`")
+        if f.kw_only:
+            raise TypeError("@frozen: keyword-only fields are not supported")
+        default = factory = None
+        if f.default is not dataclasses.MISSING:
+            env[f"_default_{f.name}"] = f.default
+            default = f"_default_{f.name}"
+        elif f.default_factory is not dataclasses.MISSING:
+            env[f"_factory_{f.name}"] = f.default_factory
+            factory = f"_factory_{f.name}()"
+        if not f.init:
+            value = default or factory
+            if value is None:
+                raise TypeError(f"@frozen: the field `{f.name}` is not set by __init__ and has no default")
+        elif default is not None:
+            params.append(f"{f.name}={default}")
+            value = f.name
+        elif factory is not None:
+            params.append(f"{f.name}=_UNSET")
+            value = f"{factory} if {f.name} is _UNSET else {f.name}"
+        else:
+            params.append(f.name)
+            value = f.name
+        lines.append(f"    fields_[{f.name!r}] = {value}")
+    if hasattr(cls, "__post_init__"):
+        lines.append("    self.__post_init__()")
+    header = f"def __init__(self, {', '.join(params)}):\n    fields_ = self.__dict__\n"
+    return _compile(header + "\n".join(lines) + "\n", env, "__init__")
+
+
+def _values(fields: list, of: str) -> str:
+    return "(" + "".join(f"{of}.{f.name}," for f in fields) + ")"
+
+
+def _make_eq(cls: type) -> Callable:
+    compared = [f for f in dataclasses.fields(cls) if f.compare]
+    return _compile("def __eq__(self, other):\n    if other.__class__ is self.__class__:\n"
+                    f"        return {_values(compared, 'self')} == {_values(compared, 'other')}\n"
+                    "    return NotImplemented\n", {}, "__eq__")
+
+
+def _make_hash(cls: type) -> Callable:
+    hashed = [f for f in dataclasses.fields(cls) if (f.compare if f.hash is None else f.hash)]
+    return _compile(f"def __hash__(self):\n    return hash({_values(hashed, 'self')})\n", {}, "__hash__")
+
+
+@reprlib.recursive_repr()
+def _repr(self) -> str:
+    shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
+    return f"{type(self).__qualname__}({shown})"

@@ -1,0 +1,85 @@
+"""`@frozen` and `@mutable` (ncdc/nodes.py) behave as the `@dataclass` they stand for."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from dataclasses import field
+
+import pytest
+
+from ncdc.nodes import frozen, mutable
+
+
+def _pair(decorate, reference):
+    """The same class body, made by ncdc's decorator and by the standard library's."""
+
+    def body():
+        class Node:
+            a: int
+            b: str = "b"
+            c: list = field(default_factory=list, compare=False)
+            d: int = field(default=4, repr=False)
+
+            def total(self) -> int:
+                return self.a + self.d
+        return Node
+
+    return decorate(body()), reference(body())
+
+
+@pytest.mark.parametrize("kind", ["frozen", "frozen identity", "mutable", "mutable identity"])
+def test_same_behaviour_as_dataclass(kind):
+    eq = "identity" not in kind
+    if kind.startswith("frozen"):
+        ours, theirs = _pair(frozen(eq=eq), dataclasses.dataclass(frozen=True, eq=eq))
+    else:
+        ours, theirs = _pair(mutable(eq=eq), dataclasses.dataclass(eq=eq))
+    for args, kwargs in [((1,), {}), ((1, "x"), {"d": 7}), ((), {"a": 2, "c": [3]})]:
+        x, y = ours(*args, **kwargs), theirs(*args, **kwargs)
+        assert repr(x).replace("Node", "N") == repr(y).replace("Node", "N")
+        assert dataclasses.asdict(x) == dataclasses.asdict(y)
+        assert x.total() == y.total()
+        assert (x == ours(*args, **kwargs)) == (y == theirs(*args, **kwargs))
+        assert (x == ours(*args, **{**kwargs, "c": ["other"]})) == (y == theirs(*args, **{**kwargs, "c": ["other"]}))
+        assert (ours.__hash__ is None) == (theirs.__hash__ is None)
+        if ours.__hash__ is not None and eq:
+            assert hash(x) == hash(ours(*args, **kwargs))
+        assert dataclasses.replace(x, a=9).a == 9 and x.a != 9
+        assert x.c is not ours(*args, **kwargs).c or "c" in kwargs  # a fresh default for each instance
+    with pytest.raises(TypeError):
+        ours()  # `a` has no default
+    with pytest.raises(TypeError):
+        ours(1, "x", [], 4, 5)
+    x = ours(1)
+    if kind.startswith("frozen"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            x.a = 2  # type: ignore[misc]
+        assert ours.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    else:
+        x.a = 2
+        assert x.a == 2
+
+
+def test_subclass_compares_its_own_fields():
+    @frozen
+    class Base:
+        a: int
+
+    @frozen
+    class Derived(Base):
+        b: int = 0
+
+    assert Derived(1, 2) != Derived(1, 3) and Derived(1, 2) == Derived(1, 2)
+    assert Base(1) == Base(1) and Base(1) != Derived(1)
+    assert repr(Derived(1)) == "test_subclass_compares_its_own_fields.<locals>.Derived(a=1, b=0)"
+
+
+def test_ir_nodes_pickle():
+    from ncdc import ir
+    from ncdc.sizes import Size, Symbol
+
+    axis = ir.Axis(Size.of(Symbol("k")))
+    t = ir.TensorType((axis, axis))
+    again = pickle.loads(pickle.dumps(t))
+    assert str(again) == str(t) == "k k"

@@ -146,6 +146,40 @@ def test_a_trace_is_clean(built):
     torch.testing.assert_close(traced(*inputs), model(*inputs))
 
 
+# Wrong inputs: a size that differs (read off another input, or fixed by a hyperparameter), a missing
+# axis, the wrong element type, a precondition checked at each call (a pooling kernel must fit).
+WRONG = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2},
+          [((3, 5, 16), (3, 6, 16))], [(3, 5, 15), (3, 6, 16)]),
+         ("attention.ncd", "ScaledDotProductAttention", None, [((5, 4), (6, 4), (6, 4))], [(5, 4), (6, 4), (6, 3)]),
+         ("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2},
+          [((3, 5, 16), (3, 6, 16))], [(16,), (6, 16)]),
+         ("attention.ncd", "ScaledDotProductAttention", None, [((5, 4), (6, 4), (6, 4))], [(5, 4), (6, 4), "int"]),
+         ("unet.ncd", "DownScaleBlock", {"c0": 2, "c1": 4}, [((1, 2, 8, 8),), ((1, 2, 6, 8),)], [(1, 2, 1, 8)])]
+
+
+@pytest.mark.parametrize("first", ["right", "wrong"])
+@pytest.mark.parametrize("case", range(len(WRONG)), ids=[f"{w[1]}-{i}" for i, w in enumerate(WRONG)])
+def test_a_wrong_input_under_torch_compile_fullgraph_gets_the_shape_check_message(spec_path, first, case):
+    """Under torch.compile(fullgraph=True) a wrong input raises the message eager PyTorch raises (as an
+    AssertionError: dynamo lets no other exception type leave compiled code), not dynamo's
+    `Unsupported: Observed exception`: whether the first call compiles it (static sizes) or a
+    recompilation after right calls does (sizes that changed are then symbolic)."""
+    spec, name, hparams, right, wrong = WRONG[case]
+    made = getattr(ncdc.load(spec_path(spec)), name)
+    model = made(**hparams) if hparams is not None else made
+    bad = tuple(torch.randint(0, 3, right[0][-1]) if s == "int" else torch.rand(s) for s in wrong)
+    with pytest.raises((ValueError, TypeError)) as eager:
+        model(*bad)
+    torch._dynamo.reset()
+    compiled = torch.compile(model, fullgraph=True, backend="eager" if first == "right" else "inductor")
+    if first == "right":  # inductor is never reached when the first call fails
+        for shapes in right:
+            compiled(*(torch.rand(s) for s in shapes))
+    with pytest.raises(AssertionError) as caught:
+        compiled(*bad)
+    assert str(caught.value).split("\n")[0] == str(eager.value)
+
+
 def test_the_compatibility_table_covers_every_shipped_model(spec_path):
     """docs/compat.md (written by docs/compat.py, which measures each cell) names every def and module
     of specs/, and every cell passes or says why not."""

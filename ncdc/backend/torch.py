@@ -753,26 +753,17 @@ def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
 
 
 def _permute(code: str, current: list, target: list) -> str:
-    """Move the trailing axes of `code` from order `current` to order `target` (same items)."""
-    n = len(current)
-    for item in current:  # one axis moving reads best as one movedim (a transpose where it swaps two)
-        rest = [c for c in current if c != item]
-        t_index = target.index(item)
-        c_index = current.index(item)
-        if rest[:t_index] + [item] + rest[t_index:] == target and c_index != t_index:
-            verb = "transpose" if abs(c_index - t_index) == 1 else "movedim"
-            return f"{code}.{verb}({c_index - n}, {t_index - n})"
-    src, dst = [], []
-    for t_index, item in enumerate(target):
-        c_index = current.index(item)
-        if c_index != t_index:
-            src.append(c_index - n)
-            dst.append(t_index - n)
-    if not src:
-        return code
-    if len(src) == 1:
-        return f"{code}.movedim({src[0]}, {dst[0]})"
-    return f"{code}.movedim({tuple(src)}, {tuple(dst)})"
+    """Move the trailing axes of `code` from order `current` to order `target` (same items), as the
+    fewest swaps of two axes (`transpose`), counted from the end: the code takes any number of
+    leading batch axes, so no rank is known here, and a `movedim` of negative dims is what torch's
+    TorchScript-based ONNX exporter translates wrongly (into a Transpose with a negative `perm`)."""
+    n, order, swaps = len(current), list(current), []
+    for i, item in enumerate(target):
+        j = order.index(item)
+        if j != i:
+            order[i], order[j] = order[j], order[i]
+            swaps.append(f".transpose({i - n}, {j - n})")
+    return code + "".join(swaps)
 
 
 @lowering(ir.ScalarFn)
@@ -1081,11 +1072,8 @@ def _restore(code: str, node: ir.Call) -> str:
     assert isinstance(node.type, TensorType)
     out_rank = node.type.rank - len(node.before) - node.lead - len(after)
     n = len(after)
-    src = tuple(range(-(out_rank + n), -out_rank))
-    dst = tuple(range(-n, 0))
-    if n == 1:
-        return f"{code}.{'transpose' if out_rank == 1 else 'movedim'}({src[0]}, {dst[0]})"
-    return f"{code}.movedim({src}, {dst})"
+    axes = list(range(n + out_rank))  # the lifted axes first, then the callee's: lifted ones last
+    return _permute(code, axes, axes[n:] + axes[:n])
 
 
 def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:

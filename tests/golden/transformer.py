@@ -118,7 +118,7 @@ class MultiheadAttention(nn.Module):
             if M.shape[-2:] != (y, x) or not M.is_floating_point():
                 _check_shape("M", M, (y, x), "y x")  # [transformer.ncd:20]
         # layout: out_proj's weight permuted, not the activations: columns in the order its input arrives, (h k)
-        return nn.functional.linear(Attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.k_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), self.v_proj(X).unflatten(-1, (self.k, self.h)).movedim(-1, -3), _insert_axis(M, -3, self.h)).transpose(-3, -2).flatten(-2), self.out_proj.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.out_proj.bias)  # y m  [transformer.ncd:21]
+        return nn.functional.linear(Attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).transpose(-3, -1).transpose(-2, -1), self.k_proj(X).unflatten(-1, (self.k, self.h)).transpose(-3, -1).transpose(-2, -1), self.v_proj(X).unflatten(-1, (self.k, self.h)).transpose(-3, -1).transpose(-2, -1), _insert_axis(M, -3, self.h)).transpose(-3, -2).flatten(-2), self.out_proj.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.out_proj.bias)  # y m  [transformer.ncd:21]
 
 
 class TransformerEncoderLayer(nn.Module):

@@ -118,11 +118,11 @@ class VisualAttention(nn.Module):
                 _fail(ValueError, f"[visual_attention.ncd:21] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {_as_int(X1)}, kernel = {self.kernel}")
             if X2 < self.kernel:
                 _fail(ValueError, f"[visual_attention.ncd:21] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {_as_int(X2)}, kernel = {self.kernel}")
-        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:20]
-        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:21]
-        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:22]
+        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:20]
+        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:21]
+        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:22]
         O = MultiHeadDotProductAttention(Q, K, V)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:23]
-        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:24]
+        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:24]
 
 
 class VisualAttentionSingleHead(nn.Module):
@@ -146,8 +146,8 @@ class VisualAttentionSingleHead(nn.Module):
                 _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:33]
                 _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:33]
         Y1, Y2 = E.shape[-2:]
-        Q = _over_batch(self.Cq, E, 3).movedim(-3, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:34]
-        K = _over_batch(self.Ck, X, 3).movedim(-3, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:35]
-        V = _over_batch(self.Cv, X, 3).movedim(-3, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:36]
+        Q = _over_batch(self.Cq, E, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:34]
+        K = _over_batch(self.Ck, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:35]
+        V = _over_batch(self.Cv, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:36]
         O = nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # (Y1 Y2) k  [visual_attention.ncd:37-38]
-        return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).movedim(-1, -3), 3)  # c Y1 Y2  [visual_attention.ncd:39]
+        return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).transpose(-3, -1).transpose(-2, -1), 3)  # c Y1 Y2  [visual_attention.ncd:39]

@@ -115,6 +115,8 @@ class Generator:
             self.uses_callable = True
         if self.helpers & {"_check_rank", "_check_shape", "_apply_box"}:
             self.helpers |= {"_fail", "_as_int"}  # their errors
+        if "_token_ids" in self.helpers:
+            self.helpers.add("_fail")
         macros = _env().get_template("helpers.py.j2").module
         helpers = [getattr(macros, name[1:])().strip() for name in HELPER_NAMES if name in self.helpers]
         return _render("module.py.j2", version=__version__, source=self.source_name, uses_math=self.uses_math,

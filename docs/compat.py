@@ -4,7 +4,8 @@
 
 Each cell is measured, not claimed: eager; torch.compile(fullgraph=True) (no graph break); torch.export
 with the example's sizes and with `ncdc.export.dynamic_shapes`, run on new sizes; ONNX through the
-dynamo exporter with those dynamic shapes, run by onnxruntime on new sizes; torch.jit.trace (its
+dynamo exporter with those dynamic shapes, run by onnxruntime on new sizes; ONNX through the
+TorchScript-based exporter (`dynamo=False`), run by onnxruntime on the example; torch.jit.trace (its
 TracerWarnings); torch.save/torch.load of a model from `ncdc.load`.  Numbers compare with eager
 PyTorch (maximum absolute difference); a spec with abstract boxes runs random stubs, so only shapes
 are compared there.  tests/test_export.py checks that the table covers every shipped model.
@@ -29,18 +30,11 @@ import ncdc  # noqa: E402
 from ncdc import export, ir  # noqa: E402
 from ncdc.runner import HYPERPARAMETER, RUN_LIMIT, parameter_count  # noqa: E402
 
-COLUMNS = ["eager", "compile", "export", "export (dynamic)", "ONNX (dynamic)", "jit.trace", "torch.save"]
-
-
-class Call(torch.nn.Module):
-    """A def as a module."""
-
-    def __init__(self, function):
-        super().__init__()
-        self.function = function
-
-    def forward(self, *inputs):
-        return self.function(*inputs)
+# The TorchScript-based ONNX exporter ends the process (a segmentation fault in its einsum translation)
+# on an einsum whose `...` stand for different numbers of axes: an unbatched eye beside a batched input.
+LEGACY_ONNX_CRASHES = {"F_linear_transpose": "not run: the exporter crashes (its einsum of `...` of different ranks)"}
+COLUMNS = ["eager", "compile", "export", "export (dynamic)", "ONNX (dynamic)", "ONNX (legacy)", "jit.trace",
+           "torch.save"]
 
 
 def _outputs(value) -> tuple:
@@ -75,7 +69,7 @@ def measure(spec: Path, item) -> dict[str, str]:
     made = getattr(module, name)
     if isinstance(item, ir.Module) and parameter_count(made, hparams) > RUN_LIMIT:  # a published size: too large here
         hparams = {h.name: HYPERPARAMETER for h in item.hparams if h.kind == "size"}
-    model = made(**hparams).eval() if isinstance(item, ir.Module) else Call(made)
+    model = made(**hparams).eval() if isinstance(item, ir.Module) else export.as_module(made)
     params = item.forward.params if isinstance(item, ir.Module) else item.params
     shapes_only = bool(item.boxes)
     if any(p.type.dtype != ir.FLOAT for p in params):
@@ -122,6 +116,17 @@ def measure(spec: Path, item) -> dict[str, str]:
         feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), new)}
         return _compare(tuple(torch.from_numpy(o) for o in session.run(None, feed)), want_new, shapes_only)
 
+    def legacy_onnx():
+        import onnxruntime
+
+        if item.name in LEGACY_ONNX_CRASHES:  # not run: it would end this script
+            return LEGACY_ONNX_CRASHES[item.name]
+        file = io.BytesIO()
+        torch.onnx.export(model, inputs, file, dynamo=False)
+        session = onnxruntime.InferenceSession(file.getvalue(), providers=["CPUExecutionProvider"])
+        feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
+        return _compare(tuple(torch.from_numpy(o) for o in session.run(None, feed)), want, shapes_only)
+
     def trace():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -144,7 +149,7 @@ def measure(spec: Path, item) -> dict[str, str]:
         with torch.no_grad():
             return _compare(loaded(*inputs), want, shapes_only)
 
-    for column, run in zip(COLUMNS[1:], [compiled, static, exported, onnx, trace, save]):
+    for column, run in zip(COLUMNS[1:], [compiled, static, exported, onnx, legacy_onnx, trace, save]):
         cell(column, run)
     return cells
 
@@ -180,6 +185,15 @@ Notes, and what does not pass, and why:
   calls it on the spec's axes: 3-D for `ScaledDotProductAttention` with a batch), and onnxruntime's
   Einsum rejects `...` that stand for different numbers of axes (`outer_unit`'s unbatched `eye`
   beside a batched input), which torch broadcasts.  The translations apply at export only.
+- ONNX (legacy), the TorchScript-based exporter (`dynamo=False`, deprecated since torch 2.9; without
+  `onnx_translations`, which are for the dynamo exporter): besides the boxes under torch.vmap and the
+  routing (as for jit.trace), it translates no fused attention with `enable_gqa`, and an einsum
+  whose `...` stand for different numbers of axes either crashes it (`F_linear_transpose`, not run)
+  or becomes an Einsum that onnxruntime rejects (`outer_unit`).  Generated code permutes axes by
+  `transpose` only: the exporter wrote a `movedim` of negative dims as a Transpose with a negative
+  `perm`, which onnxruntime rejects.
+- A wrong input under torch.compile, `fullgraph=True` included, raises the shape check's message
+  (as an AssertionError: dynamo lets no other exception type leave compiled code).
 - torch.compile (fullgraph), torch.export and ONNX of `MixtralExperts` and `MixtralSparseMoeBlock`:
   the routing loops over the experts each token chose, a data-dependent number of tokens per expert
   (`GuardOnDataDependentSymNode`), as in Hugging Face's Mixtral; eager, jit.trace and torch.save work.

@@ -12,8 +12,9 @@ inputs have them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from . import ir
 from .sizes import Size, Symbol
@@ -187,6 +188,29 @@ def example_sizes(program: ir.Program, name: str, hparams: dict[str, int] | None
             axes.append(value)
         shapes.append(((batch,) if batch else ()) + tuple(axes))
     return shapes
+
+
+def as_module(function: Callable) -> Any:
+    """A generated def as an `nn.Module` whose forward calls it, for what takes modules only
+    (torch.export, torch.onnx.export, torch.jit.trace)."""
+    return _call_class()(function)
+
+
+@functools.cache
+def _call_class() -> type:
+    import torch  # here, not at the top: `ncdc check` does not import torch
+
+    class Call(torch.nn.Module):
+        """A def as a module: forward calls it."""
+
+        def __init__(self, function: Callable) -> None:
+            super().__init__()
+            self.function = function
+
+        def forward(self, *inputs):
+            return self.function(*inputs)
+
+    return Call
 
 
 def onnx_translations() -> dict:

@@ -13,7 +13,7 @@ import unicodedata
 
 # What generated code itself refers to at module level.
 GENERATED_GLOBALS = frozenset({
-    "torch", "nn", "math", "Tensor", "Callable", "annotations", "CHECK_SHAPES",
+    "torch", "nn", "math", "operator", "Tensor", "Callable", "annotations", "CHECK_SHAPES",
 })
 
 # Attributes every nn.Module already has (torch 2.x): a hyperparameter or learned part with one of

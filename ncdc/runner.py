@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -30,39 +32,71 @@ def run_specs(files: list[Path]) -> int:
     failures = 0
     start = time.perf_counter()
     totals = {"built": 0, "parameters": 0}
-    for path in files:
+    progress = Progress()
+    report = progress.print
+    for i, path in enumerate(files, 1):
+        progress.show(f"checking {path} (spec {i} of {len(files)})")
         try:
             program = check_source(read_spec(path), str(path))
         except NcdcError as error:  # report it, and go on with the other specs
-            print("\n\n".join(d.render() for d in error.diagnostics), file=sys.stderr)
+            report("\n\n".join(d.render() for d in error.diagnostics), error=True)
             failures += 1
             continue
         except OSError as error:
-            print(f"ncdc: error: cannot read {path}: {error.strerror}", file=sys.stderr)
+            report(f"ncdc: error: cannot read {path}: {error.strerror}", error=True)
             failures += 1
             continue
-        failures += len(run_program(program, path, totals=totals))
+        failures += len(run_program(program, path, report, totals=totals, progress=progress.show))
     seconds = time.perf_counter() - start
-    print(f"ran {len(files)} spec{'s' if len(files) != 1 else ''}: {totals['built']} built "
-          f"({totals['parameters']:,} parameters), {failures} failed")
-    if _on_terminal():  # for a person waiting; never in a log that should read the same each run
+    progress.show("")
+    report(f"ran {len(files)} spec{'s' if len(files) != 1 else ''}: {totals['built']} built "
+           f"({totals['parameters']:,} parameters), {failures} failed")
+    if progress.on:  # for a person waiting; never in a log that should read the same each run
         print(f"in {seconds:.1f} s", file=sys.stderr)
     return 1 if failures else 0
 
 
 def _on_terminal() -> bool:
     try:
-        return sys.stderr.isatty()
+        return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
     except (AttributeError, ValueError):  # a replaced or closed stream
         return False
 
 
+class Progress:
+    """What is running, for a person watching a terminal: the last line of standard error, rewritten
+    in place, kept below the report's lines as they come and erased at the end.  Off when standard
+    error is not a terminal: a log or a pipe gets the report's lines only, each as it comes."""
+
+    def __init__(self) -> None:
+        self.on = _on_terminal()
+        self.text = ""
+
+    def show(self, text: str) -> None:
+        """Say what runs now ("" to erase the line)."""
+        if self.on:
+            width = shutil.get_terminal_size().columns - 1  # a line that wraps cannot be erased in place
+            sys.stderr.write(f"\r\x1b[K{text[:width]}")
+            sys.stderr.flush()
+        self.text = text
+
+    def print(self, line: str, error: bool = False) -> None:
+        """A line of the report (on standard error if `error`), flushed: a log shows what ran so far."""
+        text = self.text
+        self.show("")
+        print(line, file=sys.stderr if error else sys.stdout, flush=True)
+        if text:
+            self.show(text)
+
+
 def run_program(program: ir.Program, path: Path, report: Callable[[str], None] = print,
-                totals: dict[str, int] | None = None) -> list[tuple[str, Exception]]:
+                totals: dict[str, int] | None = None,
+                progress: Callable[[str], None] | None = None) -> list[tuple[str, Exception]]:
     """Compile a checked spec with stubs, build each def and module with its default sizes and run it
     on random inputs; `report` gets each line that `ncdc run` prints, with what it assumed (the batch
-    axis, the sizes it chose); `totals` counts what was built and its parameters.  The defs and
-    modules that failed to run, with what they raised (a bug in ncdc, not in the spec)."""
+    axis, the sizes it chose); `totals` counts what was built and its parameters; `progress` is told
+    which def or module runs, before it runs.  The defs and modules that
+    failed to run, with what they raised (a bug in ncdc, not in the spec)."""
     from .backend.torch import generate
 
     namespace = types.ModuleType(f"ncdc_run.{path.stem}")
@@ -72,7 +106,10 @@ def run_program(program: ir.Program, path: Path, report: Callable[[str], None] =
     functions = {f.name: f for f in program.functions}
     modules = {m.name: m for m in program.modules}
     failed: list[tuple[str, Exception]] = []
-    for name in program.order:
+    runs = [name for name in program.order if name in functions or name in modules]
+    for number, name in enumerate(runs, 1):
+        if progress is not None:
+            progress(f"running {name} ({number} of {len(runs)} in {path})")
         try:
             parameters = None
             if name in functions:

@@ -680,3 +680,51 @@ def test_ncdc_run_says_what_it_assumed_and_sums_up(tmp_path, capsys):
     assert out[1:4] == ["  M(m=8, k=3) : y m -> y k    27 parameters", "      (2, 16, 8) -> (2, 16, 3)",
                         "      assumed a batch axis of 2 before each input; y = 16; m = 8 (no default)"]
     assert out[-1] == "ran 1 spec: 1 built (27 parameters), 0 failed" and captured.err == ""
+
+
+class _Stream:
+    """A text stream that says whether it is a terminal, and keeps what was written at each flush."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text, self.flushed = tty, "", []
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushed.append(len(self.text))
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+RUN_SPEC = "module M(m=4):\n    L = Linear[m -> m]()\n\n    def forward(X: y m) -> y m:\n        return L(X)\n"
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_ncdc_run_shows_progress_on_a_terminal_and_each_line_as_it_comes_elsewhere(tmp_path, monkeypatch, terminal):
+    """On a terminal, a progress line on standard error says what runs, kept below the report and
+    erased at the end (it never leaves a line behind); elsewhere (a log, a pipe) standard error gets
+    nothing, and each line of the report is flushed as it is printed, not when the run ends."""
+    import re
+
+    from ncdc.cli import main as ncdc_main
+
+    for name in ("a.ncd", "b.ncd"):
+        (tmp_path / name).write_text(RUN_SPEC, encoding="utf-8")
+    out, err = _Stream(tty=False), _Stream(tty=terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("COLUMNS", "300")  # the line is cut to the terminal's width: it must not wrap
+    assert ncdc_main(["run", str(tmp_path / "a.ncd"), str(tmp_path / "b.ncd")]) == 0
+    ends = [i + 1 for i, c in enumerate(out.text) if c == "\n"]
+    assert set(ends) <= set(out.flushed)  # every line reached the reader when it was printed
+    assert out.text.splitlines()[-1] == "ran 2 specs: 2 built (40 parameters), 0 failed"
+    if not terminal:
+        assert err.text == ""
+        return
+    assert f"\r\x1b[Krunning M (1 of 1 in {tmp_path / 'b.ncd'})" in err.text
+    # Only lines that are rewritten in place (no newline), each erased, then the time the run took.
+    assert re.fullmatch(r"(\r\x1b\[K[^\r\n]*)*\r\x1b\[Kin \d+\.\d s\n", err.text), err.text

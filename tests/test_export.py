@@ -7,12 +7,16 @@ from __future__ import annotations
 import io
 import warnings
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 import torch
 
 import ncdc
-from ncdc import export
+from ncdc import export, ir
+from ncdc.runner import HYPERPARAMETER, parameter_count
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 # Small models that cover the kinds of axes: sequences (attention), a strided image side (resnet's
 # projection: least 9), a multiple (`2*H` of the U-Net's up step), a precondition (a kernel must fit).
@@ -26,28 +30,19 @@ CASES = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2}),
          ("einsum.ncd", "scores", {})]
 
 
-class _Call(torch.nn.Module):
-    """A def as a module, for export."""
-
-    def __init__(self, function):
-        super().__init__()
-        self.function = function
-
-    def forward(self, *inputs):
-        return self.function(*inputs)
-
-
 @pytest.fixture(scope="module")
 def built(spec_path):
-    """Each case's program, eager model and example inputs, built once."""
+    """Each case's program, eager model, example inputs and dynamic shapes, built once."""
     torch.manual_seed(0)
     found = {}
     for spec, name, hparams in CASES:
         program = ncdc.check_file(spec_path(spec))
         made = getattr(ncdc.load(spec_path(spec)), name)
-        model = made(**hparams).eval() if isinstance(made, type) else _Call(made)
+        model = made(**hparams).eval() if isinstance(made, type) else export.as_module(made)
         inputs = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams))
-        found[name] = (program, model, inputs, hparams)
+        shapes = export.dynamic_shapes(program, name, hparams)
+        shapes = shapes if isinstance(made, type) else (shapes,)  # a def's module takes `*inputs`
+        found[name] = (program, model, inputs, hparams, shapes)
     return found
 
 
@@ -57,9 +52,8 @@ def _outputs(value) -> tuple:
 
 @pytest.mark.parametrize("name", [c[1] for c in CASES])
 def test_export_with_the_specs_dynamic_shapes_runs_on_new_sizes(built, name):
-    program, model, inputs, hparams = built[name]
-    shapes = export.dynamic_shapes(program, name, hparams)
-    exported = torch.export.export(model, inputs, dynamic_shapes=shapes if not isinstance(model, _Call) else (shapes,))
+    program, model, inputs, hparams, shapes = built[name]
+    exported = torch.export.export(model, inputs, dynamic_shapes=shapes)
     for batch, offset in [(2, 0), (5, 3)]:
         new = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams, batch=batch, offset=offset))
         assert [t.shape for t in new] != [t.shape for t in inputs]
@@ -91,12 +85,10 @@ def test_dynamic_shapes_follow_the_spec(built):
 def test_onnx_export_matches_onnxruntime(built, name):
     import onnxruntime
 
-    program, model, inputs, hparams = built[name]
+    program, model, inputs, hparams, shapes = built[name]
     with redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's own deprecation notices
-        shapes = export.dynamic_shapes(program, name, hparams)
-        onnx_program = torch.onnx.export(model, inputs, dynamo=True,
-                                         dynamic_shapes=shapes if not isinstance(model, _Call) else (shapes,),
+        onnx_program = torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=shapes,
                                          custom_translation_table=export.onnx_translations())
     session = onnxruntime.InferenceSession(onnx_program.model_proto.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
@@ -138,7 +130,7 @@ def test_onnx_attention_on_3d_inputs_with_a_mask(mask):
 
 def test_a_trace_is_clean(built):
     """The shape checks stand aside under torch.jit.trace (which fixes the example's sizes anyway)."""
-    _, model, inputs, _ = built["MultiHeadAttention"]
+    _, model, inputs, _, _ = built["MultiHeadAttention"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         traced = torch.jit.trace(model, inputs)
@@ -146,18 +138,122 @@ def test_a_trace_is_clean(built):
     torch.testing.assert_close(traced(*inputs), model(*inputs))
 
 
+# Wrong inputs: a size that differs (read off another input, or fixed by a hyperparameter), a missing
+# axis, the wrong element type, a precondition checked at each call (a pooling kernel must fit).
+WRONG = [("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2},
+          [((3, 5, 16), (3, 6, 16))], [(3, 5, 15), (3, 6, 16)]),
+         ("attention.ncd", "ScaledDotProductAttention", None, [((5, 4), (6, 4), (6, 4))], [(5, 4), (6, 4), (6, 3)]),
+         ("attention.ncd", "MultiHeadAttention", {"m": 16, "k": 4, "h": 2},
+          [((3, 5, 16), (3, 6, 16))], [(16,), (6, 16)]),
+         ("attention.ncd", "ScaledDotProductAttention", None, [((5, 4), (6, 4), (6, 4))], [(5, 4), (6, 4), "int"]),
+         ("unet.ncd", "DownScaleBlock", {"c0": 2, "c1": 4}, [((1, 2, 8, 8),), ((1, 2, 6, 8),)], [(1, 2, 1, 8)])]
+
+
+@pytest.mark.parametrize("first", ["right", "wrong"])
+@pytest.mark.parametrize("case", range(len(WRONG)), ids=[f"{w[1]}-{i}" for i, w in enumerate(WRONG)])
+def test_a_wrong_input_under_torch_compile_fullgraph_gets_the_shape_check_message(spec_path, first, case):
+    """Under torch.compile(fullgraph=True) a wrong input raises the message eager PyTorch raises (as an
+    AssertionError: dynamo lets no other exception type leave compiled code), not dynamo's
+    `Unsupported: Observed exception`: whether the first call compiles it (static sizes) or a
+    recompilation after right calls does (sizes that changed are then symbolic)."""
+    spec, name, hparams, right, wrong = WRONG[case]
+    made = getattr(ncdc.load(spec_path(spec)), name)
+    model = made(**hparams) if hparams is not None else made
+    bad = tuple(torch.randint(0, 3, right[0][-1]) if s == "int" else torch.rand(s) for s in wrong)
+    with pytest.raises((ValueError, TypeError)) as eager:
+        model(*bad)
+    torch._dynamo.reset()
+    compiled = torch.compile(model, fullgraph=True, backend="eager" if first == "right" else "inductor")
+    if first == "right":  # inductor is never reached when the first call fails
+        for shapes in right:
+            compiled(*(torch.rand(s) for s in shapes))
+    with pytest.raises(AssertionError) as caught:
+        compiled(*bad)
+    assert str(caught.value).split("\n")[0] == str(eager.value)
+
+
 def test_the_compatibility_table_covers_every_shipped_model(spec_path):
     """docs/compat.md (written by docs/compat.py, which measures each cell) names every def and module
     of specs/, and every cell passes or says why not."""
-    from pathlib import Path
-
     root = Path(__file__).resolve().parent.parent
-    rows = [line.split("|")[1:-1] for line in (root / "docs" / "compat.md").read_text(encoding="utf-8").splitlines()
-            if line.startswith("| ") and not line.startswith("| spec ")]
+    lines = (root / "docs" / "compat.md").read_text(encoding="utf-8").splitlines()
+    header = next(line.split("|")[1:-1] for line in lines if line.startswith("| spec "))
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| ") and not line.startswith("| spec ")]
     listed = {(r[0].strip(), r[1].strip()) for r in rows}
     shipped = set()
     for spec in sorted((root / "specs").glob("*.ncd")):
         program = ncdc.check_file(spec)
         shipped |= {(spec.name, item.name) for item in [*program.modules, *program.functions]}
     assert listed == shipped, "run `python docs/compat.py` to refresh docs/compat.md"
-    assert all(len(r) == 9 and all(c.strip() for c in r) for r in rows)
+    assert all(len(r) == len(header) and all(c.strip() for c in r) for r in rows)
+
+
+# The TorchScript-based ONNX exporter (`dynamo=False`, deprecated since torch 2.9) on every shipped
+# def and module, except these, which it cannot take (the dynamo exporter, above, takes them all but
+# the routed Mixtral models):
+LEGACY_ONNX_CANNOT = {
+    "Gc": "abstract boxes run under torch.vmap, which TorchScript tracing does not support",
+    "Hc0": "abstract boxes run under torch.vmap, which TorchScript tracing does not support",
+    # An einsum whose `...` stand for different numbers of axes (an unbatched eye beside a batched
+    # input), which torch broadcasts: the exporter crashes (a segmentation fault) on F_linear_transpose's,
+    # and writes outer_unit's as an Einsum that onnxruntime rejects (`onnx_translations` pads them for dynamo).
+    "F_linear_transpose": "the exporter's einsum translation crashes the process",
+    "outer_unit": "onnxruntime's Einsum rejects `...` of different ranks",
+    "GroupedQueryAttention": "the exporter translates no scaled_dot_product_attention with enable_gqa",
+    "MixtralExperts": "the routing's stable argsort: the exporter has no Sort with an out parameter",
+    "MixtralSparseMoeBlock": "the routing's stable argsort: the exporter has no Sort with an out parameter",
+}
+
+
+LEGACY_ONNX_PARAMETERS = 2 ** 20
+
+
+def _shipped() -> list[tuple[str, str]]:
+    found = []
+    for spec in sorted(SPECS.glob("*.ncd")):
+        program = ncdc.check_file(spec)
+        found += [(spec.name, name) for name in program.order
+                  if name in {d.name for d in [*program.functions, *program.modules]}]
+    return found
+
+
+SHIPPED = _shipped()
+
+
+def test_the_legacy_onnx_exceptions_are_shipped_models():
+    assert set(LEGACY_ONNX_CANNOT) <= {name for _, name in SHIPPED}
+
+
+@pytest.mark.parametrize("spec, name", [s for s in SHIPPED if s[1] not in LEGACY_ONNX_CANNOT],
+                         ids=[f"{s[0][:-4]}-{s[1]}" for s in SHIPPED if s[1] not in LEGACY_ONNX_CANNOT])
+def test_legacy_onnx_export_matches_onnxruntime(spec, name):
+    """Every permutation is emitted as transposes: a `movedim` of negative dims became a Transpose
+    with a negative `perm` (`Invalid attribute perm {0, -1, 1, 2}`), which onnxruntime rejects."""
+    import onnxruntime
+
+    program = ncdc.check_file(SPECS / spec)
+    made = getattr(ncdc.load(SPECS / spec, stubs=True), name)
+    item = next(d for d in [*program.functions, *program.modules] if d.name == name)
+    # Every size hyperparameter 4 (layers, heads, widths): the exporter traces each layer, and writes
+    # every weight into the file.
+    hparams = {h.name: 4 if h.kind == "size" else HYPERPARAMETER for h in getattr(item, "hparams", [])
+               if h.default is None or h.kind == "size"}
+    if isinstance(item, ir.Module) and parameter_count(made, hparams) > LEGACY_ONNX_PARAMETERS:
+        pytest.skip("its sizes are fixed in the spec, over a million parameters: docs/compat.md measures it")
+    model = made(**hparams).eval() if isinstance(item, ir.Module) else export.as_module(made)
+    torch.manual_seed(0)
+    inputs = tuple(torch.rand(s) for s in export.example_sizes(program, name, hparams))
+    file = io.BytesIO()
+    with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation notice, and TracerWarnings
+        torch.onnx.export(model, inputs, file, dynamo=False)
+    session = onnxruntime.InferenceSession(file.getvalue(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)})
+    with torch.no_grad():
+        want = _outputs(model(*inputs))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        if item.boxes:  # random stubs: only the shapes mean anything
+            assert g.shape == tuple(w.shape)
+        else:
+            torch.testing.assert_close(torch.from_numpy(g), w, rtol=1e-4, atol=1e-5)

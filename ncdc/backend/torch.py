@@ -32,8 +32,8 @@ from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS,
 LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 _PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
-HELPER_NAMES = ("_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn", "_insert_axis", "_cat",
-                "_token_ids", "_route")
+HELPER_NAMES = ("_fail", "_as_int", "_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn",
+                "_insert_axis", "_cat", "_token_ids", "_route")
 
 
 @lru_cache(maxsize=1)
@@ -113,11 +113,15 @@ class Generator:
         stub_code = [self.stub(b) for b in self.program.boxes] if self.stubs else []
         if any(f.boxes for f in self.program.functions) or any(m.boxes for m in self.program.modules):
             self.uses_callable = True
+        if self.helpers & {"_check_rank", "_check_shape", "_apply_box"}:
+            self.helpers |= {"_fail", "_as_int"}  # their errors
+        if "_token_ids" in self.helpers:
+            self.helpers.add("_fail")
         macros = _env().get_template("helpers.py.j2").module
         helpers = [getattr(macros, name[1:])().strip() for name in HELPER_NAMES if name in self.helpers]
         return _render("module.py.j2", version=__version__, source=self.source_name, uses_math=self.uses_math,
-                       uses_callable=self.uses_callable, helpers=helpers, stubs=stub_code,
-                       definitions=definitions,
+                       uses_operator="_as_int" in self.helpers, uses_callable=self.uses_callable, helpers=helpers,
+                       stubs=stub_code, definitions=definitions,
                        constants=[(python_name(c.name), c.value.constant) for c in self.program.constants]) + "\n"
 
     def bind_sizes(self, wires, generics, names: dict, ns: Namespace, only_new: bool = False) -> list[str]:
@@ -139,9 +143,10 @@ class Generator:
 
     # ---- preconditions -------------------------------------------------------------------------
 
-    def precondition(self, pre: ir.Precondition, names: dict, ns) -> list[str]:
+    def precondition(self, pre: ir.Precondition, names: dict, ns, at_call: bool = False) -> list[str]:
         """`if <violated>: raise ValueError(...)`, in loops over the indexes it ranges over: the
-        message names the spec line, the condition and the sizes it got."""
+        message names the spec line, the condition and the sizes it got.  One checked `at_call`
+        (in forward, of sizes read off the inputs) raises through `_fail`, for torch.compile."""
         names = dict(names)
         lines, indent = [], ""
         for loop in pre.over:
@@ -152,11 +157,19 @@ class Generator:
             indent += "    "
         violated = " and ".join(_violated(c, names) for c in pre.conditions)
         symbols = sorted(pre.symbols() | {loop.var for loop in pre.over}, key=lambda s: (s.name, s.uid))
-        got = ", ".join(f"{s.name} = {{{names[s]}}}" for s in symbols if s in names and s not in self.constants)
+        def value(name: str) -> str:  # a size read off an input may be symbolic under torch.compile
+            return name if not at_call or name.startswith("self.") else f"_as_int({name})"
+
+        got = ", ".join(f"{s.name} = {{{value(names[s])}}}" for s in symbols
+                        if s in names and s not in self.constants)
         text = safe_text(f"{self.where(pre.span)} {pre}").replace("{", "{{").replace("}", "}}")
         message = f'f"{text}, got {got}"' if got else f'"{safe_text(f"{self.where(pre.span)} {pre}")}"'
         lines.append(f"{indent}if {violated}:")
-        lines.append(f"{indent}    raise ValueError({message})")
+        if at_call:
+            self.helpers.update({"_fail", "_as_int"} if "_as_int(" in message else {"_fail"})
+            lines.append(f"{indent}    _fail(ValueError, {message})")
+        else:
+            lines.append(f"{indent}    raise ValueError({message})")
         return lines
 
     def value_checks(self, hp: ir.HParam, m: ir.Module) -> list[str]:
@@ -477,7 +490,7 @@ class Emitter:
             checks += _check_lines(cond, [self.shape_check(what, name, t, expected, axes, dtype, at)])
         for pre in self.f.preconditions:
             self.used |= pre.symbols()
-            checks += self.gen.precondition(pre, self.names, self.ns)
+            checks += self.gen.precondition(pre, self.names, self.ns, at_call=True)
         body = fuse_attention(self.f.body)
         self.plan = plan_layouts(body)
         statements = self.block(body)
@@ -742,26 +755,17 @@ def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
 
 
 def _permute(code: str, current: list, target: list) -> str:
-    """Move the trailing axes of `code` from order `current` to order `target` (same items)."""
-    n = len(current)
-    for item in current:  # one axis moving reads best as one movedim (a transpose where it swaps two)
-        rest = [c for c in current if c != item]
-        t_index = target.index(item)
-        c_index = current.index(item)
-        if rest[:t_index] + [item] + rest[t_index:] == target and c_index != t_index:
-            verb = "transpose" if abs(c_index - t_index) == 1 else "movedim"
-            return f"{code}.{verb}({c_index - n}, {t_index - n})"
-    src, dst = [], []
-    for t_index, item in enumerate(target):
-        c_index = current.index(item)
-        if c_index != t_index:
-            src.append(c_index - n)
-            dst.append(t_index - n)
-    if not src:
-        return code
-    if len(src) == 1:
-        return f"{code}.movedim({src[0]}, {dst[0]})"
-    return f"{code}.movedim({tuple(src)}, {tuple(dst)})"
+    """Move the trailing axes of `code` from order `current` to order `target` (same items), as the
+    fewest swaps of two axes (`transpose`), counted from the end: the code takes any number of
+    leading batch axes, so no rank is known here, and a `movedim` of negative dims is what torch's
+    TorchScript-based ONNX exporter translates wrongly (into a Transpose with a negative `perm`)."""
+    n, order, swaps = len(current), list(current), []
+    for i, item in enumerate(target):
+        j = order.index(item)
+        if j != i:
+            order[i], order[j] = order[j], order[i]
+            swaps.append(f".transpose({i - n}, {j - n})")
+    return code + "".join(swaps)
 
 
 @lowering(ir.ScalarFn)
@@ -1070,11 +1074,8 @@ def _restore(code: str, node: ir.Call) -> str:
     assert isinstance(node.type, TensorType)
     out_rank = node.type.rank - len(node.before) - node.lead - len(after)
     n = len(after)
-    src = tuple(range(-(out_rank + n), -out_rank))
-    dst = tuple(range(-n, 0))
-    if n == 1:
-        return f"{code}.{'transpose' if out_rank == 1 else 'movedim'}({src[0]}, {dst[0]})"
-    return f"{code}.movedim({src}, {dst})"
+    axes = list(range(n + out_rank))  # the lifted axes first, then the callee's: lifted ones last
+    return _permute(code, axes, axes[n:] + axes[:n])
 
 
 def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:

@@ -9,6 +9,7 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 
 from __future__ import annotations
 
+import operator
 from typing import Callable
 
 import torch
@@ -17,14 +18,30 @@ from torch import Tensor, nn
 CHECK_SHAPES = True
 
 
+def _fail(error: type[Exception], message: str) -> None:
+    """Raise `error(message)`; under torch.compile an AssertionError with the same message, as dynamo
+    reports any other exception that leaves compiled code as its own `Unsupported: Observed exception`
+    (under `fullgraph=True`) and lets only torch._assert's through."""
+    if torch.compiler.is_compiling():
+        torch._assert(False, message)
+    raise error(message)
+
+
+def _as_int(size) -> int:
+    """A size for an error message: under torch.compile it may be symbolic, and the message of
+    torch._assert must be a constant (operator.index fixes a symbolic size to its value)."""
+    return operator.index(size)
+
+
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < rank:
-        raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+        got = tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {axes}) with {rank} axes, got {got}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
@@ -33,12 +50,11 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
-        raise ValueError(
-            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
-        )
+        expected, got = ", ".join(str(_as_int(s)) for s in shape), tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {expected}) for `{axes}`, got {got}")
     if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
                               or tensor.is_floating_point() != (dtype == "float")):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _apply_box(box: Callable, name: str, args: tuple, in_shapes: tuple, out_shapes: tuple):
@@ -58,13 +74,14 @@ def _apply_box(box: Callable, name: str, args: tuple, in_shapes: tuple, out_shap
         out = box(*args)
         outs = out if isinstance(out, tuple) else (out,)
     if len(outs) != len(out_shapes):
-        raise ValueError(f"box `{name}` returned {len(outs)} values, its type says {len(out_shapes)}")
+        _fail(ValueError, f"box `{name}` returned {len(outs)} values, its type says {len(out_shapes)}")
     if CHECK_SHAPES:
         for i, (o, shape) in enumerate(zip(outs, out_shapes)):
             got = tuple(o.shape[len(batch):]) if tuple(o.shape[: len(batch)]) == tuple(batch) else None
             if got is None or len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got)):
-                raise ValueError(f"output {i + 1} of box `{name}` has shape {tuple(o.shape)}, "
-                                 f"expected (..., {', '.join('?' if s is None else str(s) for s in shape)})")
+                expected = ", ".join("?" if s is None else str(_as_int(s)) for s in shape)
+                _fail(ValueError, f"output {i + 1} of box `{name}` has shape {tuple(map(_as_int, o.shape))}, "
+                                  f"expected (..., {expected})")
     return outs[0] if len(outs) == 1 else outs
 
 

@@ -9,10 +9,27 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import Tensor, nn
 
 CHECK_SHAPES = True
+
+
+def _fail(error: type[Exception], message: str) -> None:
+    """Raise `error(message)`; under torch.compile an AssertionError with the same message, as dynamo
+    reports any other exception that leaves compiled code as its own `Unsupported: Observed exception`
+    (under `fullgraph=True`) and lets only torch._assert's through."""
+    if torch.compiler.is_compiling():
+        torch._assert(False, message)
+    raise error(message)
+
+
+def _as_int(size) -> int:
+    """A size for an error message: under torch.compile it may be symbolic, and the message of
+    torch._assert must be a constant (operator.index fixes a symbolic size to its value)."""
+    return operator.index(size)
 
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
@@ -20,9 +37,10 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < rank:
-        raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+        got = tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {axes}) with {rank} axes, got {got}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
@@ -31,12 +49,11 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
-        raise ValueError(
-            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
-        )
+        expected, got = ", ".join(str(_as_int(s)) for s in shape), tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {expected}) for `{axes}`, got {got}")
     if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
                               or tensor.is_floating_point() != (dtype == "float")):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def CausalAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
@@ -73,7 +90,7 @@ class CausalSelfAttention(nn.Module):
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:17]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:17]
-        O = CausalAttention(self.Lq(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2)).movedim(-3, -1)  # t k h  [masked_attention.ncd:18]
+        O = CausalAttention(self.Lq(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2)).transpose(-3, -2).transpose(-2, -1)  # t k h  [masked_attention.ncd:18]
         return self.Lo(O.transpose(-2, -1).flatten(-2))  # t m  [masked_attention.ncd:19]
 
 
@@ -94,5 +111,5 @@ class GroupedQueryAttention(nn.Module):
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:29]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:29]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).movedim(-4, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).movedim((-4, -3), (-2, -1))  # t k n g  [masked_attention.ncd:30]
-        return self.Lo(O.movedim(-3, -1).flatten(-3))  # t m  [masked_attention.ncd:31]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).transpose(-4, -3).transpose(-3, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).transpose(-4, -2).transpose(-3, -1)  # t k n g  [masked_attention.ncd:30]
+        return self.Lo(O.transpose(-3, -2).transpose(-2, -1).flatten(-3))  # t m  [masked_attention.ncd:31]

@@ -10,6 +10,7 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 from __future__ import annotations
 
 import math
+import operator
 
 import torch
 from torch import Tensor, nn
@@ -17,14 +18,30 @@ from torch import Tensor, nn
 CHECK_SHAPES = True
 
 
+def _fail(error: type[Exception], message: str) -> None:
+    """Raise `error(message)`; under torch.compile an AssertionError with the same message, as dynamo
+    reports any other exception that leaves compiled code as its own `Unsupported: Observed exception`
+    (under `fullgraph=True`) and lets only torch._assert's through."""
+    if torch.compiler.is_compiling():
+        torch._assert(False, message)
+    raise error(message)
+
+
+def _as_int(size) -> int:
+    """A size for an error message: under torch.compile it may be symbolic, and the message of
+    torch._assert must be a constant (operator.index fixes a symbolic size to its value)."""
+    return operator.index(size)
+
+
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < rank:
-        raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+        got = tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {axes}) with {rank} axes, got {got}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
@@ -33,12 +50,11 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
-        raise ValueError(
-            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
-        )
+        expected, got = ", ".join(str(_as_int(s)) for s in shape), tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {expected}) for `{axes}`, got {got}")
     if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
                               or tensor.is_floating_point() != (dtype == "float")):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _over_batch(layer: nn.Module, x: Tensor, rank: int) -> Tensor:
@@ -95,18 +111,18 @@ class VisualAttention(nn.Module):
         X1, X2 = X.shape[-2:]
         if CHECK_SHAPES:
             if Y1 < self.kernel:
-                raise ValueError(f"[visual_attention.ncd:20] needs Y1 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y1 = {Y1}, kernel = {self.kernel}")
+                _fail(ValueError, f"[visual_attention.ncd:20] needs Y1 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y1 = {_as_int(Y1)}, kernel = {self.kernel}")
             if Y2 < self.kernel:
-                raise ValueError(f"[visual_attention.ncd:20] needs Y2 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y2 = {Y2}, kernel = {self.kernel}")
+                _fail(ValueError, f"[visual_attention.ncd:20] needs Y2 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y2 = {_as_int(Y2)}, kernel = {self.kernel}")
             if X1 < self.kernel:
-                raise ValueError(f"[visual_attention.ncd:21] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {X1}, kernel = {self.kernel}")
+                _fail(ValueError, f"[visual_attention.ncd:21] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {_as_int(X1)}, kernel = {self.kernel}")
             if X2 < self.kernel:
-                raise ValueError(f"[visual_attention.ncd:21] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {X2}, kernel = {self.kernel}")
-        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:20]
-        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:21]
-        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:22]
+                _fail(ValueError, f"[visual_attention.ncd:21] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {_as_int(X2)}, kernel = {self.kernel}")
+        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:20]
+        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:21]
+        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:22]
         O = MultiHeadDotProductAttention(Q, K, V)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:23]
-        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).movedim((-2, -1, -4, -3), (-4, -3, -2, -1)).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:24]
+        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:24]
 
 
 class VisualAttentionSingleHead(nn.Module):
@@ -130,8 +146,8 @@ class VisualAttentionSingleHead(nn.Module):
                 _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:33]
                 _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:33]
         Y1, Y2 = E.shape[-2:]
-        Q = _over_batch(self.Cq, E, 3).movedim(-3, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:34]
-        K = _over_batch(self.Ck, X, 3).movedim(-3, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:35]
-        V = _over_batch(self.Cv, X, 3).movedim(-3, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:36]
+        Q = _over_batch(self.Cq, E, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:34]
+        K = _over_batch(self.Ck, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:35]
+        V = _over_batch(self.Cv, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:36]
         O = nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # (Y1 Y2) k  [visual_attention.ncd:37-38]
-        return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).movedim(-1, -3), 3)  # c Y1 Y2  [visual_attention.ncd:39]
+        return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).transpose(-3, -1).transpose(-2, -1), 3)  # c Y1 Y2  [visual_attention.ncd:39]

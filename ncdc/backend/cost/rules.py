@@ -52,7 +52,8 @@ class ElementRule:
 MAPS = {
     "relu": ElementRule(1, ("result",)), "sigmoid": ElementRule(1, ("result",)),
     "tanh": ElementRule(1, ("result",)), "exp": ElementRule(1, ("result",)), "sqrt": ElementRule(1, ("result",)),
-    "gelu": ElementRule(1, ("input",)), "silu": ElementRule(1, ("input",)), "log": ElementRule(1, ("input",)),
+    "gelu": ElementRule(1, ("input",)), "gelu_tanh": ElementRule(1, ("input",)),
+    "silu": ElementRule(1, ("input",)), "log": ElementRule(1, ("input",)),
     "abs": ElementRule(1, ("input",)), "sin": ElementRule(1, ("input",)), "cos": ElementRule(1, ("input",)),
 }
 # softmax: max, subtract, exp, sum, divide.

@@ -26,7 +26,7 @@ SHAPES = {
     "box": "a plain box named by the operation, its wires entering and leaving it",
 }
 
-MAPS = {"relu": "R", "gelu": "GELU", "silu": "SiLU", "sigmoid": "σ", "tanh": "tanh", "exp": "exp",
+MAPS = {"relu": "R", "gelu": "GELU", "gelu_tanh": "GELUₜ", "silu": "SiLU", "sigmoid": "σ", "tanh": "tanh", "exp": "exp",
         "log": "log", "sqrt": "√", "abs": "|·|", "sin": "sin", "cos": "cos"}
 NORMALISERS = {"softmax": "SoftMax", "log_softmax": "LogSoftMax"}
 REDUCTIONS = {"sum": "Σ", "mean": "E", "max": "Max", "min": "Min", "prod": "Π", "logsumexp": "LSE"}

@@ -218,7 +218,9 @@ class ProgramChecker:
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         for member in item.members:
             self.check_member_name(member.name, scope, members)
-            if isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+            if isinstance(member, tree.BufferDecl):
+                members.append(member)  # typed in pass 2, with the parts before it
+            elif isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
                 value = size_of(member.value, scope)
                 symbol = Symbol(member.name.name)
                 self.definitions[symbol] = value
@@ -276,7 +278,8 @@ class ProgramChecker:
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes) \
+        declared = (tree.Member, tree.BufferDecl)
+        taken = [m.name.name if isinstance(m, declared) else m.name for m in members] + list(scope.sizes) \
             + list(scope.values)
         if python_name(name.name) in {python_name(n) for n in taken}:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
@@ -310,9 +313,17 @@ class ProgramChecker:
     def check_module(self, item: tree.ModuleDecl, target) -> None:
         module, scope, fscope = target
         self.module = module
-        members = []
+        members: list = []
+        callees: set[str] = set()  # what the buffers' computations call, and their boxes
+        boxes: set[str] = set()
         for member in module.members:
-            if isinstance(member, tree.Member):
+            if isinstance(member, tree.BufferDecl):
+                buffer, checker = self.buffer(member, scope, module)
+                scope.buffers[buffer.name] = buffer
+                members.append(buffer)
+                callees |= checker.callees
+                boxes |= checker.boxes
+            elif isinstance(member, tree.Member):
                 component = self.component(member.value, scope, member.name.name)
                 component.span = member.span
                 scope.components[member.name.name] = component
@@ -322,7 +333,34 @@ class ProgramChecker:
         module.members = members
         declared = next(m for m in item.methods if m.name.name == "forward")
         self.check_body(module.forward, declared, fscope, module)
-        self.callees[module.name] |= _module_callees(module)
+        self.callees[module.name] |= _module_callees(module) | callees
+        self.direct_boxes[module.name] |= boxes
+
+    def buffer(self, member: tree.BufferDecl, scope: Scope, module: ir.Module) -> tuple[ir.Buffer, BodyChecker]:
+        """`buffer pe = ...`: typed as the body of a def without inputs, which sees the module's sizes,
+        hyperparameters and the buffers before it; what it cannot prove is checked at construction."""
+        name = member.name.name
+        function = ir.Function(f"{module.name}.{name}", [], [], [])
+        known = {c.symbol for c in self.constants} | {hp.symbol for hp in module.hparams}
+        known |= {m.symbol for m in module.members if isinstance(m, ir.SizeMember)}
+        solver = self.solver()
+        checker = BodyChecker(self, scope.child(), solver, function, module.name, known)
+        value = checker.tensor(member.value, "buffer")
+        if not isinstance(value.type, TensorType):
+            fail("E0351", f"buffer `{name}` is a number, not a wire", member.value.span, "a number",
+                 help="a buffer holds a tensor: build it from index wires, `arange(t)`; use numbers where they are")
+        learned = next((v for v in ir.walk([ir.Return([value], member.span)])
+                        if isinstance(v, ir.LearnedTensor) or getattr(v, "part", None) is not None
+                        or isinstance(v, ir.Route)), None)
+        if learned is not None:
+            fail("E0351", f"buffer `{name}` reads a learned part", learned.span, "learned here",
+                 notes=["a buffer is a constant computed once when the module is built, before any training"],
+                 help="compute it from sizes, hyperparameters, index wires and defs; use learned parts in `forward`")
+        function.body = [ir.Return([value], member.span)]
+        fix = finalize_types(function, solver)
+        checker.settle(fix, module, known)
+        result = function.body[0].values[0]
+        return ir.Buffer(name, result, member.span), checker
 
     # ---- learned parts ------------------------------------------------------------------------
 

@@ -747,7 +747,7 @@ class HParam:
     choices: tuple[str, ...] = ()
     # What the module's parts need of a number hyperparameter: (low, high, reason) bounds, inclusive.
     bounds: list[tuple[float, float, str]] = field(default_factory=list)
-    multiple: int | None = None  # `m: (2 * n)`: a size that is a multiple of 2
+    multiple: int | Symbol | None = None  # `m: (2 * n)`: a multiple of 2; `h: (n * g)`: of the size n
 
 
 # ---- learned parts (bold boxes) ----------------------------------------------------------------

@@ -295,7 +295,7 @@ class _BodyVerifier:
         if self.module is None or not isinstance(t, ir.TensorType):
             return t
         halves = {m.value: m.symbol for m in self.module.members if isinstance(m, ir.SizeMember)}
-        mapping = {hp.symbol: hp.multiple * Size.of(halves[Size.of(hp.symbol) // hp.multiple])
+        mapping = {hp.symbol: Size.of(hp.multiple) * Size.of(halves[Size.of(hp.symbol) // Size.of(hp.multiple)])
                    for hp in self.module.hparams if hp.multiple is not None}
         return t.map(lambda s: s.substitute(mapping.get)) if mapping else t
 

@@ -35,6 +35,7 @@ class ProgramChecker:
         self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
         self.callees: dict[str, set[str]] = {}
         self.direct_boxes: dict[str, set[str]] = {}
+        self.pattern_defaults: dict[Symbol, int | None] = {}  # size hyperparameters' defaults, for patterns
         self.constants: list[ir.SizeMember] = []
         self.boxes: list[ir.Box] = []
         self.functions: list[ir.Function] = []
@@ -204,6 +205,7 @@ class ProgramChecker:
             if hp.default is not None and hp.default < 1:
                 fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range")
             symbol = Symbol(hp.name.name)
+            self.pattern_defaults[symbol] = hp.default
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
             if hp.pattern is not None:
@@ -241,7 +243,7 @@ class ProgramChecker:
         module = ir.Module(item.name.name, hparams, members, forward, item.span, item.header)
         for half in patterns:  # checked when the module is built, whatever the solver can prove
             factor = _factor(half)
-            whole = next(iter(half.value.symbols()))
+            whole = next(iter(s for s in half.value.symbols() if s not in Size.of(factor).symbols()))
             module.preconditions.append(ir.Precondition(
                 (ir.Comparison(Size.of(whole), "%", Size.of(factor)),), half.span,
                 f"`{whole.name}: ({factor} * {half.name})` is a multiple of {factor}"))
@@ -259,19 +261,34 @@ class ProgramChecker:
         operands = [node.left, node.right] if isinstance(node, tree.SizeBinary) and node.op == "*" else []
         names = [o for o in operands if isinstance(o, tree.SizeName)]
         numbers = [o for o in operands if isinstance(o, tree.SizeInt)]
-        if len(names) != 1 or len(numbers) != 1 or numbers[0].value < 2:
-            fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)`",
-                 hp.pattern.span if hp.pattern is not None else hp.span, "not a multiple of one name")
-        name, factor = names[0], numbers[0].value
+        known = [o for o in names if scope.lookup_size(o.name) is not None]
+        factor: int | Symbol
+        if len(names) == 1 and len(numbers) == 1 and numbers[0].value >= 2:
+            name, factor, shown = names[0], numbers[0].value, str(numbers[0].value)
+        elif len(names) == 2 and len(known) == 1:  # `h: (n * g)`: a multiple of the size n, declared before
+            name = names[1] if known[0] is names[0] else names[0]
+            factor_binding = scope.lookup_size(known[0].name)
+            assert factor_binding is not None
+            factor, shown = factor_binding.value.atom, known[0].name
+            assert isinstance(factor, Symbol)
+        else:
+            fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)` or "
+                 "`(k * n)` with a size `k` declared before", hp.pattern.span if hp.pattern is not None else hp.span,
+                 "not a multiple of one new name")
         if scope.lookup_size(name.name) is not None or name.name in scope.values:
             fail("E0327", f"the pattern names a new size; `{name.name}` is already one", name.span, "not new")
-        if hp.default is not None and isinstance(hp.default, int) and hp.default % factor:
-            fail("E0327", f"the default of `{hp.name.name}` must be a multiple of {factor}", hp.span,
-                 f"{hp.default} is not", help=f"`{hp.name.name}: ({factor} * {name.name})` says it is")
+        by = factor if isinstance(factor, int) else self.default_of(factor)
+        if hp.default is not None and isinstance(hp.default, int) and by and hp.default % by:
+            fail("E0327", f"the default of `{hp.name.name}` must be a multiple of {by}", hp.span,
+                 f"{hp.default} is not", help=f"`{hp.name.name}: ({shown} * {name.name})` says it is")
         half = Symbol(name.name)
-        self.definitions[symbol] = factor * Size.of(half)
+        self.definitions[symbol] = Size.of(factor) * Size.of(half)
         scope.sizes[name.name] = SizeBinding(Size.of(half), name.span, "derived size")
-        return ir.SizeMember(name.name, half, Size.of(symbol) // factor, hp.span)
+        return ir.SizeMember(name.name, half, Size.of(symbol) // Size.of(factor), hp.span)
+
+    def default_of(self, symbol: Symbol) -> int | None:
+        """The default of the size hyperparameter `symbol` of the module being declared, if it has one."""
+        return self.pattern_defaults.get(symbol)
 
     def check_member_name(self, name: tree.Name, scope: Scope, members) -> None:
         reason = reserved_reason(name.name, module_attribute=True)
@@ -446,8 +463,9 @@ class ProgramChecker:
             if not isinstance(value, Size):
                 fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {_shown(value)}")
             if hp.multiple is not None:
+                factor = Size.of(hp.multiple).substitute(mapping.get)  # a size before it: as this instance has it
                 self.construction_rule(ir.Precondition(
-                    (ir.Comparison(value, "%", Size.of(hp.multiple)),), spans.get(hp.name, node.span),
+                    (ir.Comparison(value, "%", factor),), spans.get(hp.name, node.span),
                     f"`{module.name}`'s `{hp.name}` is a multiple of {hp.multiple}"))
             mapping[hp.symbol] = value
             args.append(value)
@@ -773,11 +791,14 @@ def value_argument(hp: ir.HParam, value, span, module: str):
     return value
 
 
-def _factor(member: ir.SizeMember) -> int:
-    """The factor of the size a pattern names: `m // 2` gives 2."""
+def _factor(member: ir.SizeMember) -> int | Symbol:
+    """The factor of the size a pattern names: `m // 2` gives 2, `h // n` the size n."""
     atom = member.value.atom
-    assert isinstance(atom, FloorDiv) and atom.den.constant is not None
-    return atom.den.constant
+    assert isinstance(atom, FloorDiv)
+    if atom.den.constant is not None:
+        return atom.den.constant
+    assert isinstance(atom.den.atom, Symbol)
+    return atom.den.atom
 
 
 def _kind_text(hp) -> str:

@@ -151,3 +151,19 @@ def test_a_few_steps_lower_the_loss(llama):
         optimiser.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+GROUPED = ("module A(n=2, h: (n * g) = {default}):\n    q = Linear[4 -> n g](bias=false)\n\n"
+           "    def forward(X: t 4) -> t n g:\n        return q(X)\n")
+
+
+@pytest.mark.parametrize("text, code", [
+    (GROUPED.format(default=5), "E0327"),  # the default is no multiple of n's
+    (GROUPED.format(default=4) + "\nmodule B(m=4):\n    a = A(3, 4)\n\n    def forward(X: t 4) -> t 3 1:\n"
+     "        return a(X)\n", "E0313"),  # built with sizes that do not divide
+    ("module A(h: (n * g) = 4):\n    def forward(X: t h) -> t h:\n        return X\n", "E0327"),  # two new names
+])
+def test_a_pattern_over_a_size_is_checked(text, code):
+    with pytest.raises(ncdc.NcdcError) as error:
+        ncdc.check_source(text, "x.ncd")
+    assert error.value.diagnostics[0].code == code, error.value.diagnostics[0]

@@ -33,10 +33,10 @@ def _train(model, ids: torch.Tensor) -> None:
     the batch (so that DDP's mean of the replicas' gradients is the gradient of the whole batch)."""
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
     wte = model.module.wte if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model.wte
-    mask, positions = torch.ones(ids.shape, dtype=torch.bool), torch.arange(ids.shape[-1])
+    mask = torch.ones(ids.shape, dtype=torch.bool)
     for _ in range(STEPS):
         optimiser.zero_grad()
-        logits = model(ids, mask, positions) @ wte.weight.T
+        logits = model(ids, mask) @ wte.weight.T
         torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten()).backward()
         optimiser.step()
 

@@ -95,14 +95,13 @@ def test_model_outputs_agree(loaded):
     reference, ours = _model_pair(loaded)
     ids = torch.randint(0, 40, (2, 9))
     mask = _padded(2, 9, [9, 5])
-    positions = torch.arange(9)
     with torch.no_grad():
         expected = reference(ids).last_hidden_state
-        torch.testing.assert_close(ours(ids, torch.ones_like(mask), positions), expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(ours(ids, torch.ones_like(mask)), expected, atol=1e-5, rtol=0)
         expected = reference(ids, attention_mask=mask.long()).last_hidden_state
-        got = ours(ids, mask, positions)
+        got = ours(ids, mask)
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
-        torch.testing.assert_close(ours(ids[1], mask[1], positions), got[1], atol=1e-5, rtol=0)
+        torch.testing.assert_close(ours(ids[1], mask[1]), got[1], atol=1e-5, rtol=0)
 
 
 def test_gradients_agree(loaded):
@@ -110,7 +109,7 @@ def test_gradients_agree(loaded):
     ids = torch.randint(0, 40, (2, 6))
     mask = _padded(2, 6, [6, 3])
     (reference(ids, attention_mask=mask.long()).last_hidden_state ** 2).sum().backward()
-    (ours(ids, mask, torch.arange(6)) ** 2).sum().backward()
+    (ours(ids, mask) ** 2).sum().backward()
     theirs = dict(reference.named_parameters())
     for name, p in ours.named_parameters():
         torch.testing.assert_close(p.grad, theirs[name].grad, atol=1e-4, rtol=1e-4, msg=name)
@@ -120,11 +119,11 @@ def test_training_lowers_the_loss(loaded):
     torch.manual_seed(0)
     model = loaded.GPT2Model(**{**SIZES, "n_inner": 64, "embd_pdrop": 0.0, "resid_pdrop": 0.0})
     ids = torch.randint(0, 40, (4, 8))
-    mask, positions = torch.ones(4, 8, dtype=torch.bool), torch.arange(8)
+    mask = torch.ones(4, 8, dtype=torch.bool)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
 
     def loss() -> torch.Tensor:  # next-token prediction through the tied embedding, as GPT2LMHeadModel
-        logits = model(ids, mask, positions) @ model.wte.weight.T
+        logits = model(ids, mask) @ model.wte.weight.T
         return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten())
 
     first = loss().item()
@@ -133,6 +132,12 @@ def test_training_lowers_the_loss(loaded):
         loss().backward()
         optimiser.step()
     assert loss().item() < 0.8 * first
+
+
+def test_positions_beyond_n_positions_are_a_clear_error(loaded):
+    model = loaded.GPT2Model(**{**SIZES, "n_inner": 64})
+    with pytest.raises(ValueError, match=r"needs t <= n_positions .* got n_positions = 16, t = 17"):
+        model(torch.zeros(1, 17, dtype=torch.long), torch.ones(1, 17, dtype=torch.bool))
 
 
 def test_causal_and_padding_masks_are_one_kernel_call():

@@ -92,3 +92,40 @@ def bench_gpt2_block(cfg: Config) -> list[Row]:
                            _Called(generated, lambda m, x: m(x, padded)), (x,),
                            rounds=cfg.reps(30, 2), warmup=cfg.reps(3, 0), atol=1e-4, ref_label="transformers")
     return rows
+
+
+LLAMA = (4, 128, 256, 8, 2, 688)  # B, T, hidden_size, num_attention_heads, num_key_value_heads, intermediate_size
+QUICK_LLAMA = (2, 8, 32, 4, 2, 48)
+
+
+@benchmark("llama_layer", "LlamaDecoderLayer, B={} T={} hidden={} heads={} kv_heads={} intermediate={}, causal mask, "
+           "float32, CPU: specs/llama.ncd vs transformers (sdpa)".format(*LLAMA))
+def bench_llama_layer(cfg: Config) -> list[Row]:
+    import torch
+
+    import ncdc
+    from compare import compare_models
+
+    try:
+        from transformers import LlamaConfig
+        from transformers.models.llama.modeling_llama import LlamaDecoderLayer, LlamaRotaryEmbedding
+    except ImportError:  # transformers is a test-only dependency
+        return [Row("transformers is not installed", note="pip install -e '.[test]'")]
+
+    B, T, M, H, KV, F = QUICK_LLAMA if cfg.quick else LLAMA
+    config = LlamaConfig(hidden_size=M, num_attention_heads=H, num_key_value_heads=KV, intermediate_size=F,
+                         head_dim=M // H)
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(0)
+    reference = LlamaDecoderLayer(config, layer_idx=0).eval()
+    generated = ncdc.load(ROOT / "specs" / "llama.ncd").LlamaDecoderLayer(
+        hidden_size=M, intermediate_size=F, num_key_value_heads=KV, num_attention_heads=H, head_dim=M // H,
+        rms_norm_eps=config.rms_norm_eps).eval()
+    generated.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(B, T, M)
+    cos, sin = LlamaRotaryEmbedding(config)(x, torch.arange(T)[None])
+    mask = torch.ones(T, T, dtype=torch.bool).tril()  # what LlamaModel passes its layers, without padding
+    return compare_models(cfg, "LlamaDecoderLayer",
+                          _Called(reference, lambda m, x: m(x, attention_mask=mask, position_embeddings=(cos, sin))),
+                          _Called(generated, lambda m, x: m(x, cos[0], sin[0], mask)), (x,),
+                          rounds=cfg.reps(30, 2), warmup=cfg.reps(3, 0), atol=1e-4, ref_label="transformers")

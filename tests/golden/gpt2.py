@@ -144,95 +144,95 @@ class GPT2MLP(nn.Module):
     def __init__(self, n_embd: int = 768, n_inner: int = 3072, resid_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
         super().__init__()
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:26] GPT2MLP: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:29] GPT2MLP: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if not 0.0 <= resid_pdrop <= 1.0:
-            raise ValueError(f"[gpt2.ncd:26] GPT2MLP: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
+            raise ValueError(f"[gpt2.ncd:29] GPT2MLP: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
         if activation_function not in ("gelu_new", "gelu", "relu"):
-            raise ValueError(f"[gpt2.ncd:27] GPT2MLP: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
+            raise ValueError(f"[gpt2.ncd:30] GPT2MLP: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
         self.n_embd, self.n_inner, self.resid_pdrop, self.activation_function = n_embd, n_inner, resid_pdrop, activation_function
-        self.c_fc = _TransposedLinear(n_embd, n_inner)  # [gpt2.ncd:28]
-        self.c_proj = _TransposedLinear(n_inner, n_embd)  # [gpt2.ncd:29]
-        self.dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:30]
+        self.c_fc = _TransposedLinear(n_embd, n_inner)  # [gpt2.ncd:32]
+        self.c_proj = _TransposedLinear(n_inner, n_embd)  # [gpt2.ncd:33]
+        self.dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:34]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : t n_embd -> t n_embd    [gpt2.ncd:32]"""
+        """forward : t n_embd -> t n_embd    [gpt2.ncd:36]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.n_embd:
-                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:32]
-                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:32]
-        H = self.c_fc(X)  # t n_inner  [gpt2.ncd:33]
-        if self.activation_function == "gelu_new":  # [gpt2.ncd:34-39]
-            A = nn.functional.gelu(H, approximate="tanh")  # t n_inner  [gpt2.ncd:35]
+                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:36]
+                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:36]
+        H = self.c_fc(X)  # t n_inner  [gpt2.ncd:37]
+        if self.activation_function == "gelu_new":  # [gpt2.ncd:38-43]
+            A = nn.functional.gelu(H, approximate="tanh")  # t n_inner  [gpt2.ncd:39]
         elif self.activation_function == "gelu":
-            A = nn.functional.gelu(H)  # t n_inner  [gpt2.ncd:37]
+            A = nn.functional.gelu(H)  # t n_inner  [gpt2.ncd:41]
         else:
-            A = torch.relu(H)  # t n_inner  [gpt2.ncd:39]
-        return self.dropout(self.c_proj(A))  # t n_embd  [gpt2.ncd:40]
+            A = torch.relu(H)  # t n_inner  [gpt2.ncd:43]
+        return self.dropout(self.c_proj(A))  # t n_embd  [gpt2.ncd:44]
 
 
 class GPT2Block(nn.Module):
-    """GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function) : t n_embd, bool t -> t n_embd    [gpt2.ncd:43]"""
+    """GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function) : t n_embd, bool t -> t n_embd    [gpt2.ncd:47]"""
 
     def __init__(self, n_embd: int = 768, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
         super().__init__()
         if isinstance(layer_norm_epsilon, bool) or not isinstance(layer_norm_epsilon, (int, float)):
-            raise TypeError(f"[gpt2.ncd:43] GPT2Block: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
+            raise TypeError(f"[gpt2.ncd:51] GPT2Block: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:44] GPT2Block: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:52] GPT2Block: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if activation_function not in ("gelu_new", "gelu", "relu"):
-            raise ValueError(f"[gpt2.ncd:44] GPT2Block: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
+            raise ValueError(f"[gpt2.ncd:53] GPT2Block: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
         self.n_embd, self.n_head, self.n_inner, self.layer_norm_epsilon, self.resid_pdrop, self.activation_function = n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function
-        self.ln_1 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:45]
-        self.attn = GPT2Attention(n_embd, n_head, resid_pdrop)  # [gpt2.ncd:46]
-        self.ln_2 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:47]
-        self.mlp = GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function)  # [gpt2.ncd:48]
+        self.ln_1 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:55]
+        self.attn = GPT2Attention(n_embd, n_head, resid_pdrop)  # [gpt2.ncd:56]
+        self.ln_2 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:57]
+        self.mlp = GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function)  # [gpt2.ncd:58]
 
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
-        """forward : t n_embd, bool t -> t n_embd    [gpt2.ncd:50]"""
+        """forward : t n_embd, bool t -> t n_embd    [gpt2.ncd:60]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.n_embd:
-                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:50]
-                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:50]
+                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:60]
+                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:60]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if P.shape[-1:] != (t,) or P.dtype != torch.bool:
-                _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:50]
-        X = X + self.attn(self.ln_1(X), P)  # t n_embd  [gpt2.ncd:51]
-        return X + self.mlp(self.ln_2(X))  # t n_embd  [gpt2.ncd:52]
+                _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:60]
+        X = X + self.attn(self.ln_1(X), P)  # t n_embd  [gpt2.ncd:61]
+        return X + self.mlp(self.ln_2(X))  # t n_embd  [gpt2.ncd:62]
 
 
 class GPT2Model(nn.Module):
-    """GPT2Model(vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function) : int t, bool t, int t -> t n_embd    [gpt2.ncd:56]"""
+    """GPT2Model(vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function) : int t, bool t -> t n_embd    [gpt2.ncd:67]"""
 
     def __init__(self, vocab_size: int = 50257, n_positions: int = 1024, n_embd: int = 768, n_layer: int = 12, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, embd_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
         super().__init__()
         if isinstance(layer_norm_epsilon, bool) or not isinstance(layer_norm_epsilon, (int, float)):
-            raise TypeError(f"[gpt2.ncd:57] GPT2Model: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
+            raise TypeError(f"[gpt2.ncd:74] GPT2Model: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:57] GPT2Model: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:75] GPT2Model: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if isinstance(embd_pdrop, bool) or not isinstance(embd_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:57] GPT2Model: `embd_pdrop` is a number, got {embd_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:76] GPT2Model: `embd_pdrop` is a number, got {embd_pdrop!r}")
         if not 0.0 <= embd_pdrop <= 1.0:
-            raise ValueError(f"[gpt2.ncd:57] GPT2Model: Dropout's p is a probability: `embd_pdrop` must be between 0.0 and 1.0, got {embd_pdrop!r}")
+            raise ValueError(f"[gpt2.ncd:76] GPT2Model: Dropout's p is a probability: `embd_pdrop` must be between 0.0 and 1.0, got {embd_pdrop!r}")
         if activation_function not in ("gelu_new", "gelu", "relu"):
-            raise ValueError(f"[gpt2.ncd:58] GPT2Model: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
+            raise ValueError(f"[gpt2.ncd:77] GPT2Model: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
         self.vocab_size, self.n_positions, self.n_embd, self.n_layer, self.n_head, self.n_inner, self.layer_norm_epsilon, self.resid_pdrop, self.embd_pdrop, self.activation_function = vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function
-        self.wte = nn.Embedding(vocab_size, n_embd)  # [gpt2.ncd:59]
-        self.wpe = nn.Embedding(n_positions, n_embd)  # [gpt2.ncd:60]
-        self.drop = nn.Dropout(embd_pdrop)  # [gpt2.ncd:61]
-        self.h = nn.ModuleList(GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function) for _ in range(0, n_layer))  # [gpt2.ncd:62-63]
-        self.ln_f = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:64]
+        self.wte = nn.Embedding(vocab_size, n_embd)  # [gpt2.ncd:79]
+        self.wpe = nn.Embedding(n_positions, n_embd)  # [gpt2.ncd:80]
+        self.drop = nn.Dropout(embd_pdrop)  # [gpt2.ncd:81]
+        self.h = nn.ModuleList(GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function) for _ in range(0, n_layer))  # [gpt2.ncd:82-89]
+        self.ln_f = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:90]
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
-        """forward : int t, bool t, int t -> t n_embd    [gpt2.ncd:66]"""
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """forward : int t, bool t -> t n_embd    [gpt2.ncd:92]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if input_ids.dim() < 1 or input_ids.is_floating_point() or input_ids.dtype == torch.bool:
-                _check_rank("input_ids", input_ids, 1, "int t", "int")  # [gpt2.ncd:66]
+                _check_rank("input_ids", input_ids, 1, "int t", "int")  # [gpt2.ncd:92]
         t = input_ids.shape[-1]
         if CHECK_SHAPES:
             if attention_mask.shape[-1:] != (t,) or attention_mask.dtype != torch.bool:
-                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [gpt2.ncd:66]
-            if position_ids.shape[-1:] != (t,) or position_ids.is_floating_point() or position_ids.dtype == torch.bool:
-                _check_shape("position_ids", position_ids, (t,), "int t", "int")  # [gpt2.ncd:66]
-        X = self.drop((self.wte(_token_ids(input_ids, self.wte.num_embeddings, "[gpt2.ncd:67] `wte`")) + self.wpe(_token_ids(position_ids, self.wpe.num_embeddings, "[gpt2.ncd:67] `wpe`"))))  # t n_embd  [gpt2.ncd:67]
-        return self.ln_f(_in_turn(self.h, X, attention_mask))  # t n_embd  [gpt2.ncd:68]
+                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [gpt2.ncd:92]
+            if t > self.n_positions:
+                raise ValueError(f"[gpt2.ncd:93] needs t <= n_positions (the positions `arange(t)` are token ids of `wpe`), got n_positions = {self.n_positions}, t = {t}")
+        X = self.drop((self.wte(_token_ids(input_ids, self.wte.num_embeddings, "[gpt2.ncd:93] `wte`")) + self.wpe(torch.arange(t, device=input_ids.device))))  # t n_embd  [gpt2.ncd:93]
+        return self.ln_f(_in_turn(self.h, X, attention_mask))  # t n_embd  [gpt2.ncd:94]

@@ -60,7 +60,12 @@ def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
     from inside the lookup, or fail on the GPU)."""
     if ids.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"{where}: token ids are int64 or int32, got {ids.dtype}")
-    if CHECK_SHAPES and ids.numel() and not bool(((ids >= 0) & (ids < count)).all()):
+    if not CHECK_SHAPES:
+        return ids
+    if torch.compiler.is_compiling():  # a check in the graph: reading its result would break the graph
+        torch._assert_async(((ids >= 0) & (ids < count)).all(), f"{where}: token ids must be in 0..{count - 1}")
+        return ids
+    if ids.numel() and not bool(((ids >= 0) & (ids < count)).all()):
         bad = ids[(ids < 0) | (ids >= count)][0].item()
         raise ValueError(f"{where}: token ids must be in 0..{count - 1}, got {bad}")
     return ids

@@ -17,7 +17,8 @@ transformers = pytest.importorskip("transformers")
 from transformers import GPT2Config  # noqa: E402
 from transformers.models.gpt2.modeling_gpt2 import GPT2Block, GPT2Model  # noqa: E402
 
-SPEC = Path(__file__).resolve().parent.parent / "specs" / "gpt2.ncd"
+ROOT_SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPEC = ROOT_SPECS / "gpt2.ncd"
 SIZES = dict(vocab_size=40, n_positions=16, n_embd=32, n_layer=2, n_head=4)
 BLOCK = ("n_embd", "n_head", "layer_norm_epsilon", "resid_pdrop", "activation_function")
 
@@ -144,3 +145,24 @@ def test_causal_and_padding_masks_are_one_kernel_call():
     code = ncdc.compile_file(SPEC)
     assert code.count("scaled_dot_product_attention(") == 1
     assert "attn_mask=torch.ones(y, x, dtype=torch.bool, device=Q.device).tril() & P[..., None, :]" in code
+
+
+def test_a_transposed_linear_is_the_linear_of_its_weight_transposed():
+    """`Linear(transposed=true)` stores (in, out) and computes what nn.Linear does with the weight's
+    transpose, also where the layout plan permutes the weight's rows (`k h` heads into attention)
+    and its columns, and without a bias."""
+    attention = (ROOT_SPECS / "attention.ncd").read_text(encoding="utf-8")
+    transposed = attention.replace("(bias=false)", "(bias=false, transposed=true)")
+    assert transposed.count("transposed=true") == 4
+    plain: dict = {}
+    ours: dict = {}
+    exec(ncdc.compile_source(attention, "attention.ncd"), plain)
+    code = ncdc.compile_source(transposed, "attention.ncd")
+    exec(code, ours)
+    assert "self.Lq.weight.t().unflatten(0, (self.k, self.h))" in code  # the plan's permutation, of the transpose
+    reference, model = plain["MultiHeadAttention"](), ours["MultiHeadAttention"]()
+    assert [p.shape for p in model.parameters()] == [p.shape[::-1] for p in reference.parameters()]
+    model.load_state_dict({k: v.T for k, v in reference.state_dict().items()}, strict=True)
+    e, x = torch.randn(2, 5, 128), torch.randn(2, 7, 128)
+    with torch.no_grad():
+        torch.testing.assert_close(model(e, x), reference(e, x), atol=1e-6, rtol=0)

@@ -64,3 +64,24 @@ def test_encoder_layer_is_one_graph_for_every_length(norm_first):
     layer = ncdc.load(SPECS / "transformer.ncd").TransformerEncoderLayer(
         d_model=16, nhead=2, dim_feedforward=32, norm_first=norm_first).eval()
     assert _graphs(layer, lambda t: (torch.randn(2, t, 16), torch.zeros(t, t))) == 1
+
+
+def test_mixtral_compiles_with_breaks_at_its_routing():
+    """The routing's token counts are data (`tolist()` of a bincount): Dynamo breaks the graph there and
+    compiles the rest; the compiled block still computes what the eager one does."""
+    block = ncdc.load(SPECS / "mixtral.ncd").MixtralSparseMoeBlock(hidden_size=16, intermediate_size=24).eval()
+    graphs = []
+
+    def backend(graph, example_inputs):
+        graphs.append(graph)
+        return graph.forward
+
+    torch._dynamo.reset()
+    compiled = torch.compile(block, backend=backend)
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), block(x), atol=1e-6, rtol=0)
+    assert len(graphs) > 1
+    with pytest.raises(Exception, match="data-dependent"):
+        torch._dynamo.reset()
+        torch.compile(block, backend=backend, fullgraph=True)(x)

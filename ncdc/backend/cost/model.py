@@ -821,8 +821,6 @@ class Body:
                         scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
                         self.keep(scratch, row)
             self.row.children.append(row)
-            if c.op == "Dropout" and x is not None:  # without gradients (eval mode) it returns its input
-                return x
             self.made([x], [result], scratch=copy * ONCE)
             return result
         if isinstance(c, ir.Instance):

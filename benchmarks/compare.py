@@ -46,7 +46,7 @@ def check_same(label: str, reference, generated, inputs: tuple, atol: float) -> 
 
 
 def compare_models(cfg: Config, label: str, reference, generated, inputs: tuple, *, rounds: int, warmup: int,
-                   atol: float = 1e-4, note: str = "") -> list[Row]:
+                   atol: float = 1e-4, note: str = "", ref_label: str = "hand-written") -> list[Row]:
     """Rows: the generated model's time ratios against `reference` (training step, forward only) and
     its saved-for-backward bytes against the reference's; both models already hold the same weights."""
     import torch
@@ -76,9 +76,9 @@ def compare_models(cfg: Config, label: str, reference, generated, inputs: tuple,
     saved = Row(f"{label} saved for backward", value=f"{gen_bytes / 2**20:.2f} MiB", ratio=gen_bytes / ref_bytes,
                 ref=f"{ref_bytes / 2**20:.2f} MiB", target="<= 1.00", ok=gen_bytes <= ref_bytes)
     return [
-        s.row("gen", "ref", label=f"{label} fwd+bwd", ref_label="hand-written", target=1.0,
-              note=f"hand-written {format_time(s.median('ref'))}{'; ' + note if note else ''}"),
-        s.row("gen_fwd", "ref_fwd", label=f"{label} fwd", ref_label="hand-written", target=1.0,
-              note=f"hand-written {format_time(s.median('ref_fwd'))}"),
+        s.row("gen", "ref", label=f"{label} fwd+bwd", ref_label=ref_label, target=1.0,
+              note=f"{ref_label} {format_time(s.median('ref'))}{'; ' + note if note else ''}"),
+        s.row("gen_fwd", "ref_fwd", label=f"{label} fwd", ref_label=ref_label, target=1.0,
+              note=f"{ref_label} {format_time(s.median('ref_fwd'))}"),
         saved,
     ]

@@ -118,7 +118,7 @@ def test_the_printer_shows_what_it_promises():
     assert "einsum[inputs=[[y, k], [x, k]], output=[y, x]" in text
     assert "normalise[fn=softmax, dim=1](%6) : y x" in text
     assert "module MultiHeadAttention(m=128, k=16, h=4)" in text
-    assert "part Lq = layer Linear[inputs=`m`, outputs=`k h`, bias=false]" in text
+    assert "part Lq = layer Linear[inputs=`m`, outputs=`k h`, bias=false, transposed=false]" in text
     assert "lifted=[h], after=[h]" in text and "instance={y=y, k=k, x=x}" in text
 
 

@@ -69,8 +69,9 @@ def _match(node: Value, defined: dict, readers: dict):
     if not isinstance(probabilities, ir.Normalise) or probabilities.fn != "softmax" or probabilities.dim != 1:
         return None
     scores = _follow(probabilities.operand, defined, readers, consumed)
-    mask = _mask(scores, defined, readers)
-    if mask is not None:
+    masks: list[tuple] = []  # outermost first: a causal and a padding mask may both apply, one `where` each
+    while len(masks) < 2 and (mask := _mask(scores, defined, readers)) is not None:
+        masks.append(mask)
         scores = _follow(mask[0], defined, readers, consumed)
     scale = None
     if isinstance(scores, ir.Binary) and scores.op in ("/", "*") and scores.right.type is ir.SCALAR:
@@ -87,16 +88,18 @@ def _match(node: Value, defined: dict, readers: dict):
     assert isinstance(query.type, ir.TensorType) and isinstance(scores.type, ir.TensorType)
     default = scale is not None and scale[0] == "/" and _is_sqrt_of(scale[1], query.type.axes[1].size)
     attn_mask, align, causal = None, None, False
-    if mask is not None:
-        _, attn_mask, align = mask
-        triangle = _peek(attn_mask, defined, readers)
-        if align is None and isinstance(triangle, ir.Tril) and (triangle.rows, triangle.cols) == scores.type.sizes:
-            if triangle is not attn_mask:  # a wire read only here: its statement goes too
-                assert isinstance(attn_mask, ir.Read)
-                free.append(defined[attn_mask.local])
-            causal, attn_mask = True, None  # the kernel's own causal mask, from the top-left corner
+    for _, condition, condition_align in masks:
+        triangle = _peek(condition, defined, readers)
+        if condition_align is None and isinstance(triangle, ir.Tril) and not causal \
+                and (triangle.rows, triangle.cols) == scores.type.sizes:
+            if triangle is not condition:  # a wire read only here: its statement goes too
+                assert isinstance(condition, ir.Read)
+                free.append(defined[condition.local])
+            causal = True  # the kernel's own causal mask, from the top-left corner
+        elif attn_mask is None and (len(masks) == 1 or condition.type.dtype == ir.BOOL):
+            attn_mask, align = _follow(condition, defined, readers, consumed), condition_align  # computed just before
         else:
-            attn_mask = _follow(attn_mask, defined, readers, consumed)  # a mask computed just before
+            return None  # two masks, neither of them causal: left as written
     return ir.Attention(node.type, node.span, query, key, value, None if default else (scale or ("*", None)),
                         attn_mask, align, causal, dropout), consumed, free
 

@@ -33,7 +33,7 @@ LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 _PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
 HELPER_NAMES = ("_fail", "_as_int", "_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn",
-                "_insert_axis", "_cat", "_token_ids", "_route")
+                "_insert_axis", "_cat", "_token_ids", "_route", "_TransposedLinear")
 
 
 @lru_cache(maxsize=1)
@@ -279,6 +279,8 @@ class Generator:
                 init.append(f"self.{name} = {local} = {code}")
                 init_names[member.symbol] = local
                 defined.add(member.symbol)
+            elif isinstance(member, ir.Buffer):
+                init.append(self.buffer(member, m))
             else:
                 code = self.constructor(member, init_names, m)
                 target = f"self.{python_name(member.name)}"
@@ -301,6 +303,12 @@ class Generator:
                        returns=_returns(len(m.forward.results)),
                        forward_doc=safe_text(f"forward : {signature}    {self.where(m.forward.header)}"), body=body)
 
+    def buffer(self, b: ir.Buffer, m: ir.Module) -> str:
+        """`buffer pe = ...`: computed once, by the spec's own expression, and registered as a buffer
+        that is not persistent (no state_dict entry: it is no state) but moves with `.to()`."""
+        code, _ = Emitter(self, ir.Function(b.name, [], [], []), m).expr(b.value)
+        return f'self.register_buffer("{python_name(b.name)}", {code}, persistent=False)  # {self.where(b.span)}'
+
     # ---- learned parts: constructors ----------------------------------------------------------
 
     def constructor(self, c: ir.Component, names: dict, m: ir.Module, in_seq: bool = False) -> str | Parts:
@@ -308,6 +316,8 @@ class Generator:
             return size_code(s, names.__getitem__)[0]
 
         if isinstance(c, ir.Layer):
+            if c.op == "Linear" and c.attrs.transposed:
+                self.helpers.add("_TransposedLinear")
             return CONSTRUCTORS[c.op](c.attrs, size)
         if isinstance(c, ir.Instance):
             target = self.modules[c.module]
@@ -713,6 +723,7 @@ def _lined_up(em: Emitter, arg: ir.Value, align: ir.Alignment | None, node: ir.V
 
 
 COMPARE = ADD - 10  # Python's comparisons bind looser than arithmetic
+BITAND = ADD - 5  # and `&` between the two
 
 
 @lowering(ir.Compare)
@@ -734,6 +745,18 @@ def _tril(em: Emitter, node: ir.Tril):
     device = f", device={like}.device" if like else ""
     rows, cols = em.size(node.rows)[0], em.size(node.cols)[0]
     return f"torch.ones({rows}, {cols}, dtype=torch.bool{device}).tril()", ATOM
+
+
+@lowering(ir.Arange)
+def _arange(em: Emitter, node: ir.Arange):
+    like = em.ns(em.f.params[0].name) if em.f.params else None
+    device = f", device={like}.device" if like else ""
+    return f"torch.arange({em.size(node.size)[0]}{device})", ATOM
+
+
+@lowering(ir.BufferValue)
+def _buffer(em: Emitter, node: ir.BufferValue):
+    return f"self.{python_name(node.name)}", ATOM
 
 
 def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
@@ -778,7 +801,8 @@ def _scalar_fn(em: Emitter, node: ir.ScalarFn):
 
 @lowering(ir.Map)
 def _elementwise(em: Emitter, node: ir.Map):
-    return f"{MAPS[node.fn]}({em.expr(node.operand)[0]})", ATOM
+    spelling, operand = MAPS[node.fn], em.expr(node.operand)[0]
+    return (spelling.format(operand) if "{}" in spelling else f"{spelling}({operand})"), ATOM
 
 
 @lowering(ir.Normalise)
@@ -840,12 +864,26 @@ def _attention(em: Emitter, node: ir.Attention):
             option = f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
     if node.mask is not None:
         code, prec = em.expr(node.mask)
-        option += f", attn_mask={_aligned(code, prec, node.mask_align, 2) if node.mask_align else code}"
+        if node.mask_align:
+            code, prec = _aligned(code, prec, node.mask_align, 2), ATOM
+        option += f", attn_mask={_with_causal(em, node, code, prec)[0]}"
     if node.dropout is not None:  # nn.Dropout's probability, in training only
         option += f", dropout_p=self.{python_name(node.dropout)}.p if self.training else 0.0"
-    if node.causal:
+    if node.causal and node.mask is None:
         option += ", is_causal=True"
     return f"nn.functional.scaled_dot_product_attention({q}, {k}, {v}{option})", ATOM
+
+
+def _with_causal(em: Emitter, node: ir.Attention, mask: str, prec: int) -> tuple[str, int]:
+    """The kernel's mask: `mask` alone, or, with the causal mask too (which the kernel's `is_causal`
+    cannot join with another), both at once."""
+    if not node.causal:
+        return mask, prec
+    assert isinstance(node.query.type, TensorType) and isinstance(node.key.type, TensorType)
+    rows, cols = (em.size(t.axes[-2].size)[0] for t in (node.query.type, node.key.type))
+    like = em.ns(em.f.params[0].name) if em.f.params else wrap(mask, prec, ATOM)
+    triangle = f"torch.ones({rows}, {cols}, dtype=torch.bool, device={like}.device).tril()"
+    return f"{triangle} & {wrap(mask, prec, ADD)}", BITAND
 
 
 @lowering(ir.Index)
@@ -1031,8 +1069,8 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
         mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False).code
         if attention.mask_align is not None:
             mask = _aligned(mask, ATOM, attention.mask_align, 2)
-        option += f", attn_mask={mask}.unsqueeze(-3)"
-    if attention.causal:
+        option += f", attn_mask={wrap(*_with_causal(em, attention, mask, ATOM), ATOM)}.unsqueeze(-3)"
+    elif attention.causal:
         option += ", is_causal=True"
     code = (f"nn.functional.scaled_dot_product_attention({q}.contiguous(), {k}.contiguous(), {v}.contiguous()"
             f"{option}, enable_gqa=True)")
@@ -1089,7 +1127,7 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
     if columns == sorted(columns) and rows == sorted(rows):
         code = f"{ref}({code})"
     else:
-        weight, bias = f"{ref}.weight", f"{ref}.bias" if attrs.bias else None
+        weight, bias = f"{ref}.weight{'.t()' if attrs.transposed else ''}", f"{ref}.bias" if attrs.bias else None
         sizes_in = ", ".join(em.size(s)[0] for s in attrs.inputs.sizes)
         sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
         moved = []
@@ -1147,6 +1185,8 @@ def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"
+    if isinstance(component, ir.Layer) and component.op == "Embedding" and isinstance(node.arguments[0], ir.Arange):
+        return f"{ref}({arranged[0].code})"  # positions: the checker made their range a precondition on sizes
     if isinstance(component, ir.Layer) and component.op == "Embedding":  # ids out of range are the spec's error
         em.gen.helpers.add("_token_ids")
         where = safe_text(f"{em.gen.where(node.span)} `{node.part}`")

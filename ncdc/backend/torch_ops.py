@@ -14,10 +14,12 @@ from ..names import python_name
 from ..ops import layers as L
 from ..sizes import Size, product
 
-# Elementwise maps: name -> torch function, and the function for a number where it has one.
+# Elementwise maps: name -> torch function (or a call with `{}` for the argument), and the function
+# for a number where it has one.
 MAPS = {
     "relu": "torch.relu",
     "gelu": "nn.functional.gelu",
+    "gelu_tanh": 'nn.functional.gelu({}, approximate="tanh")',  # GPT-2's "gelu_new"
     "silu": "nn.functional.silu",
     "sigmoid": "torch.sigmoid",
     "tanh": "torch.tanh",
@@ -76,8 +78,9 @@ def _options(attrs, size: Callable[[Size], str], order=None) -> list[str]:
 
 
 def linear(a: L.LinearAttrs, size) -> str:
-    args = [size(product(a.inputs.sizes)), size(product(a.outputs.sizes))] + _options(a, size)
-    return f"nn.Linear({', '.join(args)})"
+    args = [size(product(a.inputs.sizes)), size(product(a.outputs.sizes))]
+    args += [option for option in _options(a, size) if not option.startswith("transposed=")]
+    return f"{'_TransposedLinear' if a.transposed else 'nn.Linear'}({', '.join(args)})"
 
 
 def conv(name: str):

@@ -11,7 +11,7 @@ from ..checker.numbers import check_constant
 from ..ir import SCALAR, ScalarType, TensorType
 
 # Elementwise maps: a small box on a wire, broadcast over every axis.
-MAPS = ("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "sin", "cos")
+MAPS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "sin", "cos")
 # The maps that also apply to a number (a size expression or a literal).
 ON_NUMBERS = frozenset({"sqrt", "exp", "log", "abs", "sin", "cos", "tanh"})
 # Maps and reductions that are exact on integers too.

@@ -46,6 +46,9 @@ class LinearAttrs:
     inputs: TensorType
     outputs: TensorType
     bias: bool = option(True, "bool")
+    # The weight stored (in, out) rather than nn.Linear's (out, in), as Hugging Face's `Conv1D`
+    # stores it (GPT-2): its checkpoints load as they are.
+    transposed: bool = option(False, "bool")
 
 
 @frozen

@@ -53,7 +53,8 @@ class ElementRule:
 MAPS = {
     "relu": ElementRule(1, ("result",)), "sigmoid": ElementRule(1, ("result",)),
     "tanh": ElementRule(1, ("result",)), "exp": ElementRule(1, ("result",)), "sqrt": ElementRule(1, ("result",)),
-    "gelu": ElementRule(1, ("input",)), "silu": ElementRule(1, ("input",)), "log": ElementRule(1, ("input",)),
+    "gelu": ElementRule(1, ("input",)), "gelu_tanh": ElementRule(1, ("input",)),
+    "silu": ElementRule(1, ("input",)), "log": ElementRule(1, ("input",)),
     "abs": ElementRule(1, ("input",)), "sin": ElementRule(1, ("input",)), "cos": ElementRule(1, ("input",)),
 }
 # softmax: max, subtract, exp, sum, divide.
@@ -69,7 +70,7 @@ STRUCTURAL = {"einsum": "contraction of the sizes of every distinct axis, x2",
               "rearrange": "a view: no FLOPs", "flatten": "a view: no FLOPs",
               "concat": "a copy: no FLOPs", "eye": "a constant: no FLOPs",
               "where": "a selection: 1 per element; keeps the condition for the backward pass",
-              "tril": "a constant: no FLOPs",
+              "tril": "a constant: no FLOPs", "arange": "a constant: no FLOPs",
               "topk": "one comparison per entry; the backward pass keeps the int64 positions",
               "route": "the expert's def once per token and slot (the top-k compute, however the tokens "
                        "are spread over the experts); gathering rows and scattering results: no FLOPs"}

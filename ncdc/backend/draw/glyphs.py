@@ -26,13 +26,13 @@ SHAPES = {
     "box": "a plain box named by the operation, its wires entering and leaving it",
 }
 
-MAPS = {"relu": "R", "gelu": "GELU", "silu": "SiLU", "sigmoid": "σ", "tanh": "tanh", "exp": "exp",
+MAPS = {"relu": "R", "gelu": "GELU", "gelu_tanh": "GELUₜ", "silu": "SiLU", "sigmoid": "σ", "tanh": "tanh", "exp": "exp",
         "log": "log", "sqrt": "√", "abs": "|·|", "sin": "sin", "cos": "cos"}
 NORMALISERS = {"softmax": "SoftMax", "log_softmax": "LogSoftMax"}
 REDUCTIONS = {"sum": "Σ", "mean": "E", "max": "Max", "min": "Min", "prod": "Π", "logsumexp": "LSE"}
 COMPARISONS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 STRUCTURAL = {"einsum": "cups", "rearrange": "cups", "flatten": "bar", "concat": "bar", "eye": "unit",
-              "tril": "unit", "where": "box", "topk": "box", "route": "box"}
+              "tril": "unit", "arange": "unit", "where": "box", "topk": "box", "route": "box"}
 
 
 def _layers() -> dict[str, tuple[str, str]]:

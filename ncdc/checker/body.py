@@ -639,6 +639,9 @@ class BodyChecker:
         if isinstance(func, tree.Bracket):
             brackets = func.items
             func = func.base
+        layer = _inline_layer(func)
+        if layer is not None:
+            self.layer_outside_parts(layer, func.span, "made in the body")
         if not isinstance(func, tree.Name):
             fail("E0105", "only named boxes can be called", func.span, "not a name")
         name = func.name
@@ -667,9 +670,24 @@ class BodyChecker:
             return self.apply(signature, brackets, e)
         if ops.operation(name) is not None:
             return self.builtin(name, brackets, e)
+        layer = next((known for known in ops.LAYERS if known.lower() == name.lower().replace("_", "")), None)
+        if layer is not None:  # `Dropout(X)`, or `dropout(X)`, `layer_norm(X)` as torch.nn.functional spells them
+            self.layer_outside_parts(layer, func.span, "not a part of this module")
         callables = [*ops.OPERATIONS, *self.program.globals, *_all_components(self.scope)]
         fail("E0101", f"unknown box `{name}`", func.span, "not defined",
              help=did_you_mean(name, callables) or "declare it with `box`, `def` or as a learned part of the module")
+
+    def layer_outside_parts(self, layer: str, span: Span, label: str) -> None:
+        """E0370: a layer (`Dropout` too: it needs to know whether the model is training) made or
+        called in a body rather than declared as a part of a module."""
+        in_def = self.program.globals.get(self.title, (None,))[0] != "module"
+        what = "`Dropout` needs to know whether the model is training" if layer == "Dropout" \
+            else f"`{layer}` has weights of its own"
+        fail("E0370", f"`{layer}` is a part of a module, not a box", span, label,
+             notes=[what + (": a def is a pure function and has no parts" if in_def else "")],
+             help="make the def a module with the part (`drop = Dropout(p=p)`; a module without weights adds "
+                  "no state_dict keys) and call that module's part lifted as the def was, `attention[h](...)`"
+             if in_def else f"declare it beside the other parts, `drop = {layer}(...)`, and call `drop(...)`")
 
     def builtin(self, name: str, brackets, e: tree.Call) -> Value:
         op = ops.operation(name)
@@ -980,3 +998,13 @@ def _integral(node: Value) -> bool:
     if isinstance(node, ir.ScalarBinary):
         return node.op in ("+", "-", "*", "//") and _integral(node.left) and _integral(node.right)
     return False
+
+
+def _inline_layer(func) -> str | None:
+    """The layer of a callee made in place, `Dropout(0.1)(X)` or `Linear[m -> n]()(X)`; else None."""
+    if isinstance(func, tree.Call):
+        made = func.func.base if isinstance(func.func, tree.Bracket) else func.func
+        if isinstance(made, tree.Name) and made.name in ops.LAYERS:
+            return made.name
+    return None
+

@@ -57,6 +57,7 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0340": "a `route` whose arguments do not fit",
     "E0341": "a `topk` that keeps no entry, or more entries than its axis holds",
     "E0370": "a learned layer or Dropout made or called in a body instead of declared as a part of a module",
+    "E0371": "a typed assignment `O: t h k = ...` whose layout does not name each axis of the value once",
     "E0401": "a def or forward that does not end with `return`",
     "E0402": "wrong number of values",
     "E0403": "a statement after `return`",

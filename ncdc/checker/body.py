@@ -69,6 +69,8 @@ class BodyChecker:
 
     def assign(self, stmt: tree.Assign) -> ir.Assign:
         node = self.expr(stmt.value)
+        if stmt.layout is not None:
+            node = self.laid_out(node, stmt.layout, stmt)
         types = ir.types_of(node.type)
         if len(types) != len(stmt.targets):
             fail("E0402", f"{len(stmt.targets)} names for {len(types)} value{'s' if len(types) != 1 else ''}",
@@ -81,6 +83,32 @@ class BodyChecker:
             else:
                 self.unbatched_wires.discard(target.name)
         return ir.Assign(locals_, node, stmt.span)
+
+    def laid_out(self, node: Value, layout: tree.TensorTypeNode, stmt: tree.Assign) -> Value:
+        """`O: t h k = E`: E's axes moved into the order the layout names them (nothing when they
+        already are), so that a call names its result's layout.  E0371 unless the layout names each
+        axis of E once, by its size name."""
+        t = self.solver.resolve_type(node.type)
+        written = f"`{stmt.targets[0].name}: {layout.span.text}`"
+        if not isinstance(t, TensorType):
+            fail("E0371", f"{written} names a layout, but the value is not one tensor", stmt.value.span,
+                 "a number" if isinstance(t, ScalarType) else f"this is `{self.show(t)}`")
+        labels = [axis.label for axis in t.axes]
+        names = [axis.name if isinstance(axis, tree.SizeName) else None for axis in layout.axes]
+        if None in labels or len(set(labels)) != len(labels):
+            fail("E0371", f"{written} cannot name the layout of `{self.show(t)}`: its axes are not each "
+                 "named once", stmt.value.span, f"this is `{self.show(t)}`",
+                 help="name the axes apart first, with `rearrange[...](X: a b)`")
+        if None in names or sorted(names, key=str) != sorted(labels, key=str) \
+                or (layout.dtype is not None and layout.dtype != t.dtype):
+            fail("E0371", f"{written} is not a layout of the value: it names its axes (and element type), in any order",
+                 layout.span, "the layout", labels=[Label(stmt.value.span, f"this is `{self.show(t)}`")],
+                 help="reorder the axes of the value, or use `rearrange` to bind or unbind them")
+        if names == labels:
+            return node
+        axes = tuple(t.axes[labels.index(name)] for name in names)
+        return ir.Rearrange(t.with_axes(axes), stmt.span, node, tuple(labels), tuple(names),  # type: ignore[arg-type]
+                            {str(label): axis.size for label, axis in zip(labels, t.axes)})
 
     def bind_wire(self, target: tree.Name, t) -> ir.Local:
         name = target.name

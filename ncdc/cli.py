@@ -285,7 +285,8 @@ def _python_statement(text: str) -> _Statement | None:
             module = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    kinds = {ast.Import: "an `import`", ast.ImportFrom: "an `import`", ast.ClassDef: "a `class`",
+    # `from x import y` is a spec's import too (even mistyped, `from .. x import y`): no evidence of Python.
+    kinds = {ast.Import: "an `import`", ast.ClassDef: "a `class`",
              ast.Assign: "an assignment", ast.AnnAssign: "an assignment", ast.AsyncFunctionDef: "an `async def`",
              ast.If: "an `if`", ast.Try: "a `try`", ast.With: "a `with`", ast.For: "a `for`",
              ast.While: "a `while`"}

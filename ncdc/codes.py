@@ -54,6 +54,8 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0325": "an Embedding applied to a wire that does not hold int token ids",
     "E0326": "a repeated part with several inputs that does not give one wire of its first input's type",
     "E0327": "a size hyperparameter's pattern that is not a multiple of a new size, or a default it does not fit",
+    "E0350": "an `arange` index wire not given one size",
+    "E0351": "a `buffer` that is not a wire, or that reads learned parts",
     "E0340": "a `route` whose arguments do not fit",
     "E0341": "a `topk` that keeps no entry, or more entries than its axis holds",
     "E0370": "a learned layer or Dropout made or called in a body instead of declared as a part of a module",

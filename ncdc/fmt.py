@@ -48,6 +48,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {
     tree.HParam: ("name", "default", "kind", "choices", "pattern"),
     tree.Constructor: ("name", "axes_in", "axes_out", "args", "options"),
     tree.Repeat: ("body", "var", "start", "stop"), tree.Member: ("name", "value"),
+    tree.BufferDecl: ("name", "value"),
     tree.ModuleDecl: ("name", "hparams", "members", "methods"),
     tree.Import: ("module", "names"), tree.Program: ("items", "imports"),
 }
@@ -359,6 +360,9 @@ class _Layout:
             elif isinstance(member, tree.Member):
                 self._entry(member.span.line, member.span.end_line, 1,
                             [member.name.name, " = ", self._component(member.value)], **flags)
+            elif isinstance(member, tree.BufferDecl):
+                self._entry(member.span.line, member.span.end_line, 1,
+                            ["buffer ", member.name.name, " = ", self._expr(member.value)], **flags)
             else:
                 raise _unknown(member)
             previous = member

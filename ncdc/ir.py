@@ -278,6 +278,13 @@ class LearnedTensor(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class BufferValue(Value):
+    """A constant buffer of the module (`buffer pe = ...`), computed when it is built, used as a value."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
 class Const(Value):
     value: float | int
 
@@ -476,6 +483,13 @@ class Tril(Value):
 
     rows: Size
     cols: Size
+
+
+@dataclass(frozen=True, eq=False)
+class Arange(Value):
+    """The index wire `arange(t)`: an `int t` wire holding the positions 0, 1, ..., t - 1."""
+
+    size: Size
 
 
 @dataclass(frozen=True)
@@ -733,7 +747,7 @@ class HParam:
     choices: tuple[str, ...] = ()
     # What the module's parts need of a number hyperparameter: (low, high, reason) bounds, inclusive.
     bounds: list[tuple[float, float, str]] = field(default_factory=list)
-    multiple: int | None = None  # `m: (2 * n)`: a size that is a multiple of 2
+    multiple: int | Symbol | None = None  # `m: (2 * n)`: a multiple of 2; `h: (n * g)`: of the size n
 
 
 # ---- learned parts (bold boxes) ----------------------------------------------------------------
@@ -796,6 +810,21 @@ class SizeMember:
 
 
 @dataclass
+class Buffer:
+    """`buffer pe = ...` in a module: a constant wire computed from sizes and hyperparameters when the
+    module is built, held as a buffer that is not saved (it is no state) and moves with the module."""
+
+    name: str
+    value: Value
+    span: Span
+
+    @property
+    def type(self) -> TensorType:
+        assert isinstance(self.value.type, TensorType)
+        return self.value.type
+
+
+@dataclass
 class Module:
     name: str
     hparams: list[HParam]
@@ -808,6 +837,9 @@ class Module:
 
     def components(self) -> list[Component]:
         return [m for m in self.members if isinstance(m, Component)]
+
+    def buffers(self) -> list[Buffer]:
+        return [m for m in self.members if isinstance(m, Buffer)]
 
 
 @dataclass

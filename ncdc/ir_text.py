@@ -282,6 +282,9 @@ def _module(module: ir.Module, modules: dict) -> list[str]:
             lines.append(f"  size {member.name} = {_size(member.value)}{_at(member.span)}")
         elif isinstance(member, ir.Component):
             lines += _component(member, modules, "  ", "part ")
+        elif isinstance(member, ir.Buffer):
+            lines.append(f"  buffer {member.name} : {member.type}{_at(member.span)}")
+            lines += format_body([ir.Return([member.value], member.span)], (), "    ")
         else:
             lines.append(f"  <{type(member).__name__}>")
     lines += _preconditions(module.preconditions, "  ")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
-KEYWORDS = ("size", "box", "def", "module", "return", "for", "in", "if", "elif", "else", "not", "from", "import")
+KEYWORDS = ("size", "box", "buffer", "def", "module", "return", "for", "in", "if", "elif", "else", "not", "from",
+            "import")
 CONSTANTS = ("true", "false")
 ELEMENT_TYPES = ("float", "int", "bool")  # written before a type's axes: `T: int t`
 

@@ -465,11 +465,14 @@ class _ToTree:
     def component_decl(self, meta, children):
         return tree.Member(self._name(children[0]), children[1], self._until(meta, children[1]))
 
+    def buffer_decl(self, meta, children):
+        return tree.BufferDecl(self._name(children[0]), children[1], self._until(meta, children[1]))
+
     def module_decl(self, meta, children):
         name, hparams, *members = children
         header = Span(self.source, meta.line, meta.column, name.end_line, name.end_column)
         return tree.ModuleDecl(self._name(name), hparams or [],
-                              [m for m in members if isinstance(m, tree.Member)],
+                              [m for m in members if isinstance(m, (tree.Member, tree.BufferDecl))],
                               [m for m in members if isinstance(m, tree.DefDecl)], self._span(meta), header)
 
     def import_path(self, meta, children):

@@ -268,10 +268,19 @@ class Member:
 
 
 @dataclass
+class BufferDecl:
+    """`buffer name = expr` inside a module: a constant wire computed when the module is built."""
+
+    name: Name
+    value: Expr
+    span: Span
+
+
+@dataclass
 class ModuleDecl:
     name: Name
     hparams: list[HParam]
-    members: list[Member]
+    members: list[Member | BufferDecl]
     methods: list[DefDecl]
     span: Span
     header: Span

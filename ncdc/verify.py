@@ -136,6 +136,8 @@ class _ProgramVerifier:
                 scope.add(member.symbol)
             elif isinstance(member, ir.Component):
                 self.component(member, scope, what)
+            elif isinstance(member, ir.Buffer):
+                self.buffer(member, module, scope, what)
             else:
                 self.fail(f"{what}: member `{name}` is a {type(member).__name__}, not a size or a part")
         for pre in module.preconditions:
@@ -180,6 +182,21 @@ class _ProgramVerifier:
                 _check_type(t, f"{where}, its signature", part.span, allowed, self.fail)
 
 
+    def buffer(self, b: ir.Buffer, module: ir.Module, scope: set[Symbol], what: str) -> None:
+        """A buffer is a wire computed when the module is built: from the sizes, hyperparameters and
+        buffers before it, never from learned parts."""
+        where = f"{what}, buffer `{b.name}`"
+        _span_ok(b.span, where, self.fail)
+        if not isinstance(b.value.type, ir.TensorType):
+            self.fail(f"{where} has type `{b.value.type}`, not a wire", b.span)
+        _check_type(b.value.type, where, b.span, scope, self.fail)
+        before = ir.Module(module.name, module.hparams, module.members[:module.members.index(b)],
+                           module.forward, module.span, module.header)
+        verifier = _BodyVerifier(ir.Function(b.name, [], [], [], span=b.span), self.program, before, scope)
+        verifier.parts = {}  # no learned part is built yet, nor read
+        verifier.value(b.value)
+
+
 # ---- bodies --------------------------------------------------------------------------------------
 
 
@@ -194,6 +211,7 @@ class _BodyVerifier:
         self.keep: list = []  # the locals defined, alive so that their ids stay theirs
         self.introduced: set[Symbol] = set()  # sizes first given by calls in this statement
         self.parts = {c.name: c for c in module.components()} if module is not None else {}
+        self.buffers = {b.name: b for b in module.buffers()} if module is not None else {}
         self.what = f"`{module.name}`.forward" if module is not None else f"def `{function.name}`"
 
     def fail(self, message: str, span: Span | None = None) -> NoReturn:
@@ -277,7 +295,7 @@ class _BodyVerifier:
         if self.module is None or not isinstance(t, ir.TensorType):
             return t
         halves = {m.value: m.symbol for m in self.module.members if isinstance(m, ir.SizeMember)}
-        mapping = {hp.symbol: hp.multiple * Size.of(halves[Size.of(hp.symbol) // hp.multiple])
+        mapping = {hp.symbol: Size.of(hp.multiple) * Size.of(halves[Size.of(hp.symbol) // Size.of(hp.multiple)])
                    for hp in self.module.hparams if hp.multiple is not None}
         return t.map(lambda s: s.substitute(mapping.get)) if mapping else t
 
@@ -401,8 +419,8 @@ class _BodyVerifier:
         self.aligned(node, (("left", node.left, node.left_align), ("right", node.right, node.right_align)))
         if node.left_align is not None and node.right_align is not None:
             self.fail_at(node, "both operands have alignments")
-        if node.op == "**" and node.right.type is not ir.SCALAR:
-            self.fail_at(node, "the exponent is not a number")
+        if node.op == "**" and ir.SCALAR not in (node.left.type, node.right.type):
+            self.fail_at(node, "neither the base nor the exponent is a number")
 
     def node_Compare(self, node: ir.Compare) -> None:
         op = ops.operation(node.op)
@@ -542,6 +560,18 @@ class _BodyVerifier:
         total = sum((o.type.axes[node.dim].size for o in node.operands), Size.of(0))
         if total != node.type.axes[node.dim].size:
             self.fail_at(node, f"the joined axis is `{node.type.axes[node.dim]}`, the operands add up to `{total}`")
+
+    def node_Arange(self, node: ir.Arange) -> None:
+        self.computed(node.size, "the size of an index wire", node.span)
+        if node.type.sizes != (node.size,) or node.type.dtype != ir.INT:
+            self.fail_at(node, f"has type `{node.type}`, not `int {node.size}`")
+
+    def node_BufferValue(self, node: ir.BufferValue) -> None:
+        buffer = self.buffers.get(node.name)
+        if buffer is None:
+            self.fail_at(node, f"`{node.name}` is not a buffer of the module (before this point)")
+        if not _same_sizes(node.type, buffer.type):
+            self.fail_at(node, f"has type `{node.type}`, the buffer is `{buffer.type}`")
 
     def node_Eye(self, node: ir.Eye) -> None:
         self.computed(node.size, "the size of the unit", node.span)

@@ -65,14 +65,14 @@ def test_every_spec_as_json(spec, validate):
             assert obj["span"].startswith(f"{spec}:")
             if kind == "ValueRef":
                 line, column = obj["span"].rsplit(":", 2)[1:]
-                values[obj["class"], int(line), int(column)] += 1
+                values[obj["class"].lower(), int(line), int(column)] += 1
         elif obj.get("class") in defined:  # a reference: to something written before it
             assert obj["id"] in defined[obj["class"]], obj
 
     # The same values as the text form, each with its place in the spec.
     printed = collections.Counter()
     for m in re.finditer(r"^ *%\d+ = (\w+).*  @(\d+):(\d+)$", format_program(program), re.M):
-        name = "".join(part.title() for part in m.group(1).split("_"))
+        name = m.group(1).replace("_", "")  # `hparam_value` is HParamValue: compared without case
         printed[name, int(m.group(2)), int(m.group(3))] += 1
     assert values == printed
 

@@ -266,6 +266,8 @@ class Generator:
                 init.append(f"self.{name} = {local} = {code}")
                 init_names[member.symbol] = local
                 defined.add(member.symbol)
+            elif isinstance(member, ir.Buffer):
+                init.append(self.buffer(member, m))
             else:
                 code = self.constructor(member, init_names, m)
                 target = f"self.{python_name(member.name)}"
@@ -287,6 +289,12 @@ class Generator:
                        ctor_params=", ".join(ctor), init=init or ["pass"], params=", ".join(params),
                        returns=_returns(len(m.forward.results)),
                        forward_doc=safe_text(f"forward : {signature}    {self.where(m.forward.header)}"), body=body)
+
+    def buffer(self, b: ir.Buffer, m: ir.Module) -> str:
+        """`buffer pe = ...`: computed once, by the spec's own expression, and registered as a buffer
+        that is not persistent (no state_dict entry: it is no state) but moves with `.to()`."""
+        code, _ = Emitter(self, ir.Function(b.name, [], [], []), m).expr(b.value)
+        return f'self.register_buffer("{python_name(b.name)}", {code}, persistent=False)  # {self.where(b.span)}'
 
     # ---- learned parts: constructors ----------------------------------------------------------
 
@@ -723,6 +731,18 @@ def _tril(em: Emitter, node: ir.Tril):
     return f"torch.ones({rows}, {cols}, dtype=torch.bool{device}).tril()", ATOM
 
 
+@lowering(ir.Arange)
+def _arange(em: Emitter, node: ir.Arange):
+    like = em.ns(em.f.params[0].name) if em.f.params else None
+    device = f", device={like}.device" if like else ""
+    return f"torch.arange({em.size(node.size)[0]}{device})", ATOM
+
+
+@lowering(ir.BufferValue)
+def _buffer(em: Emitter, node: ir.BufferValue):
+    return f"self.{python_name(node.name)}", ATOM
+
+
 def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
     """A wire whose axes sit at `positions` of a result of `rank` axes, reshaped to broadcast: its
     own batch axes must line up with the result's, so the result's other axes are inserted."""
@@ -1146,6 +1166,8 @@ def _component_call(em: Emitter, node: ir.Call, arranged: list[Arranged]) -> str
     ref = f"self.{python_name(node.part)}"
     if node.position is not None:
         ref += f"[{em.size(node.position)[0]}]"
+    if isinstance(component, ir.Layer) and component.op == "Embedding" and isinstance(node.arguments[0], ir.Arange):
+        return f"{ref}({arranged[0].code})"  # positions: the checker made their range a precondition on sizes
     if isinstance(component, ir.Layer) and component.op == "Embedding":  # ids out of range are the spec's error
         em.gen.helpers.add("_token_ids")
         where = safe_text(f"{em.gen.where(node.span)} `{node.part}`")

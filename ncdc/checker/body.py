@@ -388,6 +388,9 @@ class BodyChecker:
             fail("E0405", f"`{e.name}` is assigned in some branches of an `if` only", e.span, "read after the `if`",
                  labels=[Label(self.partial_wires[e.name], f"`{e.name}` is assigned here")],
                  help=f"assign `{e.name}` in every branch, or add an `else:` that does")
+        buffer = self.scope.lookup_buffer(e.name)
+        if buffer is not None:
+            return ir.BufferValue(buffer.type, e.span, e.name)
         component = self.scope.lookup_component(e.name)
         if isinstance(component, ir.Layer) and component.op == "Parameter":
             return ir.LearnedTensor(component.attrs.type, e.span, e.name)
@@ -414,8 +417,9 @@ class BodyChecker:
         left, right = self.tensor(e.left, "operand"), self.tensor(e.right, "operand")
         lt, rt = left.type, right.type
         assert not isinstance(lt, TupleType) and not isinstance(rt, TupleType)  # `tensor` rejects tuples
-        if e.op == "**" and not isinstance(rt, ScalarType):
-            fail("E0204", "an exponent must be a number", e.right.span, f"this is `{self.show(rt)}`")
+        if e.op == "**" and not isinstance(rt, ScalarType) and not isinstance(lt, ScalarType):
+            fail("E0204", "a power of a wire needs a number as its base or its exponent", e.right.span,
+                 f"this is `{self.show(rt)}`", help="`X ** 2` squares each element, `2.0 ** X` raises 2 to each")
         for t, side in ((lt, e.left), (rt, e.right)):
             if t.dtype == ir.BOOL:
                 fail("E0316", "arithmetic on bool elements", side.span, f"this is `{self.show(t)}`")
@@ -824,6 +828,11 @@ class BodyChecker:
                 fail("E0325", f"`{sig.name}` is an Embedding: it looks up int token ids, not {own_type.dtype} elements",
                      arg.span, f"this is `{self.show(t)}`",
                      help="declare the input as token ids, e.g. `T: int t`, or use a Linear on vectors")
+            if isinstance(sig.target, ir.Layer) and sig.target.op == "Embedding" and isinstance(node, ir.Arange):
+                # positions as ids: in range exactly when the axis is no longer than the table
+                self.require(ir.Comparison(node.size, "<=", sig.target.attrs.count), arg.span,
+                             f"the positions `{arg.span.text}` are token ids of `{sig.name}`",
+                             "the positions do not fit the Embedding")
             try:
                 self.expect_type(expected, own_type, arg.span, where, callee=f"`{sig.name}` takes `{expected}`",
                                  whole=t, own=tuple(own), box=None if position is not None else part or sig.name)
@@ -916,7 +925,8 @@ class BodyChecker:
 
     def unbatched(self, node: Value) -> bool:
         """True for values with no leading batch axes at run time: learned tensors, the unit, numbers."""
-        if isinstance(node, (ir.LearnedTensor, ir.Eye, ir.Tril, ir.Const, ir.SizeValue, ir.HParamValue)):
+        if isinstance(node, (ir.LearnedTensor, ir.BufferValue, ir.Eye, ir.Tril, ir.Arange, ir.Const, ir.SizeValue,
+                             ir.HParamValue)):
             return True
         if isinstance(node, ir.Read):
             return node.name in self.unbatched_wires

@@ -35,6 +35,7 @@ class ProgramChecker:
         self.definitions: dict[Symbol, Size] = {}  # named sizes: constants and modules' derived sizes
         self.callees: dict[str, set[str]] = {}
         self.direct_boxes: dict[str, set[str]] = {}
+        self.pattern_defaults: dict[Symbol, int | None] = {}  # size hyperparameters' defaults, for patterns
         self.constants: list[ir.SizeMember] = []
         self.boxes: list[ir.Box] = []
         self.functions: list[ir.Function] = []
@@ -204,6 +205,7 @@ class ProgramChecker:
             if hp.default is not None and hp.default < 1:
                 fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range")
             symbol = Symbol(hp.name.name)
+            self.pattern_defaults[symbol] = hp.default
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
             if hp.pattern is not None:
@@ -218,7 +220,9 @@ class ProgramChecker:
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         for member in item.members:
             self.check_member_name(member.name, scope, members)
-            if isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+            if isinstance(member, tree.BufferDecl):
+                members.append(member)  # typed in pass 2, with the parts before it
+            elif isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
                 value = size_of(member.value, scope)
                 symbol = Symbol(member.name.name)
                 self.definitions[symbol] = value
@@ -239,7 +243,7 @@ class ProgramChecker:
         module = ir.Module(item.name.name, hparams, members, forward, item.span, item.header)
         for half in patterns:  # checked when the module is built, whatever the solver can prove
             factor = _factor(half)
-            whole = next(iter(half.value.symbols()))
+            whole = next(iter(s for s in half.value.symbols() if s not in Size.of(factor).symbols()))
             module.preconditions.append(ir.Precondition(
                 (ir.Comparison(Size.of(whole), "%", Size.of(factor)),), half.span,
                 f"`{whole.name}: ({factor} * {half.name})` is a multiple of {factor}"))
@@ -257,26 +261,42 @@ class ProgramChecker:
         operands = [node.left, node.right] if isinstance(node, tree.SizeBinary) and node.op == "*" else []
         names = [o for o in operands if isinstance(o, tree.SizeName)]
         numbers = [o for o in operands if isinstance(o, tree.SizeInt)]
-        if len(names) != 1 or len(numbers) != 1 or numbers[0].value < 2:
-            fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)`",
-                 hp.pattern.span if hp.pattern is not None else hp.span, "not a multiple of one name")
-        name, factor = names[0], numbers[0].value
+        known = [o for o in names if scope.lookup_size(o.name) is not None]
+        factor: int | Symbol
+        if len(names) == 1 and len(numbers) == 1 and numbers[0].value >= 2:
+            name, factor, shown = names[0], numbers[0].value, str(numbers[0].value)
+        elif len(names) == 2 and len(known) == 1:  # `h: (n * g)`: a multiple of the size n, declared before
+            name = names[1] if known[0] is names[0] else names[0]
+            factor_binding = scope.lookup_size(known[0].name)
+            assert factor_binding is not None
+            factor, shown = factor_binding.value.atom, known[0].name
+            assert isinstance(factor, Symbol)
+        else:
+            fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)` or "
+                 "`(k * n)` with a size `k` declared before", hp.pattern.span if hp.pattern is not None else hp.span,
+                 "not a multiple of one new name")
         if scope.lookup_size(name.name) is not None or name.name in scope.values:
             fail("E0327", f"the pattern names a new size; `{name.name}` is already one", name.span, "not new")
-        if hp.default is not None and isinstance(hp.default, int) and hp.default % factor:
-            fail("E0327", f"the default of `{hp.name.name}` must be a multiple of {factor}", hp.span,
-                 f"{hp.default} is not", help=f"`{hp.name.name}: ({factor} * {name.name})` says it is")
+        by = factor if isinstance(factor, int) else self.default_of(factor)
+        if hp.default is not None and isinstance(hp.default, int) and by and hp.default % by:
+            fail("E0327", f"the default of `{hp.name.name}` must be a multiple of {by}", hp.span,
+                 f"{hp.default} is not", help=f"`{hp.name.name}: ({shown} * {name.name})` says it is")
         half = Symbol(name.name)
-        self.definitions[symbol] = factor * Size.of(half)
+        self.definitions[symbol] = Size.of(factor) * Size.of(half)
         scope.sizes[name.name] = SizeBinding(Size.of(half), name.span, "derived size")
-        return ir.SizeMember(name.name, half, Size.of(symbol) // factor, hp.span)
+        return ir.SizeMember(name.name, half, Size.of(symbol) // Size.of(factor), hp.span)
+
+    def default_of(self, symbol: Symbol) -> int | None:
+        """The default of the size hyperparameter `symbol` of the module being declared, if it has one."""
+        return self.pattern_defaults.get(symbol)
 
     def check_member_name(self, name: tree.Name, scope: Scope, members) -> None:
         reason = reserved_reason(name.name, module_attribute=True)
         if reason:
             fail("E0102", f"`{name.name}` cannot name a part of a module: {reason}", name.span, "reserved",
                  help="choose another name")
-        taken = [m.name.name if isinstance(m, tree.Member) else m.name for m in members] + list(scope.sizes) \
+        declared = (tree.Member, tree.BufferDecl)
+        taken = [m.name.name if isinstance(m, declared) else m.name for m in members] + list(scope.sizes) \
             + list(scope.values)
         if python_name(name.name) in {python_name(n) for n in taken}:
             fail("E0103", f"`{name.name}` is declared twice in this module", name.span, "repeated")
@@ -310,9 +330,17 @@ class ProgramChecker:
     def check_module(self, item: tree.ModuleDecl, target) -> None:
         module, scope, fscope = target
         self.module = module
-        members = []
+        members: list = []
+        callees: set[str] = set()  # what the buffers' computations call, and their boxes
+        boxes: set[str] = set()
         for member in module.members:
-            if isinstance(member, tree.Member):
+            if isinstance(member, tree.BufferDecl):
+                buffer, checker = self.buffer(member, scope, module)
+                scope.buffers[buffer.name] = buffer
+                members.append(buffer)
+                callees |= checker.callees
+                boxes |= checker.boxes
+            elif isinstance(member, tree.Member):
                 component = self.component(member.value, scope, member.name.name)
                 component.span = member.span
                 scope.components[member.name.name] = component
@@ -322,7 +350,34 @@ class ProgramChecker:
         module.members = members
         declared = next(m for m in item.methods if m.name.name == "forward")
         self.check_body(module.forward, declared, fscope, module)
-        self.callees[module.name] |= _module_callees(module)
+        self.callees[module.name] |= _module_callees(module) | callees
+        self.direct_boxes[module.name] |= boxes
+
+    def buffer(self, member: tree.BufferDecl, scope: Scope, module: ir.Module) -> tuple[ir.Buffer, BodyChecker]:
+        """`buffer pe = ...`: typed as the body of a def without inputs, which sees the module's sizes,
+        hyperparameters and the buffers before it; what it cannot prove is checked at construction."""
+        name = member.name.name
+        function = ir.Function(f"{module.name}.{name}", [], [], [])
+        known = {c.symbol for c in self.constants} | {hp.symbol for hp in module.hparams}
+        known |= {m.symbol for m in module.members if isinstance(m, ir.SizeMember)}
+        solver = self.solver()
+        checker = BodyChecker(self, scope.child(), solver, function, module.name, known)
+        value = checker.tensor(member.value, "buffer")
+        if not isinstance(value.type, TensorType):
+            fail("E0351", f"buffer `{name}` is a number, not a wire", member.value.span, "a number",
+                 help="a buffer holds a tensor: build it from index wires, `arange(t)`; use numbers where they are")
+        learned = next((v for v in ir.walk([ir.Return([value], member.span)])
+                        if isinstance(v, ir.LearnedTensor) or getattr(v, "part", None) is not None
+                        or isinstance(v, ir.Route)), None)
+        if learned is not None:
+            fail("E0351", f"buffer `{name}` reads a learned part", learned.span, "learned here",
+                 notes=["a buffer is a constant computed once when the module is built, before any training"],
+                 help="compute it from sizes, hyperparameters, index wires and defs; use learned parts in `forward`")
+        function.body = [ir.Return([value], member.span)]
+        fix = finalize_types(function, solver)
+        checker.settle(fix, module, known)
+        result = function.body[0].values[0]
+        return ir.Buffer(name, result, member.span), checker
 
     # ---- learned parts ------------------------------------------------------------------------
 
@@ -408,8 +463,9 @@ class ProgramChecker:
             if not isinstance(value, Size):
                 fail("E0204", f"hyperparameter `{hp.name}` is a size", spans[hp.name], f"this is {_shown(value)}")
             if hp.multiple is not None:
+                factor = Size.of(hp.multiple).substitute(mapping.get)  # a size before it: as this instance has it
                 self.construction_rule(ir.Precondition(
-                    (ir.Comparison(value, "%", Size.of(hp.multiple)),), spans.get(hp.name, node.span),
+                    (ir.Comparison(value, "%", factor),), spans.get(hp.name, node.span),
                     f"`{module.name}`'s `{hp.name}` is a multiple of {hp.multiple}"))
             mapping[hp.symbol] = value
             args.append(value)
@@ -735,11 +791,14 @@ def value_argument(hp: ir.HParam, value, span, module: str):
     return value
 
 
-def _factor(member: ir.SizeMember) -> int:
-    """The factor of the size a pattern names: `m // 2` gives 2."""
+def _factor(member: ir.SizeMember) -> int | Symbol:
+    """The factor of the size a pattern names: `m // 2` gives 2, `h // n` the size n."""
     atom = member.value.atom
-    assert isinstance(atom, FloorDiv) and atom.den.constant is not None
-    return atom.den.constant
+    assert isinstance(atom, FloorDiv)
+    if atom.den.constant is not None:
+        return atom.den.constant
+    assert isinstance(atom.den.atom, Symbol)
+    return atom.den.atom
 
 
 def _kind_text(hp) -> str:

@@ -26,6 +26,7 @@ class Scope:
     wires: dict[str, tuple] = field(default_factory=dict)  # name -> (type, span)
     components: dict = field(default_factory=dict)  # name -> ir.Component
     values: dict = field(default_factory=dict)  # name -> ir.HParam: hyperparameters that are not sizes
+    buffers: dict = field(default_factory=dict)  # name -> ir.Buffer: a module's constant wires
 
     def child(self) -> Scope:
         return Scope(parent=self)
@@ -52,6 +53,14 @@ class Scope:
         while scope is not None:
             if name in scope.wires:
                 return scope.wires[name]
+            scope = scope.parent
+        return None
+
+    def lookup_buffer(self, name: str):
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.buffers:
+                return scope.buffers[name]
             scope = scope.parent
         return None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir
-from . import experts, functions, masks, structural
+from . import experts, functions, masks, positions, structural
 from .layers import LAYERS, LayerOp
 
 
@@ -48,7 +48,8 @@ def _operations() -> dict[str, Operation]:
     ops += [Operation(op, "compare", ir.Compare, masks.check_compare,
                       accepts=every if op in masks.EQUALITIES else numeric) for op in masks.COMPARISONS]
     ops += [Operation("where", "structural", ir.Where, masks.check_where, accepts=every),
-            Operation("tril", "structural", ir.Tril, masks.check_tril)]
+            Operation("tril", "structural", ir.Tril, masks.check_tril),
+            Operation("arange", "structural", ir.Arange, positions.check_arange)]
     ops += [Operation("topk", "structural", ir.TopK, experts.check_topk, accepts=numeric),
             Operation("route", "structural", ir.Route, experts.check_route, accepts=every)]
     return {op.name: op for op in ops}

@@ -568,6 +568,12 @@ class Body:
         self.op_row(f"concat[{node.type.axes[node.dim]}]", node, keys)  # type: ignore[union-attr]
         return self.new(node.type, any(k is not None and k.grad for k in keys))
 
+    def v_Arange(self, node: ir.Arange):
+        return self.new(node.type, False)
+
+    def v_BufferValue(self, node: ir.BufferValue):  # held by the module as its weights are: never saved
+        return Key(self.size(_elements(node.type)), _dtype_of(node.type), False, "learned")
+
     def v_Eye(self, node: ir.Eye):
         return self.new(node.type, False)
 

@@ -68,7 +68,7 @@ STRUCTURAL = {"einsum": "contraction of the sizes of every distinct axis, x2",
               "rearrange": "a view: no FLOPs", "flatten": "a view: no FLOPs",
               "concat": "a copy: no FLOPs", "eye": "a constant: no FLOPs",
               "where": "a selection: 1 per element; keeps the condition for the backward pass",
-              "tril": "a constant: no FLOPs",
+              "tril": "a constant: no FLOPs", "arange": "a constant: no FLOPs",
               "topk": "one comparison per entry; the backward pass keeps the int64 positions",
               "route": "the expert's def once per token and slot (the top-k compute, however the tokens "
                        "are spread over the experts); gathering rows and scattering results: no FLOPs"}

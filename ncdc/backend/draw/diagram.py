@@ -218,6 +218,12 @@ class Body:
     def v_Tril(self, v: ir.Tril):
         return self.add(source_block("◺", 2, False, where(v.span)), [], v)
 
+    def v_Arange(self, v: ir.Arange):  # the positions along an axis: a unit, as η is
+        return self.add(source_block("ι", 1, False, where(v.span)), [], v)
+
+    def v_BufferValue(self, v: ir.BufferValue):  # a constant of the module: a source, not bold
+        return self.add(source_block(v.name, rank(v.type), False, where(v.span)), [], v)
+
     def v_TopK(self, v: ir.TopK):
         x = self.tensor(v.operand)
         outs = [rank(t) for t in ir.types_of(v.type)]

@@ -32,7 +32,7 @@ NORMALISERS = {"softmax": "SoftMax", "log_softmax": "LogSoftMax"}
 REDUCTIONS = {"sum": "Σ", "mean": "E", "max": "Max", "min": "Min", "prod": "Π", "logsumexp": "LSE"}
 COMPARISONS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 STRUCTURAL = {"einsum": "cups", "rearrange": "cups", "flatten": "bar", "concat": "bar", "eye": "unit",
-              "tril": "unit", "where": "box", "topk": "box", "route": "box"}
+              "tril": "unit", "arange": "unit", "where": "box", "topk": "box", "route": "box"}
 
 
 def _layers() -> dict[str, tuple[str, str]]:

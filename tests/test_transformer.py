@@ -457,3 +457,131 @@ def test_dropout_in_a_def_is_an_error_that_says_how_to_lift_a_module(weights, co
     d = info.value.diagnostics[0]
     assert (d.code, d.span.line, d.span.column) == ("E0370", 3, column), d.render()
     assert words in d.render()
+
+
+# ---- the model of Vaswani et al. (2017) ------------------------------------------------------------
+
+TINY = dict(src_vocab_size=23, tgt_vocab_size=19, d_model=16, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+            dim_feedforward=24, max_len=40)
+
+
+def paper_encoding(max_len: int, d_model: int) -> torch.Tensor:
+    """§3.5 of the paper, written here from its formula: PE(pos, 2i) = sin(pos / 10000^(2i / d_model)),
+    PE(pos, 2i + 1) = cos(pos / 10000^(2i / d_model)), in float64."""
+    pos = torch.arange(max_len, dtype=torch.float64)[:, None]
+    angle = pos / 10000.0 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    table = torch.empty(max_len, d_model, dtype=torch.float64)
+    table[:, 0::2], table[:, 1::2] = torch.sin(angle), torch.cos(angle)
+    return table
+
+
+class Reference(nn.Module):
+    """The same model from torch.nn's parts: nn.Transformer, two nn.Embeddings, a Linear, and the
+    paper's table."""
+
+    def __init__(self, src_vocab_size, tgt_vocab_size, d_model, nhead, num_encoder_layers, num_decoder_layers,
+                 dim_feedforward, max_len, dropout=0.1):
+        super().__init__()
+        self.src_embed, self.tgt_embed = nn.Embedding(src_vocab_size, d_model), nn.Embedding(tgt_vocab_size, d_model)
+        self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward,
+                                          dropout, batch_first=True)
+        self.generator = nn.Linear(d_model, tgt_vocab_size)
+        self.drop = nn.Dropout(dropout)
+        self.register_buffer("pe", paper_encoding(max_len, d_model).float(), persistent=False)
+
+    def forward(self, src, tgt, src_pad, tgt_pad):
+        scale = self.src_embed.embedding_dim ** 0.5
+        X = self.drop(self.src_embed(src) * scale + self.pe[:src.shape[-1]])
+        Y = self.drop(self.tgt_embed(tgt) * scale + self.pe[:tgt.shape[-1]])
+        causal = nn.Transformer.generate_square_subsequent_mask(tgt.shape[-1])
+        src_pad, tgt_pad = (torch.zeros(p.shape).masked_fill(p, float("-inf")) for p in (src_pad, tgt_pad))
+        H = self.transformer(X, Y, tgt_mask=causal, src_key_padding_mask=src_pad, tgt_key_padding_mask=tgt_pad,
+                             memory_key_padding_mask=src_pad)
+        return torch.log_softmax(self.generator(H), dim=-1)
+
+
+def vaswani_weights(sd: dict, layers: tuple[int, int], h: int) -> dict:
+    """The reference's state_dict under the spec's names: the mapping of nn.Transformer's layers and
+    final norms, the embeddings and the Linear."""
+    out = {k: v for k, v in sd.items() if k.split(".")[0] in ("src_embed", "tgt_embed", "generator")}
+    for i in range(layers[0]):
+        prefix = f"transformer.encoder.layers.{i}."
+        out |= {f"transformer.encoder_layers.{i}.{k}": v for k, v in encoder_layer_weights(sd, h, prefix).items()}
+    for i in range(layers[1]):
+        prefix = f"transformer.decoder.layers.{i}."
+        out |= {f"transformer.decoder_layers.{i}.{k}": v for k, v in decoder_layer_weights(sd, h, prefix).items()}
+    for ours, theirs in (("encoder_norm", "encoder.norm"), ("decoder_norm", "decoder.norm")):
+        out |= {f"transformer.{ours}.{p}": sd[f"transformer.{theirs}.{p}"] for p in ("weight", "bias")}
+    return out
+
+
+@pytest.fixture(scope="module")
+def vaswani_pair(transformer):
+    torch.manual_seed(0)
+    reference = Reference(**TINY)
+    ours = transformer.Vaswani(**TINY)
+    ours.load_state_dict(vaswani_weights(reference.state_dict(), (2, 2), 2), strict=True)
+    return ours, reference
+
+
+def test_the_positional_encoding_is_the_papers_formula_and_a_buffer(transformer):
+    encoding = transformer.PositionalEncoding(16, 40)
+    torch.testing.assert_close(encoding.pe.double(), paper_encoding(40, 16), atol=1e-5, rtol=0)
+    assert encoding.state_dict() == {}  # computed at construction, not saved
+    X = torch.randn(3, 7, 16)
+    torch.testing.assert_close(encoding(X), X + paper_encoding(7, 16).float(), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match=r"needs max_len >= t"):
+        encoding(torch.randn(41, 16))
+
+
+@pytest.mark.parametrize("batch", [(), (3,)], ids=["no-batch", "batch"])
+def test_vaswani_equals_torch_with_padding_and_causal_masks(vaswani_pair, batch):
+    ours, reference = vaswani_pair
+    ours.eval(), reference.eval()
+    torch.manual_seed(1)
+    src, tgt = torch.randint(0, 23, (*batch, 9)), torch.randint(0, 19, (*batch, 6))
+    src_pad, tgt_pad = padding_mask(*batch, 9), padding_mask(*batch, 6)
+    actual = ours(src, tgt, src_pad, tgt_pad)
+    if batch:
+        expected = reference(src, tgt, src_pad, tgt_pad)
+    else:
+        expected = reference(src[None], tgt[None], src_pad[None], tgt_pad[None])[0]
+    assert actual.shape == (*batch, 6, 19)
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
+    ours.zero_grad(), reference.zero_grad()
+    actual[..., 0].sum().backward()
+    expected[..., 0].sum().backward()
+    grads = vaswani_weights({k: p.grad for k, p in reference.named_parameters()}, (2, 2), 2)
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(p.grad, grads[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_vaswani_trains(transformer):
+    """A few Adam steps on copying a sequence lower the loss, dropout on."""
+    torch.manual_seed(0)
+    model = transformer.Vaswani(**TINY).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    src = torch.randint(1, 19, (8, 7))
+    tgt = torch.cat([torch.zeros(8, 1, dtype=torch.long), src[:, :-1]], dim=1)  # the target, shifted right
+    no_pad = torch.zeros(8, 7, dtype=torch.bool)
+    losses = []
+    for _ in range(8):
+        loss = nn.functional.nll_loss(model(src, tgt, no_pad, no_pad).flatten(0, 1), src.flatten())
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] - 0.3, losses
+
+
+def test_vaswani_defaults_are_the_base_model(transformer):
+    """The defaults build the base model (Table 3): d_model 512, 8 heads, d_ff 2048, N = 6, dropout
+    0.1; built on the meta device, its parameters are those of the torch.nn reference's, one for one."""
+    with torch.device("meta"):
+        ours = transformer.Vaswani()
+        reference = Reference(37000, 37000, 512, 8, 6, 6, 2048, 5000)
+    assert ours.transformer.encoder_layers[5].self_attn.attention.drop.p == 0.1
+    assert len(ours.transformer.decoder_layers) == 6 and ours.positions.pe.shape == (5000, 512)
+    shapes = {k: v.shape for k, v in vaswani_weights(reference.state_dict(), (6, 6), 8).items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == shapes
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())

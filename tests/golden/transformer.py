@@ -57,6 +57,17 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
     return x.expand(shape)
 
 
+def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
+    """`ids`, checked to be token ids of an Embedding of `count` rows (torch would raise an IndexError
+    from inside the lookup, or fail on the GPU)."""
+    if ids.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"{where}: token ids are int64 or int32, got {ids.dtype}")
+    if CHECK_SHAPES and ids.numel() and not bool(((ids >= 0) & (ids < count)).all()):
+        bad = ids[(ids < 0) | (ids >= count)][0].item()
+        raise ValueError(f"{where}: token ids must be in 0..{count - 1}, got {bad}")
+    return ids
+
+
 class ScaledDotProductAttention(nn.Module):
     """ScaledDotProductAttention(dropout) : y k, x k, x k, y x -> y k    [transformer.ncd:10]"""
 
@@ -365,3 +376,73 @@ class Transformer(nn.Module):
                 _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:139]
         memory = self.encoder_norm(_in_turn(self.encoder_layers, src, src_mask, src_key_padding_mask))  # s d_model  [transformer.ncd:140]
         return self.decoder_norm(_in_turn(self.decoder_layers, tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask))  # t d_model  [transformer.ncd:141-142]
+
+
+class PositionalEncoding(nn.Module):
+    """PositionalEncoding(d_model, max_len, base) : t d_model -> t d_model    [transformer.ncd:148]"""
+
+    def __init__(self, d_model: int = 512, max_len: int = 5000, base: float = 10000.0) -> None:
+        super().__init__()
+        if isinstance(base, bool) or not isinstance(base, (int, float)):
+            raise TypeError(f"[transformer.ncd:148] PositionalEncoding: `base` is a number, got {base!r}")
+        self.d_model, self.max_len, self.base = d_model, max_len, base
+        if d_model % 2 != 0:
+            raise ValueError(f"[transformer.ncd:148] needs d_model % 2 == 0 (`d_model: (2 * half)` is a multiple of 2), got d_model = {d_model}")
+        self.half = half = d_model // 2
+        self.register_buffer("inv_freq", 1.0 / self.base ** (2 * torch.arange(self.half) / self.d_model), persistent=False)  # [transformer.ncd:149]
+        self.register_buffer("angle", torch.einsum("...m,...h->...mh", (torch.arange(self.max_len) * 1.0), self.inv_freq), persistent=False)  # [transformer.ncd:150]
+        self.register_buffer("pe", torch.cat((torch.sin(self.angle), torch.cos(self.angle)), dim=-1).unflatten(-1, (2, self.half)).transpose(-2, -1).flatten(-2), persistent=False)  # [transformer.ncd:151]
+
+    def forward(self, X: Tensor) -> Tensor:
+        """forward : t d_model -> t d_model    [transformer.ncd:153]"""
+        if CHECK_SHAPES and not torch.jit.is_tracing():
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:153]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:153]
+        t = X.shape[-2]
+        if CHECK_SHAPES:
+            if self.max_len < t:
+                raise ValueError(f"[transformer.ncd:154] needs max_len >= t (pe[0:t] takes indexes 0..t - 1 of axis max_len), got max_len = {self.max_len}, t = {t}")
+        return X + self.pe[..., :t, :]  # t d_model  [transformer.ncd:154]
+
+
+class Vaswani(nn.Module):
+    """Vaswani(src_vocab_size, tgt_vocab_size, d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, max_len) : int s, int t, bool s, bool t -> t tgt_vocab_size    [transformer.ncd:163]"""
+
+    def __init__(self, src_vocab_size: int = 37000, tgt_vocab_size: int = 37000, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1, max_len: int = 5000) -> None:
+        super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"[transformer.ncd:164] Vaswani: `dropout` is a number, got {dropout!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"[transformer.ncd:164] Vaswani: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
+        self.src_vocab_size, self.tgt_vocab_size, self.d_model, self.nhead, self.num_encoder_layers, self.num_decoder_layers, self.dim_feedforward, self.dropout, self.max_len = src_vocab_size, tgt_vocab_size, d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, max_len
+        if d_model % 2 != 0:
+            raise ValueError(f"[transformer.ncd:163] needs d_model % 2 == 0 (`d_model: (2 * half)` is a multiple of 2), got d_model = {d_model}")
+        self.half = half = d_model // 2
+        self.src_embed = nn.Embedding(src_vocab_size, d_model)  # [transformer.ncd:166]
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)  # [transformer.ncd:167]
+        self.positions = PositionalEncoding(d_model, max_len, 10000.0)  # [transformer.ncd:168]
+        self.embed_dropout = nn.Dropout(dropout)  # [transformer.ncd:169]
+        self.transformer = Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, "relu", 1e-05, False)  # [transformer.ncd:170]
+        self.generator = nn.Linear(d_model, tgt_vocab_size)  # [transformer.ncd:171]
+
+    def forward(self, src: Tensor, tgt: Tensor, src_key_padding_mask: Tensor, tgt_key_padding_mask: Tensor) -> Tensor:
+        """forward : int s, int t, bool s, bool t -> t tgt_vocab_size    [transformer.ncd:173-174]"""
+        if CHECK_SHAPES and not torch.jit.is_tracing():
+            if src.dim() < 1 or src.is_floating_point() or src.dtype == torch.bool:
+                _check_rank("src", src, 1, "int s", "int")  # [transformer.ncd:173]
+            if tgt.dim() < 1 or tgt.is_floating_point() or tgt.dtype == torch.bool:
+                _check_rank("tgt", tgt, 1, "int t", "int")  # [transformer.ncd:173]
+        s = src.shape[-1]
+        t = tgt.shape[-1]
+        if CHECK_SHAPES:
+            if src_key_padding_mask.shape[-1:] != (s,) or src_key_padding_mask.dtype != torch.bool:
+                _check_shape("src_key_padding_mask", src_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:173]
+            if tgt_key_padding_mask.shape[-1:] != (t,) or tgt_key_padding_mask.dtype != torch.bool:
+                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:174]
+        X = self.embed_dropout(self.positions((self.src_embed(_token_ids(src, self.src_embed.num_embeddings, "[transformer.ncd:175] `src_embed`")) * math.sqrt(self.d_model))))  # s d_model  [transformer.ncd:175]
+        Y = self.embed_dropout(self.positions((self.tgt_embed(_token_ids(tgt, self.tgt_embed.num_embeddings, "[transformer.ncd:176] `tgt_embed`")) * math.sqrt(self.d_model))))  # t d_model  [transformer.ncd:176]
+        causal = torch.where(torch.ones(t, t, dtype=torch.bool, device=src.device).tril(), 0.0, -math.inf)  # t t  [transformer.ncd:177]
+        unmasked = torch.where(torch.ones(s, s, dtype=torch.bool, device=src.device).tril(), 0.0, 0.0)  # s s  [transformer.ncd:178]
+        H = self.transformer(X, Y, unmasked, causal, torch.where(torch.ones(t, s, dtype=torch.bool, device=src.device).tril(), 0.0, 0.0), src_key_padding_mask, tgt_key_padding_mask, src_key_padding_mask)  # t d_model  [transformer.ncd:179-180]
+        return torch.log_softmax(self.generator(H), dim=-1)  # t tgt_vocab_size  [transformer.ncd:181]

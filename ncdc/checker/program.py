@@ -262,16 +262,15 @@ class ProgramChecker:
         names = [o for o in operands if isinstance(o, tree.SizeName)]
         numbers = [o for o in operands if isinstance(o, tree.SizeInt)]
         known = [o for o in names if scope.lookup_size(o.name) is not None]
-        factor: int | Symbol
+        factor: int | Symbol | None = None
         if len(names) == 1 and len(numbers) == 1 and numbers[0].value >= 2:
             name, factor, shown = names[0], numbers[0].value, str(numbers[0].value)
         elif len(names) == 2 and len(known) == 1:  # `h: (n * g)`: a multiple of the size n, declared before
             name = names[1] if known[0] is names[0] else names[0]
             factor_binding = scope.lookup_size(known[0].name)
-            assert factor_binding is not None
-            factor, shown = factor_binding.value.atom, known[0].name
-            assert isinstance(factor, Symbol)
-        else:
+            atom = factor_binding.value.atom if factor_binding is not None else None
+            factor, shown = (atom if isinstance(atom, Symbol) else None), known[0].name
+        if factor is None:
             fail("E0327", "a size hyperparameter's pattern is a multiple of a new size, such as `(2 * n)` or "
                  "`(k * n)` with a size `k` declared before", hp.pattern.span if hp.pattern is not None else hp.span,
                  "not a multiple of one new name")
@@ -453,7 +452,7 @@ class ProgramChecker:
         fields = {hp.name: ((Size.of(hp.default) if hp.kind == "size" else hp.default)  # type: ignore[arg-type]
                             if hp.default is not None else REQUIRED, "any", True) for hp in module.hparams}
         values, spans = read_values(node, scope, fields)
-        mapping = {}
+        mapping: dict[Symbol, Size] = {}
         args: list = []
         for hp in module.hparams:
             value = values.get(hp.name, fields[hp.name][0])

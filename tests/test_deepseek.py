@@ -118,3 +118,11 @@ def test_the_attention_is_one_fused_call_with_one_rope_key(models, monkeypatch):
     monkeypatch.setattr(torch, "softmax", lambda *a, **k: pytest.fail("attention materialised its scores"))
     ours(torch.randn(2, 5, 32), torch.ones(2, 5, dtype=torch.bool))
     assert calls == [((2, 4, 5, 10), (2, 4, 5, 10), True)]
+
+
+def test_the_attention_compiles_to_one_graph(deepseek, models):
+    _, _, ours = models
+    X, keep = torch.randn(2, 6, 32), torch.ones(2, 6, dtype=torch.bool)
+    compiled = torch.compile(ours, fullgraph=True, backend="eager")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(X, keep), ours(X, keep))

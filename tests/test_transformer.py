@@ -585,3 +585,15 @@ def test_vaswani_defaults_are_the_base_model(transformer):
     shapes = {k: v.shape for k, v in vaswani_weights(reference.state_dict(), (6, 6), 8).items()}
     assert {k: v.shape for k, v in ours.state_dict().items()} == shapes
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())
+
+
+def test_vaswani_compiles_to_one_graph(transformer, vaswani_pair, monkeypatch):
+    ours, _ = vaswani_pair
+    ours.eval()
+    # The token-id check reads the ids' values (a graph break); the checks run in eager mode above.
+    monkeypatch.setattr(transformer, "CHECK_SHAPES", False)
+    src, tgt = torch.randint(0, 23, (2, 9)), torch.randint(0, 19, (2, 6))
+    src_pad, tgt_pad = padding_mask(2, 9), padding_mask(2, 6)
+    compiled = torch.compile(ours, fullgraph=True, backend="eager")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(src, tgt, src_pad, tgt_pad), ours(src, tgt, src_pad, tgt_pad))

@@ -41,7 +41,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {
     tree.BinOp: ("op", "left", "right"), tree.Neg: ("operand",), tree.Slice: ("start", "stop"),
     tree.Bracket: ("base", "items"), tree.Relabel: ("value", "type"), tree.Option: ("name", "value"),
     tree.Call: ("func", "args", "options"),
-    tree.Assign: ("targets", "value"), tree.Return: ("values",), tree.For: ("var", "start", "stop", "body"),
+    tree.Assign: ("targets", "value", "layout"), tree.Return: ("values",), tree.For: ("var", "start", "stop", "body"),
     tree.Condition: ("name", "op", "value"), tree.If: ("branches", "orelse"),
     tree.SizeDecl: ("name", "value"), tree.Signature: ("inputs", "outputs"), tree.BoxDecl: ("name", "signature"),
     tree.Param: ("name", "type"), tree.DefDecl: ("name", "params", "results", "body"),
@@ -408,6 +408,8 @@ class _Layout:
             start = i == 0
             if isinstance(stmt, tree.Assign):
                 targets = ", ".join(t.name for t in stmt.targets)
+                if stmt.layout is not None:
+                    targets += ": " + self._type(stmt.layout)
                 self._entry(stmt.span.line, stmt.span.end_line, level, [targets, " = ", self._expr(stmt.value)],
                             block_start=start)
             elif isinstance(stmt, tree.Return):

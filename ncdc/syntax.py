@@ -355,6 +355,10 @@ class _ToTree:
         *targets, value = children
         return tree.Assign([self._name(t) for t in targets], value, self._until(meta, value))
 
+    def typed_assign(self, meta, children):
+        target, layout, value = children
+        return tree.Assign([self._name(target)], value, self._until(meta, value), layout)
+
     def return_stmt(self, meta, children):
         return tree.Return(list(children), self._until(meta, children[-1]))
 

@@ -140,6 +140,7 @@ class Assign:
     targets: list[Name]
     value: Expr
     span: Span
+    layout: TensorTypeNode | None = None  # `O: t h k = ...`: the wire's axes in this order
 
 
 @mutable

@@ -57,12 +57,14 @@ def base_sizes(program: ir.Program) -> dict[Symbol, int]:
 
 
 def module_sizes(module: ir.Module, values: dict, small: bool = False) -> tuple[dict, dict]:
-    """Hyperparameter values (defaults, else 8; all 8 when `small`) and the constructor arguments to pass.
+    """Size hyperparameter values (defaults, else 8; all 8 when `small`) and the constructor arguments to pass.
 
     Hyperparameters with a default are not passed: the module is built with its own defaults."""
     values = dict(values)
     kwargs = {}
     for hp in module.hparams:
+        if hp.kind != "size":  # a number, a bool or a choice: its default, at any size
+            continue
         if hp.default is not None and not small:
             values[hp.symbol] = hp.default
         else:
@@ -132,7 +134,8 @@ def check_outputs(what: str, out, results: list[ir.TensorType], values: dict, ba
             expected.append(size)
         assert got[len(batch):] == tuple(expected), (
             f"{what}: output {i + 1} has shape {got}, expected {batch} + {tuple(expected)} for `{t}`")
-        assert o.dtype == torch.float32, f"{what}: output {i + 1} has dtype {o.dtype}"
+        dtype = {ir.BOOL: torch.bool, ir.INT: torch.int64}.get(t.dtype, torch.float32)
+        assert o.dtype == dtype, f"{what}: output {i + 1} has dtype {o.dtype}, declared `{t}`"
         assert torch.isfinite(o).all(), f"{what}: output {i + 1} is not finite"
 
 

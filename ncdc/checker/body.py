@@ -70,6 +70,8 @@ class BodyChecker:
 
     def assign(self, stmt: tree.Assign) -> ir.Assign:
         node = self.expr(stmt.value)
+        if stmt.layout is not None:
+            node = self.laid_out(node, stmt.layout, stmt)
         types = ir.types_of(node.type)
         if len(types) != len(stmt.targets):
             fail("E0402", f"{len(stmt.targets)} names for {len(types)} value{'s' if len(types) != 1 else ''}",
@@ -82,6 +84,32 @@ class BodyChecker:
             else:
                 self.unbatched_wires.discard(target.name)
         return ir.Assign(locals_, node, stmt.span)
+
+    def laid_out(self, node: Value, layout: tree.TensorTypeNode, stmt: tree.Assign) -> Value:
+        """`O: t h k = E`: E's axes moved into the order the layout names them (nothing when they
+        already are), so that a call names its result's layout.  E0371 unless the layout names each
+        axis of E once, by its size name."""
+        t = self.solver.resolve_type(node.type)
+        written = f"`{stmt.targets[0].name}: {layout.span.text}`"
+        if not isinstance(t, TensorType):
+            fail("E0371", f"{written} names a layout, but the value is not one tensor", stmt.value.span,
+                 "a number" if isinstance(t, ScalarType) else f"this is `{self.show(t)}`")
+        labels = [axis.label for axis in t.axes]
+        names = [axis.name if isinstance(axis, tree.SizeName) else None for axis in layout.axes]
+        if None in labels or len(set(labels)) != len(labels):
+            fail("E0371", f"{written} cannot name the layout of `{self.show(t)}`: its axes are not each "
+                 "named once", stmt.value.span, f"this is `{self.show(t)}`",
+                 help="name the axes apart first, with `rearrange[...](X: a b)`")
+        if None in names or sorted(names, key=str) != sorted(labels, key=str) \
+                or (layout.dtype is not None and layout.dtype != t.dtype):
+            fail("E0371", f"{written} is not a layout of the value: it names its axes (and element type), in any order",
+                 layout.span, "the layout", labels=[Label(stmt.value.span, f"this is `{self.show(t)}`")],
+                 help="reorder the axes of the value, or use `rearrange` to bind or unbind them")
+        if names == labels:
+            return node
+        axes = tuple(t.axes[labels.index(name)] for name in names)
+        return ir.Rearrange(t.with_axes(axes), stmt.span, node, tuple(labels), tuple(names),  # type: ignore[arg-type]
+                            {str(label): axis.size for label, axis in zip(labels, t.axes)})
 
     def bind_wire(self, target: tree.Name, t) -> ir.Local:
         name = target.name
@@ -656,6 +684,9 @@ class BodyChecker:
         if isinstance(func, tree.Bracket):
             brackets = func.items
             func = func.base
+        layer = _inline_layer(func)
+        if layer is not None:
+            self.layer_outside_parts(layer, func.span, "made in the body")
         if not isinstance(func, tree.Name):
             fail("E0105", "only named boxes can be called", func.span, "not a name")
         name = func.name
@@ -684,9 +715,24 @@ class BodyChecker:
             return self.apply(signature, brackets, e)
         if ops.operation(name) is not None:
             return self.builtin(name, brackets, e)
+        layer = next((known for known in ops.LAYERS if known.lower() == name.lower().replace("_", "")), None)
+        if layer is not None:  # `Dropout(X)`, or `dropout(X)`, `layer_norm(X)` as torch.nn.functional spells them
+            self.layer_outside_parts(layer, func.span, "not a part of this module")
         callables = [*ops.OPERATIONS, *self.program.globals, *_all_components(self.scope)]
         fail("E0101", f"unknown box `{name}`", func.span, "not defined",
              help=did_you_mean(name, callables) or "declare it with `box`, `def` or as a learned part of the module")
+
+    def layer_outside_parts(self, layer: str, span: Span, label: str) -> None:
+        """E0370: a layer (`Dropout` too: it needs to know whether the model is training) made or
+        called in a body rather than declared as a part of a module."""
+        in_def = self.program.globals.get(self.title, (None,))[0] != "module"
+        what = "`Dropout` needs to know whether the model is training" if layer == "Dropout" \
+            else f"`{layer}` has weights of its own"
+        fail("E0370", f"`{layer}` is a part of a module, not a box", span, label,
+             notes=[what + (": a def is a pure function and has no parts" if in_def else "")],
+             help="make the def a module with the part (`drop = Dropout(p=p)`; a module without weights adds "
+                  "no state_dict keys) and call that module's part lifted as the def was, `attention[h](...)`"
+             if in_def else f"declare it beside the other parts, `drop = {layer}(...)`, and call `drop(...)`")
 
     def builtin(self, name: str, brackets, e: tree.Call) -> Value:
         op = ops.operation(name)
@@ -1020,3 +1066,13 @@ def _integral(node: Value) -> bool:
     if isinstance(node, ir.ScalarBinary):
         return node.op in ("+", "-", "*", "//") and _integral(node.left) and _integral(node.right)
     return False
+
+
+def _inline_layer(func) -> str | None:
+    """The layer of a callee made in place, `Dropout(0.1)(X)` or `Linear[m -> n]()(X)`; else None."""
+    if isinstance(func, tree.Call):
+        made = func.func.base if isinstance(func.func, tree.Bracket) else func.func
+        if isinstance(made, tree.Name) and made.name in ops.LAYERS:
+            return made.name
+    return None
+

@@ -11,6 +11,7 @@ Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, he
     bench_attention.py   mha     generated MultiHeadAttention vs torch.nn.MultiheadAttention vs notebook
     bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
                          cli     `ncdc check specs/` wall time; whether checking imports torch or Lark
+    bench_llama.py       llama_layer generated LlamaDecoderLayer vs transformers' (sdpa)
     bench_moe.py         moe     generated Mixtral MoE block vs transformers' MixtralSparseMoeBlock
                          mha_hand generated MultiHeadAttention vs hand-written (benchmarks/handwritten.py), 5 sizes
     bench_vision.py      resnet, vit, unet, unet_fig27: generated models vs hand-written ones

@@ -12,6 +12,7 @@ Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, he
     bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
                          cli     `ncdc check specs/` wall time; whether checking imports torch or Lark
     bench_moe.py         moe     generated Mixtral MoE block vs transformers' MixtralSparseMoeBlock
+    bench_transformers.py encoder, gpt2_block, llama_layer: generated vs torch.nn / transformers (sdpa)
                          mha_hand generated MultiHeadAttention vs hand-written (benchmarks/handwritten.py), 5 sizes
     bench_vision.py      resnet, vit, unet, unet_fig27: generated models vs hand-written ones
 

@@ -198,6 +198,9 @@ Notes, and what does not pass, and why:
   the routing loops over the experts each token chose, a data-dependent number of tokens per expert
   (`GuardOnDataDependentSymNode`), as in Hugging Face's Mixtral; eager, jit.trace and torch.save work.
 - jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
+- torch.export with dynamic shapes of `RotaryEmbedding`: a call's length t is at most the tables'
+  max_position_embeddings rows (a precondition), and `ncdc.export.dynamic_shapes` gives t no upper
+  bound, so the exporter reports a violated constraint; pass `Dim("t", max=max_position_embeddings)`.
 - TracerWarnings that remain: a precondition checked at each call (`needs H >= 2`) compares a traced
   size, and `sqrt(k)` turns a traced size into a Python number; a trace fixes both to the example's sizes.
 

@@ -33,7 +33,7 @@ LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 _PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
 HELPER_NAMES = ("_fail", "_as_int", "_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn",
-                "_insert_axis", "_cat", "_token_ids", "_route", "_TransposedLinear")
+                "_insert_axis", "_with_batch", "_cat", "_token_ids", "_route", "_TransposedLinear")
 
 
 @lru_cache(maxsize=1)
@@ -443,6 +443,7 @@ class Emitter:
         self.orders: dict[ir.Local, tuple[int, ...]] = {}  # wires held in another physical order
         self.notes: list[str] = []  # the layout decisions of the statement being emitted, as comments
         self.used: set[Symbol] = set()  # the sizes the code spells: those read off the inputs are read
+        self.constants: set[ir.Local] = set()  # wires computed from no input: they have no batch axes
         if module is not None:
             for hp in module.hparams:
                 self.names[hp.symbol] = f"self.{python_name(hp.name)}"
@@ -561,6 +562,8 @@ class Emitter:
                 lines.extend(f"# {note}" for note in self.notes)
                 self.notes.clear()
                 lines.append(f"{targets} = {code}  # {safe_text(types)}  {self.gen.where(stmt.span)}")
+                if self.constant(stmt.value):
+                    self.constants.update(stmt.targets)
                 bound = [(self.ns(t), _in_order(ty, self.orders.get(local)))
                          for t, ty, local in zip(stmt.names, stmt.types, stmt.targets) if isinstance(ty, TensorType)]
                 lines.extend(self.gen.bind_sizes(bound, self.f.generics, self.names, self.ns, only_new=True))
@@ -574,7 +577,7 @@ class Emitter:
                     lines.append("else:")
                     lines.extend("    " + line for line in self.block(stmt.orelse))
             elif isinstance(stmt, ir.Return):
-                codes = [self.expr(v)[0] for v in stmt.values]
+                codes = [self.with_batch(v) for v in stmt.values]
                 types = ", ".join(str(t) for v in stmt.values
                                   for t in ir.types_of(v.type))
                 lines.extend(f"# {note}" for note in self.notes)
@@ -587,6 +590,22 @@ class Emitter:
                              f"  # {self.gen.where(stmt.span)}")
                 lines.extend("    " + line for line in self.block(stmt.body))
         return lines
+
+    def constant(self, node: ir.Value) -> bool:
+        """A value computed from no input (buffers, learned tensors, masks, positions, numbers): it
+        has no batch axes at run time."""
+        if isinstance(node, ir.Read):
+            return node.local in self.constants
+        return all(self.constant(a) for a in node.args)
+
+    def with_batch(self, node: ir.Value) -> str:
+        """A result: one computed from no input gets the first input's batch axes (a view)."""
+        code, _ = self.expr(node)
+        if not self.f.params or not isinstance(node.type, TensorType) or not self.constant(node):
+            return code
+        self.gen.helpers.add("_with_batch")
+        first = self.f.params[0]
+        return f"_with_batch({code}, {self.ns(first.name)}, {first.type.rank})"
 
     def condition(self, c: ir.Condition) -> str:
         attribute = f"self.{python_name(c.name)}"

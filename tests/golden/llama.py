@@ -55,6 +55,12 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
     return x.expand(shape)
 
 
+def _with_batch(x: Tensor, like: Tensor, rank: int) -> Tensor:
+    """`x`, computed from no input (it has no batch axes), broadcast without copying to the batch axes
+    of `like`, whose own axes are its last `rank`: every result has the inputs' batch axes."""
+    return x.expand(*like.shape[:like.dim() - rank], *x.shape)
+
+
 def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
     """`ids`, checked to be token ids of an Embedding of `count` rows (torch would raise an IndexError
     from inside the lookup, or fail on the GPU)."""
@@ -124,7 +130,7 @@ class RotaryEmbedding(nn.Module):
         if CHECK_SHAPES:
             if self.max_position_embeddings < t:
                 raise ValueError(f"[rotary.ncd:31] needs max_position_embeddings >= t (cos_cached[0:t] takes indexes 0..t - 1 of axis max_position_embeddings), got max_position_embeddings = {self.max_position_embeddings}, t = {t}")
-        return self.cos_cached[..., :t, :], self.sin_cached[..., :t, :]  # t (2*half), t (2*half)  [rotary.ncd:31]
+        return _with_batch(self.cos_cached[..., :t, :], X, 2), _with_batch(self.sin_cached[..., :t, :], X, 2)  # t (2*half), t (2*half)  [rotary.ncd:31]
 
 
 def MaskedAttention(Q: Tensor, K: Tensor, V: Tensor, M: Tensor) -> Tensor:

@@ -39,6 +39,12 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
         raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
+def _with_batch(x: Tensor, like: Tensor, rank: int) -> Tensor:
+    """`x`, computed from no input (it has no batch axes), broadcast without copying to the batch axes
+    of `like`, whose own axes are its last `rank`: every result has the inputs' batch axes."""
+    return x.expand(*like.shape[:like.dim() - rank], *x.shape)
+
+
 def rotate_half(X: Tensor) -> Tensor:
     """rotate_half : (2*n) -> (2*n)    [rotary.ncd:8]"""
     if CHECK_SHAPES and not torch.jit.is_tracing():
@@ -108,4 +114,4 @@ class RotaryEmbedding(nn.Module):
         if CHECK_SHAPES:
             if self.max_position_embeddings < t:
                 raise ValueError(f"[rotary.ncd:31] needs max_position_embeddings >= t (cos_cached[0:t] takes indexes 0..t - 1 of axis max_position_embeddings), got max_position_embeddings = {self.max_position_embeddings}, t = {t}")
-        return self.cos_cached[..., :t, :], self.sin_cached[..., :t, :]  # t (2*half), t (2*half)  [rotary.ncd:31]
+        return _with_batch(self.cos_cached[..., :t, :], X, 2), _with_batch(self.sin_cached[..., :t, :], X, 2)  # t (2*half), t (2*half)  [rotary.ncd:31]

@@ -9,11 +9,11 @@ Benchmarks are functions registered with ``@harness.benchmark(NAME, TITLE)``, he
 ``bench_*.py`` (imported in name order, so the tables come out in that order):
 
     bench_attention.py   mha     generated MultiHeadAttention vs torch.nn.MultiheadAttention vs notebook
+                         mha_hand generated MultiHeadAttention vs hand-written (benchmarks/handwritten.py), 5 sizes
     bench_compiler.py    specs   per-spec check / compile times, and the parser's cold start
                          cli     `ncdc check specs/` wall time; whether checking imports torch or Lark
     bench_moe.py         moe     generated Mixtral MoE block vs transformers' MixtralSparseMoeBlock
     bench_transformers.py encoder, gpt2_block, llama_layer: generated vs torch.nn / transformers (sdpa)
-                         mha_hand generated MultiHeadAttention vs hand-written (benchmarks/handwritten.py), 5 sizes
     bench_vision.py      resnet, vit, unet, unet_fig27: generated models vs hand-written ones
 
 Timings are only comparable within one run.  Ratios cancel most noise, not all: when other work

@@ -10,6 +10,7 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 from __future__ import annotations
 
 import math
+import operator
 
 import torch
 from torch import Tensor, nn
@@ -17,14 +18,30 @@ from torch import Tensor, nn
 CHECK_SHAPES = True
 
 
+def _fail(error: type[Exception], message: str) -> None:
+    """Raise `error(message)`; under torch.compile an AssertionError with the same message, as dynamo
+    reports any other exception that leaves compiled code as its own `Unsupported: Observed exception`
+    (under `fullgraph=True`) and lets only torch._assert's through."""
+    if torch.compiler.is_compiling():
+        torch._assert(False, message)
+    raise error(message)
+
+
+def _as_int(size) -> int:
+    """A size for an error message: under torch.compile it may be symbolic, and the message of
+    torch._assert must be a constant (operator.index fixes a symbolic size to its value)."""
+    return operator.index(size)
+
+
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
     """Raise unless `tensor` has at least the `rank` axes of the spec's `axes`, with `dtype` elements."""
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < rank:
-        raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+        got = tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {axes}) with {rank} axes, got {got}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
@@ -33,12 +50,11 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
-        raise ValueError(
-            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
-        )
+        expected, got = ", ".join(str(_as_int(s)) for s in shape), tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {expected}) for `{axes}`, got {got}")
     if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
                               or tensor.is_floating_point() != (dtype == "float")):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
@@ -47,6 +63,12 @@ def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
     shape = list(x.shape)
     shape[dim] = size
     return x.expand(shape)
+
+
+def _with_batch(x: Tensor, like: Tensor, rank: int) -> Tensor:
+    """`x`, computed from no input (it has no batch axes), broadcast without copying to the batch axes
+    of `like`, whose own axes are its last `rank`: every result has the inputs' batch axes."""
+    return x.expand(*like.shape[:like.dim() - rank], *x.shape)
 
 
 def rotate_half(X: Tensor) -> Tensor:
@@ -117,8 +139,8 @@ class RotaryEmbedding(nn.Module):
         t = X.shape[-2]
         if CHECK_SHAPES:
             if self.max_position_embeddings < t:
-                raise ValueError(f"[rotary.ncd:31] needs max_position_embeddings >= t (cos_cached[0:t] takes indexes 0..t - 1 of axis max_position_embeddings), got max_position_embeddings = {self.max_position_embeddings}, t = {t}")
-        return self.cos_cached[..., :t, :], self.sin_cached[..., :t, :]  # t (2*half), t (2*half)  [rotary.ncd:31]
+                _fail(ValueError, f"[rotary.ncd:31] needs max_position_embeddings >= t (cos_cached[0:t] takes indexes 0..t - 1 of axis max_position_embeddings), got max_position_embeddings = {self.max_position_embeddings}, t = {_as_int(t)}")
+        return _with_batch(self.cos_cached[..., :t, :], X, 2), _with_batch(self.sin_cached[..., :t, :], X, 2)  # t (2*half), t (2*half)  [rotary.ncd:31]
 
 
 def keep_padded(C: Tensor, P: Tensor) -> Tensor:
@@ -201,7 +223,7 @@ class DeepseekV3Attention(nn.Module):
         latent = self.kv_a_proj_with_mqa(X)  # t (kv_lora_rank + qk_rope_head_dim)  [deepseek.ncd:37]
         Kr = apply_rotary_interleaved(latent[..., :, self.kv_lora_rank:self.kv_lora_rank + self.qk_rope_head_dim], cos, sin)  # t (2*half)  [deepseek.ncd:38]
         KV = self.kv_b_proj(self.kv_a_layernorm(latent[..., :, :self.kv_lora_rank])).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.v_head_dim))  # t num_attention_heads (qk_nope_head_dim + v_head_dim)  [deepseek.ncd:39]
-        O = LatentAttention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).movedim(-3, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:40-41]
+        O = LatentAttention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2).transpose(-2, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:40-41]
         return self.o_proj(O.flatten(-2))  # t hidden_size  [deepseek.ncd:42]
 
 

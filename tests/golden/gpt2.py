@@ -9,10 +9,27 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import Tensor, nn
 
 CHECK_SHAPES = True
+
+
+def _fail(error: type[Exception], message: str) -> None:
+    """Raise `error(message)`; under torch.compile an AssertionError with the same message, as dynamo
+    reports any other exception that leaves compiled code as its own `Unsupported: Observed exception`
+    (under `fullgraph=True`) and lets only torch._assert's through."""
+    if torch.compiler.is_compiling():
+        torch._assert(False, message)
+    raise error(message)
+
+
+def _as_int(size) -> int:
+    """A size for an error message: under torch.compile it may be symbolic, and the message of
+    torch._assert must be a constant (operator.index fixes a symbolic size to its value)."""
+    return operator.index(size)
 
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
@@ -20,9 +37,10 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < rank:
-        raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+        got = tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {axes}) with {rank} axes, got {got}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
@@ -31,12 +49,11 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
-        raise ValueError(
-            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
-        )
+        expected, got = ", ".join(str(_as_int(s)) for s in shape), tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {expected}) for `{axes}`, got {got}")
     if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
                               or tensor.is_floating_point() != (dtype == "float")):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _in_turn(parts: nn.ModuleList, x: Tensor, *rest: Tensor) -> Tensor:
@@ -59,7 +76,7 @@ def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
     """`ids`, checked to be token ids of an Embedding of `count` rows (torch would raise an IndexError
     from inside the lookup, or fail on the GPU)."""
     if ids.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"{where}: token ids are int64 or int32, got {ids.dtype}")
+        _fail(TypeError, f"{where}: token ids are int64 or int32, got {ids.dtype}")
     if not CHECK_SHAPES:
         return ids
     if torch.compiler.is_compiling():  # a check in the graph: reading its result would break the graph
@@ -134,7 +151,7 @@ class GPT2Attention(nn.Module):
             if P.shape[-1:] != (t,) or P.dtype != torch.bool:
                 _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:20]
         QKV = self.c_attn(X).unflatten(-1, (3, self.n_head, self.k))  # t 3 n_head k  [gpt2.ncd:21]
-        O = CausalAttention(QKV[..., :, 0, :, :].transpose(-3, -2), QKV[..., :, 1, :, :].transpose(-3, -2), QKV[..., :, 2, :, :].transpose(-3, -2), _insert_axis(P, -2, self.n_head)).movedim(-3, -1)  # t k n_head  [gpt2.ncd:22]
+        O = CausalAttention(QKV[..., :, 0, :, :].transpose(-3, -2), QKV[..., :, 1, :, :].transpose(-3, -2), QKV[..., :, 2, :, :].transpose(-3, -2), _insert_axis(P, -2, self.n_head)).transpose(-3, -2).transpose(-2, -1)  # t k n_head  [gpt2.ncd:22]
         return self.resid_dropout(self.c_proj(O.transpose(-2, -1).flatten(-2)))  # t n_embd  [gpt2.ncd:23]
 
 
@@ -233,6 +250,6 @@ class GPT2Model(nn.Module):
             if attention_mask.shape[-1:] != (t,) or attention_mask.dtype != torch.bool:
                 _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [gpt2.ncd:92]
             if t > self.n_positions:
-                raise ValueError(f"[gpt2.ncd:93] needs t <= n_positions (the positions `arange(t)` are token ids of `wpe`), got n_positions = {self.n_positions}, t = {t}")
+                _fail(ValueError, f"[gpt2.ncd:93] needs t <= n_positions (the positions `arange(t)` are token ids of `wpe`), got n_positions = {self.n_positions}, t = {_as_int(t)}")
         X = self.drop((self.wte(_token_ids(input_ids, self.wte.num_embeddings, "[gpt2.ncd:93] `wte`")) + self.wpe(torch.arange(t, device=input_ids.device))))  # t n_embd  [gpt2.ncd:93]
         return self.ln_f(_in_turn(self.h, X, attention_mask))  # t n_embd  [gpt2.ncd:94]

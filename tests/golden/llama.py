@@ -9,10 +9,27 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import Tensor, nn
 
 CHECK_SHAPES = True
+
+
+def _fail(error: type[Exception], message: str) -> None:
+    """Raise `error(message)`; under torch.compile an AssertionError with the same message, as dynamo
+    reports any other exception that leaves compiled code as its own `Unsupported: Observed exception`
+    (under `fullgraph=True`) and lets only torch._assert's through."""
+    if torch.compiler.is_compiling():
+        torch._assert(False, message)
+    raise error(message)
+
+
+def _as_int(size) -> int:
+    """A size for an error message: under torch.compile it may be symbolic, and the message of
+    torch._assert must be a constant (operator.index fixes a symbolic size to its value)."""
+    return operator.index(size)
 
 
 def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "float") -> None:
@@ -20,9 +37,10 @@ def _check_rank(what: str, tensor: Tensor, rank: int, axes: str, dtype: str = "f
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < rank:
-        raise ValueError(f"{what}: expected shape (..., {axes}) with {rank} axes, got {tuple(tensor.shape)}")
+        got = tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {axes}) with {rank} axes, got {got}")
     if (tensor.dtype == torch.bool) != (dtype == "bool") or tensor.is_floating_point() != (dtype == "float"):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str | None = "float") -> None:
@@ -31,12 +49,11 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
     if torch.jit.is_tracing():  # a trace records one input's sizes: checks of them would only warn
         return
     if tensor.dim() < len(shape) or tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape):
-        raise ValueError(
-            f"{what}: expected shape (..., {', '.join(map(str, shape))}) for `{axes}`, got {tuple(tensor.shape)}"
-        )
+        expected, got = ", ".join(str(_as_int(s)) for s in shape), tuple(map(_as_int, tensor.shape))
+        _fail(ValueError, f"{what}: expected shape (..., {expected}) for `{axes}`, got {got}")
     if dtype is not None and ((tensor.dtype == torch.bool) != (dtype == "bool")
                               or tensor.is_floating_point() != (dtype == "float")):
-        raise TypeError(f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
+        _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
 def _in_turn(parts: nn.ModuleList, x: Tensor, *rest: Tensor) -> Tensor:
@@ -65,7 +82,7 @@ def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
     """`ids`, checked to be token ids of an Embedding of `count` rows (torch would raise an IndexError
     from inside the lookup, or fail on the GPU)."""
     if ids.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"{where}: token ids are int64 or int32, got {ids.dtype}")
+        _fail(TypeError, f"{where}: token ids are int64 or int32, got {ids.dtype}")
     if not CHECK_SHAPES:
         return ids
     if torch.compiler.is_compiling():  # a check in the graph: reading its result would break the graph
@@ -129,7 +146,7 @@ class RotaryEmbedding(nn.Module):
         t = X.shape[-2]
         if CHECK_SHAPES:
             if self.max_position_embeddings < t:
-                raise ValueError(f"[rotary.ncd:31] needs max_position_embeddings >= t (cos_cached[0:t] takes indexes 0..t - 1 of axis max_position_embeddings), got max_position_embeddings = {self.max_position_embeddings}, t = {t}")
+                _fail(ValueError, f"[rotary.ncd:31] needs max_position_embeddings >= t (cos_cached[0:t] takes indexes 0..t - 1 of axis max_position_embeddings), got max_position_embeddings = {self.max_position_embeddings}, t = {_as_int(t)}")
         return _with_batch(self.cos_cached[..., :t, :], X, 2), _with_batch(self.sin_cached[..., :t, :], X, 2)  # t (2*half), t (2*half)  [rotary.ncd:31]
 
 
@@ -216,8 +233,8 @@ class LlamaAttention(nn.Module):
                 _check_shape("mask", mask, (t, t), "bool t t", "bool")  # [llama.ncd:42]
         Q = apply_rotary(self.q_proj(X).unflatten(-1, (self.num_key_value_heads, self.g, self.head_dim)), _insert_axis(_insert_axis(cos, -2, self.g), -3, self.num_key_value_heads), _insert_axis(_insert_axis(sin, -2, self.g), -3, self.num_key_value_heads))  # t num_key_value_heads g (2*half)  [llama.ncd:43]
         K = apply_rotary(self.k_proj(X).unflatten(-1, (self.num_key_value_heads, self.head_dim)), _insert_axis(cos, -2, self.num_key_value_heads), _insert_axis(sin, -2, self.num_key_value_heads))  # t num_key_value_heads (2*half)  [llama.ncd:44]
-        O = nn.functional.scaled_dot_product_attention(Q.movedim(-4, -2).flatten(-4, -3).contiguous(), K.transpose(-3, -2).contiguous(), self.v_proj(X).unflatten(-1, (self.num_key_value_heads, self.head_dim)).transpose(-3, -2).contiguous(), attn_mask=mask.unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.num_key_value_heads, self.g)).movedim((-4, -3), (-2, -1))  # t (2*half) num_key_value_heads g  [llama.ncd:45]
-        return self.o_proj(O.movedim(-3, -1).flatten(-3))  # t hidden_size  [llama.ncd:46]
+        O = nn.functional.scaled_dot_product_attention(Q.transpose(-4, -3).transpose(-3, -2).flatten(-4, -3).contiguous(), K.transpose(-3, -2).contiguous(), self.v_proj(X).unflatten(-1, (self.num_key_value_heads, self.head_dim)).transpose(-3, -2).contiguous(), attn_mask=mask.unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.num_key_value_heads, self.g)).transpose(-4, -2).transpose(-3, -1)  # t (2*half) num_key_value_heads g  [llama.ncd:45]
+        return self.o_proj(O.transpose(-3, -2).transpose(-2, -1).flatten(-3))  # t hidden_size  [llama.ncd:46]
 
 
 class LlamaDecoderLayer(nn.Module):

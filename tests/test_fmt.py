@@ -175,7 +175,6 @@ def test_standard_input_to_standard_output(monkeypatch, capsys):
     assert out.out == "box f : a -> b\n" and out.err == ""
 
 
-@pytest.mark.xfail(strict=False, reason="specs formatted by the lead after merging")
 def test_the_shipped_specs_are_in_the_canonical_layout(capsys):
     """`ncdc fmt --check specs/`, as CI would run it: nothing to reformat."""
     assert main(["fmt", "--check", str(ROOT / "specs")]) == 0, capsys.readouterr().err

@@ -191,6 +191,17 @@ def test_groups_that_may_not_divide_are_checked_at_construction():
     assert preconditions(text, {"c": 4, "d": 6, "g": 2}) == {}
 
 
+def test_a_derived_size_that_may_be_zero_is_checked_at_construction():
+    """`nb = n1 // 4` is 0 for n1 < 4: every size is positive to the checker, so the constructor
+    checks it (a Conv2d of no channels would fail only when called)."""
+    M = ncdc.load(ROOT / "specs" / "resnet.ncd").ProjectionResidual
+    with pytest.raises(ValueError, match=r"\[resnet.ncd:13\] needs nb >= 1 \(`nb = n1//4` is a size.*got nb = 0"):
+        M(n0=4, n1=2, s=1)
+    assert M(n0=4, n1=8, s=1)(torch.rand(4, 5, 5)).shape == (8, 5, 5)
+    text = "module M(m=4):\n    k = m + 1\n\n    def forward(X: m) -> m:\n        return X\n"
+    assert preconditions(text) == {}  # provably positive: no check
+
+
 def test_groupnorm_groups_are_checked_at_construction():
     text = module("GroupNorm[c](g)", "def forward(X: c H W) -> c H W:\n        return part(X)\n")
     with pytest.raises(ValueError, match=r"needs c % g == 0 .*got c = 4, g = 3"):

@@ -10,10 +10,10 @@ from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
 from ..ops.layers import LAYERS, REQUIRED, option_spans, read_values
-from ..sizes import FloorDiv, Size, Symbol, Var
+from ..sizes import FloorDiv, Size, Symbol, Var, format_size
 from ..source import Span
 from .body import BodyChecker, did_you_mean, finalize_types
-from .bounds import FALSE, TRUE, Decider
+from .bounds import FALSE, TRUE, Decider, decide_comparison
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
 
@@ -218,6 +218,7 @@ class ProgramChecker:
                      "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
             seen_default |= hp.default is not None
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
+        derived: list[ir.Precondition] = []  # derived sizes the checker cannot prove positive
         for member in item.members:
             self.check_member_name(member.name, scope, members)
             if isinstance(member, tree.BufferDecl):
@@ -228,6 +229,11 @@ class ProgramChecker:
                 self.definitions[symbol] = value
                 scope.sizes[member.name.name] = SizeBinding(Size.of(symbol), member.name.span, "derived size")
                 members.append(ir.SizeMember(member.name.name, symbol, value, member.span))
+                at_least_one = ir.Comparison(Size.of(symbol), ">=", Size.of(1))
+                if decide_comparison(ir.Comparison(value, ">=", Size.of(1))) is not True:
+                    # the checker takes every size to be positive: `n1 // 4` is 0 for n1 < 4
+                    derived.append(ir.Precondition((at_least_one,), member.span,
+                                                   f"`{member.name.name} = {format_size(value)}` is a size, at least 1"))
             else:
                 members.append(member)  # learned parts are built in pass 2, once every module is declared
         forwards = [m for m in item.methods if m.name.name == "forward"]
@@ -247,6 +253,7 @@ class ProgramChecker:
             module.preconditions.append(ir.Precondition(
                 (ir.Comparison(Size.of(whole), "%", Size.of(factor)),), half.span,
                 f"`{whole.name}: ({factor} * {half.name})` is a multiple of {factor}"))
+        module.preconditions.extend(derived)
         self.claim(item.name, "module", module)
         self.order.append(module.name)
         self.modules.append(module)

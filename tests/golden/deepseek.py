@@ -191,67 +191,67 @@ class DeepseekV3Attention(nn.Module):
     def __init__(self, hidden_size: int = 7168, num_attention_heads: int = 128, q_lora_rank: int = 1536, kv_lora_rank: int = 512, qk_nope_head_dim: int = 128, qk_rope_head_dim: int = 64, v_head_dim: int = 128, attention_bias: bool = False) -> None:
         super().__init__()
         if not isinstance(attention_bias, bool):
-            raise TypeError(f"[deepseek.ncd:24] DeepseekV3Attention: `attention_bias` is a bool, got {attention_bias!r}")
+            raise TypeError(f"[deepseek.ncd:30] DeepseekV3Attention: `attention_bias` is a bool, got {attention_bias!r}")
         self.hidden_size, self.num_attention_heads, self.q_lora_rank, self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim, self.attention_bias = hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias
         if qk_rope_head_dim % 2 != 0:
-            raise ValueError(f"[deepseek.ncd:23] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
+            raise ValueError(f"[deepseek.ncd:28] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
         self.half = half = qk_rope_head_dim // 2
-        self.q_a_proj = nn.Linear(hidden_size, q_lora_rank, bias=attention_bias)  # [deepseek.ncd:25]
-        self.q_a_layernorm = nn.RMSNorm(q_lora_rank, eps=1e-06)  # [deepseek.ncd:26]
-        self.q_b_proj = nn.Linear(q_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * qk_rope_head_dim, bias=False)  # [deepseek.ncd:27]
-        self.kv_a_proj_with_mqa = nn.Linear(hidden_size, kv_lora_rank + qk_rope_head_dim, bias=attention_bias)  # [deepseek.ncd:28]
-        self.kv_a_layernorm = nn.RMSNorm(kv_lora_rank, eps=1e-06)  # [deepseek.ncd:29]
-        self.kv_b_proj = nn.Linear(kv_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * v_head_dim, bias=False)  # [deepseek.ncd:30]
-        self.o_proj = nn.Linear(num_attention_heads * v_head_dim, hidden_size, bias=attention_bias)  # [deepseek.ncd:31]
+        self.q_a_proj = nn.Linear(hidden_size, q_lora_rank, bias=attention_bias)  # [deepseek.ncd:32]
+        self.q_a_layernorm = nn.RMSNorm(q_lora_rank, eps=1e-06)  # [deepseek.ncd:33]
+        self.q_b_proj = nn.Linear(q_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * qk_rope_head_dim, bias=False)  # [deepseek.ncd:34]
+        self.kv_a_proj_with_mqa = nn.Linear(hidden_size, kv_lora_rank + qk_rope_head_dim, bias=attention_bias)  # [deepseek.ncd:35]
+        self.kv_a_layernorm = nn.RMSNorm(kv_lora_rank, eps=1e-06)  # [deepseek.ncd:36]
+        self.kv_b_proj = nn.Linear(kv_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * v_head_dim, bias=False)  # [deepseek.ncd:37]
+        self.o_proj = nn.Linear(num_attention_heads * v_head_dim, hidden_size, bias=attention_bias)  # [deepseek.ncd:38]
 
     def forward(self, X: Tensor, cos: Tensor, sin: Tensor, mask: Tensor) -> Tensor:
-        """forward : t hidden_size, t qk_rope_head_dim, t qk_rope_head_dim, bool t t -> t hidden_size    [deepseek.ncd:33-34]"""
+        """forward : t hidden_size, t qk_rope_head_dim, t qk_rope_head_dim, bool t t -> t hidden_size    [deepseek.ncd:40]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.hidden_size:
-                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:33]
-                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:33]
+                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:40]
+                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:40]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if cos.shape[-2:] != (t, self.qk_rope_head_dim) or not cos.is_floating_point():
-                _check_shape("cos", cos, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:33]
+                _check_shape("cos", cos, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:40]
             if sin.shape[-2:] != (t, self.qk_rope_head_dim) or not sin.is_floating_point():
-                _check_shape("sin", sin, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:33]
+                _check_shape("sin", sin, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:40]
             if mask.shape[-2:] != (t, t) or mask.dtype != torch.bool:
-                _check_shape("mask", mask, (t, t), "bool t t", "bool")  # [deepseek.ncd:34]
-        Q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(X))).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.qk_rope_head_dim))  # t num_attention_heads (qk_nope_head_dim + qk_rope_head_dim)  [deepseek.ncd:35]
-        Qr = apply_rotary_interleaved(Q[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.qk_rope_head_dim], _insert_axis(cos, -2, self.num_attention_heads), _insert_axis(sin, -2, self.num_attention_heads))  # t num_attention_heads (2*half)  [deepseek.ncd:36]
-        latent = self.kv_a_proj_with_mqa(X)  # t (kv_lora_rank + qk_rope_head_dim)  [deepseek.ncd:37]
-        Kr = apply_rotary_interleaved(latent[..., :, self.kv_lora_rank:self.kv_lora_rank + self.qk_rope_head_dim], cos, sin)  # t (2*half)  [deepseek.ncd:38]
-        KV = self.kv_b_proj(self.kv_a_layernorm(latent[..., :, :self.kv_lora_rank])).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.v_head_dim))  # t num_attention_heads (qk_nope_head_dim + v_head_dim)  [deepseek.ncd:39]
-        O = LatentAttention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2).transpose(-2, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:40-41]
-        return self.o_proj(O.flatten(-2))  # t hidden_size  [deepseek.ncd:42]
+                _check_shape("mask", mask, (t, t), "bool t t", "bool")  # [deepseek.ncd:40]
+        Q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(X))).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.qk_rope_head_dim))  # t num_attention_heads (qk_nope_head_dim + qk_rope_head_dim)  [deepseek.ncd:41]
+        Qr = apply_rotary_interleaved(Q[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.qk_rope_head_dim], _insert_axis(cos, -2, self.num_attention_heads), _insert_axis(sin, -2, self.num_attention_heads))  # t num_attention_heads (2*half)  [deepseek.ncd:42]
+        latent = self.kv_a_proj_with_mqa(X)  # t (kv_lora_rank + qk_rope_head_dim)  [deepseek.ncd:43]
+        Kr = apply_rotary_interleaved(latent[..., :, self.kv_lora_rank:self.kv_lora_rank + self.qk_rope_head_dim], cos, sin)  # t (2*half)  [deepseek.ncd:44]
+        KV = self.kv_b_proj(self.kv_a_layernorm(latent[..., :, :self.kv_lora_rank])).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.v_head_dim))  # t num_attention_heads (qk_nope_head_dim + v_head_dim)  [deepseek.ncd:45]
+        O = LatentAttention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2).transpose(-2, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:46-48]
+        return self.o_proj(O.flatten(-2))  # t hidden_size  [deepseek.ncd:49]
 
 
 class DeepseekV3SelfAttention(nn.Module):
-    """DeepseekV3SelfAttention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta) : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:46]"""
+    """DeepseekV3SelfAttention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta) : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:53]"""
 
     def __init__(self, hidden_size: int = 7168, num_attention_heads: int = 128, q_lora_rank: int = 1536, kv_lora_rank: int = 512, qk_nope_head_dim: int = 128, qk_rope_head_dim: int = 64, v_head_dim: int = 128, attention_bias: bool = False, max_position_embeddings: int = 4096, rope_theta: float = 10000.0) -> None:
         super().__init__()
         if not isinstance(attention_bias, bool):
-            raise TypeError(f"[deepseek.ncd:48] DeepseekV3SelfAttention: `attention_bias` is a bool, got {attention_bias!r}")
+            raise TypeError(f"[deepseek.ncd:61] DeepseekV3SelfAttention: `attention_bias` is a bool, got {attention_bias!r}")
         if isinstance(rope_theta, bool) or not isinstance(rope_theta, (int, float)):
-            raise TypeError(f"[deepseek.ncd:49] DeepseekV3SelfAttention: `rope_theta` is a number, got {rope_theta!r}")
+            raise TypeError(f"[deepseek.ncd:63] DeepseekV3SelfAttention: `rope_theta` is a number, got {rope_theta!r}")
         self.hidden_size, self.num_attention_heads, self.q_lora_rank, self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim, self.attention_bias, self.max_position_embeddings, self.rope_theta = hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta
         if qk_rope_head_dim % 2 != 0:
-            raise ValueError(f"[deepseek.ncd:47] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
+            raise ValueError(f"[deepseek.ncd:59] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
         self.half = half = qk_rope_head_dim // 2
-        self.self_attn = DeepseekV3Attention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias)  # [deepseek.ncd:50-51]
-        self.rotary_emb = RotaryEmbedding(qk_rope_head_dim, max_position_embeddings, rope_theta)  # [deepseek.ncd:52]
+        self.self_attn = DeepseekV3Attention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias)  # [deepseek.ncd:65-74]
+        self.rotary_emb = RotaryEmbedding(qk_rope_head_dim, max_position_embeddings, rope_theta)  # [deepseek.ncd:75]
 
     def forward(self, X: Tensor, attention_mask: Tensor) -> Tensor:
-        """forward : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:54]"""
+        """forward : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:77]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.hidden_size:
-                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:54]
-                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:54]
+                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:77]
+                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:77]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if attention_mask.shape[-1:] != (t,) or attention_mask.dtype != torch.bool:
-                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [deepseek.ncd:54]
-        cos, sin = self.rotary_emb(X)  # t qk_rope_head_dim, t qk_rope_head_dim  [deepseek.ncd:55]
-        return self.self_attn(X, cos, sin, keep_padded(torch.ones(t, t, dtype=torch.bool, device=X.device).tril(), attention_mask))  # t hidden_size  [deepseek.ncd:56]
+                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [deepseek.ncd:77]
+        cos, sin = self.rotary_emb(X)  # t qk_rope_head_dim, t qk_rope_head_dim  [deepseek.ncd:78]
+        return self.self_attn(X, cos, sin, keep_padded(torch.ones(t, t, dtype=torch.bool, device=X.device).tril(), attention_mask))  # t hidden_size  [deepseek.ncd:79]

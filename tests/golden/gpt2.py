@@ -136,6 +136,8 @@ class GPT2Attention(nn.Module):
             raise ValueError(f"[gpt2.ncd:14] GPT2Attention: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
         self.n_embd, self.n_head, self.resid_pdrop = n_embd, n_head, resid_pdrop
         self.k = k = n_embd // n_head
+        if k < 1:
+            raise ValueError(f"[gpt2.ncd:15] needs k >= 1 (`k = n_embd//n_head` is a size, at least 1), got k = {k}")
         self.c_attn = _TransposedLinear(n_embd, 3 * n_head * k)  # [gpt2.ncd:16]
         self.c_proj = _TransposedLinear(n_head * k, n_embd)  # [gpt2.ncd:17]
         self.resid_dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:18]

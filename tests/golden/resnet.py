@@ -100,32 +100,36 @@ class ProjectionResidual(nn.Module):
         super().__init__()
         self.n0, self.n1, self.s = n0, n1, s
         self.nb = nb = n1 // 4
-        self.main = nn.Sequential(  # [resnet.ncd:14-16]
+        if nb < 1:
+            raise ValueError(f"[resnet.ncd:13] needs nb >= 1 (`nb = n1//4` is a size, at least 1), got nb = {nb}")
+        self.main = nn.Sequential(  # [resnet.ncd:14-20]
             nn.Conv2d(n0, nb, 1, stride=s),
             NormActivate(nb),
             nn.Conv2d(nb, nb, 3, padding=1),
             NormActivate(nb),
             nn.Conv2d(nb, n1, 1),
         )
-        self.shortcut = nn.Conv2d(n0, n1, 1, stride=s)  # [resnet.ncd:17]
+        self.shortcut = nn.Conv2d(n0, n1, 1, stride=s)  # [resnet.ncd:21]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:19]"""
+        """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:23]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n0:
-                _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:19]
-                _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:19]
-        return _over_batch(self.main, X, 3) + _over_batch(self.shortcut, X, 3)  # n1 ((H - 1)//s + 1) ((W - 1)//s + 1)  [resnet.ncd:20]
+                _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:23]
+                _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:23]
+        return _over_batch(self.main, X, 3) + _over_batch(self.shortcut, X, 3)  # n1 ((H - 1)//s + 1) ((W - 1)//s + 1)  [resnet.ncd:24]
 
 
 class IdentityResidual(nn.Module):
-    """IdentityResidual(n1) : n1 H W -> n1 H W    [resnet.ncd:23]"""
+    """IdentityResidual(n1) : n1 H W -> n1 H W    [resnet.ncd:27]"""
 
     def __init__(self, n1: int) -> None:
         super().__init__()
         self.n1 = n1
         self.nb = nb = n1 // 4
-        self.main = nn.Sequential(  # [resnet.ncd:25-27]
+        if nb < 1:
+            raise ValueError(f"[resnet.ncd:28] needs nb >= 1 (`nb = n1//4` is a size, at least 1), got nb = {nb}")
+        self.main = nn.Sequential(  # [resnet.ncd:29-36]
             NormActivate(n1),
             nn.Conv2d(n1, nb, 1),
             NormActivate(nb),
@@ -135,53 +139,53 @@ class IdentityResidual(nn.Module):
         )
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : n1 H W -> n1 H W    [resnet.ncd:29]"""
+        """forward : n1 H W -> n1 H W    [resnet.ncd:38]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n1:
-                _check_rank("X", X, 3, "n1 H W")  # [resnet.ncd:29]
-                _check_shape("X", X, (self.n1, X.shape[-2], X.shape[-1]), "n1 H W", None)  # [resnet.ncd:29]
-        return _over_batch(self.main, X, 3) + X  # n1 H W  [resnet.ncd:30]
+                _check_rank("X", X, 3, "n1 H W")  # [resnet.ncd:38]
+                _check_shape("X", X, (self.n1, X.shape[-2], X.shape[-1]), "n1 H W", None)  # [resnet.ncd:38]
+        return _over_batch(self.main, X, 3) + X  # n1 H W  [resnet.ncd:39]
 
 
 class Block(nn.Module):
-    """Block(s, N, n0, n1) : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:33]"""
+    """Block(s, N, n0, n1) : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:42]"""
 
     def __init__(self, s: int, N: int, n0: int, n1: int) -> None:
         super().__init__()
         self.s, self.N, self.n0, self.n1 = s, N, n0, n1
-        self.norm = NormActivate(n0)  # [resnet.ncd:34]
-        self.projection = ProjectionResidual(n0, n1, s)  # [resnet.ncd:35]
-        self.identities = nn.ModuleList(IdentityResidual(n1) for _ in range(2, N + 1))  # identities[2..N] of the spec are identities[0..N - 2] here  [resnet.ncd:36]
+        self.norm = NormActivate(n0)  # [resnet.ncd:43]
+        self.projection = ProjectionResidual(n0, n1, s)  # [resnet.ncd:44]
+        self.identities = nn.ModuleList(IdentityResidual(n1) for _ in range(2, N + 1))  # identities[2..N] of the spec are identities[0..N - 2] here  [resnet.ncd:45]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:38]"""
+        """forward : n0 H W -> n1 ((H - 1)//s + 1) ((W - 1)//s + 1)    [resnet.ncd:47]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.n0:
-                _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:38]
-                _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:38]
-        return _in_turn(self.identities, self.projection(self.norm(X)))  # n1 ((H - 1)//s + 1) ((W - 1)//s + 1)  [resnet.ncd:39]
+                _check_rank("X", X, 3, "n0 H W")  # [resnet.ncd:47]
+                _check_shape("X", X, (self.n0, X.shape[-2], X.shape[-1]), "n0 H W", None)  # [resnet.ncd:47]
+        return _in_turn(self.identities, self.projection(self.norm(X)))  # n1 ((H - 1)//s + 1) ((W - 1)//s + 1)  [resnet.ncd:48]
 
 
 class IdentityResNet(nn.Module):
-    """IdentityResNet(N, n0, n1, n2, n3, classes) : 3 H W -> classes    [resnet.ncd:41]"""
+    """IdentityResNet(N, n0, n1, n2, n3, classes) : 3 H W -> classes    [resnet.ncd:50]"""
 
     def __init__(self, N: int = 3, n0: int = 16, n1: int = 64, n2: int = 128, n3: int = 256, classes: int = 10) -> None:
         super().__init__()
         self.N, self.n0, self.n1, self.n2, self.n3, self.classes = N, n0, n1, n2, n3, classes
-        self.stem = nn.Conv2d(3, n0, 3, padding=1)  # [resnet.ncd:42]
-        self.block1 = Block(1, N, n0, n1)  # [resnet.ncd:43]
-        self.block2 = Block(2, N, n1, n2)  # [resnet.ncd:44]
-        self.block3 = Block(2, N, n2, n3)  # [resnet.ncd:45]
-        self.norm = NormActivate(n3)  # [resnet.ncd:46]
-        self.pool = nn.AdaptiveAvgPool2d(1)  # [resnet.ncd:47]
-        self.head = nn.Linear(n3, classes)  # [resnet.ncd:48]
+        self.stem = nn.Conv2d(3, n0, 3, padding=1)  # [resnet.ncd:51]
+        self.block1 = Block(1, N, n0, n1)  # [resnet.ncd:52]
+        self.block2 = Block(2, N, n1, n2)  # [resnet.ncd:53]
+        self.block3 = Block(2, N, n2, n3)  # [resnet.ncd:54]
+        self.norm = NormActivate(n3)  # [resnet.ncd:55]
+        self.pool = nn.AdaptiveAvgPool2d(1)  # [resnet.ncd:56]
+        self.head = nn.Linear(n3, classes)  # [resnet.ncd:57]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : 3 H W -> classes    [resnet.ncd:50]"""
+        """forward : 3 H W -> classes    [resnet.ncd:59]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != 3:
-                _check_rank("X", X, 3, "3 H W")  # [resnet.ncd:50]
-                _check_shape("X", X, (3, X.shape[-2], X.shape[-1]), "3 H W", None)  # [resnet.ncd:50]
-        X = self.block3(self.block2(self.block1(_over_batch(self.stem, X, 3))))  # n3 (((H + 1)//2 + 1)//2) (((W + 1)//2 + 1)//2)  [resnet.ncd:51]
-        X = _over_batch(self.pool, self.norm(X), 3).flatten(-3)  # (n3 1 1)  [resnet.ncd:52]
-        return torch.softmax(self.head(X), dim=-1)  # classes  [resnet.ncd:53]
+                _check_rank("X", X, 3, "3 H W")  # [resnet.ncd:59]
+                _check_shape("X", X, (3, X.shape[-2], X.shape[-1]), "3 H W", None)  # [resnet.ncd:59]
+        X = self.block3(self.block2(self.block1(_over_batch(self.stem, X, 3))))  # n3 (((H + 1)//2 + 1)//2) (((W + 1)//2 + 1)//2)  [resnet.ncd:60]
+        X = _over_batch(self.pool, self.norm(X), 3).flatten(-3)  # (n3 1 1)  [resnet.ncd:61]
+        return torch.softmax(self.head(X), dim=-1)  # classes  [resnet.ncd:62]

@@ -129,6 +129,8 @@ class MultiheadAttention(nn.Module):
             raise TypeError(f"[transformer.ncd:19] MultiheadAttention: `dropout` is a number, got {dropout!r}")
         self.m, self.h, self.dropout = m, h, dropout
         self.k = k = m // h
+        if k < 1:
+            raise ValueError(f"[transformer.ncd:20] needs k >= 1 (`k = m//h` is a size, at least 1), got k = {k}")
         self.q_proj = nn.Linear(m, h * k)  # [transformer.ncd:21]
         self.k_proj = nn.Linear(m, h * k)  # [transformer.ncd:22]
         self.v_proj = nn.Linear(m, h * k)  # [transformer.ncd:23]
@@ -162,308 +164,308 @@ class TransformerEncoderLayer(nn.Module):
     def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
         super().__init__()
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:33] TransformerEncoderLayer: `dropout` is a number, got {dropout!r}")
+            raise TypeError(f"[transformer.ncd:37] TransformerEncoderLayer: `dropout` is a number, got {dropout!r}")
         if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"[transformer.ncd:33] TransformerEncoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
+            raise ValueError(f"[transformer.ncd:37] TransformerEncoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"[transformer.ncd:34] TransformerEncoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
+            raise ValueError(f"[transformer.ncd:38] TransformerEncoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
         if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
-            raise TypeError(f"[transformer.ncd:34] TransformerEncoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+            raise TypeError(f"[transformer.ncd:39] TransformerEncoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
         if not isinstance(norm_first, bool):
-            raise TypeError(f"[transformer.ncd:35] TransformerEncoderLayer: `norm_first` is a bool, got {norm_first!r}")
+            raise TypeError(f"[transformer.ncd:40] TransformerEncoderLayer: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout)  # [transformer.ncd:36]
-        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:37]
-        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:38]
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:39]
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:40]
-        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:41]
-        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:42]
-        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:43]
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout)  # [transformer.ncd:42]
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:43]
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:44]
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:45]
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:46]
+        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:47]
+        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:48]
+        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:49]
 
     def forward(self, X: Tensor, mask: Tensor, key_padding_mask: Tensor) -> Tensor:
-        """forward : t d_model, t t, bool t -> t d_model    [transformer.ncd:45]"""
+        """forward : t d_model, t t, bool t -> t d_model    [transformer.ncd:51]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
-                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:45]
-                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:45]
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:51]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:51]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if mask.shape[-2:] != (t, t) or not mask.is_floating_point():
-                _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:45]
+                _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:51]
             if key_padding_mask.shape[-1:] != (t,) or key_padding_mask.dtype != torch.bool:
-                _check_shape("key_padding_mask", key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:45]
-        if self.norm_first:  # [transformer.ncd:46-52]
-            A = self.norm1(X)  # t d_model  [transformer.ncd:47]
-            X = X + self.dropout1(self.self_attn(A, A, mask, key_padding_mask))  # t d_model  [transformer.ncd:48]
-            B = self.norm2(X)  # t d_model  [transformer.ncd:49]
+                _check_shape("key_padding_mask", key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:51]
+        if self.norm_first:  # [transformer.ncd:52-58]
+            A = self.norm1(X)  # t d_model  [transformer.ncd:53]
+            X = X + self.dropout1(self.self_attn(A, A, mask, key_padding_mask))  # t d_model  [transformer.ncd:54]
+            B = self.norm2(X)  # t d_model  [transformer.ncd:55]
         else:
-            X = self.norm1((X + self.dropout1(self.self_attn(X, X, mask, key_padding_mask))))  # t d_model  [transformer.ncd:51]
-            B = X  # t d_model  [transformer.ncd:52]
-        if self.activation == "relu":  # [transformer.ncd:53-56]
-            H = torch.relu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:54]
+            X = self.norm1((X + self.dropout1(self.self_attn(X, X, mask, key_padding_mask))))  # t d_model  [transformer.ncd:57]
+            B = X  # t d_model  [transformer.ncd:58]
+        if self.activation == "relu":  # [transformer.ncd:59-62]
+            H = torch.relu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:60]
         else:
-            H = nn.functional.gelu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:56]
-        F = self.dropout2(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:57]
-        if self.norm_first:  # [transformer.ncd:58-61]
-            Y = X + F  # t d_model  [transformer.ncd:59]
+            H = nn.functional.gelu(self.linear1(B))  # t dim_feedforward  [transformer.ncd:62]
+        F = self.dropout2(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:63]
+        if self.norm_first:  # [transformer.ncd:64-67]
+            Y = X + F  # t d_model  [transformer.ncd:65]
         else:
-            Y = self.norm2((X + F))  # t d_model  [transformer.ncd:61]
-        return Y  # t d_model  [transformer.ncd:62]
+            Y = self.norm2((X + F))  # t d_model  [transformer.ncd:67]
+        return Y  # t d_model  [transformer.ncd:68]
 
 
 class TransformerEncoder(nn.Module):
-    """TransformerEncoder(d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first) : t d_model, t t, bool t -> t d_model    [transformer.ncd:66]"""
+    """TransformerEncoder(d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first) : t d_model, t t, bool t -> t d_model    [transformer.ncd:72]"""
 
     def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, num_layers: int = 6, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
         super().__init__()
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:66] TransformerEncoder: `dropout` is a number, got {dropout!r}")
+            raise TypeError(f"[transformer.ncd:77] TransformerEncoder: `dropout` is a number, got {dropout!r}")
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"[transformer.ncd:67] TransformerEncoder: `activation` is one of 'relu', 'gelu', got {activation!r}")
+            raise ValueError(f"[transformer.ncd:78] TransformerEncoder: `activation` is one of 'relu', 'gelu', got {activation!r}")
         if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
-            raise TypeError(f"[transformer.ncd:67] TransformerEncoder: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+            raise TypeError(f"[transformer.ncd:79] TransformerEncoder: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
         if not isinstance(norm_first, bool):
-            raise TypeError(f"[transformer.ncd:68] TransformerEncoder: `norm_first` is a bool, got {norm_first!r}")
+            raise TypeError(f"[transformer.ncd:80] TransformerEncoder: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.dim_feedforward, self.num_layers, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first
-        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # layers[1..num_layers] of the spec are layers[0..num_layers - 1] here  [transformer.ncd:69-70]
+        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # layers[1..num_layers] of the spec are layers[0..num_layers - 1] here  [transformer.ncd:82-90]
 
     def forward(self, X: Tensor, mask: Tensor, key_padding_mask: Tensor) -> Tensor:
-        """forward : t d_model, t t, bool t -> t d_model    [transformer.ncd:72]"""
-        if CHECK_SHAPES and not torch.jit.is_tracing():
-            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
-                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:72]
-                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:72]
-        t = X.shape[-2]
-        if CHECK_SHAPES:
-            if mask.shape[-2:] != (t, t) or not mask.is_floating_point():
-                _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:72]
-            if key_padding_mask.shape[-1:] != (t,) or key_padding_mask.dtype != torch.bool:
-                _check_shape("key_padding_mask", key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:72]
-        return _in_turn(self.layers, X, mask, key_padding_mask)  # t d_model  [transformer.ncd:73]
-
-
-class TransformerDecoderLayer(nn.Module):
-    """TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:77]"""
-
-    def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
-        super().__init__()
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:77] TransformerDecoderLayer: `dropout` is a number, got {dropout!r}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"[transformer.ncd:77] TransformerDecoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
-        if activation not in ("relu", "gelu"):
-            raise ValueError(f"[transformer.ncd:78] TransformerDecoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
-        if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
-            raise TypeError(f"[transformer.ncd:78] TransformerDecoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
-        if not isinstance(norm_first, bool):
-            raise TypeError(f"[transformer.ncd:79] TransformerDecoderLayer: `norm_first` is a bool, got {norm_first!r}")
-        self.d_model, self.nhead, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout)  # [transformer.ncd:80]
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout)  # [transformer.ncd:81]
-        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:82]
-        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:83]
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:84]
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:85]
-        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:86]
-        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:87]
-        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:88]
-        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:89]
-        self.dropout3 = nn.Dropout(dropout)  # [transformer.ncd:90]
-
-    def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor, tgt_key_padding_mask: Tensor, memory_key_padding_mask: Tensor) -> Tensor:
-        """forward : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:92-93]"""
+        """forward : t d_model, t t, bool t -> t d_model    [transformer.ncd:92]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
                 _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:92]
                 _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:92]
+        t = X.shape[-2]
+        if CHECK_SHAPES:
+            if mask.shape[-2:] != (t, t) or not mask.is_floating_point():
+                _check_shape("mask", mask, (t, t), "t t")  # [transformer.ncd:92]
+            if key_padding_mask.shape[-1:] != (t,) or key_padding_mask.dtype != torch.bool:
+                _check_shape("key_padding_mask", key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:92]
+        return _in_turn(self.layers, X, mask, key_padding_mask)  # t d_model  [transformer.ncd:93]
+
+
+class TransformerDecoderLayer(nn.Module):
+    """TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:97]"""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
+        super().__init__()
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"[transformer.ncd:101] TransformerDecoderLayer: `dropout` is a number, got {dropout!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"[transformer.ncd:101] TransformerDecoderLayer: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"[transformer.ncd:102] TransformerDecoderLayer: `activation` is one of 'relu', 'gelu', got {activation!r}")
+        if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
+            raise TypeError(f"[transformer.ncd:103] TransformerDecoderLayer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+        if not isinstance(norm_first, bool):
+            raise TypeError(f"[transformer.ncd:104] TransformerDecoderLayer: `norm_first` is a bool, got {norm_first!r}")
+        self.d_model, self.nhead, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout)  # [transformer.ncd:106]
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout)  # [transformer.ncd:107]
+        self.linear1 = nn.Linear(d_model, dim_feedforward)  # [transformer.ncd:108]
+        self.linear2 = nn.Linear(dim_feedforward, d_model)  # [transformer.ncd:109]
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:110]
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:111]
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:112]
+        self.dropout0 = nn.Dropout(dropout)  # [transformer.ncd:113]
+        self.dropout1 = nn.Dropout(dropout)  # [transformer.ncd:114]
+        self.dropout2 = nn.Dropout(dropout)  # [transformer.ncd:115]
+        self.dropout3 = nn.Dropout(dropout)  # [transformer.ncd:116]
+
+    def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor, tgt_key_padding_mask: Tensor, memory_key_padding_mask: Tensor) -> Tensor:
+        """forward : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:118-125]"""
+        if CHECK_SHAPES and not torch.jit.is_tracing():
+            if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:119]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:119]
             if memory.dim() < 2 or not memory.is_floating_point() or memory.shape[-1] != self.d_model:
-                _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:92]
-                _check_shape("memory", memory, (memory.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:92]
+                _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:120]
+                _check_shape("memory", memory, (memory.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:120]
         t = X.shape[-2]
         s = memory.shape[-2]
         if CHECK_SHAPES:
             if tgt_mask.shape[-2:] != (t, t) or not tgt_mask.is_floating_point():
-                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:92]
+                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:121]
             if memory_mask.shape[-2:] != (t, s) or not memory_mask.is_floating_point():
-                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:92]
+                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:122]
             if tgt_key_padding_mask.shape[-1:] != (t,) or tgt_key_padding_mask.dtype != torch.bool:
-                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:92]
+                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:123]
             if memory_key_padding_mask.shape[-1:] != (s,) or memory_key_padding_mask.dtype != torch.bool:
-                _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:93]
-        if self.norm_first:  # [transformer.ncd:94-103]
-            A = self.norm1(X)  # t d_model  [transformer.ncd:95]
-            X = X + self.dropout1(self.self_attn(A, A, tgt_mask, tgt_key_padding_mask))  # t d_model  [transformer.ncd:96]
-            B = self.norm2(X)  # t d_model  [transformer.ncd:97]
-            X = X + self.dropout2(self.multihead_attn(B, memory, memory_mask, memory_key_padding_mask))  # t d_model  [transformer.ncd:98]
-            C = self.norm3(X)  # t d_model  [transformer.ncd:99]
+                _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:124]
+        if self.norm_first:  # [transformer.ncd:126-135]
+            A = self.norm1(X)  # t d_model  [transformer.ncd:127]
+            X = X + self.dropout1(self.self_attn(A, A, tgt_mask, tgt_key_padding_mask))  # t d_model  [transformer.ncd:128]
+            B = self.norm2(X)  # t d_model  [transformer.ncd:129]
+            X = X + self.dropout2(self.multihead_attn(B, memory, memory_mask, memory_key_padding_mask))  # t d_model  [transformer.ncd:130]
+            C = self.norm3(X)  # t d_model  [transformer.ncd:131]
         else:
-            X = self.norm1((X + self.dropout1(self.self_attn(X, X, tgt_mask, tgt_key_padding_mask))))  # t d_model  [transformer.ncd:101]
-            X = self.norm2((X + self.dropout2(self.multihead_attn(X, memory, memory_mask, memory_key_padding_mask))))  # t d_model  [transformer.ncd:102]
-            C = X  # t d_model  [transformer.ncd:103]
-        if self.activation == "relu":  # [transformer.ncd:104-107]
-            H = torch.relu(self.linear1(C))  # t dim_feedforward  [transformer.ncd:105]
+            X = self.norm1((X + self.dropout1(self.self_attn(X, X, tgt_mask, tgt_key_padding_mask))))  # t d_model  [transformer.ncd:133]
+            X = self.norm2((X + self.dropout2(self.multihead_attn(X, memory, memory_mask, memory_key_padding_mask))))  # t d_model  [transformer.ncd:134]
+            C = X  # t d_model  [transformer.ncd:135]
+        if self.activation == "relu":  # [transformer.ncd:136-139]
+            H = torch.relu(self.linear1(C))  # t dim_feedforward  [transformer.ncd:137]
         else:
-            H = nn.functional.gelu(self.linear1(C))  # t dim_feedforward  [transformer.ncd:107]
-        F = self.dropout3(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:108]
-        if self.norm_first:  # [transformer.ncd:109-112]
-            Y = X + F  # t d_model  [transformer.ncd:110]
+            H = nn.functional.gelu(self.linear1(C))  # t dim_feedforward  [transformer.ncd:139]
+        F = self.dropout3(self.linear2(self.dropout0(H)))  # t d_model  [transformer.ncd:140]
+        if self.norm_first:  # [transformer.ncd:141-144]
+            Y = X + F  # t d_model  [transformer.ncd:142]
         else:
-            Y = self.norm3((X + F))  # t d_model  [transformer.ncd:112]
-        return Y  # t d_model  [transformer.ncd:113]
+            Y = self.norm3((X + F))  # t d_model  [transformer.ncd:144]
+        return Y  # t d_model  [transformer.ncd:145]
 
 
 class TransformerDecoder(nn.Module):
-    """TransformerDecoder(d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first) : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:116]"""
+    """TransformerDecoder(d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first) : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:148]"""
 
     def __init__(self, d_model: int = 512, nhead: int = 8, dim_feedforward: int = 2048, num_layers: int = 6, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
         super().__init__()
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:116] TransformerDecoder: `dropout` is a number, got {dropout!r}")
+            raise TypeError(f"[transformer.ncd:153] TransformerDecoder: `dropout` is a number, got {dropout!r}")
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"[transformer.ncd:117] TransformerDecoder: `activation` is one of 'relu', 'gelu', got {activation!r}")
+            raise ValueError(f"[transformer.ncd:154] TransformerDecoder: `activation` is one of 'relu', 'gelu', got {activation!r}")
         if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
-            raise TypeError(f"[transformer.ncd:117] TransformerDecoder: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+            raise TypeError(f"[transformer.ncd:155] TransformerDecoder: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
         if not isinstance(norm_first, bool):
-            raise TypeError(f"[transformer.ncd:118] TransformerDecoder: `norm_first` is a bool, got {norm_first!r}")
+            raise TypeError(f"[transformer.ncd:156] TransformerDecoder: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.dim_feedforward, self.num_layers, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, dim_feedforward, num_layers, dropout, activation, layer_norm_eps, norm_first
-        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # layers[1..num_layers] of the spec are layers[0..num_layers - 1] here  [transformer.ncd:119-120]
+        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_layers + 1))  # layers[1..num_layers] of the spec are layers[0..num_layers - 1] here  [transformer.ncd:158-166]
 
     def forward(self, X: Tensor, memory: Tensor, tgt_mask: Tensor, memory_mask: Tensor, tgt_key_padding_mask: Tensor, memory_key_padding_mask: Tensor) -> Tensor:
-        """forward : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:122-123]"""
+        """forward : t d_model, s d_model, t t, t s, bool t, bool s -> t d_model    [transformer.ncd:168-175]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
-                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:122]
-                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:122]
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:169]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:169]
             if memory.dim() < 2 or not memory.is_floating_point() or memory.shape[-1] != self.d_model:
-                _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:122]
-                _check_shape("memory", memory, (memory.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:122]
+                _check_rank("memory", memory, 2, "s d_model")  # [transformer.ncd:170]
+                _check_shape("memory", memory, (memory.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:170]
         t = X.shape[-2]
         s = memory.shape[-2]
         if CHECK_SHAPES:
             if tgt_mask.shape[-2:] != (t, t) or not tgt_mask.is_floating_point():
-                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:122]
+                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:171]
             if memory_mask.shape[-2:] != (t, s) or not memory_mask.is_floating_point():
-                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:122]
+                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:172]
             if tgt_key_padding_mask.shape[-1:] != (t,) or tgt_key_padding_mask.dtype != torch.bool:
-                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:122]
+                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:173]
             if memory_key_padding_mask.shape[-1:] != (s,) or memory_key_padding_mask.dtype != torch.bool:
-                _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:123]
-        return _in_turn(self.layers, X, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)  # t d_model  [transformer.ncd:124]
+                _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:174]
+        return _in_turn(self.layers, X, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)  # t d_model  [transformer.ncd:176]
 
 
 class Transformer(nn.Module):
-    """Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : s d_model, t d_model, s s, t t, t s, bool s, bool t, bool s -> t d_model    [transformer.ncd:127]"""
+    """Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) : s d_model, t d_model, s s, t t, t s, bool s, bool t, bool s -> t d_model    [transformer.ncd:179]"""
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-05, norm_first: bool = False) -> None:
         super().__init__()
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:128] Transformer: `dropout` is a number, got {dropout!r}")
+            raise TypeError(f"[transformer.ncd:185] Transformer: `dropout` is a number, got {dropout!r}")
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"[transformer.ncd:128] Transformer: `activation` is one of 'relu', 'gelu', got {activation!r}")
+            raise ValueError(f"[transformer.ncd:186] Transformer: `activation` is one of 'relu', 'gelu', got {activation!r}")
         if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
-            raise TypeError(f"[transformer.ncd:128] Transformer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
+            raise TypeError(f"[transformer.ncd:187] Transformer: `layer_norm_eps` is a number, got {layer_norm_eps!r}")
         if not isinstance(norm_first, bool):
-            raise TypeError(f"[transformer.ncd:129] Transformer: `norm_first` is a bool, got {norm_first!r}")
+            raise TypeError(f"[transformer.ncd:188] Transformer: `norm_first` is a bool, got {norm_first!r}")
         self.d_model, self.nhead, self.num_encoder_layers, self.num_decoder_layers, self.dim_feedforward, self.dropout, self.activation, self.layer_norm_eps, self.norm_first = d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation, layer_norm_eps, norm_first
-        self.encoder_layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_encoder_layers + 1))  # encoder_layers[1..num_encoder_layers] of the spec are encoder_layers[0..num_encoder_layers - 1] here  [transformer.ncd:130-131]
-        self.encoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:132]
-        self.decoder_layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_decoder_layers + 1))  # decoder_layers[1..num_decoder_layers] of the spec are decoder_layers[0..num_decoder_layers - 1] here  [transformer.ncd:133-134]
-        self.decoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:135]
+        self.encoder_layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_encoder_layers + 1))  # encoder_layers[1..num_encoder_layers] of the spec are encoder_layers[0..num_encoder_layers - 1] here  [transformer.ncd:190-198]
+        self.encoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:199]
+        self.decoder_layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first) for _ in range(1, num_decoder_layers + 1))  # decoder_layers[1..num_decoder_layers] of the spec are decoder_layers[0..num_decoder_layers - 1] here  [transformer.ncd:200-208]
+        self.decoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)  # [transformer.ncd:209]
 
     def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor, tgt_mask: Tensor, memory_mask: Tensor, src_key_padding_mask: Tensor, tgt_key_padding_mask: Tensor, memory_key_padding_mask: Tensor) -> Tensor:
-        """forward : s d_model, t d_model, s s, t t, t s, bool s, bool t, bool s -> t d_model    [transformer.ncd:137-139]"""
+        """forward : s d_model, t d_model, s s, t t, t s, bool s, bool t, bool s -> t d_model    [transformer.ncd:211-220]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if src.dim() < 2 or not src.is_floating_point() or src.shape[-1] != self.d_model:
-                _check_rank("src", src, 2, "s d_model")  # [transformer.ncd:137]
-                _check_shape("src", src, (src.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:137]
+                _check_rank("src", src, 2, "s d_model")  # [transformer.ncd:212]
+                _check_shape("src", src, (src.shape[-2], self.d_model), "s d_model", None)  # [transformer.ncd:212]
             if tgt.dim() < 2 or not tgt.is_floating_point() or tgt.shape[-1] != self.d_model:
-                _check_rank("tgt", tgt, 2, "t d_model")  # [transformer.ncd:137]
-                _check_shape("tgt", tgt, (tgt.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:137]
+                _check_rank("tgt", tgt, 2, "t d_model")  # [transformer.ncd:213]
+                _check_shape("tgt", tgt, (tgt.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:213]
         s = src.shape[-2]
         t = tgt.shape[-2]
         if CHECK_SHAPES:
             if src_mask.shape[-2:] != (s, s) or not src_mask.is_floating_point():
-                _check_shape("src_mask", src_mask, (s, s), "s s")  # [transformer.ncd:137]
+                _check_shape("src_mask", src_mask, (s, s), "s s")  # [transformer.ncd:214]
             if tgt_mask.shape[-2:] != (t, t) or not tgt_mask.is_floating_point():
-                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:137]
+                _check_shape("tgt_mask", tgt_mask, (t, t), "t t")  # [transformer.ncd:215]
             if memory_mask.shape[-2:] != (t, s) or not memory_mask.is_floating_point():
-                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:137]
+                _check_shape("memory_mask", memory_mask, (t, s), "t s")  # [transformer.ncd:216]
             if src_key_padding_mask.shape[-1:] != (s,) or src_key_padding_mask.dtype != torch.bool:
-                _check_shape("src_key_padding_mask", src_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:138]
+                _check_shape("src_key_padding_mask", src_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:217]
             if tgt_key_padding_mask.shape[-1:] != (t,) or tgt_key_padding_mask.dtype != torch.bool:
-                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:138]
+                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:218]
             if memory_key_padding_mask.shape[-1:] != (s,) or memory_key_padding_mask.dtype != torch.bool:
-                _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:139]
-        memory = self.encoder_norm(_in_turn(self.encoder_layers, src, src_mask, src_key_padding_mask))  # s d_model  [transformer.ncd:140]
-        return self.decoder_norm(_in_turn(self.decoder_layers, tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask))  # t d_model  [transformer.ncd:141-142]
+                _check_shape("memory_key_padding_mask", memory_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:219]
+        memory = self.encoder_norm(_in_turn(self.encoder_layers, src, src_mask, src_key_padding_mask))  # s d_model  [transformer.ncd:221]
+        return self.decoder_norm(_in_turn(self.decoder_layers, tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask))  # t d_model  [transformer.ncd:222-224]
 
 
 class PositionalEncoding(nn.Module):
-    """PositionalEncoding(d_model, max_len, base) : t d_model -> t d_model    [transformer.ncd:148]"""
+    """PositionalEncoding(d_model, max_len, base) : t d_model -> t d_model    [transformer.ncd:230]"""
 
     def __init__(self, d_model: int = 512, max_len: int = 5000, base: float = 10000.0) -> None:
         super().__init__()
         if isinstance(base, bool) or not isinstance(base, (int, float)):
-            raise TypeError(f"[transformer.ncd:148] PositionalEncoding: `base` is a number, got {base!r}")
+            raise TypeError(f"[transformer.ncd:230] PositionalEncoding: `base` is a number, got {base!r}")
         self.d_model, self.max_len, self.base = d_model, max_len, base
         if d_model % 2 != 0:
-            raise ValueError(f"[transformer.ncd:148] needs d_model % 2 == 0 (`d_model: (2 * half)` is a multiple of 2), got d_model = {d_model}")
+            raise ValueError(f"[transformer.ncd:230] needs d_model % 2 == 0 (`d_model: (2 * half)` is a multiple of 2), got d_model = {d_model}")
         self.half = half = d_model // 2
-        self.register_buffer("inv_freq", 1.0 / self.base ** (2 * torch.arange(self.half) / self.d_model), persistent=False)  # [transformer.ncd:149]
-        self.register_buffer("angle", torch.einsum("...m,...h->...mh", (torch.arange(self.max_len) * 1.0), self.inv_freq), persistent=False)  # [transformer.ncd:150]
-        self.register_buffer("pe", torch.cat((torch.sin(self.angle), torch.cos(self.angle)), dim=-1).unflatten(-1, (2, self.half)).transpose(-2, -1).flatten(-2), persistent=False)  # [transformer.ncd:151]
+        self.register_buffer("inv_freq", 1.0 / self.base ** (2 * torch.arange(self.half) / self.d_model), persistent=False)  # [transformer.ncd:231]
+        self.register_buffer("angle", torch.einsum("...m,...h->...mh", (torch.arange(self.max_len) * 1.0), self.inv_freq), persistent=False)  # [transformer.ncd:232]
+        self.register_buffer("pe", torch.cat((torch.sin(self.angle), torch.cos(self.angle)), dim=-1).unflatten(-1, (2, self.half)).transpose(-2, -1).flatten(-2), persistent=False)  # [transformer.ncd:233]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : t d_model -> t d_model    [transformer.ncd:153]"""
+        """forward : t d_model -> t d_model    [transformer.ncd:235]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.d_model:
-                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:153]
-                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:153]
+                _check_rank("X", X, 2, "t d_model")  # [transformer.ncd:235]
+                _check_shape("X", X, (X.shape[-2], self.d_model), "t d_model", None)  # [transformer.ncd:235]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if self.max_len < t:
-                _fail(ValueError, f"[transformer.ncd:154] needs max_len >= t (pe[0:t] takes indexes 0..t - 1 of axis max_len), got max_len = {self.max_len}, t = {_as_int(t)}")
-        return X + self.pe[..., :t, :]  # t d_model  [transformer.ncd:154]
+                _fail(ValueError, f"[transformer.ncd:236] needs max_len >= t (pe[0:t] takes indexes 0..t - 1 of axis max_len), got max_len = {self.max_len}, t = {_as_int(t)}")
+        return X + self.pe[..., :t, :]  # t d_model  [transformer.ncd:236]
 
 
 class Vaswani(nn.Module):
-    """Vaswani(src_vocab_size, tgt_vocab_size, d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, max_len) : int s, int t, bool s, bool t -> t tgt_vocab_size    [transformer.ncd:163]"""
+    """Vaswani(src_vocab_size, tgt_vocab_size, d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, max_len) : int s, int t, bool s, bool t -> t tgt_vocab_size    [transformer.ncd:245]"""
 
     def __init__(self, src_vocab_size: int = 37000, tgt_vocab_size: int = 37000, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1, max_len: int = 5000) -> None:
         super().__init__()
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise TypeError(f"[transformer.ncd:164] Vaswani: `dropout` is a number, got {dropout!r}")
+            raise TypeError(f"[transformer.ncd:253] Vaswani: `dropout` is a number, got {dropout!r}")
         if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"[transformer.ncd:164] Vaswani: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
+            raise ValueError(f"[transformer.ncd:253] Vaswani: Dropout's p is a probability: `dropout` must be between 0.0 and 1.0, got {dropout!r}")
         self.src_vocab_size, self.tgt_vocab_size, self.d_model, self.nhead, self.num_encoder_layers, self.num_decoder_layers, self.dim_feedforward, self.dropout, self.max_len = src_vocab_size, tgt_vocab_size, d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, max_len
         if d_model % 2 != 0:
-            raise ValueError(f"[transformer.ncd:163] needs d_model % 2 == 0 (`d_model: (2 * half)` is a multiple of 2), got d_model = {d_model}")
+            raise ValueError(f"[transformer.ncd:248] needs d_model % 2 == 0 (`d_model: (2 * half)` is a multiple of 2), got d_model = {d_model}")
         self.half = half = d_model // 2
-        self.src_embed = nn.Embedding(src_vocab_size, d_model)  # [transformer.ncd:166]
-        self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)  # [transformer.ncd:167]
-        self.positions = PositionalEncoding(d_model, max_len, 10000.0)  # [transformer.ncd:168]
-        self.embed_dropout = nn.Dropout(dropout)  # [transformer.ncd:169]
-        self.transformer = Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, "relu", 1e-05, False)  # [transformer.ncd:170]
-        self.generator = nn.Linear(d_model, tgt_vocab_size)  # [transformer.ncd:171]
+        self.src_embed = nn.Embedding(src_vocab_size, d_model)  # [transformer.ncd:256]
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)  # [transformer.ncd:257]
+        self.positions = PositionalEncoding(d_model, max_len, 10000.0)  # [transformer.ncd:258]
+        self.embed_dropout = nn.Dropout(dropout)  # [transformer.ncd:259]
+        self.transformer = Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, "relu", 1e-05, False)  # [transformer.ncd:260]
+        self.generator = nn.Linear(d_model, tgt_vocab_size)  # [transformer.ncd:261]
 
     def forward(self, src: Tensor, tgt: Tensor, src_key_padding_mask: Tensor, tgt_key_padding_mask: Tensor) -> Tensor:
-        """forward : int s, int t, bool s, bool t -> t tgt_vocab_size    [transformer.ncd:173-174]"""
+        """forward : int s, int t, bool s, bool t -> t tgt_vocab_size    [transformer.ncd:263]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if src.dim() < 1 or src.is_floating_point() or src.dtype == torch.bool:
-                _check_rank("src", src, 1, "int s", "int")  # [transformer.ncd:173]
+                _check_rank("src", src, 1, "int s", "int")  # [transformer.ncd:263]
             if tgt.dim() < 1 or tgt.is_floating_point() or tgt.dtype == torch.bool:
-                _check_rank("tgt", tgt, 1, "int t", "int")  # [transformer.ncd:173]
+                _check_rank("tgt", tgt, 1, "int t", "int")  # [transformer.ncd:263]
         s = src.shape[-1]
         t = tgt.shape[-1]
         if CHECK_SHAPES:
             if src_key_padding_mask.shape[-1:] != (s,) or src_key_padding_mask.dtype != torch.bool:
-                _check_shape("src_key_padding_mask", src_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:173]
+                _check_shape("src_key_padding_mask", src_key_padding_mask, (s,), "bool s", "bool")  # [transformer.ncd:263]
             if tgt_key_padding_mask.shape[-1:] != (t,) or tgt_key_padding_mask.dtype != torch.bool:
-                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:174]
-        X = self.embed_dropout(self.positions((self.src_embed(_token_ids(src, self.src_embed.num_embeddings, "[transformer.ncd:175] `src_embed`")) * math.sqrt(self.d_model))))  # s d_model  [transformer.ncd:175]
-        Y = self.embed_dropout(self.positions((self.tgt_embed(_token_ids(tgt, self.tgt_embed.num_embeddings, "[transformer.ncd:176] `tgt_embed`")) * math.sqrt(self.d_model))))  # t d_model  [transformer.ncd:176]
-        causal = torch.where(torch.ones(t, t, dtype=torch.bool, device=src.device).tril(), 0.0, -math.inf)  # t t  [transformer.ncd:177]
-        unmasked = torch.where(torch.ones(s, s, dtype=torch.bool, device=src.device).tril(), 0.0, 0.0)  # s s  [transformer.ncd:178]
-        H = self.transformer(X, Y, unmasked, causal, torch.where(torch.ones(t, s, dtype=torch.bool, device=src.device).tril(), 0.0, 0.0), src_key_padding_mask, tgt_key_padding_mask, src_key_padding_mask)  # t d_model  [transformer.ncd:179-180]
-        return torch.log_softmax(self.generator(H), dim=-1)  # t tgt_vocab_size  [transformer.ncd:181]
+                _check_shape("tgt_key_padding_mask", tgt_key_padding_mask, (t,), "bool t", "bool")  # [transformer.ncd:263]
+        X = self.embed_dropout(self.positions((self.src_embed(_token_ids(src, self.src_embed.num_embeddings, "[transformer.ncd:264] `src_embed`")) * math.sqrt(self.d_model))))  # s d_model  [transformer.ncd:264]
+        Y = self.embed_dropout(self.positions((self.tgt_embed(_token_ids(tgt, self.tgt_embed.num_embeddings, "[transformer.ncd:265] `tgt_embed`")) * math.sqrt(self.d_model))))  # t d_model  [transformer.ncd:265]
+        causal = torch.where(torch.ones(t, t, dtype=torch.bool, device=src.device).tril(), 0.0, -math.inf)  # t t  [transformer.ncd:266]
+        unmasked = torch.where(torch.ones(s, s, dtype=torch.bool, device=src.device).tril(), 0.0, 0.0)  # s s  [transformer.ncd:267]
+        H = self.transformer(X, Y, unmasked, causal, torch.where(torch.ones(t, s, dtype=torch.bool, device=src.device).tril(), 0.0, 0.0), src_key_padding_mask, tgt_key_padding_mask, src_key_padding_mask)  # t d_model  [transformer.ncd:268-277]
+        return torch.log_softmax(self.generator(H), dim=-1)  # t tgt_vocab_size  [transformer.ncd:278]

@@ -99,55 +99,55 @@ class VisualAttention(nn.Module):
         self.Co = nn.ConvTranspose2d(k * heads, c, kernel, stride=stride)  # [visual_attention.ncd:17]
 
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
-        """forward : c Y1 Y2, c X1 X2 -> c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)    [visual_attention.ncd:19]"""
+        """forward : c Y1 Y2, c X1 X2 -> c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)    [visual_attention.ncd:19-22]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 3 or not E.is_floating_point() or E.shape[-3] != self.c:
-                _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:19]
-                _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:19]
+                _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:20]
+                _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:20]
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c:
-                _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:19]
-                _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:19]
+                _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:21]
+                _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:21]
         Y1, Y2 = E.shape[-2:]
         X1, X2 = X.shape[-2:]
         if CHECK_SHAPES:
             if Y1 < self.kernel:
-                _fail(ValueError, f"[visual_attention.ncd:20] needs Y1 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y1 = {_as_int(Y1)}, kernel = {self.kernel}")
+                _fail(ValueError, f"[visual_attention.ncd:23] needs Y1 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y1 = {_as_int(Y1)}, kernel = {self.kernel}")
             if Y2 < self.kernel:
-                _fail(ValueError, f"[visual_attention.ncd:20] needs Y2 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y2 = {_as_int(Y2)}, kernel = {self.kernel}")
+                _fail(ValueError, f"[visual_attention.ncd:23] needs Y2 >= kernel (`Cq`: Conv2d's kernel must fit in each padded side of its input, in `Cq(E)`), got Y2 = {_as_int(Y2)}, kernel = {self.kernel}")
             if X1 < self.kernel:
-                _fail(ValueError, f"[visual_attention.ncd:21] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {_as_int(X1)}, kernel = {self.kernel}")
+                _fail(ValueError, f"[visual_attention.ncd:24] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {_as_int(X1)}, kernel = {self.kernel}")
             if X2 < self.kernel:
-                _fail(ValueError, f"[visual_attention.ncd:21] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {_as_int(X2)}, kernel = {self.kernel}")
-        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:20]
-        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:21]
-        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:22]
-        O = MultiHeadDotProductAttention(Q, K, V)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:23]
-        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:24]
+                _fail(ValueError, f"[visual_attention.ncd:24] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {_as_int(X2)}, kernel = {self.kernel}")
+        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:23]
+        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:24]
+        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:25]
+        O = MultiHeadDotProductAttention(Q, K, V)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:26]
+        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:27]
 
 
 class VisualAttentionSingleHead(nn.Module):
-    """VisualAttentionSingleHead(c, k) : c Y1 Y2, c X1 X2 -> c Y1 Y2    [visual_attention.ncd:27]"""
+    """VisualAttentionSingleHead(c, k) : c Y1 Y2, c X1 X2 -> c Y1 Y2    [visual_attention.ncd:30]"""
 
     def __init__(self, c: int = 33, k: int = 8) -> None:
         super().__init__()
         self.c, self.k = c, k
-        self.Cq = nn.Conv2d(c, k, 1)  # [visual_attention.ncd:28]
-        self.Ck = nn.Conv2d(c, k, 1)  # [visual_attention.ncd:29]
-        self.Cv = nn.Conv2d(c, k, 1)  # [visual_attention.ncd:30]
-        self.Co = nn.ConvTranspose2d(k, c, 1)  # [visual_attention.ncd:31]
+        self.Cq = nn.Conv2d(c, k, 1)  # [visual_attention.ncd:31]
+        self.Ck = nn.Conv2d(c, k, 1)  # [visual_attention.ncd:32]
+        self.Cv = nn.Conv2d(c, k, 1)  # [visual_attention.ncd:33]
+        self.Co = nn.ConvTranspose2d(k, c, 1)  # [visual_attention.ncd:34]
 
     def forward(self, E: Tensor, X: Tensor) -> Tensor:
-        """forward : c Y1 Y2, c X1 X2 -> c Y1 Y2    [visual_attention.ncd:33]"""
+        """forward : c Y1 Y2, c X1 X2 -> c Y1 Y2    [visual_attention.ncd:36]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if E.dim() < 3 or not E.is_floating_point() or E.shape[-3] != self.c:
-                _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:33]
-                _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:33]
+                _check_rank("E", E, 3, "c Y1 Y2")  # [visual_attention.ncd:36]
+                _check_shape("E", E, (self.c, E.shape[-2], E.shape[-1]), "c Y1 Y2", None)  # [visual_attention.ncd:36]
             if X.dim() < 3 or not X.is_floating_point() or X.shape[-3] != self.c:
-                _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:33]
-                _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:33]
+                _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:36]
+                _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:36]
         Y1, Y2 = E.shape[-2:]
-        Q = _over_batch(self.Cq, E, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:34]
-        K = _over_batch(self.Ck, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:35]
-        V = _over_batch(self.Cv, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:36]
-        O = nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # (Y1 Y2) k  [visual_attention.ncd:37-38]
-        return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).transpose(-3, -1).transpose(-2, -1), 3)  # c Y1 Y2  [visual_attention.ncd:39]
+        Q = _over_batch(self.Cq, E, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:37]
+        K = _over_batch(self.Ck, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:38]
+        V = _over_batch(self.Cv, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:39]
+        O = nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # (Y1 Y2) k  [visual_attention.ncd:40-41]
+        return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).transpose(-3, -1).transpose(-2, -1), 3)  # c Y1 Y2  [visual_attention.ncd:42]

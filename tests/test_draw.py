@@ -156,6 +156,31 @@ def test_no_wire_runs_through_a_box(drawings):
                     assert not inside(p, box), f"{key}: a wire runs through the box at {box}: {w.get('d')[:60]}"
 
 
+def columns_and_widest_section(svg: str) -> tuple[int, int]:
+    """From the SVG alone: the number of columns of boxes (their left edges, 10 px apart or more) and
+    the most wires that any vertical line crosses (the widest section)."""
+    root = ET.fromstring(svg)
+    _, boxes, _, _, wires = geometry(svg)
+    columns, last = 0, -1e9
+    for x in sorted(b[0] for b, _ in boxes):
+        if x - last > 10:
+            columns, last = columns + 1, x
+    spans = [(min(p[0] for p in pts), max(p[0] for p in pts)) for w in wires if (pts := path_points(w.get("d")))]
+    widest = max((sum(a <= x <= b for a, b in spans) for x in range(0, int(float(root.get("width"))), 4)), default=0)
+    return max(columns, 1), max(widest, 1)
+
+
+def test_the_picture_is_compact(drawings):
+    """Width in proportion to the steps, height to the wires of the widest section: a bound per column
+    and per wire, the widest a step takes (a frame and its labels) and the tallest a wire's lane takes
+    (its label, and a frame's header once per nesting), that no spec at any depth exceeds."""
+    for key, svg in drawings.items():
+        root = ET.fromstring(svg)
+        columns, widest = columns_and_widest_section(svg)
+        assert float(root.get("width")) <= 420 * columns, f"{key}: {root.get('width')} px for {columns} columns"
+        assert float(root.get("height")) <= 130 * widest, f"{key}: {root.get('height')} px for {widest} wires"
+
+
 def test_every_wire_ends_at_a_port_or_the_edge(drawings):
     for key, svg in drawings.items():
         els, boxes, frames, _, wires = geometry(svg)

@@ -10,6 +10,8 @@ so Dynamo must break the graph there.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,11 @@ def test_mixtral_compiles_with_breaks_at_its_routing():
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), block(x), atol=1e-6, rtol=0)
     assert len(graphs) > 1
-    with pytest.raises(Exception, match="data-dependent"):
-        torch._dynamo.reset()
-        torch.compile(block, backend=backend, fullgraph=True)(x)
+    # fullgraph=True fails on the routing; in a process of its own, because a failed capture leaves
+    # state behind that changes what later eager convolutions allocate (test_cost measures that)
+    script = ("import torch, ncdc\n"
+              f"block = ncdc.load({str(SPECS / 'mixtral.ncd')!r}).MixtralSparseMoeBlock(hidden_size=16, "
+              "intermediate_size=24).eval()\n"
+              "torch.compile(block, backend='eager', fullgraph=True)(torch.randn(2, 5, 16))\n")
+    failed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert failed.returncode != 0 and "data-dependent" in failed.stderr, failed.stderr[-2000:]

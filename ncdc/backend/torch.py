@@ -758,19 +758,22 @@ def _where(em: Emitter, node: ir.Where):
     return f"torch.where({args})", ATOM
 
 
+def _like_input(em: Emitter, *options: str) -> str:
+    """`, dtype=X.dtype, device=X.device` for a constant made in the body (`tril`, `arange`, `eye`): on the
+    first input's device (and dtype), so that it meets the inputs there; nothing in a def of no inputs."""
+    like = em.ns(em.f.params[0].name) if em.f.params else None
+    return "".join(f", {o}={like}.{o}" for o in options) if like else ""
+
+
 @lowering(ir.Tril)
 def _tril(em: Emitter, node: ir.Tril):
-    like = em.ns(em.f.params[0].name) if em.f.params else None
-    device = f", device={like}.device" if like else ""
     rows, cols = em.size(node.rows)[0], em.size(node.cols)[0]
-    return f"torch.ones({rows}, {cols}, dtype=torch.bool{device}).tril()", ATOM
+    return f"torch.ones({rows}, {cols}, dtype=torch.bool{_like_input(em, 'device')}).tril()", ATOM
 
 
 @lowering(ir.Arange)
 def _arange(em: Emitter, node: ir.Arange):
-    like = em.ns(em.f.params[0].name) if em.f.params else None
-    device = f", device={like}.device" if like else ""
-    return f"torch.arange({em.size(node.size)[0]}{device})", ATOM
+    return f"torch.arange({em.size(node.size)[0]}{_like_input(em, 'device')})", ATOM
 
 
 @lowering(ir.BufferValue)
@@ -863,9 +866,7 @@ def _concat(em: Emitter, node: ir.Concat):
 
 @lowering(ir.Eye)
 def _eye(em: Emitter, node: ir.Eye):
-    like = em.ns(em.f.params[0].name) if em.f.params else None
-    options = f", dtype={like}.dtype, device={like}.device" if like else ""
-    return f"torch.eye({em.size(node.size)[0]}{options})", ATOM
+    return f"torch.eye({em.size(node.size)[0]}{_like_input(em, 'dtype', 'device')})", ATOM
 
 
 @lowering(ir.Attention)

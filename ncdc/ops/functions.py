@@ -5,10 +5,10 @@ Their typing rules; how each is spelt in a back end is that back end's table.
 
 from __future__ import annotations
 
-from .. import ir
+from .. import ir, tree
 from ..diagnostics import fail
 from ..checker.numbers import check_constant
-from ..ir import SCALAR, ScalarType, TensorType
+from ..ir import SCALAR, Axis, ScalarType, TensorType
 
 # Elementwise maps: a small box on a wire, broadcast over every axis.
 MAPS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "sin", "cos")
@@ -40,6 +40,18 @@ def no_brackets(name: str, brackets, e) -> None:
     if brackets is not None:
         fail("E0311", f"`{name}` acts on every axis and takes no axis list", e.func.span, "remove this",
              help="to act on some axes only, bind them with `rearrange` or lift over the others")
+
+
+def size_argument(cx, name: str, arg: tree.Name, takes: str, what: str) -> Axis:
+    """The axis a size-only constant (`tril(y, x)`, `arange(t)`) runs along: `arg` names a size the
+    generated code can compute; `takes` says what `name` takes the size for, `what` what it makes."""
+    binding = cx.scope.lookup_size(arg.name)
+    if binding is None:
+        fail("E0104", f"unknown size `{arg.name}`", arg.span, "not a size",
+             notes=[f"`{arg.name}` is a wire: `{name}` takes {takes}"]
+             if cx.scope.lookup_wire(arg.name) is not None else [])
+    cx.computable(binding.value, arg.span, what)
+    return Axis(binding.value, arg.span)
 
 
 def check_map(cx, name: str, brackets, e) -> ir.Value:

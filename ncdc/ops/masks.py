@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .. import ir, tree
 from ..diagnostics import fail
-from ..ir import BOOL, FLOAT, INT, Axis, ScalarType, TensorType
-from .functions import no_brackets
+from ..ir import BOOL, FLOAT, INT, ScalarType, TensorType
+from .functions import no_brackets, size_argument
 
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 EQUALITIES = frozenset({"==", "!="})  # the comparisons that booleans take too
@@ -85,13 +85,5 @@ def check_tril(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     if e.options or len(e.args) != 2 or len(names) != 2:
         fail("E0322", f"`{name}` takes two sizes: `{name}(y, x)` is the causal mask `bool y x`", e.span,
              "expected two size names", help="name the axes of the scores it masks: `tril(y, x)` for `S: y x`")
-    axes = []
-    for arg in names:
-        binding = cx.scope.lookup_size(arg.name)
-        if binding is None:
-            fail("E0104", f"unknown size `{arg.name}`", arg.span, "not a size",
-                 notes=[f"`{arg.name}` is a wire: `{name}` takes the sizes of the axes it masks"]
-                 if cx.scope.lookup_wire(arg.name) is not None else [])
-        cx.computable(binding.value, arg.span, "a mask")
-        axes.append(Axis(binding.value, arg.span))
+    axes = [size_argument(cx, name, arg, "the sizes of the axes it masks", "a mask") for arg in names]
     return ir.Tril(TensorType(tuple(axes), BOOL), e.span, axes[0].size, axes[1].size)

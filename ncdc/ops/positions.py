@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .. import ir, tree
 from ..diagnostics import fail
-from ..ir import INT, Axis, TensorType
-from .functions import no_brackets
+from ..ir import INT, TensorType
+from .functions import no_brackets, size_argument
 
 
 def check_arange(cx, name: str, brackets, e: tree.Call) -> ir.Value:
@@ -18,11 +18,5 @@ def check_arange(cx, name: str, brackets, e: tree.Call) -> ir.Value:
     if e.options or len(e.args) != 1 or not isinstance(e.args[0], tree.Name):
         fail("E0350", f"`{name}` takes one size: `{name}(t)` is the `int t` wire 0, 1, ..., t - 1", e.span,
              "expected one size name", help="name the axis it runs along: `arange(t)` for the positions of `X: t m`")
-    arg = e.args[0]
-    binding = cx.scope.lookup_size(arg.name)
-    if binding is None:
-        fail("E0104", f"unknown size `{arg.name}`", arg.span, "not a size",
-             notes=[f"`{arg.name}` is a wire: `{name}` takes the size of the axis it runs along"]
-             if cx.scope.lookup_wire(arg.name) is not None else [])
-    cx.computable(binding.value, arg.span, "an index wire")
-    return ir.Arange(TensorType((Axis(binding.value, arg.span),), INT), e.span, binding.value)
+    axis = size_argument(cx, name, e.args[0], "the size of the axis it runs along", "an index wire")
+    return ir.Arange(TensorType((axis,), INT), e.span, axis.size)

@@ -132,23 +132,32 @@ class CostError(Exception):
 
 
 class Key:
-    """One tensor (a storage) in a body: views of it share its key."""
+    """One tensor (a storage) in a body: views of it share its key.  `once`: made once per call, not per
+    sample -- a constant of sizes only (`tril(t, t)`, `arange(t)`, what is computed from them alone),
+    which the generated code makes without batch or lifted axes."""
 
-    __slots__ = ("size", "dtype", "grad", "what")
+    __slots__ = ("size", "dtype", "grad", "what", "once")
 
-    def __init__(self, size: Size, dtype: str, grad: bool, what: str = ""):
-        self.size, self.dtype, self.grad, self.what = size, dtype, grad, what
+    def __init__(self, size: Size, dtype: str, grad: bool, what: str = "", once: bool = False):
+        self.size, self.dtype, self.grad, self.what, self.once = size, dtype, grad, what, once
 
     @property
     def held(self) -> Size:
-        """Its elements in a peak, marked by element type when not a float (`WIDE`)."""
-        return held(self.size, self.dtype)
+        """Its elements in a peak, marked by element type when not a float (`WIDE`), and as made once
+        per call (`ONCE`) for a constant."""
+        return held(self.size, self.dtype) * ONCE if self.once else held(self.size, self.dtype)
 
 
 # Mark the elements of a peak that are not floats: int64 (torch.long, 8 bytes) and bool (1 byte). The
 # report counts each at its width for bytes, and sets the marks to 1 for elements.
 LONG, BYTE = Symbol("int64"), Symbol("bool")
 WIDE = {rules.INT64: LONG, rules.BOOL: BYTE}
+
+
+def _constant(operands: list) -> bool:
+    """Whether what an operation makes of these operands is a constant made once per call: none of them
+    has batch axes (constants themselves, a module's weights and buffers; an operation of no operands)."""
+    return all(k is None or k.once or k.what == "learned" for k in operands)
 
 
 def held(size: Size, dtype: str) -> Size:
@@ -190,6 +199,12 @@ class BodyResult:
     outputs: list[Any]
     out_grads: list[bool]
     unbatched: frozenset = frozenset()  # the saved tensors made once, not per sample (permuted weights)
+    # The results that are an input itself without gradients (by position: result -> input), as an
+    # eval-mode Dropout of an input is.
+    same: dict[int, int] = field(default_factory=dict)
+    # The inputs kept as the attention kernel reads them, `.contiguous()` (by position: the elements read,
+    # in the callee's names): a caller passing a part of a larger tensor, or one broadcast, has a copy kept.
+    contiguous: dict[int, Size] = field(default_factory=dict)
 
 
 def _dtype_of(t) -> str:
@@ -350,6 +365,10 @@ class Body:
         self.names: dict[str, Key] = {}  # what each name holds now
         self.holders: dict[Key, set[str]] = {}
         self.released: dict[Key, int] = {}  # the statement at which no name holds a tensor any more
+        # The results that are, without gradients, another tensor itself (an eval-mode Dropout returns its
+        # input): one tensor in the peak, two in what training keeps.
+        self.alias: dict[Key, Key] = {}
+        self.contiguous: dict[int, Size] = {}  # see `BodyResult`
         self.stmt = 0
 
     def size(self, s: Size) -> Size:
@@ -372,7 +391,8 @@ class Body:
 
     def new(self, t, grad: bool, what: str = "") -> Key:
         """The result of the operation being costed (which reads `self.operands`)."""
-        key = Key(self.size(_elements(t)), _dtype_of(t) if not isinstance(t, ir.TupleType) else FLOAT, grad, what)
+        key = Key(self.size(_elements(t)), _dtype_of(t) if not isinstance(t, ir.TupleType) else FLOAT, grad, what,
+                  once=_constant(self.operands))
         self.made(self.operands, [key])
         self.operands = []
         return key
@@ -382,6 +402,26 @@ class Body:
         """An operation of this statement read `operands` and made `keys` (and `scratch` elements held only
         while it runs); a call, with its own peak."""
         self.events[self.stmt].append(Event([k for k in operands if k is not None], keys, inner or [], scratch))
+
+    def same(self, key: Key) -> Key:
+        """The tensor a result is without gradients (itself, or what an eval-mode Dropout returned)."""
+        while key in self.alias:
+            key = self.alias[key]
+        return key
+
+    def keep_contiguous(self, key: Key | None, elements: Size, row: Row) -> None:
+        """Keep what the attention kernel keeps of an operand that the generated code passes `.contiguous()`
+        and that has `elements`: the tensor itself when it is all of its storage (a permutation of it is a
+        copy of the same size), else a copy of the part it is (a slice of a wider tensor: `QKV[:, 2]`, or
+        one broadcast)."""
+        if key is None or key.what == "learned":
+            return
+        if key.size != elements:
+            self.keep(Key(elements, key.dtype, True, "contiguous", key.once), row)
+            return
+        if key in self.inputs:  # the caller's argument may be such a part
+            self.contiguous[self.inputs[key]] = elements
+        self.keep(key, row)
 
     def keep(self, key: Key | None, row: Row) -> None:
         """The backward pass keeps this tensor (once, however many operations keep it)."""
@@ -393,7 +433,7 @@ class Body:
         if ident in self.saved:
             return
         self.saved[ident] = (key.dtype, key.size)
-        if key.what == UNBATCHED:
+        if key.what == UNBATCHED or key.once:
             self.unbatched.add(ident)
         row.add_saved(key.dtype, key.size)
 
@@ -419,7 +459,10 @@ class Body:
             self.row.absorb(r)
             for d, n in r.saved.items():
                 self.row.add_saved(d, n)
-        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs], frozenset(self.unbatched))
+        same = {i: self.inputs[self.same(k)] for i, k in enumerate(outputs)
+                if k is not None and k not in self.inputs and self.same(k) in self.inputs}
+        return BodyResult(self.row, self.saved, result_outputs, [k.grad for k in outputs], frozenset(self.unbatched),
+                          same, self.contiguous)
 
     def statement(self, stmt, mult: Size) -> list[Key] | None:
         if isinstance(stmt, ir.Assign):
@@ -688,7 +731,10 @@ class Body:
             for n in (y * d, x * d, y * x):
                 scratch = Key(n, FLOAT, True, "attention")
                 self.keep(scratch, row)
-            self.keep(v, row)
+            self.keep_contiguous(v, x * dv, row)
+            if node.dropout is not None:  # the dropped probabilities (for the values' gradient) and the mask
+                for _ in range(2):
+                    self.keep(Key(y * x, FLOAT, True, "attention"), row)
         # The fused kernel also returns the log-sum-exp of each query's scores (dropped at once, unless kept
         # for backward).
         result = Key(self.size(_elements(node.type)), FLOAT, grad, "result")
@@ -808,7 +854,12 @@ class Body:
         for ident, (dtype, size) in result.saved.items():
             key = rename(ident)
             if isinstance(ident, tuple) and ident and ident[0] == "in":
-                self.keep((kept or {}).get(ident[1], key), row)
+                if kept and ident[1] in kept:
+                    self.keep(kept[ident[1]], row)
+                elif ident[1] in result.contiguous:
+                    self.keep_contiguous(key, fn(result.contiguous[ident[1]]) * mult, row)
+                else:
+                    self.keep(key, row)
             else:
                 once = ident in result.unbatched
                 if once:
@@ -825,7 +876,10 @@ class Body:
                 self.saved[key] = self.saved.pop((token, ident))
             outs.append(key)
         self.row.children.append(row)
-        self.made(args, [k for k in outs if k not in args], row.peak)
+        for i, position in result.same.items():
+            if args[position] is not None:
+                self.alias[outs[i]] = args[position]
+        self.made(args, [k for k in outs if k not in args and k not in self.alias], row.peak)
         return tuple(outs) if len(outs) > 1 else outs[0]
 
     def component(self, c: ir.Component, node, args: list, own: list[TensorType], mult: Size, out_types,
@@ -851,7 +905,8 @@ class Body:
                 row.matmuls.append(Matmul(mult, self.size(n_in), self.size(n_out), ONE))
             x = args[0] if args else None
             grad = row.params != ZERO or bool(x and x.grad)
-            result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result")
+            once = x is not None and _constant([x])  # a layer applied to a constant (`wpe(arange(t))`)
+            result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result", once)
             copy = ZERO  # a weight the layout plan permutes: a copy made at each call, held while it runs
             if node is not None and cost.matmul is not None and is_linear(node) and weight_permuted(self.plan, node):
                 n_in, n_out = cost.matmul
@@ -867,10 +922,13 @@ class Body:
                     else:
                         assert extra is not None
                         dtype, n = extra
-                        scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
+                        scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra", once)
                         self.keep(scratch, row)
             self.row.children.append(row)
-            self.made([x], [result], scratch=copy * ONCE)
+            if cost.returns_input and x is not None:
+                self.alias[result] = x
+            else:
+                self.made([x], [result], scratch=copy * ONCE)
             return result
         if isinstance(c, ir.Instance):
             target = self.model.modules[c.module]
@@ -927,7 +985,8 @@ class Body:
         candidates = []
         for i, (x_in, x_out, peak, name) in enumerate(steps):
             base = args[0].held if i and args[0] is not None else ZERO
-            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.held + x_out.held, name)]
+            made = x_out.held if self.same(x_out) is not self.same(x_in) else ZERO
+            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.held + made, name)]
         self.made([args[0]], [x], prune(candidates))
         for r in group.children:
             group.absorb(r)
@@ -963,9 +1022,11 @@ class Body:
         new = {k: v for k, v in self.saved.items() if k not in saved_before}
         boundary = self.size(_elements(own[0])) * mult
         kept_ends = (x in new) or (args[0] in new)
+        # The other arguments (an encoder's memory, a mask) are the same tensors in every repetition.
+        same = {("in", self.inputs[a]) if a in self.inputs else a for a in args[1:] if a is not None}
         extras: dict[tuple[str, bool], Size] = {}  # by element type and whether made once (not per sample)
         for k, (dtype, n) in new.items():
-            if k is not x and k is not args[0]:
+            if k is not x and k is not args[0] and k not in same:
                 kind = (dtype, k in self.unbatched)
                 extras[kind] = extras.get(kind, ZERO) + (count - 1) * n
         if kept_ends:
@@ -1017,14 +1078,22 @@ class Body:
         held from the statement that names it until its name is bound again (or the body returns), as
         the generated code's locals hold it; the body's inputs throughout, as its caller holds them."""
         end = len(self.reads)
-        last: dict[Key, int] = {k: self.released.get(k, end) for k in self.holders}
-        last |= {k: end for k in self.inputs}
+        same = self.same  # a result that is another tensor without gradients is held as that tensor
+        last: dict[Key, int] = {}
+
+        def until(k: Key, i: int) -> None:
+            last[same(k)] = max(last.get(same(k), -1), i)
+
+        for k in self.holders:
+            until(k, self.released.get(k, end))
+        for k in self.inputs:
+            until(k, end)
         for i, keys in enumerate(self.reads):
             for k in keys:
-                last[k] = max(last.get(k, -1), i)
+                until(k, i)
+        outputs = [same(k) for k in outputs if k is not None]
         for k in outputs:
-            if k is not None:
-                last[k] = end
+            until(k, end)
         defined: list[Key] = [k for k in self.inputs if k.what != "learned"]
         candidates: list[tuple[Size, str]] = []
         for i in range(end):
@@ -1033,7 +1102,9 @@ class Body:
             where = f"{self.f.name}, statement {i + 1}"
             candidates.append((holding, where))
             pending: list[Key] = []  # made in this statement and not yet consumed
-            for e in self.events[i]:
+            events = [dataclasses.replace(e, operands=[same(a) for a in e.operands],
+                                          keys=[k for k in e.keys if same(k) is k]) for e in self.events[i]]
+            for e in events:
                 now = holding + sum((k.held for k in pending), ZERO)
                 if e.inner:  # the callee's peak counts its arguments, one passed twice twice
                     around = now - sum((a.held for a in e.operands if a in wires or a in pending), ZERO)
@@ -1045,8 +1116,9 @@ class Body:
                 else:
                     candidates.append((now + sum((k.held for k in e.keys), e.scratch), where))
                 pending = [k for k in pending if k not in e.operands] + [k for k in e.keys if k not in wires]
-            made = [k for e in self.events[i] for k in e.keys]
-            defined += [k for k in made if k in self.bound[i] or k in outputs]
+            made = [k for e in events for k in e.keys]
+            bound = {same(k) for k in self.bound[i]}
+            defined += [k for k in made if k in bound or k in outputs]
         self.row.peak = prune(candidates)
 
 

@@ -90,6 +90,9 @@ class LayerCost:
     saves: list[tuple[str, tuple[str, Size] | None]] = field(default_factory=list)
     matmul: tuple[Size, Size] | None = None  # (in, out) features, for the transfer model
     needs_grad_input: bool = False  # saves only when its input requires grad (no parameters)
+    # Without gradients (eval mode) it returns its input itself (Dropout): no new tensor in the peak, while
+    # training's saved tensors are those of the operation it does then.
+    returns_input: bool = False
 
     def backward(self, input_grad: bool) -> dict[str, Size]:
         """Backward FLOPs by heading: a product's weight gradient, and its input's when that needs one; the
@@ -177,7 +180,10 @@ def groupnorm(a: L.GroupNormAttrs, t_in: TensorType, t_out: TensorType) -> Layer
 
 
 def dropout(a: L.DropoutAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
-    return LayerCost(ZERO, {ELEMENTWISE: ONE}, [("extra", (BOOL, ONE))], needs_grad_input=True)  # the mask
+    # Training keeps the mask, scaled, in the input's dtype: PyTorch multiplies by it on the CPU (CUDA's
+    # fused kernel keeps a bool mask instead).
+    return LayerCost(ZERO, {ELEMENTWISE: ONE}, [("extra", (FLOAT, ONE))], needs_grad_input=True,
+                     returns_input=True)
 
 
 def embedding(a: L.EmbeddingAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:

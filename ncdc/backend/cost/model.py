@@ -275,12 +275,18 @@ class Model:
 
     # ---- bodies
     def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
-             learned: frozenset[int] = frozenset()) -> BodyResult:
+             learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None) -> BodyResult:
         """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
-        expert's slice of stacked parameters), kept neither for backward nor in its memory."""
-        key = (id(f), grads, learned)
+        expert's slice of stacked parameters), kept neither for backward nor in its memory; its values
+        carry `lead` axes before those of their types when the generated code runs it (the batch, the
+        axes a call is lifted over), which decide PyTorch's attention kernel; `values`: the module's
+        hyperparameters that are not sizes (a Dropout's probability, a choice), as its caller passes them
+        (by default, their defaults)."""
+        if values is None:
+            values = {hp.name: hp.default for hp in module.hparams if hp.kind != "size"} if module is not None else {}
+        key = (id(f), grads, learned, lead, tuple(sorted(values.items())))
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module, learned).run()
+            self._bodies[key] = Body(self, f, grads, module, learned, lead, values).run()
         return self._bodies[key]
 
 
@@ -345,8 +351,10 @@ class Body:
     """One def or forward, costed in its own names."""
 
     def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
-                 learned: frozenset[int] = frozenset()):
+                 learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None):
         self.model, self.f, self.module = model, f, module
+        self.lead = lead
+        self.values = values or {}
         self.grads = grads
         self.learned = learned
         self.derived = derived(module)
@@ -511,7 +519,21 @@ class Body:
 
     def taken(self, stmt: ir.If) -> list:
         """The body of the branch the module's default hyperparameters take."""
-        return stmt.taken({hp.name: hp.default for hp in self.module.hparams} if self.module is not None else {})
+        if self.module is None:
+            return stmt.taken({})
+        return stmt.taken({hp.name: self.values.get(hp.name) if hp.kind != "size" else hp.default
+                           for hp in self.module.hparams})
+
+    def value_of(self, item):
+        """A number, bool or choice of an attribute or argument: a hyperparameter's as this body has it
+        (None where it has none)."""
+        return self.values.get(item.name) if isinstance(item, ir.HParamRef) else item
+
+    def dropout_p(self, name: str) -> float | None:
+        """The probability of the module's Dropout part `name` (None where unknown)."""
+        layer = next((c for c in self.module.components() if c.name == name), None) if self.module else None
+        p = self.value_of(layer.attrs.p) if isinstance(layer, ir.Layer) else None
+        return p if isinstance(p, (int, float)) else None
 
     # ---- values: each returns its tensor's key (a tuple of keys for several outputs; None for numbers)
     def value(self, node: ir.Value):
@@ -732,7 +754,8 @@ class Body:
                 scratch = Key(n, FLOAT, True, "attention")
                 self.keep(scratch, row)
             self.keep_contiguous(v, x * dv, row)
-            if node.dropout is not None:  # the dropped probabilities (for the values' gradient) and the mask
+            if node.dropout is not None and self.dropout_p(node.dropout) != 0:
+                # the dropped probabilities (for the values' gradient) and the mask
                 for _ in range(2):
                     self.keep(Key(y * x, FLOAT, True, "attention"), row)
         # The fused kernel also returns the log-sum-exp of each query's scores (dropped at once, unless kept
@@ -803,6 +826,10 @@ class Body:
         own = [TensorType(tuple(a.type.axes[i] for i in layout.own), a.type.dtype)  # type: ignore[union-attr]
                for a, layout in zip(node.arguments, node.layouts)]
         kind = node.callee_kind
+        grouped = grouped_attention(node) if kind == "def" else None
+        # The leading axes the callee's values carry: this body's, the lifted ones (grouped attention
+        # flattens them into one heads axis) and the call's own.
+        lead = self.lead + (0 if not node.lifted else 1 if grouped is not None else len(node.lift_sizes)) + node.lead
         if kind == "box":
             row = self.op_row(f"box {node.callee}", node, args)
             row.notes.append(f"`{node.callee}` is an abstract box: its cost is not known")
@@ -811,9 +838,8 @@ class Body:
         if kind == "def":
             target: ir.Function = node.target
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
-            result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None)
+            result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None, lead=lead)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
-            grouped = grouped_attention(node)
             kept = None
             if grouped is not None:
                 # One kernel call: its backward repeats the values for every query head, and keeps the repeats.
@@ -828,7 +854,7 @@ class Body:
             real = sum((a.held for a in args if a is not None), ZERO)
             call.inner = [(p - lifted + real, w) for p, w in call.inner]
             return out
-        return self.component(node.target, node, args, own, mult, out_types, node.callee)
+        return self.component(node.target, node, args, own, mult, out_types, node.callee, lead - self.lead)
 
     def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:
         return lambda s: self.size(fn(s))
@@ -883,7 +909,8 @@ class Body:
         return tuple(outs) if len(outs) > 1 else outs[0]
 
     def component(self, c: ir.Component, node, args: list, own: list[TensorType], mult: Size, out_types,
-                  label: str):
+                  label: str, lead: int = 0):
+        """A part applied to `args` (`lead`: the leading axes they carry beyond this body's)."""
         if isinstance(c, ir.Layer):
             sig = c.signature
             assert sig is not None
@@ -891,7 +918,12 @@ class Body:
             sub = lambda s: s.substitute(lambda a: inst.get(a) if isinstance(a, Symbol) else None)  # noqa: E731
             t_in = own[0].map(lambda s: self.size(s))
             t_out = sig.outputs[0].map(lambda s: self.size(sub(s)))
-            cost = rules.LAYER_RULES[c.op](c.attrs, t_in, t_out)
+            attrs = c.attrs  # its numbers as this body has them (a Dropout's probability)
+            if dataclasses.is_dataclass(attrs) and not isinstance(attrs, type):
+                attrs = dataclasses.replace(attrs, **{f.name: self.value_of(getattr(attrs, f.name))
+                                                      for f in dataclasses.fields(attrs)
+                                                      if isinstance(getattr(attrs, f.name), ir.HParamRef)})
+            cost = rules.LAYER_RULES[c.op](attrs, t_in, t_out)
             row = Row(f"{label}: {c.op}", "layer", _line(node) if node is not None else _line(c))
             row.params = self.size(cost.params)
             row.io = (self.size(_elements(t_in)) + self.size(_elements(t_out))) * mult
@@ -936,11 +968,14 @@ class Body:
             assert sig is not None
             inst = node.instance if node is not None else match_generics(sig, own)
             fn = self._sub(instance_map(target, c.args, inst))
-            called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target)
+            values = {hp.name: self.value_of(a) for hp, a in zip(target.hparams, c.args) if hp.kind != "size"}
+            called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target,
+                                     lead=self.lead + lead, values=values)
             params = self.size(instance_map(target, c.args)(self.model.module_params(target)))
             return self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
         if isinstance(c, ir.Seq):
-            return self.chain(c.parts, node, args, own, mult, label, [f"{label}[{i}]" for i in range(len(c.parts))])
+            return self.chain(c.parts, node, args, own, mult, label, [f"{label}[{i}]" for i in range(len(c.parts))],
+                              lead)
         assert isinstance(c, ir.Repeat)
         position = node.position if node is not None else None
         if position is not None:  # one repetition: `blocks[i]`
@@ -949,14 +984,14 @@ class Body:
             else:
                 assert c.body is not None and c.index is not None
                 part = _at_index(c.body, c.index, c.start + position)
-            return self.component(part, None, args, own, mult, out_types, f"{label}[{position}]")
+            return self.component(part, None, args, own, mult, out_types, f"{label}[{position}]", lead)
         if c.instances is not None:
             lo = c.start.constant or 0
             return self.chain(c.instances, node, args, own, mult, label,
-                              [f"{label}[{lo + i}]" for i in range(len(c.instances))])
-        return self.repeat(c, args, own, mult, label, node)
+                              [f"{label}[{lo + i}]" for i in range(len(c.instances))], lead)
+        return self.repeat(c, args, own, mult, label, node, lead)
 
-    def chain(self, parts, node, args, own, mult, label, labels):
+    def chain(self, parts, node, args, own, mult, label, labels, lead: int = 0):
         """Parts applied in turn, each to what the one before gives."""
         group = Row(label, "module", _line(node) if node is not None else None)
         outer = self.row
@@ -967,14 +1002,16 @@ class Body:
         try:
             for part, name in zip(parts, labels):
                 sig = part.signature
-                lead = t.axes[: t.rank - sig.inputs[0].rank] if sig.batch else ()
-                part_own = t.with_axes(t.axes[len(lead):])
-                part_mult = mult * product(a.size for a in lead)
+                axes = t.axes[: t.rank - sig.inputs[0].rank] if sig.batch else ()
+                part_own = t.with_axes(t.axes[len(axes):])
+                part_mult = mult * product(a.size for a in axes)
                 inst = match_generics(sig, [part_own])
                 out = sig.outputs[0].map(_substituting(inst))
-                out_type = out.with_axes(tuple(lead) + out.axes)
+                out_type = out.with_axes(tuple(axes) + out.axes)
                 x_in = x
-                x = self.component(part, None, [x], [part_own], part_mult, [out_type], name)
+                # the other arguments (a mask) reach every part unchanged, as `_in_turn` passes them
+                x = self.component(part, None, [x, *args[1:]], [part_own, *own[1:]], part_mult, [out_type], name,
+                                   lead + len(axes))
                 steps.append((x_in, x, list(group.children[-1].peak) if group.children else [], name))
                 t = out_type
         finally:
@@ -997,7 +1034,7 @@ class Body:
         outer.children.append(group)
         return x
 
-    def repeat(self, c: ir.Repeat, args, own, mult, label, node):
+    def repeat(self, c: ir.Repeat, args, own, mult, label, node, lead: int = 0):
         """`count` repetitions of one body, in turn: costed once and multiplied out."""
         assert c.body is not None and c.index is not None
         count = self.size(c.stop - c.start + 1)
@@ -1007,7 +1044,7 @@ class Body:
         events = self.events[self.stmt]
         first_event = len(events)
         try:
-            x = self.component(c.body, None, args, own, mult, [own[0]], f"{label}[{c.index.name}]")
+            x = self.component(c.body, None, args, own, mult, [own[0]], f"{label}[{c.index.name}]", lead)
         finally:
             self.row = outer
         # From the second repetition on, the parts no longer hold the first one's input (`_in_turn` lets
@@ -1044,7 +1081,7 @@ class Body:
         row.kind = "repeat"
         if count.constant != 1 and args[0] is not None and not args[0].grad and x is not None and x.grad:
             # From the second repetition on, the threaded input needs a gradient: the products compute it.
-            later = self._with_grad_input(c.body, args, own, mult, label)
+            later = self._with_grad_input(c.body, args, own, mult, label, lead)
             row.backward = {}
             for cat in {**body.backward, **later.backward}:
                 row.add_backward(cat, body.backward.get(cat, ZERO) + (count - 1) * later.backward.get(cat, ZERO))
@@ -1058,14 +1095,15 @@ class Body:
         outer.children.append(row)
         return x
 
-    def _with_grad_input(self, part: ir.Component, args, own, mult, label) -> Row:
+    def _with_grad_input(self, part: ir.Component, args, own, mult, label, lead: int = 0) -> Row:
         """The row of a repetition's body were its threaded input to need a gradient, costed aside (what it
         keeps and holds is not this body's)."""
         saved, unbatched, events, outer = dict(self.saved), set(self.unbatched), len(self.events[self.stmt]), self.row
         self.row = Row(label, "repeat")
         try:
             x = args[0]
-            self.component(part, None, [Key(x.size, x.dtype, True, x.what), *args[1:]], own, mult, [own[0]], label)
+            self.component(part, None, [Key(x.size, x.dtype, True, x.what), *args[1:]], own, mult, [own[0]], label,
+                           lead)
             return self.row.children[0]
         finally:
             self.row, self.saved, self.unbatched = outer, saved, unbatched

@@ -181,9 +181,9 @@ def groupnorm(a: L.GroupNormAttrs, t_in: TensorType, t_out: TensorType) -> Layer
 
 def dropout(a: L.DropoutAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
     # Training keeps the mask, scaled, in the input's dtype: PyTorch multiplies by it on the CPU (CUDA's
-    # fused kernel keeps a bool mask instead).
-    return LayerCost(ZERO, {ELEMENTWISE: ONE}, [("extra", (FLOAT, ONE))], needs_grad_input=True,
-                     returns_input=True)
+    # fused kernel keeps a bool mask instead).  With p = 0 it returns its input in training too.
+    saves: list = [] if a.p == 0 else [("extra", (FLOAT, ONE))]
+    return LayerCost(ZERO, {ELEMENTWISE: ONE}, saves, needs_grad_input=True, returns_input=True)
 
 
 def embedding(a: L.EmbeddingAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:

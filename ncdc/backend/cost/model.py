@@ -168,11 +168,15 @@ UNBATCHED = "permuted weight"  # a Key's `what` for a saved tensor made once per
 # Marks the part of a peak made once per call, not per sample (a permuted weight): multiplying a peak by the
 # batch, or by the axes a call is lifted over, leaves that part as it is; the report sets it to 1.
 ONCE = Symbol("once")
+# Marks the part of a callee's peak that the call it is brought in by does not multiply by its lifted axes:
+# grouped attention's kernel mask, which the generated code passes once for every query head.  The call
+# sets it to 1 once it has brought the callee's peak in.
+SHARED = Symbol("shared")
 
 
 def per_sample(size: Size, mult: Size) -> Size:
     """A peak times `mult`, but for its part made once per call."""
-    once = Size({m: c for m, c in size.terms if ONCE in m})
+    once = Size({m: c for m, c in size.terms if ONCE in m or SHARED in m})
     return (size - once) * mult + once if once != ZERO else size * mult
 
 
@@ -275,18 +279,20 @@ class Model:
 
     # ---- bodies
     def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
-             learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None) -> BodyResult:
+             learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None,
+             shared: bool = False) -> BodyResult:
         """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
         expert's slice of stacked parameters), kept neither for backward nor in its memory; its values
         carry `lead` axes before those of their types when the generated code runs it (the batch, the
         axes a call is lifted over), which decide PyTorch's attention kernel; `values`: the module's
         hyperparameters that are not sizes (a Dropout's probability, a choice), as its caller passes them
-        (by default, their defaults)."""
+        (by default, their defaults); `shared`: its attention's mask is passed once for all the axes it is
+        lifted over (grouped attention)."""
         if values is None:
             values = {hp.name: hp.default for hp in module.hparams if hp.kind != "size"} if module is not None else {}
-        key = (id(f), grads, learned, lead, tuple(sorted(values.items())))
+        key = (id(f), grads, learned, lead, tuple(sorted(values.items())), shared)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module, learned, lead, values).run()
+            self._bodies[key] = Body(self, f, grads, module, learned, lead, values, shared).run()
         return self._bodies[key]
 
 
@@ -351,9 +357,10 @@ class Body:
     """One def or forward, costed in its own names."""
 
     def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
-                 learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None):
+                 learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None,
+                 shared: bool = False):
         self.model, self.f, self.module = model, f, module
-        self.lead = lead
+        self.lead, self.shared = lead, shared
         self.values = values or {}
         self.grads = grads
         self.learned = learned
@@ -734,13 +741,13 @@ class Body:
         qt, kt, vt = (a.type for a in (node.query, node.key, node.value))
         y, d = (self.size(s) for s in qt.sizes)  # type: ignore[union-attr]
         x, dv = (self.size(s) for s in vt.sizes)  # type: ignore[union-attr]
+        mask = self.value(node.mask) if node.mask is not None else None
         row = self.op_row("attention", node, [q, k, v])
         row.add_flops(ATTENTION, 2 * y * x * d + 2 * y * x * dv)
         row.add_flops(NORMALISATION, rules.NORMALISERS["softmax"].flops * y * x)
         if node.scale != ("*", None):
             row.add_flops(ELEMENTWISE, y * x)
         if node.mask is not None:
-            self.value(node.mask)
             row.add_flops(ELEMENTWISE, y * x)
         row.attention.append(AttentionShape(y, x, d, ONE))
         grad = any(t is not None and t.grad for t in (q, k, v))
@@ -758,11 +765,31 @@ class Body:
                 # the dropped probabilities (for the values' gradient) and the mask
                 for _ in range(2):
                     self.keep(Key(y * x, FLOAT, True, "attention"), row)
-        # The fused kernel also returns the log-sum-exp of each query's scores (dropped at once, unless kept
-        # for backward).
         result = Key(self.size(_elements(node.type)), FLOAT, grad, "result")
-        self.made(self.operands, [result], scratch=y)
+        operands = self.operands + ([mask] if mask is not None else [])
         self.operands = []
+        # Held while PyTorch's kernel runs, besides its operands and result: the kernel's mask as the
+        # generated code makes it (`tril & M` for a causal and a bool mask, a bool of the scores' shape)
+        # and, for a bool mask, its float form (PyTorch turns it into 0 and -inf of its shape).
+        per = (ONCE if mask is not None and mask.once else ONE) * (SHARED if self.shared else ONE)
+        kernel_mask = ZERO
+        if node.mask is not None and node.causal:
+            kernel_mask = (held(y * x, rules.BOOL) + y * x) * per
+        elif node.mask is not None and node.mask.type.dtype == ir.BOOL:  # type: ignore[union-attr]
+            kernel_mask = self.size(_elements(node.mask.type)) * per
+        if self.lead == 2 and d == dv:
+            # The fused kernel (4 axes, one head size) also returns the log-sum-exp of each query's scores,
+            # dropped at once.
+            self.made(operands, [result], scratch=kernel_mask + y)
+            return result
+        # PyTorch's math path (queries without a heads axis, or another head size for the values): the
+        # scaled queries, held throughout; the scaled keys while the scores are made; the scores (masked:
+        # a new tensor), the probabilities; then the result.  With `is_causal` it makes its own float mask.
+        if node.causal and node.mask is None:
+            kernel_mask = y * x * ONCE
+        self.made([], [], scratch=kernel_mask + y * d + x * d + y * x)
+        self.made([], [], scratch=kernel_mask + y * d + 2 * y * x)
+        self.made(operands, [result], scratch=kernel_mask + y * d + y * x)
         return result
 
     def v_TopK(self, node: ir.TopK):
@@ -838,7 +865,8 @@ class Body:
         if kind == "def":
             target: ir.Function = node.target
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
-            result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None, lead=lead)
+            result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None, lead=lead,
+                                     shared=grouped is not None)
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
             kept = None
             if grouped is not None:
@@ -846,15 +874,21 @@ class Body:
                 value = grouped[1][2]
                 kept = {value: Key(self.size(_elements(own[value])) * mult, FLOAT, True, "attention")}
             out = self._apply(result, fn, mult, args, out_types, label, "def", node, kept=kept)
-            # The callee's peak counts its inputs lifted; the generated code passes them as they are: an
-            # argument without a lifted axis is broadcast without copying (`_insert_axis`), and grouped
-            # attention reads its keys and values once, not once per query head.
-            call = self.events[self.stmt][-1]
-            lifted = sum((held(fn(_elements(p.type)) * mult, _dtype_of(p.type)) for p in target.params), ZERO)
-            real = sum((a.held for a in args if a is not None), ZERO)
-            call.inner = [(p - lifted + real, w) for p, w in call.inner]
+            self._as_passed(target, fn, mult, args, _substituting({SHARED: ONE}))
             return out
         return self.component(node.target, node, args, own, mult, out_types, node.callee, lead - self.lead)
+
+    def _as_passed(self, target: ir.Function, fn, mult: Size, args: list,
+                   also: Callable[[Size], Size] = lambda s: s) -> None:
+        """The callee's peak (the last event's) counts its inputs as their types say, lifted and per sample;
+        the generated code passes them as they are: an argument without a lifted axis is broadcast
+        without copying (`_insert_axis`), grouped attention reads its keys and values once, not once per
+        query head, and a constant (a mask of sizes only) has no batch axes."""
+        call, row = self.events[self.stmt][-1], self.row.children[-1]
+        lifted = sum((held(fn(_elements(p.type)) * mult, _dtype_of(p.type)) for p in target.params), ZERO)
+        real = sum((a.held for a in args if a is not None), ZERO)
+        call.inner = [(also(p) - lifted + real, w) for p, w in call.inner]
+        row.peak = [(also(p) - lifted + real, w) for p, w in row.peak]
 
     def _sub(self, fn: Callable[[Size], Size]) -> Callable[[Size], Size]:
         return lambda s: self.size(fn(s))
@@ -972,7 +1006,10 @@ class Body:
             called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target,
                                      lead=self.lead + lead, values=values)
             params = self.size(instance_map(target, c.args)(self.model.module_params(target)))
-            return self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
+            out = self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
+            if self.events[self.stmt] and self.events[self.stmt][-1].inner:
+                self._as_passed(target.forward, fn, mult, args)
+            return out
         if isinstance(c, ir.Seq):
             return self.chain(c.parts, node, args, own, mult, label, [f"{label}[{i}]" for i in range(len(c.parts))],
                               lead)
@@ -1005,7 +1042,7 @@ class Body:
                 axes = t.axes[: t.rank - sig.inputs[0].rank] if sig.batch else ()
                 part_own = t.with_axes(t.axes[len(axes):])
                 part_mult = mult * product(a.size for a in axes)
-                inst = match_generics(sig, [part_own])
+                inst = match_generics(sig, [part_own, *own[1:]])
                 out = sig.outputs[0].map(_substituting(inst))
                 out_type = out.with_axes(tuple(axes) + out.axes)
                 x_in = x
@@ -1024,7 +1061,7 @@ class Body:
             base = args[0].held if i and args[0] is not None else ZERO
             made = x_out.held if self.same(x_out) is not self.same(x_in) else ZERO
             candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.held + made, name)]
-        self.made([args[0]], [x], prune(candidates))
+        self.made(list(args), [x], prune(candidates))
         for r in group.children:
             group.absorb(r)
             group.params = group.params + r.params

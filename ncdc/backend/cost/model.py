@@ -994,7 +994,7 @@ class Body:
             if cost.returns_input and x is not None:
                 self.alias[result] = x
             else:
-                self.made([x], [result], scratch=copy * ONCE)
+                self.made([x], [result], scratch=copy * ONCE + self.size(cost.scratch) * mult)
             return result
         if isinstance(c, ir.Instance):
             target = self.model.modules[c.module]
@@ -1045,11 +1045,12 @@ class Body:
                 inst = match_generics(sig, [part_own, *own[1:]])
                 out = sig.outputs[0].map(_substituting(inst))
                 out_type = out.with_axes(tuple(axes) + out.axes)
-                x_in = x
+                x_in, before = x, len(self.events[self.stmt])
                 # the other arguments (a mask) reach every part unchanged, as `_in_turn` passes them
                 x = self.component(part, None, [x, *args[1:]], [part_own, *own[1:]], part_mult, [out_type], name,
                                    lead + len(axes))
-                steps.append((x_in, x, list(group.children[-1].peak) if group.children else [], name))
+                scratch = sum((e.scratch for e in self.events[self.stmt][before:]), ZERO)
+                steps.append((x_in, x, list(group.children[-1].peak) if group.children else [], name, scratch))
                 t = out_type
         finally:
             self.row = outer
@@ -1057,10 +1058,10 @@ class Body:
         # that part's own peak).
         del self.events[self.stmt][first_event:]
         candidates = []
-        for i, (x_in, x_out, peak, name) in enumerate(steps):
+        for i, (x_in, x_out, peak, name, scratch) in enumerate(steps):
             base = args[0].held if i and args[0] is not None else ZERO
             made = x_out.held if self.same(x_out) is not self.same(x_in) else ZERO
-            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.held + made, name)]
+            candidates += [(base + p, w) for p, w in peak] if peak else [(base + x_in.held + made + scratch, name)]
         self.made(list(args), [x], prune(candidates))
         for r in group.children:
             group.absorb(r)

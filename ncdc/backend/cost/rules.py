@@ -93,6 +93,9 @@ class LayerCost:
     # Without gradients (eval mode) it returns its input itself (Dropout): no new tensor in the peak, while
     # training's saved tensors are those of the operation it does then.
     returns_input: bool = False
+    # Elements PyTorch holds while it runs without gradients, besides its input and result, per application
+    # (a norm's statistics, returned with the result and dropped).
+    scratch: Size = ZERO
 
     def backward(self, input_grad: bool) -> dict[str, Size]:
         """Backward FLOPs by heading: a product's weight gradient, and its input's when that needs one; the
@@ -165,18 +168,21 @@ def batchnorm(a: L.BatchNormAttrs, t_in: TensorType, t_out: TensorType) -> Layer
 
 
 def layernorm(a: L.LayerNormAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
+    # mean and 1/deviation per row: kept for backward; without gradients returned with the result, dropped
     return LayerCost(2 * _elements(a.axes), {NORMALISATION: NORM_FLOPS * _elements(t_in)},
-                     [("input", None), ("extra", (FLOAT, Size.of(2)))])  # mean and 1/deviation per row
+                     [("input", None), ("extra", (FLOAT, Size.of(2)))], scratch=Size.of(2))
 
 
 def rmsnorm(a: L.RMSNormAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
+    # PyTorch computes it in steps: while it scales by the weight, the normalised input and 1/rms per row
     return LayerCost(_elements(a.axes), {NORMALISATION: RMS_FLOPS * _elements(t_in)},
-                     [("input", None), ("extra", (FLOAT, ONE))])
+                     [("input", None), ("extra", (FLOAT, ONE))], scratch=_elements(a.axes) + ONE)
 
 
 def groupnorm(a: L.GroupNormAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:
+    # mean and 1/deviation per group, as LayerNorm's per row
     return LayerCost(2 * a.channels, {NORMALISATION: NORM_FLOPS * _elements(t_in)},
-                     [("input", None), ("extra", (FLOAT, 2 * a.groups))])
+                     [("input", None), ("extra", (FLOAT, 2 * a.groups))], scratch=2 * a.groups)
 
 
 def dropout(a: L.DropoutAttrs, t_in: TensorType, t_out: TensorType) -> LayerCost:

@@ -771,7 +771,7 @@ class Body:
         # Held while PyTorch's kernel runs, besides its operands and result: the kernel's mask as the
         # generated code makes it (`tril & M` for a causal and a bool mask, a bool of the scores' shape)
         # and, for a bool mask, its float form (PyTorch turns it into 0 and -inf of its shape).
-        per = (ONCE if mask is not None and mask.once else ONE) * (SHARED if self.shared else ONE)
+        per = (Size.of(ONCE) if mask is not None and mask.once else ONE) * (Size.of(SHARED) if self.shared else ONE)
         kernel_mask = ZERO
         if node.mask is not None and node.causal:
             kernel_mask = (held(y * x, rules.BOOL) + y * x) * per
@@ -1057,7 +1057,7 @@ class Body:
         # Held while the chain runs: its input (the caller holds it), and one part's input and output (or
         # that part's own peak).
         del self.events[self.stmt][first_event:]
-        candidates = []
+        candidates: list[tuple[Size, str]] = []
         for i, (x_in, x_out, peak, name, scratch) in enumerate(steps):
             base = args[0].held if i and args[0] is not None else ZERO
             made = x_out.held if self.same(x_out) is not self.same(x_in) else ZERO

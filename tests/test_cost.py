@@ -323,6 +323,60 @@ def test_int64_and_bool_tensors_count_at_their_width(stem, name, given, tmp_path
     assert measured <= peak if name in ROUTED else measured == peak
 
 
+# Dropout: in eval mode its input itself, also when that is a callee's input and so its result; in training
+# a mask in the dtype, or nothing with a probability of 0 (passed down by the caller).  A constant of
+# sizes only (a causal mask) is made once per call, whatever the batch and the heads.
+DROPPED = """module Drop(p: float = 0.5):
+    drop = Dropout(p=p)
+
+    def forward(X: t m) -> t m:
+        return drop(X)
+
+module Dropped(m=8, p: float = 0.5):
+    inner = Drop(p)
+    lin = Linear[m -> m]()
+
+    def forward(X: t m) -> t m:
+        Y = inner(lin(X))
+        return relu(inner(Y)) * Y
+
+def Additive(Q: y k, K: x k, V: x k, M: y x) -> y k:
+    S = einsum[y x](Q, K) / sqrt(k) + M
+    return einsum[y k](softmax[x](S), V)
+
+module Heads(m=8, h=2):
+    lin = Linear[m -> h m]()
+
+    def forward(X: t m) -> t m h:
+        C = where(tril(t, t), 0.0, -inf)
+        Q = lin(X)
+        return Additive[h](Q, Q, Q, C)
+
+module Flat(m=8):
+    lin = Linear[m -> m]()
+
+    def forward(X: t m) -> t m:
+        C = where(tril(t, t), 0.0, -inf)
+        Y = lin(X)
+        return Additive(Y, Y, Y, C)
+"""
+
+
+@pytest.mark.parametrize("name, given", [("Dropped", {}), ("Dropped", {"p": 0.0}), ("Drop", {}), ("Heads", {}),
+                                         ("Flat", {})])
+def test_dropout_and_constants_as_pytorch_holds_them(name, given, tmp_path):
+    path = tmp_path / "dropped.ncd"
+    path.write_text(DROPPED)
+    model, inputs, sizes = _build(path, name, given)
+    hparams = {k: v for k, v in given.items() if not isinstance(v, float)}
+    program = ncdc.check_file(path)
+    if "p" in given:  # a number hyperparameter: the cost model reads it off the module's default
+        program = ncdc.check_source(DROPPED.replace("p: float = 0.5", f"p: float = {given['p']}"), path)
+    d = cost(program, name, sizes=sizes | hparams, batch=BATCH).definition(name)
+    assert saved_bytes(d.row, d.env, 4) == _saved_by_autograd(model, inputs)
+    assert peak_bytes(d.row, d.env, 4) == _measured_peak(model, inputs)
+
+
 # ---- symbolic formulas ------------------------------------------------------------------------------
 
 

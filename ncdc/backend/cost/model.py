@@ -160,6 +160,11 @@ def _constant(operands: list) -> bool:
     return all(k is None or k.once or k.what == "learned" for k in operands)
 
 
+def _constants(args: list) -> frozenset[int]:
+    """The positions of the arguments of a call that are constants (`Key.once`)."""
+    return frozenset(i for i, a in enumerate(args) if a is not None and a.once)
+
+
 def held(size: Size, dtype: str) -> Size:
     return size * WIDE[dtype] if dtype in WIDE else size
 
@@ -280,19 +285,20 @@ class Model:
     # ---- bodies
     def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
              learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None,
-             shared: bool = False) -> BodyResult:
+             shared: bool = False, constants: frozenset[int] = frozenset()) -> BodyResult:
         """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
         expert's slice of stacked parameters), kept neither for backward nor in its memory; its values
         carry `lead` axes before those of their types when the generated code runs it (the batch, the
         axes a call is lifted over), which decide PyTorch's attention kernel; `values`: the module's
         hyperparameters that are not sizes (a Dropout's probability, a choice), as its caller passes them
         (by default, their defaults); `shared`: its attention's mask is passed once for all the axes it is
-        lifted over (grouped attention)."""
+        lifted over (grouped attention); the inputs at `constants` are constants of sizes only (without
+        batch axes)."""
         if values is None:
             values = {hp.name: hp.default for hp in module.hparams if hp.kind != "size"} if module is not None else {}
-        key = (id(f), grads, learned, lead, tuple(sorted(values.items())), shared)
+        key = (id(f), grads, learned, lead, tuple(sorted(values.items())), shared, constants)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module, learned, lead, values, shared).run()
+            self._bodies[key] = Body(self, f, grads, module, learned, lead, values, shared, constants).run()
         return self._bodies[key]
 
 
@@ -358,9 +364,9 @@ class Body:
 
     def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
                  learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None,
-                 shared: bool = False):
+                 shared: bool = False, constants: frozenset[int] = frozenset()):
         self.model, self.f, self.module = model, f, module
-        self.lead, self.shared = lead, shared
+        self.lead, self.shared, self.constants = lead, shared, constants
         self.values = values or {}
         self.grads = grads
         self.learned = learned
@@ -455,7 +461,7 @@ class Body:
     def run(self) -> BodyResult:
         for i, p in enumerate(self.f.params):
             key = Key(self.size(_elements(p.type)), _dtype_of(p.type), self.grads[i],
-                      "learned" if i in self.learned else "input")
+                      "learned" if i in self.learned else "input", i in self.constants)
             self.inputs[key] = i
             self.locals[p] = key
             self.bind(p.name, key)
@@ -777,7 +783,9 @@ class Body:
             kernel_mask = (held(y * x, rules.BOOL) + y * x) * per
         elif node.mask is not None and node.mask.type.dtype == ir.BOOL:  # type: ignore[union-attr]
             kernel_mask = self.size(_elements(node.mask.type)) * per
-        if self.lead == 2 and d == dv:
+        # PyTorch's fused kernel takes a mask of 2 or 4 axes (a constant has no batch axis)
+        mask_rank = 2 + self.lead - (1 if mask is not None and mask.once else 0)
+        if self.lead == 2 and d == dv and (mask is None or mask_rank in (2, 4)):
             # The fused kernel (4 axes, one head size) also returns the log-sum-exp of each query's scores,
             # dropped at once.
             self.made(operands, [result], scratch=kernel_mask + y)
@@ -866,7 +874,7 @@ class Body:
             target: ir.Function = node.target
             fn = self._sub(lambda s: s.substitute(lambda a: node.instance.get(a) if isinstance(a, Symbol) else None))
             result = self.model.body(target, tuple(bool(a and a.grad) for a in args), None, lead=lead,
-                                     shared=grouped is not None)
+                                     shared=grouped is not None, constants=_constants(args))
             label = node.callee + (f"[{' '.join(node.lifted)}]" if node.lifted else "")
             kept = None
             if grouped is not None:
@@ -885,7 +893,9 @@ class Body:
         without copying (`_insert_axis`), grouped attention reads its keys and values once, not once per
         query head, and a constant (a mask of sizes only) has no batch axes."""
         call, row = self.events[self.stmt][-1], self.row.children[-1]
-        lifted = sum((held(fn(_elements(p.type)) * mult, _dtype_of(p.type)) for p in target.params), ZERO)
+        lifted = sum((held(fn(_elements(p.type)), _dtype_of(p.type))
+                      * (Size.of(ONCE) if a is not None and a.once else mult)  # a constant is one inside too
+                      for p, a in zip(target.params, args)), ZERO)
         real = sum((a.held for a in args if a is not None), ZERO)
         call.inner = [(also(p) - lifted + real, w) for p, w in call.inner]
         row.peak = [(also(p) - lifted + real, w) for p, w in row.peak]
@@ -1004,7 +1014,7 @@ class Body:
             fn = self._sub(instance_map(target, c.args, inst))
             values = {hp.name: self.value_of(a) for hp, a in zip(target.hparams, c.args) if hp.kind != "size"}
             called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target,
-                                     lead=self.lead + lead, values=values)
+                                     lead=self.lead + lead, values=values, constants=_constants(args))
             params = self.size(instance_map(target, c.args)(self.model.module_params(target)))
             out = self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
             if self.events[self.stmt] and self.events[self.stmt][-1].inner:

@@ -62,8 +62,8 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
     axis; the axes before it are the tokens), with the expert the slot chooses and with no other.
     Where `dims` has None, an argument holds one row per token; else it stacks every expert's
     weights along that dim.  Each expert runs once, on the rows of the tokens that chose it.
-    Under torch.compile the segments' ends are unbacked sizes (capture_scalar_outputs=True makes
-    them one graph) and every expert is called, one whose segment is empty on no rows."""
+    Under torch.compile the segments' ends are unbacked sizes (one graph with fullgraph=True, or
+    with capture_scalar_outputs=True) and every expert is called, one whose segment is empty on no rows."""
     rows = tuple(index.shape[:-1])
     flat = index.reshape(-1)
     compiling = torch.compiler.is_compiling()
@@ -71,7 +71,8 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
     # Where each expert's slots begin, and where the last one's end: one transfer to the host.
     bounds = torch.searchsorted(chosen, torch.arange(experts + 1, dtype=chosen.dtype, device=chosen.device))
     if compiling:  # a check in the graph: reading its result would break the graph
-        torch._assert_async(((flat >= 0) & (flat < experts)).all(), f"route: expert indexes must be in 0..{experts - 1}")
+        valid = ((flat >= 0) & (flat < experts)).all()
+        torch._assert_async(valid, f"route: expert indexes must be in 0..{experts - 1}")
     ends = bounds.tolist()
     if not compiling and (ends[0] or ends[-1] != flat.numel()):
         raise ValueError(f"route: expert indexes must be in 0..{experts - 1}, got {int(flat.min())}..{int(flat.max())}")

@@ -195,9 +195,9 @@ Notes, and what does not pass, and why:
   `perm`, which onnxruntime rejects.
 - A wrong input under torch.compile, `fullgraph=True` included, raises the shape check's message
   (as an AssertionError: dynamo lets no other exception type leave compiled code).
-- torch.compile (fullgraph), torch.export and ONNX of `MixtralExperts` and `MixtralSparseMoeBlock`:
-  the routing loops over the experts each token chose, a data-dependent number of tokens per expert
-  (`GuardOnDataDependentSymNode`), as in Hugging Face's Mixtral; eager, jit.trace and torch.save work.
+- ONNX of `MixtralExperts` and `MixtralSparseMoeBlock`: neither exporter translates the routing's
+  stable sort. torch.compile (fullgraph) and torch.export keep its data-dependent number of tokens
+  per expert as unbacked sizes (Hugging Face's Mixtral block fails fullgraph there).
 - jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
 - torch.export with dynamic shapes where a length is bounded from above (`t <= n_positions`, a
   positional table of `max_len` rows): `ncdc.export.dynamic_shapes` gives the Dim that maximum when

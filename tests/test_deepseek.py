@@ -126,3 +126,53 @@ def test_the_attention_compiles_to_one_graph(deepseek, models):
     compiled = torch.compile(ours, fullgraph=True, backend="eager")
     with torch.no_grad():
         torch.testing.assert_close(compiled(X, keep), ours(X, keep))
+
+
+def test_attention_dropout_is_transformers_own_in_training(deepseek):
+    """`attention_dropout` (DeepseekV3Config's field) drops attention weights inside the fused kernel
+    (`dropout_p`): in training, from the same seed, the output and the gradients are transformers'
+    own; another seed drops others; eval mode drops nothing."""
+    config = _config()
+    config.attention_dropout = 0.4
+    torch.manual_seed(0)
+    reference = DeepseekV3Attention(config, layer_idx=0)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.normal_(0.0, 0.3)
+    ours = deepseek.DeepseekV3SelfAttention(**SIZES, max_position_embeddings=16, rope_theta=THETA,
+                                            attention_dropout=config.attention_dropout)
+    ours.self_attn.load_state_dict(reference.state_dict(), strict=True)
+    assert ours.self_attn.attention.drop.p == 0.4
+    reference.train(), ours.train()
+    X = torch.randn(3, 7, 32)
+    keep, seen = _masks((3,), 7)
+    cos, sin = DeepseekV3RotaryEmbedding(config)(X, torch.arange(7)[None])
+    results = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        expected = reference(X, (cos, sin), seen[:, None])[0]
+        torch.manual_seed(seed)
+        got = ours(X, keep)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+        theirs = dict(reference.named_parameters())
+        params = dict(ours.self_attn.named_parameters())
+        grads = torch.autograd.grad(got.square().sum(), list(params.values()))
+        expected_grads = torch.autograd.grad(expected.square().sum(), [theirs[name] for name in params])
+        for name, a, b in zip(params, grads, expected_grads):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4, msg=name)
+        results.append(got.detach())
+    assert (results[0] - results[1]).abs().max() > 1e-2  # another seed, other weights dropped
+    with torch.no_grad():
+        still = ours.eval()(X, keep)
+        torch.testing.assert_close(still, reference.eval()(X, (cos, sin), seen[:, None])[0], atol=1e-5, rtol=1e-5)
+        assert (still - results[1]).abs().max() > 1e-2
+
+
+def test_defaults_are_the_configuration_defaults(deepseek):
+    config = DeepseekV3Config()
+    with torch.device("meta"):
+        ours = deepseek.DeepseekV3SelfAttention()
+    for name in ("hidden_size", "num_attention_heads", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+                 "qk_rope_head_dim", "v_head_dim", "attention_bias", "attention_dropout", "max_position_embeddings"):
+        assert getattr(ours, name) == getattr(config, name), name
+    assert ours.rope_theta == config.rope_parameters["rope_theta"]

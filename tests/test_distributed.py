@@ -17,7 +17,7 @@ import ncdc
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "gpt2.ncd"
 SIZES = dict(vocab_size=24, n_positions=8, n_embd=16, n_layer=2, n_head=2, n_inner=32, embd_pdrop=0.0,
-             resid_pdrop=0.0)
+             resid_pdrop=0.0, attn_pdrop=0.0)
 STEPS, WORLD, BATCH, T = 3, 2, 4, 6
 
 pytestmark = [pytest.mark.distributed,

@@ -1,7 +1,7 @@
 """specs/gpt2.ncd against Hugging Face transformers' `GPT2Block` and `GPT2Model`, built from a small
 `GPT2Config` with random weights: the same state_dict (Conv1D's (in, out) weights through
 `Linear(transposed=true)`), the same outputs with and without padding and a batch axis, the same
-gradients; the model trains, and compiles to one graph that serves several sequence lengths.
+gradients, the same dropout in training (attention weights included); the model trains, and compiles to one graph that serves several sequence lengths.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from transformers.models.gpt2.modeling_gpt2 import GPT2Block, GPT2Model  # noqa:
 ROOT_SPECS = Path(__file__).resolve().parent.parent / "specs"
 SPEC = ROOT_SPECS / "gpt2.ncd"
 SIZES = dict(vocab_size=40, n_positions=16, n_embd=32, n_layer=2, n_head=4)
-BLOCK = ("n_embd", "n_head", "layer_norm_epsilon", "resid_pdrop", "activation_function")
+BLOCK = ("n_embd", "n_head", "layer_norm_epsilon", "resid_pdrop", "activation_function", "attn_pdrop")
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +116,48 @@ def test_gradients_agree(loaded):
         torch.testing.assert_close(p.grad, theirs[name].grad, atol=1e-4, rtol=1e-4, msg=name)
 
 
+def test_defaults_are_the_configuration_defaults(loaded):
+    config = GPT2Config()
+    with torch.device("meta"):
+        model = loaded.GPT2Model()
+    for name in ("vocab_size", "n_positions", "n_layer", "embd_pdrop") + BLOCK:
+        assert getattr(model, name) == getattr(config, name), name
+    assert model.n_inner == 4 * config.n_embd  # the configuration's None
+
+
+def test_attention_dropout_is_transformers_own_in_training(loaded):
+    """`attn_pdrop` drops attention weights inside the fused kernel (`dropout_p`): in training, from
+    the same seed, the outputs and gradients are transformers' own; the only dropout here is the
+    attention's, and it changes the result from one seed to the next; eval mode drops nothing."""
+    reference, ours = _model_pair(loaded, attn_pdrop=0.5, resid_pdrop=0.0, embd_pdrop=0.0)
+    assert ours.h[0].attn.attention.attn_dropout.p == 0.5
+    reference.train(), ours.train()
+    ids = torch.randint(0, 40, (2, 7))
+    mask = _padded(2, 7, [7, 4])
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        expected = reference(ids, attention_mask=mask.long()).last_hidden_state
+        torch.manual_seed(seed)
+        got = ours(ids, mask)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+        (expected ** 2).sum().backward()
+        (got ** 2).sum().backward()
+        theirs = dict(reference.named_parameters())
+        for name, p in ours.named_parameters():
+            torch.testing.assert_close(p.grad, theirs[name].grad, atol=1e-4, rtol=1e-4, msg=name)
+        reference.zero_grad(), ours.zero_grad()
+    torch.manual_seed(2)
+    assert (ours(ids, mask) - got).abs().max() > 1e-2  # another seed, other weights dropped
+    with torch.no_grad():
+        still = ours.eval()(ids, mask)
+        torch.testing.assert_close(still, reference.eval()(ids, attention_mask=mask.long()).last_hidden_state,
+                                   atol=1e-5, rtol=0)
+        assert (still - got).abs().max() > 1e-2
+
+
 def test_training_lowers_the_loss(loaded):
     torch.manual_seed(0)
-    model = loaded.GPT2Model(**{**SIZES, "n_inner": 64, "embd_pdrop": 0.0, "resid_pdrop": 0.0})
+    model = loaded.GPT2Model(**{**SIZES, "n_inner": 64, "embd_pdrop": 0.0, "resid_pdrop": 0.0, "attn_pdrop": 0.0})
     ids = torch.randint(0, 40, (4, 8))
     mask = torch.ones(4, 8, dtype=torch.bool)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -145,6 +184,7 @@ def test_causal_and_padding_masks_are_one_kernel_call():
     code = ncdc.compile_file(SPEC)
     assert code.count("scaled_dot_product_attention(") == 1
     assert "attn_mask=torch.ones(y, x, dtype=torch.bool, device=Q.device).tril() & P[..., None, :]" in code
+    assert "dropout_p=self.attn_dropout.p if self.training else 0.0)" in code  # attn_pdrop, in the kernel
 
 
 def test_a_transposed_linear_is_the_linear_of_its_weight_transposed():

@@ -155,103 +155,120 @@ def keep_padded(C: Tensor, P: Tensor) -> Tensor:
     return torch.where(P[..., None, :], C, P[..., None, :])  # bool y x  [llama.ncd:17]
 
 
-def LatentAttention(Qn: Tensor, Qr: Tensor, Kn: Tensor, Kr: Tensor, V: Tensor, M: Tensor) -> Tensor:
-    """LatentAttention : y n, y r, x n, x r, x v, bool y x -> y v    [deepseek.ncd:14]"""
-    if CHECK_SHAPES and not torch.jit.is_tracing():
-        if Qn.dim() < 2 or not Qn.is_floating_point():
-            _check_rank("Qn", Qn, 2, "y n")  # [deepseek.ncd:14]
-        if Qr.dim() < 2 or not Qr.is_floating_point():
-            _check_rank("Qr", Qr, 2, "y r")  # [deepseek.ncd:14]
-        if Kn.dim() < 2 or not Kn.is_floating_point():
-            _check_rank("Kn", Kn, 2, "x n")  # [deepseek.ncd:14]
-        if V.dim() < 2 or not V.is_floating_point():
-            _check_rank("V", V, 2, "x v")  # [deepseek.ncd:14]
-    y, n = Qn.shape[-2:]
-    r = Qr.shape[-1]
-    x = Kn.shape[-2]
-    if CHECK_SHAPES:
-        if Qr.shape[-2] != y:
-            _check_shape("Qr", Qr, (y, Qr.shape[-1]), "y r", None)  # [deepseek.ncd:14]
-        if Kn.shape[-1] != n:
-            _check_shape("Kn", Kn, (Kn.shape[-2], n), "x n", None)  # [deepseek.ncd:14]
-        if Kr.shape[-2:] != (x, r) or not Kr.is_floating_point():
-            _check_shape("Kr", Kr, (x, r), "x r")  # [deepseek.ncd:14]
-        if V.shape[-2] != x:
-            _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [deepseek.ncd:14]
-        if M.shape[-2:] != (y, x) or M.dtype != torch.bool:
-            _check_shape("M", M, (y, x), "bool y x", "bool")  # [deepseek.ncd:14]
-    Q = torch.cat((Qn, Qr), dim=-1)  # y (n + r)  [deepseek.ncd:15]
-    K = torch.cat((Kn, Kr), dim=-1)  # x (n + r)  [deepseek.ncd:16]
-    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), scale=1 / math.sqrt(n + r), attn_mask=M)  # y v  [deepseek.ncd:17-18]
+class LatentAttention(nn.Module):
+    """LatentAttention(attention_dropout) : y n, y r, x n, x r, x v, bool y x -> y v    [deepseek.ncd:16]"""
+
+    def __init__(self, attention_dropout: float = 0.0) -> None:
+        super().__init__()
+        if isinstance(attention_dropout, bool) or not isinstance(attention_dropout, (int, float)):
+            raise TypeError(f"[deepseek.ncd:16] LatentAttention: `attention_dropout` is a number, got {attention_dropout!r}")
+        if not 0.0 <= attention_dropout <= 1.0:
+            raise ValueError(f"[deepseek.ncd:16] LatentAttention: Dropout's p is a probability: `attention_dropout` must be between 0.0 and 1.0, got {attention_dropout!r}")
+        self.attention_dropout = attention_dropout
+        self.drop = nn.Dropout(attention_dropout)  # [deepseek.ncd:17]
+
+    def forward(self, Qn: Tensor, Qr: Tensor, Kn: Tensor, Kr: Tensor, V: Tensor, M: Tensor) -> Tensor:
+        """forward : y n, y r, x n, x r, x v, bool y x -> y v    [deepseek.ncd:19]"""
+        if CHECK_SHAPES and not torch.jit.is_tracing():
+            if Qn.dim() < 2 or not Qn.is_floating_point():
+                _check_rank("Qn", Qn, 2, "y n")  # [deepseek.ncd:19]
+            if Qr.dim() < 2 or not Qr.is_floating_point():
+                _check_rank("Qr", Qr, 2, "y r")  # [deepseek.ncd:19]
+            if Kn.dim() < 2 or not Kn.is_floating_point():
+                _check_rank("Kn", Kn, 2, "x n")  # [deepseek.ncd:19]
+            if V.dim() < 2 or not V.is_floating_point():
+                _check_rank("V", V, 2, "x v")  # [deepseek.ncd:19]
+        y, n = Qn.shape[-2:]
+        r = Qr.shape[-1]
+        x = Kn.shape[-2]
+        if CHECK_SHAPES:
+            if Qr.shape[-2] != y:
+                _check_shape("Qr", Qr, (y, Qr.shape[-1]), "y r", None)  # [deepseek.ncd:19]
+            if Kn.shape[-1] != n:
+                _check_shape("Kn", Kn, (Kn.shape[-2], n), "x n", None)  # [deepseek.ncd:19]
+            if Kr.shape[-2:] != (x, r) or not Kr.is_floating_point():
+                _check_shape("Kr", Kr, (x, r), "x r")  # [deepseek.ncd:19]
+            if V.shape[-2] != x:
+                _check_shape("V", V, (x, V.shape[-1]), "x v", None)  # [deepseek.ncd:19]
+            if M.shape[-2:] != (y, x) or M.dtype != torch.bool:
+                _check_shape("M", M, (y, x), "bool y x", "bool")  # [deepseek.ncd:19]
+        Q = torch.cat((Qn, Qr), dim=-1)  # y (n + r)  [deepseek.ncd:20]
+        K = torch.cat((Kn, Kr), dim=-1)  # x (n + r)  [deepseek.ncd:21]
+        return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), scale=1 / math.sqrt(n + r), attn_mask=M, dropout_p=self.drop.p if self.training else 0.0)  # y v  [deepseek.ncd:22-23]
 
 
 class DeepseekV3Attention(nn.Module):
-    """DeepseekV3Attention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias) : t hidden_size, t qk_rope_head_dim, t qk_rope_head_dim, bool t t -> t hidden_size    [deepseek.ncd:22]"""
+    """DeepseekV3Attention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, attention_dropout) : t hidden_size, t qk_rope_head_dim, t qk_rope_head_dim, bool t t -> t hidden_size    [deepseek.ncd:27]"""
 
-    def __init__(self, hidden_size: int = 7168, num_attention_heads: int = 128, q_lora_rank: int = 1536, kv_lora_rank: int = 512, qk_nope_head_dim: int = 128, qk_rope_head_dim: int = 64, v_head_dim: int = 128, attention_bias: bool = False) -> None:
+    def __init__(self, hidden_size: int = 7168, num_attention_heads: int = 128, q_lora_rank: int = 1536, kv_lora_rank: int = 512, qk_nope_head_dim: int = 128, qk_rope_head_dim: int = 64, v_head_dim: int = 128, attention_bias: bool = False, attention_dropout: float = 0.0) -> None:
         super().__init__()
         if not isinstance(attention_bias, bool):
-            raise TypeError(f"[deepseek.ncd:30] DeepseekV3Attention: `attention_bias` is a bool, got {attention_bias!r}")
-        self.hidden_size, self.num_attention_heads, self.q_lora_rank, self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim, self.attention_bias = hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias
+            raise TypeError(f"[deepseek.ncd:35] DeepseekV3Attention: `attention_bias` is a bool, got {attention_bias!r}")
+        if isinstance(attention_dropout, bool) or not isinstance(attention_dropout, (int, float)):
+            raise TypeError(f"[deepseek.ncd:36] DeepseekV3Attention: `attention_dropout` is a number, got {attention_dropout!r}")
+        self.hidden_size, self.num_attention_heads, self.q_lora_rank, self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim, self.attention_bias, self.attention_dropout = hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, attention_dropout
         if qk_rope_head_dim % 2 != 0:
-            raise ValueError(f"[deepseek.ncd:28] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
+            raise ValueError(f"[deepseek.ncd:33] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
         self.half = half = qk_rope_head_dim // 2
-        self.q_a_proj = nn.Linear(hidden_size, q_lora_rank, bias=attention_bias)  # [deepseek.ncd:32]
-        self.q_a_layernorm = nn.RMSNorm(q_lora_rank, eps=1e-06)  # [deepseek.ncd:33]
-        self.q_b_proj = nn.Linear(q_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * qk_rope_head_dim, bias=False)  # [deepseek.ncd:34]
-        self.kv_a_proj_with_mqa = nn.Linear(hidden_size, kv_lora_rank + qk_rope_head_dim, bias=attention_bias)  # [deepseek.ncd:35]
-        self.kv_a_layernorm = nn.RMSNorm(kv_lora_rank, eps=1e-06)  # [deepseek.ncd:36]
-        self.kv_b_proj = nn.Linear(kv_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * v_head_dim, bias=False)  # [deepseek.ncd:37]
-        self.o_proj = nn.Linear(num_attention_heads * v_head_dim, hidden_size, bias=attention_bias)  # [deepseek.ncd:38]
+        self.q_a_proj = nn.Linear(hidden_size, q_lora_rank, bias=attention_bias)  # [deepseek.ncd:38]
+        self.q_a_layernorm = nn.RMSNorm(q_lora_rank, eps=1e-06)  # [deepseek.ncd:39]
+        self.q_b_proj = nn.Linear(q_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * qk_rope_head_dim, bias=False)  # [deepseek.ncd:40]
+        self.kv_a_proj_with_mqa = nn.Linear(hidden_size, kv_lora_rank + qk_rope_head_dim, bias=attention_bias)  # [deepseek.ncd:41]
+        self.kv_a_layernorm = nn.RMSNorm(kv_lora_rank, eps=1e-06)  # [deepseek.ncd:42]
+        self.kv_b_proj = nn.Linear(kv_lora_rank, num_attention_heads * qk_nope_head_dim + num_attention_heads * v_head_dim, bias=False)  # [deepseek.ncd:43]
+        self.o_proj = nn.Linear(num_attention_heads * v_head_dim, hidden_size, bias=attention_bias)  # [deepseek.ncd:44]
+        self.attention = LatentAttention(attention_dropout)  # [deepseek.ncd:45]
 
     def forward(self, X: Tensor, cos: Tensor, sin: Tensor, mask: Tensor) -> Tensor:
-        """forward : t hidden_size, t qk_rope_head_dim, t qk_rope_head_dim, bool t t -> t hidden_size    [deepseek.ncd:40]"""
+        """forward : t hidden_size, t qk_rope_head_dim, t qk_rope_head_dim, bool t t -> t hidden_size    [deepseek.ncd:47]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.hidden_size:
-                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:40]
-                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:40]
+                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:47]
+                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:47]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if cos.shape[-2:] != (t, self.qk_rope_head_dim) or not cos.is_floating_point():
-                _check_shape("cos", cos, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:40]
+                _check_shape("cos", cos, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:47]
             if sin.shape[-2:] != (t, self.qk_rope_head_dim) or not sin.is_floating_point():
-                _check_shape("sin", sin, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:40]
+                _check_shape("sin", sin, (t, self.qk_rope_head_dim), "t qk_rope_head_dim")  # [deepseek.ncd:47]
             if mask.shape[-2:] != (t, t) or mask.dtype != torch.bool:
-                _check_shape("mask", mask, (t, t), "bool t t", "bool")  # [deepseek.ncd:40]
-        Q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(X))).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.qk_rope_head_dim))  # t num_attention_heads (qk_nope_head_dim + qk_rope_head_dim)  [deepseek.ncd:41]
-        Qr = apply_rotary_interleaved(Q[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.qk_rope_head_dim], _insert_axis(cos, -2, self.num_attention_heads), _insert_axis(sin, -2, self.num_attention_heads))  # t num_attention_heads (2*half)  [deepseek.ncd:42]
-        latent = self.kv_a_proj_with_mqa(X)  # t (kv_lora_rank + qk_rope_head_dim)  [deepseek.ncd:43]
-        Kr = apply_rotary_interleaved(latent[..., :, self.kv_lora_rank:self.kv_lora_rank + self.qk_rope_head_dim], cos, sin)  # t (2*half)  [deepseek.ncd:44]
-        KV = self.kv_b_proj(self.kv_a_layernorm(latent[..., :, :self.kv_lora_rank])).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.v_head_dim))  # t num_attention_heads (qk_nope_head_dim + v_head_dim)  [deepseek.ncd:45]
-        O = LatentAttention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2).transpose(-2, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:46-48]
-        return self.o_proj(O.flatten(-2))  # t hidden_size  [deepseek.ncd:49]
+                _check_shape("mask", mask, (t, t), "bool t t", "bool")  # [deepseek.ncd:47]
+        Q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(X))).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.qk_rope_head_dim))  # t num_attention_heads (qk_nope_head_dim + qk_rope_head_dim)  [deepseek.ncd:48]
+        Qr = apply_rotary_interleaved(Q[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.qk_rope_head_dim], _insert_axis(cos, -2, self.num_attention_heads), _insert_axis(sin, -2, self.num_attention_heads))  # t num_attention_heads (2*half)  [deepseek.ncd:49]
+        latent = self.kv_a_proj_with_mqa(X)  # t (kv_lora_rank + qk_rope_head_dim)  [deepseek.ncd:50]
+        Kr = apply_rotary_interleaved(latent[..., :, self.kv_lora_rank:self.kv_lora_rank + self.qk_rope_head_dim], cos, sin)  # t (2*half)  [deepseek.ncd:51]
+        KV = self.kv_b_proj(self.kv_a_layernorm(latent[..., :, :self.kv_lora_rank])).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.v_head_dim))  # t num_attention_heads (qk_nope_head_dim + v_head_dim)  [deepseek.ncd:52]
+        O = self.attention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2).transpose(-2, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:53-55]
+        return self.o_proj(O.flatten(-2))  # t hidden_size  [deepseek.ncd:56]
 
 
 class DeepseekV3SelfAttention(nn.Module):
-    """DeepseekV3SelfAttention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta) : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:53]"""
+    """DeepseekV3SelfAttention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta, attention_dropout) : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:60]"""
 
-    def __init__(self, hidden_size: int = 7168, num_attention_heads: int = 128, q_lora_rank: int = 1536, kv_lora_rank: int = 512, qk_nope_head_dim: int = 128, qk_rope_head_dim: int = 64, v_head_dim: int = 128, attention_bias: bool = False, max_position_embeddings: int = 4096, rope_theta: float = 10000.0) -> None:
+    def __init__(self, hidden_size: int = 7168, num_attention_heads: int = 128, q_lora_rank: int = 1536, kv_lora_rank: int = 512, qk_nope_head_dim: int = 128, qk_rope_head_dim: int = 64, v_head_dim: int = 128, attention_bias: bool = False, max_position_embeddings: int = 4096, rope_theta: float = 10000.0, attention_dropout: float = 0.0) -> None:
         super().__init__()
         if not isinstance(attention_bias, bool):
-            raise TypeError(f"[deepseek.ncd:61] DeepseekV3SelfAttention: `attention_bias` is a bool, got {attention_bias!r}")
+            raise TypeError(f"[deepseek.ncd:68] DeepseekV3SelfAttention: `attention_bias` is a bool, got {attention_bias!r}")
         if isinstance(rope_theta, bool) or not isinstance(rope_theta, (int, float)):
-            raise TypeError(f"[deepseek.ncd:63] DeepseekV3SelfAttention: `rope_theta` is a number, got {rope_theta!r}")
-        self.hidden_size, self.num_attention_heads, self.q_lora_rank, self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim, self.attention_bias, self.max_position_embeddings, self.rope_theta = hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta
+            raise TypeError(f"[deepseek.ncd:70] DeepseekV3SelfAttention: `rope_theta` is a number, got {rope_theta!r}")
+        if isinstance(attention_dropout, bool) or not isinstance(attention_dropout, (int, float)):
+            raise TypeError(f"[deepseek.ncd:71] DeepseekV3SelfAttention: `attention_dropout` is a number, got {attention_dropout!r}")
+        self.hidden_size, self.num_attention_heads, self.q_lora_rank, self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim, self.attention_bias, self.max_position_embeddings, self.rope_theta, self.attention_dropout = hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, max_position_embeddings, rope_theta, attention_dropout
         if qk_rope_head_dim % 2 != 0:
-            raise ValueError(f"[deepseek.ncd:59] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
+            raise ValueError(f"[deepseek.ncd:66] needs qk_rope_head_dim % 2 == 0 (`qk_rope_head_dim: (2 * half)` is a multiple of 2), got qk_rope_head_dim = {qk_rope_head_dim}")
         self.half = half = qk_rope_head_dim // 2
-        self.self_attn = DeepseekV3Attention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias)  # [deepseek.ncd:65-74]
-        self.rotary_emb = RotaryEmbedding(qk_rope_head_dim, max_position_embeddings, rope_theta)  # [deepseek.ncd:75]
+        self.self_attn = DeepseekV3Attention(hidden_size, num_attention_heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim, attention_bias, attention_dropout)  # [deepseek.ncd:73-83]
+        self.rotary_emb = RotaryEmbedding(qk_rope_head_dim, max_position_embeddings, rope_theta)  # [deepseek.ncd:84]
 
     def forward(self, X: Tensor, attention_mask: Tensor) -> Tensor:
-        """forward : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:77]"""
+        """forward : t hidden_size, bool t -> t hidden_size    [deepseek.ncd:86]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.hidden_size:
-                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:77]
-                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:77]
+                _check_rank("X", X, 2, "t hidden_size")  # [deepseek.ncd:86]
+                _check_shape("X", X, (X.shape[-2], self.hidden_size), "t hidden_size", None)  # [deepseek.ncd:86]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if attention_mask.shape[-1:] != (t,) or attention_mask.dtype != torch.bool:
-                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [deepseek.ncd:77]
-        cos, sin = self.rotary_emb(X)  # t qk_rope_head_dim, t qk_rope_head_dim  [deepseek.ncd:78]
-        return self.self_attn(X, cos, sin, keep_padded(torch.ones(t, t, dtype=torch.bool, device=X.device).tril(), attention_mask))  # t hidden_size  [deepseek.ncd:79]
+                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [deepseek.ncd:86]
+        cos, sin = self.rotary_emb(X)  # t qk_rope_head_dim, t qk_rope_head_dim  [deepseek.ncd:87]
+        return self.self_attn(X, cos, sin, keep_padded(torch.ones(t, t, dtype=torch.bool, device=X.device).tril(), attention_mask))  # t hidden_size  [deepseek.ncd:88]

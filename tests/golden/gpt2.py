@@ -106,152 +106,171 @@ class _TransposedLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def CausalAttention(Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
-    """CausalAttention : y k, x k, x k, bool x -> y k    [gpt2.ncd:8]"""
-    if CHECK_SHAPES and not torch.jit.is_tracing():
-        if Q.dim() < 2 or not Q.is_floating_point():
-            _check_rank("Q", Q, 2, "y k")  # [gpt2.ncd:8]
-        if K.dim() < 2 or not K.is_floating_point():
-            _check_rank("K", K, 2, "x k")  # [gpt2.ncd:8]
-    y, k = Q.shape[-2:]
-    x = K.shape[-2]
-    if CHECK_SHAPES:
-        if K.shape[-1] != k:
-            _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [gpt2.ncd:8]
-        if V.shape[-2:] != (x, k) or not V.is_floating_point():
-            _check_shape("V", V, (x, k), "x k")  # [gpt2.ncd:8]
-        if P.shape[-1:] != (x,) or P.dtype != torch.bool:
-            _check_shape("P", P, (x,), "bool x", "bool")  # [gpt2.ncd:8]
-    return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=torch.ones(y, x, dtype=torch.bool, device=Q.device).tril() & P[..., None, :])  # y k  [gpt2.ncd:9-10]
+class CausalAttention(nn.Module):
+    """CausalAttention(attn_pdrop) : y k, x k, x k, bool x -> y k    [gpt2.ncd:10]"""
+
+    def __init__(self, attn_pdrop: float = 0.1) -> None:
+        super().__init__()
+        if isinstance(attn_pdrop, bool) or not isinstance(attn_pdrop, (int, float)):
+            raise TypeError(f"[gpt2.ncd:10] CausalAttention: `attn_pdrop` is a number, got {attn_pdrop!r}")
+        if not 0.0 <= attn_pdrop <= 1.0:
+            raise ValueError(f"[gpt2.ncd:10] CausalAttention: Dropout's p is a probability: `attn_pdrop` must be between 0.0 and 1.0, got {attn_pdrop!r}")
+        self.attn_pdrop = attn_pdrop
+        self.attn_dropout = nn.Dropout(attn_pdrop)  # [gpt2.ncd:11]
+
+    def forward(self, Q: Tensor, K: Tensor, V: Tensor, P: Tensor) -> Tensor:
+        """forward : y k, x k, x k, bool x -> y k    [gpt2.ncd:13]"""
+        if CHECK_SHAPES and not torch.jit.is_tracing():
+            if Q.dim() < 2 or not Q.is_floating_point():
+                _check_rank("Q", Q, 2, "y k")  # [gpt2.ncd:13]
+            if K.dim() < 2 or not K.is_floating_point():
+                _check_rank("K", K, 2, "x k")  # [gpt2.ncd:13]
+        y, k = Q.shape[-2:]
+        x = K.shape[-2]
+        if CHECK_SHAPES:
+            if K.shape[-1] != k:
+                _check_shape("K", K, (K.shape[-2], k), "x k", None)  # [gpt2.ncd:13]
+            if V.shape[-2:] != (x, k) or not V.is_floating_point():
+                _check_shape("V", V, (x, k), "x k")  # [gpt2.ncd:13]
+            if P.shape[-1:] != (x,) or P.dtype != torch.bool:
+                _check_shape("P", P, (x,), "bool x", "bool")  # [gpt2.ncd:13]
+        return nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous(), attn_mask=torch.ones(y, x, dtype=torch.bool, device=Q.device).tril() & P[..., None, :], dropout_p=self.attn_dropout.p if self.training else 0.0)  # y k  [gpt2.ncd:14-15]
 
 
 class GPT2Attention(nn.Module):
-    """GPT2Attention(n_embd, n_head, resid_pdrop) : t n_embd, bool t -> t n_embd    [gpt2.ncd:14]"""
+    """GPT2Attention(n_embd, n_head, resid_pdrop, attn_pdrop) : t n_embd, bool t -> t n_embd    [gpt2.ncd:19]"""
 
-    def __init__(self, n_embd: int = 768, n_head: int = 12, resid_pdrop: float = 0.1) -> None:
+    def __init__(self, n_embd: int = 768, n_head: int = 12, resid_pdrop: float = 0.1, attn_pdrop: float = 0.1) -> None:
         super().__init__()
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:14] GPT2Attention: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:19] GPT2Attention: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if not 0.0 <= resid_pdrop <= 1.0:
-            raise ValueError(f"[gpt2.ncd:14] GPT2Attention: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
-        self.n_embd, self.n_head, self.resid_pdrop = n_embd, n_head, resid_pdrop
+            raise ValueError(f"[gpt2.ncd:19] GPT2Attention: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
+        if isinstance(attn_pdrop, bool) or not isinstance(attn_pdrop, (int, float)):
+            raise TypeError(f"[gpt2.ncd:19] GPT2Attention: `attn_pdrop` is a number, got {attn_pdrop!r}")
+        self.n_embd, self.n_head, self.resid_pdrop, self.attn_pdrop = n_embd, n_head, resid_pdrop, attn_pdrop
         self.k = k = n_embd // n_head
         if k < 1:
-            raise ValueError(f"[gpt2.ncd:15] needs k >= 1 (`k = n_embd//n_head` is a size, at least 1), got k = {k}")
-        self.c_attn = _TransposedLinear(n_embd, 3 * n_head * k)  # [gpt2.ncd:16]
-        self.c_proj = _TransposedLinear(n_head * k, n_embd)  # [gpt2.ncd:17]
-        self.resid_dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:18]
+            raise ValueError(f"[gpt2.ncd:20] needs k >= 1 (`k = n_embd//n_head` is a size, at least 1), got k = {k}")
+        self.c_attn = _TransposedLinear(n_embd, 3 * n_head * k)  # [gpt2.ncd:21]
+        self.c_proj = _TransposedLinear(n_head * k, n_embd)  # [gpt2.ncd:22]
+        self.attention = CausalAttention(attn_pdrop)  # [gpt2.ncd:23]
+        self.resid_dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:24]
 
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
-        """forward : t n_embd, bool t -> t n_embd    [gpt2.ncd:20]"""
+        """forward : t n_embd, bool t -> t n_embd    [gpt2.ncd:26]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.n_embd:
-                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:20]
-                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:20]
+                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:26]
+                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:26]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if P.shape[-1:] != (t,) or P.dtype != torch.bool:
-                _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:20]
-        QKV = self.c_attn(X).unflatten(-1, (3, self.n_head, self.k))  # t 3 n_head k  [gpt2.ncd:21]
-        O = CausalAttention(QKV[..., :, 0, :, :].transpose(-3, -2), QKV[..., :, 1, :, :].transpose(-3, -2), QKV[..., :, 2, :, :].transpose(-3, -2), _insert_axis(P, -2, self.n_head)).transpose(-3, -2).transpose(-2, -1)  # t k n_head  [gpt2.ncd:22]
-        return self.resid_dropout(self.c_proj(O.transpose(-2, -1).flatten(-2)))  # t n_embd  [gpt2.ncd:23]
+                _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:26]
+        QKV = self.c_attn(X).unflatten(-1, (3, self.n_head, self.k))  # t 3 n_head k  [gpt2.ncd:27]
+        O = self.attention(QKV[..., :, 0, :, :].transpose(-3, -2), QKV[..., :, 1, :, :].transpose(-3, -2), QKV[..., :, 2, :, :].transpose(-3, -2), _insert_axis(P, -2, self.n_head)).transpose(-3, -2).transpose(-2, -1)  # t k n_head  [gpt2.ncd:28]
+        return self.resid_dropout(self.c_proj(O.transpose(-2, -1).flatten(-2)))  # t n_embd  [gpt2.ncd:29]
 
 
 class GPT2MLP(nn.Module):
-    """GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function) : t n_embd -> t n_embd    [gpt2.ncd:26]"""
+    """GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function) : t n_embd -> t n_embd    [gpt2.ncd:32]"""
 
     def __init__(self, n_embd: int = 768, n_inner: int = 3072, resid_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
         super().__init__()
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:29] GPT2MLP: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:35] GPT2MLP: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if not 0.0 <= resid_pdrop <= 1.0:
-            raise ValueError(f"[gpt2.ncd:29] GPT2MLP: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
+            raise ValueError(f"[gpt2.ncd:35] GPT2MLP: Dropout's p is a probability: `resid_pdrop` must be between 0.0 and 1.0, got {resid_pdrop!r}")
         if activation_function not in ("gelu_new", "gelu", "relu"):
-            raise ValueError(f"[gpt2.ncd:30] GPT2MLP: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
+            raise ValueError(f"[gpt2.ncd:36] GPT2MLP: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
         self.n_embd, self.n_inner, self.resid_pdrop, self.activation_function = n_embd, n_inner, resid_pdrop, activation_function
-        self.c_fc = _TransposedLinear(n_embd, n_inner)  # [gpt2.ncd:32]
-        self.c_proj = _TransposedLinear(n_inner, n_embd)  # [gpt2.ncd:33]
-        self.dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:34]
+        self.c_fc = _TransposedLinear(n_embd, n_inner)  # [gpt2.ncd:38]
+        self.c_proj = _TransposedLinear(n_inner, n_embd)  # [gpt2.ncd:39]
+        self.dropout = nn.Dropout(resid_pdrop)  # [gpt2.ncd:40]
 
     def forward(self, X: Tensor) -> Tensor:
-        """forward : t n_embd -> t n_embd    [gpt2.ncd:36]"""
+        """forward : t n_embd -> t n_embd    [gpt2.ncd:42]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.n_embd:
-                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:36]
-                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:36]
-        H = self.c_fc(X)  # t n_inner  [gpt2.ncd:37]
-        if self.activation_function == "gelu_new":  # [gpt2.ncd:38-43]
-            A = nn.functional.gelu(H, approximate="tanh")  # t n_inner  [gpt2.ncd:39]
+                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:42]
+                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:42]
+        H = self.c_fc(X)  # t n_inner  [gpt2.ncd:43]
+        if self.activation_function == "gelu_new":  # [gpt2.ncd:44-49]
+            A = nn.functional.gelu(H, approximate="tanh")  # t n_inner  [gpt2.ncd:45]
         elif self.activation_function == "gelu":
-            A = nn.functional.gelu(H)  # t n_inner  [gpt2.ncd:41]
+            A = nn.functional.gelu(H)  # t n_inner  [gpt2.ncd:47]
         else:
-            A = torch.relu(H)  # t n_inner  [gpt2.ncd:43]
-        return self.dropout(self.c_proj(A))  # t n_embd  [gpt2.ncd:44]
+            A = torch.relu(H)  # t n_inner  [gpt2.ncd:49]
+        return self.dropout(self.c_proj(A))  # t n_embd  [gpt2.ncd:50]
 
 
 class GPT2Block(nn.Module):
-    """GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function) : t n_embd, bool t -> t n_embd    [gpt2.ncd:47]"""
+    """GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function, attn_pdrop) : t n_embd, bool t -> t n_embd    [gpt2.ncd:53]"""
 
-    def __init__(self, n_embd: int = 768, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
+    def __init__(self, n_embd: int = 768, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, activation_function: str = "gelu_new", attn_pdrop: float = 0.1) -> None:
         super().__init__()
         if isinstance(layer_norm_epsilon, bool) or not isinstance(layer_norm_epsilon, (int, float)):
-            raise TypeError(f"[gpt2.ncd:51] GPT2Block: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
+            raise TypeError(f"[gpt2.ncd:57] GPT2Block: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:52] GPT2Block: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:58] GPT2Block: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if activation_function not in ("gelu_new", "gelu", "relu"):
-            raise ValueError(f"[gpt2.ncd:53] GPT2Block: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
-        self.n_embd, self.n_head, self.n_inner, self.layer_norm_epsilon, self.resid_pdrop, self.activation_function = n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function
-        self.ln_1 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:55]
-        self.attn = GPT2Attention(n_embd, n_head, resid_pdrop)  # [gpt2.ncd:56]
-        self.ln_2 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:57]
-        self.mlp = GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function)  # [gpt2.ncd:58]
+            raise ValueError(f"[gpt2.ncd:59] GPT2Block: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
+        if isinstance(attn_pdrop, bool) or not isinstance(attn_pdrop, (int, float)):
+            raise TypeError(f"[gpt2.ncd:60] GPT2Block: `attn_pdrop` is a number, got {attn_pdrop!r}")
+        self.n_embd, self.n_head, self.n_inner, self.layer_norm_epsilon, self.resid_pdrop, self.activation_function, self.attn_pdrop = n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function, attn_pdrop
+        self.ln_1 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:62]
+        self.attn = GPT2Attention(n_embd, n_head, resid_pdrop, attn_pdrop)  # [gpt2.ncd:63]
+        self.ln_2 = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:64]
+        self.mlp = GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function)  # [gpt2.ncd:65]
 
     def forward(self, X: Tensor, P: Tensor) -> Tensor:
-        """forward : t n_embd, bool t -> t n_embd    [gpt2.ncd:60]"""
+        """forward : t n_embd, bool t -> t n_embd    [gpt2.ncd:67]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.n_embd:
-                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:60]
-                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:60]
+                _check_rank("X", X, 2, "t n_embd")  # [gpt2.ncd:67]
+                _check_shape("X", X, (X.shape[-2], self.n_embd), "t n_embd", None)  # [gpt2.ncd:67]
         t = X.shape[-2]
         if CHECK_SHAPES:
             if P.shape[-1:] != (t,) or P.dtype != torch.bool:
-                _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:60]
-        X = X + self.attn(self.ln_1(X), P)  # t n_embd  [gpt2.ncd:61]
-        return X + self.mlp(self.ln_2(X))  # t n_embd  [gpt2.ncd:62]
+                _check_shape("P", P, (t,), "bool t", "bool")  # [gpt2.ncd:67]
+        X = X + self.attn(self.ln_1(X), P)  # t n_embd  [gpt2.ncd:68]
+        return X + self.mlp(self.ln_2(X))  # t n_embd  [gpt2.ncd:69]
 
 
 class GPT2Model(nn.Module):
-    """GPT2Model(vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function) : int t, bool t -> t n_embd    [gpt2.ncd:67]"""
+    """GPT2Model(vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function, attn_pdrop) : int t, bool t -> t n_embd    [gpt2.ncd:74]"""
 
-    def __init__(self, vocab_size: int = 50257, n_positions: int = 1024, n_embd: int = 768, n_layer: int = 12, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, embd_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
+    def __init__(self, vocab_size: int = 50257, n_positions: int = 1024, n_embd: int = 768, n_layer: int = 12, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, embd_pdrop: float = 0.1, activation_function: str = "gelu_new", attn_pdrop: float = 0.1) -> None:
         super().__init__()
         if isinstance(layer_norm_epsilon, bool) or not isinstance(layer_norm_epsilon, (int, float)):
-            raise TypeError(f"[gpt2.ncd:74] GPT2Model: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
+            raise TypeError(f"[gpt2.ncd:81] GPT2Model: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:75] GPT2Model: `resid_pdrop` is a number, got {resid_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:82] GPT2Model: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if isinstance(embd_pdrop, bool) or not isinstance(embd_pdrop, (int, float)):
-            raise TypeError(f"[gpt2.ncd:76] GPT2Model: `embd_pdrop` is a number, got {embd_pdrop!r}")
+            raise TypeError(f"[gpt2.ncd:83] GPT2Model: `embd_pdrop` is a number, got {embd_pdrop!r}")
         if not 0.0 <= embd_pdrop <= 1.0:
-            raise ValueError(f"[gpt2.ncd:76] GPT2Model: Dropout's p is a probability: `embd_pdrop` must be between 0.0 and 1.0, got {embd_pdrop!r}")
+            raise ValueError(f"[gpt2.ncd:83] GPT2Model: Dropout's p is a probability: `embd_pdrop` must be between 0.0 and 1.0, got {embd_pdrop!r}")
         if activation_function not in ("gelu_new", "gelu", "relu"):
-            raise ValueError(f"[gpt2.ncd:77] GPT2Model: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
-        self.vocab_size, self.n_positions, self.n_embd, self.n_layer, self.n_head, self.n_inner, self.layer_norm_epsilon, self.resid_pdrop, self.embd_pdrop, self.activation_function = vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function
-        self.wte = nn.Embedding(vocab_size, n_embd)  # [gpt2.ncd:79]
-        self.wpe = nn.Embedding(n_positions, n_embd)  # [gpt2.ncd:80]
-        self.drop = nn.Dropout(embd_pdrop)  # [gpt2.ncd:81]
-        self.h = nn.ModuleList(GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function) for _ in range(0, n_layer))  # [gpt2.ncd:82-89]
-        self.ln_f = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:90]
+            raise ValueError(f"[gpt2.ncd:84] GPT2Model: `activation_function` is one of 'gelu_new', 'gelu', 'relu', got {activation_function!r}")
+        if isinstance(attn_pdrop, bool) or not isinstance(attn_pdrop, (int, float)):
+            raise TypeError(f"[gpt2.ncd:85] GPT2Model: `attn_pdrop` is a number, got {attn_pdrop!r}")
+        self.vocab_size, self.n_positions, self.n_embd, self.n_layer, self.n_head, self.n_inner, self.layer_norm_epsilon, self.resid_pdrop, self.embd_pdrop, self.activation_function, self.attn_pdrop = vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function, attn_pdrop
+        self.wte = nn.Embedding(vocab_size, n_embd)  # [gpt2.ncd:87]
+        self.wpe = nn.Embedding(n_positions, n_embd)  # [gpt2.ncd:88]
+        self.drop = nn.Dropout(embd_pdrop)  # [gpt2.ncd:89]
+        self.h = nn.ModuleList(GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function, attn_pdrop) for _ in range(0, n_layer))  # [gpt2.ncd:90-98]
+        self.ln_f = nn.LayerNorm(n_embd, eps=layer_norm_epsilon)  # [gpt2.ncd:99]
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        """forward : int t, bool t -> t n_embd    [gpt2.ncd:92]"""
+        """forward : int t, bool t -> t n_embd    [gpt2.ncd:101]"""
         if CHECK_SHAPES and not torch.jit.is_tracing():
             if input_ids.dim() < 1 or input_ids.is_floating_point() or input_ids.dtype == torch.bool:
-                _check_rank("input_ids", input_ids, 1, "int t", "int")  # [gpt2.ncd:92]
+                _check_rank("input_ids", input_ids, 1, "int t", "int")  # [gpt2.ncd:101]
         t = input_ids.shape[-1]
         if CHECK_SHAPES:
             if attention_mask.shape[-1:] != (t,) or attention_mask.dtype != torch.bool:
-                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [gpt2.ncd:92]
+                _check_shape("attention_mask", attention_mask, (t,), "bool t", "bool")  # [gpt2.ncd:101]
             if t > self.n_positions:
-                _fail(ValueError, f"[gpt2.ncd:93] needs t <= n_positions (the positions `arange(t)` are token ids of `wpe`), got n_positions = {self.n_positions}, t = {_as_int(t)}")
-        X = self.drop((self.wte(_token_ids(input_ids, self.wte.num_embeddings, "[gpt2.ncd:93] `wte`")) + self.wpe(torch.arange(t, device=input_ids.device))))  # t n_embd  [gpt2.ncd:93]
-        return self.ln_f(_in_turn(self.h, X, attention_mask))  # t n_embd  [gpt2.ncd:94]
+                _fail(ValueError, f"[gpt2.ncd:102] needs t <= n_positions (the positions `arange(t)` are token ids of `wpe`), got n_positions = {self.n_positions}, t = {_as_int(t)}")
+        X = self.drop((self.wte(_token_ids(input_ids, self.wte.num_embeddings, "[gpt2.ncd:102] `wte`")) + self.wpe(torch.arange(t, device=input_ids.device))))  # t n_embd  [gpt2.ncd:102]
+        return self.ln_f(_in_turn(self.h, X, attention_mask))  # t n_embd  [gpt2.ncd:103]

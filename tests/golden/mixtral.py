@@ -61,14 +61,21 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
     """A sparse mixture of experts: `expert` applied to each token once per slot of `index` (its last
     axis; the axes before it are the tokens), with the expert the slot chooses and with no other.
     Where `dims` has None, an argument holds one row per token; else it stacks every expert's
-    weights along that dim.  Each expert runs once, on the rows of the tokens that chose it."""
+    weights along that dim.  Each expert runs once, on the rows of the tokens that chose it.
+    Under torch.compile the segments' ends are unbacked sizes (one graph with fullgraph=True, or
+    with capture_scalar_outputs=True) and every expert is called, one whose segment is empty on no rows."""
     rows = tuple(index.shape[:-1])
     flat = index.reshape(-1)
-    # Slots per expert, those out of range counted first and last: one transfer to the host.
-    counts = torch.bincount(flat.clamp(-1, experts) + 1, minlength=experts + 2).tolist()
-    if counts[0] or counts[-1]:
+    compiling = torch.compiler.is_compiling()
+    chosen, order = flat.sort(stable=True)  # the slots grouped by expert, each group in token order
+    # Where each expert's slots begin, and where the last one's end: one transfer to the host.
+    bounds = torch.searchsorted(chosen, torch.arange(experts + 1, dtype=chosen.dtype, device=chosen.device))
+    if compiling:  # a check in the graph: reading its result would break the graph
+        valid = ((flat >= 0) & (flat < experts)).all()
+        torch._assert_async(valid, f"route: expert indexes must be in 0..{experts - 1}")
+    ends = bounds.tolist()
+    if not compiling and (ends[0] or ends[-1] != flat.numel()):
         raise ValueError(f"route: expert indexes must be in 0..{experts - 1}, got {int(flat.min())}..{int(flat.max())}")
-    order = flat.argsort(stable=True)  # the slots grouped by expert, each group in token order
     token = order // index.shape[-1]
     inputs = []
     for i, (arg, dim) in enumerate(zip(args, dims)):
@@ -80,10 +87,13 @@ def _route(expert: Callable, experts: int, index: Tensor, args: tuple, dims: tup
         else:  # one slice per expert, taken at once: its gradient is one tensor, not one per expert
             inputs.append(arg.unbind(dim))
     outs, start = [], 0
-    for e, n in enumerate(counts[1:-1]):
-        if n:
-            outs.append(expert(*(x[start: start + n] if d is None else x[e] for x, d in zip(inputs, dims))))
-            start += n
+    for e, end in enumerate(ends[1:]):
+        if compiling:  # what the eager check above proves, for the unbacked sizes
+            torch._check(start <= end)
+            torch._check(end <= flat.shape[0])
+        if compiling or end > start:
+            outs.append(expert(*(x[start:end] if d is None else x[e] for x, d in zip(inputs, dims))))
+        start = end
     if not outs:  # no tokens: an empty result of the expert's shape
         outs.append(expert(*(x[:0] if d is None else x[0] for x, d in zip(inputs, dims))))
     # Back to token order by a gather: its backward keeps only the index, where a scatter would keep `out`.

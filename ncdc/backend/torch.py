@@ -1080,10 +1080,9 @@ def _kernel_call(em: Emitter, node: ir.Call, kernel: Kernel) -> str:
         i = kernel.roles[3]
         layout = node.layouts[i]
         lacks = not layout.lifted  # the same mask for every head
-        mask = _arrange(em, node.arguments[i], layout, node, insert=not lacks).code
-        if attention.mask_align is not None:
-            mask = _aligned(mask, ATOM, attention.mask_align, 2)
-        option += f", attn_mask={_head_mask(mask, len(node.lifted)) if lacks else mask}"
+        raw = _arrange(em, node.arguments[i], layout, node, insert=not lacks).code
+        mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
+        option += f", attn_mask={_head_mask(raw, mask, len(layout.own), len(node.lifted)) if lacks else mask}"
     if attention.dropout is not None:  # the submodule's Dropout, in training only
         ref = f"self.{python_name(node.part or '')}"
         if node.position is not None:
@@ -1105,14 +1104,15 @@ def _scale_option(em: Emitter, attention: ir.Attention) -> str:
     return f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
 
 
-def _head_mask(mask: str, heads: int) -> str:
-    """A mask shared by every head, for a kernel call with `heads` head axes before the scores' two:
-    without batch axes it broadcasts as it is (and a mask of two axes keeps the fused kernel), with
-    them it needs the head axes, of size 1, between those and its own."""
+def _head_mask(raw: str, mask: str, rank: int, heads: int) -> str:
+    """A mask shared by every head (`raw`, of `rank` axes of its own, lined up with the scores as
+    `mask`), for a kernel call with `heads` head axes before the scores' two: without batch axes it
+    broadcasts as it is (and a mask of two axes keeps the fused kernel), with them it needs the head
+    axes, of size 1, between those and its own."""
     inserted = ".unsqueeze(-3)" if heads == 1 else f"[..., {'None, ' * heads}:, :]"
-    if not mask.isidentifier():
+    if not raw.isidentifier():
         return f"{mask}{inserted}"
-    return f"({mask} if {mask}.dim() == 2 else {mask}{inserted})"
+    return f"({mask} if {raw}.dim() == {rank} else {mask}{inserted})"
 
 
 @dataclass(frozen=True)
@@ -1133,11 +1133,11 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
     qc, kc, vc = (c + (".contiguous()" if x.inner_moved else "") for c, x in ((qc, q), (kc, k), (vc, v)))
     option = _scale_option(em, attention)
     if attention.mask is not None:  # the same mask for every head
-        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False).code
-        if attention.mask_align is not None:
-            mask = _aligned(mask, ATOM, attention.mask_align, 2)
+        layout = node.layouts[roles[3]]
+        raw = _arrange(em, node.arguments[roles[3]], layout, node, insert=False).code
+        mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
         mask, prec = _with_causal(em, attention, mask, ATOM)
-        option += f", attn_mask={_head_mask(wrap(mask, prec, ATOM), 1)}"
+        option += f", attn_mask={_head_mask(raw, wrap(mask, prec, ATOM), len(layout.own), 1)}"
     elif attention.causal:
         option += ", is_causal=True"
     code = f"nn.functional.scaled_dot_product_attention({qc}, {kc}, {vc}{option}, enable_gqa=True)"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch.nn import functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import ncdc
 
@@ -82,6 +83,114 @@ def test_permuted_weights_and_biases_compute_the_spec():
     torch.testing.assert_close(model(e, x), want)
     model(e, x).sum().backward()  # gradients reach the parameters through the permutations
     assert all(p.grad is not None for p in model.parameters())
+
+
+MASKED = """
+module Attend(p: float = 0.0):
+    drop = Dropout(p=p)
+
+    def forward(Q: y k, K: x k, V: x k, M: bool y x) -> y k:
+        S = einsum[y x](Q, K) / sqrt(k)
+        return einsum[y k](drop(softmax[x](where(M, S, -inf))), V)
+
+module M(m=12, k=3, h=4, p: float = 0.0):
+    Lq = Linear[m -> k h]()
+    Lk = Linear[m -> k h]()
+    Lv = Linear[m -> k h]()
+    Lo = Linear[k h -> m]()
+    attention = Attend(p)
+
+    def forward(E: y m, X: x m, M: bool y x) -> y m:
+        return Lo(attention[h](Lq(E), Lk(X), Lv(X), M))
+
+def Grouped(Q: y k, K: x k, V: x k, M: bool y x) -> y k:
+    return einsum[y k](softmax[x](where(M, einsum[y x](Q, K) / sqrt(k), -inf)), V)
+
+module G(m=16, n=2, g=2, k=4):
+    Lq = Linear[m -> n g k](bias=false)
+    Lk = Linear[m -> n k](bias=false)
+    Lv = Linear[m -> n k](bias=false)
+
+    def forward(X: t m, M: bool t t) -> t k n g:
+        return Grouped[n g](Lq(X), Lk(X), Lv(X), M)
+"""
+
+
+class _Ops(TorchDispatchMode):
+    """The operations a call runs, with the number of elements of what each makes."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[tuple[str, int]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        first = out[0] if isinstance(out, (tuple, list)) else out
+        self.ops.append((func.__name__, first.numel() if isinstance(first, torch.Tensor) else 0))
+        return out
+
+
+def _copies_and_kernels(call, activations: set[int]) -> tuple[set[str], list]:
+    """The attention kernels a call (forward and backward) runs, and its copies of activations: those
+    whose elements number as one of `activations` (the weights' copies have other sizes)."""
+    with _Ops() as mode:
+        call().sum().backward()
+    kernels = {name for name, _ in mode.ops if "attention" in name or "softmax" in name}
+    copies = [(name, n) for name, n in mode.ops
+              if name.split(".")[0] in ("clone", "copy_", "contiguous") and n in activations]
+    return kernels, copies
+
+
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_masked_attention_with_dropout_is_one_kernel_call_on_planned_heads(batch):
+    """A submodule whose forward is masked attention with dropout becomes the kernel's call in the
+    caller: the Linears' weights permuted so that Q, K and V need no copy, a mask shared by the heads
+    passed so that the fused kernel (not the math path, which stores the scores) takes it."""
+    source = ncdc.compile_source(MASKED, "plan.ncd")
+    forward = source[source.index("class M("):source.index("def Grouped(")]
+    assert ".contiguous()" not in forward and "self.attention(" not in forward
+    assert forward.count("# layout: ") == 4
+    assert "dropout_p=self.attention.drop.p if self.attention.training else 0.0" in forward
+    torch.manual_seed(0)
+    model = load(MASKED).M()
+    e, x = torch.randn(*batch, 5, 12), torch.randn(*batch, 7, 12)
+    mask = torch.rand(5, 7) < 0.7
+    mask[:, 0] = True
+
+    def heads(layer, t):  # the spec's (k h) order, heads moved in front: ... h y k
+        return layer(t).unflatten(-1, (3, 4)).movedim(-1, -3)
+
+    o = F.scaled_dot_product_attention(heads(model.Lq, e), heads(model.Lk, x), heads(model.Lv, x), attn_mask=mask)
+    torch.testing.assert_close(model(e, x, mask), model.Lo(o.movedim(-3, -1).flatten(-2)))
+    if batch:  # the CPU's fused kernel takes queries of four axes (three take the math path)
+        kernels, copies = _copies_and_kernels(lambda: model(e, x, mask), {e.numel(), x.numel()})
+        assert kernels == {"_scaled_dot_product_flash_attention_for_cpu.default",
+                           "_scaled_dot_product_flash_attention_for_cpu_backward.default"} and not copies
+    model.train()
+    model.attention.drop.p = 0.5
+    torch.manual_seed(1)
+    assert not torch.allclose(model(e, x, mask), model(e, x, mask))  # the submodule's dropout, in training
+
+
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_grouped_attention_with_a_shared_mask_copies_nothing_and_keeps_the_fused_kernel(batch):
+    source = ncdc.compile_source(MASKED, "plan.ncd")
+    forward = source[source.index("class G("):]
+    assert ".contiguous()" not in forward and "enable_gqa=True" in forward
+    torch.manual_seed(0)
+    model = load(MASKED).G()
+    x = torch.randn(*batch, 6, 16)
+    mask = torch.ones(6, 6, dtype=torch.bool).tril()
+    q = model.Lq(x).unflatten(-1, (4, 4)).transpose(-3, -2)  # heads (n g)
+    k, v = (layer(x).unflatten(-1, (2, 4)).transpose(-3, -2).repeat_interleave(2, dim=-3)
+            for layer in (model.Lk, model.Lv))
+    want = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # ... (n g) t k
+    got = model(x, mask)  # ... t k n g
+    torch.testing.assert_close(got, want.unflatten(-3, (2, 2)).permute(*range(len(batch)), -2, -1, -4, -3))
+    if batch:
+        kernels, copies = _copies_and_kernels(lambda: model(x, mask), {x.numel(), x.numel() // 2})
+        assert kernels == {"_scaled_dot_product_flash_attention_for_cpu.default",
+                           "_scaled_dot_product_flash_attention_for_cpu_backward.default"} and not copies
 
 
 CHAIN = """

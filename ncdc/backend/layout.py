@@ -13,9 +13,10 @@ physical position i; leading batch axes stay in front).  Two producers can choos
 
 A producer is planned only where its one consumer then needs no copy of the activation:
 
-- attention wants its Q, K and V with the head axis innermost untouched (`h y k` with k of unit
-  stride): a `Linear[m -> k h]` feeding it produces `y h k` instead of `y k h`, and the lift to
-  `h y k` is a view;
+- attention (plain, masked, causal, grouped-query, with dropout: each one kernel call) wants its
+  Q, K and V with the head axis innermost untouched (`h y k` with k of unit stride): a
+  `Linear[m -> k h]` feeding it produces `y h k` instead of `y k h`, and the lift to `h y k` is a
+  view;
 - a `Linear` with several input axes (`Linear[k h -> m]`) takes them in any order by permuting its
   weight's columns: fed by a lifted call, it takes the call's result as the callee left it.
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import ir
-from .fuse import fuse_attention
+from .fuse import fuse_attention, grouped_attention
 
 
 @dataclass
@@ -37,30 +38,46 @@ class Plan:
     wires: dict[ir.Local, tuple[int, ...]] = field(default_factory=dict)  # a stored wire -> its physical order
 
 
-def attention_kernel(f: ir.Function) -> tuple[tuple[int, int, int], str] | None:
-    """For a def whose body is one plain attention over its three inputs: which inputs are Q, K and
-    V, and the kernel's scale option.  Its calls become the kernel's call: the checker has proved
-    the arguments' types at the call, so the def's own checks are redundant there.  Masked, causal
-    and dropout attention keep the def's own call (and are not planned)."""
+@dataclass(frozen=True)
+class Kernel:
+    """A callee (a def, or a module's forward) whose body is one fused attention of its inputs:
+    `roles` are the positions of its query, key and value among them, then of its mask, if any."""
+
+    attention: ir.Attention
+    roles: tuple[int, ...]
+
+
+def attention_kernel(f: ir.Function) -> Kernel | None:
+    """For a body that is one attention of its inputs, its kernel; its calls become the kernel's
+    call: the checker has proved the arguments' types at the call, so the callee's own checks are
+    redundant there.  Masked, causal and dropout attention qualify; a mask that the kernel must join
+    with the causal one (built from the callee's sizes) keeps the callee's own call."""
     body = fuse_attention(f.body)
     if len(body) != 1 or not isinstance(body[0], ir.Return) or len(body[0].values) != 1 \
-            or f.preconditions or f.boxes or len(f.params) != 3:
+            or f.preconditions or f.boxes:
         return None
     node = body[0].values[0]
-    if not isinstance(node, ir.Attention) or node.mask is not None or node.causal or node.dropout is not None \
-            or node.scale not in (None, ("*", None)):
+    if not isinstance(node, ir.Attention) or (node.mask is not None and node.causal):
         return None
+    if node.scale is not None and node.scale[1] is not None and not isinstance(node.scale[1], ir.Const):
+        return None  # a scale in the callee's sizes
     params: list[ir.Local] = list(f.params)
-    reads = [node.query, node.key, node.value]
-    locals_ = [r.local for r in reads if isinstance(r, ir.Read) and r.local in params]
-    if len(locals_) != 3:
+    reads = [node.query, node.key, node.value] + ([node.mask] if node.mask is not None else [])
+    roles = [params.index(r.local) for r in reads if isinstance(r, ir.Read) and r.local in params]
+    if len(roles) != len(reads) or len(set(roles)) != len(params):
         return None
-    q, k, v = (params.index(local) for local in locals_)
-    return (q, k, v), "" if node.scale is None else ", scale=1.0"
+    return Kernel(node, tuple(roles))
 
 
-def is_attention(call: ir.Call) -> bool:
-    return call.callee_kind == "def" and attention_kernel(call.target) is not None
+def callee_kernel(call: ir.Call, modules: dict[str, ir.Module] | None) -> Kernel | None:
+    """The kernel a call becomes: of a def, or of a submodule (`modules`: the spec's, by name) whose
+    forward is one attention, such as one with a `Dropout` on its weights."""
+    if call.callee_kind == "def":
+        return attention_kernel(call.target)
+    target = call.target
+    if call.callee_kind == "component" and isinstance(target, ir.Instance) and modules and target.module in modules:
+        return attention_kernel(modules[target.module].forward)
+    return None
 
 
 def physical_order(plan: Plan, arg: ir.Value) -> tuple[int, ...] | None:
@@ -113,9 +130,10 @@ def raw_order(call: ir.Call) -> tuple[int, ...]:
     return tuple(range(start)) + tuple(range(start + own, rank)) + tuple(range(start, start + own))
 
 
-def plan_layouts(body: list) -> Plan:
-    """The plan for one (fused) body; the back end and the cost model both read it.  Loop bodies
-    are left as written: their wires may carry values between turns."""
+def plan_layouts(body: list, modules: dict[str, ir.Module] | None = None) -> Plan:
+    """The plan for one (fused) body; the back end and the cost model both read it.  `modules`, the
+    spec's by name, tells which submodules are attention kernels.  Loop bodies are left as written:
+    their wires may carry values between turns."""
     plan = Plan()
     top = [stmt for stmt in body if not isinstance(stmt, ir.For)]
     readers = ir.readers(body)
@@ -139,7 +157,7 @@ def plan_layouts(body: list) -> Plan:
     for node in ir.walk(top):
         if not isinstance(node, ir.Call):
             continue
-        if is_attention(node):
+        if grouped_attention(node) is not None or callee_kernel(node, modules) is not None:
             for arg, layout in zip(node.arguments, node.layouts):
                 target = arranged(node, layout)
                 value, local = source(arg)

@@ -25,7 +25,7 @@ from ..sizes import Size, Symbol, format_size
 from ..resources import data_dir
 from . import einsum_path
 from .fuse import fuse_attention, grouped_attention
-from .layout import Plan, attention_kernel, is_linear, linear_weight_order, plan_layouts
+from .layout import Kernel, Plan, callee_kernel, is_linear, linear_weight_order, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
 
@@ -87,12 +87,20 @@ class Generator:
         self.boxes = {b.name: b for b in program.boxes}
         self.functions = {f.name: f for f in program.functions}
         self.modules = {m.name: m for m in program.modules}
-        self.attention_defs: dict[str, tuple[tuple[int, int, int], str] | None] = {}
+        self.kernels: dict[int, Kernel | None] = {}  # id(callee's function) -> its attention kernel
 
-    def attention_def(self, f: ir.Function) -> tuple[tuple[int, int, int], str] | None:
-        if f.name not in self.attention_defs:
-            self.attention_defs[f.name] = attention_kernel(f)
-        return self.attention_defs[f.name]
+    def kernel(self, call: ir.Call) -> Kernel | None:
+        """The attention kernel a call of a def or a submodule becomes (None: it stays a call)."""
+        if call.callee_kind == "def":
+            f = call.target
+        elif call.callee_kind == "component" and isinstance(call.target, ir.Instance) \
+                and call.target.module in self.modules:
+            f = self.modules[call.target.module].forward
+        else:
+            return None
+        if id(f) not in self.kernels:
+            self.kernels[id(f)] = callee_kernel(call, self.modules)
+        return self.kernels[id(f)]
 
     def where(self, span) -> str:
         if span is None:
@@ -503,7 +511,7 @@ class Emitter:
             self.used |= pre.symbols()
             checks += self.gen.precondition(pre, self.names, self.ns, at_call=True)
         body = fuse_attention(self.f.body)
-        self.plan = plan_layouts(body)
+        self.plan = plan_layouts(body, self.gen.modules)
         statements = self.block(body)
         keep = set(self.used)
         for source, _, _ in reversed(named):  # a size read divided by others needs those
@@ -873,15 +881,7 @@ def _eye(em: Emitter, node: ir.Eye):
 def _attention(em: Emitter, node: ir.Attention):
     """Scaled dot-product attention in PyTorch's fused kernel (which wants contiguous heads)."""
     q, k, v = (f"{em.operand(a, ATOM)}.contiguous()" for a in (node.query, node.key, node.value))
-    scale = node.scale
-    option = ""
-    if scale is not None:
-        op, factor = scale
-        if factor is None:
-            option = ", scale=1.0"
-        else:
-            code, prec = em.expr(factor)
-            option = f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
+    option = _scale_option(em, node)
     if node.mask is not None:
         code, prec = em.expr(node.mask)
         if node.mask_align:
@@ -1045,24 +1045,74 @@ def _call_code(em: Emitter, node: ir.Call) -> str:
     if grouped is not None:
         code = _grouped_attention(em, node, *grouped)
         return code if id(node) in em.plan.orders else _restore(code, node)
-    args = [_arrange(em, arg, layout, node, any_own_order=linear) for arg, layout in zip(node.arguments, node.layouts)]
-    if node.callee_kind == "def":
+    kernel = em.gen.kernel(node)
+    if kernel is not None:
+        code = _kernel_call(em, node, kernel)
+    elif node.callee_kind == "def":
+        args = [_arrange(em, arg, layout, node) for arg, layout in zip(node.arguments, node.layouts)]
         target: ir.Function = node.target
-        attention = em.gen.attention_def(target)
-        if attention is not None:
-            which, option = attention
-            qkv = ", ".join(args[i].code + (".contiguous()" if args[i].inner_moved else "") for i in which)
-            code = f"nn.functional.scaled_dot_product_attention({qkv}{option})"
-        else:
-            boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
-            code = f"{python_name(target.name)}({', '.join([a.code for a in args] + boxes)})"
-    elif node.callee_kind == "box":
-        code = _box_call(em, node, [a.code for a in args])
+        boxes = [f"{python_name(b)}={em.box_ref(b)}" for b in target.boxes]
+        code = f"{python_name(target.name)}({', '.join([a.code for a in args] + boxes)})"
     else:
-        code = _component_call(em, node, args)
+        args = [_arrange(em, arg, layout, node, any_own_order=linear)
+                for arg, layout in zip(node.arguments, node.layouts)]
+        code = _box_call(em, node, [a.code for a in args]) if node.callee_kind == "box" else \
+            _component_call(em, node, args)
     if id(node) in em.plan.orders and not linear:  # left as the callee returns it (a planned Linear lays out its own)
         return code
     return _restore(code, node)
+
+
+def _kernel_call(em: Emitter, node: ir.Call, kernel: Kernel) -> str:
+    """A call of a def or a submodule that is one attention, as the kernel's call on the arguments:
+    the query, key and value as the plan laid them out (copied only where their innermost axis moved),
+    the mask with the heads it lacks left to the kernel's broadcasting."""
+    attention = kernel.attention
+    args = [_arrange(em, arg, layout, node) if i in kernel.roles[:3] else None
+            for i, (arg, layout) in enumerate(zip(node.arguments, node.layouts))]
+    qkv = []
+    for i in kernel.roles[:3]:
+        arranged = args[i]
+        assert arranged is not None
+        qkv.append(arranged.code + (".contiguous()" if arranged.inner_moved else ""))
+    option = _scale_option(em, attention)
+    if attention.mask is not None:
+        i = kernel.roles[3]
+        layout = node.layouts[i]
+        lacks = not layout.lifted  # the same mask for every head
+        raw = _arrange(em, node.arguments[i], layout, node, insert=not lacks).code
+        mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
+        option += f", attn_mask={_head_mask(raw, mask, len(layout.own), len(node.lifted)) if lacks else mask}"
+    if attention.dropout is not None:  # the submodule's Dropout, in training only
+        ref = f"self.{python_name(node.part or '')}"
+        if node.position is not None:
+            ref += f"[{em.size(node.position)[0]}]"
+        option += f", dropout_p={ref}.{python_name(attention.dropout)}.p if {ref}.training else 0.0"
+    if attention.causal:
+        option += ", is_causal=True"
+    return f"nn.functional.scaled_dot_product_attention({', '.join(qkv)}{option})"
+
+
+def _scale_option(em: Emitter, attention: ir.Attention) -> str:
+    """The kernel's `scale` option (none for its default, 1/sqrt(k))."""
+    if attention.scale is None:
+        return ""
+    op, factor = attention.scale
+    if factor is None:
+        return ", scale=1.0"
+    code, prec = em.expr(factor)
+    return f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
+
+
+def _head_mask(raw: str, mask: str, rank: int, heads: int) -> str:
+    """A mask shared by every head (`raw`, of `rank` axes of its own, lined up with the scores as
+    `mask`), for a kernel call with `heads` head axes before the scores' two: without batch axes it
+    broadcasts as it is (and a mask of two axes keeps the fused kernel), with them it needs the head
+    axes, of size 1, between those and its own."""
+    inserted = ".unsqueeze(-3)" if heads == 1 else f"[..., {'None, ' * heads}:, :]"
+    if not raw.isidentifier():
+        return f"{mask}{inserted}"
+    return f"({mask} if {raw}.dim() == {rank} else {mask}{inserted})"
 
 
 @dataclass(frozen=True)
@@ -1076,24 +1126,21 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
                        kept: int) -> str:
     """One kernel call for grouped-query attention: the queries' lifted axes are one head axis, the
     keys' and values' (the leading `kept` of them) another, which the kernel repeats (`enable_gqa`)."""
-    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False).code for i in roles[:3])
+    q, k, v = (_arrange(em, node.arguments[i], node.layouts[i], node, insert=False) for i in roles[:3])
     n, sizes = len(order), ", ".join(em.size(node.lift_sizes[label])[0] for label in order)
-    q = f"{q}.flatten({-2 - n}, -3)" if n > 1 else q
-    k, v = ((f"{x}.flatten({-2 - kept}, -3)" if kept > 1 else x) for x in (k, v))
-    option = ""
-    if attention.scale is not None:
-        op, factor = attention.scale
-        option = ", scale=1.0" if factor is None else \
-            f", scale={'1 / ' if op == '/' else ''}{wrap(*em.expr(factor), MUL + 1)}"
+    qc = f"{q.code}.flatten({-2 - n}, -3)" if n > 1 else q.code
+    kc, vc = ((f"{x.code}.flatten({-2 - kept}, -3)" if kept > 1 else x.code) for x in (k, v))
+    qc, kc, vc = (c + (".contiguous()" if x.inner_moved else "") for c, x in ((qc, q), (kc, k), (vc, v)))
+    option = _scale_option(em, attention)
     if attention.mask is not None:  # the same mask for every head
-        mask = _arrange(em, node.arguments[roles[3]], node.layouts[roles[3]], node, insert=False).code
-        if attention.mask_align is not None:
-            mask = _aligned(mask, ATOM, attention.mask_align, 2)
-        option += f", attn_mask={wrap(*_with_causal(em, attention, mask, ATOM), ATOM)}.unsqueeze(-3)"
+        layout = node.layouts[roles[3]]
+        raw = _arrange(em, node.arguments[roles[3]], layout, node, insert=False).code
+        mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
+        mask, prec = _with_causal(em, attention, mask, ATOM)
+        option += f", attn_mask={_head_mask(raw, wrap(mask, prec, ATOM), len(layout.own), 1)}"
     elif attention.causal:
         option += ", is_causal=True"
-    code = (f"nn.functional.scaled_dot_product_attention({q}.contiguous(), {k}.contiguous(), {v}.contiguous()"
-            f"{option}, enable_gqa=True)")
+    code = f"nn.functional.scaled_dot_product_attention({qc}, {kc}, {vc}{option}, enable_gqa=True)"
     return f"{code}.unflatten(-3, ({sizes}))" if n > 1 else code
 
 

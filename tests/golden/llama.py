@@ -233,7 +233,7 @@ class LlamaAttention(nn.Module):
                 _check_shape("mask", mask, (t, t), "bool t t", "bool")  # [llama.ncd:42]
         Q = apply_rotary(self.q_proj(X).unflatten(-1, (self.num_key_value_heads, self.g, self.head_dim)), _insert_axis(_insert_axis(cos, -2, self.g), -3, self.num_key_value_heads), _insert_axis(_insert_axis(sin, -2, self.g), -3, self.num_key_value_heads))  # t num_key_value_heads g (2*half)  [llama.ncd:43]
         K = apply_rotary(self.k_proj(X).unflatten(-1, (self.num_key_value_heads, self.head_dim)), _insert_axis(cos, -2, self.num_key_value_heads), _insert_axis(sin, -2, self.num_key_value_heads))  # t num_key_value_heads (2*half)  [llama.ncd:44]
-        O = nn.functional.scaled_dot_product_attention(Q.transpose(-4, -3).transpose(-3, -2).flatten(-4, -3).contiguous(), K.transpose(-3, -2).contiguous(), self.v_proj(X).unflatten(-1, (self.num_key_value_heads, self.head_dim)).transpose(-3, -2).contiguous(), attn_mask=mask.unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.num_key_value_heads, self.g)).transpose(-4, -2).transpose(-3, -1)  # t (2*half) num_key_value_heads g  [llama.ncd:45]
+        O = nn.functional.scaled_dot_product_attention(Q.transpose(-4, -3).transpose(-3, -2).flatten(-4, -3), K.transpose(-3, -2), self.v_proj(X).unflatten(-1, (self.num_key_value_heads, self.head_dim)).transpose(-3, -2), attn_mask=(mask if mask.dim() == 2 else mask.unsqueeze(-3)), enable_gqa=True).unflatten(-3, (self.num_key_value_heads, self.g)).transpose(-4, -2).transpose(-3, -1)  # t (2*half) num_key_value_heads g  [llama.ncd:45]
         return self.o_proj(O.transpose(-3, -2).transpose(-2, -1).flatten(-3))  # t hidden_size  [llama.ncd:46]
 
 

@@ -90,7 +90,7 @@ class CausalSelfAttention(nn.Module):
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:17]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:17]
-        O = CausalAttention(self.Lq(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2)).transpose(-3, -2).transpose(-2, -1)  # t k h  [masked_attention.ncd:18]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), is_causal=True).transpose(-3, -2).transpose(-2, -1)  # t k h  [masked_attention.ncd:18]
         return self.Lo(O.transpose(-2, -1).flatten(-2))  # t m  [masked_attention.ncd:19]
 
 
@@ -111,5 +111,5 @@ class GroupedQueryAttention(nn.Module):
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "t m")  # [masked_attention.ncd:29]
                 _check_shape("X", X, (X.shape[-2], self.m), "t m", None)  # [masked_attention.ncd:29]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).transpose(-4, -3).transpose(-3, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).transpose(-4, -2).transpose(-3, -1)  # t k n g  [masked_attention.ncd:30]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).transpose(-4, -3).transpose(-3, -2).flatten(-4, -3), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2), is_causal=True, enable_gqa=True).unflatten(-3, (self.n, self.g)).transpose(-4, -2).transpose(-3, -1)  # t k n g  [masked_attention.ncd:30]
         return self.Lo(O.transpose(-3, -2).transpose(-2, -1).flatten(-3))  # t m  [masked_attention.ncd:31]

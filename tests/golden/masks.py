@@ -57,14 +57,6 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
         _fail(TypeError, f"{what}: expected {dtype} elements for `{axes}`, got {tensor.dtype}")
 
 
-def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
-    """`x` with a new axis of `size` at `dim` (counted from the end), broadcast without copying."""
-    x = x.unsqueeze(dim)
-    shape = list(x.shape)
-    shape[dim] = size
-    return x.expand(shape)
-
-
 def below(X: Tensor, T: Tensor) -> Tensor:
     """below : y x, x -> bool y x    [masks.ncd:4]"""
     if CHECK_SHAPES and not torch.jit.is_tracing():
@@ -246,7 +238,7 @@ class PaddedMHA(nn.Module):
         if CHECK_SHAPES:
             if P.shape[-1:] != (x,) or P.dtype != torch.bool:
                 _check_shape("P", P, (x,), "bool x", "bool")  # [masks.ncd:47]
-        O = PaddedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _insert_axis(P, -2, self.h)).transpose(-3, -2).transpose(-2, -1)  # y k h  [masks.ncd:48]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(E).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), attn_mask=(P[..., None, :] if P.dim() == 1 else P[..., None, :].unsqueeze(-3))).transpose(-3, -2).transpose(-2, -1)  # y k h  [masks.ncd:48]
         return self.Lo(O.transpose(-2, -1).flatten(-2))  # y m  [masks.ncd:49]
 
 
@@ -275,7 +267,7 @@ class MaskedMHA(nn.Module):
         if CHECK_SHAPES:
             if M.shape[-2:] != (y, x) or M.dtype != torch.bool:
                 _check_shape("M", M, (y, x), "bool y x", "bool")  # [masks.ncd:57]
-        O = MaskedAttention(self.Lq(E).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _insert_axis(M, -3, self.h)).transpose(-3, -2).transpose(-2, -1)  # y k h  [masks.ncd:58]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(E).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lk(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.h, self.k)).transpose(-3, -2), attn_mask=(M if M.dim() == 2 else M.unsqueeze(-3))).transpose(-3, -2).transpose(-2, -1)  # y k h  [masks.ncd:58]
         return self.Lo(O.transpose(-2, -1).flatten(-2))  # y m  [masks.ncd:59]
 
 
@@ -324,5 +316,5 @@ class PaddedGQA(nn.Module):
         if CHECK_SHAPES:
             if P.shape[-1:] != (t,) or P.dtype != torch.bool:
                 _check_shape("P", P, (t,), "bool t", "bool")  # [masks.ncd:76]
-        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).transpose(-4, -3).transpose(-3, -2).flatten(-4, -3).contiguous(), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2).contiguous(), attn_mask=P[..., None, :].unsqueeze(-3), enable_gqa=True).unflatten(-3, (self.n, self.g)).transpose(-4, -2).transpose(-3, -1)  # t k n g  [masks.ncd:77]
+        O = nn.functional.scaled_dot_product_attention(self.Lq(X).unflatten(-1, (self.n, self.g, self.k)).transpose(-4, -3).transpose(-3, -2).flatten(-4, -3), self.Lk(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2), self.Lv(X).unflatten(-1, (self.n, self.k)).transpose(-3, -2), attn_mask=(P[..., None, :] if P.dim() == 1 else P[..., None, :].unsqueeze(-3)), enable_gqa=True).unflatten(-3, (self.n, self.g)).transpose(-4, -2).transpose(-3, -1)  # t k n g  [masks.ncd:77]
         return self.Lo(O.transpose(-3, -2).transpose(-2, -1).flatten(-3))  # t m  [masks.ncd:78]

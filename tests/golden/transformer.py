@@ -65,14 +65,6 @@ def _in_turn(parts: nn.ModuleList, x: Tensor, *rest: Tensor) -> Tensor:
     return x
 
 
-def _insert_axis(x: Tensor, dim: int, size: int) -> Tensor:
-    """`x` with a new axis of `size` at `dim` (counted from the end), broadcast without copying."""
-    x = x.unsqueeze(dim)
-    shape = list(x.shape)
-    shape[dim] = size
-    return x.expand(shape)
-
-
 def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
     """`ids`, checked to be token ids of an Embedding of `count` rows (torch would raise an IndexError
     from inside the lookup, or fail on the GPU)."""
@@ -154,8 +146,11 @@ class MultiheadAttention(nn.Module):
             if key_padding_mask.shape[-1:] != (x,) or key_padding_mask.dtype != torch.bool:
                 _check_shape("key_padding_mask", key_padding_mask, (x,), "bool x", "bool")  # [transformer.ncd:27]
         M = torch.where(key_padding_mask[..., None, :], -math.inf, mask)  # y x  [transformer.ncd:28]
+        # layout: q_proj's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        # layout: k_proj's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        # layout: v_proj's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: out_proj's weight permuted, not the activations: columns in the order its input arrives, (h k)
-        return nn.functional.linear(self.attention(self.q_proj(E).unflatten(-1, (self.k, self.h)).transpose(-3, -1).transpose(-2, -1), self.k_proj(X).unflatten(-1, (self.k, self.h)).transpose(-3, -1).transpose(-2, -1), self.v_proj(X).unflatten(-1, (self.k, self.h)).transpose(-3, -1).transpose(-2, -1), _insert_axis(M, -3, self.h)).transpose(-3, -2).flatten(-2), self.out_proj.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.out_proj.bias)  # y m  [transformer.ncd:29]
+        return nn.functional.linear(nn.functional.scaled_dot_product_attention(nn.functional.linear(E, self.q_proj.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.q_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten()).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.k_proj.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.k_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten()).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.v_proj.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.v_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten()).unflatten(-1, (self.h, self.k)).transpose(-3, -2), attn_mask=(M if M.dim() == 2 else M.unsqueeze(-3)), dropout_p=self.attention.drop.p if self.attention.training else 0.0).transpose(-3, -2).flatten(-2), self.out_proj.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.out_proj.bias)  # y m  [transformer.ncd:29]
 
 
 class TransformerEncoderLayer(nn.Module):

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ... import ir
 from ..fuse import fuse_attention, grouped_attention
-from ..layout import is_linear, plan_layouts, weight_permuted
+from ..layout import is_linear, linear_weight_order, plan_layouts, weight_permuted
 from ...ir import TensorType
 from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
@@ -129,6 +129,17 @@ class CostError(Exception):
 
 
 # ---- tensors and what keeps them ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Later:
+    """A repetition costed with a threaded input that needs a gradient: its row, what it keeps (its
+    input and result left out), which of those are made once, and whether it keeps its input or result."""
+
+    row: Any
+    saved: dict
+    unbatched: set
+    kept_ends: bool
 
 
 class Key:
@@ -467,7 +478,8 @@ class Body:
             self.bind(p.name, key)
         outputs: list[Key] = []
         body = fuse_attention(self.f.body)
-        self.plan = plan_layouts(body)  # the back end's: the Linear weights it permutes are copies autograd keeps
+        # The back end's plan: the Linear weights it permutes are copies autograd keeps.
+        self.plan = plan_layouts(body, self.model.modules)
         for stmt in body:
             self.reads.append(set())
             self.events.append([])
@@ -989,6 +1001,9 @@ class Body:
                 copy = self.size(n_in * n_out)
                 if x is not None and x.grad:  # kept for the input's gradient
                     self.keep(Key(copy, _dtype_of(t_out), True, UNBATCHED), row)
+                rows = linear_weight_order(self.plan, node)[1]
+                if c.attrs.bias and rows != sorted(rows):  # its bias permuted too (not kept for backward)
+                    copy = copy + self.size(n_out)
             if not cost.needs_grad_input or (x is not None and x.grad):
                 for what, extra in cost.saves:
                     if what == "input":
@@ -1103,16 +1118,22 @@ class Body:
             again = ONE if count.constant is not None else ONE - ONE // count
             events.append(dataclasses.replace(e, inner=inner, again=again))
         # What one repetition keeps, apart from its input and its result, is kept by each of them; the
-        # tensors between repetitions once each.
+        # tensors between repetitions once each.  From the second repetition on, the threaded input may
+        # need a gradient where the first's did not: those keep what such a repetition keeps (a weight
+        # the layout plan permutes, say).
         new = {k: v for k, v in self.saved.items() if k not in saved_before}
         boundary = self.size(_elements(own[0])) * mult
         kept_ends = (x in new) or (args[0] in new)
         # The other arguments (an encoder's memory, a mask) are the same tensors in every repetition.
         same = {("in", self.inputs[a]) if a in self.inputs else a for a in args[1:] if a is not None}
+        later = None
+        if count.constant != 1 and args[0] is not None and not args[0].grad and x is not None and x.grad:
+            later = self._with_grad_input(c.body, args, own, mult, label, lead)
+            kept_ends = kept_ends or later.kept_ends
         extras: dict[tuple[str, bool], Size] = {}  # by element type and whether made once (not per sample)
-        for k, (dtype, n) in new.items():
+        for k, (dtype, n) in (new if later is None else later.saved).items():
             if k is not x and k is not args[0] and k not in same:
-                kind = (dtype, k in self.unbatched)
+                kind = (dtype, k in self.unbatched or (later is not None and k in later.unbatched))
                 extras[kind] = extras.get(kind, ZERO) + (count - 1) * n
         if kept_ends:
             extras[FLOAT, False] = extras.get((FLOAT, False), ZERO) + (count - 1) * boundary
@@ -1127,12 +1148,11 @@ class Body:
             body.notes.append(f"the cost of `{label}` depends on its index: the first repetition is counted")
         row = body.mapped(lambda s: s, count, f"{label} x {count}")
         row.kind = "repeat"
-        if count.constant != 1 and args[0] is not None and not args[0].grad and x is not None and x.grad:
+        if later is not None:
             # From the second repetition on, the threaded input needs a gradient: the products compute it.
-            later = self._with_grad_input(c.body, args, own, mult, label, lead)
             row.backward = {}
-            for cat in {**body.backward, **later.backward}:
-                row.add_backward(cat, body.backward.get(cat, ZERO) + (count - 1) * later.backward.get(cat, ZERO))
+            for cat in {**body.backward, **later.row.backward}:
+                row.add_backward(cat, body.backward.get(cat, ZERO) + (count - 1) * later.row.backward.get(cat, ZERO))
         row.matmuls = [dataclasses.replace(m, count=m.count * count) for m in body.matmuls]
         row.attention = [dataclasses.replace(a, count=a.count * count) for a in body.attention]
         row.params = body.params * count
@@ -1143,16 +1163,18 @@ class Body:
         outer.children.append(row)
         return x
 
-    def _with_grad_input(self, part: ir.Component, args, own, mult, label, lead: int = 0) -> Row:
-        """The row of a repetition's body were its threaded input to need a gradient, costed aside (what it
-        keeps and holds is not this body's)."""
+    def _with_grad_input(self, part: ir.Component, args, own, mult, label, lead: int = 0) -> Later:
+        """A repetition of the body were its threaded input to need a gradient, costed aside (what it
+        keeps and holds is not this body's): its row, and what it keeps apart from its input and result."""
         saved, unbatched, events, outer = dict(self.saved), set(self.unbatched), len(self.events[self.stmt]), self.row
         self.row = Row(label, "repeat")
         try:
             x = args[0]
-            self.component(part, None, [Key(x.size, x.dtype, True, x.what), *args[1:]], own, mult, [own[0]], label,
-                           lead)
-            return self.row.children[0]
+            x = Key(x.size, x.dtype, True, x.what)
+            out = self.component(part, None, [x, *args[1:]], own, mult, [own[0]], label, lead)
+            new = {k: v for k, v in self.saved.items() if k not in saved}
+            kept = {k: v for k, v in new.items() if k is not x and k is not out}
+            return Later(self.row.children[0], kept, self.unbatched - unbatched, len(kept) != len(new))
         finally:
             self.row, self.saved, self.unbatched = outer, saved, unbatched
             del self.events[self.stmt][events:]

@@ -795,8 +795,9 @@ class Body:
             kernel_mask = (held(y * x, rules.BOOL) + y * x) * per
         elif node.mask is not None and node.mask.type.dtype == ir.BOOL:  # type: ignore[union-attr]
             kernel_mask = self.size(_elements(node.mask.type)) * per
-        # PyTorch's fused kernel takes a mask of 2 or 4 axes (a constant has no batch axis)
-        mask_rank = 2 + self.lead - (1 if mask is not None and mask.once else 0)
+        # PyTorch's fused kernel takes a mask of 2 or 4 axes: a constant (no batch axis) is passed with its
+        # own two, any other mask with every leading axis (the torch back end's `_head_mask`)
+        mask_rank = 2 if mask is not None and mask.once else 2 + self.lead
         if self.lead == 2 and d == dv and (mask is None or mask_rank in (2, 4)):
             # The fused kernel (4 axes, one head size) also returns the log-sum-exp of each query's scores,
             # dropped at once.

@@ -68,10 +68,9 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
     free -= numbers
     least = {s: LEAST for s in free}
     most: dict[Symbol, int] = {}
-    for pre in function.preconditions:
-        if len(pre.conditions) != 1 or pre.over or pre.conditions[0].op == "%":
+    for c in _conditions(program, function, set()):
+        if c.op == "%":
             continue
-        c = pre.conditions[0]
         big, small = (c.left, c.right) if c.op in (">=", ">") else (c.right, c.left)
         strict = c.op in (">", "<")
         if _free_symbol(big, free) and (bound := small.evaluate(fixed)) is not None:  # a least value
@@ -82,6 +81,52 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
             most[symbol] = min(most.get(symbol, bound - strict), bound - strict)
     _widen(function, fixed, least)
     return Signature(function.params, fixed, least, most, numbers - set(fixed))
+
+
+def _conditions(program: ir.Program, function: ir.Function, visiting: set[str]) -> list[ir.Comparison]:
+    """The size conditions that a call of `function` needs to hold, over its own sizes: its
+    preconditions of one condition (not those checked for each turn of a loop), and those of every
+    def and submodule it calls, carried up through the call's sizes (a positional table's
+    `t <= max_len`, checked inside `PositionalEncoding`, is `s <= max_len` of the model that calls
+    it on its source `s`, with its own `max_len`)."""
+    found = [pre.conditions[0] for pre in function.preconditions if len(pre.conditions) == 1 and not pre.over]
+    modules = {m.name: m for m in program.modules}
+    for node in _walk(function, set()):
+        if not isinstance(node, ir.Call):
+            continue
+        target = node.target
+        if isinstance(target, ir.Repeat):  # one repetition or all in turn: any of them may be the one
+            targets = target.instances or ([target.body] if target.body is not None else [])
+        else:
+            targets = [target]
+        for callee in targets:
+            if isinstance(callee, ir.Function) and node.callee_kind == "def":
+                inner, own = callee, dict(node.instance)
+            elif isinstance(callee, ir.Instance) and callee.module in modules:
+                module = modules[callee.module]
+                inner, own = module.forward, _instance_sizes(module, callee)
+                own.update(node.instance)
+            else:
+                continue
+            if inner.name in visiting:  # the checker rejects recursion; never loop here
+                continue
+            unmapped = set(inner.generics) | set(own)  # the callee's sizes: none may be left
+            for c in _conditions(program, inner, visiting | {inner.name}):
+                mapped = c.map(lambda size: size.substitute(own.get))  # noqa: B023
+                if not mapped.symbols() & unmapped:
+                    found.append(mapped)
+    return found
+
+
+def _instance_sizes(module: ir.Module, instance: ir.Instance) -> dict[Symbol, Size]:
+    """A submodule's size hyperparameters and derived sizes as the instance has them, over the
+    sizes of the module that holds it."""
+    sizes: dict[Symbol, Size] = {hp.symbol: arg for hp, arg in zip(module.hparams, instance.args)
+                                 if hp.kind == "size" and isinstance(arg, Size)}
+    for member in module.members:  # in order: a derived size uses the hyperparameters and those before it
+        if isinstance(member, ir.SizeMember):
+            sizes[member.symbol] = member.value.substitute(sizes.get)
+    return sizes
 
 
 def _free_symbol(size: Size, free: set[Symbol]) -> bool:

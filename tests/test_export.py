@@ -94,6 +94,75 @@ def test_a_precondition_that_bounds_a_size_from_above_is_its_dims_max():
         torch.testing.assert_close(exported.module()(*new), model(*new))
 
 
+# A bound checked inside a part: the sizes of the call (the part's `t` is the caller's `s`) and of
+# the instance (its `n` is the caller's `n + 2`) carry it up; a def the part calls carries its own.
+CARRIED = """
+def third(X: t k) -> k:
+    return X[2, :]
+
+module Window(n=6):
+    buffer table = arange(n) * 1.0
+
+    def forward(X: t k) -> t:
+        return table[0:t] + third(X)[0]
+
+module Outer(n=6, k=4):
+    window = Window(n + 2)
+
+    def forward(X: s k) -> s:
+        return window(X)
+"""
+
+
+def test_a_bound_checked_inside_a_part_is_carried_up_through_the_call(tmp_path):
+    spec = tmp_path / "carried.ncd"
+    spec.write_text(CARRIED, encoding="utf-8")
+    program = ncdc.check_file(spec)
+    (x,) = export.dynamic_shapes(program, "Window")
+    assert (x[1].min, x[1].max) == (3, 6)  # `X[2, :]` in the def it calls; `table[0:t]` of n rows
+    (x,) = export.dynamic_shapes(program, "Outer", {"n": 10})
+    assert (x[1].min, x[1].max) == (3, 12)  # the same, over Outer's sizes: s, and n + 2 rows
+    model = ncdc.load(spec).Outer(n=10).eval()
+    exported = torch.export.export(model, export.example_inputs(program, "Outer", {"n": 10}),
+                                   dynamic_shapes=(x,))
+    for s in (3, 12):
+        new = torch.rand(2, s, 4)
+        torch.testing.assert_close(exported.module()(new), model(new))
+    with pytest.raises(AssertionError, match="<= 12"):  # past the table: the exported program refuses it
+        exported.module()(torch.rand(2, 13, 4))
+
+
+# The models whose sequence length is bounded inside a part (a rotary table of LlamaModel and
+# DeepseekV3SelfAttention, Vaswani's positional encoding), with small sizes.
+BOUNDED = [("llama.ncd", "LlamaModel", "max_position_embeddings",
+            dict(vocab_size=11, hidden_size=8, intermediate_size=16, num_hidden_layers=2, num_key_value_heads=1,
+                 num_attention_heads=2, head_dim=4, max_position_embeddings=16)),
+           ("deepseek.ncd", "DeepseekV3SelfAttention", "max_position_embeddings",
+            dict(hidden_size=8, num_attention_heads=2, q_lora_rank=4, kv_lora_rank=4, qk_nope_head_dim=2,
+                 qk_rope_head_dim=2, v_head_dim=2, max_position_embeddings=16)),
+           ("transformer.ncd", "Vaswani", "max_len",
+            dict(src_vocab_size=11, tgt_vocab_size=13, d_model=8, nhead=2, num_encoder_layers=1,
+                 num_decoder_layers=1, dim_feedforward=16, max_len=16))]
+
+
+@pytest.mark.parametrize("spec, name, table, hparams", BOUNDED, ids=[b[1] for b in BOUNDED])
+def test_export_of_a_length_bounded_inside_a_part_runs_on_new_lengths(spec, name, table, hparams):
+    program = ncdc.check_file(SPECS / spec)
+    shapes = export.dynamic_shapes(program, name, hparams)
+    lengths = {d.__name__: d for shape in shapes for i, d in shape.items() if i == 1}
+    assert lengths and all((d.min, d.max) == (2, hparams[table]) for d in lengths.values())
+    torch.manual_seed(0)
+    model = getattr(ncdc.load(SPECS / spec), name)(**hparams).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exported = torch.export.export(model, export.example_inputs(program, name, hparams), dynamic_shapes=shapes)
+    for batch, offset in [(5, 3), (2, 14)]:  # the second: the longest is the table's length
+        new = export.example_inputs(program, name, hparams, batch=batch, offset=offset)
+        with torch.no_grad():
+            torch.testing.assert_close(exported.module()(*new), model(*new), equal_nan=True)
+    assert max(t.shape[1] for t in new) == hparams[table]
+
+
 # Fused attention on 4-D inputs (heads) and on 3-D ones (a batch, no heads), and an einsum of a
 # batched input with an unbatched eye: written by `export.onnx_translations`, as the exporter's
 # own translations take attention only in 4-D and onnxruntime's Einsum does not broadcast `...`.

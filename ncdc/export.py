@@ -11,6 +11,7 @@ inputs have them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -299,6 +300,9 @@ def onnx_translations() -> dict:
     written for every rank as its definition reads: softmax(Q K^T * scale + mask) V (grouped
     heads, `enable_gqa`, repeat each key and value head for its group).
 
+    A row of scores that the mask drops wholly (a causal mask beside padding: every score -inf)
+    gets weights of 0, as torch's attention gives it, where ONNX's Softmax would give NaN.
+
     Einsum whose `...` stand for different numbers of axes in different operands (an unbatched
     `eye` beside a batched input), which torch broadcasts and onnxruntime rejects: the shorter ones
     get leading axes of 1.
@@ -331,7 +335,11 @@ def onnx_translations() -> dict:
             scores = op.Where(keep, scores, op.CastLike(op.Constant(value_float=float("-inf")), scores))
         elif attn_mask is not None:  # a float mask: added to the scores
             scores = op.Add(scores, attn_mask)
-        return op.MatMul(op.Softmax(scores, axis=-1), value)
+        # torch's attention gives a row that its mask drops wholly (every score -inf: a causal mask
+        # beside padding) weights of 0, where ONNX's Softmax gives 0/0: such rows are 0 here too.
+        dropped = op.IsInf(op.ReduceMax(scores, op.Constant(value_ints=[-1]), keepdims=1), detect_positive=0)
+        weights = op.Where(dropped, op.CastLike(op.Constant(value_float=0.0), scores), op.Softmax(scores, axis=-1))
+        return op.MatMul(weights, value)
 
     def _repeat_heads(query, t):
         """`t` (..., g, x, k) as (..., h, x, k), each of its g heads repeated h / g times in place."""
@@ -352,3 +360,70 @@ def onnx_translations() -> dict:
         return op.Einsum(*padded, equation=equation)
 
     return {torch.ops.aten.scaled_dot_product_attention.default: attention, torch.ops.aten.einsum.default: einsum}
+
+
+LEGACY_OPSET = 14  # the first opset of the TorchScript-based exporter's own attention translation
+
+
+@contextlib.contextmanager
+def legacy_onnx_symbolics():
+    """Within it, `torch.onnx.export(..., dynamo=False)` (the TorchScript-based exporter) writes fused
+    attention as torch computes it: a row of scores that a float mask drops wholly (-inf at every
+    key: a causal mask beside padding) gets weights of 0, where the exporter's own translation
+    gives Softmax of -inf everywhere, NaN (it guards a bool mask's rows so, not a float mask's).
+    The exporter's translation is restored on leaving."""
+    import torch
+    from torch.onnx import register_custom_op_symbolic, unregister_custom_op_symbolic
+
+    def attention(g, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                  enable_gqa=False):
+        from torch.onnx import symbolic_helper
+
+        dropout_p = symbolic_helper._maybe_get_const(dropout_p, "f")
+        is_causal = symbolic_helper._maybe_get_const(is_causal, "b")
+        enable_gqa = symbolic_helper._maybe_get_const(enable_gqa, "b")
+        if enable_gqa or (dropout_p and dropout_p != 0.0):
+            raise NotImplementedError("ONNX (legacy) export of attention with enable_gqa or dropout")
+        rank = symbolic_helper._get_tensor_rank(key)
+        if rank is None:
+            raise NotImplementedError("ONNX (legacy) export of attention on inputs of unknown rank")
+        perm = [*range(rank - 2), rank - 1, rank - 2]
+        scores = g.op("MatMul", query, g.op("Transpose", key, perm_i=perm))
+
+        def axes(t, start, end):  # its sizes there: Slice of Shape (Shape's own start and end crash
+            ends = [g.op("Constant", value_t=torch.tensor([i])) for i in (start, end)]  # shape inference)
+            return g.op("Slice", g.op("Shape", t), *ends)
+
+        if symbolic_helper._is_none(scale):  # 1 / sqrt(k)
+            last = axes(query, -1, rank)
+            scale = g.op("Reciprocal", g.op("Sqrt", g.op("Cast", last, to_i=1)))  # 1: float
+        else:
+            scale = g.op("Constant", value_t=torch.tensor(symbolic_helper._maybe_get_const(scale, "f")))
+        scores = g.op("Mul", scores, g.op("CastLike", scale, scores))
+        minus_inf = g.op("CastLike", g.op("Constant", value_t=torch.tensor(float("-inf"))), scores)
+        zero = g.op("CastLike", g.op("Constant", value_t=torch.tensor(0.0)), scores)
+        keep = None
+        if is_causal:  # the lower triangle of a (query length, key length) grid
+            grid = g.op("Concat", axes(query, -2, -1), axes(key, -2, -1), axis_i=0)
+            ones = g.op("ConstantOfShape", grid, value_t=torch.tensor([1.0]))
+            keep = g.op("Cast", g.op("Trilu", ones, upper_i=0), to_i=9)  # 9: bool
+        elif not symbolic_helper._is_none(attn_mask):
+            if attn_mask.type().scalarType() == "Bool":
+                keep = attn_mask
+            else:  # a float mask: added to the scores
+                scores = g.op("Add", scores, attn_mask)
+        if keep is not None:
+            scores = g.op("Where", keep, scores, minus_inf)
+        if g.opset >= 18:
+            top = g.op("ReduceMax", scores, g.op("Constant", value_t=torch.tensor([-1])), keepdims_i=1)
+        else:
+            top = g.op("ReduceMax", scores, axes_i=[-1], keepdims_i=1)
+        dropped = g.op("IsInf", top, detect_positive_i=0)
+        weights = g.op("Where", dropped, zero, g.op("Softmax", scores, axis_i=-1))
+        return g.op("MatMul", weights, value)
+
+    register_custom_op_symbolic("aten::scaled_dot_product_attention", attention, LEGACY_OPSET)
+    try:
+        yield
+    finally:
+        unregister_custom_op_symbolic("aten::scaled_dot_product_attention", LEGACY_OPSET)

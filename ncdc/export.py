@@ -371,7 +371,8 @@ def legacy_onnx_symbolics():
     attention as torch computes it: a row of scores that a float mask drops wholly (-inf at every
     key: a causal mask beside padding) gets weights of 0, where the exporter's own translation
     gives Softmax of -inf everywhere, NaN (it guards a bool mask's rows so, not a float mask's).
-    The exporter's translation is restored on leaving."""
+    Grouped heads (`enable_gqa`), which the exporter's own translation rejects, repeat each key and
+    value head for its group.  The exporter's translation is restored on leaving."""
     import torch
     from torch.onnx import register_custom_op_symbolic, unregister_custom_op_symbolic
 
@@ -382,17 +383,27 @@ def legacy_onnx_symbolics():
         dropout_p = symbolic_helper._maybe_get_const(dropout_p, "f")
         is_causal = symbolic_helper._maybe_get_const(is_causal, "b")
         enable_gqa = symbolic_helper._maybe_get_const(enable_gqa, "b")
-        if enable_gqa or (dropout_p and dropout_p != 0.0):
-            raise NotImplementedError("ONNX (legacy) export of attention with enable_gqa or dropout")
+        if dropout_p and dropout_p != 0.0:
+            raise NotImplementedError("ONNX export of attention with dropout: export in eval mode")
         rank = symbolic_helper._get_tensor_rank(key)
         if rank is None:
             raise NotImplementedError("ONNX (legacy) export of attention on inputs of unknown rank")
-        perm = [*range(rank - 2), rank - 1, rank - 2]
-        scores = g.op("MatMul", query, g.op("Transpose", key, perm_i=perm))
 
         def axes(t, start, end):  # its sizes there: Slice of Shape (Shape's own start and end crash
             ends = [g.op("Constant", value_t=torch.tensor([i])) for i in (start, end)]  # shape inference)
             return g.op("Slice", g.op("Shape", t), *ends)
+
+        def repeat_heads(t):  # (..., g, x, k) as (..., h, x, k), each of the g heads h / g times in place
+            lead, groups, tail = axes(t, 0, rank - 3), axes(t, -3, -2), axes(t, -2, rank)
+            heads = axes(query, -3, -2)
+            grown = g.op("Expand", g.op("Unsqueeze", t, g.op("Constant", value_t=torch.tensor([rank - 2]))),
+                         g.op("Concat", lead, groups, g.op("Div", heads, groups), tail, axis_i=0))
+            return g.op("Reshape", grown, g.op("Concat", lead, heads, tail, axis_i=0))
+
+        if enable_gqa:  # each key and value head serves a group of query heads
+            key, value = repeat_heads(key), repeat_heads(value)
+        perm = [*range(rank - 2), rank - 1, rank - 2]
+        scores = g.op("MatMul", query, g.op("Transpose", key, perm_i=perm))
 
         if symbolic_helper._is_none(scale):  # 1 / sqrt(k)
             last = axes(query, -1, rank)

@@ -345,13 +345,11 @@ LEGACY_ONNX_CANNOT = {
     # and writes outer_unit's as an Einsum that onnxruntime rejects (`onnx_translations` pads them for dynamo).
     "F_linear_transpose": "the exporter's einsum translation crashes the process",
     "outer_unit": "onnxruntime's Einsum rejects `...` of different ranks",
-    "GroupedQueryAttention": "the exporter translates no scaled_dot_product_attention with enable_gqa",
     "MixtralExperts": "the routing's stable argsort: the exporter has no Sort with an out parameter",
     "MixtralSparseMoeBlock": "the routing's stable argsort: the exporter has no Sort with an out parameter",
     "keep_padded": "onnxruntime has no Where of bool operands (the exporter writes one for `where` of masks)",
-    "LlamaAttention": "the exporter translates no scaled_dot_product_attention with enable_gqa",
-    "LlamaDecoderLayer": "the exporter has no translation of aten::rms_norm (and none of enable_gqa)",
-    "LlamaModel": "the exporter has no translation of aten::rms_norm (and none of enable_gqa)",
+    "LlamaDecoderLayer": "the exporter has no translation of aten::rms_norm",
+    "LlamaModel": "the exporter has no translation of aten::rms_norm",
     "DeepseekV3Attention": "the exporter has no translation of aten::rms_norm",
     "DeepseekV3SelfAttention": "the exporter has no translation of aten::rms_norm",
 }

@@ -253,7 +253,7 @@ def example_inputs(program: ir.Program, name: str, hparams: dict[str, int] | Non
     """Random inputs of `example_sizes`, each of its parameter's element type: floats in [0, 1);
     token ids 0 and 1, which every vocabulary holds; masks that keep every other position of their
     last axis, so that no row is wholly kept or wholly dropped, whichever way the spec reads them
-    (attention over a wholly dropped row is NaN)."""
+    (softmax over a wholly dropped row is NaN, where the spec writes it out)."""
     import torch
 
     def example(param: ir.Param, shape: tuple[int, ...]):

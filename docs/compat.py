@@ -1,11 +1,13 @@
 """Write docs/compat.md: what each shipped model does under each of PyTorch's ways to run a model.
 
     python docs/compat.py            # a few minutes: every def and module of specs/, ONNX included
+    python docs/compat.py gpt2.ncd resnet.ncd:Block   # those rows only, the others kept as they are
 
 Each cell is measured, not claimed: eager; torch.compile(fullgraph=True) (no graph break); torch.export
 with the example's sizes and with `ncdc.export.dynamic_shapes`, run on new sizes; ONNX through the
 dynamo exporter with those dynamic shapes, run by onnxruntime on new sizes; ONNX through the
-TorchScript-based exporter (`dynamo=False`), run by onnxruntime on the example; torch.jit.trace (its
+TorchScript-based exporter (`dynamo=False`, with `ncdc.export.legacy_onnx_symbolics`), run by
+onnxruntime on the example; torch.jit.trace (its
 TracerWarnings); torch.save/torch.load of a model from `ncdc.load`.  Numbers compare with eager
 PyTorch (maximum absolute difference); a spec with abstract boxes runs random stubs, so only shapes
 are compared there.  tests/test_export.py checks that the table covers every shipped model.
@@ -123,7 +125,8 @@ def measure(spec: Path, item) -> dict[str, str]:
         if item.name in LEGACY_ONNX_CRASHES:  # not run: it would end this script
             return LEGACY_ONNX_CRASHES[item.name]
         file = io.BytesIO()
-        torch.onnx.export(model, inputs, file, dynamo=False)
+        with export.legacy_onnx_symbolics():
+            torch.onnx.export(model, inputs, file, dynamo=False)
         session = onnxruntime.InferenceSession(file.getvalue(), providers=["CPUExecutionProvider"])
         feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
         return _compare(tuple(torch.from_numpy(o) for o in session.run(None, feed)), want, shapes_only)
@@ -186,13 +189,22 @@ Notes, and what does not pass, and why:
   calls it on the spec's axes: 3-D for `ScaledDotProductAttention` with a batch), and onnxruntime's
   Einsum rejects `...` that stand for different numbers of axes (`outer_unit`'s unbatched `eye`
   beside a batched input), which torch broadcasts.  The translations apply at export only.
-- ONNX (legacy), the TorchScript-based exporter (`dynamo=False`, deprecated since torch 2.9; without
-  `onnx_translations`, which are for the dynamo exporter): besides the boxes under torch.vmap and the
-  routing (as for jit.trace), it translates no fused attention with `enable_gqa`, and an einsum
-  whose `...` stand for different numbers of axes either crashes it (`F_linear_transpose`, not run)
-  or becomes an Einsum that onnxruntime rejects (`outer_unit`).  Generated code permutes axes by
-  `transpose` only: the exporter wrote a `movedim` of negative dims as a Transpose with a negative
-  `perm`, which onnxruntime rejects.
+- Fused attention over a row of scores that the mask drops at every key (Vaswani's decoder: query 0
+  sees only key 0, which padding drops) gives that row 0 in torch (`scaled_dot_product_attention`
+  treats a wholly masked row so, since torch 2.5), where ONNX's `Softmax` of -inf everywhere is
+  0/0, NaN.  Both exporters' translations write such rows as 0: `onnx_translations` for dynamo, and
+  `ncdc.export.legacy_onnx_symbolics()` (a context manager) for the TorchScript-based exporter,
+  whose own translation guards a bool mask's rows but not a float mask's (torch.nn's masks, and
+  the spec's: -inf added to the scores).  Reproduction without ncdc: `F.scaled_dot_product_attention(q,
+  k, v, attn_mask=m)` with `m` a float mask of -inf across one row, exported with `dynamo=False`
+  and run by onnxruntime: NaN in that row, 0 in torch.
+- ONNX (legacy), the TorchScript-based exporter (`dynamo=False`, deprecated since torch 2.9), with
+  `ncdc.export.legacy_onnx_symbolics()`, whose attention also takes grouped heads (`enable_gqa`),
+  which the exporter's own translation rejects: besides the boxes under torch.vmap and the routing
+  (as for jit.trace), an einsum whose `...` stand for different numbers of axes either crashes it
+  (`F_linear_transpose`, not run) or becomes an Einsum that onnxruntime rejects (`outer_unit`).
+  Generated code permutes axes by `transpose` only: the exporter wrote a `movedim` of negative dims
+  as a Transpose with a negative `perm`, which onnxruntime rejects.
 - A wrong input under torch.compile, `fullgraph=True` included, raises the shape check's message
   (as an AssertionError: dynamo lets no other exception type leave compiled code).
 - ONNX of `MixtralExperts` and `MixtralSparseMoeBlock`: neither exporter translates the routing's
@@ -200,33 +212,54 @@ Notes, and what does not pass, and why:
   per expert as unbacked sizes (Hugging Face's Mixtral block fails fullgraph there).
 - jit.trace of a def with abstract boxes: the boxes run under torch.vmap, which tracing does not support.
 - torch.export with dynamic shapes where a length is bounded from above (`t <= n_positions`, a
-  positional table of `max_len` rows): `ncdc.export.dynamic_shapes` gives the Dim that maximum when
-  the bound is a precondition of the model's own forward (GPT2Model, RotaryEmbedding). A bound that
-  a part checks inside (LlamaModel's and DeepseekV3SelfAttention's rotary tables, Vaswani's
-  positional encoding) is not carried up yet, and the exporter reports a violated constraint; pass
-  `Dim("t", max=...)` for those.
+  positional table of `max_len` rows): `ncdc.export.dynamic_shapes` gives the Dim that maximum (and
+  a least value likewise), from the preconditions of the model's own forward (GPT2Model) and of the
+  defs and parts it calls, carried up through each call's sizes and each part's hyperparameters
+  (LlamaModel's and DeepseekV3SelfAttention's rotary tables, Vaswani's positional encoding).
 - ONNX of masks that `where` selects by (`keep_padded`, and the models that call it): onnxruntime
   has no Where of bool operands. ONNX (legacy) has no translation of `aten::rms_norm` (Llama and
-  DeepSeek-V3 layers; the dynamo exporter has one). Vaswani through either ONNX exporter gives NaN
-  where eager is finite: not yet understood.
+  DeepSeek-V3 layers; the dynamo exporter has one).
 - Inputs: floats in [0, 1), token ids 0 and 1, masks that keep every other position
-  (`ncdc.export.example_inputs`); NaN where a causal mask and padding drop a whole row counts as equal.
+  (`ncdc.export.example_inputs`); NaN where masks drop a whole row (a spec's own softmax, unfused)
+  counts as equal where eager has it too.
 - TracerWarnings that remain: a precondition checked at each call (`needs H >= 2`) compares a traced
   size, and `sqrt(k)` turns a traced size into a Python number; a trace fixes both to the example's sizes.
 
 """
 
 
-def main() -> None:
+def _kept_rows(path: Path) -> dict[tuple[str, str], str]:
+    """The rows of the table as docs/compat.md has them now, by (spec, model)."""
+    if not path.exists():
+        return {}
+    rows = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| spec ")]
+    return {tuple(c.strip() for c in row.split("|")[1:3]): row for row in rows}  # type: ignore[misc]
+
+
+def main(only: list[str]) -> None:
+    """Measure every model, or only those named (`Vaswani`, `transformer.ncd:Vaswani`, or every one
+    of a spec: `transformer.ncd`), keeping the other rows as docs/compat.md has them."""
+    path = ROOT / "docs" / "compat.md"
+    kept = _kept_rows(path) if only else {}
+    names = lambda spec, item: (item.name, spec.name, f"{spec.name}:{item.name}")  # noqa: E731
+    chosen = lambda spec, item: not only or any(n in only for n in names(spec, item))  # noqa: E731
+    found = models()
+    unknown = [n for n in only if not any(n in names(s, i) for s, i in found)]
+    if unknown:
+        sys.exit(f"docs/compat.py: no def or module {', '.join(unknown)} in specs/")
     rows = []
-    for spec, item in models():
+    for spec, item in found:
+        if not chosen(spec, item) and (spec.name, item.name) in kept:
+            rows.append(kept[(spec.name, item.name)])
+            continue
         cells = measure(spec, item)
         rows.append(f"| {spec.name} | {item.name} | " + " | ".join(cells[c] for c in COLUMNS) + " |")
         print(rows[-1], flush=True)
     table = ["| spec | model | " + " | ".join(COLUMNS) + " |", "|" + "---|" * (len(COLUMNS) + 2)] + rows
     header = HEADER.format(hp=HYPERPARAMETER, limit=RUN_LIMIT)
-    (ROOT / "docs" / "compat.md").write_text(header + "\n".join(table) + "\n", encoding="utf-8")
+    path.write_text(header + "\n".join(table) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

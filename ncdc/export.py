@@ -11,6 +11,7 @@ inputs have them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -68,10 +69,9 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
     free -= numbers
     least = {s: LEAST for s in free}
     most: dict[Symbol, int] = {}
-    for pre in function.preconditions:
-        if len(pre.conditions) != 1 or pre.over or pre.conditions[0].op == "%":
+    for c in _conditions(program, function, set()):
+        if c.op == "%":
             continue
-        c = pre.conditions[0]
         big, small = (c.left, c.right) if c.op in (">=", ">") else (c.right, c.left)
         strict = c.op in (">", "<")
         if _free_symbol(big, free) and (bound := small.evaluate(fixed)) is not None:  # a least value
@@ -82,6 +82,52 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
             most[symbol] = min(most.get(symbol, bound - strict), bound - strict)
     _widen(function, fixed, least)
     return Signature(function.params, fixed, least, most, numbers - set(fixed))
+
+
+def _conditions(program: ir.Program, function: ir.Function, visiting: set[str]) -> list[ir.Comparison]:
+    """The size conditions that a call of `function` needs to hold, over its own sizes: its
+    preconditions of one condition (not those checked for each turn of a loop), and those of every
+    def and submodule it calls, carried up through the call's sizes (a positional table's
+    `t <= max_len`, checked inside `PositionalEncoding`, is `s <= max_len` of the model that calls
+    it on its source `s`, with its own `max_len`)."""
+    found = [pre.conditions[0] for pre in function.preconditions if len(pre.conditions) == 1 and not pre.over]
+    modules = {m.name: m for m in program.modules}
+    for node in _walk(function, set()):
+        if not isinstance(node, ir.Call):
+            continue
+        target = node.target
+        if isinstance(target, ir.Repeat):  # one repetition or all in turn: any of them may be the one
+            targets = target.instances or ([target.body] if target.body is not None else [])
+        else:
+            targets = [target]
+        for callee in targets:
+            if isinstance(callee, ir.Function) and node.callee_kind == "def":
+                inner, own = callee, dict(node.instance)
+            elif isinstance(callee, ir.Instance) and callee.module in modules:
+                module = modules[callee.module]
+                inner, own = module.forward, _instance_sizes(module, callee)
+                own.update(node.instance)
+            else:
+                continue
+            if inner.name in visiting:  # the checker rejects recursion; never loop here
+                continue
+            unmapped = set(inner.generics) | set(own)  # the callee's sizes: none may be left
+            for c in _conditions(program, inner, visiting | {inner.name}):
+                mapped = c.map(lambda size: size.substitute(own.get))  # noqa: B023
+                if not mapped.symbols() & unmapped:
+                    found.append(mapped)
+    return found
+
+
+def _instance_sizes(module: ir.Module, instance: ir.Instance) -> dict[Symbol, Size]:
+    """A submodule's size hyperparameters and derived sizes as the instance has them, over the
+    sizes of the module that holds it."""
+    sizes: dict[Symbol, Size] = {hp.symbol: arg for hp, arg in zip(module.hparams, instance.args)
+                                 if hp.kind == "size" and isinstance(arg, Size)}
+    for member in module.members:  # in order: a derived size uses the hyperparameters and those before it
+        if isinstance(member, ir.SizeMember):
+            sizes[member.symbol] = member.value.substitute(sizes.get)
+    return sizes
 
 
 def _free_symbol(size: Size, free: set[Symbol]) -> bool:
@@ -207,7 +253,7 @@ def example_inputs(program: ir.Program, name: str, hparams: dict[str, int] | Non
     """Random inputs of `example_sizes`, each of its parameter's element type: floats in [0, 1);
     token ids 0 and 1, which every vocabulary holds; masks that keep every other position of their
     last axis, so that no row is wholly kept or wholly dropped, whichever way the spec reads them
-    (attention over a wholly dropped row is NaN)."""
+    (softmax over a wholly dropped row is NaN, where the spec writes it out)."""
     import torch
 
     def example(param: ir.Param, shape: tuple[int, ...]):
@@ -254,6 +300,9 @@ def onnx_translations() -> dict:
     written for every rank as its definition reads: softmax(Q K^T * scale + mask) V (grouped
     heads, `enable_gqa`, repeat each key and value head for its group).
 
+    A row of scores that the mask drops wholly (a causal mask beside padding: every score -inf)
+    gets weights of 0, as torch's attention gives it, where ONNX's Softmax would give NaN.
+
     Einsum whose `...` stand for different numbers of axes in different operands (an unbatched
     `eye` beside a batched input), which torch broadcasts and onnxruntime rejects: the shorter ones
     get leading axes of 1.
@@ -286,7 +335,11 @@ def onnx_translations() -> dict:
             scores = op.Where(keep, scores, op.CastLike(op.Constant(value_float=float("-inf")), scores))
         elif attn_mask is not None:  # a float mask: added to the scores
             scores = op.Add(scores, attn_mask)
-        return op.MatMul(op.Softmax(scores, axis=-1), value)
+        # torch's attention gives a row that its mask drops wholly (every score -inf: a causal mask
+        # beside padding) weights of 0, where ONNX's Softmax gives 0/0: such rows are 0 here too.
+        dropped = op.IsInf(op.ReduceMax(scores, op.Constant(value_ints=[-1]), keepdims=1), detect_positive=0)
+        weights = op.Where(dropped, op.CastLike(op.Constant(value_float=0.0), scores), op.Softmax(scores, axis=-1))
+        return op.MatMul(weights, value)
 
     def _repeat_heads(query, t):
         """`t` (..., g, x, k) as (..., h, x, k), each of its g heads repeated h / g times in place."""
@@ -307,3 +360,81 @@ def onnx_translations() -> dict:
         return op.Einsum(*padded, equation=equation)
 
     return {torch.ops.aten.scaled_dot_product_attention.default: attention, torch.ops.aten.einsum.default: einsum}
+
+
+LEGACY_OPSET = 14  # the first opset of the TorchScript-based exporter's own attention translation
+
+
+@contextlib.contextmanager
+def legacy_onnx_symbolics():
+    """Within it, `torch.onnx.export(..., dynamo=False)` (the TorchScript-based exporter) writes fused
+    attention as torch computes it: a row of scores that a float mask drops wholly (-inf at every
+    key: a causal mask beside padding) gets weights of 0, where the exporter's own translation
+    gives Softmax of -inf everywhere, NaN (it guards a bool mask's rows so, not a float mask's).
+    Grouped heads (`enable_gqa`), which the exporter's own translation rejects, repeat each key and
+    value head for its group.  The exporter's translation is restored on leaving."""
+    import torch
+    from torch.onnx import register_custom_op_symbolic, unregister_custom_op_symbolic
+
+    def attention(g, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                  enable_gqa=False):
+        from torch.onnx import symbolic_helper
+
+        dropout_p = symbolic_helper._maybe_get_const(dropout_p, "f")
+        is_causal = symbolic_helper._maybe_get_const(is_causal, "b")
+        enable_gqa = symbolic_helper._maybe_get_const(enable_gqa, "b")
+        if dropout_p and dropout_p != 0.0:
+            raise NotImplementedError("ONNX export of attention with dropout: export in eval mode")
+        rank = symbolic_helper._get_tensor_rank(key)
+        if rank is None:
+            raise NotImplementedError("ONNX (legacy) export of attention on inputs of unknown rank")
+
+        def axes(t, start, end):  # its sizes there: Slice of Shape (Shape's own start and end crash
+            ends = [g.op("Constant", value_t=torch.tensor([i])) for i in (start, end)]  # shape inference)
+            return g.op("Slice", g.op("Shape", t), *ends)
+
+        def repeat_heads(t):  # (..., g, x, k) as (..., h, x, k), each of the g heads h / g times in place
+            lead, groups, tail = axes(t, 0, rank - 3), axes(t, -3, -2), axes(t, -2, rank)
+            heads = axes(query, -3, -2)
+            grown = g.op("Expand", g.op("Unsqueeze", t, g.op("Constant", value_t=torch.tensor([rank - 2]))),
+                         g.op("Concat", lead, groups, g.op("Div", heads, groups), tail, axis_i=0))
+            return g.op("Reshape", grown, g.op("Concat", lead, heads, tail, axis_i=0))
+
+        if enable_gqa:  # each key and value head serves a group of query heads
+            key, value = repeat_heads(key), repeat_heads(value)
+        perm = [*range(rank - 2), rank - 1, rank - 2]
+        scores = g.op("MatMul", query, g.op("Transpose", key, perm_i=perm))
+
+        if symbolic_helper._is_none(scale):  # 1 / sqrt(k)
+            last = axes(query, -1, rank)
+            scale = g.op("Reciprocal", g.op("Sqrt", g.op("Cast", last, to_i=1)))  # 1: float
+        else:
+            scale = g.op("Constant", value_t=torch.tensor(symbolic_helper._maybe_get_const(scale, "f")))
+        scores = g.op("Mul", scores, g.op("CastLike", scale, scores))
+        minus_inf = g.op("CastLike", g.op("Constant", value_t=torch.tensor(float("-inf"))), scores)
+        zero = g.op("CastLike", g.op("Constant", value_t=torch.tensor(0.0)), scores)
+        keep = None
+        if is_causal:  # the lower triangle of a (query length, key length) grid
+            grid = g.op("Concat", axes(query, -2, -1), axes(key, -2, -1), axis_i=0)
+            ones = g.op("ConstantOfShape", grid, value_t=torch.tensor([1.0]))
+            keep = g.op("Cast", g.op("Trilu", ones, upper_i=0), to_i=9)  # 9: bool
+        elif not symbolic_helper._is_none(attn_mask):
+            if attn_mask.type().scalarType() == "Bool":
+                keep = attn_mask
+            else:  # a float mask: added to the scores
+                scores = g.op("Add", scores, attn_mask)
+        if keep is not None:
+            scores = g.op("Where", keep, scores, minus_inf)
+        if g.opset >= 18:
+            top = g.op("ReduceMax", scores, g.op("Constant", value_t=torch.tensor([-1])), keepdims_i=1)
+        else:
+            top = g.op("ReduceMax", scores, axes_i=[-1], keepdims_i=1)
+        dropped = g.op("IsInf", top, detect_positive_i=0)
+        weights = g.op("Where", dropped, zero, g.op("Softmax", scores, axis_i=-1))
+        return g.op("MatMul", weights, value)
+
+    register_custom_op_symbolic("aten::scaled_dot_product_attention", attention, LEGACY_OPSET)
+    try:
+        yield
+    finally:
+        unregister_custom_op_symbolic("aten::scaled_dot_product_attention", LEGACY_OPSET)

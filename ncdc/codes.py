@@ -60,6 +60,7 @@ SHORT_DESCRIPTIONS: dict[str, str] = {
     "E0351": "a `buffer` that is not a wire, or that reads learned parts",
     "E0370": "a learned layer or Dropout made or called in a body instead of declared as a part of a module",
     "E0371": "a typed assignment `O: t h k = ...` whose layout does not name each axis of the value once",
+    "E0385": "a hyperparameter's default that refers to a later, itself or a hyperparameter that is not a size",
     "E0401": "a def or forward that does not end with `return`",
     "E0402": "wrong number of values",
     "E0403": "a statement after `return`",

@@ -42,8 +42,9 @@ def signature(program: ir.Program, name: str, hparams: dict[str, int] | None = N
     if name in modules:
         module = modules[name]
         given = dict(hparams or {})
+        defaults = ir.hparam_sizes(module.hparams, given, fixed)  # `n_inner=4 * n_embd` of those given
         for hp in module.hparams:
-            value = given.pop(hp.name, hp.default)
+            value = given.pop(hp.name, defaults.get(hp.name, hp.default))
             if value is None:
                 raise ValueError(f"{name} needs a value for its hyperparameter `{hp.name}`")
             if hp.kind == "size":  # the others (a dropout p, a bool) are no sizes of any shape

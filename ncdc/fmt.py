@@ -45,7 +45,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {
     tree.Condition: ("name", "op", "value"), tree.If: ("branches", "orelse"),
     tree.SizeDecl: ("name", "value"), tree.Signature: ("inputs", "outputs"), tree.BoxDecl: ("name", "signature"),
     tree.Param: ("name", "type"), tree.DefDecl: ("name", "params", "results", "body"),
-    tree.HParam: ("name", "default", "kind", "choices", "pattern"),
+    tree.HParam: ("name", "default", "kind", "choices", "pattern", "default_size"),
     tree.Constructor: ("name", "axes_in", "axes_out", "args", "options"),
     tree.Repeat: ("body", "var", "start", "stop"), tree.Member: ("name", "value"),
     tree.BufferDecl: ("name", "value"),
@@ -377,6 +377,8 @@ class _Layout:
             kind = f": {h.kind}"
         else:
             kind = ""
+        if h.default_size is not None:  # `n_inner=4 * n_embd`
+            return f"{h.name.name}{kind}={self._size(h.default_size)}"
         if h.default is None:
             return h.name.name + kind
         default = h.default_span.text if h.default_span is not None else str(h.default)

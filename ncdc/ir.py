@@ -754,6 +754,26 @@ class HParam:
     # What the module's parts need of a number hyperparameter: (low, high, reason) bounds, inclusive.
     bounds: list[tuple[float, float, str]] = field(default_factory=list)
     multiple: int | Symbol | None = None  # `m: (2 * n)`: a multiple of 2; `h: (n * g)`: of the size n
+    # `n_inner=4 * n_embd`: the default, a size of the hyperparameters before it; `default` is then its
+    # value from their defaults (None where one of them has none)
+    default_size: Size | None = None
+
+
+def hparam_sizes(hparams: list[HParam], given: dict[str, int], fixed: dict[Symbol, int] | None = None) -> dict[str, int]:
+    """The size hyperparameters' values: those `given` by name, else their defaults, a default that is a
+    size of earlier hyperparameters (`n_inner=4 * n_embd`) computed from their values (and the spec's
+    constants, `fixed`).  Those with no value are left out."""
+    env: dict = dict(fixed or {})
+    values: dict[str, int] = {}
+    for hp in hparams:
+        if hp.kind != "size":
+            continue
+        value = given.get(hp.name)
+        if value is None:
+            value = hp.default_size.evaluate(env) if hp.default_size is not None else hp.default
+        if isinstance(value, int) and not isinstance(value, bool):
+            values[hp.name] = env[hp.symbol] = value
+    return values
 
 
 # ---- learned parts (bold boxes) ----------------------------------------------------------------

@@ -268,6 +268,8 @@ def _hparam(hp: ir.HParam) -> str:
                                                  "{" + ", ".join(f'"{c}"' for c in hp.choices) + "}")
     default = "" if hp.default is None else ("=" if hp.kind == "size" else " = ") + \
         (f'"{hp.default}"' if isinstance(hp.default, str) else _text(hp.default))
+    if hp.default_size is not None:  # `n_inner=4*n_embd (=3072)`: the expression, and its value from the defaults
+        default = f"={format_size(hp.default_size)}" + (f" (={hp.default})" if hp.default is not None else "")
     return hp.name + kind + default
 
 

@@ -178,6 +178,9 @@ def _run_module(namespace, m: ir.Module, values: dict, report: Callable[[str], N
 
     args, filled = {}, {}
     for hp in m.hparams:
+        if hp.default_size is not None:  # `n_inner=4 * n_embd`: of the values before it, as the module computes it
+            values[hp.symbol] = args[hp.name] = _evaluate(hp.default_size, values)
+            continue
         values[hp.symbol] = hp.default if hp.default is not None else HYPERPARAMETER
         args[hp.name] = values[hp.symbol]
         if hp.default is None:

@@ -395,11 +395,12 @@ class _ToTree:
         return tree.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
 
     def hparam(self, meta, children):
-        default = children[1]
-        if default is not None and len(default) > 30:  # and never int() of thousands of digits
-            raise NcdcError(Diagnostic("E0006", "this number is too large", self._tok(default), "out of range"))
-        return tree.HParam(self._name(children[0]), int(default) if default is not None else None,
-                          self._span(meta))
+        default = children[1]  # a size expression (its numbers are checked for size by size_int)
+        if isinstance(default, tree.SizeInt):
+            return tree.HParam(self._name(children[0]), default.value, self._span(meta))
+        # `n_inner=4 * n_embd`: a default computed from the hyperparameters before it
+        return tree.HParam(self._name(children[0]), None, self._span(meta), default_size=default,
+                           default_span=default.span if default is not None else None)
 
     def value_hparam(self, meta, children):
         name, (kind, choices, kind_span), default = children

@@ -234,6 +234,7 @@ class HParam:
     kind_span: Span | None = None
     default_span: Span | None = None
     pattern: SizeNode | None = None  # `m: (2 * n)`: the size is this multiple of a new size
+    default_size: SizeNode | None = None  # `n_inner=4 * n_embd`: a default of earlier hyperparameters
 
 
 @mutable

@@ -256,12 +256,20 @@ class Generator:
     def module(self, m: ir.Module) -> str:
         hparams = []
         for hp in m.hparams:
+            if hp.default_size is not None:  # None (or nothing) takes the default, as a configuration's None
+                hparams.append(f"{python_name(hp.name)}: {_PYTHON_KINDS[hp.kind]} | None = None")
+                continue
             default = "" if hp.default is None else f" = {value_code(hp.default, str)}"
             hparams.append(f"{python_name(hp.name)}: {_PYTHON_KINDS[hp.kind]}{default}")
         ctor = ["self", *hparams, *self.box_parameters(m.boxes)]
         init_names: dict[Symbol, str] = dict(self.constants)
         init_names.update({hp.symbol: python_name(hp.name) for hp in m.hparams if hp.kind == "size"})
-        init = [line for hp in m.hparams if hp.kind != "size" for line in self.value_checks(hp, m)]
+        init = []
+        for hp in m.hparams:
+            if hp.default_size is not None:
+                name = python_name(hp.name)
+                init += [f"if {name} is None:", f"    {name} = {size_code(hp.default_size, init_names.__getitem__)[0]}"]
+        init += [line for hp in m.hparams if hp.kind != "size" for line in self.value_checks(hp, m)]
         if m.hparams:
             names = [python_name(hp.name) for hp in m.hparams]
             init.append(", ".join(f"self.{n}" for n in names) + " = " + ", ".join(names))

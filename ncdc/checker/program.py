@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Iterator
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
@@ -184,10 +184,38 @@ class ProgramChecker:
                      help=f"give some input an axis that is `{symbol.name}` or a multiple of it, "
                           f"e.g. `X: {symbol.name} ...` or `(16 * {symbol.name})`")
 
+    def default_size(self, hp: tree.HParam, item: tree.ModuleDecl, before: list[ir.HParam],
+                     scope: Scope) -> tuple[Size, int | None]:
+        """`n_inner=4 * n_embd`: the default as a size of the size hyperparameters before it (and the
+        spec's constants), and its value from their defaults (None where one has none)."""
+        assert hp.default_size is not None
+        names = [h.name.name for h in item.hparams]
+        later = set(names[names.index(hp.name.name):])
+        for name in _size_names(hp.default_size):
+            if name.name in later:
+                what = "itself" if name.name == hp.name.name else f"`{name.name}`, a later hyperparameter"
+                fail("E0385", f"the default of `{hp.name.name}` refers to {what}", name.span,
+                     "not declared before it" if name.name != hp.name.name else "a default of itself", help="a default may use only the size hyperparameters before it; "
+                     f"move `{name.name}` before `{hp.name.name}`" if name.name != hp.name.name else
+                     "a default may use only the size hyperparameters before it")
+            if name.name in scope.values:
+                fail("E0385", f"the default of `{hp.name.name}` refers to `{name.name}`, which is not a size",
+                     name.span, f"a {scope.values[name.name].kind} hyperparameter")
+        value = size_of(hp.default_size, scope)
+        env: dict = {c.symbol: c.value.constant for c in self.constants if c.value.constant is not None}
+        env.update({h.symbol: h.default for h in before if h.kind == "size" and isinstance(h.default, int)})
+        try:
+            default = value.evaluate(env)
+        except ZeroDivisionError:
+            fail("E0313", f"the default of `{hp.name.name}` divides by zero", hp.default_size.span,
+                 "with the defaults before it")
+        return value, default
+
     def declare_module(self, item: tree.ModuleDecl):
         scope = self.scope.child()
-        hparams = []
+        hparams: list[ir.HParam] = []
         patterns: list[ir.SizeMember] = []
+        defaulted: list[ir.Precondition] = []  # sizes whose default expression may not be positive
         for hp in item.hparams:
             reason = reserved_reason(hp.name.name, module_attribute=True, shadows_builtin=True)
             if reason:
@@ -200,23 +228,33 @@ class ProgramChecker:
                 hparams.append(scope.values[hp.name.name])
                 continue
             assert not isinstance(hp.default, (float, str))  # the grammar gives a size an integer default
-            if hp.default is not None and hp.default > MAX_SIZE:
+            default, default_size = hp.default, None
+            if hp.default_size is not None:
+                default_size, default = self.default_size(hp, item, hparams, scope)
+            if default is not None and default > MAX_SIZE:
                 fail("E0313", f"the default of `{hp.name.name}` is too large", hp.span, "more than 2**62")
-            if hp.default is not None and hp.default < 1:
-                fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range")
+            if default is not None and default < 1:
+                fail("E0313", f"the default of `{hp.name.name}` must be a positive size", hp.span, "out of range",
+                     notes=[f"`{format_size(default_size)}` is {default} with the defaults before it"]
+                     if default_size is not None else [])
             symbol = Symbol(hp.name.name)
-            self.pattern_defaults[symbol] = hp.default
+            self.pattern_defaults[symbol] = default
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
-            hparams.append(ir.HParam(hp.name.name, symbol, hp.default, hp.span))
+            hparams.append(ir.HParam(hp.name.name, symbol, default, hp.span, default_size=default_size))
+            if default_size is not None and decide_comparison(ir.Comparison(default_size, ">=", Size.of(1))) is not True:
+                # `k=n - 4` is no size for n <= 4: the constructor checks the value it takes
+                defaulted.append(ir.Precondition((ir.Comparison(Size.of(symbol), ">=", Size.of(1)),), hp.span,
+                                                 f"`{hp.name.name}` is a size, at least 1"))
             if hp.pattern is not None:
                 patterns.append(self.pattern(hp, symbol, scope))
                 hparams[-1].multiple = _factor(patterns[-1])
         seen_default = False
         for hp in hparams:
-            if hp.default is None and seen_default:
+            has_default = hp.default is not None or hp.default_size is not None
+            if not has_default and seen_default:
                 fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
                      "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
-            seen_default |= hp.default is not None
+            seen_default |= has_default
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         derived: list[ir.Precondition] = []  # derived sizes the checker cannot prove positive
         for member in item.members:
@@ -253,6 +291,7 @@ class ProgramChecker:
             module.preconditions.append(ir.Precondition(
                 (ir.Comparison(Size.of(whole), "%", Size.of(factor)),), half.span,
                 f"`{whole.name}: ({factor} * {half.name})` is a multiple of {factor}"))
+        module.preconditions[:0] = defaulted
         module.preconditions.extend(derived)
         self.claim(item.name, "module", module)
         self.order.append(module.name)
@@ -458,11 +497,16 @@ class ProgramChecker:
                  "remove this")
         fields = {hp.name: ((Size.of(hp.default) if hp.kind == "size" else hp.default)  # type: ignore[arg-type]
                             if hp.default is not None else REQUIRED, "any", True) for hp in module.hparams}
+        for hp in module.hparams:
+            if hp.default_size is not None:  # computed below, from the sizes this instance gives before it
+                fields[hp.name] = (None, "any", True)
         values, spans = read_values(node, scope, fields)
         mapping: dict[Symbol, Size] = {}
         args: list = []
         for hp in module.hparams:
             value = values.get(hp.name, fields[hp.name][0])
+            if hp.default_size is not None and hp.name not in values:
+                value = hp.default_size.substitute(lambda a: mapping.get(a) if isinstance(a, Symbol) else None)
             if hp.kind != "size":
                 args.append(value_argument(hp, value, spans.get(hp.name, node.span), module.name))
                 continue
@@ -873,3 +917,15 @@ def _add_callees(component: ir.Component | None, found: set[str]) -> None:
             _add_callees(part, found)
     elif isinstance(component, ir.Repeat):
         _add_callees(component.body, found)
+
+
+def _size_names(node: tree.SizeNode) -> Iterator[tree.SizeName]:
+    """The names a size expression reads, in the order written."""
+    if isinstance(node, tree.SizeName):
+        yield node
+    elif isinstance(node, tree.SizeBinary):
+        yield from _size_names(node.left)
+        yield from _size_names(node.right)
+    elif isinstance(node, tree.SizeGroup):
+        for part in node.items:
+            yield from _size_names(part)

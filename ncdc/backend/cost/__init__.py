@@ -127,9 +127,8 @@ def _definition(model: Model, program: ir.Program, d, sizes: dict[str, int], bat
         row.add_saved(dtype, n if ident in result.unbatched else rules.multiplied(dtype, n, Size.of(B)))
     env: dict[str, int] = {c.name: c.value.constant for c in program.constants
                            if c.value.constant is not None}
-    for hp in getattr(d, "hparams", []):
-        if hp.default is not None:
-            env[hp.name] = hp.default
+    fixed = {c.symbol: c.value.constant for c in program.constants if c.value.constant is not None}
+    env.update(ir.hparam_sizes(getattr(d, "hparams", []), sizes, fixed))  # `n_inner=4 * n_embd` of those given
     env.update(sizes)
     if batch is not None:
         env[B.name] = batch

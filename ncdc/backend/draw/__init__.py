@@ -10,6 +10,7 @@ Python, with fixed font metrics: the same spec gives the same bytes on every mac
 from __future__ import annotations
 
 from ... import ir
+from ...sizes import format_size
 from . import font
 from .diagram import Context, bound, draw_body
 from .svg import Canvas
@@ -64,6 +65,7 @@ def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str
 
 def _title(d) -> str:
     if isinstance(d, ir.Module):
-        args = ", ".join(h.name + (f"={h.default}" if h.default is not None else "") for h in d.hparams)
+        args = ", ".join(h.name + (f"={format_size(h.default_size)}" if h.default_size is not None else
+                                   f"={h.default}" if h.default is not None else "") for h in d.hparams)
         return f"{d.name}({args})"
     return d.name

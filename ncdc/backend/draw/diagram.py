@@ -97,6 +97,8 @@ def bound(module: ir.Module, args: list[int | None] | None, given: dict[str, int
         value: object
         if args is not None and n < len(args):
             value = args[n]
+        elif h.default_size is not None and h.name not in (given or {}):
+            value = number(h.default_size, sizes)  # `n_inner=4 * n_embd`: of the sizes before it
         else:
             value = (given or {}).get(h.name, h.default)
         if h.kind == "size" and isinstance(value, int) and not isinstance(value, bool):

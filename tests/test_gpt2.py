@@ -20,7 +20,7 @@ from transformers.models.gpt2.modeling_gpt2 import GPT2Block, GPT2Model  # noqa:
 ROOT_SPECS = Path(__file__).resolve().parent.parent / "specs"
 SPEC = ROOT_SPECS / "gpt2.ncd"
 SIZES = dict(vocab_size=40, n_positions=16, n_embd=32, n_layer=2, n_head=4)
-BLOCK = ("n_embd", "n_head", "layer_norm_epsilon", "resid_pdrop", "activation_function", "attn_pdrop")
+BLOCK = ("n_embd", "n_head", "n_inner", "layer_norm_epsilon", "resid_pdrop", "activation_function", "attn_pdrop")
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,9 @@ def _config(**changes) -> GPT2Config:
 
 
 def _fields(config: GPT2Config, names) -> dict:
-    """The hyperparameters of the generated module: the configuration's fields of the same names."""
-    fields = {name: getattr(config, name) for name in names}
-    return {**fields, "n_inner": config.n_inner or 4 * config.n_embd}
+    """The hyperparameters of the generated module: the configuration's fields of the same names, as
+    they are (`n_inner` None means 4 * n_embd, in the spec as in transformers)."""
+    return {name: getattr(config, name) for name in names}
 
 
 def _block_pair(loaded, seed: int = 0, **changes):
@@ -116,13 +116,35 @@ def test_gradients_agree(loaded):
         torch.testing.assert_close(p.grad, theirs[name].grad, atol=1e-4, rtol=1e-4, msg=name)
 
 
+def test_n_inner_none_is_four_n_embd(loaded):
+    config = _config()
+    assert config.n_inner is None
+    reference, ours = _block_pair(loaded)
+    assert ours.n_inner == ours.mlp.n_inner == 4 * 32
+    assert ours.mlp.c_fc.weight.shape == reference.mlp.c_fc.weight.shape == (32, 128)
+    assert loaded.GPT2MLP(n_embd=8).n_inner == 32  # nothing passed: the default too
+    assert loaded.GPT2MLP(n_embd=8, n_inner=None).c_proj.weight.shape == (32, 8)
+
+
+def test_n_inner_given_is_transformers_own(loaded):
+    reference, ours = _block_pair(loaded, n_inner=48)
+    assert ours.n_inner == ours.mlp.n_inner == 48
+    _, model = _model_pair(loaded, n_inner=48)
+    assert model.h[1].mlp.c_fc.weight.shape == (32, 48)
+    x = torch.randn(2, 5, 32)
+    mask = _padded(2, 5, [5, 2])
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x, mask), reference(x, attention_mask=_causal(mask)), atol=1e-5, rtol=0)
+
+
 def test_defaults_are_the_configuration_defaults(loaded):
     config = GPT2Config()
     with torch.device("meta"):
         model = loaded.GPT2Model()
     for name in ("vocab_size", "n_positions", "n_layer", "embd_pdrop") + BLOCK:
-        assert getattr(model, name) == getattr(config, name), name
-    assert model.n_inner == 4 * config.n_embd  # the configuration's None
+        if name != "n_inner":
+            assert getattr(model, name) == getattr(config, name), name
+    assert config.n_inner is None and model.n_inner == 4 * config.n_embd  # the configuration's None
 
 
 def test_attention_dropout_is_transformers_own_in_training(loaded):

@@ -175,8 +175,10 @@ class GPT2Attention(nn.Module):
 class GPT2MLP(nn.Module):
     """GPT2MLP(n_embd, n_inner, resid_pdrop, activation_function) : t n_embd -> t n_embd    [gpt2.ncd:32]"""
 
-    def __init__(self, n_embd: int = 768, n_inner: int = 3072, resid_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
+    def __init__(self, n_embd: int = 768, n_inner: int | None = None, resid_pdrop: float = 0.1, activation_function: str = "gelu_new") -> None:
         super().__init__()
+        if n_inner is None:
+            n_inner = 4 * n_embd
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
             raise TypeError(f"[gpt2.ncd:35] GPT2MLP: `resid_pdrop` is a number, got {resid_pdrop!r}")
         if not 0.0 <= resid_pdrop <= 1.0:
@@ -207,8 +209,10 @@ class GPT2MLP(nn.Module):
 class GPT2Block(nn.Module):
     """GPT2Block(n_embd, n_head, n_inner, layer_norm_epsilon, resid_pdrop, activation_function, attn_pdrop) : t n_embd, bool t -> t n_embd    [gpt2.ncd:53]"""
 
-    def __init__(self, n_embd: int = 768, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, activation_function: str = "gelu_new", attn_pdrop: float = 0.1) -> None:
+    def __init__(self, n_embd: int = 768, n_head: int = 12, n_inner: int | None = None, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, activation_function: str = "gelu_new", attn_pdrop: float = 0.1) -> None:
         super().__init__()
+        if n_inner is None:
+            n_inner = 4 * n_embd
         if isinstance(layer_norm_epsilon, bool) or not isinstance(layer_norm_epsilon, (int, float)):
             raise TypeError(f"[gpt2.ncd:57] GPT2Block: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):
@@ -240,8 +244,10 @@ class GPT2Block(nn.Module):
 class GPT2Model(nn.Module):
     """GPT2Model(vocab_size, n_positions, n_embd, n_layer, n_head, n_inner, layer_norm_epsilon, resid_pdrop, embd_pdrop, activation_function, attn_pdrop) : int t, bool t -> t n_embd    [gpt2.ncd:74]"""
 
-    def __init__(self, vocab_size: int = 50257, n_positions: int = 1024, n_embd: int = 768, n_layer: int = 12, n_head: int = 12, n_inner: int = 3072, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, embd_pdrop: float = 0.1, activation_function: str = "gelu_new", attn_pdrop: float = 0.1) -> None:
+    def __init__(self, vocab_size: int = 50257, n_positions: int = 1024, n_embd: int = 768, n_layer: int = 12, n_head: int = 12, n_inner: int | None = None, layer_norm_epsilon: float = 1e-05, resid_pdrop: float = 0.1, embd_pdrop: float = 0.1, activation_function: str = "gelu_new", attn_pdrop: float = 0.1) -> None:
         super().__init__()
+        if n_inner is None:
+            n_inner = 4 * n_embd
         if isinstance(layer_norm_epsilon, bool) or not isinstance(layer_norm_epsilon, (int, float)):
             raise TypeError(f"[gpt2.ncd:81] GPT2Model: `layer_norm_epsilon` is a number, got {layer_norm_epsilon!r}")
         if isinstance(resid_pdrop, bool) or not isinstance(resid_pdrop, (int, float)):

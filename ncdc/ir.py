@@ -759,7 +759,8 @@ class HParam:
     default_size: Size | None = None
 
 
-def hparam_sizes(hparams: list[HParam], given: dict[str, int], fixed: dict[Symbol, int] | None = None) -> dict[str, int]:
+def hparam_sizes(hparams: list[HParam], given: dict[str, int],
+                 fixed: dict[Symbol, int] | None = None) -> dict[str, int]:
     """The size hyperparameters' values: those `given` by name, else their defaults, a default that is a
     size of earlier hyperparameters (`n_inner=4 * n_embd`) computed from their values (and the spec's
     constants, `fixed`).  Those with no value are left out."""
@@ -768,7 +769,7 @@ def hparam_sizes(hparams: list[HParam], given: dict[str, int], fixed: dict[Symbo
     for hp in hparams:
         if hp.kind != "size":
             continue
-        value = given.get(hp.name)
+        value: object = given.get(hp.name)
         if value is None:
             value = hp.default_size.evaluate(env) if hp.default_size is not None else hp.default
         if isinstance(value, int) and not isinstance(value, bool):

@@ -193,11 +193,12 @@ class ProgramChecker:
         later = set(names[names.index(hp.name.name):])
         for name in _size_names(hp.default_size):
             if name.name in later:
-                what = "itself" if name.name == hp.name.name else f"`{name.name}`, a later hyperparameter"
+                itself = name.name == hp.name.name
+                what = "itself" if itself else f"`{name.name}`, a later hyperparameter"
                 fail("E0385", f"the default of `{hp.name.name}` refers to {what}", name.span,
-                     "not declared before it" if name.name != hp.name.name else "a default of itself", help="a default may use only the size hyperparameters before it; "
-                     f"move `{name.name}` before `{hp.name.name}`" if name.name != hp.name.name else
-                     "a default may use only the size hyperparameters before it")
+                     "a default of itself" if itself else "not declared before it",
+                     help="a default may use only the size hyperparameters before it" +
+                          ("" if itself else f"; move `{name.name}` before `{hp.name.name}`"))
             if name.name in scope.values:
                 fail("E0385", f"the default of `{hp.name.name}` refers to `{name.name}`, which is not a size",
                      name.span, f"a {scope.values[name.name].kind} hyperparameter")
@@ -241,7 +242,8 @@ class ProgramChecker:
             self.pattern_defaults[symbol] = default
             scope.sizes[hp.name.name] = SizeBinding(Size.of(symbol), hp.name.span, "hyperparameter")
             hparams.append(ir.HParam(hp.name.name, symbol, default, hp.span, default_size=default_size))
-            if default_size is not None and decide_comparison(ir.Comparison(default_size, ">=", Size.of(1))) is not True:
+            at_least_one = ir.Comparison(default_size, ">=", Size.of(1)) if default_size is not None else None
+            if at_least_one is not None and decide_comparison(at_least_one) is not True:
                 # `k=n - 4` is no size for n <= 4: the constructor checks the value it takes
                 defaulted.append(ir.Precondition((ir.Comparison(Size.of(symbol), ">=", Size.of(1)),), hp.span,
                                                  f"`{hp.name.name}` is a size, at least 1"))
@@ -249,11 +251,12 @@ class ProgramChecker:
                 patterns.append(self.pattern(hp, symbol, scope))
                 hparams[-1].multiple = _factor(patterns[-1])
         seen_default = False
-        for hp in hparams:
-            has_default = hp.default is not None or hp.default_size is not None
+        for declared in hparams:
+            has_default = declared.default is not None or declared.default_size is not None
             if not has_default and seen_default:
-                fail("E0201", f"hyperparameter `{hp.name}` needs a default: the ones before it have one", hp.span,
-                     "no default", help=f"give it one, `{hp.name}=...`, or move it before the others")
+                fail("E0201", f"hyperparameter `{declared.name}` needs a default: the ones before it have one",
+                     declared.span, "no default",
+                     help=f"give it one, `{declared.name}=...`, or move it before the others")
             seen_default |= has_default
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         derived: list[ir.Precondition] = []  # derived sizes the checker cannot prove positive

@@ -46,7 +46,9 @@ def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str
     y, width = 8.0, 0.0
     for d in chosen:
         fn, module = (d.forward, d) if isinstance(d, ir.Module) else (d, None)
-        numbers = None if sizes is None else bound(module, None, sizes) | sizes if module else dict(sizes)
+        constants = {c.name: c.value.constant for c in program.constants if c.value.constant is not None}
+        numbers = None if sizes is None else \
+            bound(module, None, sizes, constants) | sizes if module else dict(sizes)
         cx = Context(program, depth, numbers)
         frag = draw_body(cx, fn, module, 0)
         title = _title(d)

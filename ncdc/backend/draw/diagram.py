@@ -88,17 +88,19 @@ def number(size: Size, sizes: dict[str, int]) -> int | None:
     return got.constant if not got.atoms() else None
 
 
-def bound(module: ir.Module, args: list[int | None] | None, given: dict[str, int] | None = None) -> dict[str, int]:
+def bound(module: ir.Module, args: list[int | None] | None, given: dict[str, int] | None = None,
+          constants: dict[str, int] | None = None) -> dict[str, int]:
     """A module's sizes as numbers: its hyperparameters those of an instance's `args` (by position;
-    None where not a known number), else `given` (at the top), else their defaults; then the sizes
-    it derives from them (`k = m // h`)."""
+    None where not a known number), else `given` (at the top), else their defaults (one that is an
+    expression, `k=4 * m`, of the sizes before it and the spec's `constants`); then the sizes it
+    derives from them (`k = m // h`)."""
     sizes: dict[str, int] = {}
     for n, h in enumerate(module.hparams):
         value: object
         if args is not None and n < len(args):
             value = args[n]
         elif h.default_size is not None and h.name not in (given or {}):
-            value = number(h.default_size, sizes)  # `n_inner=4 * n_embd`: of the sizes before it
+            value = number(h.default_size, {**(constants or {}), **sizes})  # `n_inner=4 * n_embd`
         else:
             value = (given or {}).get(h.name, h.default)
         if h.kind == "size" and isinstance(value, int) and not isinstance(value, bool):

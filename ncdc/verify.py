@@ -122,6 +122,8 @@ class _ProgramVerifier:
             seen.add(hp.name)
             if hp.kind == "size" and hp.default is not None and (not isinstance(hp.default, int) or hp.default <= 0):
                 self.fail(f"{what}: the default of `{hp.name}` is {hp.default!r}", hp.span)
+            if hp.default_size is not None and not hp.default_size.symbols() <= scope:
+                self.fail(f"{what}: the default of `{hp.name}` uses sizes not declared before it", hp.span)
             scope.add(hp.symbol)
         if module.forward.name != "forward":
             self.fail(f"{what}: its forward is called `{module.forward.name}`", module.span)

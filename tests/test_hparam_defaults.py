@@ -16,6 +16,7 @@ from ncdc.backend.cost import cost
 from ncdc.backend.draw import draw
 from ncdc.fmt import format_source
 from ncdc.ir_text import format_program
+from ncdc.verify import verify
 
 PATH = "defaults.ncd"
 
@@ -31,7 +32,7 @@ module FF(m=8, k=4 * m, j=k // 2 + d):
 module Outer(c=6):
     ff = FF(c)
 
-    def forward(X: t c) -> t (2 * c + 2):
+    def forward(X: t c) -> t (2 * c + d):
         return ff(X)
 """
 
@@ -66,7 +67,7 @@ def test_none_or_nothing_takes_the_default_of_the_sizes_given():
 
 
 def test_the_checker_reads_an_instance_default_as_the_callers_sizes():
-    bad = SPEC.replace("t (2 * c + 2)", "t (2 * c)")
+    bad = SPEC.replace("t (2 * c + d)", "t (2 * c)")
     assert error(bad).code in ("E0301", "E0302")
 
 
@@ -101,6 +102,7 @@ def test_a_default_expression_counts_as_a_default():
 
 def test_run_cost_draw_and_export_compute_it_from_the_sizes_they_take():
     program = ncdc.check_source(SPEC, PATH)
+    verify(program)
     assert cost(program, "FF").definitions[0].env | {"m": 8, "k": 32, "j": 18} == \
         cost(program, "FF").definitions[0].env
     env = cost(program, "FF", sizes={"m": 3}).definitions[0].env

@@ -57,7 +57,8 @@ def base_sizes(program: ir.Program) -> dict[Symbol, int]:
 
 
 def module_sizes(module: ir.Module, values: dict, small: bool = False) -> tuple[dict, dict]:
-    """Size hyperparameter values (defaults, else 8; all 8 when `small`) and the constructor arguments to pass.
+    """Size hyperparameter values (defaults, else 8; all 8 when `small`, but for a default that is an
+    expression of them) and the constructor arguments to pass.
 
     Hyperparameters with a default are not passed: the module is built with its own defaults."""
     values = dict(values)
@@ -65,7 +66,10 @@ def module_sizes(module: ir.Module, values: dict, small: bool = False) -> tuple[
     for hp in module.hparams:
         if hp.kind != "size":  # a number, a bool or a choice: its default, at any size
             continue
-        if hp.default is not None and not small:
+        if hp.default_size is not None:  # `n_inner=4 * n_embd`: not passed, the module computes it
+            values[hp.symbol] = hp.default_size.evaluate(values)
+            assert values[hp.symbol] is not None, f"{module.name}({hp.name}={hp.default_size}) cannot be evaluated"
+        elif hp.default is not None and not small:
             values[hp.symbol] = hp.default
         else:
             values[hp.symbol] = HYPERPARAMETER
@@ -298,6 +302,8 @@ def test_modules_build_with_default_hyperparameters(spec, program, loaded):
             assert hp.name in parameters, f"{m.name}: hyperparameter `{hp.name}` is not a constructor argument"
             default = parameters[hp.name].default
             expected = hp.default if hp.default is not None else inspect.Parameter.empty
+            if hp.default_size is not None:  # `n_inner=4 * n_embd`: None means the expression
+                expected = None
             assert default == expected, f"{m.name}({hp.name}): default {default}, spec says {hp.default}"
 
 

@@ -52,10 +52,18 @@ def bench_encoder(cfg: Config) -> list[Row]:
     generated.load_state_dict(state, strict=True)
     mask, padding = torch.zeros(S, S), torch.zeros(B, S, dtype=torch.bool)  # no key is padding
     x = torch.randn(B, S, M)
-    return compare_models(cfg, "encoder layer", _Called(reference, lambda m, x: m(x, src_mask=mask)).eval(),
+    # The spec's layer always takes a padding mask; torch's may go without one (its cheapest call) or take
+    # the same one (the like-for-like call, whose saved tensors hold the same mask).
+    rows = compare_models(cfg, "encoder layer", _Called(reference, lambda m, x: m(x, src_mask=mask)).eval(),
                           _Called(generated, lambda m, x: m(x, mask, padding)).eval(), (x,),
                           rounds=cfg.reps(30, 2), warmup=cfg.reps(3, 0), atol=1e-4,
-                          ref_label="torch.nn", note="torch's fused fast path in the forward row")
+                          ref_label="torch.nn", note="torch's fused fast path in the forward row; "
+                          "saved: the generated layer also keeps its padding mask")
+    padded = _Called(reference, lambda m, x: m(x, src_mask=mask, src_key_padding_mask=padding)).eval()
+    return rows + compare_models(cfg, "encoder layer padded", padded,
+                                 _Called(generated, lambda m, x: m(x, mask, padding)).eval(), (x,),
+                                 rounds=cfg.reps(30, 2), warmup=cfg.reps(3, 0), atol=1e-4,
+                                 ref_label="torch.nn", note="both given the same padding mask")
 
 
 @benchmark("gpt2_block", "GPT2Block, B={} T={} n_embd={} n_head={}, gelu_new, eval mode, float32, CPU: "

@@ -352,6 +352,13 @@ module Heads(m=8, h=2):
         Q = lin(X)
         return Additive[h](Q, Q, Q, C)
 
+module HeadsInline(m=8, h=2):
+    lin = Linear[m -> h m]()
+
+    def forward(X: t m) -> t m h:
+        Q = lin(X)
+        return Additive[h](Q, Q, Q, where(tril(t, t), 0.0, -inf))
+
 module Flat(m=8):
     lin = Linear[m -> m]()
 
@@ -363,7 +370,7 @@ module Flat(m=8):
 
 
 @pytest.mark.parametrize("name, given", [("Dropped", {}), ("Dropped", {"p": 0.0}), ("Drop", {}), ("Heads", {}),
-                                         ("Flat", {})])
+                                         ("HeadsInline", {}), ("Flat", {})])
 def test_dropout_and_constants_as_pytorch_holds_them(name, given, tmp_path):
     path = tmp_path / "dropped.ncd"
     path.write_text(DROPPED)

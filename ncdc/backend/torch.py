@@ -1090,7 +1090,8 @@ def _kernel_call(em: Emitter, node: ir.Call, kernel: Kernel) -> str:
         lacks = not layout.lifted  # the same mask for every head
         raw = _arrange(em, node.arguments[i], layout, node, insert=not lacks).code
         mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
-        option += f", attn_mask={_head_mask(raw, mask, len(layout.own), len(node.lifted)) if lacks else mask}"
+        shared = _head_mask(raw, mask, len(layout.own), len(node.lifted), em.constant(node.arguments[i]))
+        option += f", attn_mask={shared if lacks else mask}"
     if attention.dropout is not None:  # the submodule's Dropout, in training only
         ref = f"self.{python_name(node.part or '')}"
         if node.position is not None:
@@ -1112,12 +1113,14 @@ def _scale_option(em: Emitter, attention: ir.Attention) -> str:
     return f", scale=1 / {wrap(code, prec, MUL + 1)}" if op == "/" else f", scale={code}"
 
 
-def _head_mask(raw: str, mask: str, rank: int, heads: int) -> str:
+def _head_mask(raw: str, mask: str, rank: int, heads: int, constant: bool) -> str:
     """A mask shared by every head (`raw`, of `rank` axes of its own, lined up with the scores as
     `mask`), for a kernel call with `heads` head axes before the scores' two: without batch axes it
     broadcasts as it is (and a mask of two axes keeps the fused kernel), with them it needs the head
-    axes, of size 1, between those and its own."""
+    axes, of size 1, between those and its own.  A `constant` (computed from no input) has none."""
     inserted = ".unsqueeze(-3)" if heads == 1 else f"[..., {'None, ' * heads}:, :]"
+    if constant:
+        return mask
     if not raw.isidentifier():
         return f"{mask}{inserted}"
     return f"({mask} if {raw}.dim() == {rank} else {mask}{inserted})"
@@ -1145,7 +1148,8 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
         raw = _arrange(em, node.arguments[roles[3]], layout, node, insert=False).code
         mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
         mask, prec = _with_causal(em, attention, mask, ATOM)
-        option += f", attn_mask={_head_mask(raw, wrap(mask, prec, ATOM), len(layout.own), 1)}"
+        constant = em.constant(node.arguments[roles[3]])
+        option += f", attn_mask={_head_mask(raw, wrap(mask, prec, ATOM), len(layout.own), 1, constant)}"
     elif attention.causal:
         option += ", is_causal=True"
     code = f"nn.functional.scaled_dot_product_attention({qc}, {kc}, {vc}{option}, enable_gqa=True)"

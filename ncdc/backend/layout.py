@@ -69,15 +69,22 @@ def attention_kernel(f: ir.Function) -> Kernel | None:
     return Kernel(node, tuple(roles))
 
 
-def callee_kernel(call: ir.Call, modules: dict[str, ir.Module] | None) -> Kernel | None:
-    """The kernel a call becomes: of a def, or of a submodule (`modules`: the spec's, by name) whose
-    forward is one attention, such as one with a `Dropout` on its weights."""
+def callee_function(call: ir.Call, modules: dict[str, ir.Module] | None) -> ir.Function | None:
+    """The body a call runs, where it may be a kernel: a def's, or a submodule's forward (`modules`:
+    the spec's, by name)."""
     if call.callee_kind == "def":
-        return attention_kernel(call.target)
+        return call.target
     target = call.target
     if call.callee_kind == "component" and isinstance(target, ir.Instance) and modules and target.module in modules:
-        return attention_kernel(modules[target.module].forward)
+        return modules[target.module].forward
     return None
+
+
+def callee_kernel(call: ir.Call, modules: dict[str, ir.Module] | None) -> Kernel | None:
+    """The kernel a call becomes: of a def, or of a submodule whose forward is one attention, such as
+    one with a `Dropout` on its weights."""
+    f = callee_function(call, modules)
+    return None if f is None else attention_kernel(f)
 
 
 def physical_order(plan: Plan, arg: ir.Value) -> tuple[int, ...] | None:

@@ -25,7 +25,7 @@ from ..sizes import Size, Symbol, format_size
 from ..resources import data_dir
 from . import einsum_path
 from .fuse import fuse_attention, grouped_attention
-from .layout import Kernel, Plan, callee_kernel, is_linear, linear_weight_order, plan_layouts
+from .layout import Kernel, Plan, attention_kernel, callee_function, is_linear, linear_weight_order, plan_layouts
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
 
@@ -91,15 +91,11 @@ class Generator:
 
     def kernel(self, call: ir.Call) -> Kernel | None:
         """The attention kernel a call of a def or a submodule becomes (None: it stays a call)."""
-        if call.callee_kind == "def":
-            f = call.target
-        elif call.callee_kind == "component" and isinstance(call.target, ir.Instance) \
-                and call.target.module in self.modules:
-            f = self.modules[call.target.module].forward
-        else:
+        f = callee_function(call, self.modules)
+        if f is None:
             return None
         if id(f) not in self.kernels:
-            self.kernels[id(f)] = callee_kernel(call, self.modules)
+            self.kernels[id(f)] = attention_kernel(f)
         return self.kernels[id(f)]
 
     def where(self, span) -> str:
@@ -1088,8 +1084,7 @@ def _kernel_call(em: Emitter, node: ir.Call, kernel: Kernel) -> str:
         i = kernel.roles[3]
         layout = node.layouts[i]
         lacks = not layout.lifted  # the same mask for every head
-        raw = _arrange(em, node.arguments[i], layout, node, insert=not lacks).code
-        mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
+        raw, mask = _mask_argument(em, node, i, attention, insert=not lacks)
         shared = _head_mask(raw, mask, len(layout.own), len(node.lifted), em.constant(node.arguments[i]))
         option += f", attn_mask={shared if lacks else mask}"
     if attention.dropout is not None:  # the submodule's Dropout, in training only
@@ -1100,6 +1095,12 @@ def _kernel_call(em: Emitter, node: ir.Call, kernel: Kernel) -> str:
     if attention.causal:
         option += ", is_causal=True"
     return f"nn.functional.scaled_dot_product_attention({', '.join(qkv)}{option})"
+
+
+def _mask_argument(em: Emitter, node: ir.Call, i: int, attention: ir.Attention, insert: bool) -> tuple[str, str]:
+    """The kernel call's mask argument `i`: as the caller holds it, and lined up with the scores."""
+    raw = _arrange(em, node.arguments[i], node.layouts[i], node, insert=insert).code
+    return raw, raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
 
 
 def _scale_option(em: Emitter, attention: ir.Attention) -> str:
@@ -1145,8 +1146,7 @@ def _grouped_attention(em: Emitter, node: ir.Call, attention: ir.Attention, role
     option = _scale_option(em, attention)
     if attention.mask is not None:  # the same mask for every head
         layout = node.layouts[roles[3]]
-        raw = _arrange(em, node.arguments[roles[3]], layout, node, insert=False).code
-        mask = raw if attention.mask_align is None else _aligned(raw, ATOM, attention.mask_align, 2)
+        raw, mask = _mask_argument(em, node, roles[3], attention, insert=False)
         mask, prec = _with_causal(em, attention, mask, ATOM)
         constant = em.constant(node.arguments[roles[3]])
         option += f", attn_mask={_head_mask(raw, wrap(mask, prec, ATOM), len(layout.own), 1, constant)}"

@@ -44,9 +44,9 @@ def draw(program: ir.Program, name: str | None = None, depth: int = 1, kind: str
             raise DrawError(f"no {what} `{name}` in {program.path} (it has: {have})")
     cv = Canvas()
     y, width = 8.0, 0.0
+    constants = {c.name: c.value.constant for c in program.constants if c.value.constant is not None}
     for d in chosen:
         fn, module = (d.forward, d) if isinstance(d, ir.Module) else (d, None)
-        constants = {c.name: c.value.constant for c in program.constants if c.value.constant is not None}
         numbers = None if sizes is None else \
             bound(module, None, sizes, constants) | sizes if module else dict(sizes)
         cx = Context(program, depth, numbers)

@@ -97,7 +97,7 @@ def physical_order(plan: Plan, arg: ir.Value) -> tuple[int, ...] | None:
 def linear_weight_order(plan: Plan, call: ir.Call) -> tuple[list[int], list[int]]:
     """For a Linear call: the order of its input axes as its input arrives (its weight's columns)
     and of its output axes as the plan lays them out (its rows).  Where either is not sorted, the
-    generated code applies a permuted copy of the weight, which autograd keeps for backward."""
+    generated code applies a permuted copy of the weight (made again in backward, not kept)."""
     layout = call.layouts[0]
     order = physical_order(plan, call.arguments[0])
     current = list(order) if order is not None else list(range(layout.rank))

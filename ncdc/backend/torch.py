@@ -33,7 +33,7 @@ LINE_LENGTH = 110  # longer lists of parts are written one part a line
 STUB_SIZE = 8  # a stub's output sizes that its inputs do not fix
 _PYTHON_KINDS = {"size": "int", "float": "float", "bool": "bool", "choice": "str"}
 HELPER_NAMES = ("_fail", "_as_int", "_check_rank", "_check_shape", "_apply_box", "_over_batch", "_in_turn",
-                "_insert_axis", "_with_batch", "_cat", "_token_ids", "_route", "_TransposedLinear")
+                "_insert_axis", "_with_batch", "_cat", "_token_ids", "_route", "_TransposedLinear", "_linear_permuted")
 
 
 @lru_cache(maxsize=1)
@@ -1206,7 +1206,7 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
     if columns == sorted(columns) and rows == sorted(rows):
         code = f"{ref}({code})"
     else:
-        weight, bias = f"{ref}.weight{'.t()' if attrs.transposed else ''}", f"{ref}.bias" if attrs.bias else None
+        weight, bias = f"_w{'.t()' if attrs.transposed else ''}", f"{ref}.bias" if attrs.bias else None
         sizes_in = ", ".join(em.size(s)[0] for s in attrs.inputs.sizes)
         sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
         moved = []
@@ -1224,7 +1224,9 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
             moved.append(f"rows in ({axes}) order, which its reader takes without a copy")
         part = safe_text(node.part or "")
         em.notes.append(f"layout: {part}'s weight permuted, not the activations: {'; '.join(moved)}")
-        code = f"nn.functional.linear({code}, {weight}{'' if bias is None else ', ' + bias})"
+        em.gen.helpers.add("_linear_permuted")
+        em.gen.uses_callable = True  # the helper's signature
+        code = f"_linear_permuted({code}, {ref}.weight, {bias}, lambda _w: {weight})"
     if n_out > 1:
         sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
         code = f"{code}.unflatten(-1, ({sizes}))"

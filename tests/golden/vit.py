@@ -10,6 +10,7 @@ Set CHECK_SHAPES = False to skip the run-time shape checks.
 from __future__ import annotations
 
 import operator
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -83,6 +84,39 @@ def _cat(parts: tuple, dim: int, rank: int) -> Tensor:
     return torch.cat([p.expand(*batch, *p.shape[p.dim() - rank:]) for p in parts], dim=dim)
 
 
+class _LinearPermuted(torch.autograd.Function):
+    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(weight)`, a copy: it
+    keeps `weight` for backward and makes the copy again there, since autograd would hold the copy
+    from forward to backward as it holds any matmul operand (weights are small; activations are not).
+    `forward` takes `ctx`: a `setup_context` would cost a signature binding on every call."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, weight: Tensor, permute: Callable) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.permute = permute
+        return nn.functional.linear(x, permuted, bias)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        rows = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad @ ctx.permute(weight) if needs_x else None
+        grad_weight = rows.t() @ x.reshape(-1, x.shape[-1]) if needs_weight else None
+        grad_bias = rows.sum(0) if needs_bias else None
+        return grad_x, grad_weight, grad_bias, None, None
+
+
+def _linear_permuted(x: Tensor, weight: Tensor, bias: Tensor | None, permute: Callable) -> Tensor:
+    """`nn.functional.linear` with the weight `permute` arranges, its copy not kept for backward
+    where autograd would keep it (an input that needs a gradient).  Traced and compiled code, and
+    torch.func's transforms (which need a `setup_context`), get the plain call."""
+    if (x.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
+            and not (torch.jit.is_tracing() or torch.compiler.is_compiling())):
+        return _LinearPermuted.apply(x, permute(weight), bias, weight, permute)
+    return nn.functional.linear(x, permute(weight), bias)
+
+
 def ScaledDotProductAttention(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
     """ScaledDotProductAttention : y k, x k, x k -> y k    [vit.ncd:5]"""
     if CHECK_SHAPES and not torch.jit.is_tracing():
@@ -123,9 +157,9 @@ class MultiHeadAttention(nn.Module):
         # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-        O = nn.functional.scaled_dot_product_attention(nn.functional.linear(E, self.Lq.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.Lk.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), nn.functional.linear(X, self.Lv.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2))  # y k h, laid out h y k  [vit.ncd:17]
+        O = nn.functional.scaled_dot_product_attention(_linear_permuted(E, self.Lq.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _linear_permuted(X, self.Lk.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _linear_permuted(X, self.Lv.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2))  # y k h, laid out h y k  [vit.ncd:17]
         # layout: Lo's weight permuted, not the activations: columns in the order its input arrives, (h k)
-        return nn.functional.linear(O.transpose(-3, -2).flatten(-2), self.Lo.weight.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [vit.ncd:18]
+        return _linear_permuted(O.transpose(-3, -2).flatten(-2), self.Lo.weight, None, lambda _w: _w.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [vit.ncd:18]
 
 
 class EncoderLayer(nn.Module):

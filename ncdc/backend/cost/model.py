@@ -180,7 +180,6 @@ def held(size: Size, dtype: str) -> Size:
     return size * WIDE[dtype] if dtype in WIDE else size
 
 
-UNBATCHED = "permuted weight"  # a Key's `what` for a saved tensor made once per call, not per sample
 # Marks the part of a peak made once per call, not per sample (a permuted weight): multiplying a peak by the
 # batch, or by the axes a call is lifted over, leaves that part as it is; the report sets it to 1.
 ONCE = Symbol("once")
@@ -218,7 +217,7 @@ class BodyResult:
     saved: dict[Any, tuple[str, Size]]
     outputs: list[Any]
     out_grads: list[bool]
-    unbatched: frozenset = frozenset()  # the saved tensors made once, not per sample (permuted weights)
+    unbatched: frozenset = frozenset()  # the saved tensors made once, not per sample (made from constants)
     # The results that are an input itself without gradients (by position: result -> input), as an
     # eval-mode Dropout of an input is.
     same: dict[int, int] = field(default_factory=dict)
@@ -465,7 +464,7 @@ class Body:
         if ident in self.saved:
             return
         self.saved[ident] = (key.dtype, key.size)
-        if key.what == UNBATCHED or key.once:
+        if key.once:
             self.unbatched.add(ident)
         row.add_saved(key.dtype, key.size)
 
@@ -996,12 +995,12 @@ class Body:
             grad = row.params != ZERO or bool(x and x.grad)
             once = x is not None and _constant([x])  # a layer applied to a constant (`wpe(arange(t))`)
             result = Key(self.size(_elements(t_out)) * mult, _dtype_of(t_out), grad, "result", once)
-            copy = ZERO  # a weight the layout plan permutes: a copy made at each call, held while it runs
+            # A weight the layout plan permutes: a copy made at each call, held while it runs (backward
+            # makes it again rather than keep it: `_linear_permuted`).
+            copy = ZERO
             if node is not None and cost.matmul is not None and is_linear(node) and weight_permuted(self.plan, node):
                 n_in, n_out = cost.matmul
                 copy = self.size(n_in * n_out)
-                if x is not None and x.grad:  # kept for the input's gradient
-                    self.keep(Key(copy, _dtype_of(t_out), True, UNBATCHED), row)
                 rows = linear_weight_order(self.plan, node)[1]
                 if c.attrs.bias and rows != sorted(rows):  # its bias permuted too (not kept for backward)
                     copy = copy + self.size(n_out)

@@ -560,8 +560,11 @@ class Emitter:
             if isinstance(stmt, ir.Assign) and len(stmt.targets) == 1 and stmt.targets[0] in self.wire_groups:
                 lines += self.fused_wires(self.wire_groups[stmt.targets[0]], stmts)
                 continue
-            if isinstance(stmt, (ir.Assign, ir.Return)):
-                lines += self.fused_inline(stmt)
+            if isinstance(stmt, (ir.Assign, ir.Return)) and self.inline_groups:
+                inline = self.fused_inline(stmt)
+                if inline is not None:
+                    lines += inline
+                    continue
             if isinstance(stmt, ir.Assign):
                 order: tuple[int, ...] | None = None
                 if len(stmt.targets) == 1 and stmt.targets[0] in self.plan.stored:
@@ -623,25 +626,38 @@ class Emitter:
         return [f"# {_FUSED_NOTE}", f"if {condition}:", f"    {names} = {fused}  # {where}", "else:"] + \
             ["    " + line for line in separate]
 
-    def fused_inline(self, stmt) -> list[str]:
-        """For projections inline in this statement's attention: the lines that compute them into
-        names before it, one matmul where no gradient is taken, three otherwise."""
-        lines: list[str] = []
+    def fused_inline(self, stmt) -> list[str] | None:
+        """For a statement whose attention's projections are inline (see `layout.Projections`): the
+        statement as it is, and before it, where no gradient is taken, the statement again on the
+        results of one matmul (None: no such projections here)."""
+        groups = []
         for node in ir.walk([stmt]):
             group = self.inline_groups.get(id(node))
-            if group is None or id(node) in self.substitutes:
-                continue
+            if group is not None:
+                groups.append(group)
+        if not groups:
+            return None
+        for group in groups:
+            self.inline_groups.pop(id(group.linears[0]))
+        plain = self.block([stmt])
+        if sum(not line.startswith("#") for line in plain) != 1:  # sizes read off a result: keep it plain
+            return plain
+        conditions, lines = [], []
+        for n, group in enumerate(groups):
             condition, fused = _fused_projections(self, group)
-            codes = [_call_code(self, linear) for linear in group.linears]
-            suffix = str(len(self.substitutes) // 3 + 1) if self.substitutes else ""
-            names = [self.ns(f"_{role}{suffix}") for role in "qkv"]
+            names = [self.ns(f"_{role}{n + 1 if n else ''}") for role in "qkv"]
             self.substitutes.update({id(linear): name for linear, name in zip(group.linears, names)})
-            where = self.gen.where(stmt.span)
-            lines += [f"# {_FUSED_NOTE}", f"if {condition}:", f"    {', '.join(names)} = {fused}  # {where}", "else:"]
-            lines += [f"    # {note}" for note in self.notes]
-            self.notes.clear()
-            lines.append(f"    {', '.join(names)} = {', '.join(codes)}  # {where}")
-        return lines
+            conditions.append(condition)
+            lines.append(f"    {', '.join(names)} = {fused}  # {self.gen.where(stmt.span)}")
+        fused_stmt = self.block([stmt])
+        for group in groups:
+            for linear in group.linears:
+                self.substitutes.pop(id(linear))
+        condition = " and ".join(dict.fromkeys(conditions))
+        held = ", ".join(self.ns(f"_{role}{n + 1 if n else ''}") for n in range(len(groups)) for role in "qkv")
+        return [f"# {_FUSED_NOTE}", f"if {condition}:"] + lines + ["    " + line for line in fused_stmt] + \
+            [f"    del {held}  # as the temporaries they stand for, not held past the attention", "else:"] + \
+            ["    " + line for line in plain]
 
     def constant(self, node: ir.Value) -> bool:
         """A value computed from no input (buffers, learned tensors, masks, positions, numbers): it

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ... import ir
 from ..fuse import fuse_attention, grouped_attention
-from ..layout import is_linear, plan_layouts, weight_permuted
+from ..layout import Projections, fused_projections, is_linear, plan_layouts, weight_permuted
 from ...ir import TensorType
 from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
@@ -260,12 +260,13 @@ class Model:
 
     # ---- bodies
     def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
-             learned: frozenset[int] = frozenset()) -> BodyResult:
+             learned: frozenset[int] = frozenset(), same: frozenset[tuple[int, int]] = frozenset()) -> BodyResult:
         """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
-        expert's slice of stacked parameters), kept neither for backward nor in its memory."""
-        key = (id(f), grads, learned)
+        expert's slice of stacked parameters), kept neither for backward nor in its memory; the pairs
+        of inputs in `same` are one tensor (`attn(Z, Z)`)."""
+        key = (id(f), grads, learned, same)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module, learned).run()
+            self._bodies[key] = Body(self, f, grads, module, learned, same).run()
         return self._bodies[key]
 
 
@@ -330,10 +331,15 @@ class Body:
     """One def or forward, costed in its own names."""
 
     def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
-                 learned: frozenset[int] = frozenset()):
+                 learned: frozenset[int] = frozenset(), same: frozenset[tuple[int, int]] = frozenset()):
         self.model, self.f, self.module = model, f, module
         self.grads = grads
         self.learned = learned
+        self.same = same
+        # Projections the generated code runs as one matmul without gradients (the peak's case): the
+        # Linear calls of each group -> the group, and the one result their group makes
+        self.fused: dict[int, Projections] = {}
+        self.fused_keys: dict[int, Key] = {}  # id(a Linear of a group) -> its result, made by the group's first
         self.derived = derived(module)
         self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
         self.locals: dict[ir.Local, Key] = {}
@@ -407,6 +413,12 @@ class Body:
         outputs: list[Key] = []
         body = fuse_attention(self.f.body)
         self.plan = plan_layouts(body)  # the back end's: the Linear weights it permutes are copies autograd keeps
+        params = list(self.f.params)
+        for group in fused_projections(body, self.plan):
+            q_in, x_in = group.inputs
+            if q_in == x_in or (q_in in params and x_in in params
+                                and tuple(sorted((params.index(q_in), params.index(x_in)))) in self.same):
+                self.fused.update({id(linear): group for linear in group.linears})
         for stmt in body:
             self.reads.append(set())
             self.events.append([])
@@ -870,15 +882,28 @@ class Body:
                         scratch = Key(rules.multiplied(dtype, self.size(n), mult), dtype, True, "extra")
                         self.keep(scratch, row)
             self.row.children.append(row)
-            self.made([x], [result], scratch=copy * ONCE)
-            return result
+            group = self.fused.get(id(node)) if node is not None else None
+            if group is None:
+                self.made([x], [result], scratch=copy * ONCE)
+                return result
+            # Without gradients one matmul makes the group's three results (views of one tensor) from
+            # the three permuted weights stacked: the peak's case; backward keeps what training's three do.
+            if id(node) not in self.fused_keys:
+                others = [c for c in group.linears if c is not node]
+                self.fused_keys.update({id(c): Key(self.size(_elements(c.type)), result.dtype, result.grad, "result")
+                                        for c in others})
+                self.made([x], [result] + [self.fused_keys[id(c)] for c in others], scratch=copy * 3 * ONCE)
+                return result
+            return self.fused_keys[id(node)]
         if isinstance(c, ir.Instance):
             target = self.model.modules[c.module]
             sig = c.signature
             assert sig is not None
             inst = node.instance if node is not None else match_generics(sig, own)
             fn = self._sub(instance_map(target, c.args, inst))
-            called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target)
+            same = frozenset((i, j) for i in range(len(args)) for j in range(i + 1, len(args))
+                             if args[i] is not None and args[i] is args[j])
+            called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target, same=same)
             params = self.size(instance_map(target, c.args)(self.model.module_params(target)))
             return self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
         if isinstance(c, ir.Seq):

@@ -180,3 +180,78 @@ def plan_layouts(body: list, modules: dict[str, ir.Module] | None = None) -> Pla
             if isinstance(value, ir.Call) and value.after and not is_linear(value):
                 choose(value, local, raw_order(value))
     return plan
+
+
+@dataclass(frozen=True)
+class Projections:
+    """Attention's Q, K and V made by three planned Linears of one shape whose weights' rows the plan
+    permuted alike, K and V reading one input.  Where no gradient is taken and Q reads that input too
+    (at run time: `E is X`), the generated code runs them as one matmul on their stacked weights,
+    as torch's fused attention does: one pass over the input and one weight copy instead of three.
+    Training keeps three matmuls: splitting the gradient of a fused result costs a copy of it."""
+
+    linears: tuple[ir.Call, ir.Call, ir.Call]  # Q's, K's and V's
+    wires: tuple[ir.Local | None, ir.Local | None, ir.Local | None]  # the wires they are assigned to
+    inputs: tuple[ir.Local, ir.Local]  # the wire (or input) Q reads, and the one K and V read
+
+
+def fused_projections(body: list, plan: Plan, modules: dict[str, ir.Module] | None) -> list[Projections]:
+    """The groups of `Projections` in one planned body (its top-level statements): each either all
+    inline in the attention kernel's call or all assigned to wires by consecutive statements
+    (`modules`: the spec's, by name, as `plan_layouts` takes them)."""
+    top = [stmt for stmt in body if not isinstance(stmt, ir.For)]
+    readers = ir.readers(body)
+    index = {stmt.targets[0]: i for i, stmt in enumerate(body)
+             if isinstance(stmt, ir.Assign) and len(stmt.targets) == 1}
+    # An attention whose projections are inline is a statement's whole value: inside a larger expression
+    # (`Lo(attention(...))`) the fused results, bound to names, would outlive the attention.
+    whole = {id(v) for stmt in top for v in ([stmt.value] if isinstance(stmt, ir.Assign) else
+                                              stmt.values if isinstance(stmt, ir.Return) else [])}
+    groups: list[Projections] = []
+    for node in ir.walk(top):
+        if not isinstance(node, ir.Call):
+            continue
+        kernel = callee_kernel(node, modules)
+        if kernel is None:
+            continue
+        linears, wires = [], []
+        for i in kernel.roles[:3]:
+            arg, local = node.arguments[i], None
+            if isinstance(arg, ir.Read) and arg.local in index and len(readers.get(arg.local, ())) == 1:
+                local, arg = arg.local, body[index[arg.local]].value
+            linears.append(arg)
+            wires.append(local)
+        calls = [v for v in linears if isinstance(v, ir.Call) and _projection(v, plan)]
+        if len(calls) != 3:
+            continue
+        attrs = [v.target.attrs for v in calls]
+        if any(a.outputs.sizes != attrs[0].outputs.sizes or a.inputs.sizes != attrs[0].inputs.sizes
+               or a.bias != attrs[0].bias for a in attrs) \
+                or len({plan.orders[id(v)] for v in calls}) != 1:
+            continue
+        q_in, k_in, v_in = (_read(v.arguments[0]) for v in calls)
+        if k_in != v_in or q_in in wires or k_in in wires:
+            continue
+        if all(w is None for w in wires) and id(node) not in whole:
+            continue
+        if any(w is not None for w in wires):
+            at = sorted(index[w] if w is not None and w in plan.stored else -9 for w in wires)
+            if at != list(range(at[0], at[0] + 3)) or at[0] < 0:  # all three assigned, one after another
+                continue
+        groups.append(Projections((calls[0], calls[1], calls[2]), (wires[0], wires[1], wires[2]),
+                                  (q_in, k_in)))
+    return groups
+
+
+def _read(node: ir.Value) -> ir.Local:
+    assert isinstance(node, ir.Read)
+    return node.local
+
+
+def _projection(node: ir.Call, plan: Plan) -> bool:
+    """A planned Linear of one input axis, applied to a wire held in its logical order, lifted over
+    nothing."""
+    return (is_linear(node) and id(node) in plan.orders
+            and node.target.attrs.inputs.rank == 1 and not node.target.attrs.transposed
+            and not node.before and not node.after and not node.lifted
+            and isinstance(node.arguments[0], ir.Read) and node.arguments[0].local not in plan.wires)

@@ -148,12 +148,16 @@ class MultiHeadAttention(nn.Module):
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "x m")  # [attention.ncd:23]
                 _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [attention.ncd:23]
-        # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-        Q = _linear_permuted(E, self.Lq.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # y k h, laid out y h k  [attention.ncd:24]
-        # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-        K = _linear_permuted(X, self.Lk.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:25]
-        # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-        V = _linear_permuted(X, self.Lv.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:26]
+        # layout: with no gradient taken and one input, Q, K and V come from one matmul on the three permuted weights stacked (training keeps three: splitting the gradient of one result would copy it)
+        if E is X and not torch.is_grad_enabled():
+            Q, K, V = nn.functional.linear(X, torch.cat((self.Lq.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2), self.Lk.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2), self.Lv.weight.unflatten(0, (self.k, self.h)).transpose(-3, -2))).flatten(0, 1)).unflatten(-1, (3, self.h, self.k)).unbind(-3)  # [attention.ncd:24] [attention.ncd:25] [attention.ncd:26]
+        else:
+            # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+            Q = _linear_permuted(E, self.Lq.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # y k h, laid out y h k  [attention.ncd:24]
+            # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+            K = _linear_permuted(X, self.Lk.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:25]
+            # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+            V = _linear_permuted(X, self.Lv.weight, None, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:26]
         O = nn.functional.scaled_dot_product_attention(Q.transpose(-3, -2), K.transpose(-3, -2), V.transpose(-3, -2))  # y k h, laid out h y k  [attention.ncd:27]
         # layout: Lo's weight permuted, not the activations: columns in the order its input arrives, (h k)
         return _linear_permuted(O.transpose(-3, -2).flatten(-2), self.Lo.weight, None, lambda _w: _w.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [attention.ncd:28]

@@ -55,10 +55,10 @@ def test_the_plan_permutes_weights_not_activations():
 
 
 @pytest.mark.parametrize("b, s, m, h", [(2, 5, 16, 4), (3, 1, 12, 2)])
-def test_without_gradients_one_input_makes_q_k_and_v_in_one_matmul(attention, b, s, m, h):
+def test_one_input_makes_q_k_and_v_in_one_matmul_where_no_gradient_or_its_own_is_taken(attention, b, s, m, h):
     source = ncdc.compile_file(ROOT / "specs" / "attention.ncd")
-    assert "if E is X and not torch.is_grad_enabled():\n            Q, K, V = nn.functional.linear(X, torch.cat((" \
-        in source
+    assert "if E is X and (not torch.is_grad_enabled() or X.requires_grad):\n" \
+        "            Q, K, V = _linear_permuted(X, lambda _wq, _wk, _wv: torch.cat((" in source
     torch.manual_seed(0)
     generated = attention.MultiHeadAttention(m, m // h, h)
     reference = handwritten.MultiHeadAttention(m, m // h, h)
@@ -70,7 +70,16 @@ def test_without_gradients_one_input_makes_q_k_and_v_in_one_matmul(attention, b,
         torch.testing.assert_close(generated(e, x), reference(e, x))  # two inputs: three
     with torch.inference_mode():
         torch.testing.assert_close(generated(x, x), want)
-    torch.testing.assert_close(generated(x, x), want)  # with gradients: three matmuls, the same result
+    torch.testing.assert_close(generated(x, x), want)  # gradients of the weights only: three matmuls
+    for model in (reference, generated):  # the input's gradient too: one matmul, its backward one for the input
+        xg = x.clone().requires_grad_()
+        model(xg, xg).pow(2).sum().backward()
+        model.x_grad = xg.grad
+    torch.testing.assert_close(generated.x_grad, reference.x_grad)
+    for name in ("Lq", "Lk", "Lv", "Lo"):
+        got, ref = getattr(generated, name).weight.grad, getattr(reference, name).weight.grad
+        rows = handwritten.heads_outer(m // h, h)
+        torch.testing.assert_close(got[rows] if name != "Lo" else got[:, rows], ref)
 
 
 BIASED = """
@@ -104,7 +113,7 @@ def test_permuted_weights_and_biases_compute_the_spec():
     model(e, x).sum().backward()  # gradients reach the parameters through the permutations
     assert all(p.grad is not None for p in model.parameters())
     source = ncdc.compile_source(BIASED, "plan.ncd")
-    assert "if E is X and not torch.is_grad_enabled():\n            _q, _k, _v = " in source
+    assert "if E is X and (not torch.is_grad_enabled() or X.requires_grad):\n            _q, _k, _v = " in source
     # Inside a larger expression the fused results, bound to names, would outlive the attention.
     nested = BIASED.replace("O = Attend[h](Lq(E), Lk(X), Lv(X))\n        return Lo(O)",
                             "return Lo(Attend[h](Lq(E), Lk(X), Lv(X)))")

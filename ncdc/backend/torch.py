@@ -1295,15 +1295,16 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
         em.notes.append(f"layout: {part}'s weight permuted, not the activations: {'; '.join(moved)}")
         em.gen.helpers.add("_linear_permuted")
         em.gen.uses_callable = True  # the helper's signature
-        code = f"_linear_permuted({code}, {ref}.weight, {bias}, lambda _w: {weight})"
+        code = f"_linear_permuted({code}, lambda _w: {weight}, {ref}.weight{'' if bias is None else ', bias=' + bias})"
     if n_out > 1:
         sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
         code = f"{code}.unflatten(-1, ({sizes}))"
     return code
 
 
-_FUSED_NOTE = ("layout: with no gradient taken and one input, Q, K and V come from one matmul on the three permuted "
-               "weights stacked (training keeps three: splitting the gradient of one result would copy it)")
+_FUSED_NOTE = ("layout: from one input, Q, K and V come from one matmul on the three permuted weights stacked, where "
+               "no gradient is taken or the input's is (one matmul for it, not three and their sum); otherwise three, "
+               "since splitting the gradient of one result copies it")
 
 
 def _rows_permuted(em: Emitter, attrs, weight: str, bias: str | None, rows: list[int]) -> tuple[str, str | None]:
@@ -1321,21 +1322,25 @@ def _fused_projections(em: Emitter, group: Projections) -> tuple[str, str]:
     matmul: the three permuted weights stacked (one copy, as the three take), their results views."""
     q_in, x_in = group.inputs
     x = em.ns(x_in.name)
-    condition = "not torch.is_grad_enabled()"
+    condition = f"(not torch.is_grad_enabled() or {x}.requires_grad)"
     if q_in != x_in:
         condition = f"{em.ns(q_in.name)} is {x} and {condition}"
     attrs = group.linears[0].target.attrs
     n_out = attrs.outputs.rank
     _, rows = linear_weight_order(em.plan, group.linears[0])
-    weights, biases = [], []
-    for node in group.linears:
+    refs, weights, biases = [], [], []
+    for node, name in zip(group.linears, ("_wq", "_wk", "_wv")):
         ref = _part_ref(em, node)
-        weight, bias = _rows_permuted(em, attrs, f"{ref}.weight", f"{ref}.bias" if attrs.bias else None, rows)
+        weight, bias = _rows_permuted(em, attrs, name, f"{ref}.bias" if attrs.bias else None, rows)
+        refs.append(f"{ref}.weight")
         weights.append(weight)
         biases.append(bias)
-    code = f"nn.functional.linear({x}, torch.cat(({', '.join(weights)})).flatten(0, {n_out - 1})"
+    em.gen.helpers.add("_linear_permuted")
+    em.gen.uses_callable = True  # the helper's signature
+    code = (f"_linear_permuted({x}, lambda _wq, _wk, _wv: torch.cat(({', '.join(weights)})).flatten(0, {n_out - 1}), "
+            f"{', '.join(refs)}")
     if attrs.bias:
-        code += f", torch.cat(({', '.join(str(b) for b in biases)})).flatten()"
+        code += f", bias=torch.cat(({', '.join(str(b) for b in biases)})).flatten()"
     sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
     return condition, f"{code}).unflatten(-1, (3, {sizes})).unbind({-1 - n_out})"
 

@@ -83,36 +83,36 @@ def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
 
 
 class _LinearPermuted(torch.autograd.Function):
-    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(weight)`, a copy: it
-    keeps `weight` for backward and makes the copy again there, since autograd would hold the copy
-    from forward to backward as it holds any matmul operand (weights are small; activations are not).
-    `forward` takes `ctx`: a `setup_context` would cost a signature binding on every call."""
+    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(*weights)`, a copy: it
+    keeps the weights for backward and makes the copy again there, since autograd would hold the
+    copy from forward to backward as it holds any matmul operand (weights are small; activations are
+    not).  `forward` takes `ctx`: a `setup_context` would cost a signature binding on every call."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, weight: Tensor, permute: Callable) -> Tensor:
-        ctx.save_for_backward(x, weight)
+    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, permute: Callable, *weights: Tensor) -> Tensor:
+        ctx.save_for_backward(x, *weights)
         ctx.permute = permute
         return nn.functional.linear(x, permuted, bias)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, weight = ctx.saved_tensors
-        needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        x, *weights = ctx.saved_tensors
+        needs_x, needs_permuted, needs_bias = ctx.needs_input_grad[:3]
         rows = grad.reshape(-1, grad.shape[-1])
-        grad_x = grad @ ctx.permute(weight) if needs_x else None
-        grad_weight = rows.t() @ x.reshape(-1, x.shape[-1]) if needs_weight else None
+        grad_x = grad @ ctx.permute(*weights) if needs_x else None
+        grad_permuted = rows.t() @ x.reshape(-1, x.shape[-1]) if needs_permuted else None
         grad_bias = rows.sum(0) if needs_bias else None
-        return grad_x, grad_weight, grad_bias, None, None
+        return (grad_x, grad_permuted, grad_bias, None) + (None,) * len(weights)
 
 
-def _linear_permuted(x: Tensor, weight: Tensor, bias: Tensor | None, permute: Callable) -> Tensor:
-    """`nn.functional.linear` with the weight `permute` arranges, its copy not kept for backward
-    where autograd would keep it (an input that needs a gradient).  Traced and compiled code, and
-    torch.func's transforms (which need a `setup_context`), get the plain call."""
+def _linear_permuted(x: Tensor, permute: Callable, *weights: Tensor, bias: Tensor | None = None) -> Tensor:
+    """`nn.functional.linear` with the weight that `permute` makes of `weights`, that copy not kept
+    for backward where autograd would keep it (an input that needs a gradient).  Traced and compiled
+    code, and torch.func's transforms (which need a `setup_context`), get the plain call."""
     if (x.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
             and not (torch.jit.is_tracing() or torch.compiler.is_compiling())):
-        return _LinearPermuted.apply(x, permute(weight), bias, weight, permute)
-    return nn.functional.linear(x, permute(weight), bias)
+        return _LinearPermuted.apply(x, permute(*weights), bias, permute, *weights)
+    return nn.functional.linear(x, permute(*weights), bias)
 
 
 class ScaledDotProductAttention(nn.Module):
@@ -184,7 +184,7 @@ class MultiheadAttention(nn.Module):
         # layout: k_proj's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: v_proj's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
         # layout: out_proj's weight permuted, not the activations: columns in the order its input arrives, (h k)
-        return _linear_permuted(nn.functional.scaled_dot_product_attention(_linear_permuted(E, self.q_proj.weight, self.q_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten(), lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _linear_permuted(X, self.k_proj.weight, self.k_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten(), lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _linear_permuted(X, self.v_proj.weight, self.v_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten(), lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1)).unflatten(-1, (self.h, self.k)).transpose(-3, -2), attn_mask=(M if M.dim() == 2 else M.unsqueeze(-3)), dropout_p=self.attention.drop.p if self.attention.training else 0.0).transpose(-3, -2).flatten(-2), self.out_proj.weight, self.out_proj.bias, lambda _w: _w.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2))  # y m  [transformer.ncd:29]
+        return _linear_permuted(nn.functional.scaled_dot_product_attention(_linear_permuted(E, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.q_proj.weight, bias=self.q_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten()).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _linear_permuted(X, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.k_proj.weight, bias=self.k_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten()).unflatten(-1, (self.h, self.k)).transpose(-3, -2), _linear_permuted(X, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.v_proj.weight, bias=self.v_proj.bias.unflatten(0, (self.k, self.h)).transpose(-2, -1).flatten()).unflatten(-1, (self.h, self.k)).transpose(-3, -2), attn_mask=(M if M.dim() == 2 else M.unsqueeze(-3)), dropout_p=self.attention.drop.p if self.attention.training else 0.0).transpose(-3, -2).flatten(-2), lambda _w: _w.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.out_proj.weight, bias=self.out_proj.bias)  # y m  [transformer.ncd:29]
 
 
 class TransformerEncoderLayer(nn.Module):

@@ -185,10 +185,12 @@ def plan_layouts(body: list, modules: dict[str, ir.Module] | None = None) -> Pla
 @dataclass(frozen=True)
 class Projections:
     """Attention's Q, K and V made by three planned Linears of one shape whose weights' rows the plan
-    permuted alike, K and V reading one input.  Where no gradient is taken and Q reads that input too
-    (at run time: `E is X`), the generated code runs them as one matmul on their stacked weights,
-    as torch's fused attention does: one pass over the input and one weight copy instead of three.
-    Training keeps three matmuls: splitting the gradient of a fused result costs a copy of it."""
+    permuted alike, K and V reading one input.  Where Q reads that input too (at run time: `E is X`)
+    and no gradient is taken, or the input's is, the generated code runs them as one matmul on their
+    stacked weights, as torch's fused attention does: one pass over the input and one weight copy
+    instead of three, and in backward one matmul for the input's gradient instead of three and their
+    sum.  Where only the weights' gradients are taken it keeps three matmuls: splitting the gradient
+    of a fused result costs a copy of it, which nothing then repays."""
 
     linears: tuple[ir.Call, ir.Call, ir.Call]  # Q's, K's and V's
     wires: tuple[ir.Local | None, ir.Local | None, ir.Local | None]  # the wires they are assigned to

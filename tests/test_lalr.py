@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lark import Transformer
+from lark import Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.indenter import DedentError
 from test_mutation_fuzz import CORPUS, mutate
@@ -26,14 +26,21 @@ MUTATIONS = 300
 
 
 class _LarkReference(Transformer):
-    """The syntax tree made the old way: Lark's parse tree, then the builder's methods over it."""
+    """The syntax tree made the old way: Lark's parse tree, then the builder's methods over it,
+    given Lark's positions (`meta`, and each token's) as `ncdc.lalr` gives its own."""
 
     def __init__(self, source: Source):
         super().__init__()
         self.builder = syntax._ToTree(source)
 
     def __default__(self, data, children, meta):
-        return getattr(self.builder, data)(meta, children)
+        if meta.empty:
+            start, end = lalr.EMPTY_START, lalr.EMPTY_END
+        else:
+            start, end = lalr.position(meta.line, meta.column), lalr.position(meta.end_line, meta.end_column)
+        children = [(str(c), lalr.position(c.line, c.column), lalr.position(c.end_line, c.end_column))
+                    if isinstance(c, Token) else c for c in children]
+        return getattr(self.builder, data)(start, end, children)
 
 
 def _prepared(text: str) -> str:

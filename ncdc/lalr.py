@@ -278,6 +278,7 @@ class Tables:
                            unless or None))
         self.state_lexers = [(lexers[i][0], i, lexers[i][1]) for i in data["state_lexers"]]
         self._own: dict[int, tuple[Callable, list[int]]] = {}  # the states' own patterns, compiled when needed
+        self._chains: dict[int, int] = {}  # the steps of `_passes`, worked out when first needed
 
     def _kinds(self, pattern: re.Pattern) -> list[int]:
         """The terminal of each group of `pattern` (a match's `lastindex`: its outermost group that matched)."""
@@ -306,8 +307,26 @@ class Tables:
                 make = None
             else:
                 make = _value(pick)
-            reducers.append((size, origin, kind == _PASS, make, solid))
+            reducers.append((size, origin, self._chains if kind == _PASS else None, make, solid))
         return reducers
+
+    def _passes(self, below: int, state: int, kind: int) -> int:
+        """The state after the reductions of `?rule: child` (a chain of them: `expr` to `sum` to ... to
+        `atom`) that the lookahead terminal `kind` makes in `state`, above state `below` on the stack:
+        they change the state on top only, so the chain is one step, worked out once per tables."""
+        top = state
+        while True:
+            action = self.actions[top][kind]
+            if action >= 0 or action == self.error:
+                break
+            _, origin, rule_kind, *_ = self.rules[~action]
+            if rule_kind != _PASS:
+                break
+            top = self.gotos[below][origin]
+            if top == self.end and kind == self.terminal["$END"]:
+                break
+        self._chains[(below * len(self.actions) + state) * len(self.terminal) + kind] = top
+        return top
 
     def parse(self, text: str, builder) -> Any:
         """The builder's value for `text`, as Lark with `builder` as its transformer would give it:
@@ -325,6 +344,7 @@ class Tables:
         tab_len = self.indenter["tab_len"]
         error = self.error
         empty = EMPTY_START
+        state_count, terminal_count = len(actions), len(terminal)
 
         state = self.start
         states = [state]  # the parser's stack of states, and beside it per symbol its value and its start
@@ -423,8 +443,10 @@ class Tables:
                 if action == error:
                     raise ParseFailed("unexpected token")
                 length, origin, passes, make, solid = rules[~action]
-                if passes:  # `?rule: child`: the child's value and region are the rule's
-                    state = gotos[states[-2]][origin]
+                if passes is not None:  # `?rule: child`, and those it completes in turn: the child's value and region
+                    below = states[-2]
+                    top = passes.get((below * state_count + state) * terminal_count + kind, -1)
+                    state = top if top >= 0 else self._passes(below, state, kind)
                     states[-1] = state
                 elif length == 1:  # the child's region is the rule's
                     start = starts[-1]

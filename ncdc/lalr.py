@@ -279,6 +279,7 @@ class Tables:
         self.state_lexers = [(lexers[i][0], i, lexers[i][1]) for i in data["state_lexers"]]
         self._own: dict[int, tuple[Callable, list[int]]] = {}  # the states' own patterns, compiled when needed
         self._chains: dict[int, int] = {}  # the steps of `_passes`, worked out when first needed
+        self._made: dict[type, list] = {}  # `_reducers`, per class of builder
 
     def _kinds(self, pattern: re.Pattern) -> list[int]:
         """The terminal of each group of `pattern` (a match's `lastindex`: its outermost group that matched)."""
@@ -294,20 +295,21 @@ class Tables:
             own = self._own[lexer] = (pattern.match, self._kinds(pattern))
         return own
 
-    def _reducers(self, builder) -> list:
-        """Per rule: (size, origin, PASS or not, the value from the children, first symbol has a token)."""
-        reducers = []
-        for size, origin, kind, name, include, after, solid in self.rules:
-            pick = _picker(include, after, size, kind == _INLINE)
-            if kind == _BUILD:
-                make = _builder(getattr(builder, name), pick)
-            elif kind == _SINGLE:
-                make = _child(include[0][0])
-            elif kind == _PASS:
-                make = None
-            else:
-                make = _value(pick)
-            reducers.append((size, origin, self._chains if kind == _PASS else None, make, solid))
+    def _reducers(self, builder: type) -> list:
+        """Per rule: (size, origin, the chains of `_passes` for `?rule: child` else None, the builder's
+        method (a function of the builder's class) or None, how to pick the children kept (None: all
+        of them), first symbol has a token).  Made once per class of builder."""
+        reducers = self._made.get(builder)
+        if reducers is None:
+            reducers = []
+            for size, origin, kind, name, include, after, solid in self.rules:
+                if kind == _SINGLE:  # the child itself is the value
+                    pick: Callable[[list], Any] | None = itemgetter(include[0][0])
+                else:
+                    pick = _picker(include, after, size, kind == _INLINE)
+                method = getattr(builder, name) if kind == _BUILD else None
+                reducers.append((size, origin, self._chains if kind == _PASS else None, method, pick, solid))
+            self._made[builder] = reducers
         return reducers
 
     def _passes(self, below: int, state: int, kind: int) -> int:
@@ -330,10 +332,10 @@ class Tables:
 
     def parse(self, text: str, builder) -> Any:
         """The builder's value for `text`, as Lark with `builder` as its transformer would give it:
-        the method of each rule that builds is called as `method(start, end, children)`, its region
+        the method of each rule that builds is called as `builder.method(start, end, children)`, its region
         and the children Lark would give it (see the module's description).
         Raises ParseFailed where Lark would raise (and what the builder raises)."""
-        rules = self._reducers(builder)
+        rules = self._reducers(type(builder))
         actions, gotos = self.actions, self.gotos
         state_lexers, root_kinds, special, kept = self.state_lexers, self.root_kinds, self.special, self.kept
         own_lexer = self._own_lexer
@@ -442,15 +444,20 @@ class Tables:
                     continue
                 if action == error:
                     raise ParseFailed("unexpected token")
-                length, origin, passes, make, solid = rules[~action]
+                length, origin, passes, method, pick, solid = rules[~action]
                 if passes is not None:  # `?rule: child`, and those it completes in turn: the child's value and region
                     below = states[-2]
                     top = passes.get((below * state_count + state) * terminal_count + kind, -1)
                     state = top if top >= 0 else self._passes(below, state, kind)
                     states[-1] = state
                 elif length == 1:  # the child's region is the rule's
-                    start = starts[-1]
-                    values[-1] = make(start, last_end if start != empty else EMPTY_END, [values[-1]])
+                    children = [values[-1]]
+                    if pick is not None:
+                        children = pick(children)
+                    if method is not None:
+                        start = starts[-1]
+                        children = method(builder, start, last_end if start != empty else EMPTY_END, children)
+                    values[-1] = children
                     state = gotos[states[-2]][origin]
                     states[-1] = state
                 else:
@@ -460,7 +467,10 @@ class Tables:
                         del values[-length:], starts[-length:], states[-length:]
                     else:
                         start, children = empty, []
-                    push_value(make(start, last_end if start != empty else EMPTY_END, children))
+                    if pick is not None:
+                        children = pick(children)
+                    push_value(children if method is None else
+                               method(builder, start, last_end if start != empty else EMPTY_END, children))
                     push_start(start)
                     state = gotos[states[-1]][origin]
                     push_state(state)
@@ -515,18 +525,3 @@ def _general(include: list, after: int) -> Callable[[list], list]:
         return kept
     return pick
 
-
-def _builder(method: Callable, pick: Callable[[list], Any] | None) -> Callable[[int, int, list], Any]:
-    if pick is None:
-        return method
-    return lambda start, end, children: method(start, end, pick(children))
-
-
-def _value(pick: Callable[[list], Any] | None) -> Callable[[int, int, list], Any]:
-    if pick is None:
-        return lambda start, end, children: children
-    return lambda start, end, children: pick(children)
-
-
-def _child(index: int) -> Callable[[int, int, list], Any]:
-    return lambda start, end, children: children[index]

@@ -256,7 +256,8 @@ class _ToTree:
 
     # ---- sizes and types
     def size_name(self, start, end, children):
-        return tree.SizeName(children[0][0], self._span(start, end))
+        return tree.SizeName(children[0][0],
+                             Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN))
 
     def size_int(self, start, end, children):
         text = children[0][0]
@@ -295,8 +296,9 @@ class _ToTree:
         return list(children)
 
     # ---- expressions
-    def name(self, start, end, children):
-        return self._name(children[0])
+    def name(self, start, end, children):  # the token's region is the rule's
+        return tree.Name(children[0][0],
+                         Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN))
 
     def _number(self, start, end, text: str, value):
         if len(text) > 30 or (isinstance(value, float) and not math.isfinite(value)):

@@ -341,7 +341,7 @@ class Tables:
         own_lexer = self._own_lexer
         match = self.pattern.match
         terminal = self.terminal
-        nl, indent_kind, dedent_kind = (terminal[self.indenter[k]] for k in ("nl", "indent", "dedent"))
+        indent_kind, dedent_kind = terminal[self.indenter["indent"]], terminal[self.indenter["dedent"]]
         end_kind, final = terminal["$END"], self.end
         tab_len = self.indenter["tab_len"]
         error = self.error

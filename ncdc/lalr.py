@@ -28,7 +28,7 @@ import re
 from operator import itemgetter
 from typing import Any, Callable
 
-FORMAT = 2  # bump when the table layout or the semantics of the driver change
+FORMAT = 3  # bump when the table layout or the semantics of the driver change
 
 LINE_SHIFT = 32  # a position is line << LINE_SHIFT | column (both 1-based): one int, ordered as the text
 COLUMN_MASK = (1 << LINE_SHIFT) - 1
@@ -106,7 +106,8 @@ def build_tables(lark) -> dict:
         "format": FORMAT,
         "start": table.start_states["start"], "end": table.end_states["start"],
         "states": states, "rules": rules, "lexers": lexers, "state_lexers": state_lexers,
-        "pattern": _pattern(root.terminals),
+        "pattern": _pattern(root.terminals), "by_first": _by_first(root.terminals),
+        "alternatives": [_pattern([t]) for t in root.terminals],
         "ignore": sorted(contextual.root_lexer.ignore_types),
         "newline": sorted(contextual.root_lexer.newline_types),
         "kept": sorted(kept),
@@ -118,6 +119,84 @@ def build_tables(lark) -> dict:
 
 def _pattern(terminals) -> str:
     return "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+
+
+_ASCII = frozenset(chr(code) for code in range(128))
+
+
+def _by_first(terminals) -> dict[str, list[int]]:
+    """Per ASCII character, where not all of them, the terminals (their places in the lexer's order)
+    that may match a text starting with it: where that character is, the others cannot match, so the
+    alternation of these takes the same terminal, with the same match, as the alternation of all."""
+    firsts = [_first(t.pattern.to_regexp()) for t in terminals]
+    table = {}
+    for char in sorted(_ASCII):
+        indices = [i for i, first in enumerate(firsts) if char in first]
+        if len(indices) < len(firsts):
+            table[char] = indices
+    return table
+
+
+def _first(regexp: str) -> frozenset[str]:
+    """The ASCII characters a match of `regexp` may start with: all of them where it may match the
+    empty text or where this reading of the pattern is unsure (more than the truth is always safe)."""
+    from re import _parser  # type: ignore[attr-defined]  # the standard library's own reading of patterns
+
+    chars, nullable = _first_of(_parser.parse(regexp))
+    return _ASCII if nullable else frozenset(chars)
+
+
+def _first_of(items) -> tuple[set[str], bool]:
+    """(the first characters of the sequence `items` of a parsed pattern, whether it may match empty)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is c.LITERAL:
+            chars.add(chr(arg))
+            return chars, False
+        if op is c.IN:
+            chars |= _in_set(arg)
+            return chars, False
+        if op is c.SUBPATTERN or op is c.ATOMIC_GROUP:
+            if op is c.SUBPATTERN and (arg[1] or arg[2]):  # flags (ignore case, ...): unsure
+                return set(_ASCII), True
+            first, nullable = _first_of(arg[-1] if op is c.SUBPATTERN else arg)
+        elif op is c.BRANCH:
+            first, nullable = set(), False
+            for branch in arg[1]:
+                more, empty = _first_of(branch)
+                first |= more
+                nullable = nullable or empty
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            first, nullable = _first_of(arg[2])
+            nullable = nullable or arg[0] == 0
+        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):  # takes no character (ignoring what it asserts: more, never less)
+            continue
+        else:  # any character, a back reference, ...: unsure
+            return set(_ASCII), True
+        chars |= first
+        if not nullable:
+            return chars, False
+    return chars, True
+
+
+def _in_set(items) -> set[str]:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    categories = {c.CATEGORY_DIGIT: r"\d", c.CATEGORY_NOT_DIGIT: r"\D", c.CATEGORY_SPACE: r"\s",
+                  c.CATEGORY_NOT_SPACE: r"\S", c.CATEGORY_WORD: r"\w", c.CATEGORY_NOT_WORD: r"\W"}
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is c.LITERAL:
+            chars.add(chr(arg))
+        elif op is c.RANGE:
+            chars.update(chr(code) for code in range(arg[0], arg[1] + 1) if code < 128)
+        elif op is c.CATEGORY and arg in categories:
+            chars.update(char for char in _ASCII if re.fullmatch(categories[arg], char))
+        else:  # NEGATE, other categories: unsure
+            return set(_ASCII)
+    return chars
 
 
 def _nullable(rules) -> set[str]:
@@ -268,7 +347,10 @@ class Tables:
             special[terminal[name]] = _CLOSE
         self.special = special
         self.kept = [name in data["kept"] for name in self.terminal_names]
-        self.root_kinds = self._kinds(self.pattern)
+        # per first character: the root's pattern of the terminals that may start with it, made when first met
+        self._by_first, self._alternatives = data["by_first"], data["alternatives"]
+        self.root_by_first: dict[str, tuple[Callable, list[int]]] = {}
+        self._root_by_terminals: dict[tuple[int, ...], tuple[Callable, list[int]]] = {}
         # per state: (its terminals where the root's pattern serves it, else None; its lexer; its keywords)
         lexers = []
         for lexer in self.lexers:
@@ -287,6 +369,17 @@ class Tables:
         for name, index in pattern.groupindex.items():
             kinds[index] = self.terminal[name]
         return kinds
+
+    def _root_lexer(self, char: str) -> tuple[Callable, list[int]]:
+        """The root's pattern for a place where `char` is: the alternation of the terminals that
+        may start with it (`_by_first`), or of all (where none may, or `char` is not ASCII)."""
+        indices = tuple(self._by_first.get(char, ()))
+        lexer = self._root_by_terminals.get(indices)  # the letters share one, the digits another, ...
+        if lexer is None:
+            pattern = re.compile("|".join(self._alternatives[i] for i in indices)) if indices else self.pattern
+            lexer = self._root_by_terminals[indices] = (pattern.match, self._kinds(pattern))
+        self.root_by_first[char] = lexer
+        return lexer
 
     def _own_lexer(self, lexer: int) -> tuple[Callable, list[int]]:
         own = self._own.get(lexer)
@@ -337,9 +430,9 @@ class Tables:
         Raises ParseFailed where Lark would raise (and what the builder raises)."""
         rules = self._reducers(type(builder))
         actions, gotos = self.actions, self.gotos
-        state_lexers, root_kinds, special, kept = self.state_lexers, self.root_kinds, self.special, self.kept
+        state_lexers, special, kept = self.state_lexers, self.special, self.kept
         own_lexer = self._own_lexer
-        match = self.pattern.match
+        by_first, root_lexer = self.root_by_first, self._root_lexer
         terminal = self.terminal
         indent_kind, dedent_kind = terminal[self.indenter["indent"]], terminal[self.indenter["dedent"]]
         end_kind, final = terminal["$END"], self.end
@@ -363,9 +456,14 @@ class Tables:
         while True:
             if pos < size:  # the lexer: the next token, as Lark's contextual lexer makes it
                 accepts, lexer, unless = state_lexers[state]
-                found = match(text, pos) if accepts is not None else None
+                if accepts is not None:
+                    char = text[pos]
+                    root = by_first.get(char) or root_lexer(char)
+                    found = root[0](text, pos)
+                else:
+                    found = None
                 if found is not None:
-                    kind = root_kinds[found.lastindex]  # type: ignore[index]  # every alternative is a group
+                    kind = root[1][found.lastindex]  # every alternative is a group
                 if found is None or kind not in accepts:
                     own_match, own_kinds = own_lexer(lexer)
                     found = own_match(text, pos)

@@ -86,6 +86,25 @@ def test_the_same_trees_and_the_same_refusals_as_lark():
     assert parsed >= len(CORPUS) and refused > MUTATIONS // 4  # both kinds are exercised
 
 
+def test_the_lexer_by_first_character_matches_as_the_whole_pattern():
+    """Where a text starts with a character, ncdc.lalr tries only the terminals that may start with it."""
+    tables = syntax._tables()
+    r = random.Random(20261202)
+    alphabet = "ab_1 9.e+-*/<>=!:,()[]{}\"#\t\n\\\r\f\u00e9\u0394$?"
+    texts = _inputs()[:150] + ["".join(r.choice(alphabet) for _ in range(60)) for _ in range(300)]
+    compared = 0
+    for text in texts:
+        for pos in range(len(text)):
+            whole = tables.pattern.match(text, pos)
+            match, kinds = tables._root_lexer(text[pos])
+            part = match(text, pos)
+            assert (whole and (whole.lastgroup, whole.end())) == (part and (part.lastgroup, part.end())), (text, pos)
+            if part is not None:
+                assert tables.terminal_names[kinds[part.lastindex]] == part.lastgroup
+            compared += 1
+    assert compared > 10_000 and len(tables._root_by_terminals) > 5
+
+
 def test_every_rule_that_builds_has_a_method():
     for name in syntax._tables().method_names:
         assert callable(getattr(syntax._ToTree, name, None)), f"grammar rule `{name}` has no builder method"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import lalr, tree
 from .diagnostics import Diagnostic, NcdcError
-from .lalr import Token
 from .resources import data_dir
 from .source import Source, Span
+
+if TYPE_CHECKING:
+    from lark import Token  # the tokens of Lark's syntax errors
 
 ELEMENT_TYPES = ("float", "int", "bool")  # written before a type's axes: `T: int t`
 
@@ -229,45 +232,52 @@ def _dedent_line(source: Source) -> int:
     return 1
 
 
+_LINE, _COLUMN = lalr.LINE_SHIFT, lalr.COLUMN_MASK
+
+
 class _ToTree:
-    """The syntax tree's builder: one method per grammar rule (or alias), called with the rule's
-    region of text (`meta`) and its children, as a Lark transformer with `v_args(meta=True)` is."""
+    """The syntax tree's builder: one method per grammar rule (or alias), called by `ncdc.lalr` with
+    the rule's region of text (the positions of its start and its end) and its children, a kept
+    token as (text, start, end): the children Lark's transformer would give it."""
 
     def __init__(self, source: Source):
         self.source = source
 
-    def _span(self, meta) -> Span:
-        return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)
+    def _span(self, start: int, end: int) -> Span:
+        return Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN)
 
-    def _tok(self, token: Token) -> Span:
-        return _token_span(self.source, token)
+    def _tok(self, token: tuple[str, int, int]) -> Span:
+        _, start, end = token
+        return Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN)
 
-    def _name(self, token: Token) -> tree.Name:
-        return tree.Name(str(token), self._tok(token))
+    def _name(self, token: tuple[str, int, int]) -> tree.Name:
+        text, start, end = token
+        return tree.Name(text, Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN))
 
     # ---- sizes and types
-    def size_name(self, meta, children):
-        return tree.SizeName(str(children[0]), self._span(meta))
+    def size_name(self, start, end, children):
+        return tree.SizeName(children[0][0],
+                             Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN))
 
-    def size_int(self, meta, children):
-        text = str(children[0])
+    def size_int(self, start, end, children):
+        text = children[0][0]
         if len(text) > 30:
-            raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
-        return tree.SizeInt(int(text), self._span(meta))
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(start, end), "out of range"))
+        return tree.SizeInt(int(text), self._span(start, end))
 
     @staticmethod
     def _size_binary(op):
-        def build(self, meta, children):
-            return tree.SizeBinary(op, children[0], children[1], self._span(meta))
+        def build(self, start, end, children):
+            return tree.SizeBinary(op, children[0], children[1], self._span(start, end))
         return build
 
     size_add, size_sub = _size_binary("+"), _size_binary("-")
     size_mul, size_floordiv, size_pow = _size_binary("*"), _size_binary("//"), _size_binary("**")
 
-    def size_paren(self, meta, children):
-        return tree.SizeGroup(list(children), self._span(meta))
+    def size_paren(self, start, end, children):
+        return tree.SizeGroup(list(children), self._span(start, end))
 
-    def tensor_type(self, meta, children):
+    def tensor_type(self, start, end, children):
         axes = list(children)
         dtype = None
         if isinstance(axes[0], tree.SizeName) and axes[0].name in ELEMENT_TYPES:
@@ -277,220 +287,224 @@ class _ToTree:
                 raise NcdcError(Diagnostic("E0008", f"`{axis.name}` is an element type, not an axis", axis.span,
                                            "not first", help=f"the element type comes before the axes: "
                                            f"`X: {axis.name} t`"))
-        return tree.TensorTypeNode(axes, self._span(meta), dtype)
+        return tree.TensorTypeNode(axes, self._span(start, end), dtype)
 
-    def scalar_type(self, meta, children):
-        return tree.TensorTypeNode([], self._span(meta))
+    def scalar_type(self, start, end, children):
+        return tree.TensorTypeNode([], self._span(start, end))
 
-    def tuple_type(self, meta, children):
+    def tuple_type(self, start, end, children):
         return list(children)
 
     # ---- expressions
-    def name(self, meta, children):
-        return self._name(children[0])
+    def name(self, start, end, children):  # the token's region is the rule's
+        return tree.Name(children[0][0],
+                         Span(self.source, start >> _LINE, start & _COLUMN, end >> _LINE, end & _COLUMN))
 
-    def _number(self, meta, text: str, value):
+    def _number(self, start, end, text: str, value):
         if len(text) > 30 or (isinstance(value, float) and not math.isfinite(value)):
-            raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(meta), "out of range"))
-        return tree.Number(value, self._span(meta))
+            raise NcdcError(Diagnostic("E0006", "this number is too large", self._span(start, end), "out of range"))
+        return tree.Number(value, self._span(start, end))
 
-    def int_lit(self, meta, children):
-        text = str(children[0])
-        return self._number(meta, text, int(text) if len(text) <= 30 else 0)
+    def int_lit(self, start, end, children):
+        text = children[0][0]
+        return self._number(start, end, text, int(text) if len(text) <= 30 else 0)
 
-    def float_lit(self, meta, children):
-        return self._number(meta, str(children[0]), float(children[0]))
+    def float_lit(self, start, end, children):
+        text = children[0][0]
+        return self._number(start, end, text, float(text))
 
-    def string_lit(self, meta, children):
-        return tree.String(str(children[0])[1:-1], self._span(meta))
+    def string_lit(self, start, end, children):
+        return tree.String(children[0][0][1:-1], self._span(start, end))
 
-    def true_lit(self, meta, children):
-        return tree.Bool(True, self._span(meta))
+    def true_lit(self, start, end, children):
+        return tree.Bool(True, self._span(start, end))
 
-    def false_lit(self, meta, children):
-        return tree.Bool(False, self._span(meta))
+    def false_lit(self, start, end, children):
+        return tree.Bool(False, self._span(start, end))
 
     @staticmethod
     def _binop(op):
-        def build(self, meta, children):
-            return tree.BinOp(op, children[0], children[1], self._span(meta))
+        def build(self, start, end, children):
+            return tree.BinOp(op, children[0], children[1], self._span(start, end))
         return build
 
     add, sub, mul, div = _binop("+"), _binop("-"), _binop("*"), _binop("/")
     floordiv, pow = _binop("//"), _binop("**")
     lt, le, gt, ge, eq, ne = _binop("<"), _binop("<="), _binop(">"), _binop(">="), _binop("=="), _binop("!=")
 
-    def neg(self, meta, children):
-        return tree.Neg(children[0], self._span(meta))
+    def neg(self, start, end, children):
+        return tree.Neg(children[0], self._span(start, end))
 
-    def slice(self, meta, children):
-        return tree.Slice(children[0], children[1], self._span(meta))
+    def slice(self, start, end, children):
+        return tree.Slice(children[0], children[1], self._span(start, end))
 
-    def bracket_items(self, meta, children):
+    def bracket_items(self, start, end, children):
         return [c for c in children if c is not None]
 
-    def bracket(self, meta, children):
-        return tree.Bracket(children[0], children[1], self._span(meta))
+    def bracket(self, start, end, children):
+        return tree.Bracket(children[0], children[1], self._span(start, end))
 
-    def relabel(self, meta, children):
-        return tree.Relabel(children[0], children[1], self._span(meta))
+    def relabel(self, start, end, children):
+        return tree.Relabel(children[0], children[1], self._span(start, end))
 
-    def option(self, meta, children):
-        return tree.Option(str(children[0]), children[1], self._span(meta))
+    def option(self, start, end, children):
+        return tree.Option(children[0][0], children[1], self._span(start, end))
 
-    def args(self, meta, children):
+    def args(self, start, end, children):
         return [c for c in children if c is not None]
 
-    def call(self, meta, children):
+    def call(self, start, end, children):
         func, args = children[0], children[1] or []
         return tree.Call(func, [a for a in args if not isinstance(a, tree.Option)],
-                        [a for a in args if isinstance(a, tree.Option)], self._span(meta))
+                        [a for a in args if isinstance(a, tree.Option)], self._span(start, end))
 
     # ---- statements
-    def _until(self, meta, last) -> Span:
+    def _until(self, start, last) -> Span:
         """A statement's span ends with its last part, not with the newline after it."""
-        return self._span(meta).to(last.span)
+        span = last.span
+        return Span(self.source, start >> _LINE, start & _COLUMN, span.end_line, span.end_column)
 
-    def assign(self, meta, children):
+    def assign(self, start, end, children):
         *targets, value = children
-        return tree.Assign([self._name(t) for t in targets], value, self._until(meta, value))
+        return tree.Assign([self._name(t) for t in targets], value, self._until(start, value))
 
-    def typed_assign(self, meta, children):
+    def typed_assign(self, start, end, children):
         target, layout, value = children
-        return tree.Assign([self._name(target)], value, self._until(meta, value), layout)
+        return tree.Assign([self._name(target)], value, self._until(start, value), layout)
 
-    def return_stmt(self, meta, children):
-        return tree.Return(list(children), self._until(meta, children[-1]))
+    def return_stmt(self, start, end, children):
+        return tree.Return(list(children), self._until(start, children[-1]))
 
-    def for_stmt(self, meta, children):
-        var, start, stop, body = children
-        return tree.For(self._name(var), start, stop, body, self._span(meta))
+    def for_stmt(self, start, end, children):
+        var, low, high, body = children
+        return tree.For(self._name(var), low, high, body, self._span(start, end))
 
-    def suite(self, meta, children):
+    def suite(self, start, end, children):
         return list(children)
 
     # ---- declarations
-    def size_binding(self, meta, children):
-        return tree.SizeDecl(self._name(children[0]), children[1], self._span(meta))
+    def size_binding(self, start, end, children):
+        return tree.SizeDecl(self._name(children[0]), children[1], self._span(start, end))
 
-    def size_decl(self, meta, children):
+    def size_decl(self, start, end, children):
         return list(children)
 
-    def signature(self, meta, children):
-        return tree.Signature(children[0], children[1], self._span(meta))
+    def signature(self, start, end, children):
+        return tree.Signature(children[0], children[1], self._span(start, end))
 
-    def box_decl(self, meta, children):
-        return tree.BoxDecl(self._name(children[0]), children[1], self._until(meta, children[1]))
+    def box_decl(self, start, end, children):
+        return tree.BoxDecl(self._name(children[0]), children[1], self._until(start, children[1]))
 
-    def param(self, meta, children):
-        return tree.Param(self._name(children[0]), children[1], self._span(meta))
+    def param(self, start, end, children):
+        return tree.Param(self._name(children[0]), children[1], self._span(start, end))
 
-    def params(self, meta, children):
+    def params(self, start, end, children):
         return [c for c in children if c is not None]
 
-    def def_decl(self, meta, children):
+    def def_decl(self, start, end, children):
         name, params, results, body = children
-        last = results[-1].span if results else _token_span(self.source, children[0])
-        header = Span(self.source, meta.line, meta.column, last.end_line, last.end_column)
-        return tree.DefDecl(self._name(name), params or [], results, body, self._span(meta), header)
+        last = results[-1].span if results else self._tok(name)
+        header = Span(self.source, start >> _LINE, start & _COLUMN, last.end_line, last.end_column)
+        return tree.DefDecl(self._name(name), params or [], results, body, self._span(start, end), header)
 
-    def hparam(self, meta, children):
+    def hparam(self, start, end, children):
         default = children[1]  # a size expression (its numbers are checked for size by size_int)
         if isinstance(default, tree.SizeInt):
-            return tree.HParam(self._name(children[0]), default.value, self._span(meta))
+            return tree.HParam(self._name(children[0]), default.value, self._span(start, end))
         # `n_inner=4 * n_embd`: a default computed from the hyperparameters before it
-        return tree.HParam(self._name(children[0]), None, self._span(meta), default_size=default,
+        return tree.HParam(self._name(children[0]), None, self._span(start, end), default_size=default,
                            default_span=default.span if default is not None else None)
 
-    def value_hparam(self, meta, children):
+    def value_hparam(self, start, end, children):
         name, (kind, choices, kind_span), default = children
-        return tree.HParam(self._name(name), default.value if default is not None else None, self._span(meta),
+        return tree.HParam(self._name(name), default.value if default is not None else None, self._span(start, end),
                            kind, choices, kind_span, default.span if default is not None else None)
 
-    def pattern_hparam(self, meta, children):
+    def pattern_hparam(self, start, end, children):
         name, pattern, default = children
-        if default is not None and len(default) > 30:
+        if default is not None and len(default[0]) > 30:
             raise NcdcError(Diagnostic("E0006", "this number is too large", self._tok(default), "out of range"))
-        return tree.HParam(self._name(name), int(default) if default is not None else None, self._span(meta),
+        return tree.HParam(self._name(name), int(default[0]) if default is not None else None, self._span(start, end),
                            pattern=pattern, kind_span=pattern.span)
 
-    def named_kind(self, meta, children):
-        return str(children[0]), [], self._span(meta)
+    def named_kind(self, start, end, children):
+        return children[0][0], [], self._span(start, end)
 
-    def choice_kind(self, meta, children):
-        return "choice", [str(c)[1:-1] for c in children if c is not None], self._span(meta)
+    def choice_kind(self, start, end, children):
+        return "choice", [c[0][1:-1] for c in children if c is not None], self._span(start, end)
 
-    def cond_true(self, meta, children):
-        return tree.Condition(self._name(children[0]), "true", None, self._span(meta))
+    def cond_true(self, start, end, children):
+        return tree.Condition(self._name(children[0]), "true", None, self._span(start, end))
 
-    def cond_false(self, meta, children):
-        return tree.Condition(self._name(children[0]), "false", None, self._span(meta))
+    def cond_false(self, start, end, children):
+        return tree.Condition(self._name(children[0]), "false", None, self._span(start, end))
 
-    def cond_eq(self, meta, children):
-        return tree.Condition(self._name(children[0]), "==", str(children[1])[1:-1], self._span(meta))
+    def cond_eq(self, start, end, children):
+        return tree.Condition(self._name(children[0]), "==", children[1][0][1:-1], self._span(start, end))
 
-    def cond_ne(self, meta, children):
-        return tree.Condition(self._name(children[0]), "!=", str(children[1])[1:-1], self._span(meta))
+    def cond_ne(self, start, end, children):
+        return tree.Condition(self._name(children[0]), "!=", children[1][0][1:-1], self._span(start, end))
 
-    def elif_clause(self, meta, children):
+    def elif_clause(self, start, end, children):
         return children[0], children[1]
 
-    def if_stmt(self, meta, children):
+    def if_stmt(self, start, end, children):
         condition, body, *rest = children
         orelse = rest.pop() if rest and not isinstance(rest[-1], tuple) else None
         branches = [(condition, body), *rest]
         last = (orelse or branches[-1][1])[-1]
-        return tree.If(branches, orelse or [], self._until(meta, last))
+        return tree.If(branches, orelse or [], self._until(start, last))
 
-    def hparams(self, meta, children):
+    def hparams(self, start, end, children):
         return [c for c in children if c is not None]
 
-    def arrow_type(self, meta, children):
+    def arrow_type(self, start, end, children):
         return children
 
-    def ctor_args(self, meta, children):
+    def ctor_args(self, start, end, children):
         return [c for c in children if c is not None]
 
-    def constructor(self, meta, children):
+    def constructor(self, start, end, children):
         name, arrow, args = children
         axes_in, axes_out = arrow if arrow is not None else (None, None)
         args = args or []
         return tree.Constructor(self._name(name), axes_in, axes_out,
                                [a for a in args if not isinstance(a, tree.Option)],
-                               [a for a in args if isinstance(a, tree.Option)], self._span(meta))
+                               [a for a in args if isinstance(a, tree.Option)], self._span(start, end))
 
-    def repeat(self, meta, children):
-        body, var, start, stop = children
-        return tree.Repeat(body, self._name(var), start, stop, self._span(meta))
+    def repeat(self, start, end, children):
+        body, var, low, high = children
+        return tree.Repeat(body, self._name(var), low, high, self._span(start, end))
 
-    def component_decl(self, meta, children):
-        return tree.Member(self._name(children[0]), children[1], self._until(meta, children[1]))
+    def component_decl(self, start, end, children):
+        return tree.Member(self._name(children[0]), children[1], self._until(start, children[1]))
 
-    def buffer_decl(self, meta, children):
-        return tree.BufferDecl(self._name(children[0]), children[1], self._until(meta, children[1]))
+    def buffer_decl(self, start, end, children):
+        return tree.BufferDecl(self._name(children[0]), children[1], self._until(start, children[1]))
 
-    def module_decl(self, meta, children):
+    def module_decl(self, start, end, children):
         name, hparams, *members = children
-        header = Span(self.source, meta.line, meta.column, name.end_line, name.end_column)
+        name_end = name[2]
+        header = Span(self.source, start >> _LINE, start & _COLUMN, name_end >> _LINE, name_end & _COLUMN)
         return tree.ModuleDecl(self._name(name), hparams or [],
                               [m for m in members if isinstance(m, (tree.Member, tree.BufferDecl))],
-                              [m for m in members if isinstance(m, tree.DefDecl)], self._span(meta), header)
+                              [m for m in members if isinstance(m, tree.DefDecl)], self._span(start, end), header)
 
-    def import_path(self, meta, children):
+    def import_path(self, start, end, children):
         return [self._name(c) for c in children]
 
-    def import_decl(self, meta, children):
+    def import_decl(self, start, end, children):
         path, *tokens = children
         names = [self._name(n) for n in tokens if n is not None]
-        return tree.Import(path, names, self._until(meta, names[-1]))
+        return tree.Import(path, names, self._until(start, names[-1]))
 
-    def start(self, meta, children):
+    def start(self, start, end, children):
         items, imports = [], []
         for child in children:
             if isinstance(child, list):
                 items.extend(child)
             elif isinstance(child, tree.Import):
                 imports.append(child)
-            elif child is not None and not isinstance(child, Token):
+            elif child is not None and not isinstance(child, tuple):  # a token
                 items.append(child)
         return tree.Program(items, imports)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lark import Transformer
+from lark import Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.indenter import DedentError
 from test_mutation_fuzz import CORPUS, mutate
@@ -26,14 +26,21 @@ MUTATIONS = 300
 
 
 class _LarkReference(Transformer):
-    """The syntax tree made the old way: Lark's parse tree, then the builder's methods over it."""
+    """The syntax tree made the old way: Lark's parse tree, then the builder's methods over it,
+    given Lark's positions (`meta`, and each token's) as `ncdc.lalr` gives its own."""
 
     def __init__(self, source: Source):
         super().__init__()
         self.builder = syntax._ToTree(source)
 
     def __default__(self, data, children, meta):
-        return getattr(self.builder, data)(meta, children)
+        if meta.empty:
+            start, end = lalr.EMPTY_START, lalr.EMPTY_END
+        else:
+            start, end = lalr.position(meta.line, meta.column), lalr.position(meta.end_line, meta.end_column)
+        children = [(str(c), lalr.position(c.line, c.column), lalr.position(c.end_line, c.end_column))
+                    if isinstance(c, Token) else c for c in children]
+        return getattr(self.builder, data)(start, end, children)
 
 
 def _prepared(text: str) -> str:
@@ -77,6 +84,25 @@ def test_the_same_trees_and_the_same_refusals_as_lark():
             assert ours == theirs, text  # dataclass equality: every node, every span's lines and columns
             parsed += 1
     assert parsed >= len(CORPUS) and refused > MUTATIONS // 4  # both kinds are exercised
+
+
+def test_the_lexer_by_first_character_matches_as_the_whole_pattern():
+    """Where a text starts with a character, ncdc.lalr tries only the terminals that may start with it."""
+    tables = syntax._tables()
+    r = random.Random(20261202)
+    alphabet = "ab_1 9.e+-*/<>=!:,()[]{}\"#\t\n\\\r\f\u00e9\u0394$?"
+    texts = _inputs()[:150] + ["".join(r.choice(alphabet) for _ in range(60)) for _ in range(300)]
+    compared = 0
+    for text in texts:
+        for pos in range(len(text)):
+            whole = tables.pattern.match(text, pos)
+            match, kinds = tables._root_lexer(text[pos])
+            part = match(text, pos)
+            assert (whole and (whole.lastgroup, whole.end())) == (part and (part.lastgroup, part.end())), (text, pos)
+            if part is not None:
+                assert tables.terminal_names[kinds[part.lastindex]] == part.lastgroup
+            compared += 1
+    assert compared > 10_000 and len(tables._root_by_terminals) > 5
 
 
 def test_every_rule_that_builds_has_a_method():

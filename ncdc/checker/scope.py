@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .. import tree
 from ..diagnostics import Diagnostic, Label, NcdcError
 from ..ir import FLOAT, Axis, TensorType
+from ..nodes import mutable
 from ..sizes import FloorDiv, Size, Symbol
 from ..source import Span
 
 
-@dataclass
+@mutable
 class SizeBinding:
     value: Size
     span: Span | None
@@ -19,7 +20,7 @@ class SizeBinding:
     number: int | None = None  # the value of a constant
 
 
-@dataclass
+@mutable
 class Scope:
     parent: Scope | None = None
     sizes: dict[str, SizeBinding] = field(default_factory=dict)

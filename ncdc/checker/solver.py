@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..diagnostics import Label
 from ..ir import Axis, ScalarType
+from ..nodes import mutable
 from ..sizes import FloorDiv, Size, Symbol, Var, format_size
 from ..source import Span
 
 
-@dataclass
+@mutable
 class Outcome:
     """Why two sizes could not be unified: `mismatch` (provably different) or `unproven`."""
 

@@ -905,8 +905,11 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
     """The node with `size` applied to every size in its type and fields, and `child` to every
     value it is computed from.  Signatures and learned parts are the callee's, and stay."""
     changes = {}
-    for name in _fields(type(node)):
+    kinds = _KINDS
+    for name in _FIELDS.get(node.__class__) or _fields(node.__class__):
         old = getattr(node, name)
+        if kinds.get(old.__class__) is _KEEP:  # most fields (names, spans, a callee's signature): no call
+            continue
         new = _convert(old, size, child)
         if new is not old:
             changes[name] = new

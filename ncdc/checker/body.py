@@ -899,9 +899,13 @@ class BodyChecker:
                                      self.over(symbols) + pre.over)
             if self.decide(called, "the sizes do not fit the layer", "E0313"):
                 self.pending.append((called, "the sizes do not fit the layer", "E0313"))
+        # The instance as solved so far (what finalize_types would make of it, a part of the way):
+        # solved here, the node is final already and finalize_types need not copy it.
+        resolve = self.solver.resolve
+        solved = {g: resolve(s) for g, s in instance.items()}
         return ir.Call(result_type, e.span, sig.name, sig, tuple(args), tuple(layouts),
                        tuple(label for label, _ in lifted), tuple(before), tuple(after), len(lead_axes),
-                       {label: axis.size for label, axis in lift_sizes.items()}, instance, part, position)
+                       {label: axis.size for label, axis in lift_sizes.items()}, solved, part, position)
 
     def misplaced_pattern(self, arg: tree.Relabel, e: tree.Call):
         """`max[u](X: f u)`: patterns name axes for einsum, rearrange and concat only; elsewhere a

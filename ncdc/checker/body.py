@@ -36,6 +36,7 @@ class BodyChecker:
         self.pending: list[tuple] = []  # (precondition, what a refutation says, its code): undecided yet
         self.partial_wires: dict[str, Span] = {}  # wires some branches of an `if` assign, and others not
         self.decider = Decider(solver)
+        self.instantiated = False  # whether a call made unknowns (`Var`s): only then has finalize_types work
         sources = ir.size_sources([p.type for p in function.params], list(function.generics), set(known))
         self.readable = {s.symbol for s in sources}  # generic sizes the generated code reads off inputs
 
@@ -679,6 +680,12 @@ class BodyChecker:
 
     # ---- calls ----------------------------------------------------------------------------------
 
+    def instantiate(self, sig: Signature) -> dict[Symbol, Size]:
+        """A fresh unknown for each generic size of the callee, for one call."""
+        if sig.generics:
+            self.instantiated = True
+        return {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
+
     def call(self, e: tree.Call) -> Value:
         func, brackets = e.func, None
         if isinstance(func, tree.Bracket):
@@ -793,7 +800,7 @@ class BodyChecker:
             if len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
                 fail("E0311", "lift a box over axes with `F[a b](...)`", e.func.span, "expected axis names")
             lifted = distinct_labels_of(brackets[0])
-        instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
+        instance = self.instantiate(sig)
 
         inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
         outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
@@ -1017,11 +1024,14 @@ def _choices(hp: ir.HParam) -> str:
     return ", ".join(f'"{c}"' for c in hp.choices)
 
 
-def finalize_types(function: ir.Function, solver: Solver):
+def finalize_types(function: ir.Function, solver: Solver, walk: bool = True):
     """Replace solved unknowns everywhere in a checked body; leftovers become run-time sizes.
-    Returns the replacement, for sizes kept elsewhere (preconditions)."""
+    Returns the replacement, for sizes kept elsewhere (preconditions).  `walk` False: the body
+    holds no unknowns (no call in it made any; signatures hold none, as the verifier checks), so
+    there is nothing to replace in it."""
     final = _Final(solver)
-    final.block(function.body)
+    if walk:
+        final.block(function.body)
     return final.size
 
 

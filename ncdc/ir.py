@@ -1052,6 +1052,16 @@ def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbo
     known = set(known)
     pending = [s for s in wanted if s not in known]
     sources: list[SizeSource] = []
+    if all(not a.parts and a.size.atom.__class__ is Symbol for t in types for a in t.axes):
+        # Every axis one symbol (the common case): each pending one is read at its first axis, which
+        # is what the general search below finds in its first sweep (and nothing in another).
+        for w, t in enumerate(types):
+            for i, axis in enumerate(t.axes):
+                symbol = axis.size.atom
+                if symbol in pending:
+                    sources.append(SizeSource(symbol, w, i))
+                    pending.remove(symbol)
+        return sources
     progress = True
     while pending and progress:
         progress = False

@@ -70,10 +70,21 @@ def _mono_key(mono: Monomial):
     return (len(mono), [a.sort_key() for a in mono])
 
 
-class Size:
-    """An immutable polynomial; build with `Size.of`, `+ - * //`."""
+def _atom_of(terms) -> Atom | None:
+    """`Size.atom`: the atom if the size is exactly one symbol, var or floor division (kept with the
+    size, which many checks ask)."""
+    if len(terms) == 1:
+        mono, coeff = terms[0]
+        if coeff == 1 and len(mono) == 1:
+            return mono[0]
+    return None
 
-    __slots__ = ("terms", "_hash", "_atoms")
+
+class Size:
+    """An immutable polynomial; build with `Size.of`, `+ - * //`; `atom` is the atom if the size is
+    exactly one symbol, var or floor division, else None."""
+
+    __slots__ = ("terms", "_hash", "_atoms", "atom")
 
     def __init__(self, terms: dict[Monomial, int]):
         items = [(m, c) for m, c in terms.items() if c != 0]
@@ -82,6 +93,7 @@ class Size:
         self.terms: tuple[tuple[Monomial, int], ...] = tuple(items)
         self._hash = hash(self.terms)
         self._atoms: frozenset[Atom] | None = None
+        self.atom: Atom | None = _atom_of(self.terms)
 
     @staticmethod
     def of(value: int | Atom | Size) -> Size:
@@ -98,6 +110,7 @@ class Size:
         size.terms = terms
         size._hash = hash(terms)
         size._atoms = None
+        size.atom = _atom_of(terms)
         return size
 
     # ---- queries
@@ -114,16 +127,6 @@ class Size:
             return 0
         if len(self.terms) == 1 and self.terms[0][0] == ():
             return self.terms[0][1]
-        return None
-
-    @property
-    def atom(self) -> Atom | None:
-        """The atom if this size is exactly one symbol, var or floor division."""
-        terms = self.terms
-        if len(terms) == 1:
-            mono, coeff = terms[0]
-            if coeff == 1 and len(mono) == 1:
-                return mono[0]
         return None
 
     def atoms(self) -> frozenset[Atom]:

@@ -81,6 +81,13 @@ MAX_TERMS = 256  # a size is a polynomial; one with more terms than this is a ru
 
 def size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
+    if node.__class__ is tree.SizeName:  # the common case: a name bound to a symbol of its own
+        binding = scope.lookup_size(node.name)
+        if binding is not None:
+            atom = binding.value.atom
+            if binding.number is None and atom.__class__ is Symbol and atom.name == node.name:
+                return binding.value  # what checked_size finds of it: one symbol, that no number fixes
+            return checked_size(binding.value, node.span, scope)
     return checked_size(_size_of(node, scope, new_generics), node.span, scope)
 
 

@@ -71,10 +71,11 @@ class TensorType:
         return tuple(a.size for a in self.axes)
 
     def map(self, fn: Callable[[Size], Size]) -> TensorType:
-        axes = [a.map(fn) for a in self.axes]
-        for new, old in zip(axes, self.axes):
-            if new is not old:
-                return TensorType(tuple(axes), self.dtype)
+        axes = self.axes
+        for i, old in enumerate(axes):
+            new = old.map(fn)
+            if new is not old:  # a copy from the first axis that changes
+                return TensorType(axes[:i] + (new,) + tuple(a.map(fn) for a in axes[i + 1:]), self.dtype)
         return self  # unchanged (the common case): no copy
 
     def with_axes(self, axes) -> TensorType:

@@ -370,7 +370,7 @@ class ProgramChecker:
             known |= {m.symbol for m in module.members if isinstance(m, ir.SizeMember)}
         checker = BodyChecker(self, body_scope, solver, function, owner or function.name, known)
         function.body = checker.block(item.body, top=True)
-        fix = finalize_types(function, solver, walk=checker.instantiated or bool(solver.bindings))
+        fix = finalize_types(function, solver, walk=checker.unknowns_left)
         checker.settle(fix, module, known)
         self.callees[owner or function.name] = checker.callees
         self.direct_boxes[owner or function.name] = checker.boxes

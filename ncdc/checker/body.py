@@ -272,6 +272,8 @@ class BodyChecker:
             outcome = self.solver.unify(e.size, a.size, span, why)
             if outcome is not None:
                 self.size_error(outcome, e, a, span, f"{what}, axis {i + 1}", expected, actual, callee)
+            if not (e.parts and a.parts):
+                continue  # only two bound axes can bind their parts in another order
             e_parts = [self.solver.resolve_axis(p).label or "" for p in e.parts]
             a_parts = [self.solver.resolve_axis(p).label or "" for p in a.parts]
             if e_parts and a_parts and all(e_parts + a_parts) and e_parts != a_parts \

@@ -83,11 +83,12 @@ def size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
     if node.__class__ is tree.SizeName:  # the common case: a name bound to a symbol of its own
         binding = scope.lookup_size(node.name)
-        if binding is not None:
-            atom = binding.value.atom
-            if binding.number is None and atom.__class__ is Symbol and atom.name == node.name:
-                return binding.value  # what checked_size finds of it: one symbol, that no number fixes
-            return checked_size(binding.value, node.span, scope)
+        if binding is None:  # a new generic size, one symbol that no number fixes (or an unknown name)
+            return _size_of(node, scope, new_generics)
+        atom = binding.value.atom
+        if binding.number is None and atom.__class__ is Symbol and atom.name == node.name:
+            return binding.value  # what checked_size finds of it: one symbol, that no number fixes
+        return checked_size(binding.value, node.span, scope)
     return checked_size(_size_of(node, scope, new_generics), node.span, scope)
 
 

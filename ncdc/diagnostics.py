@@ -7,12 +7,11 @@ One module renders them: as text for people (coloured on a terminal), and for CI
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NoReturn
 
-from .nodes import frozen
+from .nodes import frozen, mutable
 from .source import Span
 
 
@@ -29,7 +28,7 @@ class Label:
                 "end_line": span.end_line, "end_column": span.end_column, "text": self.text}
 
 
-@dataclass
+@mutable
 class Diagnostic:
     code: str
     message: str
@@ -174,6 +173,8 @@ class NcdcError(Exception):
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:
+    import json  # only here: checking to text does without it
+
     return json.dumps({"diagnostics": [d.to_json() for d in diagnostics]}, indent=2, ensure_ascii=False)
 
 
@@ -281,6 +282,8 @@ def sarif(diagnostics: list[Diagnostic], version: str) -> dict:
 
 
 def render_sarif(diagnostics: list[Diagnostic], version: str) -> str:
+    import json
+
     return json.dumps(sarif(diagnostics, version), indent=2, ensure_ascii=False)
 
 

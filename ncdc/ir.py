@@ -71,10 +71,11 @@ class TensorType:
         return tuple(a.size for a in self.axes)
 
     def map(self, fn: Callable[[Size], Size]) -> TensorType:
-        axes = [a.map(fn) for a in self.axes]
-        for new, old in zip(axes, self.axes):
-            if new is not old:
-                return TensorType(tuple(axes), self.dtype)
+        axes = self.axes
+        for i, old in enumerate(axes):
+            new = old.map(fn)
+            if new is not old:  # a copy from the first axis that changes
+                return TensorType(axes[:i] + (new,) + tuple(a.map(fn) for a in axes[i + 1:]), self.dtype)
         return self  # unchanged (the common case): no copy
 
     def with_axes(self, axes) -> TensorType:
@@ -905,8 +906,11 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
     """The node with `size` applied to every size in its type and fields, and `child` to every
     value it is computed from.  Signatures and learned parts are the callee's, and stay."""
     changes = {}
-    for name in _fields(type(node)):
+    kinds = _KINDS
+    for name in _FIELDS.get(node.__class__) or _fields(node.__class__):
         old = getattr(node, name)
+        if kinds.get(old.__class__) is _KEEP:  # most fields (names, spans, a callee's signature): no call
+            continue
         new = _convert(old, size, child)
         if new is not old:
             changes[name] = new
@@ -1049,6 +1053,16 @@ def size_sources(types: list[TensorType], wanted: list[Symbol], known: set[Symbo
     known = set(known)
     pending = [s for s in wanted if s not in known]
     sources: list[SizeSource] = []
+    if all(not a.parts and a.size.atom.__class__ is Symbol for t in types for a in t.axes):
+        # Every axis one symbol (the common case): each pending one is read at its first axis, which
+        # is what the general search below finds in its first sweep (and nothing in another).
+        for w, t in enumerate(types):
+            for i, axis in enumerate(t.axes):
+                symbol = axis.size.atom
+                if symbol in pending:
+                    sources.append(SizeSource(symbol, w, i))
+                    pending.remove(symbol)
+        return sources
     progress = True
     while pending and progress:
         progress = False

@@ -62,7 +62,8 @@ def mutable(cls: T | None = None, /, *, eq: bool = True) -> Any:
 def _make(cls: T | None, eq: bool, frozen: bool) -> Any:
     def make(cls: T) -> T:
         own = dict(cls.__dict__)
-        cls = dataclasses.dataclass(cls, frozen=frozen, init=False, repr=False, eq=False)  # type: ignore[assignment]
+        if not _declare(cls, frozen):  # what this module does not do itself: the standard library does it
+            cls = dataclasses.dataclass(cls, frozen=frozen, init=False, repr=False, eq=False)  # type: ignore[assignment]
         methods: dict[str, Any] = {"__init__": _first_init, "__repr__": _repr}
         if eq:  # a mutable dataclass that compares by value has no hash, as with @dataclass
             methods.update(__eq__=_first_eq, __hash__=_first_hash if frozen else None)
@@ -72,6 +73,82 @@ def _make(cls: T | None, eq: bool, frozen: bool) -> Any:
         return cls
 
     return make if cls is None else make(cls)
+
+
+@dataclasses.dataclass(init=False, repr=False, eq=False)
+class _Sample:
+    """Where the standard library's own markers come from (a field's kind, the parameters)."""
+
+    x: int
+
+
+_FIELD_TYPE = dataclasses.fields(_Sample)[0]._field_type  # type: ignore[attr-defined]
+_PARAMS = {frozen: dataclasses.dataclass(frozen=frozen, init=False, repr=False, eq=False)(
+    type("_Params", (), {"__doc__": "parameters"})).__dataclass_params__ for frozen in (False, True)}  # type: ignore[attr-defined]
+_SPECIAL = ("ClassVar", "InitVar", "KW_ONLY")
+
+
+def _declare(cls: type, frozen: bool) -> bool:
+    """What `dataclasses.dataclass(cls, frozen=frozen, init=False, repr=False, eq=False)` does, without
+    its per-class costs (two regular expressions per field, a signature for the docstring, methods
+    compiled from source for `frozen`): the fields, inherited ones first, the class attributes of
+    their defaults, the parameters, `__match_args__`, and for `frozen` the refusing `__setattr__` and
+    `__delattr__`.  False, doing nothing, for what it leaves to `dataclasses` (a `ClassVar`, an
+    `InitVar` or `KW_ONLY` among the annotations, or a `__setattr__` of the class's own)."""
+    annotations = cls.__dict__.get("__annotations__", {})
+    if any(not isinstance(a, str) or any(word in a for word in _SPECIAL) for a in annotations.values()):
+        return False
+    if frozen and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__):
+        return False
+    fields: dict[str, dataclasses.Field] = {}
+    for base in cls.__mro__[-1:0:-1]:
+        inherited = base.__dict__.get("__dataclass_fields__")
+        if inherited is not None:
+            if base.__dataclass_params__.frozen != frozen:  # type: ignore[attr-defined]
+                raise TypeError("cannot inherit frozen dataclass from a non-frozen one" if frozen
+                                else "cannot inherit non-frozen dataclass from a frozen one")
+            fields.update(inherited)
+    for name, annotation in annotations.items():
+        default = cls.__dict__.get(name, dataclasses.MISSING)
+        f: Any = default if isinstance(default, dataclasses.Field) else dataclasses.field(default=default)
+        f.name, f.type, f._field_type = name, annotation, _FIELD_TYPE
+        if f.kw_only is dataclasses.MISSING:
+            f.kw_only = False
+        if f.default is not dataclasses.MISSING and f.default.__class__.__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: use default_factory")
+        if isinstance(default, dataclasses.Field):
+            if f.default is dataclasses.MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+        fields[name] = f
+    for name, value in cls.__dict__.items():
+        if isinstance(value, dataclasses.Field) and name not in annotations:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    made: dict[str, Any] = {"__dataclass_fields__": fields, "__dataclass_params__": _PARAMS[frozen]}
+    if "__match_args__" not in cls.__dict__:
+        made["__match_args__"] = tuple(f.name for f in fields.values() if f.init)
+    if frozen:
+        made.update(__setattr__=_frozen_setattr, __delattr__=_frozen_delattr)
+    for name, value in made.items():
+        setattr(cls, name, value)
+    if not cls.__dict__.get("__doc__"):
+        cls.__doc__ = f"{cls.__name__}({', '.join(fields)})"
+    return True
+
+
+def _frozen_setattr(self, name: str, value: Any) -> None:
+    cls = type(self)  # as with @dataclass: a class made by it refuses every name, a plain subclass its fields
+    if "__dataclass_fields__" in cls.__dict__ or name in cls.__dataclass_fields__:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
+
+
+def _frozen_delattr(self, name: str) -> None:
+    cls = type(self)
+    if "__dataclass_fields__" in cls.__dict__ or name in cls.__dataclass_fields__:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+    object.__delattr__(self, name)
 
 
 def _owner(cls: type, method: Callable) -> type:

@@ -71,17 +71,23 @@ def _mono_key(mono: Monomial):
 
 
 class Size:
-    """An immutable polynomial; build with `Size.of`, `+ - * //`."""
+    """An immutable polynomial; build with `Size.of`, `+ - * //`; `atom` is the atom if the size is
+    exactly one symbol, var or floor division, else None (set when the size is made: many checks
+    ask it)."""
 
-    __slots__ = ("terms", "_hash", "_atoms")
+    __slots__ = ("terms", "_hash", "_atoms", "atom")
+    terms: tuple[tuple[Monomial, int], ...]
+    _atoms: frozenset[Atom] | None
+    atom: Atom | None
 
     def __init__(self, terms: dict[Monomial, int]):
         items = [(m, c) for m, c in terms.items() if c != 0]
         if len(items) > 1:
             items.sort(key=lambda mc: _mono_key(mc[0]))
-        self.terms: tuple[tuple[Monomial, int], ...] = tuple(items)
-        self._hash = hash(self.terms)
-        self._atoms: frozenset[Atom] | None = None
+        normal = self.terms = tuple(items)
+        self._hash = hash(normal)
+        self._atoms = None
+        self.atom = normal[0][0][0] if len(normal) == 1 and normal[0][1] == 1 and len(normal[0][0]) == 1 else None
 
     @staticmethod
     def of(value: int | Atom | Size) -> Size:
@@ -98,6 +104,7 @@ class Size:
         size.terms = terms
         size._hash = hash(terms)
         size._atoms = None
+        size.atom = terms[0][0][0] if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1 else None
         return size
 
     # ---- queries
@@ -114,16 +121,6 @@ class Size:
             return 0
         if len(self.terms) == 1 and self.terms[0][0] == ():
             return self.terms[0][1]
-        return None
-
-    @property
-    def atom(self) -> Atom | None:
-        """The atom if this size is exactly one symbol, var or floor division."""
-        terms = self.terms
-        if len(terms) == 1:
-            mono, coeff = terms[0]
-            if coeff == 1 and len(mono) == 1:
-                return mono[0]
         return None
 
     def atoms(self) -> frozenset[Atom]:

@@ -36,6 +36,7 @@ class BodyChecker:
         self.pending: list[tuple] = []  # (precondition, what a refutation says, its code): undecided yet
         self.partial_wires: dict[str, Span] = {}  # wires some branches of an `if` assign, and others not
         self.decider = Decider(solver)
+        self.unknowns_left = False  # whether a node may hold an unknown (`Var`): only then has finalize_types work
         sources = ir.size_sources([p.type for p in function.params], list(function.generics), set(known))
         self.readable = {s.symbol for s in sources}  # generic sizes the generated code reads off inputs
 
@@ -271,6 +272,8 @@ class BodyChecker:
             outcome = self.solver.unify(e.size, a.size, span, why)
             if outcome is not None:
                 self.size_error(outcome, e, a, span, f"{what}, axis {i + 1}", expected, actual, callee)
+            if not (e.parts and a.parts):
+                continue  # only two bound axes can bind their parts in another order
             e_parts = [self.solver.resolve_axis(p).label or "" for p in e.parts]
             a_parts = [self.solver.resolve_axis(p).label or "" for p in a.parts]
             if e_parts and a_parts and all(e_parts + a_parts) and e_parts != a_parts \
@@ -679,6 +682,13 @@ class BodyChecker:
 
     # ---- calls ----------------------------------------------------------------------------------
 
+    def instantiate(self, sig: Signature, final: bool = False) -> dict[Symbol, Size]:
+        """A fresh unknown for each generic size of the callee, for one call.  `final`: the caller
+        itself says whether its node holds any of them once typed (`unknowns_left`)."""
+        if sig.generics and not final:
+            self.unknowns_left = True
+        return {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
+
     def call(self, e: tree.Call) -> Value:
         func, brackets = e.func, None
         if isinstance(func, tree.Bracket):
@@ -793,7 +803,7 @@ class BodyChecker:
             if len(brackets) != 1 or isinstance(brackets[0], tree.Slice):
                 fail("E0311", "lift a box over axes with `F[a b](...)`", e.func.span, "expected axis names")
             lifted = distinct_labels_of(brackets[0])
-        instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
+        instance = self.instantiate(sig, final=True)
 
         inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
         outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
@@ -899,9 +909,15 @@ class BodyChecker:
                                      self.over(symbols) + pre.over)
             if self.decide(called, "the sizes do not fit the layer", "E0313"):
                 self.pending.append((called, "the sizes do not fit the layer", "E0313"))
+        # The instance as solved so far (what finalize_types would make of it, a part of the way):
+        # solved here, the node is final already and finalize_types need not copy it.
+        resolve = self.solver.resolve
+        solved = {g: resolve(s) for g, s in instance.items()}
+        if instance and not self.unknowns_left and _holds_unknowns(solved.values(), results):
+            self.unknowns_left = True  # one solved later, or never (a size known only at run time)
         return ir.Call(result_type, e.span, sig.name, sig, tuple(args), tuple(layouts),
                        tuple(label for label, _ in lifted), tuple(before), tuple(after), len(lead_axes),
-                       {label: axis.size for label, axis in lift_sizes.items()}, instance, part, position)
+                       {label: axis.size for label, axis in lift_sizes.items()}, solved, part, position)
 
     def misplaced_pattern(self, arg: tree.Relabel, e: tree.Call):
         """`max[u](X: f u)`: patterns name axes for einsum, rearrange and concat only; elsewhere a
@@ -1009,15 +1025,31 @@ def _all_values(scope: Scope | None) -> dict:
     return found
 
 
+def _holds_unknowns(sizes, types: list[TensorType]) -> bool:
+    """Whether any of the sizes, or of the sizes of the types' axes and their parts, holds a `Var`."""
+    for size in sizes:
+        for atom in size.atoms():
+            if atom.__class__ is Var:
+                return True
+    for t in types:
+        for axis in t.axes:
+            if _holds_unknowns([axis.size], [TensorType(axis.parts)] if axis.parts else []):
+                return True
+    return False
+
+
 def _choices(hp: ir.HParam) -> str:
     return ", ".join(f'"{c}"' for c in hp.choices)
 
 
-def finalize_types(function: ir.Function, solver: Solver):
+def finalize_types(function: ir.Function, solver: Solver, walk: bool = True):
     """Replace solved unknowns everywhere in a checked body; leftovers become run-time sizes.
-    Returns the replacement, for sizes kept elsewhere (preconditions)."""
+    Returns the replacement, for sizes kept elsewhere (preconditions).  `walk` False: no node of the
+    body holds an unknown (`BodyChecker.unknowns_left`: a call's node is made with its unknowns as
+    solved so far, and signatures hold none, as the verifier checks), so there is nothing to replace."""
     final = _Final(solver)
-    final.block(function.body)
+    if walk:
+        final.block(function.body)
     return final.size
 
 

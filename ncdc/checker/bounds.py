@@ -7,9 +7,9 @@ loop indexes is decided at the ends of their ranges, which is exact when it is m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from .. import ir
+from ..nodes import mutable
 from ..sizes import FloorDiv, Size, Symbol
 from .solver import Solver
 
@@ -79,7 +79,7 @@ def _divides(size: Size) -> bool:
     return any(isinstance(a, FloorDiv) for a in size.atoms())
 
 
-@dataclass
+@mutable
 class Decider:
     """Decides the conditions of one definition: `solver` expands named sizes and knows `--sizes`."""
 

@@ -170,12 +170,16 @@ class ProgramChecker:
     def check_readable(self, params: list[ir.Param], generics: list[Symbol]) -> None:
         """Every generic size of the inputs must be readable off their shapes at run time."""
         first_seen: dict[Symbol, Span] = {}
+        generic = set(generics)
+        mentioned: set[Symbol] = set()
         for p in params:
             for axis in p.type.axes:
-                for symbol in sorted(_axis_symbols(axis) & set(generics), key=lambda s: s.uid):
+                symbols = _axis_symbols(axis)
+                mentioned |= symbols
+                for symbol in sorted(symbols & generic, key=lambda s: s.uid):
                     first_seen.setdefault(symbol, axis.origin or p.span)
         used = list(first_seen)
-        known = {s for p in params for a in p.type.axes for s in _axis_symbols(a)} - set(generics)
+        known = mentioned - generic
         read = {s.symbol for s in ir.size_sources([p.type for p in params], used, known)}
         for symbol in used:
             if symbol not in read:
@@ -370,7 +374,7 @@ class ProgramChecker:
             known |= {m.symbol for m in module.members if isinstance(m, ir.SizeMember)}
         checker = BodyChecker(self, body_scope, solver, function, owner or function.name, known)
         function.body = checker.block(item.body, top=True)
-        fix = finalize_types(function, solver)
+        fix = finalize_types(function, solver, walk=checker.unknowns_left)
         checker.settle(fix, module, known)
         self.callees[owner or function.name] = checker.callees
         self.direct_boxes[owner or function.name] = checker.boxes
@@ -897,7 +901,7 @@ class _MoreAxes(Exception):
 
 
 def _axis_symbols(axis: Axis) -> set[Symbol]:
-    found = set(axis.size.symbols())
+    found = axis.size.symbols()  # a set of its own, made for this call
     for part in axis.parts:
         found |= _axis_symbols(part)
     return found

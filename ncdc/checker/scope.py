@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .. import tree
 from ..diagnostics import Diagnostic, Label, NcdcError
 from ..ir import FLOAT, Axis, TensorType
+from ..nodes import mutable
 from ..sizes import FloorDiv, Size, Symbol
 from ..source import Span
 
 
-@dataclass
+@mutable
 class SizeBinding:
     value: Size
     span: Span | None
@@ -19,7 +20,7 @@ class SizeBinding:
     number: int | None = None  # the value of a constant
 
 
-@dataclass
+@mutable
 class Scope:
     parent: Scope | None = None
     sizes: dict[str, SizeBinding] = field(default_factory=dict)
@@ -80,6 +81,14 @@ MAX_TERMS = 256  # a size is a polynomial; one with more terms than this is a ru
 
 def size_of(node: tree.SizeNode, scope: Scope, new_generics: list[Symbol] | None = None) -> Size:
     """Evaluate a size expression; unknown names become generic sizes where `new_generics` is given."""
+    if node.__class__ is tree.SizeName:  # the common case: a name bound to a symbol of its own
+        binding = scope.lookup_size(node.name)
+        if binding is None:  # a new generic size, one symbol that no number fixes (or an unknown name)
+            return _size_of(node, scope, new_generics)
+        atom = binding.value.atom
+        if binding.number is None and atom.__class__ is Symbol and atom.name == node.name:
+            return binding.value  # what checked_size finds of it: one symbol, that no number fixes
+        return checked_size(binding.value, node.span, scope)
     return checked_size(_size_of(node, scope, new_generics), node.span, scope)
 
 

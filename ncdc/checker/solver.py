@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..diagnostics import Label
 from ..ir import Axis, ScalarType
+from ..nodes import mutable
 from ..sizes import FloorDiv, Size, Symbol, Var, format_size
 from ..source import Span
 
 
-@dataclass
+@mutable
 class Outcome:
     """Why two sizes could not be unified: `mismatch` (provably different) or `unproven`."""
 
@@ -37,13 +36,17 @@ class Solver:
         if not bindings:
             return size
         for _ in range(64):  # bindings never form cycles; the bound only guards against surprises
-            if bindings.keys().isdisjoint(size.atoms()):
-                return size
             atom = size.atom
-            bound = bindings.get(atom) if isinstance(atom, Var) else None  # one unknown (the common case)
-            if bound is not None:
+            if atom.__class__ is Symbol:  # one named size (the common case): nothing to resolve
+                return size
+            if atom.__class__ is Var:  # one unknown: its solution, if it has one
+                bound = bindings.get(atom)
+                if bound is None:
+                    return size
                 size = bound
                 continue
+            if bindings.keys().isdisjoint(size.atoms()):
+                return size
             size = size.substitute(lambda a: self.bindings.get(a) if isinstance(a, Var) else None)
         return size
 

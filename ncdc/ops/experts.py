@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import ir, tree
 from ..diagnostics import AlreadyReported, fail
 from ..ir import Axis, Comparison, ScalarType, TensorType, TupleType
-from ..sizes import Size, Var
+from ..sizes import Size
 from ..checker.scope import distinct_labels_of, size_of
 from .functions import find_axes
 
@@ -105,7 +105,7 @@ def check_route(cx, name: str, brackets, e: tree.Call) -> ir.Value:
              f"this is `{it}`" if not isinstance(it, ScalarType) else "a number",
              help=f"choose them with `topk`: `W, I = topk[{label}](P, k=2)`")
     tokens = it.axes[:-1]  # the last axis holds the slots: the experts chosen for each token
-    instance = {g: Size.of(Var(g.name, owner=sig.name)) for g in sig.generics}
+    instance = cx.instantiate(sig)
     inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
     args, kinds, dims = [], [], []
     for i, (arg, expected) in enumerate(zip(e.args[2:], inputs)):

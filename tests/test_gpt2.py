@@ -221,10 +221,17 @@ def test_a_transposed_linear_is_the_linear_of_its_weight_transposed():
     exec(ncdc.compile_source(attention, "attention.ncd"), plain)
     code = ncdc.compile_source(transposed, "attention.ncd")
     exec(code, ours)
-    assert "self.Lq.weight.t().unflatten(0, (self.k, self.h))" in code  # the plan's permutation, of the transpose
+    assert "lambda _w: _w.t().unflatten(0, (self.k, self.h))" in code  # the plan's permutation, of the transpose
     reference, model = plain["MultiHeadAttention"](), ours["MultiHeadAttention"]()
     assert [p.shape for p in model.parameters()] == [p.shape[::-1] for p in reference.parameters()]
     model.load_state_dict({k: v.T for k, v in reference.state_dict().items()}, strict=True)
     e, x = torch.randn(2, 5, 128), torch.randn(2, 7, 128)
     with torch.no_grad():
         torch.testing.assert_close(model(e, x), reference(e, x), atol=1e-6, rtol=0)
+    for m in (model, reference):  # gradients through the permuted transposes (one input: Q, K and V in one matmul)
+        xg = x.clone().requires_grad_()
+        m(xg, xg).pow(2).sum().backward()
+        m.x_grad = xg.grad
+    torch.testing.assert_close(model.x_grad, reference.x_grad, atol=1e-5, rtol=1e-4)
+    for (name, got), want in zip(model.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(got.grad, want.grad.T, atol=1e-5, rtol=1e-4, msg=name)

@@ -11,11 +11,17 @@ from ..diagnostics import AlreadyReported, Label, NcdcError, fail
 from ..ir import SCALAR, Axis, ScalarType, Signature, TensorType, TupleType, Value
 from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
+from ..syntax import nesting_error
 from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, size_of
 from .numbers import check_constant
 from .bounds import FALSE, TRUE, Decider
 from ..ops.masks import COMPARISONS
 from .solver import Solver, fresh_symbols
+
+
+# Expressions nested deeper than Python's own parser takes brackets (200) are an error in the input
+# (E0007): every stage after checking walks an expression by recursion, some with several frames a level.
+MAX_NESTING = 200
 
 
 class BodyChecker:
@@ -36,6 +42,7 @@ class BodyChecker:
         self.pending: list[tuple] = []  # (precondition, what a refutation says, its code): undecided yet
         self.partial_wires: dict[str, Span] = {}  # wires some branches of an `if` assign, and others not
         self.decider = Decider(solver)
+        self.depth = 0  # how deep the expression being checked is nested
         self.unknowns_left = False  # whether a node may hold an unknown (`Var`): only then has finalize_types work
         sources = ir.size_sources([p.type for p in function.params], list(function.generics), set(known))
         self.readable = {s.symbol for s in sources}  # generic sizes the generated code reads off inputs
@@ -363,6 +370,15 @@ class BodyChecker:
     # ---- expressions ----------------------------------------------------------------------------
 
     def expr(self, e) -> Value:
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise NcdcError(nesting_error(e.span.source.path, e.span))
+            return self._expr(e)
+        finally:
+            self.depth -= 1
+
+    def _expr(self, e) -> Value:
         if isinstance(e, tree.Name):
             return self.name(e)
         if isinstance(e, tree.Number):

@@ -80,7 +80,6 @@ class Generator:
         self.short_name = safe_text(os.path.basename(program.path))
         self.helpers: set[str] = set()
         self.uses_math = False
-        self.uses_callable = False
         self.constants = {c.symbol: python_name(c.name) for c in program.constants}
         self.top_names = {python_name(n) for n in program.order} | set(self.constants.values())
         self.top_frozen = frozenset(self.top_names)  # shared by the namespaces of every function
@@ -116,8 +115,9 @@ class Generator:
             elif name in self.modules:
                 definitions.append(self.module(self.modules[name]))
         stub_code = [self.stub(b) for b in self.program.boxes] if self.stubs else []
-        if any(f.boxes for f in self.program.functions) or any(m.boxes for m in self.program.modules):
-            self.uses_callable = True
+        # `Callable` in the signatures of box parameters and of the helpers that take a function
+        uses_callable = bool(self.helpers & {"_route", "_linear_permuted"}) or \
+            any(f.boxes for f in self.program.functions) or any(m.boxes for m in self.program.modules)
         if self.helpers & {"_check_rank", "_check_shape", "_apply_box"}:
             self.helpers |= {"_fail", "_as_int"}  # their errors
         if "_token_ids" in self.helpers:
@@ -125,7 +125,7 @@ class Generator:
         macros = _env().get_template("helpers.py.j2").module
         helpers = [getattr(macros, name[1:])().strip() for name in HELPER_NAMES if name in self.helpers]
         return _render("module.py.j2", version=__version__, source=self.source_name, uses_math=self.uses_math,
-                       uses_operator="_as_int" in self.helpers, uses_callable=self.uses_callable, helpers=helpers,
+                       uses_operator="_as_int" in self.helpers, uses_callable=uses_callable, helpers=helpers,
                        stubs=stub_code, definitions=definitions,
                        constants=[(python_name(c.name), c.value.constant) for c in self.program.constants]) + "\n"
 
@@ -455,7 +455,7 @@ class Emitter:
         self.plan = Plan()
         self.orders: dict[ir.Local, tuple[int, ...]] = {}  # wires held in another physical order
         self.notes: list[str] = []  # the layout decisions of the statement being emitted, as comments
-        self.wire_groups: dict[ir.Local, Projections] = {}  # wires of projections fused without gradients
+        self.wire_groups: dict[ir.Local, Projections] = {}  # wires of projections that may run as one matmul
         self.inline_groups: dict[int, Projections] = {}  # id(Q's Linear) -> its inline projections
         self.substitutes: dict[int, str] = {}  # id(a Linear) -> the name its result was computed into
         self.done: set[ir.Local] = set()  # wires whose statements are already emitted (with their group's)
@@ -625,7 +625,7 @@ class Emitter:
 
     def fused_wires(self, group: Projections, stmts: list) -> list[str]:
         """The three statements of projections assigned to wires, as they are, and before them the
-        one matmul that replaces them where no gradient is taken (see `layout.Projections`)."""
+        one matmul that replaces them where it pays (see `layout.Projections`)."""
         mine = [s for s in stmts if isinstance(s, ir.Assign) and len(s.targets) == 1 and s.targets[0] in group.wires]
         for wire in group.wires:
             self.wire_groups.pop(wire)  # type: ignore[arg-type]
@@ -641,8 +641,8 @@ class Emitter:
 
     def fused_inline(self, stmt) -> list[str] | None:
         """For a statement whose attention's projections are inline (see `layout.Projections`): the
-        statement as it is, and before it, where no gradient is taken, the statement again on the
-        results of one matmul (None: no such projections here)."""
+        statement as it is, and before it, where one matmul pays, the statement again on its
+        results (None: no such projections here)."""
         groups = []
         for node in ir.walk([stmt]):
             group = self.inline_groups.get(id(node))
@@ -655,12 +655,13 @@ class Emitter:
         plain = self.block([stmt])
         if sum(not line.startswith("#") for line in plain) != 1:  # sizes read off a result: keep it plain
             return plain
-        conditions, lines = [], []
+        conditions, lines, held = [], [], []
         for n, group in enumerate(groups):
             condition, fused = _fused_projections(self, group)
             names = [self.ns(f"_{role}{n + 1 if n else ''}") for role in "qkv"]
             self.substitutes.update({id(linear): name for linear, name in zip(group.linears, names)})
             conditions.append(condition)
+            held += names
             lines.append(f"    {', '.join(names)} = {fused}  # {self.gen.where(stmt.span)}")
         fused_stmt = self.block([stmt])
         for group in groups:
@@ -669,8 +670,7 @@ class Emitter:
         condition = " and ".join(dict.fromkeys(conditions))
         lines += ["    " + line for line in fused_stmt]
         if not isinstance(stmt, ir.Return):  # a return lets them go itself
-            held = ", ".join(self.ns(f"_{role}{n + 1 if n else ''}") for n in range(len(groups)) for role in "qkv")
-            lines.append(f"    del {held}  # as the temporaries they stand for, not held past the attention")
+            lines.append(f"    del {', '.join(held)}  # as the temporaries they stand for, not held past the attention")
         return [f"# {_FUSED_NOTE}", f"if {condition}:"] + lines + ["else:"] + ["    " + line for line in plain]
 
     def constant(self, node: ir.Value) -> bool:
@@ -1092,7 +1092,6 @@ def _route(em: Emitter, node: ir.Route):
     """Each token through only its chosen experts (`_route`): the expert def is called once per
     expert that some token chose, on those tokens' rows."""
     em.gen.helpers.add("_route")
-    em.gen.uses_callable = True  # the helper's signature
     target: ir.Function = node.signature.target
     expert = python_name(target.name)
     if target.boxes:
@@ -1159,9 +1158,7 @@ def _kernel_call(em: Emitter, node: ir.Call, kernel: Kernel) -> str:
         shared = _head_mask(raw, mask, len(layout.own), len(node.lifted), em.constant(node.arguments[i]))
         option += f", attn_mask={shared if lacks else mask}"
     if attention.dropout is not None:  # the submodule's Dropout, in training only
-        ref = f"self.{python_name(node.part or '')}"
-        if node.position is not None:
-            ref += f"[{em.size(node.position)[0]}]"
+        ref = _part_ref(em, node)
         option += f", dropout_p={ref}.{python_name(attention.dropout)}.p if {ref}.training else 0.0"
     if attention.causal:
         option += ", is_causal=True"
@@ -1294,7 +1291,6 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
         part = safe_text(node.part or "")
         em.notes.append(f"layout: {part}'s weight permuted, not the activations: {'; '.join(moved)}")
         em.gen.helpers.add("_linear_permuted")
-        em.gen.uses_callable = True  # the helper's signature
         code = f"_linear_permuted({code}, lambda _w: {weight}, {ref}.weight{'' if bias is None else ', bias=' + bias})"
     if n_out > 1:
         sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
@@ -1336,7 +1332,6 @@ def _fused_projections(em: Emitter, group: Projections) -> tuple[str, str]:
         weights.append(weight)
         biases.append(bias)
     em.gen.helpers.add("_linear_permuted")
-    em.gen.uses_callable = True  # the helper's signature
     code = (f"_linear_permuted({x}, lambda _wq, _wk, _wv: torch.cat(({', '.join(weights)})).flatten(0, {n_out - 1}), "
             f"{', '.join(refs)}")
     if attrs.bias:

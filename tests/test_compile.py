@@ -19,6 +19,7 @@ import pytest
 import torch
 
 import ncdc
+from test_mixtral import ROUTED
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LENGTHS = (5, 7, 9)
@@ -99,18 +100,8 @@ def test_mixtral_trains_as_one_graph():
 
 
 def test_mixtral_expert_indexes_are_still_checked_in_the_graph():
-    text = """
-def Scale(X: m, w: m) -> m:
-    return X * w
-
-module M(m=3, E=4):
-    V = Parameter[E m]()
-
-    def forward(X: t m, I: int t k) -> t k m:
-        return route[E](Scale, I, X, V)
-"""
     namespace: dict = {}
-    exec(ncdc.compile_source(text, "x.ncd"), namespace)
+    exec(ncdc.compile_source(ROUTED, "x.ncd"), namespace)
     model = namespace["M"]()
     torch._dynamo.reset()
     compiled = torch.compile(model, backend="eager", fullgraph=True)

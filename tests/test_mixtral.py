@@ -223,16 +223,19 @@ module M(m=3):
     assert _errors(text) == [code]
 
 
-def test_route_rejects_indexes_out_of_range_at_run_time():
-    text = EXPERT + """
+# Each token's slots scale it by the chosen expert's row of V (also tests/test_compile.py).
+ROUTED = EXPERT + """
 module M(m=3, E=4):
     V = Parameter[E m]()
 
     def forward(X: t m, I: int t k) -> t k m:
         return route[E](Scale, I, X, V)
 """
+
+
+def test_route_rejects_indexes_out_of_range_at_run_time():
     namespace: dict = {}
-    exec(ncdc.compile_source(text, "x.ncd"), namespace)
+    exec(ncdc.compile_source(ROUTED, "x.ncd"), namespace)
     model = namespace["M"]()
     x = torch.randn(5, 3)
     out = model(x, torch.tensor([[0, 3]] * 5))

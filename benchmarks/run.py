@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"({bench.name} took {time.perf_counter() - start:.1f} s)")
 
     print(f"\nload average at the end: {_load()}")
-    print("ratios are medians of per-round ratios (candidates interleaved, order rotated each round);"
+    print("ratios are medians of per-round ratios (candidates interleaved, order shuffled each round);"
           " <1 means faster than `vs`; [min-max] is their range")
     if missed:
         print("MISS: " + "; ".join(missed))

@@ -75,7 +75,7 @@ class _LinearPermuted(torch.autograd.Function):
         x, *weights = ctx.saved_tensors
         needs_x, needs_permuted, needs_bias = ctx.needs_input_grad[:3]
         rows = grad.reshape(-1, grad.shape[-1])
-        grad_x = grad @ ctx.permute(*weights) if needs_x else None
+        grad_x = rows.mm(ctx.permute(*weights)).view_as(x) if needs_x else None
         grad_permuted = rows.t() @ x.reshape(-1, x.shape[-1]) if needs_permuted else None
         grad_bias = rows.sum(0) if needs_bias else None
         return (grad_x, grad_permuted, grad_bias, None) + (None,) * len(weights)

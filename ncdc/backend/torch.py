@@ -1077,8 +1077,39 @@ def _merge_groups(code: str, out) -> str:
 @lowering(ir.Rearrange)
 def _rearrange(em: Emitter, node: ir.Rearrange):
     code, flat = _split_groups(em.operand(node.operand, ATOM), node.input, em, node.sizes)
-    code = _permute(code, flat, ir.leaves(node.output))
-    return _merge_groups(code, node.output), ATOM
+    code, flat, output = _merge_in_place(code, flat, node.input, node.output)
+    code = _permute(code, flat, [leaf for label in output for leaf in _leaves_of(label)])
+    return _merge_groups(code, output), ATOM
+
+
+def _merge_in_place(code: str, flat: list, input_labels, output) -> tuple[str, list, list]:
+    """Flatten before permuting each `(a b)` of the output whose axes are axes of the input side by
+    side, in that order (`dim a b -> (a b) dim`): on a contiguous input that flatten is a view, and
+    the permutation after it one too, where flattening after the permutation copies.  The group is
+    one item of `flat` and of the output from then on."""
+    plain = {label for label in input_labels if not isinstance(label, ir.Group)}
+    flat, merged = list(flat), []
+    for label in output:
+        if isinstance(label, ir.Group) and all(part in plain for part in label.labels):
+            width, i = len(label.labels), flat.index(label.labels[0])
+            if flat[i:i + width] == list(label.labels):
+                start, end = i - len(flat), i + width - 1 - len(flat)
+                code = f"{code}.flatten({start})" if end == -1 else f"{code}.flatten({start}, {end})"
+                flat[i:i + width] = [_Merged(label)]
+                merged.append(_Merged(label))
+                continue
+        merged.append(label)
+    return code, flat, merged
+
+
+@dataclass(frozen=True)
+class _Merged:
+    """An output group already flattened in place: one axis."""
+    group: ir.Group
+
+
+def _leaves_of(label) -> list:
+    return [label] if isinstance(label, _Merged) else ir.leaves([label])
 
 
 @lowering(ir.TopK)

@@ -118,11 +118,11 @@ class VisualAttention(nn.Module):
                 _fail(ValueError, f"[visual_attention.ncd:24] needs X1 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X1 = {_as_int(X1)}, kernel = {self.kernel}")
             if X2 < self.kernel:
                 _fail(ValueError, f"[visual_attention.ncd:24] needs X2 >= kernel (`Ck`: Conv2d's kernel must fit in each padded side of its input, in `Ck(X)`), got X2 = {_as_int(X2)}, kernel = {self.kernel}")
-        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:23]
-        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:24]
-        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:25]
+        Q = _over_batch(self.Cq, E, 3).unflatten(-3, (self.k, self.heads)).flatten(-2).transpose(-3, -1).transpose(-2, -1)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:23]
+        K = _over_batch(self.Ck, X, 3).unflatten(-3, (self.k, self.heads)).flatten(-2).transpose(-3, -1).transpose(-2, -1)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:24]
+        V = _over_batch(self.Cv, X, 3).unflatten(-3, (self.k, self.heads)).flatten(-2).transpose(-3, -1).transpose(-2, -1)  # (((X1 - kernel)//stride + 1) ((X2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:25]
         O = MultiHeadDotProductAttention(Q, K, V)  # (((Y1 - kernel)//stride + 1) ((Y2 - kernel)//stride + 1)) k heads  [visual_attention.ncd:26]
-        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).transpose(-4, -2).transpose(-3, -1).flatten(-4, -3), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:27]
+        return _over_batch(self.Co, O.unflatten(-3, ((Y1 - self.kernel) // self.stride + 1, (Y2 - self.kernel) // self.stride + 1)).flatten(-2).transpose(-3, -1).transpose(-2, -1), 3)  # c (stride*((Y1 - kernel)//stride) + kernel) (stride*((Y2 - kernel)//stride) + kernel)  [visual_attention.ncd:27]
 
 
 class VisualAttentionSingleHead(nn.Module):
@@ -146,8 +146,8 @@ class VisualAttentionSingleHead(nn.Module):
                 _check_rank("X", X, 3, "c X1 X2")  # [visual_attention.ncd:36]
                 _check_shape("X", X, (self.c, X.shape[-2], X.shape[-1]), "c X1 X2", None)  # [visual_attention.ncd:36]
         Y1, Y2 = E.shape[-2:]
-        Q = _over_batch(self.Cq, E, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (Y1 Y2) k  [visual_attention.ncd:37]
-        K = _over_batch(self.Ck, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:38]
-        V = _over_batch(self.Cv, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # (X1 X2) k  [visual_attention.ncd:39]
+        Q = _over_batch(self.Cq, E, 3).flatten(-2).transpose(-2, -1)  # (Y1 Y2) k  [visual_attention.ncd:37]
+        K = _over_batch(self.Ck, X, 3).flatten(-2).transpose(-2, -1)  # (X1 X2) k  [visual_attention.ncd:38]
+        V = _over_batch(self.Cv, X, 3).flatten(-2).transpose(-2, -1)  # (X1 X2) k  [visual_attention.ncd:39]
         O = nn.functional.scaled_dot_product_attention(Q.contiguous(), K.contiguous(), V.contiguous())  # (Y1 Y2) k  [visual_attention.ncd:40-41]
         return _over_batch(self.Co, O.unflatten(-2, (Y1, Y2)).transpose(-3, -1).transpose(-2, -1), 3)  # c Y1 Y2  [visual_attention.ncd:42]

@@ -214,7 +214,7 @@ class ViT(nn.Module):
         if CHECK_SHAPES:
             if X.shape[-3:] != (self.channels, self.image, self.image) or not X.is_floating_point():
                 _check_shape("X", X, (self.channels, self.image, self.image), "channels image image")  # [vit.ncd:42]
-        P = _over_batch(self.embed, X, 3).transpose(-3, -2).transpose(-2, -1).flatten(-3, -2)  # ((image//patch) (image//patch)) dim  [vit.ncd:43]
+        P = _over_batch(self.embed, X, 3).flatten(-2).transpose(-2, -1)  # ((image//patch) (image//patch)) dim  [vit.ncd:43]
         T = _cat((self.cls, P), dim=-2, rank=2) + self.pos  # ((image//patch)**2 + 1) dim  [vit.ncd:44]
         T = self.norm(_in_turn(self.layers, T))  # ((image//patch)**2 + 1) dim  [vit.ncd:45]
         return self.head(T[..., 0, :])  # classes  [vit.ncd:46]

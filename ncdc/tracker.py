@@ -63,8 +63,7 @@ class Tracker:
 
 def _linear_weights(weights: dict):
     """A torch function mode that reports `nn.functional.linear` calls whose weight is computed from
-    a tracked Linear's by reshapes and permutations (the layout plan's permuted weights), or from
-    several stacked (Q, K and V in one matmul: each part gets its share of the result); a Linear
+    a tracked Linear's by reshapes and permutations (the layout plan's permuted weights); a Linear
     called as a module is reported by its hook instead."""
     import torch
     from torch.overrides import TorchFunctionMode
@@ -75,28 +74,16 @@ def _linear_weights(weights: dict):
     class LinearWeights(TorchFunctionMode):
         def __init__(self):
             super().__init__()
-            # id(tensor made from weights) -> (the tensor, kept alive so that its id is not reused; the
-            # reports of the parts whose weights it holds, stacked in that order)
-            self.made: dict[int, tuple] = {}
-
-        def reports(self, tensor) -> list | None:
-            report = weights.get(id(tensor))
-            return [report] if report is not None else self.made.get(id(tensor), (None, None))[1]
+            self.made: dict[int, tuple] = {}  # id(tensor made from a weight) -> (tensor, its part's report)
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             if func is torch.nn.functional.linear and len(args) > 1 and id(args[1]) in self.made:
-                reports = self.made[id(args[1])][1]
-                for report, share in zip(reports, out.chunk(len(reports), -1)):
-                    report(None, (args[0],), share)
+                self.made[id(args[1])][1](None, (args[0],), out)
             elif func in reshapes and args:
-                reports = self.reports(args[0])
-                if reports is not None:
-                    self.made[id(out)] = (out, reports)
-            elif func is torch.cat and args and isinstance(args[0], (tuple, list)):
-                parts = [self.reports(t) for t in args[0]]
-                if parts and all(p is not None for p in parts):
-                    self.made[id(out)] = (out, [r for p in parts for r in p])
+                report = weights.get(id(args[0])) or self.made.get(id(args[0]), (None, None))[1]
+                if report is not None:
+                    self.made[id(out)] = (out, report)  # kept alive while tracked: its id is not reused
             return out
 
     return LinearWeights()

@@ -49,29 +49,30 @@ def test_the_plan_permutes_weights_not_activations():
     source = ncdc.compile_file(ROOT / "specs" / "attention.ncd")
     forward = source[source.index("class MultiHeadAttention"):]
     assert ".contiguous()" not in forward
-    assert forward.count("# layout: ") == 5  # Lq, Lk, Lv rows; Lo columns; Q, K and V fused without gradients
+    assert forward.count("# layout: ") == 4  # Lq, Lk, Lv rows; Lo columns
+    # Q, K and V stay three matmuls from one input too: on this CPU the stacked weights' copy, the
+    # attention on views of one result (a row stride of 3 m) and, in backward, the stack of the three
+    # gradients cost more than one matmul saves (benchmarks/README.md).
+    assert "torch.cat(" not in forward
     assert "nn.functional.scaled_dot_product_attention(Q.transpose(-3, -2), K.transpose(-3, -2), V.transpose(-3, -2))" \
         in forward
 
 
 @pytest.mark.parametrize("b, s, m, h", [(2, 5, 16, 4), (3, 1, 12, 2)])
-def test_one_input_makes_q_k_and_v_in_one_matmul_where_no_gradient_or_its_own_is_taken(attention, b, s, m, h):
-    source = ncdc.compile_file(ROOT / "specs" / "attention.ncd")
-    assert "if E is X and (not torch.is_grad_enabled() or X.requires_grad):\n" \
-        "            Q, K, V = _linear_permuted(X, lambda _wq, _wk, _wv: torch.cat((" in source
+def test_one_input_for_q_k_and_v_with_and_without_gradients(attention, b, s, m, h):
     torch.manual_seed(0)
     generated = attention.MultiHeadAttention(m, m // h, h)
     reference = handwritten.MultiHeadAttention(m, m // h, h)
     handwritten.load_from(reference, generated)
     x, e = torch.randn(b, s, m), torch.randn(b, s + 1, m)
     with torch.no_grad():
-        want, fused = reference(x, x), generated(x, x)  # the same tensor: one matmul
-        torch.testing.assert_close(fused, want)
-        torch.testing.assert_close(generated(e, x), reference(e, x))  # two inputs: three
+        want = reference(x, x)
+        torch.testing.assert_close(generated(x, x), want)
+        torch.testing.assert_close(generated(e, x), reference(e, x))
     with torch.inference_mode():
         torch.testing.assert_close(generated(x, x), want)
-    torch.testing.assert_close(generated(x, x), want)  # gradients of the weights only: three matmuls
-    for model in (reference, generated):  # the input's gradient too: one matmul, its backward one for the input
+    torch.testing.assert_close(generated(x, x), want)  # gradients of the weights only
+    for model in (reference, generated):  # the input's gradient too
         xg = x.clone().requires_grad_()
         model(xg, xg).pow(2).sum().backward()
         model.x_grad = xg.grad
@@ -112,13 +113,7 @@ def test_permuted_weights_and_biases_compute_the_spec():
     torch.testing.assert_close(model(e, x), want)
     model(e, x).sum().backward()  # gradients reach the parameters through the permutations
     assert all(p.grad is not None for p in model.parameters())
-    source = ncdc.compile_source(BIASED, "plan.ncd")
-    assert "if E is X and (not torch.is_grad_enabled() or X.requires_grad):\n            _q, _k, _v = " in source
-    # Inside a larger expression the fused results, bound to names, would outlive the attention.
-    nested = BIASED.replace("O = Attend[h](Lq(E), Lk(X), Lv(X))\n        return Lo(O)",
-                            "return Lo(Attend[h](Lq(E), Lk(X), Lv(X)))")
-    assert nested != BIASED and "_q, _k, _v" not in ncdc.compile_source(nested, "plan.ncd")
-    with torch.no_grad():  # the biases stacked as the weights are
+    with torch.no_grad():  # one input for Q, K and V
         want = model.Lo(F.scaled_dot_product_attention(heads(model.Lq, x), heads(model.Lk, x), heads(model.Lv, x))
                         .movedim(-3, -1).flatten(-2))
         torch.testing.assert_close(model(x, x), want)

@@ -25,7 +25,7 @@ from ..sizes import Size, Symbol, format_size
 from ..resources import data_dir
 from . import einsum_path
 from .fuse import fuse_attention, grouped_attention
-from .layout import (Kernel, Plan, Projections, attention_kernel, callee_function, fused_projections, is_linear,
+from .layout import (Kernel, Plan, attention_kernel, callee_function, is_linear,
                      linear_weight_order, plan_layouts)
 from .sizes import ADD, ATOM, MUL, POWER, UNARY, size_code, wrap
 from .torch_ops import COMPARISONS, CONSTRUCTORS, MAPS, NORMALISERS, ON_NUMBERS, REDUCTIONS, string_code, value_code
@@ -455,10 +455,6 @@ class Emitter:
         self.plan = Plan()
         self.orders: dict[ir.Local, tuple[int, ...]] = {}  # wires held in another physical order
         self.notes: list[str] = []  # the layout decisions of the statement being emitted, as comments
-        self.wire_groups: dict[ir.Local, Projections] = {}  # wires of projections that may run as one matmul
-        self.inline_groups: dict[int, Projections] = {}  # id(Q's Linear) -> its inline projections
-        self.substitutes: dict[int, str] = {}  # id(a Linear) -> the name its result was computed into
-        self.done: set[ir.Local] = set()  # wires whose statements are already emitted (with their group's)
         self.used: set[Symbol] = set()  # the sizes the code spells: those read off the inputs are read
         self.constants: set[ir.Local] = set()  # wires computed from no input: they have no batch axes
         if module is not None:
@@ -521,11 +517,6 @@ class Emitter:
             checks += self.gen.precondition(pre, self.names, self.ns, at_call=True)
         body = fuse_attention(self.f.body)
         self.plan = plan_layouts(body, self.gen.modules)
-        for group in fused_projections(body, self.plan, self.gen.modules):
-            if group.wires[0] is None:
-                self.inline_groups[id(group.linears[0])] = group
-            else:
-                self.wire_groups.update({wire: group for wire in group.wires if wire is not None})
         statements = self.block(body)
         keep = set(self.used)
         for source, _, _ in reversed(named):  # a size read divided by others needs those
@@ -568,16 +559,6 @@ class Emitter:
     def block(self, stmts) -> list[str]:
         lines: list[str] = []
         for stmt in stmts:
-            if isinstance(stmt, ir.Assign) and len(stmt.targets) == 1 and stmt.targets[0] in self.done:
-                continue
-            if isinstance(stmt, ir.Assign) and len(stmt.targets) == 1 and stmt.targets[0] in self.wire_groups:
-                lines += self.fused_wires(self.wire_groups[stmt.targets[0]], stmts)
-                continue
-            if isinstance(stmt, (ir.Assign, ir.Return)) and self.inline_groups:
-                inline = self.fused_inline(stmt)
-                if inline is not None:
-                    lines += inline
-                    continue
             if isinstance(stmt, ir.Assign):
                 order: tuple[int, ...] | None = None
                 if len(stmt.targets) == 1 and stmt.targets[0] in self.plan.stored:
@@ -623,56 +604,6 @@ class Emitter:
                 lines.extend("    " + line for line in self.block(stmt.body))
         return lines
 
-    def fused_wires(self, group: Projections, stmts: list) -> list[str]:
-        """The three statements of projections assigned to wires, as they are, and before them the
-        one matmul that replaces them where it pays (see `layout.Projections`)."""
-        mine = [s for s in stmts if isinstance(s, ir.Assign) and len(s.targets) == 1 and s.targets[0] in group.wires]
-        for wire in group.wires:
-            self.wire_groups.pop(wire)  # type: ignore[arg-type]
-        separate = self.block(mine)
-        self.done.update(s.targets[0] for s in mine)
-        if sum(not line.startswith("#") for line in separate) != 3:  # sizes read off a result: keep it plain
-            return separate
-        condition, fused = _fused_projections(self, group)
-        names = ", ".join(self.ns(wire.name) for wire in group.wires)  # type: ignore[union-attr]
-        where = " ".join(self.gen.where(s.span) for s in mine)
-        return [f"# {_FUSED_NOTE}", f"if {condition}:", f"    {names} = {fused}  # {where}", "else:"] + \
-            ["    " + line for line in separate]
-
-    def fused_inline(self, stmt) -> list[str] | None:
-        """For a statement whose attention's projections are inline (see `layout.Projections`): the
-        statement as it is, and before it, where one matmul pays, the statement again on its
-        results (None: no such projections here)."""
-        groups = []
-        for node in ir.walk([stmt]):
-            group = self.inline_groups.get(id(node))
-            if group is not None:
-                groups.append(group)
-        if not groups:
-            return None
-        for group in groups:
-            self.inline_groups.pop(id(group.linears[0]))
-        plain = self.block([stmt])
-        if sum(not line.startswith("#") for line in plain) != 1:  # sizes read off a result: keep it plain
-            return plain
-        conditions, lines, held = [], [], []
-        for n, group in enumerate(groups):
-            condition, fused = _fused_projections(self, group)
-            names = [self.ns(f"_{role}{n + 1 if n else ''}") for role in "qkv"]
-            self.substitutes.update({id(linear): name for linear, name in zip(group.linears, names)})
-            conditions.append(condition)
-            held += names
-            lines.append(f"    {', '.join(names)} = {fused}  # {self.gen.where(stmt.span)}")
-        fused_stmt = self.block([stmt])
-        for group in groups:
-            for linear in group.linears:
-                self.substitutes.pop(id(linear))
-        condition = " and ".join(dict.fromkeys(conditions))
-        lines += ["    " + line for line in fused_stmt]
-        if not isinstance(stmt, ir.Return):  # a return lets them go itself
-            lines.append(f"    del {', '.join(held)}  # as the temporaries they stand for, not held past the attention")
-        return [f"# {_FUSED_NOTE}", f"if {condition}:"] + lines + ["else:"] + ["    " + line for line in plain]
-
     def constant(self, node: ir.Value) -> bool:
         """A value computed from no input (buffers, learned tensors, masks, positions, numbers): it
         has no batch axes at run time."""
@@ -705,8 +636,7 @@ class Emitter:
         if isinstance(node, ir.Read) and node.local in self.orders:
             return self.ns(node.name), ATOM, self.orders[node.local]
         if isinstance(node, ir.Call) and id(node) in self.plan.orders:
-            name = self.substitutes.get(id(node))
-            return name if name is not None else _call_code(self, node), ATOM, self.plan.orders[id(node)]
+            return _call_code(self, node), ATOM, self.plan.orders[id(node)]
         code, prec = self.expr(node)
         return code, prec, None
 
@@ -1329,11 +1259,6 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
     return code
 
 
-_FUSED_NOTE = ("layout: from one input, Q, K and V come from one matmul on the three permuted weights stacked, where "
-               "no gradient is taken or the input's is (one matmul for it, not three and their sum); otherwise three, "
-               "since splitting the gradient of one result copies it")
-
-
 def _rows_permuted(em: Emitter, attrs, weight: str, bias: str | None, rows: list[int]) -> tuple[str, str | None]:
     """A Linear's weight (and bias) with its output axes unflattened and put in the order `rows`."""
     n_out = attrs.outputs.rank
@@ -1342,33 +1267,6 @@ def _rows_permuted(em: Emitter, attrs, weight: str, bias: str | None, rows: list
     if bias is not None:
         bias = _permute(f"{bias}.unflatten(0, ({sizes_out}))", list(range(n_out)), rows)
     return weight, bias
-
-
-def _fused_projections(em: Emitter, group: Projections) -> tuple[str, str]:
-    """The condition under which a group of Q, K and V projections runs as one matmul, and that
-    matmul: the three permuted weights stacked (one copy, as the three take), their results views."""
-    q_in, x_in = group.inputs
-    x = em.ns(x_in.name)
-    condition = f"(not torch.is_grad_enabled() or {x}.requires_grad)"
-    if q_in != x_in:
-        condition = f"{em.ns(q_in.name)} is {x} and {condition}"
-    attrs = group.linears[0].target.attrs
-    n_out = attrs.outputs.rank
-    _, rows = linear_weight_order(em.plan, group.linears[0])
-    refs, weights, biases = [], [], []
-    for node, name in zip(group.linears, ("_wq", "_wk", "_wv")):
-        ref = _part_ref(em, node)
-        weight, bias = _rows_permuted(em, attrs, name, f"{ref}.bias" if attrs.bias else None, rows)
-        refs.append(f"{ref}.weight")
-        weights.append(weight)
-        biases.append(bias)
-    em.gen.helpers.add("_linear_permuted")
-    code = (f"_linear_permuted({x}, lambda _wq, _wk, _wv: torch.cat(({', '.join(weights)})).flatten(0, {n_out - 1}), "
-            f"{', '.join(refs)}")
-    if attrs.bias:
-        code += f", bias=torch.cat(({', '.join(str(b) for b in biases)})).flatten()"
-    sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
-    return condition, f"{code}).unflatten(-1, (3, {sizes})).unbind({-1 - n_out})"
 
 
 def _box_call(em: Emitter, node: ir.Call, args: list[str]) -> str:

@@ -59,36 +59,36 @@ def _check_shape(what: str, tensor: Tensor, shape: tuple, axes: str, dtype: str 
 
 
 class _LinearPermuted(torch.autograd.Function):
-    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(*weights)`, a copy: it
-    keeps the weights for backward and makes the copy again there, since autograd would hold the
+    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(weight)`, a copy: it
+    keeps the weight for backward and makes the copy again there, since autograd would hold the
     copy from forward to backward as it holds any matmul operand (weights are small; activations are
     not).  `forward` takes `ctx`: a `setup_context` would cost a signature binding on every call."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, permute: Callable, *weights: Tensor) -> Tensor:
-        ctx.save_for_backward(x, *weights)
+    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, permute: Callable, weight: Tensor) -> Tensor:
+        ctx.save_for_backward(x, weight)
         ctx.permute = permute
         return nn.functional.linear(x, permuted, bias)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, *weights = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         needs_x, needs_permuted, needs_bias = ctx.needs_input_grad[:3]
         rows = grad.reshape(-1, grad.shape[-1])
-        grad_x = rows.mm(ctx.permute(*weights)).view_as(x) if needs_x else None
+        grad_x = rows.mm(ctx.permute(weight)).view_as(x) if needs_x else None
         grad_permuted = rows.t() @ x.reshape(-1, x.shape[-1]) if needs_permuted else None
         grad_bias = rows.sum(0) if needs_bias else None
-        return (grad_x, grad_permuted, grad_bias, None) + (None,) * len(weights)
+        return grad_x, grad_permuted, grad_bias, None, None
 
 
-def _linear_permuted(x: Tensor, permute: Callable, *weights: Tensor, bias: Tensor | None = None) -> Tensor:
-    """`nn.functional.linear` with the weight that `permute` makes of `weights`, that copy not kept
-    for backward where autograd would keep it (an input that needs a gradient).  Traced and compiled
-    code, and torch.func's transforms (which need a `setup_context`), get the plain call."""
+def _linear_permuted(x: Tensor, permute: Callable, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """`nn.functional.linear` with the weight `permute(weight)`, that copy not kept for backward
+    where autograd would keep it (an input that needs a gradient).  Traced and compiled code, and
+    torch.func's transforms (which need a `setup_context`), get the plain call."""
     if (x.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
             and not (torch.jit.is_tracing() or torch.compiler.is_compiling())):
-        return _LinearPermuted.apply(x, permute(*weights), bias, permute, *weights)
-    return nn.functional.linear(x, permute(*weights), bias)
+        return _LinearPermuted.apply(x, permute(weight), bias, permute, weight)
+    return nn.functional.linear(x, permute(weight), bias)
 
 
 def ScaledDotProductAttentionStepwise(Q: Tensor, K: Tensor, V: Tensor) -> Tensor:
@@ -148,16 +148,12 @@ class MultiHeadAttention(nn.Module):
             if X.dim() < 2 or not X.is_floating_point() or X.shape[-1] != self.m:
                 _check_rank("X", X, 2, "x m")  # [attention.ncd:23]
                 _check_shape("X", X, (X.shape[-2], self.m), "x m", None)  # [attention.ncd:23]
-        # layout: from one input, Q, K and V come from one matmul on the three permuted weights stacked, where no gradient is taken or the input's is (one matmul for it, not three and their sum); otherwise three, since splitting the gradient of one result copies it
-        if E is X and (not torch.is_grad_enabled() or X.requires_grad):
-            Q, K, V = _linear_permuted(X, lambda _wq, _wk, _wv: torch.cat((_wq.unflatten(0, (self.k, self.h)).transpose(-3, -2), _wk.unflatten(0, (self.k, self.h)).transpose(-3, -2), _wv.unflatten(0, (self.k, self.h)).transpose(-3, -2))).flatten(0, 1), self.Lq.weight, self.Lk.weight, self.Lv.weight).unflatten(-1, (3, self.h, self.k)).unbind(-3)  # [attention.ncd:24] [attention.ncd:25] [attention.ncd:26]
-        else:
-            # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-            Q = _linear_permuted(E, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.Lq.weight).unflatten(-1, (self.h, self.k))  # y k h, laid out y h k  [attention.ncd:24]
-            # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-            K = _linear_permuted(X, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.Lk.weight).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:25]
-            # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
-            V = _linear_permuted(X, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.Lv.weight).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:26]
+        # layout: Lq's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        Q = _linear_permuted(E, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.Lq.weight).unflatten(-1, (self.h, self.k))  # y k h, laid out y h k  [attention.ncd:24]
+        # layout: Lk's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        K = _linear_permuted(X, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.Lk.weight).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:25]
+        # layout: Lv's weight permuted, not the activations: rows in (h k) order, which its reader takes without a copy
+        V = _linear_permuted(X, lambda _w: _w.unflatten(0, (self.k, self.h)).transpose(-3, -2).flatten(0, 1), self.Lv.weight).unflatten(-1, (self.h, self.k))  # x k h, laid out x h k  [attention.ncd:26]
         O = nn.functional.scaled_dot_product_attention(Q.transpose(-3, -2), K.transpose(-3, -2), V.transpose(-3, -2))  # y k h, laid out h y k  [attention.ncd:27]
         # layout: Lo's weight permuted, not the activations: columns in the order its input arrives, (h k)
         return _linear_permuted(O.transpose(-3, -2).flatten(-2), lambda _w: _w.unflatten(-1, (self.k, self.h)).transpose(-2, -1).flatten(-2), self.Lo.weight)  # y m  [attention.ncd:28]

@@ -83,36 +83,36 @@ def _token_ids(ids: Tensor, count: int, where: str) -> Tensor:
 
 
 class _LinearPermuted(torch.autograd.Function):
-    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(*weights)`, a copy: it
-    keeps the weights for backward and makes the copy again there, since autograd would hold the
+    """`nn.functional.linear(x, permuted, bias)` where `permuted` is `permute(weight)`, a copy: it
+    keeps the weight for backward and makes the copy again there, since autograd would hold the
     copy from forward to backward as it holds any matmul operand (weights are small; activations are
     not).  `forward` takes `ctx`: a `setup_context` would cost a signature binding on every call."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, permute: Callable, *weights: Tensor) -> Tensor:
-        ctx.save_for_backward(x, *weights)
+    def forward(ctx, x: Tensor, permuted: Tensor, bias: Tensor | None, permute: Callable, weight: Tensor) -> Tensor:
+        ctx.save_for_backward(x, weight)
         ctx.permute = permute
         return nn.functional.linear(x, permuted, bias)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, *weights = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         needs_x, needs_permuted, needs_bias = ctx.needs_input_grad[:3]
         rows = grad.reshape(-1, grad.shape[-1])
-        grad_x = rows.mm(ctx.permute(*weights)).view_as(x) if needs_x else None
+        grad_x = rows.mm(ctx.permute(weight)).view_as(x) if needs_x else None
         grad_permuted = rows.t() @ x.reshape(-1, x.shape[-1]) if needs_permuted else None
         grad_bias = rows.sum(0) if needs_bias else None
-        return (grad_x, grad_permuted, grad_bias, None) + (None,) * len(weights)
+        return grad_x, grad_permuted, grad_bias, None, None
 
 
-def _linear_permuted(x: Tensor, permute: Callable, *weights: Tensor, bias: Tensor | None = None) -> Tensor:
-    """`nn.functional.linear` with the weight that `permute` makes of `weights`, that copy not kept
-    for backward where autograd would keep it (an input that needs a gradient).  Traced and compiled
-    code, and torch.func's transforms (which need a `setup_context`), get the plain call."""
+def _linear_permuted(x: Tensor, permute: Callable, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """`nn.functional.linear` with the weight `permute(weight)`, that copy not kept for backward
+    where autograd would keep it (an input that needs a gradient).  Traced and compiled code, and
+    torch.func's transforms (which need a `setup_context`), get the plain call."""
     if (x.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
             and not (torch.jit.is_tracing() or torch.compiler.is_compiling())):
-        return _LinearPermuted.apply(x, permute(*weights), bias, permute, *weights)
-    return nn.functional.linear(x, permute(*weights), bias)
+        return _LinearPermuted.apply(x, permute(weight), bias, permute, weight)
+    return nn.functional.linear(x, permute(weight), bias)
 
 
 class ScaledDotProductAttention(nn.Module):

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ... import ir
 from ..fuse import fuse_attention, grouped_attention
-from ..layout import Projections, fused_projections, is_linear, linear_weight_order, plan_layouts, weight_permuted
+from ..layout import is_linear, linear_weight_order, plan_layouts, weight_permuted
 from ...ir import TensorType
 from ...sizes import FloorDiv, Size, Symbol, format_size, product
 from . import rules
@@ -295,8 +295,7 @@ class Model:
     # ---- bodies
     def body(self, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
              learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None,
-             shared: bool = False, constants: frozenset[int] = frozenset(),
-             one_tensor: frozenset[tuple[int, int]] = frozenset()) -> BodyResult:
+             shared: bool = False, constants: frozenset[int] = frozenset()) -> BodyResult:
         """A body costed once per gradient pattern; the inputs at `learned` are weights (a routed
         expert's slice of stacked parameters), kept neither for backward nor in its memory; its values
         carry `lead` axes before those of their types when the generated code runs it (the batch, the
@@ -304,13 +303,12 @@ class Model:
         hyperparameters that are not sizes (a Dropout's probability, a choice), as its caller passes them
         (by default, their defaults); `shared`: its attention's mask is passed once for all the axes it is
         lifted over (grouped attention); the inputs at `constants` are constants of sizes only (without
-        batch axes); the pairs of inputs in `one_tensor` are one tensor (`attn(Z, Z)`)."""
+        batch axes)."""
         if values is None:
             values = {hp.name: hp.default for hp in module.hparams if hp.kind != "size"} if module is not None else {}
-        key = (id(f), grads, learned, lead, tuple(sorted(values.items())), shared, constants, one_tensor)
+        key = (id(f), grads, learned, lead, tuple(sorted(values.items())), shared, constants)
         if key not in self._bodies:
-            self._bodies[key] = Body(self, f, grads, module, learned, lead, values, shared, constants,
-                                     one_tensor).run()
+            self._bodies[key] = Body(self, f, grads, module, learned, lead, values, shared, constants).run()
         return self._bodies[key]
 
 
@@ -376,18 +374,12 @@ class Body:
 
     def __init__(self, model: Model, f: ir.Function, grads: tuple[bool, ...], module: ir.Module | None,
                  learned: frozenset[int] = frozenset(), lead: int = 1, values: dict | None = None,
-                 shared: bool = False, constants: frozenset[int] = frozenset(),
-                 one_tensor: frozenset[tuple[int, int]] = frozenset()):
+                 shared: bool = False, constants: frozenset[int] = frozenset()):
         self.model, self.f, self.module = model, f, module
         self.lead, self.shared, self.constants = lead, shared, constants
         self.values = values or {}
         self.grads = grads
         self.learned = learned
-        self.one_tensor = one_tensor
-        # Projections the generated code runs as one matmul without gradients (the peak's case): the
-        # Linear calls of each group -> the group, and the one result their group makes
-        self.fused: dict[int, Projections] = {}
-        self.fused_keys: dict[int, Key] = {}  # id(a Linear of a group) -> its result, made by the group's first
         self.derived = derived(module)
         self.row = Row(f.name, "def" if module is None else "module", _line(f.header))
         self.locals: dict[ir.Local, Key] = {}
@@ -486,12 +478,6 @@ class Body:
         outputs: list[Key] = []
         body = fuse_attention(self.f.body)
         self.plan = plan_layouts(body, self.model.modules)  # the back end's: the Linear weights it permutes
-        params = list(self.f.params)
-        for group in fused_projections(body, self.plan, self.model.modules):
-            q_in, x_in = group.inputs
-            if q_in == x_in or (q_in in params and x_in in params
-                                and tuple(sorted((params.index(q_in), params.index(x_in)))) in self.one_tensor):
-                self.fused.update({id(linear): group for linear in group.linears})
         for stmt in body:
             self.reads.append(set())
             self.events.append([])
@@ -1032,19 +1018,8 @@ class Body:
             if cost.returns_input and x is not None:
                 self.alias[result] = x
                 return result
-            group = self.fused.get(id(node)) if node is not None else None
-            if group is None:
-                self.made([x], [result], scratch=copy * ONCE + self.size(cost.scratch) * mult)
-                return result
-            # Without gradients one matmul makes the group's three results (views of one tensor) from
-            # the three permuted weights stacked: the peak's case; backward keeps what training's three do.
-            if id(node) not in self.fused_keys:
-                others = [c for c in group.linears if c is not node]
-                self.fused_keys.update({id(c): Key(self.size(_elements(c.type)), result.dtype, result.grad, "result")
-                                        for c in others})
-                self.made([x], [result] + [self.fused_keys[id(c)] for c in others], scratch=copy * 3 * ONCE)
-                return result
-            return self.fused_keys[id(node)]
+            self.made([x], [result], scratch=copy * ONCE + self.size(cost.scratch) * mult)
+            return result
         if isinstance(c, ir.Instance):
             target = self.model.modules[c.module]
             sig = c.signature
@@ -1052,11 +1027,8 @@ class Body:
             inst = node.instance if node is not None else match_generics(sig, own)
             fn = self._sub(instance_map(target, c.args, inst))
             values = {hp.name: self.value_of(a) for hp, a in zip(target.hparams, c.args) if hp.kind != "size"}
-            one_tensor = frozenset((i, j) for i in range(len(args)) for j in range(i + 1, len(args))
-                                   if args[i] is not None and args[i] is args[j])
             called = self.model.body(target.forward, tuple(bool(a and a.grad) for a in args), target,
-                                     lead=self.lead + lead, values=values, constants=_constants(args),
-                                     one_tensor=one_tensor)
+                                     lead=self.lead + lead, values=values, constants=_constants(args))
             params = self.size(instance_map(target, c.args)(self.model.module_params(target)))
             out = self._apply(called, fn, mult, args, out_types, f"{label}: {c.module}", "module", node, params)
             if self.events[self.stmt] and self.events[self.stmt][-1].inner:

@@ -14,21 +14,22 @@ column)`, that compare as the places in the text do; a region is the position of
 of its end, as two arguments; a token that a rule keeps (a name, a number, a string) is the tuple
 (text, start, end); the tokens that rules drop (punctuation, keywords, newlines) are never made.
 
-The cache file is keyed by the grammar's text and this module's format, so an edited grammar
-never meets old tables; it is written atomically (concurrent runs race harmlessly), its content is
-deterministic, and where it cannot be read or written the tables are built in memory.
+The cache file holds what its tables were made from (the grammar's text, Lark's options, this
+module's format) and is used only where that matches, so an edited grammar never meets old tables;
+it is written atomically (concurrent runs race harmlessly), its content is deterministic, and where
+it cannot be read or written the tables are built in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import zlib
 from operator import itemgetter
 from typing import Any, Callable
 
-FORMAT = 3  # bump when the table layout or the semantics of the driver change
+FORMAT = 4  # bump when the table layout or the semantics of the driver change
 
 LINE_SHIFT = 32  # a position is line << LINE_SHIFT | column (both 1-based): one int, ordered as the text
 COLUMN_MASK = (1 << LINE_SHIFT) - 1
@@ -256,23 +257,33 @@ def _rule_spec(rule, maybe_placeholders: bool, nullable: set[str], kept: set[str
 # ---- the tables: from the cache, or made by Lark and saved there ---------------------------------
 
 
+def _key(grammar: str, settings: str) -> str:
+    """What the tables are made from: the file holds it whole, and is read only where it matches."""
+    return f"{FORMAT}\n{settings}\n{grammar}"
+
+
 def cache_file(grammar: str, settings: str = "") -> str:
     """The cache's file for the tables of `grammar` made with `settings` (Lark's options, in words)."""
     from .generated import cache_dir
 
-    key = hashlib.sha256(f"{FORMAT}\n{settings}\n{grammar}".encode("utf-8")).hexdigest()[:20]
+    # A checksum, not a secure hash, which would import hashlib (a tenth of `import ncdc`): a file
+    # that another grammar's tables share is never read as this grammar's (`load_tables`).
+    key = f"{zlib.crc32(_key(grammar, settings).encode('utf-8')):08x}"
     return str(cache_dir().parent / "parser" / f"ncd-{key}.json")
 
 
 def load_tables(grammar: str, make_lark: Callable[[], Any], settings: str = "") -> Tables:
     """The tables of `grammar`, from the cache if it has them, else built with `make_lark()` (and cached)."""
     path = cache_file(grammar, settings)
+    key = _key(grammar, settings)
     try:
         with open(path, encoding="utf-8") as file:
-            return Tables(json.load(file))
+            data = json.load(file)
+        if data["key"] == key:
+            return Tables(data)
     except (OSError, ValueError, KeyError, TypeError, IndexError, re.error):
-        pass  # absent, unreadable, or damaged: build them again
-    data = build_tables(make_lark())
+        pass  # absent, unreadable, damaged, or another grammar's: build them again
+    data = dict(build_tables(make_lark()), key=key)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     temporary = f"{path}.{os.getpid()}.tmp"
     try:

@@ -135,6 +135,11 @@ def test_a_damaged_or_unwritable_cache_still_parses(tmp_path, monkeypatch):
         file.write('{"format": 1, "states": [')  # cut short, as by a full disk
     assert parse() == expected
     assert json.load(open(path))["format"] == lalr.FORMAT  # written again, whole
+    edited = grammar + "\n// an edit\n"
+    lalr.load_tables(edited, syntax._parser, settings)
+    os.replace(lalr.cache_file(edited, settings), path)  # as where the names' checksums collide
+    assert parse() == expected
+    assert json.load(open(path))["key"] == lalr._key(grammar, settings)  # not read: made again
     blocker = tmp_path / "file"
     blocker.write_text("")
     monkeypatch.setenv("NCDC_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be created

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import field
-from typing import NoReturn
 
 from .nodes import frozen, mutable
 from .source import Span
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 @frozen

@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import reprlib
-from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
 if TYPE_CHECKING:  # type checkers read `@frozen` and `@mutable` as the dataclasses they make (PEP 681)
+    from typing import Any, Callable, TypeVar, overload
+
     from typing_extensions import dataclass_transform
+
+    T = TypeVar("T", bound=type)
 else:
     def dataclass_transform(**_):
         return lambda function: function
 
-T = TypeVar("T", bound=type)
+    def overload(function):  # as typing's at run time: the plain def that follows replaces the overloads
+        return function
 
 _UNSET = object()  # the default of a parameter whose field has a default factory
 

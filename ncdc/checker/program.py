@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
@@ -16,6 +15,10 @@ from .body import BodyChecker, did_you_mean, finalize_types
 from .bounds import FALSE, TRUE, Decider, decide_comparison
 from .scope import MAX_SIZE, Scope, SizeBinding, check_wire_name, size_of, type_of
 from .solver import Solver
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 MAX_UNROLLED = 256  # repetitions over a longer fixed range are checked once, for a symbolic index

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
-from typing import Any, Callable
 
 from ..nodes import frozen
 from .. import tree
@@ -17,6 +16,10 @@ from ..diagnostics import fail
 from ..ir import INT, Axis, Comparison, HParamRef, Signature, TensorType
 from ..sizes import Size, Symbol, product
 from ..checker.scope import Scope, checked_size, size_of, type_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 REQUIRED: Any = dataclasses.MISSING
 

@@ -11,13 +11,16 @@ immutability.  Their `__init__` stores each field as a plain attribute (`self.x 
 `self.__dict__`: an instance whose dictionary is never asked for keeps its values inline (no
 dictionary object at all), so it is smaller, quicker to read, and the collector has one object to
 scan instead of two.  `__init__`, `__eq__`, `__hash__` and `__repr__` are made when first called,
-not when the class is defined (a method the class defines itself stays, as with `@dataclass`).
+not when the class is defined (a method the class defines itself stays, as with `@dataclass`); those
+of the classes checking uses come compiled ahead, from ncdc/_ahead.py (`ahead_source`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import reprlib
+
+from . import _ahead
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
 if TYPE_CHECKING:  # type checkers read `@frozen` and `@mutable` as the dataclasses they make (PEP 681)
@@ -72,9 +75,13 @@ def _make(cls: T | None, eq: bool, frozen: bool) -> Any:
         methods: dict[str, Any] = {"__init__": _first_init, "__repr__": _repr}
         if eq:  # a mutable dataclass that compares by value has no hash, as with @dataclass
             methods.update(__eq__=_first_eq, __hash__=_first_hash if frozen else None)
+        stubbed = []
         for name, method in methods.items():
             if name not in own or (name == "__hash__" and own[name] is None and "__eq__" in own):
                 setattr(cls, name, method)
+                if name in _SOURCES and method is not None:
+                    stubbed.append(name)
+        _classes.append((cls, stubbed))
         return cls
 
     return make if cls is None else make(cls)
@@ -161,35 +168,38 @@ def _owner(cls: type, method: Callable) -> type:
     return next(c for c in cls.__mro__ if c.__dict__.get(method.__name__) is method)
 
 
-def _install(self, stub: Callable, make: Callable[[type], Callable]) -> Callable:
+def _install(self, stub: Callable) -> Callable:
     owner = _owner(type(self), stub)
-    method = make(owner)
+    method = _compile(*_SOURCES[stub.__name__](owner), stub.__name__)
     method.__qualname__ = f"{owner.__qualname__}.{stub.__name__}"
     setattr(owner, stub.__name__, method)
     return method
 
 
 def _first_init(self, *args: Any, **kwargs: Any) -> None:
-    _install(self, _first_init, _make_init)(self, *args, **kwargs)
+    _install(self, _first_init)(self, *args, **kwargs)
 
 
 def _first_eq(self, other: Any) -> Any:
-    return _install(self, _first_eq, _make_eq)(self, other)
+    return _install(self, _first_eq)(self, other)
 
 
 def _first_hash(self) -> int:
-    return _install(self, _first_hash, _make_hash)(self)
+    return _install(self, _first_hash)(self)
 
 
 _first_init.__name__, _first_eq.__name__, _first_hash.__name__ = "__init__", "__eq__", "__hash__"
 
 
 def _compile(source: str, env: dict[str, Any], name: str) -> Callable:
+    made = _ahead.MADE.get(source)
+    if made is not None:  # compiled with ncdc (what compiling it here would give)
+        return made(**env)
     exec(source, env)  # as @dataclass makes its methods, once per class, when first needed
     return env[name]
 
 
-def _make_init(cls: type) -> Callable:
+def _init_source(cls: type) -> tuple[str, dict[str, Any]]:
     params, lines = [], []
     env: dict[str, Any] = {"_UNSET": _UNSET, "_set": object.__setattr__}
     frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
@@ -224,23 +234,54 @@ def _make_init(cls: type) -> Callable:
     if not lines:
         lines.append("    pass")
     header = f"def __init__(self, {', '.join(params)}):\n"
-    return _compile(header + "\n".join(lines) + "\n", env, "__init__")
+    return header + "\n".join(lines) + "\n", env
 
 
 def _values(fields: list, of: str) -> str:
     return "(" + "".join(f"{of}.{f.name}," for f in fields) + ")"
 
 
-def _make_eq(cls: type) -> Callable:
+def _eq_source(cls: type) -> tuple[str, dict[str, Any]]:
     compared = [f for f in dataclasses.fields(cls) if f.compare]
-    return _compile("def __eq__(self, other):\n    if other.__class__ is self.__class__:\n"
-                    f"        return {_values(compared, 'self')} == {_values(compared, 'other')}\n"
-                    "    return NotImplemented\n", {}, "__eq__")
+    return ("def __eq__(self, other):\n    if other.__class__ is self.__class__:\n"
+            f"        return {_values(compared, 'self')} == {_values(compared, 'other')}\n"
+            "    return NotImplemented\n"), {}
 
 
-def _make_hash(cls: type) -> Callable:
+def _hash_source(cls: type) -> tuple[str, dict[str, Any]]:
     hashed = [f for f in dataclasses.fields(cls) if (f.compare if f.hash is None else f.hash)]
-    return _compile(f"def __hash__(self):\n    return hash({_values(hashed, 'self')})\n", {}, "__hash__")
+    return f"def __hash__(self):\n    return hash({_values(hashed, 'self')})\n", {}
+
+
+# The source of each method these decorators make, and the namespace it is run in.
+_SOURCES = {"__init__": _init_source, "__eq__": _eq_source, "__hash__": _hash_source}
+_classes: list[tuple[type, list[str]]] = []  # the classes made, in order, and the methods to make for them
+
+
+def ahead_source() -> str:
+    """The text of ncdc/_ahead.py: the methods of the classes made so far, as `_compile` makes them,
+    each returned by a function of the names its source reads from its namespace.  Made in a fresh
+    process that imported `ncdc` (the classes that checking makes); `python -m tests.update_golden`
+    writes it, and tests/test_nodes.py checks that it is current."""
+    made: dict[str, str] = {}
+    for cls, names in _classes:
+        for name in names:
+            source, env = _SOURCES[name](cls)
+            if source not in made:
+                made[source] = (f"def _{len(made)}({', '.join(env)}):\n"
+                                + "".join(f"    {line}\n" for line in source.splitlines()) + f"    return {name}\n")
+    return (_AHEAD_DOC + "".join(f"\n\n{code}" for code in made.values())
+            + "\n\nMADE: dict = {  # source: the function that makes its method\n"
+            + "".join(f"    {source!r}: _{i},\n" for i, source in enumerate(made)) + "}\n")
+
+
+_AHEAD_DOC = '''"""The methods `@frozen` and `@mutable` make for the classes that checking uses, compiled when
+ncdc is (into its bytecode) rather than on first use: compiling the ~110 that `ncdc check specs/` makes
+took a twentieth of its time.  Made by `ncdc.nodes.ahead_source` (`python -m tests.update_golden`): do
+not edit.  Each is taken only where its source, the key, is what would be compiled: an entry out of
+date is missed, never used.
+"""
+'''
 
 
 @reprlib.recursive_repr()

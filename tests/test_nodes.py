@@ -83,3 +83,23 @@ def test_ir_nodes_pickle():
     t = ir.TensorType((axis, axis))
     again = pickle.loads(pickle.dumps(t))
     assert str(again) == str(t) == "k k"
+
+
+def test_the_methods_compiled_ahead_are_current_and_used():
+    from tests.update_golden import ROOT, generate_ahead
+
+    from ncdc import _ahead, tree
+
+    assert generate_ahead() == (ROOT / "ncdc" / "_ahead.py").read_text(encoding="utf-8"), \
+        "ncdc/_ahead.py is out of date: run `python -m tests.update_golden`"
+    tree.Name("x", None)
+    assert tree.Name.__init__.__code__.co_filename == _ahead.__file__
+
+
+def test_a_method_not_compiled_ahead_is_compiled_when_first_used():
+    @frozen
+    class Unusual:
+        a_field_no_ncdc_class_has: int
+
+    assert Unusual(1) == Unusual(1) and hash(Unusual(1)) == hash(Unusual(1))
+    assert Unusual.__init__.__code__.co_filename == "<string>"

@@ -7,9 +7,8 @@ are equal.  Symbols stand for positive integers.  `Var`s are unknowns solved by 
 from __future__ import annotations
 
 import itertools
-from dataclasses import field
 
-from .nodes import frozen
+from .nodes import field, frozen
 
 _ids = itertools.count()
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType
 from ..names import python_name, reserved_reason
+from ..nodes import replace
 from ..ops.layers import LAYERS, REQUIRED, option_spans, read_values
 from ..sizes import FloorDiv, Size, Symbol, Var, format_size
 from ..source import Span
@@ -740,7 +740,7 @@ class ProgramChecker:
         body = instances[0] if instances else component.body
         signature = body.signature if body is not None else None
         if instances is not None and signature is not None:  # any one of them: what each needs
-            signature = dataclasses.replace(signature, requires=_distinct(
+            signature = replace(signature, requires=_distinct(
                 [pre for i in instances if i.signature is not None for pre in i.signature.requires]))
         return signature, index - component.start  # type: ignore[return-value]
 

@@ -65,6 +65,10 @@ def _terms_key(size: Size):
     return tuple((_mono_key(mono), coeff) for mono, coeff in size.terms)
 
 
+def _atom_key(atom: Atom):
+    return atom.sort_key()
+
+
 def _mono_key(mono: Monomial):
     return (len(mono), [a.sort_key() for a in mono])
 
@@ -228,21 +232,27 @@ class Size:
                 return replaced
         if not any(isinstance(a, FloorDiv) or mapping(a) is not None for mono, _ in self.terms for a in mono):
             return self  # nothing to replace (the common case): no new polynomial
-        result = Size.of(0)
+        # Expanded on plain dictionaries of terms, made one normal form at the end (not a polynomial
+        # per factor and per term, each sorted and hashed).
+        result: dict[Monomial, int] = {}
         for mono, coeff in self.terms:
-            term = Size.of(coeff)
+            expanded: dict[tuple, int] = {(): coeff}  # the term so far, its monomials not yet sorted
             for a in mono:
-                if isinstance(a, FloorDiv):
-                    replaced = mapping(a)
-                    if replaced is None:
-                        replaced = a.num.substitute(mapping) // a.den.substitute(mapping)
-                else:
-                    replaced = mapping(a)
-                    if replaced is None:
-                        replaced = Size.of(a)
-                term = term * replaced
-            result = result + term
-        return result
+                replaced = mapping(a)
+                if replaced is None:
+                    if not isinstance(a, FloorDiv):
+                        expanded = {m + (a,): c for m, c in expanded.items()}
+                        continue
+                    replaced = a.num.substitute(mapping) // a.den.substitute(mapping)
+                product: dict[tuple, int] = {}
+                for m, c in expanded.items():
+                    for m2, c2 in replaced.terms:
+                        product[m + m2] = product.get(m + m2, 0) + c * c2
+                expanded = product
+            for m, c in expanded.items():
+                m = tuple(sorted(m, key=_atom_key)) if len(m) > 1 else m
+                result[m] = result.get(m, 0) + c
+        return Size(result)
 
     def evaluate(self, env: dict) -> int | None:
         """The value when every symbol is in `env` (keyed by Symbol or Var), else None."""

@@ -97,7 +97,9 @@ class Size:
         if isinstance(value, Size):
             return value
         if isinstance(value, int):
-            return Size._normal(((), value),) if value else Size._normal()
+            if value == 1 or value == 0:
+                return _ONE if value else _ZERO  # the most common (sizes never change: one of each will do)
+            return Size._normal(((), value),)
         return Size._normal(((value,), 1),)
 
     @staticmethod
@@ -146,19 +148,22 @@ class Size:
 
     # ---- arithmetic
     def __add__(self, other):
-        other = _coerce(other)
-        terms = dict(self.terms)
-        for m, c in other.terms:
-            terms[m] = terms.get(m, 0) + c
-        return Size(terms)
+        return self._plus(_coerce(other), 1)
 
     __radd__ = __add__
 
     def __neg__(self):
-        return Size({m: -c for m, c in self.terms})
+        return Size._normal(*((m, -c) for m, c in self.terms))  # still sorted, still without zeros
 
     def __sub__(self, other):
-        return self + -_coerce(other)
+        return self._plus(_coerce(other), -1)
+
+    def _plus(self, other: Size, sign: int) -> Size:
+        """`self + sign * other`, made once (not `-other` first)."""
+        terms = dict(self.terms)
+        for m, c in other.terms:
+            terms[m] = terms.get(m, 0) + sign * c
+        return Size(terms)
 
     def __rsub__(self, other):
         return _coerce(other) - self
@@ -167,7 +172,7 @@ class Size:
         other = _coerce(other)
         terms: dict[Monomial, int] = {}
         for (m1, c1), (m2, c2) in itertools.product(self.terms, other.terms):
-            mono = tuple(sorted(m1 + m2, key=lambda a: a.sort_key()))
+            mono = tuple(sorted(m1 + m2, key=_atom_key))
             terms[mono] = terms.get(mono, 0) + c1 * c2
         return Size(terms)
 
@@ -266,6 +271,9 @@ class Size:
 
     def __repr__(self):
         return f"Size({format_size(self)})"
+
+
+_ZERO, _ONE = Size._normal(), Size._normal(((), 1),)
 
 
 def product(sizes) -> Size:

@@ -190,6 +190,8 @@ def _read(path: Path) -> str:
 
 def _known_sizes(sizes: dict[str, int], texts: list[str]) -> None:
     """A `--sizes` name that no spec mentions is a typo, not a size to ignore."""
+    if not sizes:
+        return  # (the words of every spec are not needed: 1.3 ms of `ncdc check specs/`)
     words = {w for text in texts for w in re.findall(r"\w+", text)}
     unknown = [name for name in sizes if name not in words]
     if unknown:

@@ -83,6 +83,8 @@ def _node_fields(cls: type) -> tuple[Field, ...] | None:
     own = cls.__dict__.get("__node_fields__")
     if own is not None:
         return own
+    if getattr(cls, "__node_fields__", None) is None:
+        return None  # derived from none of these classes (a str, a list, ...)
     made = next((c for c in cls.__mro__ if "__dataclass_fields__" in c.__dict__), None)
     return made.__dict__.get("__node_fields__") if made is not None else None
 

@@ -8,10 +8,10 @@ diagnostics and the generated comments name it.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from . import tree
+from .nodes import fields, is_dataclass
 from .diagnostics import Diagnostic, NcdcError
 from .source import Span
 
@@ -98,8 +98,8 @@ def _names_used(node) -> set[str]:
             found.add(item.name)
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
-        elif dataclasses.is_dataclass(item) and not isinstance(item, (type, Span)):
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif is_dataclass(item) and not isinstance(item, (type, Span)):
+            stack.extend(getattr(item, f.name) for f in fields(item))
     return found
 
 

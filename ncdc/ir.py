@@ -10,13 +10,13 @@ Values have identity (`eq=False`): a back end asks who produces and who reads a 
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import field
-from typing import Any, Callable, Iterator, Union
-
-from .nodes import frozen, mutable
+from .nodes import field, fields, frozen, is_dataclass, mutable, replace
 from .sizes import FloorDiv, Size, Symbol, Var, format_size
 from .source import Span
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
 
 # Element types: every tensor holds floats unless its type says otherwise.
 FLOAT, INT, BOOL = "float", "int", "bool"
@@ -114,7 +114,7 @@ class ScalarType:
 
 
 SCALAR = ScalarType()
-Type = Union[TensorType, TupleType, ScalarType]
+Type = TensorType | TupleType | ScalarType
 
 
 def types_of(t: Type) -> list:
@@ -433,7 +433,7 @@ class Group:
         return "(" + " ".join(self.labels) + ")"
 
 
-Label = Union[str, Group]
+Label = str | Group
 
 
 def leaves(labels) -> list[str]:
@@ -519,7 +519,7 @@ class IndexSlice:
     stop: Size
 
 
-IndexItem = Union[IndexAll, IndexAt, IndexSlice]
+IndexItem = IndexAll | IndexAt | IndexSlice
 
 
 @frozen(eq=False)
@@ -701,7 +701,7 @@ class If:
         return self.orelse
 
 
-Statement = Union[Assign, Return, For, If]
+Statement = Assign | Return | For | If
 
 
 @mutable(eq=False)
@@ -890,7 +890,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 def _fields(cls: type) -> tuple[str, ...]:
     """The fields of a node class after `type` and `span`, in declaration order."""
     if cls not in _FIELDS:
-        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("type", "span"))
+        _FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name not in ("type", "span"))
     return _FIELDS[cls]
 
 
@@ -917,7 +917,7 @@ def map_node(node: Value, size: Callable[[Size], Size], child: Callable[[Value],
     new_type = node.type.map(size)
     if new_type is node.type and not changes:
         return node  # nothing to replace (the common case): the node itself, not a copy
-    return dataclasses.replace(node, type=new_type, **changes)
+    return replace(node, type=new_type, **changes)
 
 
 def _convert(item, size: Callable[[Size], Size], child: Callable[[Value], Value]):
@@ -935,7 +935,7 @@ def _convert(item, size: Callable[[Size], Size], child: Callable[[Value], Value]
     if kind is _TYPE:
         return item.map(size)
     if kind is _INDEX:
-        return type(item)(*(size(getattr(item, f.name)) for f in dataclasses.fields(item)))
+        return type(item)(*(size(getattr(item, f.name)) for f in fields(item)))
     if kind is _TUPLE:
         new = [_convert(x, size, child) for x in item]
         for a, b in zip(new, item):
@@ -1009,8 +1009,8 @@ def component_symbols(component: Component) -> set[Symbol]:
         elif isinstance(item, (list, tuple)):
             for x in item:
                 visit(x)
-        elif dataclasses.is_dataclass(item) and not isinstance(item, type):  # a part, or a layer's options
-            for f in dataclasses.fields(item):
+        elif is_dataclass(item) and not isinstance(item, type):  # a part, or a layer's options
+            for f in fields(item):
                 if f.name not in _NOT_BUILT:
                     visit(getattr(item, f.name))
 
@@ -1026,7 +1026,7 @@ def construction(component: Component) -> tuple:
     parts with equal constructions are built alike."""
     def key(item):
         if isinstance(item, Component):
-            return (type(item).__name__, *(key(getattr(item, f.name)) for f in dataclasses.fields(item)
+            return (type(item).__name__, *(key(getattr(item, f.name)) for f in fields(item)
                                            if f.name not in _NOT_BUILT))
         if isinstance(item, list):
             return tuple(key(x) for x in item)

@@ -3,7 +3,7 @@
 Lark is the grammar's one interpreter: it builds the tables (states, rules, the per-state lexers
 of its contextual lexer) and it reports every syntax error.  Importing Lark and running its
 general machinery (trees, then a transformer over them) costs more than checking most specs, so
-specs are parsed here instead, from those tables saved as JSON in ncdc's cache, calling the
+specs are parsed here instead, from those tables saved in ncdc's cache, calling the
 syntax-tree builder's per-rule method at each reduction with the children Lark's transformer
 would give it, and the same region of text as Lark's `meta`.  Any failure (a character no
 terminal matches, a token no state expects, inconsistent indentation) raises `ParseFailed`: the
@@ -14,21 +14,25 @@ column)`, that compare as the places in the text do; a region is the position of
 of its end, as two arguments; a token that a rule keeps (a name, a number, a string) is the tuple
 (text, start, end); the tokens that rules drop (punctuation, keywords, newlines) are never made.
 
-The cache file is keyed by the grammar's text and this module's format, so an edited grammar
-never meets old tables; it is written atomically (concurrent runs race harmlessly), its content is
-deterministic, and where it cannot be read or written the tables are built in memory.
+The cache file holds what its tables were made from (the grammar's text, Lark's options, this
+module's format) and is used only where that matches, so an edited grammar never meets old tables;
+it is written atomically (concurrent runs race harmlessly), its content is deterministic, and where
+it cannot be read or written the tables are built in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import marshal
 import os
 import re
+import zlib
 from operator import itemgetter
-from typing import Any, Callable
 
-FORMAT = 3  # bump when the table layout or the semantics of the driver change
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+FORMAT = 5  # bump when the table layout or the semantics of the driver change
 
 LINE_SHIFT = 32  # a position is line << LINE_SHIFT | column (both 1-based): one int, ordered as the text
 COLUMN_MASK = (1 << LINE_SHIFT) - 1
@@ -256,112 +260,151 @@ def _rule_spec(rule, maybe_placeholders: bool, nullable: set[str], kept: set[str
 # ---- the tables: from the cache, or made by Lark and saved there ---------------------------------
 
 
+def _key(grammar: str, settings: str) -> str:
+    """What the tables are made from: the file holds it whole, and is read only where it matches."""
+    return f"{FORMAT}\n{settings}\n{grammar}"
+
+
 def cache_file(grammar: str, settings: str = "") -> str:
     """The cache's file for the tables of `grammar` made with `settings` (Lark's options, in words)."""
     from .generated import cache_dir
 
-    key = hashlib.sha256(f"{FORMAT}\n{settings}\n{grammar}".encode("utf-8")).hexdigest()[:20]
-    return str(cache_dir().parent / "parser" / f"ncd-{key}.json")
+    # A checksum, not a secure hash, which would import hashlib (a tenth of `import ncdc`): a file
+    # that another grammar's tables share is never read as this grammar's (`load_tables`).
+    key = f"{zlib.crc32(_key(grammar, settings).encode('utf-8')):08x}"
+    return str(cache_dir().parent / "parser" / f"ncd-{key}.marshal")
 
 
 def load_tables(grammar: str, make_lark: Callable[[], Any], settings: str = "") -> Tables:
     """The tables of `grammar`, from the cache if it has them, else built with `make_lark()` (and cached)."""
     path = cache_file(grammar, settings)
+    key = _key(grammar, settings)
     try:
-        with open(path, encoding="utf-8") as file:
-            return Tables(json.load(file))
-    except (OSError, ValueError, KeyError, TypeError, IndexError, re.error):
-        pass  # absent, unreadable, or damaged: build them again
-    data = build_tables(make_lark())
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        with open(path, "rb") as file:
+            found, fields = marshal.loads(file.read())  # (`marshal.load` reads a file object in small pieces)
+        if found == key:
+            return Tables(fields)
+    except (OSError, ValueError, EOFError, TypeError, KeyError):
+        pass  # absent, unreadable, damaged, or another grammar's: build them again
+    # The driver's form of the tables, as marshal writes it (read several times faster than JSON, and
+    # with no module to import); its version 2 has no references between objects, so that the same
+    # tables are always the same bytes.
+    blob = marshal.dumps((key, driver_tables(build_tables(make_lark()))), 2)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(text)
+        with open(temporary, "wb") as file:
+            file.write(blob)
         os.replace(temporary, path)  # atomic: a concurrent run reads the old file or the new, never half
     except OSError:  # a read-only cache: the tables still work, from memory
         try:
             os.remove(temporary)
         except OSError:
             pass
-    return Tables(json.loads(text))
+    return Tables(marshal.loads(blob)[1])
 
 
 # What a terminal asks of the lexer beyond being passed to the parser (`Tables.special`).
 _IGNORED, _IGNORED_LINES, _LINES, _NEWLINE, _OPEN, _CLOSE = 1, 2, 3, 4, 5, 6
 
 
+def driver_tables(data: dict) -> dict:
+    """The tables in the form the driver reads (`Tables`' fields), from `build_tables`' data: terminals
+    and rules as small integers, the actions and gotos as lists indexed by state, then by terminal or
+    rule number."""
+    raw_rules = data["rules"]
+    indenter = data["indenter"]
+    origins = sorted({r[0] for r in raw_rules})
+    nonterminal = {name: i for i, name in enumerate(origins)}
+    names = set(re.compile(data["pattern"]).groupindex) | {"$END", indenter["indent"], indenter["dedent"]}
+    for lexer in data["lexers"]:
+        names.update(lexer["terminals"])
+        for words in lexer["unless"].values():
+            names.update(words.values())
+    for row in data["states"]:
+        names.update(symbol for symbol in row if symbol not in nonterminal)
+    terminal_names = sorted(names)
+    terminal = {name: i for i, name in enumerate(terminal_names)}
+
+    error = ~len(raw_rules)
+    actions, gotos = [], []
+    for row in data["states"]:
+        shifts = [error] * len(terminal)
+        goes = [-1] * len(nonterminal)
+        for symbol, action in row.items():
+            if symbol in nonterminal:
+                goes[nonterminal[symbol]] = action
+            else:
+                shifts[terminal[symbol]] = action
+        actions.append(shifts)
+        gotos.append(goes)
+
+    special = [0] * len(terminal)
+    for name in data["newline"]:
+        special[terminal[name]] = _LINES
+    for name in data["ignore"]:
+        special[terminal[name]] = _IGNORED_LINES if special[terminal[name]] else _IGNORED
+    special[terminal[indenter["nl"]]] = _NEWLINE
+    for name in indenter["open"]:
+        special[terminal[name]] = _OPEN
+    for name in indenter["close"]:
+        special[terminal[name]] = _CLOSE
+
+    lexers = []
+    for lexer in data["lexers"]:
+        unless = {terminal[name]: {word: terminal[kind] for word, kind in words.items()}
+                  for name, words in lexer["unless"].items()}
+        lexers.append((frozenset(terminal[name] for name in lexer["terminals"]) if lexer["in_order"] else None,
+                       unless or None))
+    return {
+        "format": data["format"], "start": data["start"], "end": data["end"],
+        "method_names": sorted({r[3] for r in raw_rules if r[2] == _BUILD}),
+        "lexers": data["lexers"], "indenter": indenter, "terminal_names": terminal_names, "terminal": terminal,
+        "error": error, "actions": actions, "gotos": gotos,
+        "rules": [(r[1], nonterminal[r[0]], r[2], r[3], r[4], r[5], r[6]) for r in raw_rules],
+        "special": special, "kept": [name in data["kept"] for name in terminal_names],
+        "pattern": data["pattern"], "by_first": data["by_first"], "alternatives": data["alternatives"],
+        "state_lexers": [(lexers[i][0], i, lexers[i][1]) for i in data["state_lexers"]],
+    }
+
+
 class Tables:
-    """The tables in the form the driver reads: terminals and rules as small integers, the actions
-    and gotos as lists indexed by state, then by terminal or rule name."""
+    """The tables as the driver reads them (`driver_tables`), and the driver."""
 
-    def __init__(self, data: dict) -> None:
-        if data["format"] != FORMAT:
+    def __init__(self, fields: dict) -> None:
+        """From `driver_tables`' fields (as the cache holds them)."""
+        if fields["format"] != FORMAT:
             raise ValueError("tables of another format")
-        self.start, self.end = data["start"], data["end"]
-        raw_rules = data["rules"]
-        self.method_names = sorted({r[3] for r in raw_rules if r[2] == _BUILD})
-        self.lexers = data["lexers"]
-        self.pattern = re.compile(data["pattern"])
-        indenter = self.indenter = data["indenter"]
-
-        origins = sorted({r[0] for r in raw_rules})
-        nonterminal = {name: i for i, name in enumerate(origins)}
-        names = set(self.pattern.groupindex) | {"$END", indenter["indent"], indenter["dedent"]}
-        for lexer in self.lexers:
-            names.update(lexer["terminals"])
-            for words in lexer["unless"].values():
-                names.update(words.values())
-        for actions in data["states"]:
-            names.update(symbol for symbol in actions if symbol not in nonterminal)
-        self.terminal_names = sorted(names)
-        terminal = self.terminal = {name: i for i, name in enumerate(self.terminal_names)}
-
+        self.start: int = fields["start"]
+        self.end: int = fields["end"]
+        self.method_names: list[str] = fields["method_names"]
+        self.lexers: list[dict] = fields["lexers"]
+        self.indenter: dict = fields["indenter"]
+        self.terminal_names: list[str] = fields["terminal_names"]
+        self.terminal: dict[str, int] = fields["terminal"]
+        self.error: int = fields["error"]
         # actions[state][terminal]: a shift (the next state, >= 0), a reduction (~rule), or an error
-        self.error = ~len(raw_rules)
-        self.actions: list[list[int]] = []
-        self.gotos: list[list[int]] = []
-        for row in data["states"]:
-            actions = [self.error] * len(terminal)
-            gotos = [-1] * len(nonterminal)
-            for symbol, action in row.items():
-                if symbol in nonterminal:
-                    gotos[nonterminal[symbol]] = action
-                else:
-                    actions[terminal[symbol]] = action
-            self.actions.append(actions)
-            self.gotos.append(gotos)
+        self.actions: list[list[int]] = fields["actions"]
+        self.gotos: list[list[int]] = fields["gotos"]
         # rules: (size, origin, kind, method name, include, nones after, first symbol has a token)
-        self.rules = [(r[1], nonterminal[r[0]], r[2], r[3], r[4], r[5], r[6]) for r in raw_rules]
-
-        special = [0] * len(terminal)
-        for name in data["newline"]:
-            special[terminal[name]] = _LINES
-        for name in data["ignore"]:
-            special[terminal[name]] = _IGNORED_LINES if special[terminal[name]] else _IGNORED
-        special[terminal[indenter["nl"]]] = _NEWLINE
-        for name in indenter["open"]:
-            special[terminal[name]] = _OPEN
-        for name in indenter["close"]:
-            special[terminal[name]] = _CLOSE
-        self.special = special
-        self.kept = [name in data["kept"] for name in self.terminal_names]
+        self.rules: list[tuple] = fields["rules"]
+        self.special: list[int] = fields["special"]
+        self.kept: list[bool] = fields["kept"]
         # per first character: the root's pattern of the terminals that may start with it, made when first met
-        self._by_first, self._alternatives = data["by_first"], data["alternatives"]
+        self._pattern, self._by_first = fields["pattern"], fields["by_first"]
+        self._alternatives: list[str] = fields["alternatives"]
         self.root_by_first: dict[str, tuple[Callable, list[int]]] = {}
         self._root_by_terminals: dict[tuple[int, ...], tuple[Callable, list[int]]] = {}
         # per state: (its terminals where the root's pattern serves it, else None; its lexer; its keywords)
-        lexers = []
-        for lexer in self.lexers:
-            unless = {terminal[name]: {word: terminal[kind] for word, kind in words.items()}
-                      for name, words in lexer["unless"].items()}
-            lexers.append((frozenset(terminal[name] for name in lexer["terminals"]) if lexer["in_order"] else None,
-                           unless or None))
-        self.state_lexers = [(lexers[i][0], i, lexers[i][1]) for i in data["state_lexers"]]
+        self.state_lexers: list[tuple] = fields["state_lexers"]
         self._own: dict[int, tuple[Callable, list[int]]] = {}  # the states' own patterns, compiled when needed
         self._chains: dict[int, int] = {}  # the steps of `_passes`, worked out when first needed
         self._made: dict[type, list] = {}  # `_reducers`, per class of builder
+
+    @property
+    def pattern(self) -> re.Pattern:
+        """The root lexer's pattern: the alternation of every terminal, in its order."""
+        return re.compile(self._pattern)
 
     def _kinds(self, pattern: re.Pattern) -> list[int]:
         """The terminal of each group of `pattern` (a match's `lastindex`: its outermost group that matched)."""
@@ -376,7 +419,7 @@ class Tables:
         indices = tuple(self._by_first.get(char, ()))
         lexer = self._root_by_terminals.get(indices)  # the letters share one, the digits another, ...
         if lexer is None:
-            pattern = re.compile("|".join(self._alternatives[i] for i in indices)) if indices else self.pattern
+            pattern = re.compile("|".join(self._alternatives[i] for i in indices) if indices else self._pattern)
             lexer = self._root_by_terminals[indices] = (pattern.match, self._kinds(pattern))
         self.root_by_first[char] = lexer
         return lexer

@@ -7,9 +7,8 @@ are equal.  Symbols stand for positive integers.  `Var`s are unknowns solved by 
 from __future__ import annotations
 
 import itertools
-from dataclasses import field
 
-from .nodes import frozen
+from .nodes import field, frozen
 
 _ids = itertools.count()
 
@@ -66,6 +65,10 @@ def _terms_key(size: Size):
     return tuple((_mono_key(mono), coeff) for mono, coeff in size.terms)
 
 
+def _atom_key(atom: Atom):
+    return atom.sort_key()
+
+
 def _mono_key(mono: Monomial):
     return (len(mono), [a.sort_key() for a in mono])
 
@@ -94,7 +97,9 @@ class Size:
         if isinstance(value, Size):
             return value
         if isinstance(value, int):
-            return Size._normal(((), value),) if value else Size._normal()
+            if value == 1 or value == 0:
+                return _ONE if value else _ZERO  # the most common (sizes never change: one of each will do)
+            return Size._normal(((), value),)
         return Size._normal(((value,), 1),)
 
     @staticmethod
@@ -143,19 +148,22 @@ class Size:
 
     # ---- arithmetic
     def __add__(self, other):
-        other = _coerce(other)
-        terms = dict(self.terms)
-        for m, c in other.terms:
-            terms[m] = terms.get(m, 0) + c
-        return Size(terms)
+        return self._plus(_coerce(other), 1)
 
     __radd__ = __add__
 
     def __neg__(self):
-        return Size({m: -c for m, c in self.terms})
+        return Size._normal(*((m, -c) for m, c in self.terms))  # still sorted, still without zeros
 
     def __sub__(self, other):
-        return self + -_coerce(other)
+        return self._plus(_coerce(other), -1)
+
+    def _plus(self, other: Size, sign: int) -> Size:
+        """`self + sign * other`, made once (not `-other` first)."""
+        terms = dict(self.terms)
+        for m, c in other.terms:
+            terms[m] = terms.get(m, 0) + sign * c
+        return Size(terms)
 
     def __rsub__(self, other):
         return _coerce(other) - self
@@ -164,7 +172,7 @@ class Size:
         other = _coerce(other)
         terms: dict[Monomial, int] = {}
         for (m1, c1), (m2, c2) in itertools.product(self.terms, other.terms):
-            mono = tuple(sorted(m1 + m2, key=lambda a: a.sort_key()))
+            mono = tuple(sorted(m1 + m2, key=_atom_key))
             terms[mono] = terms.get(mono, 0) + c1 * c2
         return Size(terms)
 
@@ -229,21 +237,27 @@ class Size:
                 return replaced
         if not any(isinstance(a, FloorDiv) or mapping(a) is not None for mono, _ in self.terms for a in mono):
             return self  # nothing to replace (the common case): no new polynomial
-        result = Size.of(0)
+        # Expanded on plain dictionaries of terms, made one normal form at the end (not a polynomial
+        # per factor and per term, each sorted and hashed).
+        result: dict[Monomial, int] = {}
         for mono, coeff in self.terms:
-            term = Size.of(coeff)
+            expanded: dict[tuple, int] = {(): coeff}  # the term so far, its monomials not yet sorted
             for a in mono:
-                if isinstance(a, FloorDiv):
-                    replaced = mapping(a)
-                    if replaced is None:
-                        replaced = a.num.substitute(mapping) // a.den.substitute(mapping)
-                else:
-                    replaced = mapping(a)
-                    if replaced is None:
-                        replaced = Size.of(a)
-                term = term * replaced
-            result = result + term
-        return result
+                replaced = mapping(a)
+                if replaced is None:
+                    if not isinstance(a, FloorDiv):
+                        expanded = {m + (a,): c for m, c in expanded.items()}
+                        continue
+                    replaced = a.num.substitute(mapping) // a.den.substitute(mapping)
+                product: dict[tuple, int] = {}
+                for m, c in expanded.items():
+                    for m2, c2 in replaced.terms:
+                        product[m + m2] = product.get(m + m2, 0) + c * c2
+                expanded = product
+            for m, c in expanded.items():
+                m = tuple(sorted(m, key=_atom_key)) if len(m) > 1 else m
+                result[m] = result.get(m, 0) + c
+        return Size(result)
 
     def evaluate(self, env: dict) -> int | None:
         """The value when every symbol is in `env` (keyed by Symbol or Var), else None."""
@@ -257,6 +271,9 @@ class Size:
 
     def __repr__(self):
         return f"Size({format_size(self)})"
+
+
+_ZERO, _ONE = Size._normal(), Size._normal(((), 1),)
 
 
 def product(sizes) -> Size:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .nodes import frozen
+from .nodes import field, frozen
 
 
-@dataclass(frozen=True, repr=False)
+@frozen
 class Source:
     path: str
     text: str
+
+    __repr__ = object.__repr__  # not the whole text
 
     @property
     def lines(self) -> list[str]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from . import lalr, tree
 from .diagnostics import Diagnostic, NcdcError
 from .resources import data_dir
 from .source import Source, Span
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
 
 if TYPE_CHECKING:
     from lark import Token  # the tokens of Lark's syntax errors

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import field
-
-from .nodes import mutable
+from .nodes import field, mutable
 from .source import Span
 
 # ---- sizes and types ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import field
 
 import pytest
 
+from ncdc import nodes
 from ncdc.nodes import frozen, mutable
 
 
@@ -83,3 +84,58 @@ def test_ir_nodes_pickle():
     t = ir.TensorType((axis, axis))
     again = pickle.loads(pickle.dumps(t))
     assert str(again) == str(t) == "k k"
+
+
+def test_the_methods_compiled_ahead_are_current_and_used():
+    from tests.update_golden import ROOT, generate_ahead
+
+    from ncdc import _ahead, tree
+
+    assert generate_ahead() == (ROOT / "ncdc" / "_ahead.py").read_text(encoding="utf-8"), \
+        "ncdc/_ahead.py is out of date: run `python -m tests.update_golden`"
+    tree.Name("x", None)
+    assert tree.Name.__init__.__code__.co_filename == _ahead.__file__
+
+
+def test_a_method_not_compiled_ahead_is_compiled_when_first_used():
+    @frozen
+    class Unusual:
+        a_field_no_ncdc_class_has: int
+
+    assert Unusual(1) == Unusual(1) and hash(Unusual(1)) == hash(Unusual(1))
+    assert Unusual.__init__.__code__.co_filename == "<string>"
+
+
+def test_fields_replace_and_is_dataclass_agree_with_the_standard_library():
+    from ncdc import ir
+    from ncdc.ops.layers import ConvAttrs
+
+    for cls in (ir.Axis, ir.Call, ConvAttrs):
+        ours, theirs = nodes.fields(cls), dataclasses.fields(cls)
+        assert [(f.name, f.init, f.repr, f.compare, f.hash, dict(f.metadata)) for f in ours] == \
+            [(f.name, f.init, f.repr, f.compare, f.hash, dict(f.metadata)) for f in theirs]
+        assert [f.default is nodes.MISSING for f in ours] == [f.default is dataclasses.MISSING for f in theirs]
+        assert nodes.is_dataclass(cls) and dataclasses.is_dataclass(cls)
+    axis = ir.Axis(4)
+    assert nodes.replace(axis, size=5) == dataclasses.replace(axis, size=5) == ir.Axis(5)
+
+    @dataclasses.dataclass
+    class Plain:
+        x: int = 1
+
+    assert nodes.fields(Plain)[0].name == "x" and nodes.replace(Plain(), x=2) == Plain(2)
+    assert nodes.is_dataclass(Plain) and not nodes.is_dataclass(3)
+
+
+def test_checking_imports_neither_dataclasses_nor_typing():
+    """Nor hashlib: together a third of `import ncdc` (the back ends and the tests use them)."""
+    import subprocess
+    import sys
+
+    from tests.update_golden import ROOT
+
+    code = ("import sys, ncdc.cli; ncdc.cli.main(['check', 'specs/']); "
+            "print(sorted(m for m in ('dataclasses', 'typing', 'hashlib') if m in sys.modules))")
+    for _ in range(2):  # the first may find the parser's tables not made yet: Lark makes them
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -8,11 +8,15 @@ committing: every change in it is a change in the code ncdc generates.
 
 tests/golden/ir/<stem>.txt holds the typed IR of the same spec as `ncdc check --emit ir` prints it
 (`ncdc.ir_text.format_program`): a change there is a change in what the checker builds.
+
+ncdc/_ahead.py, the methods of the checker's node classes compiled ahead (`ncdc.nodes.ahead_source`),
+is written again too: a change there follows a change in those classes' fields.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,6 +79,13 @@ def generate_svg(spec: str) -> str:
         os.chdir(cwd)
 
 
+def generate_ahead() -> str:
+    """ncdc/_ahead.py as a fresh process that imported ncdc makes it (the classes checking makes)."""
+    code = "import sys, ncdc.nodes; sys.stdout.write(ncdc.nodes.ahead_source())"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+
+
 def _refresh(path: Path, text: str) -> int:
     old = path.read_text(encoding="utf-8") if path.exists() else None
     if old == text:
@@ -107,6 +118,7 @@ def main() -> int:
     GOLDEN_DRAW.mkdir(exist_ok=True)
     for stem in DRAWN:
         changed += _refresh(GOLDEN_DRAW / f"{stem}.svg", generate_svg(f"specs/{stem}.ncd"))
+    changed += _refresh(ROOT / "ncdc" / "_ahead.py", generate_ahead())
     print(f"{len(specs)} specs, {2 * len(specs) + len(DRAWN)} golden files, {changed} changed")
     return 0
 

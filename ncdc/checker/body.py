@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Callable
 
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Label, NcdcError, fail
@@ -17,6 +16,10 @@ from .numbers import check_constant
 from .bounds import FALSE, TRUE, Decider
 from ..ops.masks import COMPARISONS
 from .solver import Solver, fresh_symbols
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Callable
 
 
 # Expressions nested deeper than Python's own parser takes brackets (200) are an error in the input

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, NcdcError
 from .. import ir
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 LIMIT = sys.float_info.max
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from .. import tree
 from ..diagnostics import Diagnostic, Label, NcdcError
 from ..ir import FLOAT, Axis, TensorType
-from ..nodes import mutable
+from ..nodes import field, mutable
 from ..sizes import FloorDiv, Size, Symbol
 from ..source import Span
 

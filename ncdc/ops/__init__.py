@@ -8,12 +8,15 @@ covers every operation.
 
 from __future__ import annotations
 
-from typing import Callable
 
 from ..nodes import frozen
 from .. import ir
 from . import experts, functions, masks, positions, structural
 from .layers import LAYERS, LayerOp
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (2.4 ms of `import ncdc`)
+if TYPE_CHECKING:
+    from typing import Callable
 
 
 @frozen

@@ -347,11 +347,11 @@ def _python_statement(text: str) -> _Statement | None:
     return None
 
 
-def _check_text(text: str, name: str, sizes: dict[str, int]):
+def _check_text(text: str, name: str, sizes: dict[str, int], shared: dict | None = None):
     from .api import check_source
 
     try:
-        return check_source(text, name, sizes)
+        return check_source(text, name, sizes, shared)
     except NcdcError as error:
         replaced = _not_a_spec(name, text, error.diagnostics)
         if replaced is not None:
@@ -377,9 +377,10 @@ def _check(args) -> int:
         except NcdcError as error:
             diagnostics.extend(error.diagnostics)
     _known_sizes(args.sizes, list(texts.values()))
+    shared: dict = {}  # the specs' parses: one that several import is parsed once
     for name, text in texts.items():
         try:
-            program = _check_text(text, name, args.sizes)
+            program = _check_text(text, name, args.sizes, shared)
             diagnostics.extend(program.warnings)
             if args.emit == "ir" and args.format == "json":
                 from .ir_json import program_json

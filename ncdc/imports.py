@@ -18,16 +18,34 @@ from .source import Span
 MAX_DEPTH = 64  # imports nested deeper than this are surely a runaway chain
 
 
-def resolve(program: tree.Program, path: str) -> tree.Program:
-    """`program` with the items its imports bring in placed before its own (each item once)."""
+def resolve(program: tree.Program, path: str, shared: dict | None = None) -> tree.Program:
+    """`program` with the items its imports bring in placed before its own (each item once);
+    `shared` as `parse_once` takes it."""
     if not program.imports:
         return program
-    return tree.Program(_Resolver().imported(program, Path(path), [Path(path).resolve()]) + program.items)
+    return tree.Program(_Resolver(shared).imported(program, Path(path), [Path(path).resolve()]) + program.items)
+
+
+def parse_once(text: str, name: str, shared: dict[str, tuple[str, tree.Program]] | None) -> tree.Program:
+    """`parse(text, name)`, or the tree that `shared` holds of the same text by the same name: specs
+    checked together (`ncdc check specs/`) share one, so that a spec that several import is parsed
+    once (checking leaves trees as they are)."""
+    from .syntax import parse
+
+    if shared is None:
+        return parse(text, name)
+    hit = shared.get(name)
+    if hit is not None and hit[0] == text:
+        return hit[1]
+    program = parse(text, name)
+    shared[name] = (text, program)
+    return program
 
 
 class _Resolver:
-    def __init__(self):
+    def __init__(self, shared: dict | None):
         self.parsed: dict[Path, tree.Program] = {}  # each file parsed once: a diamond brings one copy
+        self.shared = shared
 
     def imported(self, program: tree.Program, path: Path, stack: list[Path]) -> list:
         """The items `program`'s imports bring in; `stack` holds the files importing it, itself last."""
@@ -51,7 +69,6 @@ class _Resolver:
         key = target.resolve()
         if key not in self.parsed:
             from .api import read_spec
-            from .syntax import parse
 
             try:
                 text = read_spec(target)
@@ -59,7 +76,7 @@ class _Resolver:
                 raise NcdcError(Diagnostic("E0107", f"no spec `{target.name}` to import", imp.span,
                                            f"looked for {target}", help="imports name a spec beside the importing "
                                            "one, without `.ncd`: `from attention import MultiHeadAttention`")) from None
-            self.parsed[key] = parse(text, str(target))
+            self.parsed[key] = parse_once(text, str(target), self.shared)
         return self.parsed[key]
 
 

@@ -78,3 +78,28 @@ def test_a_missing_name_lists_what_the_spec_defines(tmp_path):
     write(tmp_path, {"m.ncd": "from lib.attention import MultiHeadAtention\n", "lib/attention.ncd": ATTENTION})
     message = error(tmp_path / "m.ncd")[4]
     assert message == "`attention.ncd` defines no `MultiHeadAtention`"
+
+
+def test_specs_checked_together_parse_a_spec_they_import_once(tmp_path, monkeypatch, capsys):
+    """`ncdc check` of a folder parses each spec once, also one that several import, and reports
+    as if each were checked alone (an error in the imported spec at each import)."""
+    import ncdc.cli
+    import ncdc.syntax
+
+    write(tmp_path, {"lib/attention.ncd": ATTENTION, "a.ncd": BLOCK, "b.ncd": BLOCK.replace("Block", "Other"),
+                     "c.ncd": "from broken import F\n", "d.ncd": "from broken import F\n",
+                     "broken.ncd": "def F(X: a) -> a:\n    return X +\n"})
+    alone = {}
+    for name in ("a", "b", "c", "d"):
+        ncdc.cli.main(["check", "--format", "json", str(tmp_path / f"{name}.ncd")])
+        alone[name] = capsys.readouterr().out
+    parsed: list[str] = []
+    parse = ncdc.syntax.parse
+    monkeypatch.setattr(ncdc.syntax, "parse",
+                        lambda text, path, *a: parsed.append(Path(path).name) or parse(text, path, *a))
+    assert ncdc.cli.main(["check", "--format", "json", *(str(tmp_path / f"{n}.ncd") for n in "abcd")]) == 1
+    together = capsys.readouterr().out
+    assert parsed.count("attention.ncd") == 1 and parsed.count("a.ncd") == 1
+    assert parsed.count("broken.ncd") == 2  # it does not parse: nothing to share
+    import json
+    assert json.loads(together)["diagnostics"] == [d for n in "abcd" for d in json.loads(alone[n])["diagnostics"]]

@@ -1018,18 +1018,17 @@ def _merge_in_place(code: str, flat: list, input_labels, output) -> tuple[str, l
     the permutation after it one too, where flattening after the permutation copies.  The group is
     one item of `flat` and of the output from then on."""
     plain = {label for label in input_labels if not isinstance(label, ir.Group)}
-    flat, merged = list(flat), []
+    flat, items = list(flat), []
     for label in output:
         if isinstance(label, ir.Group) and all(part in plain for part in label.labels):
             width, i = len(label.labels), flat.index(label.labels[0])
             if flat[i:i + width] == list(label.labels):
                 start, end = i - len(flat), i + width - 1 - len(flat)
                 code = f"{code}.flatten({start})" if end == -1 else f"{code}.flatten({start}, {end})"
-                flat[i:i + width] = [_Merged(label)]
-                merged.append(_Merged(label))
-                continue
-        merged.append(label)
-    return code, flat, merged
+                label = _Merged(label)
+                flat[i:i + width] = [label]
+        items.append(label)
+    return code, flat, items
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from . import ir
 from .checker import check
 from .diagnostics import Diagnostic, NcdcError
-from .imports import parse_once, resolve
+from .imports import Parses, parse_once, resolve
 from .syntax import nesting_error
 
 
 def check_source(text: str, path: str = "<string>", sizes: dict[str, int] | None = None,
-                 shared: dict | None = None) -> ir.Program:
+                 shared: Parses | None = None) -> ir.Program:
     """Parse and check spec text; raises NcdcError with diagnostics on errors in it.  `shared`: the
-    parses of specs checked together, as `imports.parse_once` takes it."""
+    parses of specs checked together (`imports.Parses`)."""
     with _nesting_guard(path), _fewer_collections():
         return check(resolve(parse_once(text, path, shared), path, shared), path, sizes)
 

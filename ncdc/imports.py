@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import tree
+from . import tree, tree_cache
 from .nodes import fields, is_dataclass
 from .diagnostics import Diagnostic, NcdcError
 from .source import Span
@@ -18,32 +18,48 @@ from .source import Span
 MAX_DEPTH = 64  # imports nested deeper than this are surely a runaway chain
 
 
-def resolve(program: tree.Program, path: str, shared: dict | None = None) -> tree.Program:
-    """`program` with the items its imports bring in placed before its own (each item once);
-    `shared` as `parse_once` takes it."""
+def resolve(program: tree.Program, path: str, shared: Parses | None = None) -> tree.Program:
+    """`program` with the items its imports bring in placed before its own (each item once); the
+    imported specs parsed by `shared` where given."""
     if not program.imports:
         return program
     return tree.Program(_Resolver(shared).imported(program, Path(path), [Path(path).resolve()]) + program.items)
 
 
-def parse_once(text: str, name: str, shared: dict[str, tuple[str, tree.Program]] | None) -> tree.Program:
-    """`parse(text, name)`, or the tree that `shared` holds of the same text by the same name: specs
-    checked together (`ncdc check specs/`) share one, so that a spec that several import is parsed
-    once (checking leaves trees as they are)."""
+def parse_once(text: str, name: str, shared: Parses | None) -> tree.Program:
+    """`parse(text, name)`, or, with `shared`, its parse of the same text by the same name."""
+    if shared is not None:
+        return shared.parse(text, name)
     from .syntax import parse
 
-    if shared is None:
-        return parse(text, name)
-    hit = shared.get(name)
-    if hit is not None and hit[0] == text:
-        return hit[1]
-    program = parse(text, name)
-    shared[name] = (text, program)
-    return program
+    return parse(text, name)
+
+
+class Parses:
+    """The parses of specs checked together (`ncdc check specs/`): a spec that several import is
+    parsed once (checking leaves trees as they are).  Where `kept`, each spec's tree is also read
+    from and kept in ncdc's cache between runs (`tree_cache`)."""
+
+    def __init__(self, kept: bool = False):
+        self.kept = kept
+        self._trees: dict[str, tuple[str, tree.Program]] = {}
+
+    def parse(self, text: str, name: str) -> tree.Program:
+        hit = self._trees.get(name)
+        if hit is not None and hit[0] == text:
+            return hit[1]
+        if self.kept:
+            program = tree_cache.parse(text, name)
+        else:
+            from .syntax import parse
+
+            program = parse(text, name)
+        self._trees[name] = (text, program)
+        return program
 
 
 class _Resolver:
-    def __init__(self, shared: dict | None):
+    def __init__(self, shared: Parses | None):
         self.parsed: dict[Path, tree.Program] = {}  # each file parsed once: a diamond brings one copy
         self.shared = shared
 

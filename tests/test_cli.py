@@ -535,10 +535,10 @@ def test_check_of_a_bad_spec_does_not_import_torch(tmp_path):
 
 GUARD = r"""
 import os, sys, tempfile
-allowed = os.path.realpath(sys.argv[1])
+allowed = [os.path.realpath(sys.argv[1]), os.path.realpath(os.environ["NCDC_CACHE_DIR"])]  # and ncdc's cache
 def inside(p):
     folder = os.path.realpath(os.path.dirname(os.path.abspath(p)))
-    return folder == allowed or folder.startswith(allowed + os.sep)
+    return any(folder == a or folder.startswith(a + os.sep) for a in allowed)
 def guard(name, fn):
     def guarded(src, dst, *a, **k):
         if not inside(dst):
@@ -558,8 +558,8 @@ sys.exit(main(sys.argv[2:]))
 
 
 def guarded_cli(allowed: Path, *args, cwd: Path):
-    """`ncdc ARGS` that cannot rename, or make a temporary file, outside `allowed` (whatever the code
-    under test does), so that a test writing to /dev/null can never replace it."""
+    """`ncdc ARGS` that cannot rename, or make a temporary file, outside `allowed` and ncdc's cache
+    (whatever the code under test does), so that a test writing to /dev/null can never replace it."""
     return subprocess.run([sys.executable, "-c", GUARD, str(allowed), *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 

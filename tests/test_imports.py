@@ -93,6 +93,7 @@ def test_specs_checked_together_parse_a_spec_they_import_once(tmp_path, monkeypa
     for name in ("a", "b", "c", "d"):
         ncdc.cli.main(["check", "--format", "json", str(tmp_path / f"{name}.ncd")])
         alone[name] = capsys.readouterr().out
+    monkeypatch.setenv("NCDC_CACHE_DIR", str(tmp_path / "cache"))  # no trees kept from the runs alone
     parsed: list[str] = []
     parse = ncdc.syntax.parse
     monkeypatch.setattr(ncdc.syntax, "parse",

@@ -54,6 +54,9 @@ def compare_models(cfg: Config, label: str, reference, generated, inputs: tuple,
     check_same(label, reference, generated, inputs, atol)
     ref_call, gen_call = reference, generated
     if cfg.compile:
+        # Compiled afresh for each case: dynamo keeps its graphs per code object, so the cases before
+        # would make it compile for dynamic sizes, and from the ninth graph on run eager code.
+        torch._dynamo.reset()
         ref_call, gen_call = torch.compile(reference), torch.compile(generated)
 
     def step(model, call):

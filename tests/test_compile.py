@@ -134,3 +134,28 @@ def test_mixtral_without_fullgraph_is_one_graph_with_the_flag():
     with torch._dynamo.config.patch(capture_scalar_outputs=True):
         assert _count_graphs(block, x) == 1
     assert _count_graphs(block, x) > 1
+
+
+def test_a_permuted_weight_is_made_again_in_backward_under_compile_too():
+    """Where the layout plan permutes a weight (the (k h) heads of attention.ncd), autograd would keep
+    the permuted copy for backward; compiled, AOTAutograd's partitioner would too, unless the
+    permutation is checkpointed.  No weight-shaped tensor is saved, and the gradients are eager's."""
+    model = ncdc.load(SPECS / "attention.ncd").MultiHeadAttention(m=8, k=2, h=4)
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    E, X = torch.randn(3, 5, 8, requires_grad=True), torch.randn(3, 6, 8, requires_grad=True)
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    shapes = []
+
+    def pack(tensor):
+        if tensor.untyped_storage().data_ptr() not in params:
+            shapes.append(tuple(tensor.shape))
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = compiled(E, X)
+    assert shapes and (8, 8) not in shapes, shapes
+    grads = torch.autograd.grad(out.sum(), [E, X, *model.parameters()])
+    want = torch.autograd.grad(model(E, X).sum(), [E, X, *model.parameters()])
+    for got, expected in zip(grads, want):
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

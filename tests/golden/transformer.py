@@ -107,11 +107,16 @@ class _LinearPermuted(torch.autograd.Function):
 
 def _linear_permuted(x: Tensor, permute: Callable, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """`nn.functional.linear` with the weight `permute(weight)`, that copy not kept for backward
-    where autograd would keep it (an input that needs a gradient).  Traced and compiled code, and
-    torch.func's transforms (which need a `setup_context`), get the plain call."""
-    if (x.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
-            and not (torch.jit.is_tracing() or torch.compiler.is_compiling())):
-        return _LinearPermuted.apply(x, permute(weight), bias, permute, weight)
+    where autograd would keep it (an input that needs a gradient): made again in backward, by
+    `_LinearPermuted` in eager mode and, under torch.compile, by a checkpoint around the permutation
+    (its partitioner keeps the copy otherwise).  Traced code and torch.func's transforms (which need
+    a `setup_context`) get the plain call."""
+    if x.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
+        if torch.compiler.is_compiling():
+            return nn.functional.linear(x, torch.utils.checkpoint.checkpoint(permute, weight, use_reentrant=False),
+                                        bias)
+        if not torch.jit.is_tracing():
+            return _LinearPermuted.apply(x, permute(weight), bias, permute, weight)
     return nn.functional.linear(x, permute(weight), bias)
 
 

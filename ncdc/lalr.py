@@ -23,7 +23,6 @@ it cannot be read or written the tables are built in memory.
 from __future__ import annotations
 
 import marshal
-import os
 import re
 import zlib
 from operator import itemgetter
@@ -289,18 +288,10 @@ def load_tables(grammar: str, make_lark: Callable[[], Any], settings: str = "") 
     # The driver's form of the tables, as marshal writes it (read several times faster than JSON, and
     # with no module to import); its version 2 has no references between objects, so that the same
     # tables are always the same bytes.
+    from . import cache_files
+
     blob = marshal.dumps((key, driver_tables(build_tables(make_lark()))), 2)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(temporary, "wb") as file:
-            file.write(blob)
-        os.replace(temporary, path)  # atomic: a concurrent run reads the old file or the new, never half
-    except OSError:  # a read-only cache: the tables still work, from memory
-        try:
-            os.remove(temporary)
-        except OSError:
-            pass
+    cache_files.write(path, blob)  # where it cannot be written, the tables still work, from memory
     return Tables(marshal.loads(blob)[1])
 
 

@@ -21,7 +21,7 @@ import sys
 import zlib
 from functools import lru_cache
 
-from . import lalr, nodes, source, tree
+from . import cache_files, lalr, nodes, source, tree
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
@@ -63,18 +63,11 @@ def _read(path: str) -> tuple:
 def _write(path: str, entry: tuple) -> None:
     import pickle
 
-    temporary = f"{path}.{os.getpid()}.tmp"
     try:
         blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(temporary, "wb") as file:
-            file.write(blob)
-        os.replace(temporary, path)  # atomic: a concurrent run reads the old file or the new, never half
-    except (OSError, RecursionError, pickle.PicklingError):  # read-only cache, a tree too deep to pickle
-        try:
-            os.remove(temporary)
-        except OSError:
-            pass
+    except (RecursionError, pickle.PicklingError):  # a tree too deep to pickle: parsed every time
+        return
+    cache_files.write(path, blob)
 
 
 def folder() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import gc
 import json
 import os
 import shutil
@@ -191,6 +192,7 @@ def bench_scaling(cfg: Config) -> list[Row]:
             for n, text in texts.items():
                 samples = []
                 for _ in range(cfg.reps(5, 1) if n == small else cfg.reps(2, 1)):
+                    gc.collect()  # the samples before left cycles of garbage: freed now, not timed
                     start = time.process_time()  # CPU time: the machine is shared, waits are not ours
                     fn(text, f"{family}_{n}.ncd")
                     samples.append(time.process_time() - start)

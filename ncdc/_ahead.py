@@ -8,26 +8,23 @@ date is missed, never used.
 
 def _0(_UNSET, _set, _factory_uid):
     def __init__(self, name, uid=_UNSET):
-        _d = self.__dict__
-        _d['name'] = name
-        _d['uid'] = _factory_uid() if uid is _UNSET else uid
+        _set(self, 'name', name)
+        _set(self, 'uid', _factory_uid() if uid is _UNSET else uid)
     return __init__
 
 
 def _1(_UNSET, _set, _factory_uid, _default_owner):
     def __init__(self, name, uid=_UNSET, owner=_default_owner):
-        _d = self.__dict__
-        _d['name'] = name
-        _d['uid'] = _factory_uid() if uid is _UNSET else uid
-        _d['owner'] = owner
+        _set(self, 'name', name)
+        _set(self, 'uid', _factory_uid() if uid is _UNSET else uid)
+        _set(self, 'owner', owner)
     return __init__
 
 
 def _2(_UNSET, _set):
     def __init__(self, num, den):
-        _d = self.__dict__
-        _d['num'] = num
-        _d['den'] = den
+        _set(self, 'num', num)
+        _set(self, 'den', den)
     return __init__
 
 
@@ -47,9 +44,8 @@ def _4():
 
 def _5(_UNSET, _set):
     def __init__(self, path, text):
-        _d = self.__dict__
-        _d['path'] = path
-        _d['text'] = text
+        _set(self, 'path', path)
+        _set(self, 'text', text)
     return __init__
 
 
@@ -69,12 +65,11 @@ def _7():
 
 def _8(_UNSET, _set):
     def __init__(self, source, line, column, end_line, end_column):
-        _d = self.__dict__
-        _d['source'] = source
-        _d['line'] = line
-        _d['column'] = column
-        _d['end_line'] = end_line
-        _d['end_column'] = end_column
+        _set(self, 'source', source)
+        _set(self, 'line', line)
+        _set(self, 'column', column)
+        _set(self, 'end_line', end_line)
+        _set(self, 'end_column', end_column)
     return __init__
 
 
@@ -94,10 +89,9 @@ def _10():
 
 def _11(_UNSET, _set, _default_origin, _default_parts):
     def __init__(self, size, origin=_default_origin, parts=_default_parts):
-        _d = self.__dict__
-        _d['size'] = size
-        _d['origin'] = origin
-        _d['parts'] = parts
+        _set(self, 'size', size)
+        _set(self, 'origin', origin)
+        _set(self, 'parts', parts)
     return __init__
 
 
@@ -117,9 +111,8 @@ def _13():
 
 def _14(_UNSET, _set, _default_dtype):
     def __init__(self, axes, dtype=_default_dtype):
-        _d = self.__dict__
-        _d['axes'] = axes
-        _d['dtype'] = dtype
+        _set(self, 'axes', axes)
+        _set(self, 'dtype', dtype)
     return __init__
 
 
@@ -139,8 +132,7 @@ def _16():
 
 def _17(_UNSET, _set):
     def __init__(self, items):
-        _d = self.__dict__
-        _d['items'] = items
+        _set(self, 'items', items)
     return __init__
 
 
@@ -181,10 +173,9 @@ def _21():
 
 def _22(_UNSET, _set):
     def __init__(self, left, op, right):
-        _d = self.__dict__
-        _d['left'] = left
-        _d['op'] = op
-        _d['right'] = right
+        _set(self, 'left', left)
+        _set(self, 'op', op)
+        _set(self, 'right', right)
     return __init__
 
 
@@ -204,10 +195,9 @@ def _24():
 
 def _25(_UNSET, _set):
     def __init__(self, var, start, stop):
-        _d = self.__dict__
-        _d['var'] = var
-        _d['start'] = start
-        _d['stop'] = stop
+        _set(self, 'var', var)
+        _set(self, 'start', start)
+        _set(self, 'stop', stop)
     return __init__
 
 
@@ -227,11 +217,10 @@ def _27():
 
 def _28(_UNSET, _set, _default_over):
     def __init__(self, conditions, span, reason, over=_default_over):
-        _d = self.__dict__
-        _d['conditions'] = conditions
-        _d['span'] = span
-        _d['reason'] = reason
-        _d['over'] = over
+        _set(self, 'conditions', conditions)
+        _set(self, 'span', span)
+        _set(self, 'reason', reason)
+        _set(self, 'over', over)
     return __init__
 
 
@@ -259,45 +248,40 @@ def _31(_UNSET, _set):
 
 def _32(_UNSET, _set):
     def __init__(self, type, span):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
+        _set(self, 'type', type)
+        _set(self, 'span', span)
     return __init__
 
 
 def _33(_UNSET, _set):
     def __init__(self, type, span, local):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['local'] = local
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'local', local)
     return __init__
 
 
 def _34(_UNSET, _set):
     def __init__(self, type, span, name):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['name'] = name
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'name', name)
     return __init__
 
 
 def _35(_UNSET, _set):
     def __init__(self, type, span, value):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['value'] = value
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'value', value)
     return __init__
 
 
 def _36(_UNSET, _set, _default_choices):
     def __init__(self, name, kind, choices=_default_choices):
-        _d = self.__dict__
-        _d['name'] = name
-        _d['kind'] = kind
-        _d['choices'] = choices
+        _set(self, 'name', name)
+        _set(self, 'kind', kind)
+        _set(self, 'choices', choices)
     return __init__
 
 
@@ -317,27 +301,24 @@ def _38():
 
 def _39(_UNSET, _set):
     def __init__(self, type, span, size):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['size'] = size
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'size', size)
     return __init__
 
 
 def _40(_UNSET, _set):
     def __init__(self, type, span, operand):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operand'] = operand
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operand', operand)
     return __init__
 
 
 def _41(_UNSET, _set):
     def __init__(self, positions, unbatched):
-        _d = self.__dict__
-        _d['positions'] = positions
-        _d['unbatched'] = unbatched
+        _set(self, 'positions', positions)
+        _set(self, 'unbatched', unbatched)
     return __init__
 
 
@@ -357,87 +338,79 @@ def _43():
 
 def _44(_UNSET, _set, _default_left_align, _default_right_align):
     def __init__(self, type, span, op, left, right, left_align=_default_left_align, right_align=_default_right_align):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['op'] = op
-        _d['left'] = left
-        _d['right'] = right
-        _d['left_align'] = left_align
-        _d['right_align'] = right_align
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'op', op)
+        _set(self, 'left', left)
+        _set(self, 'right', right)
+        _set(self, 'left_align', left_align)
+        _set(self, 'right_align', right_align)
     return __init__
 
 
 def _45(_UNSET, _set, _default_aligns):
     def __init__(self, type, span, condition, left, right, aligns=_default_aligns):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['condition'] = condition
-        _d['left'] = left
-        _d['right'] = right
-        _d['aligns'] = aligns
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'condition', condition)
+        _set(self, 'left', left)
+        _set(self, 'right', right)
+        _set(self, 'aligns', aligns)
     return __init__
 
 
 def _46(_UNSET, _set):
     def __init__(self, type, span, op, left, right):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['op'] = op
-        _d['left'] = left
-        _d['right'] = right
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'op', op)
+        _set(self, 'left', left)
+        _set(self, 'right', right)
     return __init__
 
 
 def _47(_UNSET, _set):
     def __init__(self, type, span, fn, operand):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['fn'] = fn
-        _d['operand'] = operand
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'fn', fn)
+        _set(self, 'operand', operand)
     return __init__
 
 
 def _48(_UNSET, _set):
     def __init__(self, type, span, fn, operand, dim):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['fn'] = fn
-        _d['operand'] = operand
-        _d['dim'] = dim
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'fn', fn)
+        _set(self, 'operand', operand)
+        _set(self, 'dim', dim)
     return __init__
 
 
 def _49(_UNSET, _set):
     def __init__(self, type, span, fn, operand, dims, rank):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['fn'] = fn
-        _d['operand'] = operand
-        _d['dims'] = dims
-        _d['rank'] = rank
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'fn', fn)
+        _set(self, 'operand', operand)
+        _set(self, 'dims', dims)
+        _set(self, 'rank', rank)
     return __init__
 
 
 def _50(_UNSET, _set):
     def __init__(self, type, span, operand, count):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operand'] = operand
-        _d['count'] = count
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operand', operand)
+        _set(self, 'count', count)
     return __init__
 
 
 def _51(_UNSET, _set):
     def __init__(self, labels):
-        _d = self.__dict__
-        _d['labels'] = labels
+        _set(self, 'labels', labels)
     return __init__
 
 
@@ -457,47 +430,43 @@ def _53():
 
 def _54(_UNSET, _set):
     def __init__(self, type, span, operands, inputs, output, sizes):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operands'] = operands
-        _d['inputs'] = inputs
-        _d['output'] = output
-        _d['sizes'] = sizes
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operands', operands)
+        _set(self, 'inputs', inputs)
+        _set(self, 'output', output)
+        _set(self, 'sizes', sizes)
     return __init__
 
 
 def _55(_UNSET, _set):
     def __init__(self, type, span, operand, input, output, sizes):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operand'] = operand
-        _d['input'] = input
-        _d['output'] = output
-        _d['sizes'] = sizes
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operand', operand)
+        _set(self, 'input', input)
+        _set(self, 'output', output)
+        _set(self, 'sizes', sizes)
     return __init__
 
 
 def _56(_UNSET, _set):
     def __init__(self, type, span, operands, dim, rank, broadcast):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operands'] = operands
-        _d['dim'] = dim
-        _d['rank'] = rank
-        _d['broadcast'] = broadcast
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operands', operands)
+        _set(self, 'dim', dim)
+        _set(self, 'rank', rank)
+        _set(self, 'broadcast', broadcast)
     return __init__
 
 
 def _57(_UNSET, _set):
     def __init__(self, type, span, rows, cols):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['rows'] = rows
-        _d['cols'] = cols
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'rows', rows)
+        _set(self, 'cols', cols)
     return __init__
 
 
@@ -523,8 +492,7 @@ def _60():
 
 def _61(_UNSET, _set):
     def __init__(self, position):
-        _d = self.__dict__
-        _d['position'] = position
+        _set(self, 'position', position)
     return __init__
 
 
@@ -544,9 +512,8 @@ def _63():
 
 def _64(_UNSET, _set):
     def __init__(self, start, stop):
-        _d = self.__dict__
-        _d['start'] = start
-        _d['stop'] = stop
+        _set(self, 'start', start)
+        _set(self, 'stop', stop)
     return __init__
 
 
@@ -566,18 +533,16 @@ def _66():
 
 def _67(_UNSET, _set):
     def __init__(self, type, span, operand, items):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operand'] = operand
-        _d['items'] = items
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operand', operand)
+        _set(self, 'items', items)
     return __init__
 
 
 def _68(_UNSET, _set):
     def __init__(self, label):
-        _d = self.__dict__
-        _d['label'] = label
+        _set(self, 'label', label)
     return __init__
 
 
@@ -597,11 +562,10 @@ def _70():
 
 def _71(_UNSET, _set):
     def __init__(self, lifted, own, lead, rank):
-        _d = self.__dict__
-        _d['lifted'] = lifted
-        _d['own'] = own
-        _d['lead'] = lead
-        _d['rank'] = rank
+        _set(self, 'lifted', lifted)
+        _set(self, 'own', own)
+        _set(self, 'lead', lead)
+        _set(self, 'rank', rank)
     return __init__
 
 
@@ -621,64 +585,60 @@ def _73():
 
 def _74(_UNSET, _set, _default_part, _default_position):
     def __init__(self, type, span, callee, signature, arguments, layouts, lifted, before, after, lead, lift_sizes, instance, part=_default_part, position=_default_position):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['callee'] = callee
-        _d['signature'] = signature
-        _d['arguments'] = arguments
-        _d['layouts'] = layouts
-        _d['lifted'] = lifted
-        _d['before'] = before
-        _d['after'] = after
-        _d['lead'] = lead
-        _d['lift_sizes'] = lift_sizes
-        _d['instance'] = instance
-        _d['part'] = part
-        _d['position'] = position
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'callee', callee)
+        _set(self, 'signature', signature)
+        _set(self, 'arguments', arguments)
+        _set(self, 'layouts', layouts)
+        _set(self, 'lifted', lifted)
+        _set(self, 'before', before)
+        _set(self, 'after', after)
+        _set(self, 'lead', lead)
+        _set(self, 'lift_sizes', lift_sizes)
+        _set(self, 'instance', instance)
+        _set(self, 'part', part)
+        _set(self, 'position', position)
     return __init__
 
 
 def _75(_UNSET, _set, _default_mask, _default_mask_align, _default_causal, _default_dropout):
     def __init__(self, type, span, query, key, value, scale, mask=_default_mask, mask_align=_default_mask_align, causal=_default_causal, dropout=_default_dropout):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['query'] = query
-        _d['key'] = key
-        _d['value'] = value
-        _d['scale'] = scale
-        _d['mask'] = mask
-        _d['mask_align'] = mask_align
-        _d['causal'] = causal
-        _d['dropout'] = dropout
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'query', query)
+        _set(self, 'key', key)
+        _set(self, 'value', value)
+        _set(self, 'scale', scale)
+        _set(self, 'mask', mask)
+        _set(self, 'mask_align', mask_align)
+        _set(self, 'causal', causal)
+        _set(self, 'dropout', dropout)
     return __init__
 
 
 def _76(_UNSET, _set):
     def __init__(self, type, span, operand, dim, k):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['operand'] = operand
-        _d['dim'] = dim
-        _d['k'] = k
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'operand', operand)
+        _set(self, 'dim', dim)
+        _set(self, 'k', k)
     return __init__
 
 
 def _77(_UNSET, _set):
     def __init__(self, type, span, expert, signature, index, arguments, kinds, dims, experts, instance):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['span'] = span
-        _d['expert'] = expert
-        _d['signature'] = signature
-        _d['index'] = index
-        _d['arguments'] = arguments
-        _d['kinds'] = kinds
-        _d['dims'] = dims
-        _d['experts'] = experts
-        _d['instance'] = instance
+        _set(self, 'type', type)
+        _set(self, 'span', span)
+        _set(self, 'expert', expert)
+        _set(self, 'signature', signature)
+        _set(self, 'index', index)
+        _set(self, 'arguments', arguments)
+        _set(self, 'kinds', kinds)
+        _set(self, 'dims', dims)
+        _set(self, 'experts', experts)
+        _set(self, 'instance', instance)
     return __init__
 
 
@@ -733,10 +693,9 @@ def _83():
 
 def _84(_UNSET, _set, _default_value):
     def __init__(self, name, op, value=_default_value):
-        _d = self.__dict__
-        _d['name'] = name
-        _d['op'] = op
-        _d['value'] = value
+        _set(self, 'name', name)
+        _set(self, 'op', op)
+        _set(self, 'value', value)
     return __init__
 
 
@@ -999,11 +958,10 @@ def _112():
 
 def _113(_UNSET, _set, _default_divisor):
     def __init__(self, symbol, wire, axis, divisor=_default_divisor):
-        _d = self.__dict__
-        _d['symbol'] = symbol
-        _d['wire'] = wire
-        _d['axis'] = axis
-        _d['divisor'] = divisor
+        _set(self, 'symbol', symbol)
+        _set(self, 'wire', wire)
+        _set(self, 'axis', axis)
+        _set(self, 'divisor', divisor)
     return __init__
 
 
@@ -1383,9 +1341,8 @@ def _158():
 
 def _159(_UNSET, _set, _default_text):
     def __init__(self, span, text=_default_text):
-        _d = self.__dict__
-        _d['span'] = span
-        _d['text'] = text
+        _set(self, 'span', span)
+        _set(self, 'text', text)
     return __init__
 
 
@@ -1463,11 +1420,10 @@ def _167():
 
 def _168(_UNSET, _set, _default_bias, _default_transposed):
     def __init__(self, inputs, outputs, bias=_default_bias, transposed=_default_transposed):
-        _d = self.__dict__
-        _d['inputs'] = inputs
-        _d['outputs'] = outputs
-        _d['bias'] = bias
-        _d['transposed'] = transposed
+        _set(self, 'inputs', inputs)
+        _set(self, 'outputs', outputs)
+        _set(self, 'bias', bias)
+        _set(self, 'transposed', transposed)
     return __init__
 
 
@@ -1487,16 +1443,15 @@ def _170():
 
 def _171(_UNSET, _set, _default_stride, _default_padding, _default_dilation, _default_groups, _default_bias):
     def __init__(self, channels_in, channels_out, dims, kernel, stride=_default_stride, padding=_default_padding, dilation=_default_dilation, groups=_default_groups, bias=_default_bias):
-        _d = self.__dict__
-        _d['channels_in'] = channels_in
-        _d['channels_out'] = channels_out
-        _d['dims'] = dims
-        _d['kernel'] = kernel
-        _d['stride'] = stride
-        _d['padding'] = padding
-        _d['dilation'] = dilation
-        _d['groups'] = groups
-        _d['bias'] = bias
+        _set(self, 'channels_in', channels_in)
+        _set(self, 'channels_out', channels_out)
+        _set(self, 'dims', dims)
+        _set(self, 'kernel', kernel)
+        _set(self, 'stride', stride)
+        _set(self, 'padding', padding)
+        _set(self, 'dilation', dilation)
+        _set(self, 'groups', groups)
+        _set(self, 'bias', bias)
     return __init__
 
 
@@ -1516,17 +1471,16 @@ def _173():
 
 def _174(_UNSET, _set, _default_stride, _default_padding, _default_dilation, _default_groups, _default_bias, _default_output_padding):
     def __init__(self, channels_in, channels_out, dims, kernel, stride=_default_stride, padding=_default_padding, dilation=_default_dilation, groups=_default_groups, bias=_default_bias, output_padding=_default_output_padding):
-        _d = self.__dict__
-        _d['channels_in'] = channels_in
-        _d['channels_out'] = channels_out
-        _d['dims'] = dims
-        _d['kernel'] = kernel
-        _d['stride'] = stride
-        _d['padding'] = padding
-        _d['dilation'] = dilation
-        _d['groups'] = groups
-        _d['bias'] = bias
-        _d['output_padding'] = output_padding
+        _set(self, 'channels_in', channels_in)
+        _set(self, 'channels_out', channels_out)
+        _set(self, 'dims', dims)
+        _set(self, 'kernel', kernel)
+        _set(self, 'stride', stride)
+        _set(self, 'padding', padding)
+        _set(self, 'dilation', dilation)
+        _set(self, 'groups', groups)
+        _set(self, 'bias', bias)
+        _set(self, 'output_padding', output_padding)
     return __init__
 
 
@@ -1546,11 +1500,10 @@ def _176():
 
 def _177(_UNSET, _set, _default_stride, _default_padding):
     def __init__(self, dims, kernel, stride=_default_stride, padding=_default_padding):
-        _d = self.__dict__
-        _d['dims'] = dims
-        _d['kernel'] = kernel
-        _d['stride'] = stride
-        _d['padding'] = padding
+        _set(self, 'dims', dims)
+        _set(self, 'kernel', kernel)
+        _set(self, 'stride', stride)
+        _set(self, 'padding', padding)
     return __init__
 
 
@@ -1570,9 +1523,8 @@ def _179():
 
 def _180(_UNSET, _set):
     def __init__(self, dims, output):
-        _d = self.__dict__
-        _d['dims'] = dims
-        _d['output'] = output
+        _set(self, 'dims', dims)
+        _set(self, 'output', output)
     return __init__
 
 
@@ -1592,11 +1544,10 @@ def _182():
 
 def _183(_UNSET, _set, _default_eps, _default_momentum):
     def __init__(self, channels, dims, eps=_default_eps, momentum=_default_momentum):
-        _d = self.__dict__
-        _d['channels'] = channels
-        _d['dims'] = dims
-        _d['eps'] = eps
-        _d['momentum'] = momentum
+        _set(self, 'channels', channels)
+        _set(self, 'dims', dims)
+        _set(self, 'eps', eps)
+        _set(self, 'momentum', momentum)
     return __init__
 
 
@@ -1616,9 +1567,8 @@ def _185():
 
 def _186(_UNSET, _set, _default_eps):
     def __init__(self, axes, eps=_default_eps):
-        _d = self.__dict__
-        _d['axes'] = axes
-        _d['eps'] = eps
+        _set(self, 'axes', axes)
+        _set(self, 'eps', eps)
     return __init__
 
 
@@ -1638,10 +1588,9 @@ def _188():
 
 def _189(_UNSET, _set, _default_eps):
     def __init__(self, channels, groups, eps=_default_eps):
-        _d = self.__dict__
-        _d['channels'] = channels
-        _d['groups'] = groups
-        _d['eps'] = eps
+        _set(self, 'channels', channels)
+        _set(self, 'groups', groups)
+        _set(self, 'eps', eps)
     return __init__
 
 
@@ -1661,8 +1610,7 @@ def _191():
 
 def _192(_UNSET, _set, _default_p):
     def __init__(self, p=_default_p):
-        _d = self.__dict__
-        _d['p'] = p
+        _set(self, 'p', p)
     return __init__
 
 
@@ -1682,9 +1630,8 @@ def _194():
 
 def _195(_UNSET, _set):
     def __init__(self, count, dim):
-        _d = self.__dict__
-        _d['count'] = count
-        _d['dim'] = dim
+        _set(self, 'count', count)
+        _set(self, 'dim', dim)
     return __init__
 
 
@@ -1704,9 +1651,8 @@ def _197():
 
 def _198(_UNSET, _set, _default_std):
     def __init__(self, type, std=_default_std):
-        _d = self.__dict__
-        _d['type'] = type
-        _d['std'] = std
+        _set(self, 'type', type)
+        _set(self, 'std', std)
     return __init__
 
 
@@ -1726,10 +1672,9 @@ def _200():
 
 def _201(_UNSET, _set, _default_option):
     def __init__(self, conditions, reason, option=_default_option):
-        _d = self.__dict__
-        _d['conditions'] = conditions
-        _d['reason'] = reason
-        _d['option'] = option
+        _set(self, 'conditions', conditions)
+        _set(self, 'reason', reason)
+        _set(self, 'option', option)
     return __init__
 
 
@@ -1749,12 +1694,11 @@ def _203():
 
 def _204(_UNSET, _set, _default_fixed_rank, _default_requires):
     def __init__(self, name, attrs, check, fixed_rank=_default_fixed_rank, requires=_default_requires):
-        _d = self.__dict__
-        _d['name'] = name
-        _d['attrs'] = attrs
-        _d['check'] = check
-        _d['fixed_rank'] = fixed_rank
-        _d['requires'] = requires
+        _set(self, 'name', name)
+        _set(self, 'attrs', attrs)
+        _set(self, 'check', check)
+        _set(self, 'fixed_rank', fixed_rank)
+        _set(self, 'requires', requires)
     return __init__
 
 
@@ -1774,13 +1718,12 @@ def _206():
 
 def _207(_UNSET, _set, _default_on_numbers, _default_accepts):
     def __init__(self, name, family, node, check, on_numbers=_default_on_numbers, accepts=_default_accepts):
-        _d = self.__dict__
-        _d['name'] = name
-        _d['family'] = family
-        _d['node'] = node
-        _d['check'] = check
-        _d['on_numbers'] = on_numbers
-        _d['accepts'] = accepts
+        _set(self, 'name', name)
+        _set(self, 'family', family)
+        _set(self, 'node', node)
+        _set(self, 'check', check)
+        _set(self, 'on_numbers', on_numbers)
+        _set(self, 'accepts', accepts)
     return __init__
 
 
@@ -1829,91 +1772,91 @@ def _213():
 
 
 MADE: dict = {  # source: the function that makes its method
-    "def __init__(self, name, uid=_UNSET):\n    _d = self.__dict__\n    _d['name'] = name\n    _d['uid'] = _factory_uid() if uid is _UNSET else uid\n": _0,
-    "def __init__(self, name, uid=_UNSET, owner=_default_owner):\n    _d = self.__dict__\n    _d['name'] = name\n    _d['uid'] = _factory_uid() if uid is _UNSET else uid\n    _d['owner'] = owner\n": _1,
-    "def __init__(self, num, den):\n    _d = self.__dict__\n    _d['num'] = num\n    _d['den'] = den\n": _2,
+    "def __init__(self, name, uid=_UNSET):\n    _set(self, 'name', name)\n    _set(self, 'uid', _factory_uid() if uid is _UNSET else uid)\n": _0,
+    "def __init__(self, name, uid=_UNSET, owner=_default_owner):\n    _set(self, 'name', name)\n    _set(self, 'uid', _factory_uid() if uid is _UNSET else uid)\n    _set(self, 'owner', owner)\n": _1,
+    "def __init__(self, num, den):\n    _set(self, 'num', num)\n    _set(self, 'den', den)\n": _2,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.num,self.den,) == (other.num,other.den,)\n    return NotImplemented\n': _3,
     'def __hash__(self):\n    return hash((self.num,self.den,))\n': _4,
-    "def __init__(self, path, text):\n    _d = self.__dict__\n    _d['path'] = path\n    _d['text'] = text\n": _5,
+    "def __init__(self, path, text):\n    _set(self, 'path', path)\n    _set(self, 'text', text)\n": _5,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.path,self.text,) == (other.path,other.text,)\n    return NotImplemented\n': _6,
     'def __hash__(self):\n    return hash((self.path,self.text,))\n': _7,
-    "def __init__(self, source, line, column, end_line, end_column):\n    _d = self.__dict__\n    _d['source'] = source\n    _d['line'] = line\n    _d['column'] = column\n    _d['end_line'] = end_line\n    _d['end_column'] = end_column\n": _8,
+    "def __init__(self, source, line, column, end_line, end_column):\n    _set(self, 'source', source)\n    _set(self, 'line', line)\n    _set(self, 'column', column)\n    _set(self, 'end_line', end_line)\n    _set(self, 'end_column', end_column)\n": _8,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.line,self.column,self.end_line,self.end_column,) == (other.line,other.column,other.end_line,other.end_column,)\n    return NotImplemented\n': _9,
     'def __hash__(self):\n    return hash((self.line,self.column,self.end_line,self.end_column,))\n': _10,
-    "def __init__(self, size, origin=_default_origin, parts=_default_parts):\n    _d = self.__dict__\n    _d['size'] = size\n    _d['origin'] = origin\n    _d['parts'] = parts\n": _11,
+    "def __init__(self, size, origin=_default_origin, parts=_default_parts):\n    _set(self, 'size', size)\n    _set(self, 'origin', origin)\n    _set(self, 'parts', parts)\n": _11,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.size,self.parts,) == (other.size,other.parts,)\n    return NotImplemented\n': _12,
     'def __hash__(self):\n    return hash((self.size,self.parts,))\n': _13,
-    "def __init__(self, axes, dtype=_default_dtype):\n    _d = self.__dict__\n    _d['axes'] = axes\n    _d['dtype'] = dtype\n": _14,
+    "def __init__(self, axes, dtype=_default_dtype):\n    _set(self, 'axes', axes)\n    _set(self, 'dtype', dtype)\n": _14,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.axes,self.dtype,) == (other.axes,other.dtype,)\n    return NotImplemented\n': _15,
     'def __hash__(self):\n    return hash((self.axes,self.dtype,))\n': _16,
-    "def __init__(self, items):\n    _d = self.__dict__\n    _d['items'] = items\n": _17,
+    "def __init__(self, items):\n    _set(self, 'items', items)\n": _17,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.items,) == (other.items,)\n    return NotImplemented\n': _18,
     'def __hash__(self):\n    return hash((self.items,))\n': _19,
     'def __init__(self, name, kind, inputs, outputs, generics, batch=_default_batch, target=_default_target, requires=_UNSET):\n    self.name = name\n    self.kind = kind\n    self.inputs = inputs\n    self.outputs = outputs\n    self.generics = generics\n    self.batch = batch\n    self.target = target\n    self.requires = _factory_requires() if requires is _UNSET else requires\n': _20,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.name,self.kind,self.inputs,self.outputs,self.generics,self.batch,self.target,self.requires,) == (other.name,other.kind,other.inputs,other.outputs,other.generics,other.batch,other.target,other.requires,)\n    return NotImplemented\n': _21,
-    "def __init__(self, left, op, right):\n    _d = self.__dict__\n    _d['left'] = left\n    _d['op'] = op\n    _d['right'] = right\n": _22,
+    "def __init__(self, left, op, right):\n    _set(self, 'left', left)\n    _set(self, 'op', op)\n    _set(self, 'right', right)\n": _22,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.left,self.op,self.right,) == (other.left,other.op,other.right,)\n    return NotImplemented\n': _23,
     'def __hash__(self):\n    return hash((self.left,self.op,self.right,))\n': _24,
-    "def __init__(self, var, start, stop):\n    _d = self.__dict__\n    _d['var'] = var\n    _d['start'] = start\n    _d['stop'] = stop\n": _25,
+    "def __init__(self, var, start, stop):\n    _set(self, 'var', var)\n    _set(self, 'start', start)\n    _set(self, 'stop', stop)\n": _25,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.var,self.start,self.stop,) == (other.var,other.start,other.stop,)\n    return NotImplemented\n': _26,
     'def __hash__(self):\n    return hash((self.var,self.start,self.stop,))\n': _27,
-    "def __init__(self, conditions, span, reason, over=_default_over):\n    _d = self.__dict__\n    _d['conditions'] = conditions\n    _d['span'] = span\n    _d['reason'] = reason\n    _d['over'] = over\n": _28,
+    "def __init__(self, conditions, span, reason, over=_default_over):\n    _set(self, 'conditions', conditions)\n    _set(self, 'span', span)\n    _set(self, 'reason', reason)\n    _set(self, 'over', over)\n": _28,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.conditions,self.span,self.reason,self.over,) == (other.conditions,other.span,other.reason,other.over,)\n    return NotImplemented\n': _29,
     'def __hash__(self):\n    return hash((self.conditions,self.span,self.reason,self.over,))\n': _30,
     'def __init__(self, name, type, span):\n    self.name = name\n    self.type = type\n    self.span = span\n': _31,
-    "def __init__(self, type, span):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n": _32,
-    "def __init__(self, type, span, local):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['local'] = local\n": _33,
-    "def __init__(self, type, span, name):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['name'] = name\n": _34,
-    "def __init__(self, type, span, value):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['value'] = value\n": _35,
-    "def __init__(self, name, kind, choices=_default_choices):\n    _d = self.__dict__\n    _d['name'] = name\n    _d['kind'] = kind\n    _d['choices'] = choices\n": _36,
+    "def __init__(self, type, span):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n": _32,
+    "def __init__(self, type, span, local):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'local', local)\n": _33,
+    "def __init__(self, type, span, name):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'name', name)\n": _34,
+    "def __init__(self, type, span, value):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'value', value)\n": _35,
+    "def __init__(self, name, kind, choices=_default_choices):\n    _set(self, 'name', name)\n    _set(self, 'kind', kind)\n    _set(self, 'choices', choices)\n": _36,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.name,self.kind,self.choices,) == (other.name,other.kind,other.choices,)\n    return NotImplemented\n': _37,
     'def __hash__(self):\n    return hash((self.name,self.kind,self.choices,))\n': _38,
-    "def __init__(self, type, span, size):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['size'] = size\n": _39,
-    "def __init__(self, type, span, operand):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operand'] = operand\n": _40,
-    "def __init__(self, positions, unbatched):\n    _d = self.__dict__\n    _d['positions'] = positions\n    _d['unbatched'] = unbatched\n": _41,
+    "def __init__(self, type, span, size):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'size', size)\n": _39,
+    "def __init__(self, type, span, operand):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operand', operand)\n": _40,
+    "def __init__(self, positions, unbatched):\n    _set(self, 'positions', positions)\n    _set(self, 'unbatched', unbatched)\n": _41,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.positions,self.unbatched,) == (other.positions,other.unbatched,)\n    return NotImplemented\n': _42,
     'def __hash__(self):\n    return hash((self.positions,self.unbatched,))\n': _43,
-    "def __init__(self, type, span, op, left, right, left_align=_default_left_align, right_align=_default_right_align):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['op'] = op\n    _d['left'] = left\n    _d['right'] = right\n    _d['left_align'] = left_align\n    _d['right_align'] = right_align\n": _44,
-    "def __init__(self, type, span, condition, left, right, aligns=_default_aligns):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['condition'] = condition\n    _d['left'] = left\n    _d['right'] = right\n    _d['aligns'] = aligns\n": _45,
-    "def __init__(self, type, span, op, left, right):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['op'] = op\n    _d['left'] = left\n    _d['right'] = right\n": _46,
-    "def __init__(self, type, span, fn, operand):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['fn'] = fn\n    _d['operand'] = operand\n": _47,
-    "def __init__(self, type, span, fn, operand, dim):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['fn'] = fn\n    _d['operand'] = operand\n    _d['dim'] = dim\n": _48,
-    "def __init__(self, type, span, fn, operand, dims, rank):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['fn'] = fn\n    _d['operand'] = operand\n    _d['dims'] = dims\n    _d['rank'] = rank\n": _49,
-    "def __init__(self, type, span, operand, count):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operand'] = operand\n    _d['count'] = count\n": _50,
-    "def __init__(self, labels):\n    _d = self.__dict__\n    _d['labels'] = labels\n": _51,
+    "def __init__(self, type, span, op, left, right, left_align=_default_left_align, right_align=_default_right_align):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'op', op)\n    _set(self, 'left', left)\n    _set(self, 'right', right)\n    _set(self, 'left_align', left_align)\n    _set(self, 'right_align', right_align)\n": _44,
+    "def __init__(self, type, span, condition, left, right, aligns=_default_aligns):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'condition', condition)\n    _set(self, 'left', left)\n    _set(self, 'right', right)\n    _set(self, 'aligns', aligns)\n": _45,
+    "def __init__(self, type, span, op, left, right):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'op', op)\n    _set(self, 'left', left)\n    _set(self, 'right', right)\n": _46,
+    "def __init__(self, type, span, fn, operand):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'fn', fn)\n    _set(self, 'operand', operand)\n": _47,
+    "def __init__(self, type, span, fn, operand, dim):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'fn', fn)\n    _set(self, 'operand', operand)\n    _set(self, 'dim', dim)\n": _48,
+    "def __init__(self, type, span, fn, operand, dims, rank):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'fn', fn)\n    _set(self, 'operand', operand)\n    _set(self, 'dims', dims)\n    _set(self, 'rank', rank)\n": _49,
+    "def __init__(self, type, span, operand, count):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operand', operand)\n    _set(self, 'count', count)\n": _50,
+    "def __init__(self, labels):\n    _set(self, 'labels', labels)\n": _51,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.labels,) == (other.labels,)\n    return NotImplemented\n': _52,
     'def __hash__(self):\n    return hash((self.labels,))\n': _53,
-    "def __init__(self, type, span, operands, inputs, output, sizes):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operands'] = operands\n    _d['inputs'] = inputs\n    _d['output'] = output\n    _d['sizes'] = sizes\n": _54,
-    "def __init__(self, type, span, operand, input, output, sizes):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operand'] = operand\n    _d['input'] = input\n    _d['output'] = output\n    _d['sizes'] = sizes\n": _55,
-    "def __init__(self, type, span, operands, dim, rank, broadcast):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operands'] = operands\n    _d['dim'] = dim\n    _d['rank'] = rank\n    _d['broadcast'] = broadcast\n": _56,
-    "def __init__(self, type, span, rows, cols):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['rows'] = rows\n    _d['cols'] = cols\n": _57,
+    "def __init__(self, type, span, operands, inputs, output, sizes):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operands', operands)\n    _set(self, 'inputs', inputs)\n    _set(self, 'output', output)\n    _set(self, 'sizes', sizes)\n": _54,
+    "def __init__(self, type, span, operand, input, output, sizes):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operand', operand)\n    _set(self, 'input', input)\n    _set(self, 'output', output)\n    _set(self, 'sizes', sizes)\n": _55,
+    "def __init__(self, type, span, operands, dim, rank, broadcast):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operands', operands)\n    _set(self, 'dim', dim)\n    _set(self, 'rank', rank)\n    _set(self, 'broadcast', broadcast)\n": _56,
+    "def __init__(self, type, span, rows, cols):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'rows', rows)\n    _set(self, 'cols', cols)\n": _57,
     'def __init__(self, ):\n    pass\n': _58,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return () == ()\n    return NotImplemented\n': _59,
     'def __hash__(self):\n    return hash(())\n': _60,
-    "def __init__(self, position):\n    _d = self.__dict__\n    _d['position'] = position\n": _61,
+    "def __init__(self, position):\n    _set(self, 'position', position)\n": _61,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.position,) == (other.position,)\n    return NotImplemented\n': _62,
     'def __hash__(self):\n    return hash((self.position,))\n': _63,
-    "def __init__(self, start, stop):\n    _d = self.__dict__\n    _d['start'] = start\n    _d['stop'] = stop\n": _64,
+    "def __init__(self, start, stop):\n    _set(self, 'start', start)\n    _set(self, 'stop', stop)\n": _64,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.start,self.stop,) == (other.start,other.stop,)\n    return NotImplemented\n': _65,
     'def __hash__(self):\n    return hash((self.start,self.stop,))\n': _66,
-    "def __init__(self, type, span, operand, items):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operand'] = operand\n    _d['items'] = items\n": _67,
-    "def __init__(self, label):\n    _d = self.__dict__\n    _d['label'] = label\n": _68,
+    "def __init__(self, type, span, operand, items):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operand', operand)\n    _set(self, 'items', items)\n": _67,
+    "def __init__(self, label):\n    _set(self, 'label', label)\n": _68,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.label,) == (other.label,)\n    return NotImplemented\n': _69,
     'def __hash__(self):\n    return hash((self.label,))\n': _70,
-    "def __init__(self, lifted, own, lead, rank):\n    _d = self.__dict__\n    _d['lifted'] = lifted\n    _d['own'] = own\n    _d['lead'] = lead\n    _d['rank'] = rank\n": _71,
+    "def __init__(self, lifted, own, lead, rank):\n    _set(self, 'lifted', lifted)\n    _set(self, 'own', own)\n    _set(self, 'lead', lead)\n    _set(self, 'rank', rank)\n": _71,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.lifted,self.own,self.lead,self.rank,) == (other.lifted,other.own,other.lead,other.rank,)\n    return NotImplemented\n': _72,
     'def __hash__(self):\n    return hash((self.lifted,self.own,self.lead,self.rank,))\n': _73,
-    "def __init__(self, type, span, callee, signature, arguments, layouts, lifted, before, after, lead, lift_sizes, instance, part=_default_part, position=_default_position):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['callee'] = callee\n    _d['signature'] = signature\n    _d['arguments'] = arguments\n    _d['layouts'] = layouts\n    _d['lifted'] = lifted\n    _d['before'] = before\n    _d['after'] = after\n    _d['lead'] = lead\n    _d['lift_sizes'] = lift_sizes\n    _d['instance'] = instance\n    _d['part'] = part\n    _d['position'] = position\n": _74,
-    "def __init__(self, type, span, query, key, value, scale, mask=_default_mask, mask_align=_default_mask_align, causal=_default_causal, dropout=_default_dropout):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['query'] = query\n    _d['key'] = key\n    _d['value'] = value\n    _d['scale'] = scale\n    _d['mask'] = mask\n    _d['mask_align'] = mask_align\n    _d['causal'] = causal\n    _d['dropout'] = dropout\n": _75,
-    "def __init__(self, type, span, operand, dim, k):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['operand'] = operand\n    _d['dim'] = dim\n    _d['k'] = k\n": _76,
-    "def __init__(self, type, span, expert, signature, index, arguments, kinds, dims, experts, instance):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['span'] = span\n    _d['expert'] = expert\n    _d['signature'] = signature\n    _d['index'] = index\n    _d['arguments'] = arguments\n    _d['kinds'] = kinds\n    _d['dims'] = dims\n    _d['experts'] = experts\n    _d['instance'] = instance\n": _77,
+    "def __init__(self, type, span, callee, signature, arguments, layouts, lifted, before, after, lead, lift_sizes, instance, part=_default_part, position=_default_position):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'callee', callee)\n    _set(self, 'signature', signature)\n    _set(self, 'arguments', arguments)\n    _set(self, 'layouts', layouts)\n    _set(self, 'lifted', lifted)\n    _set(self, 'before', before)\n    _set(self, 'after', after)\n    _set(self, 'lead', lead)\n    _set(self, 'lift_sizes', lift_sizes)\n    _set(self, 'instance', instance)\n    _set(self, 'part', part)\n    _set(self, 'position', position)\n": _74,
+    "def __init__(self, type, span, query, key, value, scale, mask=_default_mask, mask_align=_default_mask_align, causal=_default_causal, dropout=_default_dropout):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'query', query)\n    _set(self, 'key', key)\n    _set(self, 'value', value)\n    _set(self, 'scale', scale)\n    _set(self, 'mask', mask)\n    _set(self, 'mask_align', mask_align)\n    _set(self, 'causal', causal)\n    _set(self, 'dropout', dropout)\n": _75,
+    "def __init__(self, type, span, operand, dim, k):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'operand', operand)\n    _set(self, 'dim', dim)\n    _set(self, 'k', k)\n": _76,
+    "def __init__(self, type, span, expert, signature, index, arguments, kinds, dims, experts, instance):\n    _set(self, 'type', type)\n    _set(self, 'span', span)\n    _set(self, 'expert', expert)\n    _set(self, 'signature', signature)\n    _set(self, 'index', index)\n    _set(self, 'arguments', arguments)\n    _set(self, 'kinds', kinds)\n    _set(self, 'dims', dims)\n    _set(self, 'experts', experts)\n    _set(self, 'instance', instance)\n": _77,
     'def __init__(self, targets, value, span):\n    self.targets = targets\n    self.value = value\n    self.span = span\n': _78,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.targets,self.value,self.span,) == (other.targets,other.value,other.span,)\n    return NotImplemented\n': _79,
     'def __init__(self, values, span):\n    self.values = values\n    self.span = span\n': _80,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.values,self.span,) == (other.values,other.span,)\n    return NotImplemented\n': _81,
     'def __init__(self, var, start, stop, body, span):\n    self.var = var\n    self.start = start\n    self.stop = stop\n    self.body = body\n    self.span = span\n': _82,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.var,self.start,self.stop,self.body,self.span,) == (other.var,other.start,other.stop,other.body,other.span,)\n    return NotImplemented\n': _83,
-    "def __init__(self, name, op, value=_default_value):\n    _d = self.__dict__\n    _d['name'] = name\n    _d['op'] = op\n    _d['value'] = value\n": _84,
+    "def __init__(self, name, op, value=_default_value):\n    _set(self, 'name', name)\n    _set(self, 'op', op)\n    _set(self, 'value', value)\n": _84,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.name,self.op,self.value,) == (other.name,other.op,other.value,)\n    return NotImplemented\n': _85,
     'def __hash__(self):\n    return hash((self.name,self.op,self.value,))\n': _86,
     'def __init__(self, branches, orelse, span):\n    self.branches = branches\n    self.orelse = orelse\n    self.span = span\n': _87,
@@ -1942,7 +1885,7 @@ MADE: dict = {  # source: the function that makes its method
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.name,self.hparams,self.members,self.forward,self.span,self.header,self.boxes,self.preconditions,) == (other.name,other.hparams,other.members,other.forward,other.span,other.header,other.boxes,other.preconditions,)\n    return NotImplemented\n': _110,
     'def __init__(self, path, constants, boxes, functions, modules, order, warnings=_UNSET):\n    self.path = path\n    self.constants = constants\n    self.boxes = boxes\n    self.functions = functions\n    self.modules = modules\n    self.order = order\n    self.warnings = _factory_warnings() if warnings is _UNSET else warnings\n': _111,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.path,self.constants,self.boxes,self.functions,self.modules,self.order,self.warnings,) == (other.path,other.constants,other.boxes,other.functions,other.modules,other.order,other.warnings,)\n    return NotImplemented\n': _112,
-    "def __init__(self, symbol, wire, axis, divisor=_default_divisor):\n    _d = self.__dict__\n    _d['symbol'] = symbol\n    _d['wire'] = wire\n    _d['axis'] = axis\n    _d['divisor'] = divisor\n": _113,
+    "def __init__(self, symbol, wire, axis, divisor=_default_divisor):\n    _set(self, 'symbol', symbol)\n    _set(self, 'wire', wire)\n    _set(self, 'axis', axis)\n    _set(self, 'divisor', divisor)\n": _113,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.symbol,self.wire,self.axis,self.divisor,) == (other.symbol,other.wire,other.axis,other.divisor,)\n    return NotImplemented\n': _114,
     'def __hash__(self):\n    return hash((self.symbol,self.wire,self.axis,self.divisor,))\n': _115,
     'def __init__(self, name, span):\n    self.name = name\n    self.span = span\n': _116,
@@ -1988,7 +1931,7 @@ MADE: dict = {  # source: the function that makes its method
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.module,self.names,self.span,) == (other.module,other.names,other.span,)\n    return NotImplemented\n': _156,
     'def __init__(self, items=_UNSET, imports=_UNSET):\n    self.items = _factory_items() if items is _UNSET else items\n    self.imports = _factory_imports() if imports is _UNSET else imports\n': _157,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.items,self.imports,) == (other.items,other.imports,)\n    return NotImplemented\n': _158,
-    "def __init__(self, span, text=_default_text):\n    _d = self.__dict__\n    _d['span'] = span\n    _d['text'] = text\n": _159,
+    "def __init__(self, span, text=_default_text):\n    _set(self, 'span', span)\n    _set(self, 'text', text)\n": _159,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.span,self.text,) == (other.span,other.text,)\n    return NotImplemented\n': _160,
     'def __hash__(self):\n    return hash((self.span,self.text,))\n': _161,
     'def __init__(self, code, message, span=_default_span, label=_default_label, notes=_UNSET, help=_default_help, severity=_default_severity, file=_default_file, labels=_UNSET):\n    self.code = code\n    self.message = message\n    self.span = span\n    self.label = label\n    self.notes = _factory_notes() if notes is _UNSET else notes\n    self.help = help\n    self.severity = severity\n    self.file = file\n    self.labels = _factory_labels() if labels is _UNSET else labels\n': _162,
@@ -1997,46 +1940,46 @@ MADE: dict = {  # source: the function that makes its method
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.value,self.span,self.what,self.number,) == (other.value,other.span,other.what,other.number,)\n    return NotImplemented\n': _165,
     'def __init__(self, parent=_default_parent, sizes=_UNSET, wires=_UNSET, components=_UNSET, values=_UNSET, buffers=_UNSET):\n    self.parent = parent\n    self.sizes = _factory_sizes() if sizes is _UNSET else sizes\n    self.wires = _factory_wires() if wires is _UNSET else wires\n    self.components = _factory_components() if components is _UNSET else components\n    self.values = _factory_values() if values is _UNSET else values\n    self.buffers = _factory_buffers() if buffers is _UNSET else buffers\n': _166,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.parent,self.sizes,self.wires,self.components,self.values,self.buffers,) == (other.parent,other.sizes,other.wires,other.components,other.values,other.buffers,)\n    return NotImplemented\n': _167,
-    "def __init__(self, inputs, outputs, bias=_default_bias, transposed=_default_transposed):\n    _d = self.__dict__\n    _d['inputs'] = inputs\n    _d['outputs'] = outputs\n    _d['bias'] = bias\n    _d['transposed'] = transposed\n": _168,
+    "def __init__(self, inputs, outputs, bias=_default_bias, transposed=_default_transposed):\n    _set(self, 'inputs', inputs)\n    _set(self, 'outputs', outputs)\n    _set(self, 'bias', bias)\n    _set(self, 'transposed', transposed)\n": _168,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.inputs,self.outputs,self.bias,self.transposed,) == (other.inputs,other.outputs,other.bias,other.transposed,)\n    return NotImplemented\n': _169,
     'def __hash__(self):\n    return hash((self.inputs,self.outputs,self.bias,self.transposed,))\n': _170,
-    "def __init__(self, channels_in, channels_out, dims, kernel, stride=_default_stride, padding=_default_padding, dilation=_default_dilation, groups=_default_groups, bias=_default_bias):\n    _d = self.__dict__\n    _d['channels_in'] = channels_in\n    _d['channels_out'] = channels_out\n    _d['dims'] = dims\n    _d['kernel'] = kernel\n    _d['stride'] = stride\n    _d['padding'] = padding\n    _d['dilation'] = dilation\n    _d['groups'] = groups\n    _d['bias'] = bias\n": _171,
+    "def __init__(self, channels_in, channels_out, dims, kernel, stride=_default_stride, padding=_default_padding, dilation=_default_dilation, groups=_default_groups, bias=_default_bias):\n    _set(self, 'channels_in', channels_in)\n    _set(self, 'channels_out', channels_out)\n    _set(self, 'dims', dims)\n    _set(self, 'kernel', kernel)\n    _set(self, 'stride', stride)\n    _set(self, 'padding', padding)\n    _set(self, 'dilation', dilation)\n    _set(self, 'groups', groups)\n    _set(self, 'bias', bias)\n": _171,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.channels_in,self.channels_out,self.dims,self.kernel,self.stride,self.padding,self.dilation,self.groups,self.bias,) == (other.channels_in,other.channels_out,other.dims,other.kernel,other.stride,other.padding,other.dilation,other.groups,other.bias,)\n    return NotImplemented\n': _172,
     'def __hash__(self):\n    return hash((self.channels_in,self.channels_out,self.dims,self.kernel,self.stride,self.padding,self.dilation,self.groups,self.bias,))\n': _173,
-    "def __init__(self, channels_in, channels_out, dims, kernel, stride=_default_stride, padding=_default_padding, dilation=_default_dilation, groups=_default_groups, bias=_default_bias, output_padding=_default_output_padding):\n    _d = self.__dict__\n    _d['channels_in'] = channels_in\n    _d['channels_out'] = channels_out\n    _d['dims'] = dims\n    _d['kernel'] = kernel\n    _d['stride'] = stride\n    _d['padding'] = padding\n    _d['dilation'] = dilation\n    _d['groups'] = groups\n    _d['bias'] = bias\n    _d['output_padding'] = output_padding\n": _174,
+    "def __init__(self, channels_in, channels_out, dims, kernel, stride=_default_stride, padding=_default_padding, dilation=_default_dilation, groups=_default_groups, bias=_default_bias, output_padding=_default_output_padding):\n    _set(self, 'channels_in', channels_in)\n    _set(self, 'channels_out', channels_out)\n    _set(self, 'dims', dims)\n    _set(self, 'kernel', kernel)\n    _set(self, 'stride', stride)\n    _set(self, 'padding', padding)\n    _set(self, 'dilation', dilation)\n    _set(self, 'groups', groups)\n    _set(self, 'bias', bias)\n    _set(self, 'output_padding', output_padding)\n": _174,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.channels_in,self.channels_out,self.dims,self.kernel,self.stride,self.padding,self.dilation,self.groups,self.bias,self.output_padding,) == (other.channels_in,other.channels_out,other.dims,other.kernel,other.stride,other.padding,other.dilation,other.groups,other.bias,other.output_padding,)\n    return NotImplemented\n': _175,
     'def __hash__(self):\n    return hash((self.channels_in,self.channels_out,self.dims,self.kernel,self.stride,self.padding,self.dilation,self.groups,self.bias,self.output_padding,))\n': _176,
-    "def __init__(self, dims, kernel, stride=_default_stride, padding=_default_padding):\n    _d = self.__dict__\n    _d['dims'] = dims\n    _d['kernel'] = kernel\n    _d['stride'] = stride\n    _d['padding'] = padding\n": _177,
+    "def __init__(self, dims, kernel, stride=_default_stride, padding=_default_padding):\n    _set(self, 'dims', dims)\n    _set(self, 'kernel', kernel)\n    _set(self, 'stride', stride)\n    _set(self, 'padding', padding)\n": _177,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.dims,self.kernel,self.stride,self.padding,) == (other.dims,other.kernel,other.stride,other.padding,)\n    return NotImplemented\n': _178,
     'def __hash__(self):\n    return hash((self.dims,self.kernel,self.stride,self.padding,))\n': _179,
-    "def __init__(self, dims, output):\n    _d = self.__dict__\n    _d['dims'] = dims\n    _d['output'] = output\n": _180,
+    "def __init__(self, dims, output):\n    _set(self, 'dims', dims)\n    _set(self, 'output', output)\n": _180,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.dims,self.output,) == (other.dims,other.output,)\n    return NotImplemented\n': _181,
     'def __hash__(self):\n    return hash((self.dims,self.output,))\n': _182,
-    "def __init__(self, channels, dims, eps=_default_eps, momentum=_default_momentum):\n    _d = self.__dict__\n    _d['channels'] = channels\n    _d['dims'] = dims\n    _d['eps'] = eps\n    _d['momentum'] = momentum\n": _183,
+    "def __init__(self, channels, dims, eps=_default_eps, momentum=_default_momentum):\n    _set(self, 'channels', channels)\n    _set(self, 'dims', dims)\n    _set(self, 'eps', eps)\n    _set(self, 'momentum', momentum)\n": _183,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.channels,self.dims,self.eps,self.momentum,) == (other.channels,other.dims,other.eps,other.momentum,)\n    return NotImplemented\n': _184,
     'def __hash__(self):\n    return hash((self.channels,self.dims,self.eps,self.momentum,))\n': _185,
-    "def __init__(self, axes, eps=_default_eps):\n    _d = self.__dict__\n    _d['axes'] = axes\n    _d['eps'] = eps\n": _186,
+    "def __init__(self, axes, eps=_default_eps):\n    _set(self, 'axes', axes)\n    _set(self, 'eps', eps)\n": _186,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.axes,self.eps,) == (other.axes,other.eps,)\n    return NotImplemented\n': _187,
     'def __hash__(self):\n    return hash((self.axes,self.eps,))\n': _188,
-    "def __init__(self, channels, groups, eps=_default_eps):\n    _d = self.__dict__\n    _d['channels'] = channels\n    _d['groups'] = groups\n    _d['eps'] = eps\n": _189,
+    "def __init__(self, channels, groups, eps=_default_eps):\n    _set(self, 'channels', channels)\n    _set(self, 'groups', groups)\n    _set(self, 'eps', eps)\n": _189,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.channels,self.groups,self.eps,) == (other.channels,other.groups,other.eps,)\n    return NotImplemented\n': _190,
     'def __hash__(self):\n    return hash((self.channels,self.groups,self.eps,))\n': _191,
-    "def __init__(self, p=_default_p):\n    _d = self.__dict__\n    _d['p'] = p\n": _192,
+    "def __init__(self, p=_default_p):\n    _set(self, 'p', p)\n": _192,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.p,) == (other.p,)\n    return NotImplemented\n': _193,
     'def __hash__(self):\n    return hash((self.p,))\n': _194,
-    "def __init__(self, count, dim):\n    _d = self.__dict__\n    _d['count'] = count\n    _d['dim'] = dim\n": _195,
+    "def __init__(self, count, dim):\n    _set(self, 'count', count)\n    _set(self, 'dim', dim)\n": _195,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.count,self.dim,) == (other.count,other.dim,)\n    return NotImplemented\n': _196,
     'def __hash__(self):\n    return hash((self.count,self.dim,))\n': _197,
-    "def __init__(self, type, std=_default_std):\n    _d = self.__dict__\n    _d['type'] = type\n    _d['std'] = std\n": _198,
+    "def __init__(self, type, std=_default_std):\n    _set(self, 'type', type)\n    _set(self, 'std', std)\n": _198,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.type,self.std,) == (other.type,other.std,)\n    return NotImplemented\n': _199,
     'def __hash__(self):\n    return hash((self.type,self.std,))\n': _200,
-    "def __init__(self, conditions, reason, option=_default_option):\n    _d = self.__dict__\n    _d['conditions'] = conditions\n    _d['reason'] = reason\n    _d['option'] = option\n": _201,
+    "def __init__(self, conditions, reason, option=_default_option):\n    _set(self, 'conditions', conditions)\n    _set(self, 'reason', reason)\n    _set(self, 'option', option)\n": _201,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.conditions,self.reason,self.option,) == (other.conditions,other.reason,other.option,)\n    return NotImplemented\n': _202,
     'def __hash__(self):\n    return hash((self.conditions,self.reason,self.option,))\n': _203,
-    "def __init__(self, name, attrs, check, fixed_rank=_default_fixed_rank, requires=_default_requires):\n    _d = self.__dict__\n    _d['name'] = name\n    _d['attrs'] = attrs\n    _d['check'] = check\n    _d['fixed_rank'] = fixed_rank\n    _d['requires'] = requires\n": _204,
+    "def __init__(self, name, attrs, check, fixed_rank=_default_fixed_rank, requires=_default_requires):\n    _set(self, 'name', name)\n    _set(self, 'attrs', attrs)\n    _set(self, 'check', check)\n    _set(self, 'fixed_rank', fixed_rank)\n    _set(self, 'requires', requires)\n": _204,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.name,self.attrs,self.check,self.fixed_rank,self.requires,) == (other.name,other.attrs,other.check,other.fixed_rank,other.requires,)\n    return NotImplemented\n': _205,
     'def __hash__(self):\n    return hash((self.name,self.attrs,self.check,self.fixed_rank,self.requires,))\n': _206,
-    "def __init__(self, name, family, node, check, on_numbers=_default_on_numbers, accepts=_default_accepts):\n    _d = self.__dict__\n    _d['name'] = name\n    _d['family'] = family\n    _d['node'] = node\n    _d['check'] = check\n    _d['on_numbers'] = on_numbers\n    _d['accepts'] = accepts\n": _207,
+    "def __init__(self, name, family, node, check, on_numbers=_default_on_numbers, accepts=_default_accepts):\n    _set(self, 'name', name)\n    _set(self, 'family', family)\n    _set(self, 'node', node)\n    _set(self, 'check', check)\n    _set(self, 'on_numbers', on_numbers)\n    _set(self, 'accepts', accepts)\n": _207,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.name,self.family,self.node,self.check,self.on_numbers,self.accepts,) == (other.name,other.family,other.node,other.check,other.on_numbers,other.accepts,)\n    return NotImplemented\n': _208,
     'def __hash__(self):\n    return hash((self.name,self.family,self.node,self.check,self.on_numbers,self.accepts,))\n': _209,
     'def __init__(self, reason, expected, actual):\n    self.reason = reason\n    self.expected = expected\n    self.actual = actual\n': _210,

@@ -350,9 +350,8 @@ def _init_source(cls: type) -> tuple[str, dict[str, Any]]:
     params, lines = [], []
     env: dict[str, Any] = {"_UNSET": _UNSET, "_set": object.__setattr__}
     frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
-    in_dict = cls.__dictoffset__ != 0  # its instances have a `__dict__`: no `__slots__`
     for f in cls.__node_fields__:  # type: ignore[attr-defined]
-        if f.name in ("self", "fields_", "_d"):
+        if f.name in ("self", "fields_"):
             raise TypeError(f"@frozen: a field may not be called `{f.name}`")
         if f.kw_only:
             raise TypeError("@frozen: keyword-only fields are not supported")
@@ -376,12 +375,7 @@ def _init_source(cls: type) -> tuple[str, dict[str, Any]]:
         else:
             params.append(f.name)
             value = f.name
-        lines.append(f"    self.{f.name} = {value}" if not frozen else f"    _d[{f.name!r}] = {value}" if in_dict
-                     else f"    _set(self, {f.name!r}, {value})")
-    if frozen and in_dict and lines:
-        # Its `__setattr__` refuses: each field goes straight into the instance's dictionary, where
-        # `object.__setattr__` would put it (twice as fast as calling that, for every span and size).
-        lines.insert(0, "    _d = self.__dict__")
+        lines.append(f"    _set(self, {f.name!r}, {value})" if frozen else f"    self.{f.name} = {value}")
     if hasattr(cls, "__post_init__"):
         lines.append("    self.__post_init__()")
     if not lines:

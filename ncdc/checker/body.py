@@ -824,11 +824,8 @@ class BodyChecker:
             lifted = distinct_labels_of(brackets[0])
         instance = self.instantiate(sig, final=True)
 
-        if instance:
-            inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
-            outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
-        else:  # no generic sizes (a part's forward, a def of fixed sizes): its types as they are
-            inputs, outputs = list(sig.inputs), list(sig.outputs)
+        inputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.inputs]
+        outputs = [t.map(lambda s: s.substitute(instance.get)) for t in sig.outputs]
         for arg in e.args:
             if isinstance(arg, tree.Relabel):
                 self.misplaced_pattern(arg, e)

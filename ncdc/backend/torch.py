@@ -1243,9 +1243,11 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
             axes = " ".join(str(attrs.inputs.axes[i]) for i in columns)
             moved.append(f"columns in the order its input arrives, ({axes})")
         if rows != sorted(rows):
-            weight, bias = _rows_permuted(em, attrs, weight, bias, rows)
+            sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
+            weight = _permute(f"{weight}.unflatten(0, ({sizes_out}))", list(range(n_out)) + ["in"], rows + ["in"])
             weight += f".flatten(0, {n_out - 1})"
-            bias = None if bias is None else f"{bias}.flatten()"
+            if bias is not None:
+                bias = _permute(f"{bias}.unflatten(0, ({sizes_out}))", list(range(n_out)), rows) + ".flatten()"
             axes = " ".join(str(attrs.outputs.axes[i]) for i in rows)
             moved.append(f"rows in ({axes}) order, which its reader takes without a copy")
         part = safe_text(node.part or "")
@@ -1256,16 +1258,6 @@ def _linear(em: Emitter, node: ir.Call, ref: str, x: Arranged) -> str:
         sizes = ", ".join(em.size(attrs.outputs.sizes[i])[0] for i in rows)
         code = f"{code}.unflatten(-1, ({sizes}))"
     return code
-
-
-def _rows_permuted(em: Emitter, attrs, weight: str, bias: str | None, rows: list[int]) -> tuple[str, str | None]:
-    """A Linear's weight (and bias) with its output axes unflattened and put in the order `rows`."""
-    n_out = attrs.outputs.rank
-    sizes_out = ", ".join(em.size(s)[0] for s in attrs.outputs.sizes)
-    weight = _permute(f"{weight}.unflatten(0, ({sizes_out}))", list(range(n_out)) + ["in"], rows + ["in"])
-    if bias is not None:
-        bias = _permute(f"{bias}.unflatten(0, ({sizes_out}))", list(range(n_out)), rows)
-    return weight, bias
 
 
 def _box_call(em: Emitter, node: ir.Call, args: list[str]) -> str:

@@ -5,6 +5,17 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def folder(name: str) -> Path:
+    """The cache's folder `name` (not created here), beside `generated`, the generated modules'."""
+    from .generated import cache_dir
+
+    return cache_dir().parent / name
+
 
 def write(path: str, blob: bytes) -> bool:
     """Write `blob` to `path`, atomically: a concurrent run reads the old file or the new, never half.

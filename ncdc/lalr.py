@@ -266,12 +266,12 @@ def _key(grammar: str, settings: str) -> str:
 
 def cache_file(grammar: str, settings: str = "") -> str:
     """The cache's file for the tables of `grammar` made with `settings` (Lark's options, in words)."""
-    from .generated import cache_dir
+    from .cache_files import folder
 
     # A checksum, not a secure hash, which would import hashlib (a tenth of `import ncdc`): a file
     # that another grammar's tables share is never read as this grammar's (`load_tables`).
     key = f"{zlib.crc32(_key(grammar, settings).encode('utf-8')):08x}"
-    return str(cache_dir().parent / "parser" / f"ncd-{key}.marshal")
+    return str(folder("parser") / f"ncd-{key}.marshal")
 
 
 def load_tables(grammar: str, make_lark: Callable[[], Any], settings: str = "") -> Tables:

@@ -71,9 +71,7 @@ def _write(path: str, entry: tuple) -> None:
 
 
 def folder() -> Path:
-    from .generated import cache_dir
-
-    return cache_dir().parent / "trees"
+    return cache_files.folder("trees")
 
 
 def _entry(name: str) -> str:
@@ -101,7 +99,8 @@ def _parser_fingerprint() -> str | None:
 
 @lru_cache(maxsize=1)
 def _unpickler() -> type:
-    """pickle's unpickler, made to refuse every class but the tree's (imported here: on a hit only)."""
+    """pickle's unpickler, made to refuse every class but the tree's (imported here: only where an
+    entry is read)."""
     import pickle
 
     class Unpickler(pickle.Unpickler):

@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # as the shell reports a process that SIGPIPE ended
     finally:
         if ends_process:
-            # For the same reason: the collection Python makes as it exits would scan every object
-            # left (the checked programs: 10 ms of `ncdc check specs/`'s 140), finding nothing to
+            # Where the command did not end the process itself (an error of usage, an interrupt): the
+            # collection Python makes as it exits would scan every object left, finding nothing to
             # free; it skips frozen ones.
             gc.freeze()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from .. import ir, ops, tree
 from ..diagnostics import AlreadyReported, Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, Signature, TensorType

@@ -8,7 +8,6 @@ covers every operation.
 
 from __future__ import annotations
 
-
 from ..nodes import frozen
 from .. import ir
 from . import experts, functions, masks, positions, structural

@@ -67,15 +67,29 @@ def build_tables(lark) -> dict:
     position = {name: i for i, name in enumerate(order)}
     nullable = _nullable(lark.rules)
 
+    # Lark numbers the states in an order that follows the hashing of strings when it has just
+    # compiled the grammar: they are numbered again, breadth first from the start, each state's
+    # successors in the order of their symbols, so that the same grammar gives the same tables.
+    start = table.start_states["start"]
+    number_of = {start: 0}
+    visits = [start]
+    for state in visits:
+        for _symbol, (action, arg) in sorted(table.states[state].items()):
+            if action.name == "Shift" and arg not in number_of:
+                number_of[arg] = len(visits)
+                visits.append(arg)
+    if len(visits) != len(table.states):
+        raise ValueError("ncdc.lalr: a state that the start state does not reach")
+
     rules: list = []
     rule_index: dict[int, int] = {}
     states: list[dict[str, int]] = []
     kept: set[str] = set()
-    for number in range(len(table.states)):
+    for state in visits:
         actions = {}
-        for symbol, (action, arg) in table.states[number].items():
+        for symbol, (action, arg) in table.states[state].items():
             if action.name == "Shift":
-                actions[symbol] = arg
+                actions[symbol] = number_of[arg]
             else:
                 if id(arg) not in rule_index:
                     rule_index[id(arg)] = len(rules)
@@ -86,8 +100,8 @@ def build_tables(lark) -> dict:
     lexers: list[dict] = []
     lexer_index: dict[int, int] = {}
     state_lexers = []
-    for number in range(len(table.states)):
-        basic = contextual.lexers[number]
+    for state in visits:
+        basic = contextual.lexers[state]
         if id(basic) not in lexer_index:
             lexer_index[id(basic)] = len(lexers)
             names = [t.name for t in basic.scanner.terminals]
@@ -107,7 +121,7 @@ def build_tables(lark) -> dict:
     postlex = lark.options.postlex
     return {
         "format": FORMAT,
-        "start": table.start_states["start"], "end": table.end_states["start"],
+        "start": 0, "end": number_of[table.end_states["start"]],
         "states": states, "rules": rules, "lexers": lexers, "state_lexers": state_lexers,
         "pattern": _pattern(root.terminals), "by_first": _by_first(root.terminals),
         "alternatives": [_pattern([t]) for t in root.terminals],
@@ -237,7 +251,9 @@ def _rule_spec(rule, maybe_placeholders: bool, nullable: set[str], kept: set[str
             if symbol.is_term:
                 kept.add(symbol.name)
     pending += nones[len(expansion)]
-    name = rule.alias or rule.options.template_source or rule.origin.name
+    # str(): a grammar Lark has just compiled names its aliases with its Tokens (a str subclass that
+    # marshal cannot write); one it read back from its own cache names them with plain strings
+    name = str(rule.alias or rule.options.template_source or rule.origin.name)
     kind = _INLINE if name.startswith("_") else _BUILD
     if rule.options.expand1 and not rule.alias:
         if any(i < 0 for i, _ in include):

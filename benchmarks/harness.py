@@ -9,6 +9,7 @@ The machine is shared and noisy, so rows carry ratios, never bare absolute claim
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import subprocess
@@ -41,6 +42,7 @@ class Row:
     median_s: float | None = None  # median time of one call, in seconds
     ratio: float | None = None  # median of the per-round ratios to `ref` (<1: faster than ref)
     spread: tuple[float, float] | None = None  # the smallest and the largest of those ratios
+    interval: tuple[float, float] | None = None  # a 95 % confidence interval of their median (`median_interval`)
     ref: str = ""  # the reference the ratio is against
     target: str = ""  # what this row should meet, in words ("<= 1.00", "< 500 ms", ...)
     ok: bool | None = None  # PASS / MISS, or None where the row has no target
@@ -94,6 +96,7 @@ class Samples:
         if ref is not None and ref != name:
             ratios = self.ratios(name, ref)
             row.ratio, row.spread, row.ref = statistics.median(ratios), (min(ratios), max(ratios)), ref_label or ref
+            row.interval = median_interval(ratios)
             if target is not None:
                 row.target, row.ok = f"<= {target:.2f}", row.ratio <= target
         elif ref == name:
@@ -162,6 +165,24 @@ def python_output(code: str, *, cwd: Path = ROOT) -> str:
     return done.stdout
 
 
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A confidence interval of the median of the distribution `values` are drawn from, from their
+    order statistics alone (no assumption of a shape: the count of values below the median is
+    binomial, n and 1/2); None where there are too few values for one (fewer than 6 at 95 %)."""
+    ordered, n = sorted(values), len(values)
+    # the widest tail of at most (1 - confidence) / 2: the values below the j-th are all below the
+    # median with that probability at most
+    tail, j = 0.0, 0
+    while True:
+        tail += math.comb(n, j) / 2 ** n
+        if tail > (1 - confidence) / 2:
+            break
+        j += 1
+    if j == 0:
+        return None
+    return ordered[j - 1], ordered[n - j]
+
+
 # ------------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------------
@@ -177,18 +198,19 @@ def format_time(seconds: float | None) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    header = ("name", "median", "ratio [min-max]", "vs", "target", "result")
+    header = ("name", "median", "ratio [min-max]", "95 % interval", "vs", "target", "result")
     table = [header]
     for row in rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.3f}"
         if row.spread is not None:
             ratio += f" [{row.spread[0]:.2f}-{row.spread[1]:.2f}]"
+        interval = "-" if row.interval is None else f"{row.interval[0]:.3f}-{row.interval[1]:.3f}"
         result = "" if row.ok is None else ("PASS" if row.ok else "MISS")
         if row.note:
             result = f"{result}  {row.note}".strip()
         value = row.value if row.value is not None else format_time(row.median_s)
-        table.append((row.name, value, ratio, row.ref or "-", row.target or "-", result))
-    align = ("<", ">", ">", "<", "<")  # the last column (result) is not padded
+        table.append((row.name, value, ratio, interval, row.ref or "-", row.target or "-", result))
+    align = ("<", ">", ">", ">", "<", "<")  # the last column (result) is not padded
     widths = [max(len(line[i]) for line in table) for i in range(len(align))]
     lines = []
     for i, line in enumerate(table):

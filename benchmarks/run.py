@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nload average at the end: {_load()}")
     print("ratios are medians of per-round ratios (candidates interleaved, order shuffled each round);"
-          " <1 means faster than `vs`; [min-max] is their range")
+          " <1 means faster than `vs`; [min-max] is their range, and the 95 % interval that of their"
+          " distribution's median (a ratio whose interval holds 1.00 is not told apart from 1.00 by this run)")
     if missed:
         print("MISS: " + "; ".join(missed))
     if failed:

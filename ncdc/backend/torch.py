@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -812,14 +813,30 @@ def _aligned(code: str, prec: int, align: ir.Alignment, rank: int) -> str:
     return f"{code}[..., {index}]"
 
 
+_TRAILING_SWAPS = re.compile(r"(?:\.transpose\(-\d+, -\d+\))+$")
+_SWAP = re.compile(r"\.transpose\((-\d+), (-\d+)\)")
+
+
 def _permute(code: str, current: list, target: list) -> str:
     """Move the trailing axes of `code` from order `current` to order `target` (same items), as the
     fewest swaps of two axes (`transpose`), counted from the end: the code takes any number of
     leading batch axes, so no rank is known here, and a `movedim` of negative dims is what torch's
-    TorchScript-based ONNX exporter translates wrongly (into a Transpose with a negative `perm`)."""
-    n, order, swaps = len(current), list(current), []
-    for i, item in enumerate(target):
-        j = order.index(item)
+    TorchScript-based ONNX exporter translates wrongly (into a Transpose with a negative `perm`).
+    Swaps that `code` already ends with are composed with these, so that a value moved twice (a
+    lifted call's result put back in order, then rearranged) is moved once, or not at all."""
+    found = _TRAILING_SWAPS.search(code)
+    before = [(int(a), int(b)) for a, b in _SWAP.findall(found.group())] if found else []
+    n = max([len(current)] + [-d for swap in before for d in swap])
+    axes = list(range(-n, 0))  # the trailing n axes of what `code` starts from, in their current places
+    for a, b in before:
+        axes[a], axes[b] = axes[b], axes[a]
+    moved = [axes[len(axes) - len(current) + current.index(item)] for item in target]
+    wanted = axes[:len(axes) - len(current)] + moved
+    if found:
+        code = code[:found.start()]
+    order, swaps = list(range(-n, 0)), []
+    for i, axis in enumerate(wanted):
+        j = order.index(axis)
         if j != i:
             order[i], order[j] = order[j], order[i]
             swaps.append(f".transpose({i - n}, {j - n})")

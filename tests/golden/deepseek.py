@@ -238,7 +238,7 @@ class DeepseekV3Attention(nn.Module):
         latent = self.kv_a_proj_with_mqa(X)  # t (kv_lora_rank + qk_rope_head_dim)  [deepseek.ncd:50]
         Kr = apply_rotary_interleaved(latent[..., :, self.kv_lora_rank:self.kv_lora_rank + self.qk_rope_head_dim], cos, sin)  # t (2*half)  [deepseek.ncd:51]
         KV = self.kv_b_proj(self.kv_a_layernorm(latent[..., :, :self.kv_lora_rank])).unflatten(-1, (self.num_attention_heads, self.qk_nope_head_dim + self.v_head_dim))  # t num_attention_heads (qk_nope_head_dim + v_head_dim)  [deepseek.ncd:52]
-        O = self.attention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2).transpose(-2, -1).transpose(-2, -1)  # t num_attention_heads v_head_dim  [deepseek.ncd:53-55]
+        O = self.attention(Q[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), Qr.transpose(-3, -2), KV[..., :, :, :self.qk_nope_head_dim].transpose(-3, -2), _insert_axis(Kr, -3, self.num_attention_heads), KV[..., :, :, self.qk_nope_head_dim:self.qk_nope_head_dim + self.v_head_dim].transpose(-3, -2), _insert_axis(mask, -3, self.num_attention_heads)).transpose(-3, -2)  # t num_attention_heads v_head_dim  [deepseek.ncd:53-55]
         return self.o_proj(O.flatten(-2))  # t hidden_size  [deepseek.ncd:56]
 
 

@@ -154,19 +154,29 @@ def _by_first(terminals) -> dict[str, list[int]]:
     return table
 
 
+def _sre():
+    """The standard library's own reading of patterns and its opcodes: `re._parser` and
+    `re._constants` from Python 3.11, `sre_parse` and `sre_constants` in 3.10 (which has no atomic
+    groups or possessive repeats: those opcodes are None there, and match no opcode)."""
+    try:
+        from re import _constants, _parser
+    except ImportError:  # Python 3.10
+        import sre_constants as _constants
+        import sre_parse as _parser
+    return _parser, _constants
+
+
 def _first(regexp: str) -> frozenset[str]:
     """The ASCII characters a match of `regexp` may start with: all of them where it may match the
     empty text or where this reading of the pattern is unsure (more than the truth is always safe)."""
-    from re import _parser  # type: ignore[attr-defined]  # the standard library's own reading of patterns
-
-    chars, nullable = _first_of(_parser.parse(regexp))
+    chars, nullable = _first_of(_sre()[0].parse(regexp))
     return _ASCII if nullable else frozenset(chars)
 
 
 def _first_of(items) -> tuple[set[str], bool]:
     """(the first characters of the sequence `items` of a parsed pattern, whether it may match empty)."""
-    from re import _constants as c  # type: ignore[attr-defined]
-
+    c = _sre()[1]
+    atomic, possessive = getattr(c, "ATOMIC_GROUP", None), getattr(c, "POSSESSIVE_REPEAT", None)
     chars: set[str] = set()
     for op, arg in items:
         if op is c.LITERAL:
@@ -175,7 +185,7 @@ def _first_of(items) -> tuple[set[str], bool]:
         if op is c.IN:
             chars |= _in_set(arg)
             return chars, False
-        if op is c.SUBPATTERN or op is c.ATOMIC_GROUP:
+        if op is c.SUBPATTERN or op is atomic:
             if op is c.SUBPATTERN and (arg[1] or arg[2]):  # flags (ignore case, ...): unsure
                 return set(_ASCII), True
             first, nullable = _first_of(arg[-1] if op is c.SUBPATTERN else arg)
@@ -185,7 +195,7 @@ def _first_of(items) -> tuple[set[str], bool]:
                 more, empty = _first_of(branch)
                 first |= more
                 nullable = nullable or empty
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        elif op is c.MAX_REPEAT or op is c.MIN_REPEAT or op is possessive:
             first, nullable = _first_of(arg[2])
             nullable = nullable or arg[0] == 0
         elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):  # takes no character (ignoring what it asserts: more, never less)
@@ -199,7 +209,7 @@ def _first_of(items) -> tuple[set[str], bool]:
 
 
 def _in_set(items) -> set[str]:
-    from re import _constants as c  # type: ignore[attr-defined]
+    c = _sre()[1]
 
     categories = {c.CATEGORY_DIGIT: r"\d", c.CATEGORY_NOT_DIGIT: r"\D", c.CATEGORY_SPACE: r"\s",
                   c.CATEGORY_NOT_SPACE: r"\S", c.CATEGORY_WORD: r"\w", c.CATEGORY_NOT_WORD: r"\W"}

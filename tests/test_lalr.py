@@ -131,6 +131,24 @@ def test_tables_are_deterministic_and_keyed_by_the_grammar(tmp_path):
     assert lalr.cache_file(grammar, "tab_len 8") != lalr.cache_file(grammar, "tab_len 4")
 
 
+def test_the_tables_are_the_same_through_python_3_10s_reading_of_patterns(monkeypatch):
+    # Python 3.10 reads patterns with `sre_parse` (it has no `re._parser`), whose opcodes lack the
+    # atomic groups and possessive repeats of 3.11: read through those modules, without those
+    # opcodes, the tables are the same.  (3.11's sre_* modules are the same parser under old names.)
+    import types
+    import warnings
+
+    ours = lalr.build_tables(syntax._parser())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # importing sre_parse on 3.11 and later
+        import sre_constants
+        import sre_parse
+    opcodes = types.SimpleNamespace(**{name: value for name, value in vars(sre_constants).items()
+                                       if name not in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT")})
+    monkeypatch.setattr(lalr, "_sre", lambda: (sre_parse, opcodes))
+    assert lalr.build_tables(syntax._parser()) == ours
+
+
 def test_a_damaged_or_unwritable_cache_still_parses(tmp_path, monkeypatch):
     grammar = syntax._grammar()
     monkeypatch.setenv("NCDC_CACHE_DIR", str(tmp_path / "cache"))

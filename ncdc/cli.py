@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     """The command; `argv` None (the `ncdc` script, `python -m ncdc`) is this process's own command line."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "output", None) == "-":  # the usual spelling of standard output (a file: `./-`)
+        args.output = None
     ends_process = argv is None and args.run in (_check, _compile)
     if ends_process:
         # Checking makes no cyclic garbage to speak of, and the process ends when it is done: the
@@ -124,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
 
     compile_ = sub.add_parser("compile", help="compile a spec to PyTorch source")
     compile_.add_argument("spec", metavar="SPEC")
-    compile_.add_argument("-o", "--output", metavar="OUT.py", help="write here (default: standard output)")
+    compile_.add_argument("-o", "--output", metavar="OUT.py", help="write here (default, or `-`: standard output)")
     compile_.add_argument("--force", action="store_true", help="overwrite a file that ncdc did not generate")
     compile_.add_argument("--stubs", action="store_true",
                           help="fill abstract boxes with random-output stubs of the right shape")
@@ -162,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument("--sizes", type=_sizes, default=None, metavar="NAME=VALUE,...",
                       help="numbers on the wires instead of size names (hyperparameters default to "
                            "theirs; `--sizes ''` shows just those), e.g. w=28")
-    draw.add_argument("-o", "--output", metavar="OUT.svg", help="write here (default: standard output)")
+    draw.add_argument("-o", "--output", metavar="OUT.svg", help="write here (default, or `-`: standard output)")
     draw.add_argument("--force", action="store_true", help="overwrite a file that ncdc did not write")
     draw.set_defaults(run=_draw)
 

@@ -1399,21 +1399,22 @@ def _165():
     return __eq__
 
 
-def _166(_UNSET, _set, _default_parent, _factory_sizes, _factory_wires, _factory_components, _factory_values, _factory_buffers):
-    def __init__(self, parent=_default_parent, sizes=_UNSET, wires=_UNSET, components=_UNSET, values=_UNSET, buffers=_UNSET):
+def _166(_UNSET, _set, _default_parent, _factory_sizes, _factory_wires, _factory_components, _factory_values, _factory_buffers, _factory_later):
+    def __init__(self, parent=_default_parent, sizes=_UNSET, wires=_UNSET, components=_UNSET, values=_UNSET, buffers=_UNSET, later=_UNSET):
         self.parent = parent
         self.sizes = _factory_sizes() if sizes is _UNSET else sizes
         self.wires = _factory_wires() if wires is _UNSET else wires
         self.components = _factory_components() if components is _UNSET else components
         self.values = _factory_values() if values is _UNSET else values
         self.buffers = _factory_buffers() if buffers is _UNSET else buffers
+        self.later = _factory_later() if later is _UNSET else later
     return __init__
 
 
 def _167():
     def __eq__(self, other):
         if other.__class__ is self.__class__:
-            return (self.parent,self.sizes,self.wires,self.components,self.values,self.buffers,) == (other.parent,other.sizes,other.wires,other.components,other.values,other.buffers,)
+            return (self.parent,self.sizes,self.wires,self.components,self.values,self.buffers,self.later,) == (other.parent,other.sizes,other.wires,other.components,other.values,other.buffers,other.later,)
         return NotImplemented
     return __eq__
 
@@ -1938,8 +1939,8 @@ MADE: dict = {  # source: the function that makes its method
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.code,self.message,self.span,self.label,self.notes,self.help,self.severity,self.file,self.labels,) == (other.code,other.message,other.span,other.label,other.notes,other.help,other.severity,other.file,other.labels,)\n    return NotImplemented\n': _163,
     'def __init__(self, value, span, what, number=_default_number):\n    self.value = value\n    self.span = span\n    self.what = what\n    self.number = number\n': _164,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.value,self.span,self.what,self.number,) == (other.value,other.span,other.what,other.number,)\n    return NotImplemented\n': _165,
-    'def __init__(self, parent=_default_parent, sizes=_UNSET, wires=_UNSET, components=_UNSET, values=_UNSET, buffers=_UNSET):\n    self.parent = parent\n    self.sizes = _factory_sizes() if sizes is _UNSET else sizes\n    self.wires = _factory_wires() if wires is _UNSET else wires\n    self.components = _factory_components() if components is _UNSET else components\n    self.values = _factory_values() if values is _UNSET else values\n    self.buffers = _factory_buffers() if buffers is _UNSET else buffers\n': _166,
-    'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.parent,self.sizes,self.wires,self.components,self.values,self.buffers,) == (other.parent,other.sizes,other.wires,other.components,other.values,other.buffers,)\n    return NotImplemented\n': _167,
+    'def __init__(self, parent=_default_parent, sizes=_UNSET, wires=_UNSET, components=_UNSET, values=_UNSET, buffers=_UNSET, later=_UNSET):\n    self.parent = parent\n    self.sizes = _factory_sizes() if sizes is _UNSET else sizes\n    self.wires = _factory_wires() if wires is _UNSET else wires\n    self.components = _factory_components() if components is _UNSET else components\n    self.values = _factory_values() if values is _UNSET else values\n    self.buffers = _factory_buffers() if buffers is _UNSET else buffers\n    self.later = _factory_later() if later is _UNSET else later\n': _166,
+    'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.parent,self.sizes,self.wires,self.components,self.values,self.buffers,self.later,) == (other.parent,other.sizes,other.wires,other.components,other.values,other.buffers,other.later,)\n    return NotImplemented\n': _167,
     "def __init__(self, inputs, outputs, bias=_default_bias, transposed=_default_transposed):\n    _set(self, 'inputs', inputs)\n    _set(self, 'outputs', outputs)\n    _set(self, 'bias', bias)\n    _set(self, 'transposed', transposed)\n": _168,
     'def __eq__(self, other):\n    if other.__class__ is self.__class__:\n        return (self.inputs,self.outputs,self.bias,self.transposed,) == (other.inputs,other.outputs,other.bias,other.transposed,)\n    return NotImplemented\n': _169,
     'def __hash__(self):\n    return hash((self.inputs,self.outputs,self.bias,self.transposed,))\n': _170,

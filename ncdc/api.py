@@ -12,6 +12,7 @@ from . import ir
 from .checker import check
 from .diagnostics import Diagnostic, NcdcError
 from .imports import Parses, parse_once, resolve
+from .names import python_name
 from .syntax import nesting_error
 
 
@@ -122,7 +123,7 @@ def attach_drawings(module: types.ModuleType, program: ir.Program) -> None:
 
     module._repr_svg_ = drawing(None)  # type: ignore[attr-defined]
     for name in [f.name for f in program.functions] + [m.name for m in program.modules]:
-        target = getattr(module, name, None)
+        target = getattr(module, python_name(name), None)  # the name as Python folds it (NFKC)
         if target is not None:
             try:
                 target._repr_svg_ = drawing(name)

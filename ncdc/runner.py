@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import ir
+from .names import python_name
 from .sizes import Size, Symbol
 
 GENERIC_SIZE = 16  # every size a signature leaves open (sequence lengths, image sides)
@@ -166,7 +167,7 @@ def _assumed(values: dict, before: set, filled: dict[str, int]) -> str:
 def _run_function(namespace, f: ir.Function, values: dict, report: Callable[[str], None] = print) -> int:
     before = set(values)
     inputs = _inputs(f.params, values)
-    out = getattr(namespace, f.name)(*inputs)
+    out = getattr(namespace, python_name(f.name))(*inputs)  # the name as Python folds it (NFKC)
     report(f"  {f.name} : {ir.signature_text(f.inputs, f.outputs)}")
     report(f"      {_shapes(tuple(inputs))} -> {_shapes(out)}")
     report(_assumed(values, before, {}))
@@ -178,24 +179,26 @@ def _run_module(namespace, m: ir.Module, values: dict, report: Callable[[str], N
 
     args, filled = {}, {}
     for hp in m.hparams:
+        name = python_name(hp.name)  # the keyword as Python folds it (NFKC)
         if hp.default_size is not None:  # `n_inner=4 * n_embd`: of the values before it, as the module computes it
-            values[hp.symbol] = args[hp.name] = _evaluate(hp.default_size, values)
+            values[hp.symbol] = args[name] = _evaluate(hp.default_size, values)
             continue
         values[hp.symbol] = hp.default if hp.default is not None else HYPERPARAMETER
-        args[hp.name] = values[hp.symbol]
+        args[name] = values[hp.symbol]
         if hp.default is None:
-            filled[hp.name] = HYPERPARAMETER
+            filled[name] = HYPERPARAMETER
     for member in m.members:
         if isinstance(member, ir.SizeMember):
             values[member.symbol] = _evaluate(member.value, values)
-    count = parameter_count(getattr(namespace, m.name), args)
+    cls = getattr(namespace, python_name(m.name))
+    count = parameter_count(cls, args)
     settings = ", ".join(f"{k}={v}" for k, v in args.items())
     report(f"  {m.name}({settings}) : {ir.signature_text(m.forward.inputs, m.forward.outputs)}"
            f"    {count:,} parameters")
     if count > RUN_LIMIT:
         report(f"      built on the meta device only: too large to run here (over {RUN_LIMIT:,} parameters)")
         return count
-    model = getattr(namespace, m.name)(**args).eval()
+    model = cls(**args).eval()
     before = set(values)
     inputs = _inputs(m.forward.params, values)
     with torch.no_grad():

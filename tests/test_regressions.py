@@ -172,3 +172,49 @@ def test_misspelt_names_get_a_suggestion(source, suggestion):
         ncdc.check_source(source, "typo.ncd")
     assert info.value.diagnostics[0].code == "E0101"
     assert info.value.diagnostics[0].help == suggestion
+
+
+# Found by running the mutation fuzzer's inputs that check through `ncdc run`.
+@pytest.mark.parametrize("members, fixed", [
+    # a part: its constructor would read `b` before `__init__` made it (KeyError in `ncdc compile`)
+    (["L = Linear[n -> b]()", "b = n // 4"], ["b = n // 4", "L = Linear[n -> b]()"]),
+    (["buffer pe = arange(b)", "b = n // 4"], ["b = n // 4", "buffer pe = arange(b)"]),  # a buffer: the same
+    (["a = b * 2", "b = n // 4"], ["b = n // 4", "a = b * 2"]),  # a derived size
+])
+def test_a_derived_size_is_used_only_below_its_declaration(members, fixed):
+    def spec(lines):
+        body = "".join(f"    {line}\n" for line in lines)
+        return f"module M(n=64):\n{body}\n    def forward(X: t n) -> t n:\n        return X\n"
+
+    with pytest.raises(ncdc.NcdcError) as info:
+        ncdc.check_source(spec(members), "order.ncd")
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.code == "E0104" and diagnostic.message == "derived size `b` is used before its declaration"
+    assert (diagnostic.span.line, diagnostic.labels[0].span.line) == (2, 3)
+    assert diagnostic.help == "move `b = ...` above its first use"
+    assert load(spec(fixed)).M()(torch.rand(3, 64)).shape == (3, 64)  # as the help says, it builds and runs
+
+
+def test_ncdc_run_finds_names_as_python_folds_them(tmp_path):
+    # `ﬁ` folds to `fi` and `h𝔼` to `hE` (NFKC) in the generated module: looked up as written,
+    # `ncdc run` found no `ﬁne` and passed an unknown keyword.
+    (tmp_path / "folded.ncd").write_text("module ﬁne(m=8, h𝔼=2):\n    L = Linear[m -> h𝔼]()\n\n"
+                                         "    def forward(X: t m) -> t h𝔼:\n        return L(X)\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "ncdc", "run", str(tmp_path)], capture_output=True,
+                            text=True, encoding="utf-8")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 built" in result.stdout and "0 failed" in result.stdout
+
+
+@pytest.mark.parametrize("expression", ["X * 18446744073709551616", "X + (2 ** 63)", "X * (t * 3 + 2 ** 64) / 4",
+                                        "-9223372036854775809 - X"])
+def test_an_integer_beside_a_wire_fits_in_64_bits(expression):
+    # Torch takes a Python integer beside a tensor as an int64: beyond it, OverflowError at run time.
+    text = f"def f(X: t) -> t:\n    return {expression}\n"
+    assert code_of(text) == "E0006"
+
+
+@pytest.mark.parametrize("bound", [9223372036854775807, -9223372036854775808])
+def test_integers_at_the_64_bit_bounds_run_beside_a_wire(bound):
+    module = load(f"def f(X: t) -> t:\n    return X * {bound}\n")
+    assert module.f(torch.ones(2, dtype=torch.float64)).tolist() == [float(bound)] * 2

@@ -12,7 +12,7 @@ from ..sizes import Size, Symbol, Var, format_size
 from ..source import Span
 from ..syntax import nesting_error
 from .scope import Scope, SizeBinding, check_wire_name, distinct_labels_of, size_of
-from .numbers import check_constant
+from .numbers import check_constant, check_tensor_operand
 from .bounds import FALSE, TRUE, Decider
 from ..ops.masks import COMPARISONS
 from .solver import Solver, fresh_symbols
@@ -462,6 +462,7 @@ class BodyChecker:
         if isinstance(lt, ScalarType) or isinstance(rt, ScalarType):
             tensor, number = (rt, left) if isinstance(lt, ScalarType) else (lt, right)
             assert isinstance(tensor, TensorType)
+            check_tensor_operand(number, self.solver)  # `X * 2 ** 64`: torch raises OverflowError
             if tensor.dtype == ir.INT and (e.op == "/" or not _integral(number)):
                 tensor = TensorType(tensor.axes, ir.FLOAT)  # ints promote to floats
             return ir.Binary(tensor, e.span, e.op, left, right)

@@ -266,11 +266,13 @@ class ProgramChecker:
             seen_default |= has_default
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         derived: list[ir.Precondition] = []  # derived sizes the checker cannot prove positive
+        scope.later = {m.name.name: m.name.span for m in item.members if _is_derived_size(m)}
         for member in item.members:
             self.check_member_name(member.name, scope, members)
             if isinstance(member, tree.BufferDecl):
                 members.append(member)  # typed in pass 2, with the parts before it
             elif isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+                scope.later.pop(member.name.name, None)
                 value = size_of(member.value, scope)
                 symbol = Symbol(member.name.name)
                 self.definitions[symbol] = value
@@ -387,7 +389,13 @@ class ProgramChecker:
         members: list = []
         callees: set[str] = set()  # what the buffers' computations call, and their boxes
         boxes: set[str] = set()
+        # Each part and buffer sees the derived sizes above it only (`__init__` builds them in order).
+        below = {m.name: scope.sizes.pop(m.name) for m in module.members if isinstance(m, ir.SizeMember)}
+        scope.later = {name: binding.span for name, binding in below.items() if binding.span is not None}
         for member in module.members:
+            if isinstance(member, ir.SizeMember):
+                scope.sizes[member.name] = below[member.name]
+                scope.later.pop(member.name, None)
             if isinstance(member, tree.BufferDecl):
                 buffer, checker = self.buffer(member, scope, module)
                 scope.buffers[buffer.name] = buffer
@@ -402,6 +410,7 @@ class ProgramChecker:
             else:
                 members.append(member)
         module.members = members
+        scope.later = {}
         declared = next(m for m in item.methods if m.name.name == "forward")
         self.check_body(module.forward, declared, fscope, module)
         self.callees[module.name] |= _module_callees(module) | callees
@@ -848,6 +857,12 @@ def value_argument(hp: ir.HParam, value, span, module: str):
     if hp.kind == "float":
         return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]
     return value
+
+
+def _is_derived_size(member) -> bool:
+    """A module's member `name = <size expression>` (`nb = n1 // 4`)."""
+    return isinstance(member, tree.Member) and \
+        isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup))
 
 
 def _factor(member: ir.SizeMember) -> int | Symbol:

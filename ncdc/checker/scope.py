@@ -26,9 +26,20 @@ class Scope:
     components: dict = field(default_factory=dict)  # name -> ir.Component
     values: dict = field(default_factory=dict)  # name -> ir.HParam: hyperparameters that are not sizes
     buffers: dict = field(default_factory=dict)  # name -> ir.Buffer: a module's constant wires
+    # A module's derived sizes declared below what is being checked (name -> span): each is usable
+    # only after its declaration, since `__init__` computes them and builds the parts in that order.
+    later: dict[str, Span] = field(default_factory=dict)
 
     def child(self) -> Scope:
         return Scope(parent=self)
+
+    def lookup_later(self, name: str) -> Span | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.later:
+                return scope.later[name]
+            scope = scope.parent
+        return None
 
     def lookup_size(self, name: str) -> SizeBinding | None:
         scope: Scope | None = self
@@ -249,7 +260,15 @@ def check_wire_name(name: tree.Name, scope: Scope) -> None:
 
 def unknown_size(name: str, span: Span, scope: Scope) -> Diagnostic:
     diag = Diagnostic("E0104", f"unknown size `{name}`", span, "not a size in this scope")
-    if scope.lookup_wire(name) is not None:
+    below = scope.lookup_later(name)
+    if below is not None:
+        diag.message = f"derived size `{name}` is used before its declaration"
+        diag.label = "not declared yet here"
+        diag.notes.append("a derived size is usable in the parts and sizes after it: `__init__` computes "
+                          "them and builds the parts in the order written")
+        diag.labels.append(Label(below, f"`{name}` is declared here, below"))
+        diag.help = f"move `{name} = ...` above its first use"
+    elif scope.lookup_wire(name) is not None:
         diag.notes.append(f"`{name}` is a wire here, not a size")
     else:
         diag.help = ("name sizes in the signature (`def f(X: a b) -> ...`), as module hyperparameters, "

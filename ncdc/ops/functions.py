@@ -6,8 +6,9 @@ Their typing rules; how each is spelt in a back end is that back end's table.
 from __future__ import annotations
 
 from .. import ir, tree
-from ..diagnostics import fail
+from ..diagnostics import NcdcError, fail
 from ..checker.numbers import check_constant
+from ..checker.scope import unknown_size
 from ..ir import SCALAR, Axis, ScalarType, TensorType
 
 # Elementwise maps: a small box on a wire, broadcast over every axis.
@@ -47,9 +48,10 @@ def size_argument(cx, name: str, arg: tree.Name, takes: str, what: str) -> Axis:
     generated code can compute; `takes` says what `name` takes the size for, `what` what it makes."""
     binding = cx.scope.lookup_size(arg.name)
     if binding is None:
-        fail("E0104", f"unknown size `{arg.name}`", arg.span, "not a size",
-             notes=[f"`{arg.name}` is a wire: `{name}` takes {takes}"]
-             if cx.scope.lookup_wire(arg.name) is not None else [])
+        diagnostic = unknown_size(arg.name, arg.span, cx.scope)
+        if cx.scope.lookup_wire(arg.name) is not None:
+            diagnostic.notes = [f"`{arg.name}` is a wire: `{name}` takes {takes}"]
+        raise NcdcError(diagnostic)
     cx.computable(binding.value, arg.span, what)
     return Axis(binding.value, arg.span)
 

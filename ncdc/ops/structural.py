@@ -7,11 +7,11 @@ Patterns (`X: a (k h)`) name a wire's axes locally; a name that is a size in sco
 from __future__ import annotations
 
 from .. import ir, tree
-from ..diagnostics import Diagnostic, Label, fail
+from ..diagnostics import Diagnostic, Label, NcdcError, fail
 from ..ir import Axis, ScalarType, TensorType
 from ..sizes import Size, product
 from ..source import Span
-from ..checker.scope import distinct_labels_of, labels_of
+from ..checker.scope import distinct_labels_of, labels_of, unknown_size
 from .functions import _operand, no_brackets
 
 
@@ -299,7 +299,7 @@ def check_eye(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         fail("E0201", "`eye` takes one size: `eye(b)` is the unit of shape `b b`", e.span, "expected a size")
     binding = cx.scope.lookup_size(e.args[0].name)
     if binding is None:
-        fail("E0104", f"unknown size `{e.args[0].name}`", e.args[0].span, "not a size")
+        raise NcdcError(unknown_size(e.args[0].name, e.args[0].span, cx.scope))
     axis = Axis(binding.value, e.args[0].span)
     return ir.Eye(TensorType((axis, axis)), e.span, binding.value)
 

@@ -207,7 +207,8 @@ def test_ncdc_run_finds_names_as_python_folds_them(tmp_path):
 
 
 @pytest.mark.parametrize("expression", ["X * 18446744073709551616", "X + (2 ** 63)", "X * (t * 3 + 2 ** 64) / 4",
-                                        "-9223372036854775809 - X"])
+                                        "-9223372036854775809 - X", "where(X > 2 ** 64, X, 0.0)",
+                                        "where(X > 0.0, X, 2 ** 64)"])
 def test_an_integer_beside_a_wire_fits_in_64_bits(expression):
     # Torch takes a Python integer beside a tensor as an int64: beyond it, OverflowError at run time.
     text = f"def f(X: t) -> t:\n    return {expression}\n"

@@ -487,6 +487,7 @@ class BodyChecker:
         for node, at in zip(nodes, spans):
             t = self.solver.resolve_type(node.type)
             if isinstance(t, ScalarType):
+                check_tensor_operand(node, self.solver)  # `where(M, X, 2 ** 64)`: torch raises OverflowError
                 aligns.append(None)
                 continue
             if result is None:

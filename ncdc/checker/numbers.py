@@ -29,16 +29,16 @@ def check_constant(node: ir.Value, solver) -> None:
 
 
 def check_tensor_operand(node: ir.Value, solver) -> None:
-    """Raise E0006 if the number `node`, an operand of arithmetic on a wire, is a constant integer
-    that torch cannot hold (it takes a Python integer beside a tensor as a 64-bit one); where `node`
-    is of sizes known at run time only, its largest constant parts."""
+    """Raise E0006 if the number `node`, beside a wire (in arithmetic, a comparison, `where`), is a
+    constant integer that torch cannot hold (it takes a Python integer beside a tensor as a 64-bit
+    one); where `node` is of sizes known at run time only, its largest constant parts."""
     number = constant(node, solver)
     if number is None:
         for part in (node.left, node.right) if isinstance(node, ir.ScalarBinary) else \
                 (node.operand,) if isinstance(node, (ir.Neg, ir.ScalarFn)) else ():
             check_tensor_operand(part, solver)
     elif isinstance(number, int) and not -2 ** 63 <= number < 2 ** 63:
-        raise NcdcError(Diagnostic("E0006", "this number is too large for arithmetic on a wire", node.span,
+        raise NcdcError(Diagnostic("E0006", "this number is too large to use beside a wire", node.span,
                                    f"{_show(number)} is beyond a 64-bit integer", help="write it as a float: "
                                    f"`{float(number)!r}`, which torch takes as one"))
 

@@ -7,6 +7,7 @@ Their typing rules; how each is spelt in a back end is that back end's table.  C
 from __future__ import annotations
 
 from .. import ir, tree
+from ..checker.numbers import check_tensor_operand
 from ..diagnostics import fail
 from ..ir import BOOL, FLOAT, INT, ScalarType, TensorType
 from .functions import no_brackets, size_argument
@@ -35,6 +36,7 @@ def check_compare(cx, op: str, brackets, e: tree.BinOp) -> ir.Value:
     if isinstance(lt, ScalarType) or isinstance(rt, ScalarType):
         tensor = rt if isinstance(lt, ScalarType) else lt
         assert isinstance(tensor, TensorType)
+        check_tensor_operand(left if isinstance(lt, ScalarType) else right, cx.solver)
         return ir.Compare(TensorType(tensor.axes, BOOL), e.span, op, left, right)
     result, (left_align, right_align) = cx.align(left, right, e)
     return ir.Compare(TensorType(result.axes, BOOL), e.span, op, left, right, left_align, right_align)

@@ -830,8 +830,8 @@ def _permute(code: str, current: list, target: list) -> str:
     axes = list(range(-n, 0))  # the trailing n axes of what `code` starts from, in their current places
     for a, b in before:
         axes[a], axes[b] = axes[b], axes[a]
-    moved = [axes[len(axes) - len(current) + current.index(item)] for item in target]
-    wanted = axes[:len(axes) - len(current)] + moved
+    lead = n - len(current)  # axes the earlier swaps moved that this permutation leaves in place
+    wanted = axes[:lead] + [axes[lead + current.index(item)] for item in target]
     if found:
         code = code[:found.start()]
     order, swaps = list(range(-n, 0)), []

@@ -266,12 +266,13 @@ class ProgramChecker:
             seen_default |= has_default
         members: list = patterns[:]  # the sizes patterns name (`n` of `m: (2 * n)`), derived first
         derived: list[ir.Precondition] = []  # derived sizes the checker cannot prove positive
-        scope.later = {m.name.name: m.name.span for m in item.members if _is_derived_size(m)}
+        scope.later = {m.name.name: m.name.span for m in item.members
+                       if isinstance(m, tree.Member) and isinstance(m.value, tree.SizeNode)}
         for member in item.members:
             self.check_member_name(member.name, scope, members)
             if isinstance(member, tree.BufferDecl):
                 members.append(member)  # typed in pass 2, with the parts before it
-            elif isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+            elif isinstance(member.value, tree.SizeNode):
                 scope.later.pop(member.name.name, None)
                 value = size_of(member.value, scope)
                 symbol = Symbol(member.name.name)
@@ -857,12 +858,6 @@ def value_argument(hp: ir.HParam, value, span, module: str):
     if hp.kind == "float":
         return float(value.constant if isinstance(value, Size) else value)  # type: ignore[arg-type]
     return value
-
-
-def _is_derived_size(member) -> bool:
-    """A module's member `name = <size expression>` (`nb = n1 // 4`)."""
-    return isinstance(member, tree.Member) and \
-        isinstance(member.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup))
 
 
 def _factor(member: ir.SizeMember) -> int | Symbol:

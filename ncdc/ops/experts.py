@@ -34,7 +34,7 @@ def check_topk(cx, name: str, brackets, e: tree.Call) -> ir.Value:
         k_option = opt
     if k_option is None:
         fail("E0201", "`topk` needs `k`, how many entries it keeps: `topk[E](P, k=2)`", e.span, "missing `k`")
-    if not isinstance(k_option.value, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+    if not isinstance(k_option.value, tree.SizeNode):
         fail("E0204", "`k` is a size", k_option.span, "not a size")
     node = cx.tensor(e.args[0])
     t = cx.solver.resolve_type(node.type)

@@ -220,7 +220,7 @@ def _option_value(node, scope: Scope):
     if isinstance(node, tree.SizeName) and scope.lookup_value(node.name) is not None:
         hp = scope.lookup_value(node.name)
         return HParamRef(hp.name, hp.kind, hp.choices)
-    if isinstance(node, (tree.SizeInt, tree.SizeName, tree.SizeBinary, tree.SizeGroup)):
+    if isinstance(node, tree.SizeNode):
         return size_of(node, scope)
     fail("E0204", "expected a size, a number, `true`, `false` or a string", getattr(node, "span", None),
          "not an option value")
